@@ -1,0 +1,33 @@
+// Shared command-line plumbing for the subcommands: common options, output, exit status.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "cli/errors.hpp"
+#include "cli/registry.hpp"
+#include "numeric/format.hpp"
+#include "report/result.hpp"
+
+namespace attnbounds {
+
+struct CommonOptions {
+  bool json = false;
+  int threads = 0;  // 0 = all cores
+  std::uint64_t seed = 1;
+  std::string semantics = "exact";
+  bool force = false;
+};
+
+// Adds --json, --threads, --seed, --force and (when with_semantics) --semantics.
+void add_common(CLI::App& app, CommonOptions& opts, bool with_semantics = true);
+// Parses opts.semantics, turning a malformed string into a UsageError on --semantics.
+Semantics semantics_of(const CommonOptions& opts);
+// Prints the result (JSON object alone on stdout with --json, text otherwise) and records
+// the exit status for main.
+void emit(const json& result, const CommonOptions& opts, int status);
+// Exit status from the result's verdict field (0 holds, 1 fails, 3 undecided).
+int status_of(const json& result);
+
+}  // namespace attnbounds

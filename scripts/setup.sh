@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs every dependency of attnbounds from Debian's packages.  Run as root; idempotent.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+PACKAGES=(
+  g++ cmake make pkg-config
+  libboost-dev libgmp-dev libmpfr-dev libmpfi-dev libglpk-dev
+  libfmt-dev libcli11-dev nlohmann-json3-dev catch2 libbenchmark-dev
+  gnuplot-nox
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+$SUDO apt-get update -qq
+if [ "${#missing[@]}" -gt 0 ]; then
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "setup: all dependencies installed"
