@@ -3,6 +3,9 @@
 // MpfrReal, FormatReal (arith semantics) and, for hardmax and scores, Rational.
 #pragma once
 #include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <stdexcept>
 #include <cstddef>
 #include <vector>
 
@@ -32,6 +35,7 @@ bool score_less(const T& a, const T& b) { return upper_less(a, b); }
 // sum left to right; a_j = e_j / sum.
 template <class T>
 void softmax(const T* s, std::size_t n, T* out) {
+  using std::exp;
   std::size_t arg = 0;
   for (std::size_t j = 1; j < n; ++j)
     if (score_less(s[arg], s[j])) arg = j;
@@ -48,6 +52,9 @@ void softmax(const T* s, std::size_t n, T* out) {
 // (double, Rational, MpfrReal, FormatReal).
 template <class T>
 void hardmax(const T* s, std::size_t n, T* out) {
+  if constexpr (!requires(const T& a) { { a < a } -> std::convertible_to<bool>; { a == a } -> std::convertible_to<bool>; }) {
+    throw std::invalid_argument("hardmax needs exact comparisons: use double, Rational, MpfrReal or FormatReal");
+  } else {
   std::size_t arg = 0;
   for (std::size_t j = 1; j < n; ++j)
     if (s[arg] < s[j]) arg = j;
@@ -55,6 +62,7 @@ void hardmax(const T* s, std::size_t n, T* out) {
   for (std::size_t j = 0; j < n; ++j) ties += (s[j] == s[arg]) ? 1 : 0;
   const T w = T(1) / T(static_cast<int>(ties));
   for (std::size_t j = 0; j < n; ++j) out[j] = (s[j] == s[arg]) ? w : T(0);
+  }
 }
 
 // One head in query/key/value form: rows are tokens.  queries N×m, keys N×m, values N×d'.

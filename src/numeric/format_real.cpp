@@ -19,7 +19,7 @@ FormatReal make(const Rational& exact, const Format& a, const Format& b) {
 }  // namespace
 
 const Format& current_arith_format() { return tl_format ? *tl_format : default_format(); }
-ArithFormatScope::ArithFormatScope(const Format& f) : saved_(tl_format) { tl_format = &f; }
+ArithFormatScope::ArithFormatScope(const Format& f) : fmt_(f), saved_(tl_format) { tl_format = &fmt_; }
 ArithFormatScope::~ArithFormatScope() { tl_format = saved_; }
 
 FormatReal::FormatReal(double d) : FormatReal(Rational(d), current_arith_format()) {}

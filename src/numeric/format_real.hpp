@@ -20,14 +20,15 @@ class ArithFormatScope {
   ArithFormatScope& operator=(const ArithFormatScope&) = delete;
 
  private:
+  Format fmt_;  // a copy: the scope may be built from a temporary
   const Format* saved_;
 };
 
 class FormatReal {
  public:
   FormatReal() : FormatReal(Rational(0)) {}
-  FormatReal(int n) : FormatReal(Rational(n)) {}
-  FormatReal(double d);
+  explicit FormatReal(int n) : FormatReal(Rational(n)) {}
+  explicit FormatReal(double d);
   explicit FormatReal(const Rational& q) : FormatReal(q, current_arith_format()) {}
   FormatReal(const Rational& q, const Format& fmt);
   // Rounds an enclosure of a fixed real (refined by `make(bits)` until decided).

@@ -13,8 +13,8 @@ namespace attnbounds {
 class Interval {
  public:
   Interval() { mpfi_init2(v_, working_bits()); mpfi_set_si(v_, 0); }
-  Interval(int n) : Interval(static_cast<long>(n), working_bits()) {}
-  Interval(double d) : Interval(d, working_bits()) {}
+  explicit Interval(int n) : Interval(static_cast<long>(n), working_bits()) {}
+  explicit Interval(double d) : Interval(d, working_bits()) {}
   explicit Interval(const Rational& q) : Interval(q, working_bits()) {}
   Interval(long n, mpfr_prec_t bits) { mpfi_init2(v_, bits); mpfi_set_si(v_, n); }
   Interval(double d, mpfr_prec_t bits) { mpfi_init2(v_, bits); mpfi_set_d(v_, d); }

@@ -31,8 +31,8 @@ class MpfrReal {
  public:
   MpfrReal() { mpfr_init2(v_, working_bits()); mpfr_set_zero(v_, 1); }
   static MpfrReal zero(mpfr_prec_t bits) { MpfrReal r(0L, bits); return r; }
-  MpfrReal(int n) : MpfrReal(static_cast<long>(n), working_bits()) {}
-  MpfrReal(double d) : MpfrReal(d, working_bits()) {}
+  explicit MpfrReal(int n) : MpfrReal(static_cast<long>(n), working_bits()) {}
+  explicit MpfrReal(double d) : MpfrReal(d, working_bits()) {}
   explicit MpfrReal(const Rational& q) : MpfrReal(q, working_bits()) {}
   MpfrReal(double d, mpfr_prec_t bits) { mpfr_init2(v_, bits); mpfr_set_d(v_, d, MPFR_RNDN); }
   MpfrReal(long n, mpfr_prec_t bits) { mpfr_init2(v_, bits); mpfr_set_si(v_, n, MPFR_RNDN); }
