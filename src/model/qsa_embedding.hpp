@@ -5,6 +5,10 @@
 // score_ij = ⟨query(S), key_j⟩ with the temperature already inside the query, and the value of
 // token j is z_j (value width d').  φ(x_i) = (z_i, query-part, key-part), so m counts all three.
 #pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +29,26 @@ class QsaEmbedding {
   virtual const Mat<Rational>& keys() const = 0;
   // Query of a token whose subset is S (sorted, 0-based), temperature included, exact (length k).
   virtual std::vector<Rational> query(const std::vector<int>& S) const = 0;
+  // The temperature actually used (params.c in reports).
+  virtual Rational temperature() const = 0;
 };
+
+// Parameters shared by the qSA constructions; a construction ignores what it does not use.
+struct QsaEmbeddingParams {
+  int N = 8, q = 2, d = 1;
+  Rational eps = Rational(1, 10);
+  std::optional<Rational> c;  // temperature override; default = the construction's own
+  int mk = 0;                 // qsa-rip: key width m' (0 = construction's default)
+  std::uint64_t seed = 1;
+  std::string strategy = "lp";  // qsa-rip: lp | least-norm
+};
+
+// Constructions register a factory under their claim name ("qsa-cyclic", "qsa-rip") so that
+// other code (the Theorem 4 protocol) can build them without a link-time dependency.
+using QsaEmbeddingFactory = std::function<std::unique_ptr<QsaEmbedding>(const QsaEmbeddingParams&)>;
+void register_qsa_embedding(const std::string& name, QsaEmbeddingFactory factory);
+// Throws std::invalid_argument naming the known constructions when `name` is not registered.
+std::unique_ptr<QsaEmbedding> make_qsa_embedding(const std::string& name, const QsaEmbeddingParams& p);
+std::vector<std::string> qsa_embedding_names();
 
 }  // namespace attnbounds
