@@ -10,7 +10,13 @@ Interval DInterval::to_interval(mpfr_prec_t bits) const {
 
 // cos and sin go through MPFI: certified for any argument width, and rare in hot loops
 // (constructions tabulate them once per value).
-DInterval cos(DInterval a) { return DInterval::from_interval(cos(a.to_interval(64))); }
-DInterval sin(DInterval a) { return DInterval::from_interval(sin(a.to_interval(64))); }
+DInterval cos(DInterval a) {
+  if (a.has_nan()) return DInterval::invalid();
+  return DInterval::from_interval(cos(a.to_interval(64)));
+}
+DInterval sin(DInterval a) {
+  if (a.has_nan()) return DInterval::invalid();
+  return DInterval::from_interval(sin(a.to_interval(64)));
+}
 
 }  // namespace attnbounds
