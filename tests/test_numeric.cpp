@@ -8,6 +8,7 @@
 // composite expression sits within 2^-100 of an endpoint).
 #include <catch2/catch.hpp>
 
+#include <bit>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -748,4 +749,26 @@ TEST_CASE("FormatReal: formats never mix, constants follow the scope, NaN refuse
 TEST_CASE("rational printing canonicalises its input", "[numeric]") {
   CHECK(to_exact_decimal_or_fraction(Rational(6, -4)) == "-1.5");
   CHECK(to_exact_decimal_or_fraction(Rational(2, 6)) == "1/3");
+}
+
+TEST_CASE("DInterval::down/up step exactly like std::nextafter", "[numeric]") {
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<double> xs = {0.0, -0.0, 1.0, -1.0, std::numeric_limits<double>::denorm_min(),
+                            -std::numeric_limits<double>::denorm_min(), std::numeric_limits<double>::min(),
+                            -std::numeric_limits<double>::min(), std::numeric_limits<double>::max(),
+                            -std::numeric_limits<double>::max(), inf, -inf, 0.5, 2.0, -2.0};
+  std::mt19937_64 rng(kSeed + 11);
+  for (int t = 0; t < 20000; ++t) xs.push_back(random_double(rng, 1070));
+  for (double x : xs) {
+    double d = x, u = x;
+    for (int k = 1; k <= 4; ++k) {
+      d = std::nextafter(d, -inf);
+      u = std::nextafter(u, inf);
+      INFO(x << " steps " << k);
+      REQUIRE(std::bit_cast<std::uint64_t>(DInterval::down(x, k)) == std::bit_cast<std::uint64_t>(d));
+      REQUIRE(std::bit_cast<std::uint64_t>(DInterval::up(x, k)) == std::bit_cast<std::uint64_t>(u));
+    }
+  }
+  CHECK(std::isnan(DInterval::down(std::numeric_limits<double>::quiet_NaN())));
+  CHECK(std::isnan(DInterval::up(std::numeric_limits<double>::quiet_NaN())));
 }
