@@ -772,3 +772,24 @@ TEST_CASE("DInterval::down/up step exactly like std::nextafter", "[numeric]") {
   CHECK(std::isnan(DInterval::down(std::numeric_limits<double>::quiet_NaN())));
   CHECK(std::isnan(DInterval::up(std::numeric_limits<double>::quiet_NaN())));
 }
+
+TEST_CASE("DInterval::from_rational is the tightest double enclosure", "[numeric]") {
+  std::mt19937_64 rng(kSeed + 12);
+  for (int t = 0; t < 5000; ++t) {
+    Rational q = random_rational(rng, 1100);  // includes overflow and subnormal magnitudes
+    DInterval d = DInterval::from_rational(q);
+    INFO(to_exact_string(q));
+    if (std::isfinite(d.lower())) REQUIRE(Rational(d.lower()) <= q);
+    if (std::isfinite(d.upper())) REQUIRE(q <= Rational(d.upper()));
+    REQUIRE(d.lower() <= d.upper());
+    // Tight: at most one double step wide, and no double strictly inside.
+    REQUIRE(DInterval::up(d.lower()) >= d.upper());
+  }
+  CHECK(DInterval::from_rational(Rational(3, 4)).width() == 0.0);
+  CHECK(DInterval::from_rational(Rational(1, 3)).lower() == 1.0 / 3.0);
+  CHECK(DInterval::from_rational(Rational(1, 3)).upper() == DInterval::up(1.0 / 3.0));
+  CHECK(std::isinf(DInterval::from_rational(pow2(2000)).upper()));
+  CHECK(DInterval::from_rational(pow2(2000)).lower() == std::numeric_limits<double>::max());
+  CHECK(DInterval::from_rational(pow2(-2000)).lower() == 0.0);
+  CHECK(DInterval::from_rational(pow2(-2000)).upper() == std::numeric_limits<double>::denorm_min());
+}

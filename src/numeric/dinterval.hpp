@@ -29,6 +29,9 @@ class DInterval {
   constexpr DInterval(int x) : lo_(x), hi_(x) {}
   DInterval(double lo, double hi) : lo_(lo), hi_(hi) {}
   static DInterval from_interval(const Interval& x) { return {x.lower_double(), x.upper_double()}; }
+  // The tightest double enclosure of an exact rational: a point when the rational is a double,
+  // else the two neighbouring doubles (±inf beyond the double range).  Not for hot loops.
+  static DInterval from_rational(const Rational& q);
   Interval to_interval(mpfr_prec_t bits) const;
 
   double lower() const { return lo_; }
