@@ -14,6 +14,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "numeric/dinterval.hpp"
@@ -792,4 +793,20 @@ TEST_CASE("DInterval::from_rational is the tightest double enclosure", "[numeric
   CHECK(DInterval::from_rational(pow2(2000)).lower() == std::numeric_limits<double>::max());
   CHECK(DInterval::from_rational(pow2(-2000)).lower() == 0.0);
   CHECK(DInterval::from_rational(pow2(-2000)).upper() == std::numeric_limits<double>::denorm_min());
+}
+
+TEST_CASE("precision and format scopes are per thread", "[numeric]") {
+  WorkingPrecision wp(300);
+  ArithFormatScope fs(Format::float_bits(8));
+  mpfr_prec_t in_worker = 0;
+  Format worker_format;
+  std::thread t([&] {
+    in_worker = working_bits();
+    worker_format = current_arith_format();
+  });
+  t.join();
+  CHECK(working_bits() == 300);
+  CHECK(in_worker == 128);  // the default: a worker must set its own scope
+  CHECK(current_arith_format() == Format::float_bits(8));
+  CHECK(worker_format == Format::float_bits(53));
 }
