@@ -1,5 +1,9 @@
 #include "common.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 namespace attnbounds {
@@ -34,6 +38,47 @@ void emit(const json& result, const CommonOptions& opts, int status) {
 int status_of(const json& result) {
   std::string v = result.value("verdict", "holds");
   return v == "holds" ? 0 : v == "fails" ? 1 : 3;
+}
+
+namespace {
+constexpr long long kMaxPrecisionBits = 4096;  // the largest float:P the format parser accepts
+}
+
+void validate_N(long long N, const std::string& param) {
+  if (N < 1) throw UsageError(param, "must be an integer >= 1 (got " + std::to_string(N) + ")");
+}
+
+void validate_N_q(long long N, long long q) {
+  validate_N(N);
+  if (q < 1 || q > N)
+    throw UsageError("--q", "must be in 1..N = 1.." + std::to_string(N) + " (got " + std::to_string(q) + ")");
+}
+
+void validate_M(long long M, const std::string& param) {
+  if (M < 2) throw UsageError(param, "must be an integer >= 2 (got " + std::to_string(M) + ")");
+}
+
+void validate_precision(long long p, const std::string& param) {
+  require_range(param, p, 2, kMaxPrecisionBits);
+}
+
+void require_readable_file(const std::string& param, const std::string& path) {
+  if (path.empty()) throw UsageError(param, "needs a file name");
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw UsageError(param, "'" + path + "' is a directory, not a file");
+  std::ifstream in(path);
+  if (!in) {
+    const int err = errno;
+    throw UsageError(param, "cannot read file '" + path + "'" + (err ? " (" + std::string(std::strerror(err)) + ")" : ""));
+  }
+}
+
+Rational parse_rational_param(const std::string& param, const std::string& text) {
+  try {
+    return parse_rational(text);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(param, std::string(e.what()) + "; expected a number such as 0.1, 2/3 or 1e-3");
+  }
 }
 
 }  // namespace attnbounds

@@ -30,4 +30,15 @@ void emit(const json& result, const CommonOptions& opts, int status);
 // Exit status from the result's verdict field (0 holds, 1 fails, 3 undecided).
 int status_of(const json& result);
 
+// Shared validation of the common parameters (SPEC §7): each throws UsageError naming the
+// parameter and its allowed range, so every claim rejects bad input with the same words.
+void validate_N(long long N, const std::string& param = "--N");               // N >= 1
+void validate_N_q(long long N, long long q);                                    // N >= 1, 1 <= q <= N
+void validate_M(long long M, const std::string& param = "--M");               // M >= 2
+void validate_precision(long long p, const std::string& param = "--p");       // 2 <= p <= 4096
+// The file exists and can be opened for reading.
+void require_readable_file(const std::string& param, const std::string& path);
+// Parses an exact rational option value ("0.1", "2/3", "1e-3"), naming the parameter on error.
+Rational parse_rational_param(const std::string& param, const std::string& text);
+
 }  // namespace attnbounds

@@ -4,7 +4,10 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <algorithm>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "cli/errors.hpp"
 #include "cli/registry.hpp"
@@ -17,21 +20,67 @@ namespace {
 struct VerbInfo {
   const char* name;
   const char* help;
-  bool nested;  // takes a claim / reduction / function name
+  bool nested;       // takes a claim / reduction / function name
+  const char* what;  // what the nested name is called in messages
 };
 
 const VerbInfo kVerbs[] = {
-    {"list", "list every claim, construction and reduction with its theorem and provenance", false},
-    {"check", "run a claim's exhaustive certified checker", true},
-    {"eval", "forward pass of a construction on one input, with the ground truth", true},
-    {"lower", "run a lower-bound reduction: correctness, protocol, message count, counterexample", true},
-    {"cc", "exact communication complexity of disj, eq, index, ip or a matrix file", true},
-    {"min-p", "minimal precision p* for a claim", true},
-    {"min-m", "minimal embedding width m* for a claim", true},
-    {"replay", "re-check a certificate file independently, in exact arithmetic", false},
-    {"reproduce", "the main job: every theorem at default sizes, with report, tables and plots", false},
-    {"regress", "compare verdicts, p* and m* with the stored baselines", false},
+    {"list", "list every claim, construction and reduction with its theorem and provenance", false, ""},
+    {"check", "run a claim's exhaustive certified checker", true, "claim"},
+    {"eval", "forward pass of a construction on one input, with the ground truth", true, "construction"},
+    {"lower", "run a lower-bound reduction: correctness, protocol, message count, counterexample", true, "reduction"},
+    {"cc", "exact communication complexity of disj, eq, index, ip or a matrix file", true, "function"},
+    {"min-p", "minimal precision p* for a claim", true, "claim"},
+    {"min-m", "minimal embedding width m* for a claim", true, "claim"},
+    {"replay", "re-check a certificate file independently, in exact arithmetic", false, ""},
+    {"reproduce", "the main job: every theorem at default sizes, with report, tables and plots", false, ""},
+    {"regress", "compare verdicts, p* and m* with the stored baselines", false, ""},
 };
+
+std::string join_names(const std::vector<std::string>& names) {
+  if (names.empty()) return "(none registered in this build)";
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+std::vector<std::string> child_names(CLI::App& verb) {
+  std::vector<std::string> names;
+  for (CLI::App* sub : verb.get_subcommands([](CLI::App*) { return true; })) names.push_back(sub->get_name());
+  return names;
+}
+
+bool is_help_or_version(const std::string& arg) { return arg == "-h" || arg == "--help" || arg == "--version"; }
+
+// CLI11 answers a misspelt subcommand with "A subcommand is required".  Check the names first so
+// the message says what was given and what is allowed.  Help and version requests pass through.
+void check_subcommand_names(int argc, char** argv, const std::map<std::string, CLI::App*>& verbs) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> verb_names;
+  for (const auto& v : kVerbs) verb_names.emplace_back(v.name);
+  std::size_t i = 0;
+  for (; i < args.size() && !args[i].empty() && args[i][0] == '-'; ++i)
+    if (is_help_or_version(args[i])) return;
+  if (i == args.size())
+    throw UsageError("subcommand", "missing; one of: " + join_names(verb_names));
+  if (i > 0) return;  // an unknown leading option: CLI11 names it
+  const std::string& verb = args[i];
+  auto it = verbs.find(verb);
+  if (it == verbs.end())
+    throw UsageError("subcommand", "unknown subcommand '" + verb + "'; one of: " + join_names(verb_names));
+  const VerbInfo* info = nullptr;
+  for (const auto& v : kVerbs)
+    if (verb == v.name) info = &v;
+  if (!info->nested) return;
+  const std::string what = info->what;
+  const auto children = child_names(*it->second);
+  ++i;
+  if (i < args.size() && is_help_or_version(args[i])) return;
+  if (i == args.size() || args[i].empty() || args[i][0] == '-')
+    throw UsageError(what, "'" + verb + "' needs a " + what + " name first; one of: " + join_names(children));
+  if (std::find(children.begin(), children.end(), args[i]) == children.end())
+    throw UsageError(what, "unknown " + what + " '" + args[i] + "' for '" + verb + "'; one of: " + join_names(children));
+}
 
 }  // namespace
 
@@ -56,6 +105,7 @@ int main(int argc, char** argv) {
   }
 
   try {
+    check_subcommand_names(argc, argv, verbs);
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);

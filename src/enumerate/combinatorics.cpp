@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <stdexcept>
+#include <string>
 
 namespace attnbounds {
 
@@ -36,6 +37,10 @@ std::uint64_t rank_subset(const std::vector<int>& s, int n) {
 }
 
 void unrank_subset(std::uint64_t rank, int n, int k, int* out) {
+  // Out-of-range ranks would otherwise walk v past n forever (the blocks become 0).
+  if (k < 0 || k > n || rank >= binomial(n, k))
+    throw std::out_of_range("unrank_subset: rank " + std::to_string(rank) + " is not below C(" +
+                            std::to_string(n) + ", " + std::to_string(k) + ")");
   int v = 0;
   for (int i = 0; i < k; ++i) {
     for (;; ++v) {
@@ -91,16 +96,18 @@ bool next_multiset(int* s, int n, int M) {
 
 std::uint64_t multiset_permutations(const int* s, int n) {
   // n!/Π mult! computed as a product of binomials to stay exact.
-  std::uint64_t r = 1;
+  u128 r = 1;
   int placed = 0;
   for (int i = 0; i < n;) {
     int j = i;
     while (j < n && s[j] == s[i]) ++j;
     placed += j - i;
     r *= binomial(placed, j - i);
+    if (r > std::numeric_limits<std::uint64_t>::max())
+      throw std::overflow_error("multiset_permutations: more than 2^64 - 1 permutations");
     i = j;
   }
-  return r;
+  return static_cast<std::uint64_t>(r);
 }
 
 }  // namespace attnbounds

@@ -14,6 +14,7 @@ std::uint64_t binomial_saturating(int n, int k);
 // Lexicographic rank of a sorted k-subset of [0, n).
 std::uint64_t rank_subset(const std::vector<int>& subset, int n);
 // Inverse of rank_subset: writes the sorted subset with the given rank into out (size k).
+// Throws std::out_of_range when rank >= C(n, k).
 void unrank_subset(std::uint64_t rank, int n, int k, int* out);
 // Advances a sorted k-subset of [0, n) to its lexicographic successor; false after the last.
 bool next_subset(int* s, int k, int n);
@@ -27,6 +28,7 @@ std::uint64_t tuple_count_saturating(int M, int N);
 // Multisets of size n over [0, M) as non-decreasing sequences; count = C(M + n - 1, n).
 bool next_multiset(int* s, int n, int M);
 // Number of permutations of a multiset given as a non-decreasing sequence (n!/Π mult!).
+// Throws std::overflow_error above 2^64 - 1.
 std::uint64_t multiset_permutations(const int* s, int n);
 
 }  // namespace attnbounds

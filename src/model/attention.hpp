@@ -80,6 +80,14 @@ QKV<T> project(const Mat<T>& phi, const Mat<T>& Q, const Mat<T>& K, const Mat<T>
 
 enum class Normaliser { Softmax, Hardmax };
 
+namespace detail {
+using std::exp;
+// True for number types with an exp (found by ADL or std): Rational has none, so a Rational
+// unit may use hardmax but not softmax.
+template <class T>
+concept HasExp = requires(const T& a) { exp(a); };
+}  // namespace detail
+
 // Attention row of token i: writes A_i· (length N) into weights, using scores as scratch.
 template <class T>
 void attention_weights(const QKV<T>& h, std::size_t i, Normaliser norm, T* scores, T* weights) {
@@ -89,8 +97,13 @@ void attention_weights(const QKV<T>& h, std::size_t i, Normaliser norm, T* score
     for (std::size_t c = 0; c < m; ++c) acc += h.queries(i, c) * h.keys(j, c);
     scores[j] = acc;
   }
-  if (norm == Normaliser::Softmax) softmax(scores, N, weights);
-  else hardmax(scores, N, weights);
+  if (norm == Normaliser::Hardmax) {
+    hardmax(scores, N, weights);
+  } else if constexpr (detail::HasExp<T>) {
+    softmax(scores, N, weights);
+  } else {
+    throw std::invalid_argument("softmax needs exp: use hardmax for exact rationals, or an interval type");
+  }
 }
 
 // Unit output f(X) (N×d'): f(X)_i = Σ_j A_ij v_j.

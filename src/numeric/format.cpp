@@ -83,7 +83,9 @@ Format parse_format(std::string_view text) {
   throw std::invalid_argument("unknown format '" + std::string(text) + "'; " + kFormatHelp);
 }
 
-Rational round_to(const Format& fmt, const Rational& x) {
+namespace {
+// Nearest representable value, ties to even, ignoring the fixed-point range.  Monotone in x.
+Rational round_unchecked(const Format& fmt, const Rational& x) {
   if (fmt.kind == Format::Kind::Float) {
     MpfrReal r = MpfrReal::zero(fmt.P);
     mpfr_set_q(r.get(), x.get_mpq_t(), MPFR_RNDN);  // correct rounding, ties to even
@@ -94,18 +96,34 @@ Rational round_to(const Format& fmt, const Rational& x) {
   Integer k = round_half_even(x * Rational(scale));
   Rational r(k, scale);
   r.canonicalize();
-  if (r > fmt.fixed_max() || r < fmt.fixed_min())
-    throw FormatRangeError("value " + to_decimal_string(x, 8) + " is outside the range of " +
-                           fmt.name() + " [" + to_decimal_string(fmt.fixed_min(), 8) + ", " +
-                           to_decimal_string(fmt.fixed_max(), 8) + "]");
+  return r;
+}
+
+void require_in_range(const Format& fmt, const Rational& rounded, const std::string& what) {
+  if (fmt.kind == Format::Kind::Fixed && (rounded > fmt.fixed_max() || rounded < fmt.fixed_min()))
+    throw FormatRangeError("value " + what + " is outside the range of " + fmt.name() + " [" +
+                           to_decimal_string(fmt.fixed_min(), 8) + ", " + to_decimal_string(fmt.fixed_max(), 8) +
+                           "]");
+}
+}  // namespace
+
+Rational round_to(const Format& fmt, const Rational& x) {
+  Rational r = round_unchecked(fmt, x);
+  require_in_range(fmt, r, to_decimal_string(x, 8));
   return r;
 }
 
 std::optional<Rational> round_to(const Format& fmt, const Interval& x) {
-  Rational lo = round_to(fmt, x.lower());
-  Rational hi = round_to(fmt, x.upper());
-  if (lo == hi) return lo;
-  return std::nullopt;
+  // An unbounded or NaN enclosure decides nothing.
+  if (!x.is_finite()) return std::nullopt;
+  // Rounding is monotone, so equal rounded endpoints mean every point rounds to that value.
+  // Only then is a range error certain; endpoints that round differently (possibly one of them
+  // out of range) straddle a boundary: refine.
+  Rational lo = round_unchecked(fmt, x.lower());
+  Rational hi = round_unchecked(fmt, x.upper());
+  if (lo != hi) return std::nullopt;
+  require_in_range(fmt, lo, x.to_string(8));
+  return lo;
 }
 
 int float_exponent_bits(long min_exp, long max_exp) {
@@ -145,7 +163,17 @@ Semantics parse_semantics(std::string_view text) {
     if (last == std::string_view::npos)
       throw std::invalid_argument("semantics '" + std::string(text) + "': expected tiled:<fmt>:<T>");
     s.kind = Semantics::Kind::Tiled;
-    s.format = parse_format(rest.substr(0, last));
+    try {
+      s.format = parse_format(rest.substr(0, last));
+    } catch (const std::invalid_argument&) {
+      // "tiled:float:8" parses as format "float" with T = 8: say what is really missing.
+      bool whole_is_format = true;
+      try { parse_format(rest); } catch (const std::invalid_argument&) { whole_is_format = false; }
+      if (whole_is_format)
+        throw std::invalid_argument("semantics '" + std::string(text) +
+                                    "': missing tile size; expected tiled:<fmt>:<T> with T >= 1");
+      throw;
+    }
     s.tile = parse_int(rest.substr(last + 1), "tile size", text);
     if (s.tile < 1) throw std::invalid_argument("semantics '" + std::string(text) + "': tile size T must be >= 1");
     return s;

@@ -1,5 +1,6 @@
 #include "numeric/format_real.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 namespace attnbounds {
@@ -22,7 +23,12 @@ const Format& current_arith_format() { return tl_format ? *tl_format : default_f
 ArithFormatScope::ArithFormatScope(const Format& f) : fmt_(f), saved_(tl_format) { tl_format = &fmt_; }
 ArithFormatScope::~ArithFormatScope() { tl_format = saved_; }
 
-FormatReal::FormatReal(double d) : FormatReal(Rational(d), current_arith_format()) {}
+// GMP's behaviour on a NaN or infinite double is undefined: refuse it first.
+static Rational finite_rational(double d) {
+  if (!std::isfinite(d)) throw std::domain_error("arith: a non-finite double has no format value");
+  return Rational(d);
+}
+FormatReal::FormatReal(double d) : FormatReal(finite_rational(d), current_arith_format()) {}
 FormatReal::FormatReal(const Rational& q, const Format& fmt) : v_(round_to(fmt, q)), fmt_(fmt) {}
 
 FormatReal operator+(const FormatReal& a, const FormatReal& b) { return make(a.v_ + b.v_, a.fmt_, b.fmt_); }

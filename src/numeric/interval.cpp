@@ -1,6 +1,7 @@
 #include "numeric/interval.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace attnbounds {
 
@@ -9,16 +10,29 @@ Interval::Interval(const Rational& lo, const Rational& hi, mpfr_prec_t bits) {
   mpfi_interv_q(v_, lo.get_mpq_t(), hi.get_mpq_t());
 }
 
-Rational Interval::lower() const {
-  MpfrReal x = MpfrReal::zero(precision());
-  mpfi_get_left(x.get(), v_);
+namespace {
+// mpfr_get_q maps an infinite or NaN endpoint to 0 without complaint: refuse instead, since a
+// silent 0 would turn an unbounded enclosure into a false bound.
+Rational finite_endpoint(const MpfrReal& x, const char* which) {
+  if (!mpfr_number_p(x.get()))
+    throw std::domain_error(std::string("interval ") + which + " endpoint is not finite (" + x.to_string(6) + ")");
   return x.to_rational();
 }
-Rational Interval::upper() const {
-  MpfrReal x = MpfrReal::zero(precision());
-  mpfi_get_right(x.get(), v_);
-  return x.to_rational();
+MpfrReal left_of(mpfi_srcptr v) {
+  MpfrReal x = MpfrReal::zero(mpfi_get_prec(v));
+  mpfi_get_left(x.get(), v);
+  return x;
 }
+MpfrReal right_of(mpfi_srcptr v) {
+  MpfrReal x = MpfrReal::zero(mpfi_get_prec(v));
+  mpfi_get_right(x.get(), v);
+  return x;
+}
+}  // namespace
+
+Rational Interval::lower() const { return finite_endpoint(left_of(v_), "lower"); }
+Rational Interval::upper() const { return finite_endpoint(right_of(v_), "upper"); }
+bool Interval::is_finite() const { return mpfi_bounded_p(v_) != 0 && !mpfi_nan_p(v_); }
 double Interval::lower_double() const {
   MpfrReal x = MpfrReal::zero(precision());
   mpfi_get_left(x.get(), v_);
@@ -98,12 +112,17 @@ Interval pi_interval(mpfr_prec_t bits) {
   return r;
 }
 
-bool certainly_less(const Interval& a, const Interval& b) { return a.upper() < b.lower(); }
-bool certainly_less_equal(const Interval& a, const Interval& b) { return a.upper() <= b.lower(); }
+// Endpoint comparisons in MPFR: exact, handle infinite endpoints, and are false on NaN.
+bool certainly_less(const Interval& a, const Interval& b) {
+  return mpfr_less_p(right_of(a.get()).get(), left_of(b.get()).get()) != 0;
+}
+bool certainly_less_equal(const Interval& a, const Interval& b) {
+  return mpfr_lessequal_p(right_of(a.get()).get(), left_of(b.get()).get()) != 0;
+}
 bool upper_less(const Interval& a, const Interval& b) {
-  Rational au = a.upper(), bu = b.upper();
-  if (au != bu) return au < bu;
-  return a.lower() < b.lower();
+  MpfrReal au = right_of(a.get()), bu = right_of(b.get());
+  if (!mpfr_equal_p(au.get(), bu.get())) return mpfr_less_p(au.get(), bu.get()) != 0;
+  return mpfr_less_p(left_of(a.get()).get(), left_of(b.get()).get()) != 0;
 }
 
 }  // namespace attnbounds

@@ -34,8 +34,11 @@ class Interval {
   mpfi_ptr get() { return v_; }
   mpfi_srcptr get() const { return v_; }
 
-  Rational lower() const;  // exact left endpoint
-  Rational upper() const;  // exact right endpoint
+  // Exact endpoints.  Throw std::domain_error when the endpoint is infinite or NaN (e.g. after
+  // dividing by an interval that contains 0): check is_finite() first where that can happen.
+  Rational lower() const;
+  Rational upper() const;
+  bool is_finite() const;  // both endpoints finite (and not NaN)
   double lower_double() const;  // rounded down
   double upper_double() const;  // rounded up
   double mid_double() const;

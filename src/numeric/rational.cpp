@@ -12,7 +12,19 @@ Rational parse_rational(std::string_view text) {
   auto slash = s.find('/');
   if (slash != std::string::npos) {
     Integer num, den;
-    if (num.set_str(s.substr(0, slash), 10) != 0 || den.set_str(s.substr(slash + 1), 10) != 0)
+    // GMP's set_str ignores white space ("1 2/3" would read 12/3): allow only [+-]digits.
+    auto is_integer = [](const std::string& t) {
+      std::size_t i = (!t.empty() && (t[0] == '+' || t[0] == '-')) ? 1 : 0;
+      if (i == t.size()) return false;
+      for (; i < t.size(); ++i)
+        if (t[i] < '0' || t[i] > '9') return false;
+      return true;
+    };
+    std::string num_text = s.substr(0, slash), den_text = s.substr(slash + 1);
+    if (!num_text.empty() && num_text[0] == '+') num_text.erase(0, 1);
+    if (!den_text.empty() && den_text[0] == '+') den_text.erase(0, 1);
+    if (!is_integer(s.substr(0, slash)) || !is_integer(s.substr(slash + 1)) || num.set_str(num_text, 10) != 0 ||
+        den.set_str(den_text, 10) != 0)
       throw std::invalid_argument("malformed rational '" + s + "'");
     if (den == 0) throw std::invalid_argument("zero denominator in '" + s + "'");
     Rational r(num, den);
@@ -43,6 +55,9 @@ Rational parse_rational(std::string_view text) {
   if (pos < s.size()) {
     if (s[pos] != 'e' && s[pos] != 'E') throw std::invalid_argument("malformed number '" + s + "'");
     ++pos;
+    // std::stol would skip leading white space: require a sign or a digit right after 'e'.
+    if (pos >= s.size() || !(s[pos] == '+' || s[pos] == '-' || (s[pos] >= '0' && s[pos] <= '9')))
+      throw std::invalid_argument("malformed exponent in '" + s + "'");
     std::size_t used = 0;
     try {
       exp10 = std::stol(s.substr(pos), &used);
@@ -61,7 +76,9 @@ Rational parse_rational(std::string_view text) {
   return neg ? Rational(-r) : r;
 }
 
-std::string to_exact_string(const Rational& r) {
+std::string to_exact_string(const Rational& value) {
+  Rational r = value;
+  r.canonicalize();  // Rational(6, -4) is stored as given until canonicalised
   if (r.get_den() == 1) return r.get_num().get_str();
   return r.get_num().get_str() + "/" + r.get_den().get_str();
 }
@@ -80,7 +97,9 @@ std::string to_decimal_string(const Rational& r, int digits, int direction) {
   return out;
 }
 
-std::string to_exact_decimal_or_fraction(const Rational& r) {
+std::string to_exact_decimal_or_fraction(const Rational& value) {
+  Rational r = value;
+  r.canonicalize();
   Integer den = r.get_den();
   unsigned long twos = mpz_remove(den.get_mpz_t(), den.get_mpz_t(), Integer(2).get_mpz_t());
   unsigned long fives = mpz_remove(den.get_mpz_t(), den.get_mpz_t(), Integer(5).get_mpz_t());

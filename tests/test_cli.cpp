@@ -1,0 +1,233 @@
+// Command-line contract (SPEC §7): end to end through the built binary, plus the shared
+// parameter validators every claim command calls.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "checks/common.hpp"
+
+using namespace attnbounds;
+
+namespace {
+
+struct RunResult {
+  int status = -1;
+  std::string out, err;
+};
+
+// Runs the CLI with the given arguments (shell words), capturing stdout and stderr separately.
+RunResult run_cli(const std::string& args) {
+  char err_path[] = "/tmp/attnbounds_cli_stderr_XXXXXX";
+  int fd = mkstemp(err_path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  // timeout: a command that ignores bad input and starts a long check fails the test instead of hanging.
+  const std::string command = std::string("timeout 120 ") + ATTNBOUNDS_BINARY + " " + args + " 2>" + err_path;
+  RunResult r;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buf{};
+  std::size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  int raw = pclose(pipe);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  std::ifstream in(err_path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.err = ss.str();
+  std::remove(err_path);
+  return r;
+}
+
+std::size_t line_count(const std::string& s) {
+  std::size_t lines = 0;
+  for (char c : s) lines += c == '\n';
+  return lines + (!s.empty() && s.back() != '\n' ? 1 : 0);
+}
+
+// Exit 2, nothing on stdout, exactly one line on stderr containing every expected fragment.
+void expect_usage_error(const std::string& args, const std::vector<std::string>& fragments) {
+  RunResult r = run_cli(args);
+  INFO("attnbounds " << args << "\nstderr: " << r.err << "stdout: " << r.out);
+  CHECK(r.status == 2);
+  CHECK(r.out.empty());
+  CHECK(line_count(r.err) == 1);
+  for (const auto& f : fragments) CHECK(r.err.find(f) != std::string::npos);
+  CHECK(r.err.find("internal error") == std::string::npos);
+}
+
+std::string usage_message(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("--version and --help", "[cli]") {
+  RunResult v = run_cli("--version");
+  CHECK(v.status == 0);
+  CHECK(v.out.find(std::string("attnbounds ") + ATTNBOUNDS_VERSION) != std::string::npos);
+  RunResult h = run_cli("--help");
+  CHECK(h.status == 0);
+  for (const char* verb : {"list", "check", "eval", "lower", "cc", "min-p", "min-m", "replay", "reproduce", "regress"}) {
+    INFO(verb);
+    CHECK(h.out.find(std::string("\n  ") + verb + " ") != std::string::npos);
+  }
+  CHECK(h.out.find("Exit status") != std::string::npos);
+  for (const char* verb : {"list", "check", "lower", "cc"}) {
+    RunResult sub = run_cli(std::string(verb) + " --help");
+    INFO(verb);
+    CHECK(sub.status == 0);
+    CHECK(sub.out.find("Usage") != std::string::npos);
+  }
+}
+
+TEST_CASE("list --json prints one JSON object with provenance for every entry", "[cli]") {
+  RunResult r = run_cli("list --json");
+  REQUIRE(r.status == 0);
+  CHECK(r.err.empty());
+  nlohmann::json j = nlohmann::json::parse(r.out);  // throws (fails the test) if not JSON
+  CHECK(j["tool"] == "attnbounds");
+  CHECK(j["command"] == "list");
+  REQUIRE(j["entries"].is_array());
+  for (const auto& e : j["entries"]) {
+    CHECK(e.contains("verb"));
+    CHECK(e.contains("name"));
+    CHECK(e.contains("theorem"));
+    CHECK(!e["provenance"].get<std::string>().empty());
+    CHECK(e.contains("description"));
+  }
+  RunResult text = run_cli("list");
+  CHECK(text.status == 0);
+  CHECK(text.out.find("provenance") != std::string::npos);
+}
+
+TEST_CASE("bad subcommands and claims exit 2 with one line naming them", "[cli]") {
+  expect_usage_error("frob", {"unknown subcommand 'frob'", "list", "check", "regress"});
+  expect_usage_error("", {"subcommand", "list"});
+  expect_usage_error("check nosuch", {"claim", "'nosuch'"});
+  expect_usage_error("lower nosuch", {"reduction", "'nosuch'"});
+  expect_usage_error("cc nosuch", {"function", "'nosuch'"});
+  expect_usage_error("min-p nosuch", {"claim", "'nosuch'"});
+  expect_usage_error("check", {"claim", "needs a claim name"});
+  expect_usage_error("check --json", {"claim"});
+  expect_usage_error("list --bogus", {"--bogus"});
+  expect_usage_error("list extra", {"extra"});
+}
+
+TEST_CASE("every registered claim, reduction and function answers --help and rejects bad --semantics", "[cli]") {
+  RunResult r = run_cli("list --json");
+  REQUIRE(r.status == 0);
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  for (const auto& e : j["entries"]) {
+    const std::string cmd = e["verb"].get<std::string>() + " " + e["name"].get<std::string>();
+    INFO(cmd);
+    RunResult help = run_cli(cmd + " --help");
+    CHECK(help.status == 0);
+    CHECK(help.out.find("--json") != std::string::npos);  // SPEC §7: every subcommand accepts --json
+    if (help.out.find("--semantics") == std::string::npos) continue;
+    // A malformed --semantics must be refused (exit 2, one line naming it), never ignored.  When
+    // the command also has a required option (eval's --input), CLI11 may name that one first.
+    RunResult bad = run_cli(cmd + " --semantics float:1");
+    INFO("stderr: " << bad.err << "stdout: " << bad.out);
+    CHECK(bad.status == 2);
+    CHECK(bad.out.empty());
+    CHECK(line_count(bad.err) == 1);
+    CHECK((bad.err.find("--semantics") != std::string::npos || bad.err.find("is required") != std::string::npos));
+  }
+}
+
+TEST_CASE("shared validators: UsageError naming the parameter and its range", "[cli]") {
+  CHECK_NOTHROW(validate_N_q(8, 1));
+  CHECK_NOTHROW(validate_N_q(8, 8));
+  CHECK_NOTHROW(validate_N_q(1, 1));
+  std::string q_big = usage_message([] { validate_N_q(8, 9); });
+  CHECK(q_big.find("--q") == 0);
+  CHECK(q_big.find("1..8") != std::string::npos);
+  CHECK(q_big.find("got 9") != std::string::npos);
+  std::string q_small = usage_message([] { validate_N_q(8, 0); });
+  CHECK(q_small.find("--q") == 0);
+  CHECK(q_small.find("got 0") != std::string::npos);
+  std::string n_small = usage_message([] { validate_N_q(0, 1); });
+  CHECK(n_small.find("--N") == 0);
+  CHECK(n_small.find(">= 1") != std::string::npos);
+  CHECK(usage_message([] { validate_N(-3); }).find("--N") == 0);
+  CHECK(usage_message([] { validate_N(3, "--n"); }).empty());
+  CHECK(usage_message([] { validate_N(0, "--n"); }).find("--n") == 0);
+
+  std::string m = usage_message([] { validate_M(1); });
+  CHECK(m.find("--M") == 0);
+  CHECK(m.find(">= 2") != std::string::npos);
+  CHECK(m.find("got 1") != std::string::npos);
+  CHECK(usage_message([] { validate_M(2); }).empty());
+
+  std::string p = usage_message([] { validate_precision(1); });
+  CHECK(p.find("--p") == 0);
+  CHECK(p.find("2..4096") != std::string::npos);
+  CHECK(usage_message([] { validate_precision(4097, "--p-max"); }).find("--p-max") == 0);
+  CHECK(usage_message([] { validate_precision(2); }).empty());
+
+  std::string missing = usage_message([] { require_readable_file("--certificate", "/nonexistent/cert.json"); });
+  CHECK(missing.find("--certificate") == 0);
+  CHECK(missing.find("/nonexistent/cert.json") != std::string::npos);
+  CHECK(missing.find("No such file") != std::string::npos);
+  CHECK(usage_message([] { require_readable_file("--manifest", "/tmp"); }).find("directory") != std::string::npos);
+  CHECK(usage_message([] { require_readable_file("--manifest", ""); }).find("--manifest") == 0);
+  CHECK(usage_message([] { require_readable_file("--input", ATTNBOUNDS_BINARY); }).empty());
+
+  CHECK(parse_rational_param("--eps", "0.1") == Rational(1, 10));
+  std::string eps = usage_message([] { parse_rational_param("--eps", "zero"); });
+  CHECK(eps.find("--eps") == 0);
+  CHECK(eps.find("2/3") != std::string::npos);
+
+  CommonOptions opts;
+  opts.semantics = "embed:float:1";
+  std::string sem = usage_message([&] { semantics_of(opts); });
+  CHECK(sem.find("--semantics") == 0);
+  CHECK(sem.find("2..4096") != std::string::npos);
+  opts.semantics = "tiled:fp16:4";
+  CHECK(semantics_of(opts).tile == 4);
+
+  std::string range = usage_message([] { require_range("--H", 0LL, 1LL, 64LL); });
+  CHECK(range == "--H: must be in 1..64 (got 0)");
+  CHECK(usage_message([] { require_size("subsets", 1000, 100, true); }).empty());
+  CHECK(usage_message([] { require_size("subsets", 1000, 100, false); }).find("--force") == 0);
+}
+
+TEST_CASE("the top-level verbs answer --help", "[cli]") {
+  for (const char* verb : {"replay", "reproduce", "regress", "eval", "min-p", "min-m"}) {
+    INFO(verb);
+    RunResult r = run_cli(std::string(verb) + " --help");
+    CHECK(r.status == 0);
+    CHECK(r.out.find("Usage") != std::string::npos);
+  }
+}
+
+TEST_CASE("result skeleton has the SPEC §7 fields and exit statuses", "[cli]") {
+  json r = make_result("check", "demo", "Theorem 0", "ours", json{{"N", 4}}, "exact");
+  finish_result(r, Verdict::Fails, 0.5, 2);
+  for (const char* key : {"tool", "version", "command", "claim", "theorem", "provenance", "params", "semantics",
+                          "verdict", "seconds", "threads"})
+    CHECK(r.contains(key));
+  CHECK(r["verdict"] == "fails");
+  CHECK(status_of(r) == 1);
+  CHECK(exit_status_for(Verdict::Holds) == 0);
+  CHECK(exit_status_for(Verdict::Undecided) == 3);
+  CHECK(render_text(r).find("check demo: fails") == 0);
+}
