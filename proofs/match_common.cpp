@@ -1,0 +1,117 @@
+#include "proofs/match_common.hpp"
+
+namespace attnbounds {
+
+std::uint64_t query_multiset_cases(int N, int M) {
+  std::uint64_t per = binomial_saturating(M + N - 2, N - 1);
+  if (per > UINT64_MAX / static_cast<std::uint64_t>(M)) return UINT64_MAX;
+  return per * static_cast<std::uint64_t>(M);
+}
+
+std::vector<int> query_multiset_input(std::uint64_t index, int N, int M) {
+  const int k = N - 1;
+  const std::uint64_t per_query = binomial(M + k - 1, k);
+  std::vector<int> x(static_cast<std::size_t>(N));
+  x[0] = static_cast<int>(index / per_query);
+  unrank_multiset(index % per_query, M, k, x.data() + 1);
+  return x;
+}
+
+namespace {
+void fold_side(SideWorst& side, const CaseOutcome& o, std::uint64_t index) {
+  if (!side.any || o.margin_lo < side.margin_lo) {
+    side = {true, o.stat_lo, o.stat_hi, o.margin_lo, o.margin_hi, index};
+  }
+}
+void combine_side(SideWorst& acc, const SideWorst& part) {
+  if (part.any && (!acc.any || part.margin_lo < acc.margin_lo)) acc = part;
+}
+}  // namespace
+
+void fold_outcome(SweepResult& acc, const CaseOutcome& o, std::uint64_t index) {
+  ++acc.cases;
+  if (o.used_fallback) ++acc.fallbacks;
+  fold_side(o.matched ? acc.matched : acc.unmatched, o, index);
+  if (o.margin_hi < 0) {
+    ++acc.fails;
+    if (!acc.has_fail) { acc.has_fail = true; acc.first_fail = index; acc.first_fail_outcome = o; }
+  } else if (!(o.margin_lo > 0)) {
+    ++acc.undecided;
+    if (!acc.has_undecided) { acc.has_undecided = true; acc.first_undecided = index; }
+  }
+}
+
+void combine_sweeps(SweepResult& acc, SweepResult&& part) {
+  acc.cases += part.cases;
+  acc.fallbacks += part.fallbacks;
+  acc.fails += part.fails;
+  acc.undecided += part.undecided;
+  combine_side(acc.matched, part.matched);
+  combine_side(acc.unmatched, part.unmatched);
+  if (part.has_fail && !acc.has_fail) {
+    acc.has_fail = true; acc.first_fail = part.first_fail; acc.first_fail_outcome = part.first_fail_outcome;
+  }
+  if (part.has_undecided && !acc.has_undecided) { acc.has_undecided = true; acc.first_undecided = part.first_undecided; }
+}
+
+std::string decimal_of(double v, int direction) { return to_decimal_string(Rational(v), 17, direction); }
+
+}  // namespace attnbounds
+
+namespace attnbounds {
+
+CaseWitness sweep_witness(std::uint64_t index, int N, int M, bool tuples) {
+  CaseWitness w;
+  if (!tuples) {
+    w.x = query_multiset_input(index, N, M);
+    w.token = 0;
+    return w;
+  }
+  w.x.assign(static_cast<std::size_t>(N), 0);
+  unrank_tuple(index / static_cast<std::uint64_t>(N), M, N, w.x.data());
+  w.token = static_cast<int>(index % static_cast<std::uint64_t>(N));
+  return w;
+}
+
+json witness_json(const CaseWitness& w) { return json{{"x", w.x}, {"token", w.token + 1}}; }
+
+}  // namespace attnbounds
+
+namespace attnbounds {
+
+namespace {
+
+json side_json(const SideWorst& s, int N, int M, bool tuples) {
+  if (!s.any) return json{{"value", "none"}};
+  return json{{"lower", decimal_of(s.stat_lo, -1)}, {"upper", decimal_of(s.stat_hi, +1)},
+              {"witness", witness_json(sweep_witness(s.index, N, M, tuples))}};
+}
+
+}  // namespace
+
+json sweep_report(json result, const SweepResult& sweep, int N, int M, bool tuples, const std::string& matched_name,
+                  const std::string& unmatched_name) {
+  result["cases"] = sweep.cases;
+  result["fallback_cases"] = sweep.fallbacks;
+  result["failing_cases"] = sweep.fails;
+  result["undecided_cases"] = sweep.undecided;
+  result[matched_name] = side_json(sweep.matched, N, M, tuples);
+  result[unmatched_name] = side_json(sweep.unmatched, N, M, tuples);
+  const SideWorst* worst = &sweep.matched;
+  if (!worst->any || (sweep.unmatched.any && sweep.unmatched.margin_lo < worst->margin_lo)) worst = &sweep.unmatched;
+  if (sweep.has_fail) {
+    const auto& o = sweep.first_fail_outcome;
+    result["worst"] = json{{"value", decimal_of(o.margin_hi, +1)}, {"lower", decimal_of(o.margin_lo, -1)},
+                           {"upper", decimal_of(o.margin_hi, +1)},
+                           {"witness", witness_json(sweep_witness(sweep.first_fail, N, M, tuples))}};
+  } else if (worst->any) {
+    result["worst"] = json{{"value", decimal_of(worst->margin_lo, -1)}, {"lower", decimal_of(worst->margin_lo, -1)},
+                           {"upper", decimal_of(worst->margin_hi, +1)},
+                           {"witness", witness_json(sweep_witness(worst->index, N, M, tuples))}};
+  }
+  result["bound"] = "0";
+  return result;
+}
+
+
+}  // namespace attnbounds
