@@ -5,6 +5,7 @@
 
 #include "common.hpp"
 #include "proofs/match2_trig.hpp"
+#include "proofs/match3_third_order.hpp"
 
 namespace attnbounds {
 namespace {
@@ -99,6 +100,51 @@ const Registrar eval_match2_reg{
          auto cfg = match2_config(*o);
          emit_eval(eval_match2(cfg, parse_values(o->input)), o->common);
        });
+     }}};
+
+Match3Config match3_config(const MatchCliOptions& o) {
+  Match3Config cfg;
+  cfg.N = o.N;
+  cfg.M = o.M;
+  cfg.c = temperature_of(o.c);
+  cfg.semantics = semantics_of(o.common);
+  cfg.flip_query_sign = o.flip;
+  return cfg;
+}
+
+void add_match3_options(CLI::App& sub, MatchCliOptions& o, bool with_N) {
+  if (with_N) sub.add_option("--N", o.N, "number of tokens (2..16)")->capture_default_str();
+  sub.add_option("--M", o.M, "modulus (values in [M])")->capture_default_str();
+  sub.add_option("--c", o.c, "temperature C (exact rational); default slightly above (1/g) ln((N^2-1)(4-g)/g)");
+  sub.add_flag("--flip-query-sign", o.flip, "negative twin: last query entry +C sin instead of -C sin");
+  add_common(sub, o.common);
+}
+
+const Registrar check_match3_reg{
+    {"check", "match3-third-order", "§4.4 (Match3, third-order)", "paper statement; construction ours",
+     "Match3 with one third-order unit (softmax over all N^2 pairs), m = 4, exhaustive over [M]^N",
+     "--N --M --c --semantics", [](CLI::App& verb) {
+       auto o = std::make_shared<MatchCliOptions>();
+       o->N = 6;
+       o->M = 9;
+       auto* sub = verb.add_subcommand("match3-third-order", "Match3 with one third-order unit (m = 4)");
+       add_match3_options(*sub, *o, true);
+       sub->callback([o] {
+         json r = check_match3_third_order(match3_config(*o), resolve_threads(o->common.threads), o->common.force);
+         emit(r, o->common, status_of(r));
+       });
+     }}};
+
+const Registrar eval_match3_reg{
+    {"eval", "match3-third-order", "§4.4 (Match3, third-order)", "paper statement; construction ours",
+     "forward pass of the third-order Match3 construction on one input", "--input --M --c --semantics",
+     [](CLI::App& verb) {
+       auto o = std::make_shared<MatchCliOptions>();
+       o->M = 9;
+       auto* sub = verb.add_subcommand("match3-third-order", "forward pass of the third-order Match3 construction");
+       sub->add_option("--input", o->input, "comma-separated token values, e.g. 3,5,1")->required();
+       add_match3_options(*sub, *o, false);
+       sub->callback([o] { emit_eval(eval_match3_third_order(match3_config(*o), parse_values(o->input)), o->common); });
      }}};
 
 }  // namespace
