@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common.hpp"
+#include "enumerate/parallel.hpp"
 #include "proofs/match2_trig.hpp"
 #include "proofs/match3_third_order.hpp"
 
