@@ -7,6 +7,7 @@
 #include "enumerate/parallel.hpp"
 #include "proofs/match2_trig.hpp"
 #include "proofs/match3_third_order.hpp"
+#include "proofs/match3_local.hpp"
 
 namespace attnbounds {
 namespace {
@@ -147,6 +148,107 @@ const Registrar eval_match3_reg{
        add_match3_options(*sub, *o, false);
        sub->callback([o] { emit_eval(eval_match3_third_order(match3_config(*o), parse_values(o->input)), o->common); });
      }}};
+
+struct LocalCli {
+  CommonOptions common;
+  int N = 8, M = 8, q = 2;
+  std::string c, input, hints;
+};
+
+Match3LocalConfig local_config(const LocalCli& o, bool window) {
+  Match3LocalConfig cfg;
+  cfg.window = window;
+  cfg.N = o.N;
+  cfg.M = o.M;
+  cfg.q = o.q;
+  cfg.c = temperature_of(o.c);
+  cfg.semantics = semantics_of(o.common);
+  return cfg;
+}
+
+std::vector<int> index_list(const std::string& text, const std::string& param) {
+  std::vector<int> v;
+  std::stringstream ss(text);
+  std::string item;
+  while (ss >> item) {
+    try {
+      v.push_back(std::stoi(item) - 1);
+    } catch (const std::exception&) {
+      throw UsageError(param, "expected 1-based token indices (bad item '" + item + "')");
+    }
+  }
+  return v;
+}
+
+// Hinted input: --input FILE with one token per line "x: j1 j2 ... jq" (1-based indices), or
+// --input "3,5,1" with --hints "2 3|1 3|1 2".
+void read_hinted(const LocalCli& o, std::vector<int>& x, std::vector<std::vector<int>>& y) {
+  std::ifstream file(o.input);
+  if (file) {
+    std::string line;
+    while (std::getline(file, line)) {
+      if (line.empty() || line[0] == '#') continue;
+      auto colon = line.find(':');
+      if (colon == std::string::npos) throw UsageError("--input", "each line must be 'x: j1 j2 ...' (got '" + line + "')");
+      try {
+        x.push_back(std::stoi(line.substr(0, colon)));
+      } catch (const std::exception&) {
+        throw UsageError("--input", "bad token value in line '" + line + "'");
+      }
+      y.push_back(index_list(line.substr(colon + 1), "--input"));
+    }
+    return;
+  }
+  x = parse_values(o.input);
+  std::stringstream ss(o.hints);
+  std::string part;
+  while (std::getline(ss, part, '|')) y.push_back(index_list(part, "--hints"));
+}
+
+void add_local_options(CLI::App& sub, LocalCli& o, bool window, bool with_N) {
+  if (with_N) sub.add_option("--N", o.N, "number of tokens (2..24)")->capture_default_str();
+  sub.add_option("--M", o.M, "modulus (values in [M])")->capture_default_str();
+  sub.add_option(window ? "--w" : "--q", o.q, window ? "window length (positions i+1..i+w, cyclic)" : "hint set size q")
+      ->capture_default_str();
+  sub.add_option("--c", o.c, "temperature (exact rational); default from the decode-error bound");
+  add_common(sub, o.common);
+}
+
+void register_local(bool window) {
+  const std::string name = window ? "match3-window" : "match3-hinted";
+  const std::string desc = window ? "Match3 over the window i+1..i+w with one standard unit (moment-curve keys, power-sum values)"
+                                  : "Match3 over hint sets y_i with one standard unit (moment-curve keys, power-sum values)";
+  register_entry({"check", name, "§4.5 (Match3, structure/locality)", "paper: structure/locality; definitions ours", desc,
+                  window ? "--N --M --w --c --semantics" : "--N --M --q --c --semantics", [window, name](CLI::App& verb) {
+                    auto o = std::make_shared<LocalCli>();
+                    auto* sub = verb.add_subcommand(name, "Match3 variant computed by one standard unit");
+                    add_local_options(*sub, *o, window, true);
+                    sub->callback([o, window] {
+                      json r = check_match3_local(local_config(*o, window), resolve_threads(o->common.threads), o->common.force);
+                      emit(r, o->common, status_of(r));
+                    });
+                  }});
+  register_entry({"eval", name, "§4.5 (Match3, structure/locality)", "paper: structure/locality; definitions ours",
+                  "forward pass of the " + name + " construction on one input",
+                  window ? "--input --M --w --c" : "--input FILE|values --hints --M --q --c", [window, name](CLI::App& verb) {
+                    auto o = std::make_shared<LocalCli>();
+                    auto* sub = verb.add_subcommand(name, "forward pass of the " + name + " construction");
+                    sub->add_option("--input", o->input, window ? "comma-separated token values"
+                                                                  : "FILE (lines 'x: j1 .. jq') or comma-separated values")
+                        ->required();
+                    if (!window) sub->add_option("--hints", o->hints, "hint sets, 1-based, '|'-separated: \"2 3|1 3|1 2\"");
+                    add_local_options(*sub, *o, window, false);
+                    sub->callback([o, window] {
+                      std::vector<int> x;
+                      std::vector<std::vector<int>> y;
+                      if (window) x = parse_values(o->input);
+                      else read_hinted(*o, x, y);
+                      emit_eval(eval_match3_local(local_config(*o, window), x, y), o->common);
+                    });
+                  }});
+}
+
+const bool local_registered = (register_local(false), register_local(true), true);
 
 }  // namespace
 }  // namespace attnbounds
