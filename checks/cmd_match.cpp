@@ -250,5 +250,68 @@ void register_local(bool window) {
 
 const bool local_registered = (register_local(false), register_local(true), true);
 
+// ---- min-p --------------------------------------------------------------------------------
+
+struct MinPCli {
+  CommonOptions common;
+  int N = 4, M = 8, q = 2;
+  std::string c, mode = "embed";
+  int p_min = 2, p_max = 24;
+};
+
+void register_min_p(const std::string& name, const std::string& theorem, const std::string& provenance, int N, int M,
+                    bool has_q, const std::string& q_name) {
+  register_entry({"min-p", name, theorem, provenance,
+                  "smallest float:p (embed or arith) for which " + name + " holds for every p' in [p, p_max]",
+                  "--mode embed|arith --p-min --p-max --N --M --c" + (has_q ? " " + q_name : std::string()),
+                  [=](CLI::App& verb) {
+                    auto o = std::make_shared<MinPCli>();
+                    o->N = N;
+                    o->M = M;
+                    auto* sub = verb.add_subcommand(name, "minimal precision of " + name);
+                    sub->add_option("--N", o->N, "number of tokens")->capture_default_str();
+                    sub->add_option("--M", o->M, "modulus")->capture_default_str();
+                    if (has_q) sub->add_option(q_name, o->q, "hint set size / window length")->capture_default_str();
+                    sub->add_option("--c", o->c, "temperature (default: the claim's)");
+                    sub->add_option("--mode", o->mode, "embed | arith")->capture_default_str();
+                    sub->add_option("--p-min", o->p_min, "smallest p scanned (>= 2)")->capture_default_str();
+                    sub->add_option("--p-max", o->p_max, "largest p scanned (p_max of SPEC §2)")->capture_default_str();
+                    add_common(*sub, o->common, false);
+                    sub->callback([o, name] {
+                      if (o->mode != "embed" && o->mode != "arith") throw UsageError("--mode", "must be embed or arith");
+                      require_range("--p-min", static_cast<long long>(o->p_min), 2LL, 200LL);
+                      require_range("--p-max", static_cast<long long>(o->p_max), static_cast<long long>(o->p_min), 200LL);
+                      const unsigned threads = resolve_threads(o->common.threads);
+                      std::function<json(const Semantics&)> run;
+                      if (name == "match2") {
+                        run = [o, threads](const Semantics& sem) {
+                          Match2Config cfg{o->N, o->M, temperature_of(o->c), sem, false};
+                          return check_match2(cfg, threads, o->common.force);
+                        };
+                      } else if (name == "match3-third-order") {
+                        run = [o, threads](const Semantics& sem) {
+                          Match3Config cfg{o->N, o->M, temperature_of(o->c), sem, false};
+                          return check_match3_third_order(cfg, threads, o->common.force);
+                        };
+                      } else {
+                        run = [o, threads, name](const Semantics& sem) {
+                          Match3LocalConfig cfg{name == "match3-window", o->N, o->M, o->q, temperature_of(o->c), sem};
+                          return check_match3_local(cfg, threads, o->common.force);
+                        };
+                      }
+                      json r = min_precision_scan(name, o->mode, o->p_min, o->p_max, run);
+                      r["threads"] = threads;
+                      emit(r, o->common, status_of(r));
+                    });
+                  }});
+}
+
+const bool min_p_registered =
+    (register_min_p("match2", "§4.3 (Match2)", "paper: m = 3; construction ours (m = 2 + residual)", 4, 8, false, ""),
+     register_min_p("match3-third-order", "§4.4 (Match3, third-order)", "paper statement; construction ours", 3, 6, false, ""),
+     register_min_p("match3-hinted", "§4.5 (Match3, structure/locality)", "paper: structure/locality; definitions ours", 8, 8, true, "--q"),
+     register_min_p("match3-window", "§4.5 (Match3, structure/locality)", "paper: structure/locality; definitions ours", 8, 8, true, "--w"),
+     true);
+
 }  // namespace
 }  // namespace attnbounds

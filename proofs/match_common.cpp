@@ -1,5 +1,7 @@
 #include "proofs/match_common.hpp"
 
+#include <map>
+
 namespace attnbounds {
 
 std::uint64_t query_multiset_cases(int N, int M) {
@@ -113,5 +115,52 @@ json sweep_report(json result, const SweepResult& sweep, int N, int M, bool tupl
   return result;
 }
 
+
+}  // namespace attnbounds
+
+namespace attnbounds {
+
+json min_precision_scan(const std::string& claim, const std::string& mode, int p_lo, int p_hi,
+                        const std::function<json(const Semantics&)>& check) {
+  Stopwatch sw;
+  auto sem_of = [&](int p) { return parse_semantics(mode + ":float:" + std::to_string(p)); };
+  std::map<int, std::string> verdicts;
+  json rows = json::array();
+  json first;
+  for (int p = p_lo; p <= p_hi; ++p) {
+    json r = check(sem_of(p));
+    verdicts[p] = r["verdict"].get<std::string>();
+    json row{{"p", p}, {"verdict", verdicts[p]}, {"worst", r.value("worst", json::object()).value("value", "")}};
+    rows.push_back(row);
+    if (first.is_null()) first = r;
+  }
+  int p_star = -1;
+  for (int p = p_hi; p >= p_lo && verdicts[p] == "holds"; --p) p_star = p;
+  json islands = json::array();
+  if (p_star > 0)
+    for (int p = p_lo; p < p_star; ++p)
+      if (verdicts[p] == "holds") islands.push_back(p);
+  json formats;
+  const std::pair<const char*, int> named[] = {{"bf16", 8}, {"fp16", 11}, {"fp32", 24}};
+  for (const auto& [name, p] : named) {
+    if (!verdicts.count(p)) verdicts[p] = check(sem_of(p))["verdict"].get<std::string>();
+    formats[name] = verdicts[p];
+  }
+  json result = make_result("min-p", claim, first.value("theorem", ""), first.value("provenance", ""),
+                            first.value("params", json::object()), mode + ":float:p");
+  result["range"] = {p_lo, p_hi};
+  result["p_star"] = p_star > 0 ? json(p_star) : json("none in range");
+  result["non_monotone_islands"] = islands;
+  result["formats"] = formats;
+  result["scan"] = rows;
+  Verdict v = p_star > 0 ? Verdict::Holds : Verdict::Fails;
+  for (const auto& [p, s] : verdicts)
+    if (p >= p_lo && p <= p_hi && s == "undecided" && (p_star < 0 || p >= p_star)) v = Verdict::Undecided;
+  result["cases"] = p_hi - p_lo + 1;
+  result["bound"] = std::to_string(p_hi);
+  result["worst"] = {{"value", p_star > 0 ? std::to_string(p_star) : "none"}};
+  finish_result(result, v, sw.seconds(), 0);
+  return result;
+}
 
 }  // namespace attnbounds

@@ -13,6 +13,7 @@
 
 #include "enumerate/combinatorics.hpp"
 #include "enumerate/parallel.hpp"
+#include "numeric/format.hpp"
 #include "numeric/interval.hpp"
 #include "report/result.hpp"
 
@@ -160,5 +161,18 @@ Verdict sweep_verdict(json& result, const SweepResult& sweep, int N, int M, bool
   return sweep.undecided > 0 ? Verdict::Undecided : Verdict::Holds;
 }
 
+
+}  // namespace attnbounds
+
+#include <functional>
+
+namespace attnbounds {
+
+// Minimal precision (SPEC §2): runs `check(semantics)` for every float:p, p in [p_lo, p_hi],
+// with semantics "<mode>:float:p"; p* = the smallest p such that every p' in [p, p_hi] holds.
+// Non-monotone islands (p' < p* that hold) are reported.  bf16/fp16/fp32 (p = 8/11/24) are
+// always reported, checked separately when outside the range.
+json min_precision_scan(const std::string& claim, const std::string& mode, int p_lo, int p_hi,
+                        const std::function<json(const Semantics&)>& check);
 
 }  // namespace attnbounds
