@@ -85,7 +85,8 @@ T row_norm(const Match2Tables<T>& t, int a, const int* vals, const int* counts, 
     num_c += w * t.vc[b];
     num_s += w * t.vs[b];
   }
-  T oc = t.phic[a] + num_c / den, os = t.phis[a] + num_s / den;
+  // |x|·|x| keeps the square's enclosure non-negative when x straddles 0 (x·x would not).
+  T oc = abs(T(t.phic[a] + num_c / den)), os = abs(T(t.phis[a] + num_s / den));
   return sqrt(oc * oc + os * os);
 }
 
@@ -176,7 +177,10 @@ std::vector<Interval> interval_norms(const Match2Model& model, const std::vector
   WorkingPrecision wp(bits);
   Mat<Interval> out = forward_output<Interval>(model, x, [&](const Entry& e) { return e.at(bits); });
   std::vector<Interval> norms;
-  for (std::size_t i = 0; i < x.size(); ++i) norms.push_back(sqrt(out(i, 0) * out(i, 0) + out(i, 1) * out(i, 1)));
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    Interval a = abs(out(i, 0)), b = abs(out(i, 1));  // non-negative squares when an entry straddles 0
+    norms.push_back(sqrt(a * a + b * b));
+  }
   return norms;
 }
 
