@@ -42,6 +42,23 @@ Match2Model::Match2Model(int M_, Rational c_, Semantics sem_, bool flip)
     fast.vs.push_back(value_sin.back().fast());
   }
   threshold_fast = DInterval::from_interval(threshold(128));
+  for (int a = 0; a < M; ++a) {
+    std::vector<DInterval> scores;
+    DInterval top;
+    for (int b = 0; b < M; ++b) {
+      scores.push_back(fast.qc[a] * fast.phic[b] + fast.qs[a] * fast.phis[b]);
+      if (b == 0 || upper_less(top, scores.back())) top = scores.back();
+    }
+    const DInterval shift = top.upper_point();
+    WeightRow row;
+    for (int b = 0; b < M; ++b) {
+      DInterval e = exp(scores[b] - shift);
+      row.e.push_back(e);
+      row.ev_cos.push_back(e * fast.vc[b]);
+      row.ev_sin.push_back(e * fast.vs[b]);
+    }
+    weight_rows.push_back(std::move(row));
+  }
 }
 
 Interval Match2Model::threshold(mpfr_prec_t bits) const { return match2_gap(M, bits) / Interval(2L, bits); }
@@ -112,6 +129,21 @@ CaseOutcome match2_case(const Match2Model& model, int a, const int* vals, const 
   CaseOutcome o;
   const int partner = (model.M - a) % model.M;
   for (int j = 0; j < k; ++j) o.matched = o.matched || vals[j] == partner;
+  // Fastest path: precomputed weights of the residue pairs (grouped softmax, fixed shift).
+  const auto& row = model.weight_rows[a];
+  DInterval den(0), num_c(0), num_s(0);
+  for (int j = 0; j < k; ++j) {
+    const DInterval n(counts[j]);
+    den += n * row.e[vals[j]];
+    num_c += n * row.ev_cos[vals[j]];
+    num_s += n * row.ev_sin[vals[j]];
+  }
+  if (den.lower() > 0) {
+    DInterval oc = abs(model.fast.phic[a] + num_c / den), os = abs(model.fast.phis[a] + num_s / den);
+    set_margin(o, sqrt(oc * oc + os * os), model.threshold_fast);
+    if (decided(o)) return o;
+  }
+  // Per-case shift (robust to underflow), then MPFI.
   set_margin(o, row_norm(model.fast, a, vals, counts, k), model.threshold_fast);
   if (decided(o)) return o;
   o.used_fallback = true;

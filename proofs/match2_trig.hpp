@@ -47,6 +47,12 @@ struct Match2Model {
   Interval threshold(mpfr_prec_t bits) const;  // g/2, exact real (ψ is exact)
   Match2Tables<DInterval> fast;                // double enclosures of the entries
   DInterval threshold_fast;
+  // Per query residue a and key residue b: e_ab = exp(s_ab − shift_a) and e_ab·v_b, with
+  // shift_a = the largest score over all residues (softmax is invariant to a common shift).
+  struct WeightRow {
+    std::vector<DInterval> e, ev_cos, ev_sin;
+  };
+  std::vector<WeightRow> weight_rows;
 };
 
 // One case of the sweep: query value a, residues vals[0..k) with counts (query included).
