@@ -285,6 +285,7 @@ json lower_match3_disj(const Match3DisjOptions& opts, unsigned threads) {
     throw UsageError("--semantics", "lower match3-disj needs tiled:<fmt>:<T> (e.g. tiled:float:8:" + std::to_string(n) + ")");
   if (opts.dump && n > 6 && !opts.force) throw UsageError("--dump", "4^n layouts for n > 6 is large; add --force");
   const std::uint64_t sets = 1ULL << n;
+  require_size("lower match3-disj instances 4^n (each one a forward pass)", sets * sets, 1ULL << 18, opts.force);
 
   // Part 1: reduction search and exhaustive verification.
   std::uint64_t tried = 0;
