@@ -132,16 +132,18 @@ TiledMatch3Model make_tiled_model(const TiledModelSpec& spec, const Match3DisjRe
   } else if (spec.family == "trig") {
     if (spec.m < 2) throw UsageError("--m", "the trig family needs m >= 2 (cos and sin of each frequency)");
     const int freqs = spec.m / 2;
-    // Value v_x = sin(fθ_x + 1/2): a fixed linear map of (cos fθ_x, sin fθ_x), so it is V^T φ; the
-    // phase 1/2 (radians) makes every value transcendental (Lindemann), so its rounding decides.
+    // Value v_x = sin(fθ_x + φ_h), φ_h = (1 + ⌊h / freqs⌋)/2 radians: a fixed linear map of
+    // (cos fθ_x, sin fθ_x), so it is V^T φ; heads that share a frequency get different phases.
+    // A nonzero rational phase makes every value transcendental (Lindemann), so rounding decides.
     for (int h = 0; h < spec.H; ++h) {
       const long f = h % freqs + 1;
+      const Rational phase_h(1 + h / freqs, 2);
       for (int x = 0; x < r.M; ++x) {
         Entry qc = cos_entry(spec.c, f * r.t, r.M, sem), qs = sin_entry(-spec.c, f * r.t, r.M, sem);
         Entry kc = cos_entry(Rational(1), f * x, r.M, sem), ks = sin_entry(Rational(1), f * x, r.M, sem);
         model.score[h][x] = qc.rational() * kc.rational() + qs.rational() * ks.rational();
-        Entry v([f, x, M = r.M](mpfr_prec_t bits) {
-          Interval phase(Rational(1, 2), bits);
+        Entry v([f, x, M = r.M, phase_h](mpfr_prec_t bits) {
+          Interval phase(phase_h, bits);
           Interval angle = pi_interval(bits) * Interval(Rational(2 * f * x, M), bits);
           return sin(angle + phase);
         }, sem);

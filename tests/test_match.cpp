@@ -346,3 +346,31 @@ TEST_CASE("Theorem 7 reduction verification for n = 8 (65,536 instances)", "[mat
   REQUIRE(r.has_value());
   CHECK(verify_match3_disj(*r, 0) == 0);
 }
+
+TEST_CASE("psi thresholds: unmatched statistics are bounded by the gap for ANY temperature", "[match]") {
+  // Match2: ‖out‖ ≥ ⟨u(θ_i), out⟩ = 1 − Σ A_j cos(θ_i+θ_j) ≥ g when no partner exists.
+  // Match3: z is an average of cos(θ_i+θ_j+θ_k) ≤ 1 − g when no pair matches.  Matched tokens
+  // meet the temperature-dependent bound 2δ (match2) / 1 − 2δ (match3).
+  const int N = 3, M = 7;
+  const double g = 1 - std::cos(2 * M_PI / M);
+  for (Rational c : {Rational(1, 2), Rational(3), match2_default_temperature(N, M)}) {
+    Match2Model m2(M, c, Semantics{}, false);
+    Match3Model m3(M, c, Semantics{}, false);
+    const double cd = c.get_d();
+    const double delta2 = (N - 1) * std::exp(-cd * g) / (1 + (N - 1) * std::exp(-cd * g));
+    const double delta3 = (N * N - 1) * std::exp(-cd * g) / (1 + (N * N - 1) * std::exp(-cd * g));
+    std::vector<int> x(N, 0);
+    do {
+      auto f2 = match2_forward(m2, x);
+      auto f3 = match3_forward(m3, x);
+      auto t2 = match2(x, M);
+      auto t3 = match3(x, M);
+      for (int i = 0; i < N; ++i) {
+        if (t2[i]) CHECK(f2[i].stat.upper_double() <= 2 * delta2 + 1e-12);
+        else CHECK(f2[i].stat.lower_double() >= g - 1e-12);
+        if (t3[i]) CHECK(f3[i].stat.lower_double() >= 1 - 2 * delta3 - 1e-12);
+        else CHECK(f3[i].stat.upper_double() <= 1 - g + 1e-12);
+      }
+    } while (next_tuple(x.data(), N, M));
+  }
+}
