@@ -109,7 +109,7 @@ T row_norm(const Match2Tables<T>& t, int a, const int* vals, const int* counts, 
 
 // Certified margin: matched -> τ − ‖out‖; unmatched -> ‖out‖ − τ.
 template <class T>
-void set_margin(CaseOutcome& o, const T& norm, const T& tau) {
+void set_margin(MatchCaseOutcome& o, const T& norm, const T& tau) {
   T margin = o.matched ? T(tau - norm) : T(norm - tau);
   if constexpr (std::is_same_v<T, DInterval>) {
     o.stat_lo = norm.lower(); o.stat_hi = norm.upper();
@@ -120,13 +120,13 @@ void set_margin(CaseOutcome& o, const T& norm, const T& tau) {
   }
 }
 
-bool decided(const CaseOutcome& o) { return o.margin_lo > 0 || o.margin_hi < 0; }
+bool decided(const MatchCaseOutcome& o) { return o.margin_lo > 0 || o.margin_hi < 0; }
 
 }  // namespace
 
-CaseOutcome match2_case(const Match2Model& model, int a, const int* vals, const int* counts, int k) {
+MatchCaseOutcome match2_case(const Match2Model& model, int a, const int* vals, const int* counts, int k) {
   if (k > kMaxDistinct) throw std::invalid_argument("N: at most 64 distinct values per input");
-  CaseOutcome o;
+  MatchCaseOutcome o;
   const int partner = (model.M - a) % model.M;
   for (int j = 0; j < k; ++j) o.matched = o.matched || vals[j] == partner;
   // Fastest path: precomputed weights of the residue pairs (grouped softmax, fixed shift).
@@ -179,11 +179,11 @@ Mat<T> forward_output(const Match2Model& model, const std::vector<int>& x, Make&
   return multi_head(heads, &phi);
 }
 
-std::vector<CaseOutcome> outcomes_of_norms(const std::vector<Interval>& norms, const std::vector<int>& x, int M,
+std::vector<MatchCaseOutcome> outcomes_of_norms(const std::vector<Interval>& norms, const std::vector<int>& x, int M,
                                            mpfr_prec_t bits, const Match2Model& model) {
   auto truth = match2(x, M);
   Interval tau = model.threshold(bits);
-  std::vector<CaseOutcome> out(x.size());
+  std::vector<MatchCaseOutcome> out(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) {
     out[i].matched = truth[i] != 0;
     set_margin(out[i], norms[i], tau);
@@ -196,7 +196,7 @@ std::vector<CaseOutcome> outcomes_of_norms(const std::vector<Interval>& norms, c
 std::vector<Interval> arith_norms(const Match2Model& model, const std::vector<int>& x, mpfr_prec_t bits) {
   ArithFormatScope scope(model.sem.format);
   const Format fmt = model.sem.format;
-  Mat<FormatReal> out = forward_output<FormatReal>(model, x, [&](const Entry& e) { return FormatReal(e.rational(), fmt); });
+  Mat<FormatReal> out = forward_output<FormatReal>(model, x, [&](const EmbeddingEntry& e) { return FormatReal(e.rational(), fmt); });
   std::vector<Interval> norms;
   for (std::size_t i = 0; i < x.size(); ++i) {
     Rational n2 = out(i, 0).value() * out(i, 0).value() + out(i, 1).value() * out(i, 1).value();
@@ -207,7 +207,7 @@ std::vector<Interval> arith_norms(const Match2Model& model, const std::vector<in
 
 std::vector<Interval> interval_norms(const Match2Model& model, const std::vector<int>& x, mpfr_prec_t bits) {
   WorkingPrecision wp(bits);
-  Mat<Interval> out = forward_output<Interval>(model, x, [&](const Entry& e) { return e.at(bits); });
+  Mat<Interval> out = forward_output<Interval>(model, x, [&](const EmbeddingEntry& e) { return e.at(bits); });
   std::vector<Interval> norms;
   for (std::size_t i = 0; i < x.size(); ++i) {
     Interval a = abs(out(i, 0)), b = abs(out(i, 1));  // non-negative squares when an entry straddles 0
@@ -228,15 +228,15 @@ void validate(const Match2Config& cfg) {
 
 }  // namespace
 
-std::vector<TokenDecision> match2_forward(const Match2Model& model, const std::vector<int>& x) {
-  std::vector<TokenDecision> out(x.size());
+std::vector<MatchTokenDecision> match2_forward(const Match2Model& model, const std::vector<int>& x) {
+  std::vector<MatchTokenDecision> out(x.size());
   auto truth = match2(x, model.M);
   for (mpfr_prec_t bits = 128; bits <= 4096; bits *= 2) {
     auto norms = is_arith(model.sem) ? arith_norms(model, x, bits) : interval_norms(model, x, bits);
     Interval tau = model.threshold(bits);
     bool all = true;
     for (std::size_t i = 0; i < x.size(); ++i) {
-      TokenDecision& d = out[i];
+      MatchTokenDecision& d = out[i];
       d.x = x[i];
       d.truth = truth[i];
       d.stat = norms[i];
@@ -273,7 +273,7 @@ json check_match2(const Match2Config& cfg, unsigned threads, bool force) {
   result["reduction"] = tuples ? "none: arith rounding depends on summation order; all M^N tuples, every token"
                                : "position-free + permutation-equivariant: per query value x_i and multiset of the other "
                                  "N-1 tokens (M*C(M+N-2,N-1) cases cover [M]^N)";
-  SweepResult sweep;
+  MatchSweepResult sweep;
   if (tuples) {
     sweep = sweep_tuples(cfg.N, cfg.M, threads, [&](const std::vector<int>& x) {
       return outcomes_of_norms(arith_norms(model, x, 128), x, cfg.M, 128, model);

@@ -43,7 +43,7 @@ struct Match2Model {
   Rational c;
   Semantics sem;
   bool flipped;
-  std::vector<Entry> phi_cos, phi_sin, query_cos, query_sin, value_cos, value_sin;
+  std::vector<EmbeddingEntry> phi_cos, phi_sin, query_cos, query_sin, value_cos, value_sin;
   Interval threshold(mpfr_prec_t bits) const;  // g/2, exact real (ψ is exact)
   Match2Tables<DInterval> fast;                // double enclosures of the entries
   DInterval threshold_fast;
@@ -57,10 +57,10 @@ struct Match2Model {
 
 // One case of the sweep: query value a, residues vals[0..k) with counts (query included).
 // Certified: DInterval first, then MPFI at doubling precision when the margin is not decided.
-CaseOutcome match2_case(const Match2Model& model, int a, const int* vals, const int* counts, int k);
+MatchCaseOutcome match2_case(const Match2Model& model, int a, const int* vals, const int* counts, int k);
 
 // Direct forward pass on one input (attention.hpp templates: MPFI, or FormatReal under arith).
-std::vector<TokenDecision> match2_forward(const Match2Model& model, const std::vector<int>& x);
+std::vector<MatchTokenDecision> match2_forward(const Match2Model& model, const std::vector<int>& x);
 
 // The certified checker and eval, producing the SPEC §7 JSON.
 json check_match2(const Match2Config& cfg, unsigned threads, bool force);

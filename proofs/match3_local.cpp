@@ -180,7 +180,7 @@ struct RowBound {
 RowBound row_bound(const LocalModel& m, const std::vector<int>& S) {
   auto shifted = m.shifted_scores(S);
   RowBound b;
-  DInterval e = decode_error<DInterval>(m, shifted, S, [](const Rational& r) { return dinterval_of(r); });
+  DInterval e = decode_error<DInterval>(m, shifted, S, [](const Rational& r) { return dinterval_enclosing(r); });
   b.lo = e.lower();
   b.hi = e.upper();
   if (b.hi < 0.5 || b.lo >= 0.5) return b;
@@ -333,8 +333,8 @@ json check_match3_local(const Match3LocalConfig& cfg, unsigned threads, bool for
   result["fallback_rows"] = p.fallbacks;
   result["bound"] = "1/2";
   json witness{{"hints", [&] { auto S = hints_of(p.worst_idx); for (auto& v : S) ++v; return S; }()}};
-  result["worst"] = {{"value", decimal_of(p.worst_hi, +1)}, {"lower", decimal_of(p.worst_lo, -1)},
-                     {"upper", decimal_of(p.worst_hi, +1)}, {"witness", witness}};
+  result["worst"] = {{"value", match_decimal(p.worst_hi, +1)}, {"lower", match_decimal(p.worst_lo, -1)},
+                     {"upper", match_decimal(p.worst_hi, +1)}, {"witness", witness}};
   result["worst_meaning"] = "max over rows and k of q*|out_k - P_k/q| (certified upper bound over every x); "
                             "psi decodes exactly when < 1/2";
   Verdict verdict = Verdict::Holds;

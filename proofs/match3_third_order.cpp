@@ -21,19 +21,19 @@ Rational match3_default_temperature(int N, int M) {
   return Rational(Integer(scaled + 1), 1024);
 }
 
-std::array<TrigSelector, 4> match3_query_pattern(bool flipped) {
+std::array<Match3TrigSelector, 4> match3_query_pattern(bool flipped) {
   return {{{false, 1}, {false, -1}, {true, -1}, {true, flipped ? 1 : -1}}};
 }
-std::array<TrigSelector, 4> match3_key1_pattern() { return {{{false, 1}, {true, 1}, {false, 1}, {true, 1}}}; }
-std::array<TrigSelector, 4> match3_key2_pattern() { return {{{false, 1}, {true, 1}, {true, 1}, {false, 1}}}; }
+std::array<Match3TrigSelector, 4> match3_key1_pattern() { return {{{false, 1}, {true, 1}, {false, 1}, {true, 1}}}; }
+std::array<Match3TrigSelector, 4> match3_key2_pattern() { return {{{false, 1}, {true, 1}, {true, 1}, {false, 1}}}; }
 // Values: v¹ follows key2's pattern, v² follows key1's.
 namespace {
-std::array<TrigSelector, 4> value1_pattern() { return match3_key2_pattern(); }
-std::array<TrigSelector, 4> value2_pattern() { return match3_key1_pattern(); }
+std::array<Match3TrigSelector, 4> value1_pattern() { return match3_key2_pattern(); }
+std::array<Match3TrigSelector, 4> value2_pattern() { return match3_key1_pattern(); }
 
-std::array<Entry, 4> entries(const std::array<TrigSelector, 4>& pat, const Rational& scale, int r, int M,
+std::array<EmbeddingEntry, 4> entries(const std::array<Match3TrigSelector, 4>& pat, const Rational& scale, int r, int M,
                              const Semantics& sem) {
-  std::array<Entry, 4> out;
+  std::array<EmbeddingEntry, 4> out;
   for (int c = 0; c < 4; ++c) {
     Rational s = scale * pat[c].sign;
     out[c] = pat[c].use_sin ? sin_entry(s, r, M, sem) : cos_entry(s, r, M, sem);
@@ -42,7 +42,7 @@ std::array<Entry, 4> entries(const std::array<TrigSelector, 4>& pat, const Ratio
 }
 
 template <class T, class Get>
-std::array<T, 4> row(const std::array<Entry, 4>& e, Get&& get) {
+std::array<T, 4> row(const std::array<EmbeddingEntry, 4>& e, Get&& get) {
   return {get(e[0]), get(e[1]), get(e[2]), get(e[3])};
 }
 }  // namespace
@@ -56,7 +56,7 @@ Match3Model::Match3Model(int M_, Rational c_, Semantics sem_, bool flip)
     k2.push_back(entries(match3_key2_pattern(), one, r, M, sem));
     v1.push_back(entries(value1_pattern(), one, r, M, sem));
     v2.push_back(entries(value2_pattern(), one, r, M, sem));
-    auto f = [](const Entry& e) { return e.fast(); };
+    auto f = [](const EmbeddingEntry& e) { return e.fast(); };
     fast.q.push_back(row<DInterval>(q.back(), f));
     fast.k1.push_back(row<DInterval>(k1.back(), f));
     fast.k2.push_back(row<DInterval>(k2.back(), f));
@@ -74,7 +74,7 @@ Interval Match3Model::threshold(mpfr_prec_t bits) const {
 
 Match3Tables<Interval> Match3Model::precise(mpfr_prec_t bits) const {
   Match3Tables<Interval> t;
-  auto g = [bits](const Entry& e) { return e.at(bits); };
+  auto g = [bits](const EmbeddingEntry& e) { return e.at(bits); };
   for (int r = 0; r < M; ++r) {
     t.q.push_back(row<Interval>(q[r], g));
     t.k1.push_back(row<Interval>(k1[r], g));
@@ -121,7 +121,7 @@ T row_statistic(const Match3Tables<T>& t, int a, const int* vals, const int* cou
 }
 
 template <class T>
-void set_margin(CaseOutcome& o, const T& z, const T& tau) {
+void set_margin(MatchCaseOutcome& o, const T& z, const T& tau) {
   T margin = o.matched ? T(z - tau) : T(tau - z);
   if constexpr (std::is_same_v<T, DInterval>) {
     o.stat_lo = z.lower(); o.stat_hi = z.upper();
@@ -132,7 +132,7 @@ void set_margin(CaseOutcome& o, const T& z, const T& tau) {
   }
 }
 
-bool decided(const CaseOutcome& o) { return o.margin_lo > 0 || o.margin_hi < 0; }
+bool decided(const MatchCaseOutcome& o) { return o.margin_lo > 0 || o.margin_hi < 0; }
 
 bool is_arith(const Semantics& s) { return s.kind == Semantics::Kind::Arith; }
 
@@ -168,11 +168,11 @@ std::vector<Interval> forward_statistics(const Match3Model& model, const std::ve
   if (is_arith(model.sem)) {
     ArithFormatScope scope(model.sem.format);
     const Format fmt = model.sem.format;
-    Mat<FormatReal> out = forward_output<FormatReal>(model, x, [&](const Entry& e) { return FormatReal(e.rational(), fmt); });
+    Mat<FormatReal> out = forward_output<FormatReal>(model, x, [&](const EmbeddingEntry& e) { return FormatReal(e.rational(), fmt); });
     return statistics(model, x, bits, [&](std::size_t i, std::size_t c) { return Interval(out(i, c).value(), bits); });
   }
   WorkingPrecision wp(bits);
-  Mat<Interval> out = forward_output<Interval>(model, x, [&](const Entry& e) { return e.at(bits); });
+  Mat<Interval> out = forward_output<Interval>(model, x, [&](const EmbeddingEntry& e) { return e.at(bits); });
   return statistics(model, x, bits, [&](std::size_t i, std::size_t c) { return out(i, c); });
 }
 
@@ -186,8 +186,8 @@ void validate(const Match3Config& cfg) {
 
 }  // namespace
 
-CaseOutcome match3_case(const Match3Model& model, int a, const int* vals, const int* counts, int k) {
-  CaseOutcome o;
+MatchCaseOutcome match3_case(const Match3Model& model, int a, const int* vals, const int* counts, int k) {
+  MatchCaseOutcome o;
   // Literal Match3 on the residue set: some pair (b1, b2) of present residues has a+b1+b2 ≡ 0.
   for (int j1 = 0; j1 < k && !o.matched; ++j1)
     for (int j2 = 0; j2 < k; ++j2)
@@ -204,15 +204,15 @@ CaseOutcome match3_case(const Match3Model& model, int a, const int* vals, const 
   return o;
 }
 
-std::vector<TokenDecision> match3_forward(const Match3Model& model, const std::vector<int>& x) {
-  std::vector<TokenDecision> out(x.size());
+std::vector<MatchTokenDecision> match3_forward(const Match3Model& model, const std::vector<int>& x) {
+  std::vector<MatchTokenDecision> out(x.size());
   auto truth = match3(x, model.M);
   for (mpfr_prec_t bits = 128; bits <= 4096; bits *= 2) {
     auto z = forward_statistics(model, x, bits);
     Interval tau = model.threshold(bits);
     bool all = true;
     for (std::size_t i = 0; i < x.size(); ++i) {
-      TokenDecision& d = out[i];
+      MatchTokenDecision& d = out[i];
       d.x = x[i];
       d.truth = truth[i];
       d.stat = z[i];
@@ -248,13 +248,13 @@ json check_match3_third_order(const Match3Config& cfg, unsigned threads, bool fo
   result["reduction"] = tuples ? "none: arith rounding depends on summation order; all M^N tuples, every token"
                                : "position-free + permutation-equivariant: per query value x_i and multiset of the other "
                                  "N-1 tokens (M*C(M+N-2,N-1) cases cover [M]^N); pairs grouped by residue";
-  SweepResult sweep;
+  MatchSweepResult sweep;
   if (tuples) {
     sweep = sweep_tuples(cfg.N, cfg.M, threads, [&](const std::vector<int>& x) {
       auto z = forward_statistics(model, x, 128);
       auto truth = match3(x, cfg.M);
       Interval tau = model.threshold(128);
-      std::vector<CaseOutcome> out(x.size());
+      std::vector<MatchCaseOutcome> out(x.size());
       for (std::size_t i = 0; i < x.size(); ++i) {
         out[i].matched = truth[i] != 0;
         set_margin(out[i], z[i], tau);

@@ -42,7 +42,7 @@ struct Match3Model {
   Rational c;
   Semantics sem;
   bool flipped;
-  std::vector<std::array<Entry, 4>> q, k1, k2, v1, v2;
+  std::vector<std::array<EmbeddingEntry, 4>> q, k1, k2, v1, v2;
   Interval threshold(mpfr_prec_t bits) const;  // 1 − g/2
   Match3Tables<Interval> precise(mpfr_prec_t bits) const;
   Match3Tables<DInterval> fast;
@@ -51,16 +51,16 @@ struct Match3Model {
 
 // The 4-entry query/key/value patterns as signed (cos|sin) selectors, exposed for the test that
 // checks them against the cos(α+β+γ) identity.
-struct TrigSelector {
+struct Match3TrigSelector {
   bool use_sin;
   int sign;
 };
-std::array<TrigSelector, 4> match3_query_pattern(bool flipped);
-std::array<TrigSelector, 4> match3_key1_pattern();
-std::array<TrigSelector, 4> match3_key2_pattern();
+std::array<Match3TrigSelector, 4> match3_query_pattern(bool flipped);
+std::array<Match3TrigSelector, 4> match3_key1_pattern();
+std::array<Match3TrigSelector, 4> match3_key2_pattern();
 
-CaseOutcome match3_case(const Match3Model& model, int a, const int* vals, const int* counts, int k);
-std::vector<TokenDecision> match3_forward(const Match3Model& model, const std::vector<int>& x);
+MatchCaseOutcome match3_case(const Match3Model& model, int a, const int* vals, const int* counts, int k);
+std::vector<MatchTokenDecision> match3_forward(const Match3Model& model, const std::vector<int>& x);
 
 json check_match3_third_order(const Match3Config& cfg, unsigned threads, bool force);
 json eval_match3_third_order(const Match3Config& cfg, const std::vector<int>& x);

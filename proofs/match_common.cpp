@@ -15,22 +15,22 @@ std::vector<int> query_multiset_input(std::uint64_t index, int N, int M) {
   const std::uint64_t per_query = binomial(M + k - 1, k);
   std::vector<int> x(static_cast<std::size_t>(N));
   x[0] = static_cast<int>(index / per_query);
-  unrank_multiset(index % per_query, M, k, x.data() + 1);
+  unrank_multiset_lex(index % per_query, M, k, x.data() + 1);
   return x;
 }
 
 namespace {
-void fold_side(SideWorst& side, const CaseOutcome& o, std::uint64_t index) {
+void fold_side(MatchSideWorst& side, const MatchCaseOutcome& o, std::uint64_t index) {
   if (!side.any || o.margin_lo < side.margin_lo) {
     side = {true, o.stat_lo, o.stat_hi, o.margin_lo, o.margin_hi, index};
   }
 }
-void combine_side(SideWorst& acc, const SideWorst& part) {
+void combine_side(MatchSideWorst& acc, const MatchSideWorst& part) {
   if (part.any && (!acc.any || part.margin_lo < acc.margin_lo)) acc = part;
 }
 }  // namespace
 
-void fold_outcome(SweepResult& acc, const CaseOutcome& o, std::uint64_t index) {
+void fold_outcome(MatchSweepResult& acc, const MatchCaseOutcome& o, std::uint64_t index) {
   ++acc.cases;
   if (o.used_fallback) ++acc.fallbacks;
   fold_side(o.matched ? acc.matched : acc.unmatched, o, index);
@@ -43,7 +43,7 @@ void fold_outcome(SweepResult& acc, const CaseOutcome& o, std::uint64_t index) {
   }
 }
 
-void combine_sweeps(SweepResult& acc, SweepResult&& part) {
+void combine_sweeps(MatchSweepResult& acc, MatchSweepResult&& part) {
   acc.cases += part.cases;
   acc.fallbacks += part.fallbacks;
   acc.fails += part.fails;
@@ -56,14 +56,14 @@ void combine_sweeps(SweepResult& acc, SweepResult&& part) {
   if (part.has_undecided && !acc.has_undecided) { acc.has_undecided = true; acc.first_undecided = part.first_undecided; }
 }
 
-std::string decimal_of(double v, int direction) { return to_decimal_string(Rational(v), 17, direction); }
+std::string match_decimal(double v, int direction) { return to_decimal_string(Rational(v), 17, direction); }
 
 }  // namespace attnbounds
 
 namespace attnbounds {
 
-CaseWitness sweep_witness(std::uint64_t index, int N, int M, bool tuples) {
-  CaseWitness w;
+MatchCaseWitness sweep_witness(std::uint64_t index, int N, int M, bool tuples) {
+  MatchCaseWitness w;
   if (!tuples) {
     w.x = query_multiset_input(index, N, M);
     w.token = 0;
@@ -75,7 +75,7 @@ CaseWitness sweep_witness(std::uint64_t index, int N, int M, bool tuples) {
   return w;
 }
 
-json witness_json(const CaseWitness& w) { return json{{"x", w.x}, {"token", w.token + 1}}; }
+json witness_json(const MatchCaseWitness& w) { return json{{"x", w.x}, {"token", w.token + 1}}; }
 
 }  // namespace attnbounds
 
@@ -83,15 +83,15 @@ namespace attnbounds {
 
 namespace {
 
-json side_json(const SideWorst& s, int N, int M, bool tuples) {
+json side_json(const MatchSideWorst& s, int N, int M, bool tuples) {
   if (!s.any) return json{{"value", "none"}};
-  return json{{"lower", decimal_of(s.stat_lo, -1)}, {"upper", decimal_of(s.stat_hi, +1)},
+  return json{{"lower", match_decimal(s.stat_lo, -1)}, {"upper", match_decimal(s.stat_hi, +1)},
               {"witness", witness_json(sweep_witness(s.index, N, M, tuples))}};
 }
 
 }  // namespace
 
-json sweep_report(json result, const SweepResult& sweep, int N, int M, bool tuples, const std::string& matched_name,
+json sweep_report(json result, const MatchSweepResult& sweep, int N, int M, bool tuples, const std::string& matched_name,
                   const std::string& unmatched_name) {
   result["cases"] = sweep.cases;
   result["fallback_cases"] = sweep.fallbacks;
@@ -99,16 +99,16 @@ json sweep_report(json result, const SweepResult& sweep, int N, int M, bool tupl
   result["undecided_cases"] = sweep.undecided;
   result[matched_name] = side_json(sweep.matched, N, M, tuples);
   result[unmatched_name] = side_json(sweep.unmatched, N, M, tuples);
-  const SideWorst* worst = &sweep.matched;
+  const MatchSideWorst* worst = &sweep.matched;
   if (!worst->any || (sweep.unmatched.any && sweep.unmatched.margin_lo < worst->margin_lo)) worst = &sweep.unmatched;
   if (sweep.has_fail) {
     const auto& o = sweep.first_fail_outcome;
-    result["worst"] = json{{"value", decimal_of(o.margin_hi, +1)}, {"lower", decimal_of(o.margin_lo, -1)},
-                           {"upper", decimal_of(o.margin_hi, +1)},
+    result["worst"] = json{{"value", match_decimal(o.margin_hi, +1)}, {"lower", match_decimal(o.margin_lo, -1)},
+                           {"upper", match_decimal(o.margin_hi, +1)},
                            {"witness", witness_json(sweep_witness(sweep.first_fail, N, M, tuples))}};
   } else if (worst->any) {
-    result["worst"] = json{{"value", decimal_of(worst->margin_lo, -1)}, {"lower", decimal_of(worst->margin_lo, -1)},
-                           {"upper", decimal_of(worst->margin_hi, +1)},
+    result["worst"] = json{{"value", match_decimal(worst->margin_lo, -1)}, {"lower", match_decimal(worst->margin_lo, -1)},
+                           {"upper", match_decimal(worst->margin_hi, +1)},
                            {"witness", witness_json(sweep_witness(worst->index, N, M, tuples))}};
   }
   result["bound"] = "0";

@@ -20,7 +20,7 @@
 namespace attnbounds {
 
 // Outcome of one case: the statistic ψ thresholds, and the signed room (> 0 = correct).
-struct CaseOutcome {
+struct MatchCaseOutcome {
   bool matched = false;
   double stat_lo = 0, stat_hi = 0;
   double margin_lo = 0, margin_hi = 0;
@@ -28,22 +28,22 @@ struct CaseOutcome {
 };
 
 // The tightest case on one side (matched or unmatched), by the lower end of its margin.
-struct SideWorst {
+struct MatchSideWorst {
   bool any = false;
   double stat_lo = 0, stat_hi = 0, margin_lo = 0, margin_hi = 0;
   std::uint64_t index = 0;
 };
 
-struct SweepResult {
+struct MatchSweepResult {
   std::uint64_t cases = 0, fallbacks = 0, fails = 0, undecided = 0;
-  SideWorst matched, unmatched;
+  MatchSideWorst matched, unmatched;
   bool has_fail = false, has_undecided = false;
   std::uint64_t first_fail = 0, first_undecided = 0;
-  CaseOutcome first_fail_outcome;
+  MatchCaseOutcome first_fail_outcome;
 };
 
 // Multisets of size k over [M], lexicographic; rank -> sorted sequence.
-inline void unrank_multiset(std::uint64_t rank, int M, int k, int* out) {
+inline void unrank_multiset_lex(std::uint64_t rank, int M, int k, int* out) {
   if (k == 0) return;
   unrank_subset(rank, M + k - 1, k, out);
   for (int i = 0; i < k; ++i) out[i] -= i;
@@ -54,21 +54,21 @@ std::uint64_t query_multiset_cases(int N, int M);
 // The concrete input of case `index`: token 1 holds the query value, then the multiset.
 std::vector<int> query_multiset_input(std::uint64_t index, int N, int M);
 
-void fold_outcome(SweepResult& acc, const CaseOutcome& o, std::uint64_t index);
-void combine_sweeps(SweepResult& acc, SweepResult&& part);
+void fold_outcome(MatchSweepResult& acc, const MatchCaseOutcome& o, std::uint64_t index);
+void combine_sweeps(MatchSweepResult& acc, MatchSweepResult&& part);
 
-// Runs evaluate(a, vals, counts, k) -> CaseOutcome over every case; vals/counts are the distinct
+// Runs evaluate(a, vals, counts, k) -> MatchCaseOutcome over every case; vals/counts are the distinct
 // residues of the FULL input (query token included) and their multiplicities.
 template <class Evaluate>
-SweepResult sweep_query_multisets(int N, int M, unsigned threads, Evaluate&& evaluate) {
+MatchSweepResult sweep_query_multisets(int N, int M, unsigned threads, Evaluate&& evaluate) {
   const int k = N - 1;
   const std::uint64_t per_query = binomial(M + k - 1, k);
   const std::uint64_t total = per_query * static_cast<std::uint64_t>(M);
-  auto body = [&](std::uint64_t begin, std::uint64_t end, SweepResult& part) {
+  auto body = [&](std::uint64_t begin, std::uint64_t end, MatchSweepResult& part) {
     std::vector<int> ms(static_cast<std::size_t>(k) + 1), vals(static_cast<std::size_t>(N)),
         counts(static_cast<std::size_t>(N));
     int a = static_cast<int>(begin / per_query);
-    unrank_multiset(begin % per_query, M, k, ms.data());
+    unrank_multiset_lex(begin % per_query, M, k, ms.data());
     for (std::uint64_t idx = begin; idx < end; ++idx) {
       // Distinct residues of {a} ∪ ms with multiplicities (ms is sorted).
       int distinct = 0;
@@ -89,23 +89,23 @@ SweepResult sweep_query_multisets(int N, int M, unsigned threads, Evaluate&& eva
       }
     }
   };
-  return parallel_reduce(total, threads, SweepResult{}, body, combine_sweeps);
+  return parallel_reduce(total, threads, MatchSweepResult{}, body, combine_sweeps);
 }
 
 // Decimal string of a double bound (exact value of the double, rounded outward to 17 digits).
-std::string decimal_of(double v, int direction);
+std::string match_decimal(double v, int direction);
 
 }  // namespace attnbounds
 
 namespace attnbounds {
 
 // Arith semantics: no permutation reduction (rounded sums depend on token order).  Enumerates
-// every tuple of [M]^N; forward(x) returns one CaseOutcome per token.  Case index =
+// every tuple of [M]^N; forward(x) returns one MatchCaseOutcome per token.  Case index =
 // tuple_rank · N + token.
 template <class Forward>
-SweepResult sweep_tuples(int N, int M, unsigned threads, Forward&& forward) {
+MatchSweepResult sweep_tuples(int N, int M, unsigned threads, Forward&& forward) {
   const std::uint64_t tuples = tuple_count_saturating(M, N);
-  auto body = [&](std::uint64_t begin, std::uint64_t end, SweepResult& part) {
+  auto body = [&](std::uint64_t begin, std::uint64_t end, MatchSweepResult& part) {
     std::vector<int> x(static_cast<std::size_t>(N));
     unrank_tuple(begin, M, N, x.data());
     for (std::uint64_t t = begin; t < end; ++t) {
@@ -115,23 +115,23 @@ SweepResult sweep_tuples(int N, int M, unsigned threads, Forward&& forward) {
       next_tuple(x.data(), N, M);
     }
   };
-  return parallel_reduce(tuples, threads, SweepResult{}, body, combine_sweeps);
+  return parallel_reduce(tuples, threads, MatchSweepResult{}, body, combine_sweeps);
 }
 
 // Witness of a case index: the input and the 0-based token.
-struct CaseWitness {
+struct MatchCaseWitness {
   std::vector<int> x;
   int token = 0;
 };
-CaseWitness sweep_witness(std::uint64_t index, int N, int M, bool tuples);
-json witness_json(const CaseWitness& w);
+MatchCaseWitness sweep_witness(std::uint64_t index, int N, int M, bool tuples);
+json witness_json(const MatchCaseWitness& w);
 
 }  // namespace attnbounds
 
 namespace attnbounds {
 
 // One token's result in a direct forward pass.
-struct TokenDecision {
+struct MatchTokenDecision {
   int x = 0;
   int model = 0;   // ψ's decision (1 = matched)
   int truth = 0;   // ground truth (tasks.hpp)
@@ -141,14 +141,14 @@ struct TokenDecision {
 
 // Adds cases, the two extreme sides, worst{value, lower, upper, witness} and bound "0" (the room
 // must be positive) to a result.
-json sweep_report(json result, const SweepResult& sweep, int N, int M, bool tuples, const std::string& matched_name,
+json sweep_report(json result, const MatchSweepResult& sweep, int N, int M, bool tuples, const std::string& matched_name,
                   const std::string& unmatched_name);
 
 // Final verdict of a sweep: fails only when the first failing case re-verifies by a forward pass.
 template <class Forward>
-Verdict sweep_verdict(json& result, const SweepResult& sweep, int N, int M, bool tuples, Forward&& forward) {
+Verdict sweep_verdict(json& result, const MatchSweepResult& sweep, int N, int M, bool tuples, Forward&& forward) {
   if (sweep.has_fail) {
-    CaseWitness w = sweep_witness(sweep.first_fail, N, M, tuples);
+    MatchCaseWitness w = sweep_witness(sweep.first_fail, N, M, tuples);
     auto decisions = forward(w.x);
     const auto& d = decisions[static_cast<std::size_t>(w.token)];
     result["worst"]["witness"]["model"] = d.model;

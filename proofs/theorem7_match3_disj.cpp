@@ -139,10 +139,10 @@ TiledMatch3Model make_tiled_model(const TiledModelSpec& spec, const Match3DisjRe
       const long f = h % freqs + 1;
       const Rational phase_h(1 + h / freqs, 2);
       for (int x = 0; x < r.M; ++x) {
-        Entry qc = cos_entry(spec.c, f * r.t, r.M, sem), qs = sin_entry(-spec.c, f * r.t, r.M, sem);
-        Entry kc = cos_entry(Rational(1), f * x, r.M, sem), ks = sin_entry(Rational(1), f * x, r.M, sem);
+        EmbeddingEntry qc = cos_entry(spec.c, f * r.t, r.M, sem), qs = sin_entry(-spec.c, f * r.t, r.M, sem);
+        EmbeddingEntry kc = cos_entry(Rational(1), f * x, r.M, sem), ks = sin_entry(Rational(1), f * x, r.M, sem);
         model.score[h][x] = qc.rational() * kc.rational() + qs.rational() * ks.rational();
-        Entry v([f, x, M = r.M, phase_h](mpfr_prec_t bits) {
+        EmbeddingEntry v([f, x, M = r.M, phase_h](mpfr_prec_t bits) {
           Interval phase(phase_h, bits);
           Interval angle = pi_interval(bits) * Interval(Rational(2 * f * x, M), bits);
           return sin(angle + phase);

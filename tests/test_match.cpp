@@ -98,7 +98,7 @@ TEST_CASE("Match2 gap g = 1 - cos(2pi/M) and temperature bound", "[match]") {
 TEST_CASE("third-order sign pattern reproduces cos(a+b+c); values give cos/sin(b+c)", "[match]") {
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> U(-M_PI, M_PI);
-  auto val = [](TrigSelector t, double a) { return t.sign * (t.use_sin ? std::sin(a) : std::cos(a)); };
+  auto val = [](Match3TrigSelector t, double a) { return t.sign * (t.use_sin ? std::sin(a) : std::cos(a)); };
   bool flipped_breaks = false;
   for (int rep = 0; rep < 200; ++rep) {
     double a = U(rng), b = U(rng), c = U(rng);
@@ -147,8 +147,8 @@ TEST_CASE("multiset reduction: per-case enclosure overlaps the direct forward pa
       for (int v : x) counts[v]++;
       std::vector<int> vals, cnt;
       for (auto [v, c] : counts) { vals.push_back(v); cnt.push_back(c); }
-      CaseOutcome o2 = match2_case(m2, x[i], vals.data(), cnt.data(), static_cast<int>(vals.size()));
-      CaseOutcome o3 = match3_case(m3, x[i], vals.data(), cnt.data(), static_cast<int>(vals.size()));
+      MatchCaseOutcome o2 = match2_case(m2, x[i], vals.data(), cnt.data(), static_cast<int>(vals.size()));
+      MatchCaseOutcome o3 = match3_case(m3, x[i], vals.data(), cnt.data(), static_cast<int>(vals.size()));
       CHECK(o2.matched == (t2[i] != 0));
       CHECK(o3.matched == (t3[i] != 0));
       CHECK(o2.stat_lo <= f2[i].stat.upper_double());

@@ -53,55 +53,55 @@ Interval sin_turn(long r, long M, mpfr_prec_t bits) {
   return sin(turn_angle(r, M, bits));
 }
 
-DInterval dinterval_of(const Rational& q) {
+DInterval dinterval_enclosing(const Rational& q) {
   double d = q.get_d();
   if (Rational(d) == q) return DInterval(d);
   return DInterval(DInterval::down(d), DInterval::up(d));
 }
 
-Entry::Entry(std::function<Interval(mpfr_prec_t)> value, const Semantics& sem) : value_(std::move(value)) {
+EmbeddingEntry::EmbeddingEntry(std::function<Interval(mpfr_prec_t)> value, const Semantics& sem) : value_(std::move(value)) {
   if (!sem.is_exact()) {
     rounded_ = round_certified(sem.format, value_);
-    fast_ = dinterval_of(*rounded_);
+    fast_ = dinterval_enclosing(*rounded_);
   } else {
     fast_ = DInterval::from_interval(value_(128));
   }
 }
 
-Entry Entry::exact_rational(const Rational& q) {
-  Entry e;
+EmbeddingEntry EmbeddingEntry::exact_rational(const Rational& q) {
+  EmbeddingEntry e;
   e.value_ = [q](mpfr_prec_t bits) { return Interval(q, bits); };
   e.rounded_ = q;
-  e.fast_ = dinterval_of(q);
+  e.fast_ = dinterval_enclosing(q);
   return e;
 }
 
-Interval Entry::at(mpfr_prec_t bits) const {
+Interval EmbeddingEntry::at(mpfr_prec_t bits) const {
   if (rounded_) return Interval(*rounded_, bits);
   return value_(bits);
 }
 
-Rational Entry::rational() const {
+Rational EmbeddingEntry::rational() const {
   if (rounded_) return *rounded_;
   Interval v = value_(64);
   if (v.lower() == v.upper()) return v.lower();
-  throw std::logic_error("Entry::rational: value is irrational under exact semantics");
+  throw std::logic_error("EmbeddingEntry::rational: value is irrational under exact semantics");
 }
 
-Entry cos_entry(const Rational& scale, long r, long M, const Semantics& sem) {
+EmbeddingEntry cos_entry(const Rational& scale, long r, long M, const Semantics& sem) {
   if (auto e = cos_turn_exact(r, M)) {
     Rational v = scale * *e;
-    return Entry([v](mpfr_prec_t bits) { return Interval(v, bits); }, sem);
+    return EmbeddingEntry([v](mpfr_prec_t bits) { return Interval(v, bits); }, sem);
   }
-  return Entry([scale, r, M](mpfr_prec_t bits) { return Interval(scale, bits) * cos_turn(r, M, bits); }, sem);
+  return EmbeddingEntry([scale, r, M](mpfr_prec_t bits) { return Interval(scale, bits) * cos_turn(r, M, bits); }, sem);
 }
 
-Entry sin_entry(const Rational& scale, long r, long M, const Semantics& sem) {
+EmbeddingEntry sin_entry(const Rational& scale, long r, long M, const Semantics& sem) {
   if (auto e = sin_turn_exact(r, M)) {
     Rational v = scale * *e;
-    return Entry([v](mpfr_prec_t bits) { return Interval(v, bits); }, sem);
+    return EmbeddingEntry([v](mpfr_prec_t bits) { return Interval(v, bits); }, sem);
   }
-  return Entry([scale, r, M](mpfr_prec_t bits) { return Interval(scale, bits) * sin_turn(r, M, bits); }, sem);
+  return EmbeddingEntry([scale, r, M](mpfr_prec_t bits) { return Interval(scale, bits) * sin_turn(r, M, bits); }, sem);
 }
 
 }  // namespace attnbounds

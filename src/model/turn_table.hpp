@@ -26,12 +26,12 @@ Interval sin_turn(long r, long M, mpfr_prec_t bits);
 // One embedding entry under a semantics.  `at(bits)` encloses the stored value; `fast` is a
 // double enclosure of the same value for the filtered hot loop; `rounded` is set when the
 // semantics rounds entries (then the stored value IS that rational).
-class Entry {
+class EmbeddingEntry {
  public:
-  Entry() = default;
+  EmbeddingEntry() = default;
   // value(bits) must enclose a fixed real; semantics decides whether it is rounded.
-  Entry(std::function<Interval(mpfr_prec_t)> value, const Semantics& sem);
-  static Entry exact_rational(const Rational& q);
+  EmbeddingEntry(std::function<Interval(mpfr_prec_t)> value, const Semantics& sem);
+  static EmbeddingEntry exact_rational(const Rational& q);
   Interval at(mpfr_prec_t bits) const;
   DInterval fast() const { return fast_; }
   const std::optional<Rational>& rounded() const { return rounded_; }
@@ -45,10 +45,10 @@ class Entry {
 };
 
 // scale · cos(2πr/M) (or sin), as an entry under sem.
-Entry cos_entry(const Rational& scale, long r, long M, const Semantics& sem);
-Entry sin_entry(const Rational& scale, long r, long M, const Semantics& sem);
+EmbeddingEntry cos_entry(const Rational& scale, long r, long M, const Semantics& sem);
+EmbeddingEntry sin_entry(const Rational& scale, long r, long M, const Semantics& sem);
 
 // DInterval enclosure of an exact rational (outward if it is not a double).
-DInterval dinterval_of(const Rational& q);
+DInterval dinterval_enclosing(const Rational& q);
 
 }  // namespace attnbounds
