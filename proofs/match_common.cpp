@@ -56,6 +56,18 @@ void combine_sweeps(MatchSweepResult& acc, MatchSweepResult&& part) {
   if (part.has_undecided && !acc.has_undecided) { acc.has_undecided = true; acc.first_undecided = part.first_undecided; }
 }
 
+MatchFailingCase failing_case(const MatchSweepResult& sweep) {
+  const MatchSideWorst* worst = &sweep.matched;
+  if (!worst->any || (sweep.unmatched.any && sweep.unmatched.margin_lo < worst->margin_lo)) worst = &sweep.unmatched;
+  if (worst->any && worst->margin_hi < 0) {
+    MatchCaseOutcome o;
+    o.stat_lo = worst->stat_lo; o.stat_hi = worst->stat_hi;
+    o.margin_lo = worst->margin_lo; o.margin_hi = worst->margin_hi;
+    return {worst->index, o};
+  }
+  return {sweep.first_fail, sweep.first_fail_outcome};
+}
+
 std::string match_decimal(double v, int direction) { return to_decimal_string(Rational(v), 17, direction); }
 
 }  // namespace attnbounds
@@ -102,10 +114,11 @@ json sweep_report(json result, const MatchSweepResult& sweep, int N, int M, bool
   const MatchSideWorst* worst = &sweep.matched;
   if (!worst->any || (sweep.unmatched.any && sweep.unmatched.margin_lo < worst->margin_lo)) worst = &sweep.unmatched;
   if (sweep.has_fail) {
-    const auto& o = sweep.first_fail_outcome;
+    const MatchFailingCase fc = failing_case(sweep);
+    const auto& o = fc.outcome;
     result["worst"] = json{{"value", match_decimal(o.margin_hi, +1)}, {"lower", match_decimal(o.margin_lo, -1)},
                            {"upper", match_decimal(o.margin_hi, +1)},
-                           {"witness", witness_json(sweep_witness(sweep.first_fail, N, M, tuples))}};
+                           {"witness", witness_json(sweep_witness(fc.index, N, M, tuples))}};
   } else if (worst->any) {
     result["worst"] = json{{"value", match_decimal(worst->margin_lo, -1)}, {"lower", match_decimal(worst->margin_lo, -1)},
                            {"upper", match_decimal(worst->margin_hi, +1)},

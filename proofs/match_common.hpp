@@ -34,6 +34,15 @@ struct MatchSideWorst {
   std::uint64_t index = 0;
 };
 
+struct MatchSweepResult;
+// The failing case reported as the witness: the tightest case overall when it certainly fails,
+// else the first failing case in enumeration order.
+struct MatchFailingCase {
+  std::uint64_t index;
+  MatchCaseOutcome outcome;
+};
+MatchFailingCase failing_case(const MatchSweepResult& sweep);
+
 struct MatchSweepResult {
   std::uint64_t cases = 0, fallbacks = 0, fails = 0, undecided = 0;
   MatchSideWorst matched, unmatched;
@@ -148,7 +157,7 @@ json sweep_report(json result, const MatchSweepResult& sweep, int N, int M, bool
 template <class Forward>
 Verdict sweep_verdict(json& result, const MatchSweepResult& sweep, int N, int M, bool tuples, Forward&& forward) {
   if (sweep.has_fail) {
-    MatchCaseWitness w = sweep_witness(sweep.first_fail, N, M, tuples);
+    MatchCaseWitness w = sweep_witness(failing_case(sweep).index, N, M, tuples);
     auto decisions = forward(w.x);
     const auto& d = decisions[static_cast<std::size_t>(w.token)];
     result["worst"]["witness"]["model"] = d.model;
