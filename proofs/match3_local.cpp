@@ -175,11 +175,84 @@ T decode_error(const LocalModel& m, const std::vector<Rational>& shifted, const 
 struct RowBound {
   double lo = 0, hi = 0;
   bool fallback = false;
+  std::optional<bool> exact_below_half;  // set when the bound is an exact rational (arith)
+  bool certified() const { return exact_below_half ? *exact_below_half : hi < 0.5; }
 };
 
+bool is_arith(const Semantics& s) { return s.kind == Semantics::Kind::Arith; }
+
+// Arith: the attention row of a query with hint set S, every operation rounded in attention.hpp's
+// order (exact rationals; it depends on S only).
+std::vector<Rational> arith_row(const LocalModel& m, const std::vector<int>& S) {
+  ArithFormatScope scope(m.sem.format);
+  const Format fmt = m.sem.format;
+  const std::size_t N = static_cast<std::size_t>(m.N), Q2 = static_cast<std::size_t>(2 * m.q);
+  auto w = m.query(S);
+  QKV<FormatReal> h{Mat<FormatReal>(1, Q2), Mat<FormatReal>(N, Q2), Mat<FormatReal>(N, static_cast<std::size_t>(m.q))};
+  for (std::size_t r = 0; r < Q2; ++r) h.queries(0, r) = FormatReal(w[r], fmt);
+  for (std::size_t j = 0; j < N; ++j)
+    for (std::size_t r = 0; r < Q2; ++r) h.keys(j, r) = FormatReal(m.keys(j, r), fmt);
+  std::vector<FormatReal> scores(N), weights(N);
+  attention_weights(h, 0, Normaliser::Softmax, scores.data(), weights.data());
+  std::vector<Rational> a;
+  for (const auto& v : weights) a.push_back(v.value());
+  return a;
+}
+
+// Arith: certified max_k q·|ψ's power sum estimate − P_k| over every x, exactly (rationals).
+//   out_k = fl(Σ_j fl(a_j v_jk)) in index order, with v_jk = stored x_j^k ≥ 0.
+//   float:P (RNE, unbounded exponent): each term meets ≤ N roundings of relative error
+//   u = 2^-P, so |out_k − Σ a_j v_jk| ≤ γ_N Σ a_j v_jk, γ_N = N u / (1 − N u);
+//   fixed:I.F: products err ≤ 2^-F-1 each and sums of grid values are exact: ≤ N 2^-F-1.
+//   Then |Σ a_j v_jk − P_k/q| ≤ sup over v ∈ [lo_k, hi_k]^N of |Σ (a_j − t_j) v_j| + ρ_k, the sup
+//   of a linear form over a box taken at its vertices.
+Rational arith_decode_error(const LocalModel& m, const std::vector<int>& S) {
+  auto a = arith_row(m, S);
+  const int N = m.N;
+  Rational sum_a = 0;
+  for (const auto& v : a) sum_a += v;
+  std::vector<char> in_S(static_cast<std::size_t>(N), 0);
+  for (int j : S) in_S[static_cast<std::size_t>(j)] = 1;
+  Rational worst = 0;
+  for (int k = 0; k < m.q; ++k) {
+    Rational lo = m.enc[0][static_cast<std::size_t>(k)], hi = lo;
+    for (const auto& row : m.enc) { lo = std::min(lo, row[static_cast<std::size_t>(k)]); hi = std::max(hi, row[static_cast<std::size_t>(k)]); }
+    Rational s_max = 0, s_min = 0;
+    for (int j = 0; j < N; ++j) {
+      Rational d = a[static_cast<std::size_t>(j)] - (in_S[static_cast<std::size_t>(j)] ? Rational(1, m.q) : Rational(0));
+      s_max += std::max(Rational(d * hi), Rational(d * lo));
+      s_min += std::min(Rational(d * hi), Rational(d * lo));
+    }
+    Rational box = std::max(Rational(abs(s_max)), Rational(abs(s_min)));
+    Rational accumulation;
+    if (m.sem.format.kind == Format::Kind::Float) {
+      Integer two_p;
+      mpz_ui_pow_ui(two_p.get_mpz_t(), 2, static_cast<unsigned long>(m.sem.format.P));
+      Rational nu = Rational(N) / Rational(two_p);
+      if (nu >= 1) return Rational(1 << 20);  // no bound: far too few bits
+      accumulation = nu / (1 - nu) * sum_a * hi;
+    } else {
+      Integer two_f;
+      mpz_ui_pow_ui(two_f.get_mpz_t(), 2, static_cast<unsigned long>(m.sem.format.F + 1));
+      accumulation = Rational(N) / Rational(two_f);
+    }
+    Rational e = m.q * (box + accumulation + m.rounding_error[static_cast<std::size_t>(k)]);
+    worst = std::max(worst, e);
+  }
+  return worst;
+}
+
 RowBound row_bound(const LocalModel& m, const std::vector<int>& S) {
-  auto shifted = m.shifted_scores(S);
   RowBound b;
+  if (is_arith(m.sem)) {
+    Rational e = arith_decode_error(m, S);
+    const double d = e.get_d();
+    b.lo = DInterval::down(d);
+    b.hi = DInterval::up(d);
+    b.exact_below_half = e < Rational(1, 2);
+    return b;
+  }
+  auto shifted = m.shifted_scores(S);
   DInterval e = decode_error<DInterval>(m, shifted, S, [](const Rational& r) { return dinterval_enclosing(r); });
   b.lo = e.lower();
   b.hi = e.upper();
@@ -202,7 +275,60 @@ struct TokenOut {
 };
 
 // Direct forward pass (attention.hpp on MPFI) and ψ.
+// ψ: rounds q·out_k to the nearest integer (decided when the enclosure [lo, hi] rounds one way),
+// decodes the multiset and checks every pair with x_i.
+void apply_psi(TokenOut& t, const LocalModel& m, int xi, const std::vector<std::pair<Rational, Rational>>& scaled) {
+  std::vector<Integer> P;
+  for (const auto& [lo_v, hi_v] : scaled) {
+    Integer lo_r, hi_r;
+    Rational lo = lo_v + Rational(1, 2), hi = hi_v + Rational(1, 2);
+    mpz_fdiv_q(lo_r.get_mpz_t(), lo.get_num_mpz_t(), lo.get_den_mpz_t());
+    mpz_fdiv_q(hi_r.get_mpz_t(), hi.get_num_mpz_t(), hi.get_den_mpz_t());
+    if (lo_r != hi_r) t.decided = false;
+    P.push_back(lo_r);
+  }
+  auto dec = t.decided ? decode_power_sums(P, m.M) : std::nullopt;
+  t.model = 0;  // ψ's answer when the power sums decode to no multiset
+  if (dec) {
+    t.decoded = *dec;
+    for (int a : *dec)
+      for (int b : *dec)
+        if ((xi + a + b) % m.M == 0) t.model = 1;
+  }
+}
+
+std::vector<TokenOut> forward_arith(const LocalModel& m, const std::vector<int>& x, const std::vector<std::vector<int>>& y) {
+  ArithFormatScope scope(m.sem.format);
+  const Format fmt = m.sem.format;
+  const std::size_t N = x.size(), Q2 = static_cast<std::size_t>(2 * m.q);
+  QKV<FormatReal> h{Mat<FormatReal>(N, Q2), Mat<FormatReal>(N, Q2), Mat<FormatReal>(N, static_cast<std::size_t>(m.q))};
+  for (std::size_t i = 0; i < N; ++i) {
+    auto w = m.query(y[i]);
+    for (std::size_t r = 0; r < Q2; ++r) {
+      h.queries(i, r) = FormatReal(w[r], fmt);
+      h.keys(i, r) = FormatReal(m.keys(i, r), fmt);
+    }
+    for (int k = 0; k < m.q; ++k)
+      h.values(i, static_cast<std::size_t>(k)) = FormatReal(m.enc[static_cast<std::size_t>(x[i])][static_cast<std::size_t>(k)], fmt);
+  }
+  Mat<FormatReal> out = attention_unit(h);
+  auto truth = match3_hinted_truth(x, y, m.M);
+  std::vector<TokenOut> res(N);
+  for (std::size_t i = 0; i < N; ++i) {
+    res[i].x = x[i];
+    res[i].truth = truth[i];
+    std::vector<std::pair<Rational, Rational>> scaled;
+    for (int k = 0; k < m.q; ++k) {
+      Rational v = out(i, static_cast<std::size_t>(k)).value() * m.q;
+      scaled.push_back({v, v});
+    }
+    apply_psi(res[i], m, x[i], scaled);
+  }
+  return res;
+}
+
 std::vector<TokenOut> forward(const LocalModel& m, const std::vector<int>& x, const std::vector<std::vector<int>>& y) {
+  if (is_arith(m.sem)) return forward_arith(m, x, y);
   const std::size_t N = x.size();
   const mpfr_prec_t bits = 256;
   WorkingPrecision wp(bits);
@@ -224,26 +350,12 @@ std::vector<TokenOut> forward(const LocalModel& m, const std::vector<int>& x, co
     TokenOut& t = res[i];
     t.x = x[i];
     t.truth = truth[i];
-    std::vector<Integer> P;
+    std::vector<std::pair<Rational, Rational>> scaled;
     for (int k = 0; k < m.q; ++k) {
-      Interval s = out(i, static_cast<std::size_t>(k)) * Interval(static_cast<long>(m.q), bits);
-      // ψ rounds to the nearest integer; decided when the enclosure rounds one way only.
-      Integer lo_r, hi_r;
-      Rational lo = s.lower() + Rational(1, 2), hi = s.upper() + Rational(1, 2);
-      mpz_fdiv_q(lo_r.get_mpz_t(), lo.get_num_mpz_t(), lo.get_den_mpz_t());
-      mpz_fdiv_q(hi_r.get_mpz_t(), hi.get_num_mpz_t(), hi.get_den_mpz_t());
-      if (lo_r != hi_r) t.decided = false;
-      P.push_back(lo_r);
+      Interval sc = out(i, static_cast<std::size_t>(k)) * Interval(static_cast<long>(m.q), bits);
+      scaled.push_back({sc.lower(), sc.upper()});
     }
-    auto dec = t.decided ? decode_power_sums(P, m.M) : std::nullopt;
-    if (dec) {
-      t.decoded = *dec;
-      for (int a : *dec)
-        for (int b : *dec)
-          if ((x[i] + a + b) % m.M == 0) t.model = 1;
-    } else {
-      t.model = 0;  // ψ's fallback when the power sums decode to no multiset: answer 0
-    }
+    apply_psi(t, m, x[i], scaled);
   }
   return res;
 }
@@ -253,8 +365,8 @@ void validate(const Match3LocalConfig& cfg) {
   require_range("--M", static_cast<long long>(cfg.M), 2LL, 4096LL);
   require_range(cfg.window ? "--w" : "--q", static_cast<long long>(cfg.q), 1LL, static_cast<long long>(std::min(cfg.N - (cfg.window ? 1 : 0), 6)));
   if (cfg.c && *cfg.c <= 0) throw UsageError("--c", "temperature must be > 0");
-  if (cfg.semantics.kind == Semantics::Kind::Arith || cfg.semantics.kind == Semantics::Kind::Tiled)
-    throw UsageError("--semantics", "match3-hinted/window support exact and embed:<fmt> (arith is not implemented)");
+  if (cfg.semantics.kind == Semantics::Kind::Tiled)
+    throw UsageError("--semantics", "match3-hinted/window support exact, embed:<fmt> and arith:<fmt>");
 }
 
 }  // namespace
@@ -298,7 +410,7 @@ json check_match3_local(const Match3LocalConfig& cfg, unsigned threads, bool for
           RowBound rb = row_bound(model, hints_of(idx));
           part.fallbacks += rb.fallback;
           if (rb.hi > part.worst_hi) { part.worst_hi = rb.hi; part.worst_lo = rb.lo; part.worst_idx = idx; }
-          if (!(rb.hi < 0.5)) {
+          if (!rb.certified()) {
             ++part.bad;
             if (!part.has_bad) { part.has_bad = true; part.first_bad = idx; }
           }

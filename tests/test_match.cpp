@@ -252,8 +252,11 @@ TEST_CASE("match3-hinted / window hold at defaults; low temperature and low prec
   CHECK(check_match3_local(Match3LocalConfig{false, 10, 8, 3, std::nullopt, Semantics{}}, 0, false)["verdict"] == "holds");
   CHECK(check_match3_local(Match3LocalConfig{true, 10, 8, 3, std::nullopt, Semantics{}}, 0, false)["verdict"] == "holds");
   CHECK(check_match3_local(Match3LocalConfig{false, 8, 8, 3, std::nullopt, parse_semantics("embed:fp32")}, 0, false)["verdict"] == "holds");
+  CHECK(check_match3_local(Match3LocalConfig{false, 8, 8, 2, std::nullopt, parse_semantics("arith:fp32")}, 0, false)["verdict"] == "holds");
+  CHECK(check_match3_local(Match3LocalConfig{true, 8, 8, 3, std::nullopt, parse_semantics("arith:fp32")}, 0, false)["verdict"] == "holds");
   for (auto cfg : {Match3LocalConfig{false, 8, 8, 2, Rational(2), Semantics{}},
-                   Match3LocalConfig{false, 8, 8, 3, std::nullopt, parse_semantics("embed:bf16")}}) {
+                   Match3LocalConfig{false, 8, 8, 3, std::nullopt, parse_semantics("embed:bf16")},
+                   Match3LocalConfig{false, 8, 8, 3, std::nullopt, parse_semantics("arith:bf16")}}) {
     json r = check_match3_local(cfg, 0, false);
     REQUIRE(r["verdict"] == "fails");
     const auto& w = r["worst"]["witness"];
