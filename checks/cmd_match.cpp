@@ -5,6 +5,7 @@
 
 #include "common.hpp"
 #include "enumerate/parallel.hpp"
+#include "proofs/match2_no_residual.hpp"
 #include "proofs/match2_trig.hpp"
 #include "proofs/match3_third_order.hpp"
 #include "proofs/match3_local.hpp"
@@ -17,6 +18,7 @@ struct MatchCliOptions {
   int N = 8, M = 16;
   std::string c;
   bool flip = false;
+  bool no_residual = false;
   std::string input;
 };
 
@@ -60,6 +62,8 @@ void add_match2_options(CLI::App& sub, MatchCliOptions& o, bool with_N) {
   sub.add_option("--M", o.M, "modulus (values in [M])")->capture_default_str();
   sub.add_option("--c", o.c, "temperature (exact rational); default slightly above (1/g) ln((N-1)(4-g)/g)");
   sub.add_flag("--flip-query-sign", o.flip, "negative twin: query c(cos, +sin) instead of c(cos, -sin)");
+  sub.add_flag("--no-residual", o.no_residual,
+               "residual-free variant (m = 4, psi sees only the attention output; exact/embed only)");
   add_common(sub, o.common);
 }
 
@@ -71,7 +75,9 @@ const Registrar check_match2_reg{
        auto* sub = verb.add_subcommand("match2", "Match2, trigonometric embedding + residual (m = 2)");
        add_match2_options(*sub, *o, true);
        sub->callback([o] {
-         json r = check_match2(match2_config(*o), resolve_threads(o->common.threads), o->common.force);
+         const unsigned threads = resolve_threads(o->common.threads);
+         json r = o->no_residual ? check_match2_no_residual(match2_config(*o), threads, o->common.force)
+                                 : check_match2(match2_config(*o), threads, o->common.force);
          emit(r, o->common, status_of(r));
        });
      }}};
@@ -100,7 +106,9 @@ const Registrar eval_match2_reg{
        add_match2_options(*sub, *o, false);
        sub->callback([o] {
          auto cfg = match2_config(*o);
-         emit_eval(eval_match2(cfg, parse_values(o->input)), o->common);
+         emit_eval(o->no_residual ? eval_match2_no_residual(cfg, parse_values(o->input))
+                                  : eval_match2(cfg, parse_values(o->input)),
+                   o->common);
        });
      }}};
 

@@ -8,6 +8,7 @@
 
 #include "enumerate/combinatorics.hpp"
 #include "model/turn_table.hpp"
+#include "proofs/match2_no_residual.hpp"
 #include "proofs/match2_trig.hpp"
 #include "proofs/match3_local.hpp"
 #include "proofs/match3_third_order.hpp"
@@ -376,4 +377,22 @@ TEST_CASE("psi thresholds: unmatched statistics are bounded by the gap for ANY t
       }
     } while (next_tuple(x.data(), N, M));
   }
+}
+
+TEST_CASE("match2 without residual (m = 4): holds at defaults, low temperature fails with a verified witness", "[match]") {
+  json ok = check_match2_no_residual(Match2Config{5, 10, std::nullopt, Semantics{}, false}, 0, false);
+  CHECK(ok["verdict"] == "holds");
+  CHECK(ok["m"] == 4);
+  CHECK(ok["residual"] == false);
+  // g₂ for M = 8: the closest cosines of non-matching residues are cos(π/4) and cos(0) = 1.
+  const double g2 = std::pow(1 - std::cos(2 * M_PI / 8), 2);
+  CHECK(match2nr_score_gap(8, 128).mid_double() == Approx(g2).epsilon(1e-12));
+  json bad = check_match2_no_residual(Match2Config{4, 8, Rational(5), Semantics{}, false}, 0, false);
+  REQUIRE(bad["verdict"] == "fails");
+  const auto& w = bad["worst"]["witness"];
+  std::vector<int> x = w["x"].get<std::vector<int>>();
+  const int token = w["token"].get<int>() - 1;
+  json e = eval_match2_no_residual(Match2Config{4, 8, Rational(5), Semantics{}, false}, x);
+  CHECK(e["tokens"][token]["truth"] == static_cast<int>(match2(x, 8)[static_cast<std::size_t>(token)]));
+  CHECK(e["tokens"][token]["model"] != e["tokens"][token]["truth"]);
 }
