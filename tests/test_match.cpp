@@ -396,3 +396,19 @@ TEST_CASE("match2 without residual (m = 4): holds at defaults, low temperature f
   CHECK(e["tokens"][token]["truth"] == static_cast<int>(match2(x, 8)[static_cast<std::size_t>(token)]));
   CHECK(e["tokens"][token]["model"] != e["tokens"][token]["truth"]);
 }
+
+TEST_CASE("results do not depend on the thread count", "[match]") {
+  auto strip = [](json r) {
+    r.erase("seconds");
+    r.erase("threads");
+    return r.dump();
+  };
+  Match2Config low{5, 10, Rational(2), Semantics{}, false};  // fails: witness choice must be stable too
+  CHECK(strip(check_match2(low, 1, false)) == strip(check_match2(low, 2, false)));
+  CHECK(strip(check_match2(Match2Config{5, 10, std::nullopt, Semantics{}, false}, 1, false)) ==
+        strip(check_match2(Match2Config{5, 10, std::nullopt, Semantics{}, false}, 3, false)));
+  Match3DisjOptions o;
+  o.n = 5;
+  o.semantics = parse_semantics("tiled:float:3:5");
+  CHECK(strip(lower_match3_disj(o, 1)) == strip(lower_match3_disj(o, 2)));
+}
