@@ -171,7 +171,9 @@ json min_precision_scan(const std::string& claim, const std::string& mode, int p
     if (p >= p_lo && p <= p_hi && s == "undecided" && (p_star < 0 || p >= p_star)) v = Verdict::Undecided;
   result["cases"] = p_hi - p_lo + 1;
   result["bound"] = std::to_string(p_hi);
-  result["worst"] = {{"value", p_star > 0 ? std::to_string(p_star) : "none"}};
+  const std::string p_text = p_star > 0 ? std::to_string(p_star) : "none";
+  result["worst"] = {{"value", p_text}, {"lower", p_text}, {"upper", p_text},
+                     {"witness", {{"p_star_semantics", p_star > 0 ? mode + ":float:" + p_text : "none"}}}};
   finish_result(result, v, sw.seconds(), 0);
   return result;
 }
