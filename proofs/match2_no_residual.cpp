@@ -1,0 +1,267 @@
+#include "proofs/match2_no_residual.hpp"
+
+#include <array>
+#include <cmath>
+
+#include "cli/errors.hpp"
+#include "model/attention.hpp"
+#include "tasks/tasks.hpp"
+
+namespace attnbounds {
+
+Interval match2nr_score_gap(int M, mpfr_prec_t bits) {
+  Interval best;
+  bool any = false;
+  for (int x = 0; x < M; ++x)
+    for (int y = 0; y < M; ++y) {
+      if (y == x || (x + y) % M == 0) continue;
+      Interval d = abs(cos_turn(x, M, bits) - cos_turn(y, M, bits));
+      Interval d2 = d * d;
+      if (!any || d2.lower() < best.lower()) { best = d2; any = true; }
+    }
+  if (!any) return Interval(1L, bits);  // M ≤ 2: every pair matches
+  return best;
+}
+
+Interval match2nr_norm_threshold(int N, int M, mpfr_prec_t bits) {
+  Interval s = sin_turn(1, M, bits);
+  return s * s * Interval(Rational(2 * (N - 1), static_cast<long>(N) * N), bits);
+}
+
+Interval match2nr_axis_threshold(int M, mpfr_prec_t bits) { return abs(sin_turn(1, M, bits)) / Interval(2L, bits); }
+
+Rational match2nr_default_temperature(int N, int M) {
+  Interval g2 = match2nr_score_gap(M, 128);
+  Interval t1 = match2nr_norm_threshold(N, M, 128), t2 = match2nr_axis_threshold(M, 128);
+  Interval tau = certainly_less(t1, t2) ? t1 : t2;
+  Interval c = log(Interval(static_cast<long>(8 * (N - 1)), 128) / tau) / g2;
+  Integer up(c.upper() * 16);
+  return Rational(Integer(up + 1), 16);
+}
+
+namespace {
+
+struct NrModel {
+  NrModel(int M_, Rational c_, Semantics sem_, int N) : M(M_), c(std::move(c_)), sem(sem_) {
+    for (int r = 0; r < M; ++r) {
+      q_cos.push_back(cos_entry(2 * c, r, M, sem));
+      k_cos.push_back(cos_entry(Rational(1), r, M, sem));
+      // cos²θ = (1 + cos 2θ)/2
+      if (auto e = cos_turn_exact(2L * r, M)) {
+        Rational v = (1 + *e) / 2;
+        k_cos2.push_back(EmbeddingEntry([v](mpfr_prec_t bits) { return Interval(v, bits); }, sem));
+      } else {
+        k_cos2.push_back(EmbeddingEntry([r, M = M](mpfr_prec_t bits) {
+          return (Interval(1L, bits) + cos_turn(2L * r, M, bits)) / Interval(2L, bits);
+        }, sem));
+      }
+      v_cos.push_back(cos_entry(Rational(1), r, M, sem));
+      v_sin.push_back(sin_entry(Rational(1), r, M, sem));
+    }
+    q_const = sem.is_exact() ? -c : round_to(sem.format, Rational(-c));
+    tau1_fast = DInterval::from_interval(match2nr_norm_threshold(N, M, 128));
+    tau2_fast = DInterval::from_interval(match2nr_axis_threshold(M, 128));
+    N_ = N;
+  }
+  int M;
+  Rational c;
+  Semantics sem;
+  int N_ = 0;
+  std::vector<EmbeddingEntry> q_cos, k_cos, k_cos2, v_cos, v_sin;
+  Rational q_const;
+  DInterval tau1_fast, tau2_fast;
+};
+
+template <class T>
+struct NrTables {
+  std::vector<T> qc, kc, kc2, vc, vs;
+  T qk;
+};
+
+template <class T, class Get>
+NrTables<T> tables(const NrModel& m, Get&& get, T qk) {
+  NrTables<T> t;
+  for (int r = 0; r < m.M; ++r) {
+    t.qc.push_back(get(m.q_cos[r]));
+    t.kc.push_back(get(m.k_cos[r]));
+    t.kc2.push_back(get(m.k_cos2[r]));
+    t.vc.push_back(get(m.v_cos[r]));
+    t.vs.push_back(get(m.v_sin[r]));
+  }
+  t.qk = qk;
+  return t;
+}
+
+constexpr int kMaxDistinct = 64;
+
+template <class T>
+void row_output(const NrTables<T>& t, int a, const int* vals, const int* counts, int k, T& o1, T& o2) {
+  using std::exp;
+  std::array<T, kMaxDistinct> s;
+  std::size_t arg = 0;
+  for (int j = 0; j < k; ++j) {
+    const int b = vals[j];
+    s[j] = t.qc[a] * t.kc[b] + t.qk * t.kc2[b];
+    if (j > 0 && score_less(s[arg], s[j])) arg = static_cast<std::size_t>(j);
+  }
+  const T shift = shift_point(s[arg]);
+  T den(0), n1(0), n2(0);
+  for (int j = 0; j < k; ++j) {
+    T w = T(counts[j]) * exp(s[j] - shift);
+    den += w;
+    n1 += w * t.vc[vals[j]];
+    n2 += w * t.vs[vals[j]];
+  }
+  o1 = n1 / den;
+  o2 = n2 / den;
+}
+
+// Enclosure of max(f1, f2) for interval types: [max(lo1, lo2), max(hi1, hi2)].
+DInterval max_of(const DInterval& a, const DInterval& b) {
+  return {std::fmax(a.lower(), b.lower()), std::fmax(a.upper(), b.upper())};
+}
+Interval max_of(const Interval& a, const Interval& b) {
+  Rational lo = std::max(a.lower(), b.lower()), hi = std::max(a.upper(), b.upper());
+  return Interval(lo, hi, std::max(a.precision(), b.precision()));
+}
+
+// ψ's decision function F = max((1 − τ₁) − ‖out‖², τ₂ − |out₂|): ψ = 1 iff F > 0.
+template <class T>
+T psi_function(const T& o1, const T& o2, const T& tau1, const T& tau2) {
+  T a1 = abs(o1), a2 = abs(o2);
+  T n2 = a1 * a1 + a2 * a2;
+  return max_of(T(T(1) - tau1 - n2), T(tau2 - a2));
+}
+
+template <class T>
+void set_margin(MatchCaseOutcome& o, const T& f) {
+  T margin = o.matched ? f : T(-f);
+  if constexpr (std::is_same_v<T, DInterval>) {
+    o.stat_lo = f.lower(); o.stat_hi = f.upper();
+    o.margin_lo = margin.lower(); o.margin_hi = margin.upper();
+  } else {
+    o.stat_lo = f.lower_double(); o.stat_hi = f.upper_double();
+    o.margin_lo = margin.lower_double(); o.margin_hi = margin.upper_double();
+  }
+}
+
+bool decided(const MatchCaseOutcome& o) { return o.margin_lo > 0 || o.margin_hi < 0; }
+
+MatchCaseOutcome nr_case(const NrModel& m, const NrTables<DInterval>& fast, int a, const int* vals, const int* counts, int k) {
+  MatchCaseOutcome o;
+  const int partner = (m.M - a) % m.M;
+  for (int j = 0; j < k; ++j) o.matched = o.matched || vals[j] == partner;
+  DInterval o1, o2;
+  row_output(fast, a, vals, counts, k, o1, o2);
+  set_margin(o, psi_function(o1, o2, m.tau1_fast, m.tau2_fast));
+  if (decided(o)) return o;
+  o.used_fallback = true;
+  for (mpfr_prec_t bits = 128; bits <= 4096; bits *= 2) {
+    WorkingPrecision wp(bits);
+    auto t = tables<Interval>(m, [bits](const EmbeddingEntry& e) { return e.at(bits); }, Interval(m.q_const, bits));
+    Interval i1, i2;
+    row_output(t, a, vals, counts, k, i1, i2);
+    set_margin(o, psi_function(i1, i2, match2nr_norm_threshold(m.N_, m.M, bits), match2nr_axis_threshold(m.M, bits)));
+    if (decided(o)) break;
+  }
+  return o;
+}
+
+// Direct forward pass with attention.hpp (MPFI), no residual.
+std::vector<MatchTokenDecision> nr_forward(const NrModel& m, const std::vector<int>& x) {
+  const std::size_t N = x.size();
+  std::vector<MatchTokenDecision> out(N);
+  auto truth = match2(x, m.M);
+  for (mpfr_prec_t bits = 128; bits <= 4096; bits *= 2) {
+    WorkingPrecision wp(bits);
+    QKV<Interval> h{Mat<Interval>(N, 2), Mat<Interval>(N, 2), Mat<Interval>(N, 2)};
+    for (std::size_t i = 0; i < N; ++i) {
+      h.queries(i, 0) = m.q_cos[x[i]].at(bits);
+      h.queries(i, 1) = Interval(m.q_const, bits);
+      h.keys(i, 0) = m.k_cos[x[i]].at(bits);
+      h.keys(i, 1) = m.k_cos2[x[i]].at(bits);
+      h.values(i, 0) = m.v_cos[x[i]].at(bits);
+      h.values(i, 1) = m.v_sin[x[i]].at(bits);
+    }
+    Mat<Interval> o = attention_unit(h);
+    Interval t1 = match2nr_norm_threshold(m.N_, m.M, bits), t2 = match2nr_axis_threshold(m.M, bits);
+    bool all = true;
+    for (std::size_t i = 0; i < N; ++i) {
+      Interval f = psi_function(o(i, 0), o(i, 1), t1, t2);
+      auto& d = out[i];
+      d.x = x[i];
+      d.truth = truth[i];
+      d.stat = f;
+      d.decided = true;
+      if (certainly_less(Interval(0L, bits), f)) d.model = 1;
+      else if (certainly_less_equal(f, Interval(0L, bits))) d.model = 0;
+      else { d.decided = false; all = false; }
+    }
+    if (all) break;
+  }
+  return out;
+}
+
+void validate(const Match2Config& cfg) {
+  require_range("--N", static_cast<long long>(cfg.N), 2LL, 64LL);
+  require_range("--M", static_cast<long long>(cfg.M), 3LL, 1LL << 16);
+  if (cfg.c && *cfg.c <= 0) throw UsageError("--c", "temperature must be > 0");
+  if (cfg.semantics.kind != Semantics::Kind::Exact && cfg.semantics.kind != Semantics::Kind::Embed)
+    throw UsageError("--semantics", "match2 --no-residual supports exact and embed:<fmt>");
+  if (cfg.flip_query_sign) throw UsageError("--flip-query-sign", "not available with --no-residual");
+}
+
+}  // namespace
+
+json check_match2_no_residual(const Match2Config& cfg, unsigned threads, bool force) {
+  validate(cfg);
+  Stopwatch sw;
+  const Rational c = cfg.c ? *cfg.c : match2nr_default_temperature(cfg.N, cfg.M);
+  require_size("match2 cases M*C(M+N-2,N-1)", query_multiset_cases(cfg.N, cfg.M), 200'000'000ULL, force);
+  NrModel model(cfg.M, c, cfg.semantics, cfg.N);
+  auto fast = tables<DInterval>(model, [](const EmbeddingEntry& e) { return e.fast(); }, dinterval_enclosing(model.q_const));
+  json params{{"N", cfg.N}, {"M", cfg.M}, {"c", to_exact_string(c)}, {"residual", false}};
+  json result = make_result("check", "match2", "§4.3 (Match2, constant m)",
+                            "paper: m = 3; construction ours (m = 4, no residual)", params, cfg.semantics.name());
+  result["m"] = 4;
+  result["m_paper"] = 3;
+  result["residual"] = false;
+  result["score_gap"] = to_decimal_string(match2nr_score_gap(cfg.M, 128).lower(), 17, -1);
+  result["norm_threshold"] = to_decimal_string(match2nr_norm_threshold(cfg.N, cfg.M, 128).lower(), 17, 0);
+  result["axis_threshold"] = to_decimal_string(match2nr_axis_threshold(cfg.M, 128).lower(), 17, 0);
+  result["psi"] = "1 iff |out|^2 < 1 - norm_threshold or |out_2| < axis_threshold";
+  result["reduction"] = "position-free + permutation-equivariant: per query value x_i and multiset of the other "
+                        "N-1 tokens (M*C(M+N-2,N-1) cases cover [M]^N)";
+  MatchSweepResult sweep = sweep_query_multisets(cfg.N, cfg.M, threads, [&](int a, const int* v, const int* n, int k) {
+    return nr_case(model, fast, a, v, n, k);
+  });
+  result = sweep_report(result, sweep, cfg.N, cfg.M, false, "smallest_matched_psi_function", "largest_unmatched_psi_function");
+  Verdict verdict = sweep_verdict(result, sweep, cfg.N, cfg.M, false,
+                                  [&](const std::vector<int>& x) { return nr_forward(model, x); });
+  finish_result(result, verdict, sw.seconds(), threads);
+  return result;
+}
+
+json eval_match2_no_residual(const Match2Config& cfg, const std::vector<int>& x_in) {
+  Match2Config v = cfg;
+  v.N = static_cast<int>(x_in.size());
+  validate(v);
+  const Rational c = cfg.c ? *cfg.c : match2nr_default_temperature(v.N, cfg.M);
+  std::vector<int> x;
+  for (int t : x_in) x.push_back(((t % cfg.M) + cfg.M) % cfg.M);
+  NrModel model(cfg.M, c, cfg.semantics, v.N);
+  json tokens = json::array();
+  int wrong = 0;
+  for (const auto& d : nr_forward(model, x)) {
+    tokens.push_back({{"x", d.x}, {"model", d.model}, {"truth", d.truth},
+                      {"psi_function", {{"lower", to_decimal_string(d.stat.lower(), 17, -1)}, {"upper", to_decimal_string(d.stat.upper(), 17, +1)}}},
+                      {"decided", d.decided}});
+    wrong += d.model != d.truth || !d.decided;
+  }
+  return json{{"tool", "attnbounds"}, {"version", ATTNBOUNDS_VERSION}, {"command", "eval"},
+              {"construction", "match2 (no residual, m = 4)"},
+              {"params", {{"N", x.size()}, {"M", cfg.M}, {"c", to_exact_string(c)}, {"residual", false}}},
+              {"semantics", cfg.semantics.name()}, {"tokens", tokens}, {"errors", wrong}};
+}
+
+}  // namespace attnbounds

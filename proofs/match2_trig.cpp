@@ -1,0 +1,316 @@
+#include "proofs/match2_trig.hpp"
+
+#include <array>
+#include <cmath>
+#include <stdexcept>
+
+#include "cli/errors.hpp"
+#include "model/attention.hpp"
+#include "tasks/tasks.hpp"
+
+namespace attnbounds {
+
+Interval match2_gap(int M, mpfr_prec_t bits) { return Interval(1L, bits) - cos_turn(1, M, bits); }
+
+Interval match2_temperature_bound(int N, int M, mpfr_prec_t bits) {
+  Interval g = match2_gap(M, bits);
+  Interval arg = Interval(static_cast<long>(N - 1), bits) * (Interval(4L, bits) - g) / g;
+  return log(arg) / g;
+}
+
+Rational match2_default_temperature(int N, int M) {
+  Rational hi = match2_temperature_bound(N, M, 128).upper() * Rational(65, 64);
+  Integer scaled(hi * 1024);  // truncates toward zero (hi > 0)
+  return Rational(Integer(scaled + 1), 1024);
+}
+
+Match2Model::Match2Model(int M_, Rational c_, Semantics sem_, bool flip)
+    : M(M_), c(std::move(c_)), sem(sem_), flipped(flip) {
+  const Rational one(1), minus_one(-1), query_sin_scale = flip ? c : Rational(-c);
+  for (int r = 0; r < M; ++r) {
+    phi_cos.push_back(cos_entry(one, r, M, sem));
+    phi_sin.push_back(sin_entry(one, r, M, sem));
+    query_cos.push_back(cos_entry(c, r, M, sem));
+    query_sin.push_back(sin_entry(query_sin_scale, r, M, sem));
+    value_cos.push_back(cos_entry(minus_one, r, M, sem));
+    value_sin.push_back(sin_entry(one, r, M, sem));
+    fast.phic.push_back(phi_cos.back().fast());
+    fast.phis.push_back(phi_sin.back().fast());
+    fast.qc.push_back(query_cos.back().fast());
+    fast.qs.push_back(query_sin.back().fast());
+    fast.vc.push_back(value_cos.back().fast());
+    fast.vs.push_back(value_sin.back().fast());
+  }
+  threshold_fast = DInterval::from_interval(threshold(128));
+  for (int a = 0; a < M; ++a) {
+    std::vector<DInterval> scores;
+    DInterval top;
+    for (int b = 0; b < M; ++b) {
+      scores.push_back(fast.qc[a] * fast.phic[b] + fast.qs[a] * fast.phis[b]);
+      if (b == 0 || upper_less(top, scores.back())) top = scores.back();
+    }
+    const DInterval shift = top.upper_point();
+    WeightRow row;
+    for (int b = 0; b < M; ++b) {
+      DInterval e = exp(scores[b] - shift);
+      row.e.push_back(e);
+      row.ev_cos.push_back(e * fast.vc[b]);
+      row.ev_sin.push_back(e * fast.vs[b]);
+    }
+    weight_rows.push_back(std::move(row));
+  }
+}
+
+Interval Match2Model::threshold(mpfr_prec_t bits) const { return match2_gap(M, bits) / Interval(2L, bits); }
+
+namespace {
+
+Match2Tables<Interval> precise_tables(const Match2Model& m, mpfr_prec_t bits) {
+  Match2Tables<Interval> t;
+  for (int r = 0; r < m.M; ++r) {
+    t.phic.push_back(m.phi_cos[r].at(bits));
+    t.phis.push_back(m.phi_sin[r].at(bits));
+    t.qc.push_back(m.query_cos[r].at(bits));
+    t.qs.push_back(m.query_sin[r].at(bits));
+    t.vc.push_back(m.value_cos[r].at(bits));
+    t.vs.push_back(m.value_sin[r].at(bits));
+  }
+  return t;
+}
+
+constexpr int kMaxDistinct = 64;
+
+// ‖out_i‖ for a query value a and the residue counts of the whole input.  The attention
+// weights of equal tokens are equal, so the softmax sums group by residue (exact identity).
+template <class T>
+T row_norm(const Match2Tables<T>& t, int a, const int* vals, const int* counts, int k) {
+  using std::exp;
+  using std::sqrt;
+  std::array<T, kMaxDistinct> s;
+  std::size_t arg = 0;
+  for (int j = 0; j < k; ++j) {
+    const int b = vals[j];
+    s[j] = t.qc[a] * t.phic[b] + t.qs[a] * t.phis[b];
+    if (j > 0 && score_less(s[arg], s[j])) arg = static_cast<std::size_t>(j);
+  }
+  const T shift = shift_point(s[arg]);
+  T num_c(0), num_s(0), den(0);
+  for (int j = 0; j < k; ++j) {
+    const int b = vals[j];
+    T w = T(counts[j]) * exp(s[j] - shift);
+    den += w;
+    num_c += w * t.vc[b];
+    num_s += w * t.vs[b];
+  }
+  // |x|·|x| keeps the square's enclosure non-negative when x straddles 0 (x·x would not).
+  T oc = abs(T(t.phic[a] + num_c / den)), os = abs(T(t.phis[a] + num_s / den));
+  return sqrt(oc * oc + os * os);
+}
+
+// Certified margin: matched -> τ − ‖out‖; unmatched -> ‖out‖ − τ.
+template <class T>
+void set_margin(MatchCaseOutcome& o, const T& norm, const T& tau) {
+  T margin = o.matched ? T(tau - norm) : T(norm - tau);
+  if constexpr (std::is_same_v<T, DInterval>) {
+    o.stat_lo = norm.lower(); o.stat_hi = norm.upper();
+    o.margin_lo = margin.lower(); o.margin_hi = margin.upper();
+  } else {
+    o.stat_lo = norm.lower_double(); o.stat_hi = norm.upper_double();
+    o.margin_lo = margin.lower_double(); o.margin_hi = margin.upper_double();
+  }
+}
+
+bool decided(const MatchCaseOutcome& o) { return o.margin_lo > 0 || o.margin_hi < 0; }
+
+}  // namespace
+
+MatchCaseOutcome match2_case(const Match2Model& model, int a, const int* vals, const int* counts, int k) {
+  if (k > kMaxDistinct) throw std::invalid_argument("N: at most 64 distinct values per input");
+  MatchCaseOutcome o;
+  const int partner = (model.M - a) % model.M;
+  for (int j = 0; j < k; ++j) o.matched = o.matched || vals[j] == partner;
+  // Fastest path: precomputed weights of the residue pairs (grouped softmax, fixed shift).
+  const auto& row = model.weight_rows[a];
+  DInterval den(0), num_c(0), num_s(0);
+  for (int j = 0; j < k; ++j) {
+    const DInterval n(counts[j]);
+    den += n * row.e[vals[j]];
+    num_c += n * row.ev_cos[vals[j]];
+    num_s += n * row.ev_sin[vals[j]];
+  }
+  if (den.lower() > 0) {
+    DInterval oc = abs(model.fast.phic[a] + num_c / den), os = abs(model.fast.phis[a] + num_s / den);
+    set_margin(o, sqrt(oc * oc + os * os), model.threshold_fast);
+    if (decided(o)) return o;
+  }
+  // Per-case shift (robust to underflow), then MPFI.
+  set_margin(o, row_norm(model.fast, a, vals, counts, k), model.threshold_fast);
+  if (decided(o)) return o;
+  o.used_fallback = true;
+  for (mpfr_prec_t bits = 128; bits <= 4096; bits *= 2) {
+    WorkingPrecision wp(bits);
+    auto t = precise_tables(model, bits);
+    set_margin(o, row_norm(t, a, vals, counts, k), model.threshold(bits));
+    if (decided(o)) break;
+  }
+  return o;
+}
+
+namespace {
+
+// Forward pass of the whole input with the attention.hpp templates.
+template <class T, class Make>
+Mat<T> forward_output(const Match2Model& model, const std::vector<int>& x, Make&& make) {
+  const std::size_t N = x.size();
+  QKV<T> h{Mat<T>(N, 2), Mat<T>(N, 2), Mat<T>(N, 2)};
+  Mat<T> phi(N, 2);
+  for (std::size_t i = 0; i < N; ++i) {
+    const int r = x[i];
+    phi(i, 0) = make(model.phi_cos[r]);
+    phi(i, 1) = make(model.phi_sin[r]);
+    h.queries(i, 0) = make(model.query_cos[r]);
+    h.queries(i, 1) = make(model.query_sin[r]);
+    h.keys(i, 0) = phi(i, 0);
+    h.keys(i, 1) = phi(i, 1);
+    h.values(i, 0) = make(model.value_cos[r]);
+    h.values(i, 1) = make(model.value_sin[r]);
+  }
+  std::vector<QKV<T>> heads{h};
+  return multi_head(heads, &phi);
+}
+
+std::vector<MatchCaseOutcome> outcomes_of_norms(const std::vector<Interval>& norms, const std::vector<int>& x, int M,
+                                           mpfr_prec_t bits, const Match2Model& model) {
+  auto truth = match2(x, M);
+  Interval tau = model.threshold(bits);
+  std::vector<MatchCaseOutcome> out(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    out[i].matched = truth[i] != 0;
+    set_margin(out[i], norms[i], tau);
+  }
+  return out;
+}
+
+// Arith: every operation rounded to the format, in attention.hpp's documented order; the norm
+// of the (exactly representable) output is then computed exactly by ψ.
+std::vector<Interval> arith_norms(const Match2Model& model, const std::vector<int>& x, mpfr_prec_t bits) {
+  ArithFormatScope scope(model.sem.format);
+  const Format fmt = model.sem.format;
+  Mat<FormatReal> out = forward_output<FormatReal>(model, x, [&](const EmbeddingEntry& e) { return FormatReal(e.rational(), fmt); });
+  std::vector<Interval> norms;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    Rational n2 = out(i, 0).value() * out(i, 0).value() + out(i, 1).value() * out(i, 1).value();
+    norms.push_back(sqrt(Interval(n2, bits)));
+  }
+  return norms;
+}
+
+std::vector<Interval> interval_norms(const Match2Model& model, const std::vector<int>& x, mpfr_prec_t bits) {
+  WorkingPrecision wp(bits);
+  Mat<Interval> out = forward_output<Interval>(model, x, [&](const EmbeddingEntry& e) { return e.at(bits); });
+  std::vector<Interval> norms;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    Interval a = abs(out(i, 0)), b = abs(out(i, 1));  // non-negative squares when an entry straddles 0
+    norms.push_back(sqrt(a * a + b * b));
+  }
+  return norms;
+}
+
+bool is_arith(const Semantics& s) { return s.kind == Semantics::Kind::Arith; }
+
+void validate(const Match2Config& cfg) {
+  require_range("--N", static_cast<long long>(cfg.N), 2LL, 64LL);
+  require_range("--M", static_cast<long long>(cfg.M), 2LL, 1LL << 20);
+  if (cfg.c && *cfg.c <= 0) throw UsageError("--c", "temperature must be > 0");
+  if (cfg.semantics.kind == Semantics::Kind::Tiled)
+    throw UsageError("--semantics", "match2 supports exact, embed:<fmt>, arith:<fmt> (tiled is for lower bounds)");
+}
+
+}  // namespace
+
+std::vector<MatchTokenDecision> match2_forward(const Match2Model& model, const std::vector<int>& x) {
+  std::vector<MatchTokenDecision> out(x.size());
+  auto truth = match2(x, model.M);
+  for (mpfr_prec_t bits = 128; bits <= 4096; bits *= 2) {
+    auto norms = is_arith(model.sem) ? arith_norms(model, x, bits) : interval_norms(model, x, bits);
+    Interval tau = model.threshold(bits);
+    bool all = true;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      MatchTokenDecision& d = out[i];
+      d.x = x[i];
+      d.truth = truth[i];
+      d.stat = norms[i];
+      d.decided = true;
+      if (certainly_less(norms[i], tau)) d.model = 1;
+      else if (certainly_less_equal(tau, norms[i])) d.model = 0;
+      else { d.decided = false; all = false; }
+    }
+    if (all) break;
+  }
+  return out;
+}
+
+json check_match2(const Match2Config& cfg, unsigned threads, bool force) {
+  validate(cfg);
+  Stopwatch sw;
+  const Rational c = cfg.c ? *cfg.c : match2_default_temperature(cfg.N, cfg.M);
+  const bool tuples = is_arith(cfg.semantics);
+  const std::uint64_t total = tuples ? tuple_count_saturating(cfg.M, cfg.N) : query_multiset_cases(cfg.N, cfg.M);
+  require_size(tuples ? "match2 tuples (arith: M^N, no permutation reduction)" : "match2 cases M*C(M+N-2,N-1)", total,
+               tuples ? 2'000'000ULL : 200'000'000ULL, force);
+  Match2Model model(cfg.M, c, cfg.semantics, cfg.flip_query_sign);
+  Interval bound = match2_temperature_bound(cfg.N, cfg.M, 128);
+  json params{{"N", cfg.N}, {"M", cfg.M}, {"c", to_exact_string(c)}, {"flip_query_sign", cfg.flip_query_sign}};
+  json result = make_result("check", "match2", "§4.3 (Match2, constant m)",
+                            "paper: m = 3; construction ours (m = 2 + residual)", params, cfg.semantics.name());
+  result["m"] = 2;
+  result["m_paper"] = 3;
+  result["residual"] = true;
+  result["gap"] = to_decimal_string(match2_gap(cfg.M, 128).lower(), 17, -1);
+  result["threshold"] = to_decimal_string(model.threshold(128).lower(), 17, 0);
+  result["temperature_bound"] = to_decimal_string(bound.upper(), 17, +1);
+  result["temperature_above_bound"] = c > bound.upper();
+  result["reduction"] = tuples ? "none: arith rounding depends on summation order; all M^N tuples, every token"
+                               : "position-free + permutation-equivariant: per query value x_i and multiset of the other "
+                                 "N-1 tokens (M*C(M+N-2,N-1) cases cover [M]^N)";
+  MatchSweepResult sweep;
+  if (tuples) {
+    sweep = sweep_tuples(cfg.N, cfg.M, threads, [&](const std::vector<int>& x) {
+      return outcomes_of_norms(arith_norms(model, x, 128), x, cfg.M, 128, model);
+    });
+  } else {
+    sweep = sweep_query_multisets(cfg.N, cfg.M, threads, [&](int a, const int* v, const int* n, int k) {
+      return match2_case(model, a, v, n, k);
+    });
+  }
+  result = sweep_report(result, sweep, cfg.N, cfg.M, tuples, "largest_matched_norm", "smallest_unmatched_norm");
+  Verdict verdict = sweep_verdict(result, sweep, cfg.N, cfg.M, tuples,
+                                  [&](const std::vector<int>& x) { return match2_forward(model, x); });
+  finish_result(result, verdict, sw.seconds(), threads);
+  return result;
+}
+
+json eval_match2(const Match2Config& cfg, const std::vector<int>& x_in) {
+  validate(Match2Config{static_cast<int>(std::max<std::size_t>(2, x_in.size())), cfg.M, cfg.c, cfg.semantics, false});
+  const Rational c = cfg.c ? *cfg.c : match2_default_temperature(static_cast<int>(x_in.size()), cfg.M);
+  std::vector<int> x;
+  for (int v : x_in) x.push_back(((v % cfg.M) + cfg.M) % cfg.M);
+  Match2Model model(cfg.M, c, cfg.semantics, cfg.flip_query_sign);
+  json result{{"tool", "attnbounds"}, {"version", ATTNBOUNDS_VERSION}, {"command", "eval"}, {"construction", "match2"},
+              {"params", {{"N", x.size()}, {"M", cfg.M}, {"c", to_exact_string(c)}}},
+              {"semantics", cfg.semantics.name()},
+              {"threshold", to_decimal_string(model.threshold(128).lower(), 17, 0)}};
+  json tokens = json::array();
+  int wrong = 0;
+  for (const auto& d : match2_forward(model, x)) {
+    tokens.push_back({{"x", d.x}, {"model", d.model}, {"truth", d.truth},
+                      {"norm", {{"lower", to_decimal_string(d.stat.lower(), 17, -1)}, {"upper", to_decimal_string(d.stat.upper(), 17, +1)}}},
+                      {"decided", d.decided}});
+    wrong += d.model != d.truth || !d.decided;
+  }
+  result["tokens"] = tokens;
+  result["errors"] = wrong;
+  return result;
+}
+
+}  // namespace attnbounds

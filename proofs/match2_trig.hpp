@@ -1,0 +1,69 @@
+// Match2 with the trigonometric embedding and a residual, m = 2 (SPEC §4.3) [construction ours;
+// the paper states m = 3].
+//
+// θ(x) = 2πx/M, φ(x) = (cos θ, sin θ) = key; query c·(cos θ_i, −sin θ_i); value (−cos θ_j, sin θ_j).
+// Score c·cos(θ_i + θ_j): c on matches, ≤ c·cos(2π/M) otherwise (gap g = 1 − cos(2π/M)).
+// Residual: out_i = φ_i + Σ_j A_ij v_j.  Matched: ‖out_i‖ ≤ 2δ; unmatched: ‖out_i‖ ≥ g.
+// ψ(out) = 1[‖out‖ < g/2].  c > (1/g)·ln((N−1)(4−g)/g) makes 2δ < g/2.
+#pragma once
+#include <optional>
+#include <vector>
+
+#include "model/turn_table.hpp"
+#include "numeric/format.hpp"
+#include "proofs/match_common.hpp"
+#include "report/result.hpp"
+
+namespace attnbounds {
+
+struct Match2Config {
+  int N = 8;
+  int M = 16;
+  std::optional<Rational> c;  // temperature; default match2_default_temperature(N, M)
+  Semantics semantics;
+  bool flip_query_sign = false;  // negative twin: query c·(cos, +sin) scores cos(θ_i − θ_j)
+};
+
+// g = 1 − cos(2π/M) and the sufficient temperature (1/g)·ln((N−1)(4−g)/g), enclosed.
+Interval match2_gap(int M, mpfr_prec_t bits);
+Interval match2_temperature_bound(int N, int M, mpfr_prec_t bits);
+// The default: the bound's upper end times 1 + 1/64, rounded up to a multiple of 2^-10 (exact).
+Rational match2_default_temperature(int N, int M);
+
+// The embedding tables in one number type.
+template <class T>
+struct Match2Tables {
+  std::vector<T> phic, phis, qc, qs, vc, vs;
+};
+
+// The embedding tables (one entry per residue), under the semantics.
+struct Match2Model {
+  Match2Model(int M, Rational c, Semantics sem, bool flip_query_sign);
+  int M;
+  Rational c;
+  Semantics sem;
+  bool flipped;
+  std::vector<EmbeddingEntry> phi_cos, phi_sin, query_cos, query_sin, value_cos, value_sin;
+  Interval threshold(mpfr_prec_t bits) const;  // g/2, exact real (ψ is exact)
+  Match2Tables<DInterval> fast;                // double enclosures of the entries
+  DInterval threshold_fast;
+  // Per query residue a and key residue b: e_ab = exp(s_ab − shift_a) and e_ab·v_b, with
+  // shift_a = the largest score over all residues (softmax is invariant to a common shift).
+  struct WeightRow {
+    std::vector<DInterval> e, ev_cos, ev_sin;
+  };
+  std::vector<WeightRow> weight_rows;
+};
+
+// One case of the sweep: query value a, residues vals[0..k) with counts (query included).
+// Certified: DInterval first, then MPFI at doubling precision when the margin is not decided.
+MatchCaseOutcome match2_case(const Match2Model& model, int a, const int* vals, const int* counts, int k);
+
+// Direct forward pass on one input (attention.hpp templates: MPFI, or FormatReal under arith).
+std::vector<MatchTokenDecision> match2_forward(const Match2Model& model, const std::vector<int>& x);
+
+// The certified checker and eval, producing the SPEC §7 JSON.
+json check_match2(const Match2Config& cfg, unsigned threads, bool force);
+json eval_match2(const Match2Config& cfg, const std::vector<int>& x);
+
+}  // namespace attnbounds

@@ -1,0 +1,49 @@
+// Match3 variants that ONE standard attention unit computes (SPEC §4.5) [paper: "assumptions
+// about embedding structure or locality"; the exact definitions are ours].
+//
+// match3-hinted: token i carries y_i ∈ ([N] choose q); Match3-hinted(X)_i = 1 iff
+//   ∃ j1, j2 ∈ y_i (j1 = j2 allowed) with x_i + x_j1 + x_j2 ≡ 0 (mod M).
+// match3-window: y_i = the w positions after i, cyclically (q = w).
+//
+// Construction [ours]: one unit whose attention row of token i is the qSA row for S = y_i.
+//   keys     u_j = (j, j², …, j^{2q})                       (moment curve, positions 1..N)
+//   query    w_S = −c·(a_1, …, a_{2q}), Π_{k∈S}(t − k)² = Σ_r a_r t^r
+//   score    ⟨w_S, u_j⟩ = c·(a_0 − p_S(j)): c·a_0 on S, ≤ c·(a_0 − 1) off S (gap c)
+//   value    enc(x_j) = (x_j, x_j², …, x_j^q)
+// ψ sees x_i (residual) and out_i ≈ (1/q)(P_1, …, P_q), P_k = Σ_{j∈S} x_j^k.  It rounds q·out_k
+// to the nearest integer, recovers the multiset of candidates from the power sums (Newton's
+// identities, then the roots of Π(t − x_j) in [M]), and checks all pairs.
+// m = 1 (x_i) + q (value slot) + 2q (key) + 2q (query) = 5q + 1.
+// This is a self-contained minimal key/query construction (the shared qsa-cyclic factory is not
+// required); it is the moment-curve construction of SPEC §4.2.
+#pragma once
+#include <optional>
+#include <vector>
+
+#include "numeric/format.hpp"
+#include "report/result.hpp"
+
+namespace attnbounds {
+
+struct Match3LocalConfig {
+  bool window = false;  // false: hinted (all q-subsets); true: window of w = q positions
+  int N = 8, M = 8, q = 2;
+  std::optional<Rational> c;
+  Semantics semantics;
+};
+
+// Ground truth of the hinted task (y[i] holds 0-based indices).
+std::vector<std::uint8_t> match3_hinted_truth(const std::vector<int>& x, const std::vector<std::vector<int>>& y, int M);
+// The window hints of token i: i+1, …, i+w (mod N), 0-based.
+std::vector<std::vector<int>> window_hints(int N, int w);
+
+// Multiset (sorted) of q values in [0, M) with the given power sums P_1..P_q, or nullopt.
+std::optional<std::vector<int>> decode_power_sums(const std::vector<Integer>& power_sums, int M);
+
+// Default temperature: integer c with ((N−q)/q)e^{−c} ≤ ε/(1−ε), ε = 1/(4q(M−1)^q), plus 1.
+Rational match3_local_default_temperature(int N, int M, int q);
+
+json check_match3_local(const Match3LocalConfig& cfg, unsigned threads, bool force);
+json eval_match3_local(const Match3LocalConfig& cfg, const std::vector<int>& x, const std::vector<std::vector<int>>& y);
+
+}  // namespace attnbounds

@@ -1,0 +1,302 @@
+#include "proofs/match3_third_order.hpp"
+
+#include <cmath>
+
+#include "cli/errors.hpp"
+#include "model/attention.hpp"
+#include "proofs/match2_trig.hpp"
+#include "tasks/tasks.hpp"
+
+namespace attnbounds {
+
+Interval match3_temperature_bound(int N, int M, mpfr_prec_t bits) {
+  Interval g = match2_gap(M, bits);
+  Interval arg = Interval(static_cast<long>(N) * N - 1, bits) * (Interval(4L, bits) - g) / g;
+  return log(arg) / g;
+}
+
+Rational match3_default_temperature(int N, int M) {
+  Rational hi = match3_temperature_bound(N, M, 128).upper() * Rational(65, 64);
+  Integer scaled(hi * 1024);
+  return Rational(Integer(scaled + 1), 1024);
+}
+
+std::array<Match3TrigSelector, 4> match3_query_pattern(bool flipped) {
+  return {{{false, 1}, {false, -1}, {true, -1}, {true, flipped ? 1 : -1}}};
+}
+std::array<Match3TrigSelector, 4> match3_key1_pattern() { return {{{false, 1}, {true, 1}, {false, 1}, {true, 1}}}; }
+std::array<Match3TrigSelector, 4> match3_key2_pattern() { return {{{false, 1}, {true, 1}, {true, 1}, {false, 1}}}; }
+// Values: v¹ follows key2's pattern, v² follows key1's.
+namespace {
+std::array<Match3TrigSelector, 4> value1_pattern() { return match3_key2_pattern(); }
+std::array<Match3TrigSelector, 4> value2_pattern() { return match3_key1_pattern(); }
+
+std::array<EmbeddingEntry, 4> entries(const std::array<Match3TrigSelector, 4>& pat, const Rational& scale, int r, int M,
+                             const Semantics& sem) {
+  std::array<EmbeddingEntry, 4> out;
+  for (int c = 0; c < 4; ++c) {
+    Rational s = scale * pat[c].sign;
+    out[c] = pat[c].use_sin ? sin_entry(s, r, M, sem) : cos_entry(s, r, M, sem);
+  }
+  return out;
+}
+
+template <class T, class Get>
+std::array<T, 4> row(const std::array<EmbeddingEntry, 4>& e, Get&& get) {
+  return {get(e[0]), get(e[1]), get(e[2]), get(e[3])};
+}
+}  // namespace
+
+Match3Model::Match3Model(int M_, Rational c_, Semantics sem_, bool flip)
+    : M(M_), c(std::move(c_)), sem(sem_), flipped(flip) {
+  const Rational one(1);
+  for (int r = 0; r < M; ++r) {
+    q.push_back(entries(match3_query_pattern(flip), c, r, M, sem));
+    k1.push_back(entries(match3_key1_pattern(), one, r, M, sem));
+    k2.push_back(entries(match3_key2_pattern(), one, r, M, sem));
+    v1.push_back(entries(value1_pattern(), one, r, M, sem));
+    v2.push_back(entries(value2_pattern(), one, r, M, sem));
+    auto f = [](const EmbeddingEntry& e) { return e.fast(); };
+    fast.q.push_back(row<DInterval>(q.back(), f));
+    fast.k1.push_back(row<DInterval>(k1.back(), f));
+    fast.k2.push_back(row<DInterval>(k2.back(), f));
+    fast.v1.push_back(row<DInterval>(v1.back(), f));
+    fast.v2.push_back(row<DInterval>(v2.back(), f));
+    fast.psi_cos.push_back(DInterval::from_interval(cos_turn(r, M, 128)));
+    fast.psi_sin.push_back(DInterval::from_interval(sin_turn(r, M, 128)));
+  }
+  threshold_fast = DInterval::from_interval(threshold(128));
+}
+
+Interval Match3Model::threshold(mpfr_prec_t bits) const {
+  return Interval(1L, bits) - match2_gap(M, bits) / Interval(2L, bits);
+}
+
+Match3Tables<Interval> Match3Model::precise(mpfr_prec_t bits) const {
+  Match3Tables<Interval> t;
+  auto g = [bits](const EmbeddingEntry& e) { return e.at(bits); };
+  for (int r = 0; r < M; ++r) {
+    t.q.push_back(row<Interval>(q[r], g));
+    t.k1.push_back(row<Interval>(k1[r], g));
+    t.k2.push_back(row<Interval>(k2[r], g));
+    t.v1.push_back(row<Interval>(v1[r], g));
+    t.v2.push_back(row<Interval>(v2[r], g));
+    t.psi_cos.push_back(cos_turn(r, M, bits));
+    t.psi_sin.push_back(sin_turn(r, M, bits));
+  }
+  return t;
+}
+
+namespace {
+
+constexpr int kMaxDistinct = 16;
+
+// ψ's statistic for query value a over the residue counts of the whole input: the softmax over
+// all N² pairs groups by residue pair (b1, b2) with multiplicity n_b1·n_b2 (exact identity).
+template <class T>
+T row_statistic(const Match3Tables<T>& t, int a, const int* vals, const int* counts, int k) {
+  using std::exp;
+  std::array<T, kMaxDistinct * kMaxDistinct> s;
+  std::size_t arg = 0;
+  for (int j1 = 0; j1 < k; ++j1)
+    for (int j2 = 0; j2 < k; ++j2) {
+      const auto &qa = t.q[a], &ka = t.k1[vals[j1]], &kb = t.k2[vals[j2]];
+      const std::size_t idx = static_cast<std::size_t>(j1 * k + j2);
+      s[idx] = qa[0] * ka[0] * kb[0] + qa[1] * ka[1] * kb[1] + qa[2] * ka[2] * kb[2] + qa[3] * ka[3] * kb[3];
+      if (idx > 0 && score_less(s[arg], s[idx])) arg = idx;
+    }
+  const T shift = shift_point(s[arg]);
+  T den(0);
+  std::array<T, 4> num{T(0), T(0), T(0), T(0)};
+  for (int j1 = 0; j1 < k; ++j1)
+    for (int j2 = 0; j2 < k; ++j2) {
+      const std::size_t idx = static_cast<std::size_t>(j1 * k + j2);
+      T w = T(counts[j1] * counts[j2]) * exp(s[idx] - shift);
+      den += w;
+      const auto &va = t.v1[vals[j1]], &vb = t.v2[vals[j2]];
+      for (int c = 0; c < 4; ++c) num[c] += w * (va[c] * vb[c]);
+    }
+  T e1 = num[0] / den, e2 = num[1] / den, e3 = num[2] / den, e4 = num[3] / den;
+  return t.psi_cos[a] * (e1 - e2) - t.psi_sin[a] * (e3 + e4);
+}
+
+template <class T>
+void set_margin(MatchCaseOutcome& o, const T& z, const T& tau) {
+  T margin = o.matched ? T(z - tau) : T(tau - z);
+  if constexpr (std::is_same_v<T, DInterval>) {
+    o.stat_lo = z.lower(); o.stat_hi = z.upper();
+    o.margin_lo = margin.lower(); o.margin_hi = margin.upper();
+  } else {
+    o.stat_lo = z.lower_double(); o.stat_hi = z.upper_double();
+    o.margin_lo = margin.lower_double(); o.margin_hi = margin.upper_double();
+  }
+}
+
+bool decided(const MatchCaseOutcome& o) { return o.margin_lo > 0 || o.margin_hi < 0; }
+
+bool is_arith(const Semantics& s) { return s.kind == Semantics::Kind::Arith; }
+
+// Forward pass with attention.hpp's third_order_unit; returns the 4-wide output.
+template <class T, class Make>
+Mat<T> forward_output(const Match3Model& model, const std::vector<int>& x, Make&& make) {
+  const std::size_t N = x.size();
+  ThirdOrderHead<T> h{Mat<T>(N, 4), Mat<T>(N, 4), Mat<T>(N, 4), Mat<T>(N, 4), Mat<T>(N, 4)};
+  for (std::size_t i = 0; i < N; ++i)
+    for (std::size_t c = 0; c < 4; ++c) {
+      const int r = x[i];
+      h.queries(i, c) = make(model.q[r][c]);
+      h.keys1(i, c) = make(model.k1[r][c]);
+      h.keys2(i, c) = make(model.k2[r][c]);
+      h.values1(i, c) = make(model.v1[r][c]);
+      h.values2(i, c) = make(model.v2[r][c]);
+    }
+  return third_order_unit(h);
+}
+
+// ψ's statistic from an output row, computed exactly (enclosure at bits).
+template <class Get>
+std::vector<Interval> statistics(const Match3Model& model, const std::vector<int>& x, mpfr_prec_t bits, Get&& get) {
+  std::vector<Interval> z;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    Interval e1 = get(i, 0), e2 = get(i, 1), e3 = get(i, 2), e4 = get(i, 3);
+    z.push_back(cos_turn(x[i], model.M, bits) * (e1 - e2) - sin_turn(x[i], model.M, bits) * (e3 + e4));
+  }
+  return z;
+}
+
+std::vector<Interval> forward_statistics(const Match3Model& model, const std::vector<int>& x, mpfr_prec_t bits) {
+  if (is_arith(model.sem)) {
+    ArithFormatScope scope(model.sem.format);
+    const Format fmt = model.sem.format;
+    Mat<FormatReal> out = forward_output<FormatReal>(model, x, [&](const EmbeddingEntry& e) { return FormatReal(e.rational(), fmt); });
+    return statistics(model, x, bits, [&](std::size_t i, std::size_t c) { return Interval(out(i, c).value(), bits); });
+  }
+  WorkingPrecision wp(bits);
+  Mat<Interval> out = forward_output<Interval>(model, x, [&](const EmbeddingEntry& e) { return e.at(bits); });
+  return statistics(model, x, bits, [&](std::size_t i, std::size_t c) { return out(i, c); });
+}
+
+void validate(const Match3Config& cfg) {
+  require_range("--N", static_cast<long long>(cfg.N), 2LL, static_cast<long long>(kMaxDistinct));
+  require_range("--M", static_cast<long long>(cfg.M), 2LL, 1LL << 16);
+  if (cfg.c && *cfg.c <= 0) throw UsageError("--c", "temperature must be > 0");
+  if (cfg.semantics.kind == Semantics::Kind::Tiled)
+    throw UsageError("--semantics", "match3-third-order supports exact, embed:<fmt>, arith:<fmt>");
+}
+
+}  // namespace
+
+MatchCaseOutcome match3_case(const Match3Model& model, int a, const int* vals, const int* counts, int k) {
+  MatchCaseOutcome o;
+  // Literal Match3 on the residue set: some pair (b1, b2) of present residues has a+b1+b2 ≡ 0.
+  for (int j1 = 0; j1 < k && !o.matched; ++j1)
+    for (int j2 = 0; j2 < k; ++j2)
+      if ((a + vals[j1] + vals[j2]) % model.M == 0) { o.matched = true; break; }
+  set_margin(o, row_statistic(model.fast, a, vals, counts, k), model.threshold_fast);
+  if (decided(o)) return o;
+  o.used_fallback = true;
+  for (mpfr_prec_t bits = 128; bits <= 4096; bits *= 2) {
+    WorkingPrecision wp(bits);
+    auto t = model.precise(bits);
+    set_margin(o, row_statistic(t, a, vals, counts, k), model.threshold(bits));
+    if (decided(o)) break;
+  }
+  return o;
+}
+
+std::vector<MatchTokenDecision> match3_forward(const Match3Model& model, const std::vector<int>& x) {
+  std::vector<MatchTokenDecision> out(x.size());
+  auto truth = match3(x, model.M);
+  for (mpfr_prec_t bits = 128; bits <= 4096; bits *= 2) {
+    auto z = forward_statistics(model, x, bits);
+    Interval tau = model.threshold(bits);
+    bool all = true;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      MatchTokenDecision& d = out[i];
+      d.x = x[i];
+      d.truth = truth[i];
+      d.stat = z[i];
+      d.decided = true;
+      if (certainly_less(tau, z[i])) d.model = 1;
+      else if (certainly_less_equal(z[i], tau)) d.model = 0;
+      else { d.decided = false; all = false; }
+    }
+    if (all) break;
+  }
+  return out;
+}
+
+json check_match3_third_order(const Match3Config& cfg, unsigned threads, bool force) {
+  validate(cfg);
+  Stopwatch sw;
+  const Rational c = cfg.c ? *cfg.c : match3_default_temperature(cfg.N, cfg.M);
+  const bool tuples = is_arith(cfg.semantics);
+  const std::uint64_t total = tuples ? tuple_count_saturating(cfg.M, cfg.N) : query_multiset_cases(cfg.N, cfg.M);
+  require_size(tuples ? "match3 tuples (arith: M^N, no permutation reduction)" : "match3 cases M*C(M+N-2,N-1)", total,
+               tuples ? 200'000ULL : 50'000'000ULL, force);
+  Match3Model model(cfg.M, c, cfg.semantics, cfg.flip_query_sign);
+  Interval bound = match3_temperature_bound(cfg.N, cfg.M, 128);
+  json params{{"N", cfg.N}, {"M", cfg.M}, {"c", to_exact_string(c)}, {"flip_query_sign", cfg.flip_query_sign}};
+  json result = make_result("check", "match3-third-order", "§4.4 (Match3, third-order attention)",
+                            "paper statement; construction ours", params, cfg.semantics.name());
+  result["m"] = 4;
+  result["residual"] = "psi sees x_i (cos, sin of theta_i) besides the 4-wide unit output";
+  result["gap"] = to_decimal_string(match2_gap(cfg.M, 128).lower(), 17, -1);
+  result["threshold"] = to_decimal_string(model.threshold(128).lower(), 17, 0);
+  result["temperature_bound"] = to_decimal_string(bound.upper(), 17, +1);
+  result["temperature_above_bound"] = c > bound.upper();
+  result["reduction"] = tuples ? "none: arith rounding depends on summation order; all M^N tuples, every token"
+                               : "position-free + permutation-equivariant: per query value x_i and multiset of the other "
+                                 "N-1 tokens (M*C(M+N-2,N-1) cases cover [M]^N); pairs grouped by residue";
+  MatchSweepResult sweep;
+  if (tuples) {
+    sweep = sweep_tuples(cfg.N, cfg.M, threads, [&](const std::vector<int>& x) {
+      auto z = forward_statistics(model, x, 128);
+      auto truth = match3(x, cfg.M);
+      Interval tau = model.threshold(128);
+      std::vector<MatchCaseOutcome> out(x.size());
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        out[i].matched = truth[i] != 0;
+        set_margin(out[i], z[i], tau);
+      }
+      return out;
+    });
+  } else {
+    sweep = sweep_query_multisets(cfg.N, cfg.M, threads, [&](int a, const int* v, const int* n, int k) {
+      return match3_case(model, a, v, n, k);
+    });
+  }
+  result = sweep_report(result, sweep, cfg.N, cfg.M, tuples, "smallest_matched_statistic", "largest_unmatched_statistic");
+  Verdict verdict = sweep_verdict(result, sweep, cfg.N, cfg.M, tuples,
+                                  [&](const std::vector<int>& x) { return match3_forward(model, x); });
+  finish_result(result, verdict, sw.seconds(), threads);
+  return result;
+}
+
+json eval_match3_third_order(const Match3Config& cfg, const std::vector<int>& x_in) {
+  Match3Config v = cfg;
+  v.N = static_cast<int>(x_in.size());
+  validate(v);
+  const Rational c = cfg.c ? *cfg.c : match3_default_temperature(v.N, cfg.M);
+  std::vector<int> x;
+  for (int t : x_in) x.push_back(((t % cfg.M) + cfg.M) % cfg.M);
+  Match3Model model(cfg.M, c, cfg.semantics, cfg.flip_query_sign);
+  json result{{"tool", "attnbounds"}, {"version", ATTNBOUNDS_VERSION}, {"command", "eval"},
+              {"construction", "match3-third-order"},
+              {"params", {{"N", x.size()}, {"M", cfg.M}, {"c", to_exact_string(c)}}},
+              {"semantics", cfg.semantics.name()},
+              {"threshold", to_decimal_string(model.threshold(128).lower(), 17, 0)}};
+  json tokens = json::array();
+  int wrong = 0;
+  for (const auto& d : match3_forward(model, x)) {
+    tokens.push_back({{"x", d.x}, {"model", d.model}, {"truth", d.truth},
+                      {"statistic", {{"lower", to_decimal_string(d.stat.lower(), 17, -1)}, {"upper", to_decimal_string(d.stat.upper(), 17, +1)}}},
+                      {"decided", d.decided}});
+    wrong += d.model != d.truth || !d.decided;
+  }
+  result["tokens"] = tokens;
+  result["errors"] = wrong;
+  return result;
+}
+
+}  // namespace attnbounds
