@@ -13,6 +13,9 @@ struct UsageError : std::runtime_error {
 
 // Throws UsageError("--name", "must be in lo..hi (got v)") when v is outside [lo, hi].
 void require_range(const std::string& name, long long v, long long lo, long long hi);
+inline void require_range(const std::string& name, int v, int lo, int hi) {
+  require_range(name, static_cast<long long>(v), static_cast<long long>(lo), static_cast<long long>(hi));
+}
 void require_range(const std::string& name, double v, double lo, double hi, bool open_low = false,
                    bool open_high = false);
 // Refuses an enumeration larger than `limit` unless forced, saying how big it is.

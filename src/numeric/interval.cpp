@@ -105,6 +105,7 @@ Interval sqrt(const Interval& a) { return unary(a, mpfi_sqrt); }
 Interval cos(const Interval& a) { return unary(a, mpfi_cos); }
 Interval sin(const Interval& a) { return unary(a, mpfi_sin); }
 Interval abs(const Interval& a) { return unary(a, mpfi_abs); }
+Interval sqr(const Interval& a) { return unary(a, mpfi_sqr); }
 Interval hull(const Interval& a, const Interval& b) { return binary(a, b, mpfi_union); }
 Interval pi_interval(mpfr_prec_t bits) {
   Interval r(0L, bits);

@@ -72,6 +72,8 @@ Interval sqrt(const Interval& a);
 Interval cos(const Interval& a);
 Interval sin(const Interval& a);
 Interval abs(const Interval& a);
+// x² as one operation: never negative, unlike x * x on an interval that straddles 0.
+Interval sqr(const Interval& a);
 Interval hull(const Interval& a, const Interval& b);
 Interval pi_interval(mpfr_prec_t bits);
 
