@@ -42,6 +42,11 @@ void run_reproduce_command(const ReproduceCli& cli) {
     return;
   }
   Manifest manifest = parse_manifest_text(text, label);
+  // A run's relative "program" path is relative to the manifest file.
+  if (!cli.manifest.empty())
+    for (auto& r : manifest.runs)
+      if (r.program.find('/') != std::string::npos && std::filesystem::path(r.program).is_relative())
+        r.program = (std::filesystem::path(cli.manifest).parent_path() / r.program).string();
   if (cli.list) {
     for (const auto& r : manifest.runs)
       std::cout << fmt::format("{:<32} {:<22} {}\n", r.id, r.theorem,

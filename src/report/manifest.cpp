@@ -93,6 +93,10 @@ std::vector<std::string> placeholders(const std::string& templ) {
   return names;
 }
 
+bool valid_color(const std::string& c) {
+  return c.size() == 7 && c[0] == '#' && c.find_first_not_of("0123456789abcdefABCDEF", 1) == std::string::npos;
+}
+
 RunSpec parse_run(const json& j, std::size_t index) {
   std::string where = fmt::format("runs[{}]", index);
   require_object(j, where,
@@ -231,7 +235,7 @@ PlotSpec parse_plot(const json& j, std::size_t index, const Manifest& m) {
   if (!known(p.x)) bad(where, "x column '" + p.x + "' is not a column of table '" + p.table + "'");
   if (!j.contains("series") || !j["series"].is_array() || j["series"].empty()) bad(where, "'series' must be a non-empty array");
   for (const auto& s : j["series"]) {
-    require_object(s, where + " series", {"y", "label", "group_by", "style"});
+    require_object(s, where + " series", {"y", "label", "group_by", "style", "colors"});
     SeriesSpec ss;
     ss.y = get_string(s, "y", where + " series", true);
     ss.group_by = get_string(s, "group_by", where + " series");
@@ -239,6 +243,14 @@ PlotSpec parse_plot(const json& j, std::size_t index, const Manifest& m) {
     ss.style = get_string(s, "style", where + " series", false, "linespoints");
     if (ss.style != "linespoints" && ss.style != "points" && ss.style != "lines")
       bad(where, "series style must be linespoints, points or lines");
+    if (s.contains("colors")) {
+      if (!s["colors"].is_object()) bad(where, "series 'colors' must be an object of value -> \"#rrggbb\"");
+      for (auto it = s["colors"].begin(); it != s["colors"].end(); ++it) {
+        if (!it.value().is_string() || !valid_color(it.value().get<std::string>()))
+          bad(where, "colour of '" + it.key() + "' must be \"#rrggbb\"");
+        ss.colors[it.key()] = it.value().get<std::string>();
+      }
+    }
     if (!known(ss.y)) bad(where, "series column '" + ss.y + "' is not a column of table '" + p.table + "'");
     if (!ss.group_by.empty() && !known(ss.group_by)) bad(where, "group_by column '" + ss.group_by + "' is unknown");
     p.series.push_back(ss);
@@ -246,13 +258,15 @@ PlotSpec parse_plot(const json& j, std::size_t index, const Manifest& m) {
   if (j.contains("curves")) {
     if (!j["curves"].is_array()) bad(where, "'curves' must be an array");
     for (const auto& c : j["curves"]) {
-      require_object(c, where + " curve", {"expr", "label", "from", "to", "samples"});
+      require_object(c, where + " curve", {"expr", "label", "from", "to", "samples", "color"});
       CurveSpec cs;
       cs.expr = get_string(c, "expr", where + " curve", true);
       cs.label = get_string(c, "label", where + " curve", false, cs.expr);
       if (c.contains("from")) cs.from = get_number(c, "from", where, 0);
       if (c.contains("to")) cs.to = get_number(c, "to", where, 0);
       cs.samples = get_int(c, "samples", where, 64);
+      cs.color = get_string(c, "color", where);
+      if (!cs.color.empty() && !valid_color(cs.color)) bad(where, "curve colour must be \"#rrggbb\"");
       if (cs.samples < 2 || cs.samples > 10000) bad(where, "curve samples must be in 2..10000");
       check_expression(cs.expr, where + " curve");
       p.curves.push_back(cs);
@@ -291,9 +305,10 @@ Manifest parse_manifest(const json& j) {
   if (j.contains("theorems")) {
     if (!j["theorems"].is_array()) bad("manifest", "'theorems' must be an array");
     for (const auto& t : j["theorems"]) {
-      require_object(t, "theorems", {"theorem", "title", "statement", "provenance"});
+      require_object(t, "theorems", {"theorem", "title", "statement", "provenance", "method", "method_provenance"});
       m.theorems.push_back({get_string(t, "theorem", "theorems", true), get_string(t, "title", "theorems"),
-                            get_string(t, "statement", "theorems"), get_string(t, "provenance", "theorems")});
+                            get_string(t, "statement", "theorems"), get_string(t, "provenance", "theorems"),
+                            get_string(t, "method", "theorems"), get_string(t, "method_provenance", "theorems")});
     }
   }
   if (!j.contains("runs") || !j["runs"].is_array()) bad("manifest", "'runs' must be an array");

@@ -32,7 +32,9 @@ struct RunSpec {
 };
 
 struct TheoremSpec {
-  std::string theorem, title, statement, provenance;
+  std::string theorem, title;
+  std::string statement, provenance;         // the claim and whose it is: paper | ours | fact
+  std::string method, method_provenance;     // how the toolkit checks it, and whose that is
 };
 
 struct ColumnSpec {
@@ -69,6 +71,7 @@ struct SeriesSpec {
   std::string label;        // legend text; may use {column_id} of the group_by column
   std::string group_by;     // column id: one series per distinct value
   std::string style = "linespoints";
+  std::map<std::string, std::string> colors;  // group value (or label) -> "#rrggbb"
 };
 
 struct CurveSpec {
@@ -76,6 +79,7 @@ struct CurveSpec {
   std::string label;
   std::optional<double> from, to;  // default: the data's x range
   int samples = 64;
+  std::string color;
 };
 
 struct PlotSpec {

@@ -22,6 +22,8 @@ std::string gp_quote(const std::string& s) {
 
 // Numbers in plot sources: shortest form that round-trips, so that scripts are deterministic.
 std::string num(double v) { return fmt::format("{}", v); }
+// Sampled reference curves need no more than 6 significant digits.
+std::string short_num(double v) { return fmt::format("{:.6g}", v); }
 
 bool finite_point(const std::pair<double, double>& p, const Plot& plot) {
   if (!std::isfinite(p.first) || !std::isfinite(p.second)) return false;
@@ -53,8 +55,9 @@ std::string gnuplot_script(const Plot& plot) {
   gp += "# attnbounds plot '" + plot.id + "': run `gnuplot " + plot.id + ".gp` to re-render.\n";
   for (std::size_t i = 0; i < plot.series.size(); ++i) {
     gp += fmt::format("$series{} << EOD\n", i);
+    auto fmt_num = plot.series[i].style == "lines" ? short_num : num;
     for (const auto& p : plot.series[i].points)
-      if (finite_point(p, plot)) gp += num(p.first) + " " + num(p.second) + "\n";
+      if (finite_point(p, plot)) gp += fmt_num(p.first) + " " + fmt_num(p.second) + "\n";
     gp += "EOD\n";
   }
   gp += "set title " + gp_quote(plot.title) + "\n";
@@ -80,6 +83,7 @@ std::string gnuplot_script(const Plot& plot) {
     if (!any) continue;
     const auto& s = plot.series[i];
     std::string with = s.style == "points" ? "points pt 7 ps 1.2" : s.style == "lines" ? "lines lw 2" : "linespoints pt 7 lw 2";
+    if (!s.color.empty()) with += " lc rgb " + gp_quote(s.color);
     cmd += (first ? "" : ", ") + fmt::format("$series{} using 1:2 with {} title {}", i, with, gp_quote(s.label));
     first = false;
   }
@@ -110,10 +114,16 @@ std::string pgfplots_source(const Plot& plot) {
   tex += "]\n";
   for (const auto& s : plot.series) {
     std::string coords;
+    auto fmt_num = s.style == "lines" ? short_num : num;
     for (const auto& p : s.points)
-      if (finite_point(p, plot)) coords += " (" + num(p.first) + "," + num(p.second) + ")";
+      if (finite_point(p, plot)) coords += " (" + fmt_num(p.first) + "," + fmt_num(p.second) + ")";
     if (coords.empty()) continue;
     std::string opts = s.style == "points" ? "only marks" : s.style == "lines" ? "no marks, thick" : "mark=*, thick";
+    if (s.color.size() == 7 && s.color[0] == '#') {
+      // pgfplots takes RGB colours as {rgb,255:red,R;green,G;blue,B}.
+      int rgb = std::stoi(s.color.substr(1), nullptr, 16);
+      opts += fmt::format(", color={{rgb,255:red,{};green,{};blue,{}}}", rgb >> 16, (rgb >> 8) & 255, rgb & 255);
+    }
     tex += "\\addplot+[" + opts + "] coordinates {" + coords + " };\n";
     tex += "\\addlegendentry{" + pgf_escape(s.label) + "}\n";
   }

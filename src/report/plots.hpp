@@ -12,6 +12,7 @@ namespace attnbounds {
 struct PlotSeries {
   std::string label;
   std::string style = "linespoints";  // linespoints | points | lines
+  std::string color;                  // "#rrggbb"; empty = the renderer's cycle
   std::vector<std::pair<double, double>> points;
 };
 

@@ -354,7 +354,7 @@ BuiltTable build_table(const TableSpec& spec, const std::vector<RunOutcome>& out
       }
       t.rows.push_back(std::move(texts));
     }
-    if (!pv.mark.empty()) t.notes.push_back(pv.mark_note.empty() ? pv.marker + " marks cells where " + pv.mark : pv.mark_note);
+    if (!pv.mark.empty()) t.notes.push_back(pv.mark_note.empty() ? trim(pv.marker) + " marks cells where " + pv.mark : pv.mark_note);
     if (duplicates) t.notes.push_back("several rows fell into one cell; the first is shown");
   }
   t.notes.insert(t.notes.end(), spec.notes.begin(), spec.notes.end());
@@ -405,6 +405,10 @@ Plot build_plot(const PlotSpec& spec, const BuiltTable& table, const Manifest& m
                        [](const auto& a, const auto& b) { return a.first < b.first; });
       series.label = fill_template(s.label, label_cells);
       if (!s.group_by.empty() && s.label.find('{') == std::string::npos) series.label = s.label + " " + g;
+      for (const auto& key : {g, series.label}) {
+        auto colour = s.colors.find(key);
+        if (colour != s.colors.end()) series.color = colour->second;
+      }
       plot.series.push_back(std::move(series));
     }
   }
@@ -413,6 +417,7 @@ Plot build_plot(const PlotSpec& spec, const BuiltTable& table, const Manifest& m
     PlotSeries series;
     series.label = c.label;
     series.style = "lines";
+    series.color = c.color;
     if (xmin || (c.from && c.to))
       for (int i = 0; i < c.samples; ++i) {
         double x = from + (to - from) * i / (c.samples - 1);
@@ -468,14 +473,15 @@ std::vector<KeyNumber> key_numbers(const RunOutcome& o) {
       {"one_way_bob", "one-way (Bob speaks)"},
       {"reduction", "reduction"},
   };
-  std::set<std::string> seen_labels;
+  std::set<std::string> seen_labels, seen_paths;
   for (const auto& k : o.spec->key) {
     const json* v = find_path(o.result, k.path);
     out.push_back({k.label, v ? compact(*v, 200) : std::string(kNotAvailable)});
     seen_labels.insert(k.label);
+    seen_paths.insert(k.path);
   }
   for (const auto& [path, label] : standard) {
-    if (seen_labels.count(label)) continue;
+    if (seen_labels.count(label) || seen_paths.count(path)) continue;
     const json* v = find_path(o.result, path);
     if (!v || v->is_null()) continue;
     out.push_back({label, compact(*v, 200)});
@@ -489,7 +495,10 @@ std::vector<KeyNumber> key_numbers(const RunOutcome& o) {
     if (bound && upper && numeric_text(*bound) && numeric_text(*upper)) {
       try {
         Rational m = parse_rational(*numeric_text(*bound)) - parse_rational(*numeric_text(*upper));
-        out.push_back({"margin (bound − worst upper)", to_decimal_string(m, 6, -1)});
+        // A short exact decimal is shown as is; otherwise 6 digits rounded down.
+        std::string exact = to_exact_decimal_or_fraction(m);
+        bool short_decimal = exact.size() <= 12 && exact.find('/') == std::string::npos;
+        out.push_back({"margin (bound − worst upper)", short_decimal ? exact : to_decimal_string(m, 6, -1)});
       } catch (const std::exception&) {
       }
     }
@@ -567,7 +576,11 @@ std::string write_report_markdown(const ReportInputs& in) {
     const TheoremSpec* ts = m.find_theorem(theorem);
     md += "## " + theorem + (ts && !ts->title.empty() ? " — " + ts->title : "") + "\n\n";
     if (ts && !ts->statement.empty())
-      md += "**Statement** [" + (ts->provenance.empty() ? std::string("paper") : ts->provenance) + "]: " + ts->statement + "\n\n";
+      md += "**Statement** [" + (ts->provenance.empty() ? std::string("unspecified") : ts->provenance) + "]: " +
+            ts->statement + "\n\n";
+    if (ts && !ts->method.empty())
+      md += "**How it is checked** [" + (ts->method_provenance.empty() ? std::string("unspecified") : ts->method_provenance) +
+            "]: " + ts->method + "\n\n";
     std::set<std::string> shown;
     if (ts) shown.insert(ts->statement);
     for (const auto* o : runs)

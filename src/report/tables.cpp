@@ -60,8 +60,8 @@ std::string column_alignment(const Table& t) {
 std::string md_cell(std::string_view s) {
   std::string out;
   for (char ch : s) {
-    if (ch == '|') out += "\\|";
-    else if (ch == '\n') out += ' ';
+    if (ch == '|' || ch == '*' || ch == '_') out += '\\';
+    if (ch == '\n') out += ' ';
     else out += ch;
   }
   return out;
@@ -100,7 +100,7 @@ std::string render_markdown(const Table& t) {
   }
   if (!t.notes.empty()) {
     out += "\n";
-    for (const auto& n : t.notes) out += "- " + n + "\n";
+    for (const auto& n : t.notes) out += "- " + md_cell(n) + "\n";
   }
   return out;
 }
