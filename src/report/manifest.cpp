@@ -99,6 +99,7 @@ bool valid_color(const std::string& c) {
 
 RunSpec parse_run(const json& j, std::size_t index) {
   std::string where = fmt::format("runs[{}]", index);
+  if (j.is_object() && j.contains("id") && j["id"].is_string()) where = "run '" + j["id"].get<std::string>() + "'";
   require_object(j, where,
                  {"id", "theorem", "statement", "provenance", "what", "args", "program", "json", "expect",
                   "timeout_seconds", "key", "tags"});
@@ -165,6 +166,7 @@ ColumnSpec parse_column(const json& j, const std::string& where) {
 
 TableSpec parse_table(const json& j, std::size_t index, const Manifest& m) {
   std::string where = fmt::format("tables[{}]", index);
+  if (j.is_object() && j.contains("id") && j["id"].is_string()) where = "table '" + j["id"].get<std::string>() + "'";
   require_object(j, where, {"id", "title", "runs", "array", "columns", "pivot", "notes"});
   TableSpec t;
   t.id = get_string(j, "id", where, true);
@@ -211,6 +213,7 @@ TableSpec parse_table(const json& j, std::size_t index, const Manifest& m) {
 
 PlotSpec parse_plot(const json& j, std::size_t index, const Manifest& m) {
   std::string where = fmt::format("plots[{}]", index);
+  if (j.is_object() && j.contains("id") && j["id"].is_string()) where = "plot '" + j["id"].get<std::string>() + "'";
   require_object(j, where, {"id", "title", "xlabel", "ylabel", "table", "x", "categorical_x", "logx", "logy", "series", "curves"});
   PlotSpec p;
   p.id = get_string(j, "id", where, true);

@@ -10,6 +10,7 @@
 #include "report/files.hpp"
 #include "report/json_path.hpp"
 #include "report/subprocess.hpp"
+#include "report/tables.hpp"
 
 namespace attnbounds {
 
@@ -166,7 +167,7 @@ BaselineCheck check_baseline(const Baseline& b, const std::string& self, double 
           tol = parse_rational(tol_text);
         }
         if (diff > tol) {
-          d.note = fmt::format("differs by {} (tolerance {})", to_decimal_string(diff, 6, 1), tol_text);
+          d.note = fmt::format("differs by {} (tolerance {})", format_rational(diff, 6, 1), tol_text);
           c.diffs.push_back(d);
         }
         continue;

@@ -236,7 +236,7 @@ TableCell column_cell(const ColumnSpec& c, const json* element, const RunOutcome
       cell.text = fmt::format("{:.{}f}", *cell.number, c.decimals);
     } else if (c.sig > 0) {
       try {
-        cell.text = exact ? to_decimal_string(parse_rational(*exact), c.sig, c.round) : fmt::format("{:.{}g}", *cell.number, c.sig);
+        cell.text = exact ? format_rational(parse_rational(*exact), c.sig, c.round) : fmt::format("{:.{}g}", *cell.number, c.sig);
       } catch (const std::exception&) {
         cell.text = fmt::format("{:.{}g}", *cell.number, c.sig);
       }
@@ -495,10 +495,7 @@ std::vector<KeyNumber> key_numbers(const RunOutcome& o) {
     if (bound && upper && numeric_text(*bound) && numeric_text(*upper)) {
       try {
         Rational m = parse_rational(*numeric_text(*bound)) - parse_rational(*numeric_text(*upper));
-        // A short exact decimal is shown as is; otherwise 6 digits rounded down.
-        std::string exact = to_exact_decimal_or_fraction(m);
-        bool short_decimal = exact.size() <= 12 && exact.find('/') == std::string::npos;
-        out.push_back({"margin (bound − worst upper)", short_decimal ? exact : to_decimal_string(m, 6, -1)});
+        out.push_back({"margin (bound − worst upper)", format_rational(m, 6, -1)});
       } catch (const std::exception&) {
       }
     }
@@ -724,7 +721,7 @@ int run_reproduce(const Manifest& manifest, const ReproduceOptions& options) {
       if (manifest.tables[i].id == spec.table) table = &tables[i];
     Plot plot = build_plot(spec, *table, manifest);
     PlotFiles files = write_plot_files(plot, options.out / "plots", options.gnuplot);
-    if (!files.warning.empty() && options.progress) std::cerr << "reproduce: plot " << plot.id << ": " << files.warning << '\n';
+    if (!files.warning.empty()) std::cerr << "reproduce: plot " << plot.id << ": " << files.warning << '\n';
     plots.emplace_back(std::move(plot), std::move(files));
   }
 

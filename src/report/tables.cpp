@@ -42,6 +42,23 @@ bool looks_numeric(std::string_view s) {
   return i == n;
 }
 
+std::string format_rational(const Rational& value, int digits, int direction) {
+  std::string exact = to_exact_decimal_or_fraction(value);
+  if (exact.find('/') == std::string::npos) {
+    int significant = 0;
+    bool leading = true;
+    for (char ch : exact) {
+      if (ch < '0' || ch > '9') continue;
+      if (leading && ch == '0') continue;
+      leading = false;
+      ++significant;
+    }
+    // Trailing zeros of an integer count; that is fine for a display rule.
+    if (significant <= digits) return exact;
+  }
+  return to_decimal_string(value, digits, direction);
+}
+
 namespace {
 
 std::string column_alignment(const Table& t) {

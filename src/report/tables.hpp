@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "numeric/rational.hpp"
 #include "report/result.hpp"
 
 namespace attnbounds {
@@ -44,6 +45,11 @@ std::string latex_escape(std::string_view text);
 
 // Writes dir/<id>.md, dir/<id>.csv and dir/<id>.tex; returns the three paths.
 std::vector<std::filesystem::path> write_table_files(const Table& t, const std::filesystem::path& dir);
+
+// A rational for display: its exact decimal when that is short (at most `digits` significant
+// digits), otherwise `digits` significant digits rounded in `direction` (-1 down, 0 nearest,
+// +1 up) so that a rounded bound never overstates.
+std::string format_rational(const Rational& value, int digits, int direction);
 
 // True when `text` is a decimal number (optionally signed, with fraction/exponent) or p/q.
 bool looks_numeric(std::string_view text);
