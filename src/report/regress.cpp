@@ -167,7 +167,7 @@ BaselineCheck check_baseline(const Baseline& b, const std::string& self, double 
           tol = parse_rational(tol_text);
         }
         if (diff > tol) {
-          d.note = fmt::format("differs by {} (tolerance {})", format_rational(diff, 6, 1), tol_text);
+          if (tol != 0) d.note = fmt::format("differs by {} (tolerance {})", format_rational(diff, 6, 1), tol_text);
           c.diffs.push_back(d);
         }
         continue;
@@ -181,17 +181,20 @@ BaselineCheck check_baseline(const Baseline& b, const std::string& self, double 
 }
 
 std::vector<FieldDiff> update_baseline(const Baseline& b, const BaselineCheck& c) {
+  // The baseline's own fields first, then every default field the result now has.
   std::vector<std::string> fields;
   for (auto it = b.expect.begin(); it != b.expect.end(); ++it) fields.push_back(it.key());
-  bool fresh = fields.empty();
-  if (fresh) fields = default_tracked_fields();
+  std::size_t own = fields.size();
+  for (const auto& f : default_tracked_fields())
+    if (std::find(fields.begin(), fields.end(), f) == fields.end()) fields.push_back(f);
   json expect = json::object();
   std::vector<FieldDiff> changes;
-  for (const auto& f : fields) {
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const std::string& f = fields[i];
     json actual = baseline_field(c.result, c.exit_status, f);
     json old = b.expect.contains(f) ? b.expect[f] : json(nullptr);
     if (actual.is_null()) {
-      if (!fresh) changes.push_back({f, show(old), "(missing)", "dropped: the result has no such field"});
+      if (i < own) changes.push_back({f, show(old), "(missing)", "dropped: the result has no such field"});
       continue;
     }
     expect[f] = actual;
@@ -199,7 +202,7 @@ std::vector<FieldDiff> update_baseline(const Baseline& b, const BaselineCheck& c
   }
   json doc = b.document;
   doc["expect"] = expect;
-  if (fresh && expect.contains("worst.value") && !(doc.contains("tolerances") && doc["tolerances"].contains("worst.value")))
+  if (expect.contains("worst.value") && !(doc.contains("tolerances") && doc["tolerances"].contains("worst.value")))
     doc["tolerances"]["worst.value"] = "1e-12";
   write_text_file(b.file, doc.dump(2) + "\n");
   return changes;

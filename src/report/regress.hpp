@@ -45,8 +45,9 @@ Baseline parse_baseline(const json& document, const std::filesystem::path& file)
 std::vector<Baseline> load_baselines(const std::filesystem::path& dir);
 
 BaselineCheck check_baseline(const Baseline& baseline, const std::string& self, double timeout_seconds);
-// Rewrites the baseline's expect from the check's actual values (keeping its tracked fields, or
-// the defaults when it tracks none); returns the changed fields.
+// Rewrites the baseline's expect from the check's actual values: its own fields plus every
+// default tracked field the result has (a worst.value gets tolerance 1e-12 unless one is
+// stated); returns the changed fields.
 std::vector<FieldDiff> update_baseline(const Baseline& baseline, const BaselineCheck& check);
 
 struct RegressOptions {
