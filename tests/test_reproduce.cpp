@@ -203,7 +203,7 @@ TEST_CASE("reproduce on the test manifest: report, tables, plots, errors, determ
   // Some runs produce no result (bad input, crash, not JSON, unknown command): exit 3.
   CHECK(first.status == 3);
   CHECK(first.out.find("report: ") != std::string::npos);
-  CHECK(first.err.find("[1/13] real-list") != std::string::npos);  // progress on stderr
+  CHECK(first.err.find("[1/14] real-list") != std::string::npos);  // progress on stderr
 
   const fs::path a = s.dir / "a";
   for (const char* f : {"report.md", "results.json", "timings.json"}) CHECK(fs::file_size(a / f) > 0);
@@ -246,10 +246,13 @@ TEST_CASE("reproduce on the test manifest: report, tables, plots, errors, determ
     CHECK(runs["fake-crash"]["exit_status"] == 4);
     CHECK(runs["fake-not-json"]["status"] == "error");
     CHECK(runs["fake-unknown"]["status"] == "not-available");
+    // An unknown option of an existing claim is bad input, not a missing claim.
+    CHECK(runs["fake-bad-option"]["status"] == "error");
+    CHECK(runs["fake-bad-option"]["error"].get<std::string>().find("bad input (exit 2)") != std::string::npos);
     CHECK(runs["real-list"]["status"] == "ok");
     CHECK(runs["real-list"]["command"] == "attnbounds list --json");
     json t = json::parse(slurp(a / "timings.json"));
-    CHECK(t["runs"].size() == 13);
+    CHECK(t["runs"].size() == 14);
     CHECK(t["runs"][1]["seconds"].is_number());
     CHECK(t["runs"][1]["threads"] == 2);
   }

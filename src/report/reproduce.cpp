@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <set>
@@ -45,11 +46,17 @@ std::string stderr_summary(const std::string& err) {
   return out.size() > 400 ? out.substr(0, 400) + "..." : out;
 }
 
-// CLI11's messages when a verb has no such subcommand: the claim is not built into this binary.
-bool looks_unknown_subcommand(const std::string& err) {
-  return err.find("not expected") != std::string::npos || err.find("A subcommand is required") != std::string::npos ||
-         err.find("subcommand is required") != std::string::npos ||
-         err.find("not a known subcommand") != std::string::npos;
+// CLI11's messages when the verb has no subcommands at all, or when the claim name itself is the
+// unexpected argument: the claim is not built into this binary.  An unknown *option* of an
+// existing claim is bad input, not "not available".
+bool looks_unknown_subcommand(const std::string& err, const std::vector<std::string>& args) {
+  if (err.find("A subcommand is required") != std::string::npos) return true;
+  if (args.size() < 2) return false;
+  for (const char* phrase : {"argument was not expected: ", "arguments were not expected: "}) {
+    std::size_t at = err.find(phrase);
+    if (at != std::string::npos && err.compare(at + std::strlen(phrase), args[1].size(), args[1]) == 0) return true;
+  }
+  return false;
 }
 
 std::string compact(const json& v, std::size_t limit) {
@@ -126,7 +133,7 @@ RunOutcome execute_run(const RunSpec& run, const std::string& self, double timeo
     return o;
   }
   if (p.exit_status == 2) {
-    bool unknown = looks_unknown_subcommand(p.err);
+    bool unknown = looks_unknown_subcommand(p.err, run.args);
     o.status = unknown ? "not-available" : "error";
     o.error = (unknown ? "not available in this build (exit 2): " : "bad input (exit 2): ") + stderr_summary(p.err);
     return o;
