@@ -135,7 +135,7 @@ RunSpec parse_run(const json& j, std::size_t index) {
 }
 
 ColumnSpec parse_column(const json& j, const std::string& where) {
-  require_object(j, where, {"id", "header", "latex", "path", "expr", "template", "decimals", "sig", "round", "map", "missing"});
+  require_object(j, where, {"id", "header", "latex", "path", "expr", "template", "decimals", "sig", "round", "map", "missing", "hidden"});
   ColumnSpec c;
   c.path = get_string(j, "path", where);
   c.expr = get_string(j, "expr", where);
@@ -153,6 +153,7 @@ ColumnSpec parse_column(const json& j, const std::string& where) {
   if (round != "nearest" && round != "up" && round != "down") bad(where, "round must be nearest, up or down");
   c.round = round == "up" ? 1 : round == "down" ? -1 : 0;
   c.missing = get_string(j, "missing", where, false, "n/a");
+  c.hidden = get_bool(j, "hidden", where, false);
   if (j.contains("map")) {
     if (!j["map"].is_object()) bad(where, "'map' must be an object of strings");
     for (auto it = j["map"].begin(); it != j["map"].end(); ++it) {

@@ -47,6 +47,7 @@ struct ColumnSpec {
   int round = 0;         // with sig: -1 down, 0 nearest, +1 up
   std::map<std::string, std::string> map;  // text substitutions, e.g. holds -> pass
   std::string missing = "n/a";
+  bool hidden = false;   // computed for plots and templates, not shown in the table
 };
 
 struct PivotSpec {

@@ -315,12 +315,14 @@ BuiltTable build_table(const TableSpec& spec, const std::vector<RunOutcome>& out
   Table& t = built.table;
   if (!spec.pivot) {
     for (const auto& c : spec.columns) {
+      if (c.hidden) continue;
       t.headers.push_back(c.header);
       t.latex_headers.push_back(c.latex);
     }
     for (const auto& row : built.flat) {
       std::vector<std::string> texts;
-      for (const auto& cell : row) texts.push_back(cell.text);
+      for (std::size_t i = 0; i < row.size(); ++i)
+        if (!spec.columns[i].hidden) texts.push_back(row[i].text);
       t.rows.push_back(std::move(texts));
     }
   } else {
