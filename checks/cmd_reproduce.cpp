@@ -18,6 +18,7 @@ struct ReproduceCli {
   std::vector<std::string> only;
   double timeout = 0;
   std::string gnuplot = "gnuplot";
+  std::string program;
   bool list = false;
   bool print_manifest = false;
   bool quiet = false;
@@ -47,6 +48,11 @@ void run_reproduce_command(const ReproduceCli& cli) {
     for (auto& r : manifest.runs)
       if (r.program.find('/') != std::string::npos && std::filesystem::path(r.program).is_relative())
         r.program = (std::filesystem::path(cli.manifest).parent_path() / r.program).string();
+  // --program: run the manifest against another executable (another attnbounds build, or a
+  // stand-in in tests); runs that name their own program keep it.
+  if (!cli.program.empty())
+    for (auto& r : manifest.runs)
+      if (r.program.empty()) r.program = cli.program;
   if (cli.list) {
     for (const auto& r : manifest.runs)
       std::cout << fmt::format("{:<32} {:<22} {}\n", r.id, r.theorem,
@@ -87,7 +93,7 @@ void run_reproduce_command(const ReproduceCli& cli) {
 }
 
 const Registrar reg{{"reproduce", "", "", "", "run a manifest of checks and write report, tables and plots",
-                     "--manifest --out --only --timeout --gnuplot --list --print-manifest --quiet --json",
+                     "--manifest --out --only --timeout --gnuplot --program --list --print-manifest --quiet --json",
                      [](CLI::App& app) {
                        auto cli = std::make_shared<ReproduceCli>();
                        app.add_option("--manifest", cli->manifest,
@@ -98,6 +104,8 @@ const Registrar reg{{"reproduce", "", "", "", "run a manifest of checks and writ
                        app.add_option("--timeout", cli->timeout, "per-run time limit in seconds (0 = the manifest's)");
                        app.add_option("--gnuplot", cli->gnuplot, "gnuplot program used to render plots ('none' = scripts only)")
                            ->capture_default_str();
+                       app.add_option("--program", cli->program,
+                                      "run the commands with this executable instead of this attnbounds binary");
                        app.add_flag("--list", cli->list, "list the manifest's runs and exit");
                        app.add_flag("--print-manifest", cli->print_manifest,
                                     "print the manifest (the built-in one unless --manifest) and exit");

@@ -72,6 +72,7 @@ std::string gnuplot_script(const Plot& plot) {
       gp += (i ? ", " : "") + gp_quote(plot.x_categories[i]) + " " + std::to_string(i + 1);
     gp += ")\n";
     gp += fmt::format("set xrange [0.5:{}.5]\n", plot.x_categories.size());
+    gp += "set offsets 0, 0, graph 0.05, graph 0.05\n";
   } else {
     gp += "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05\n";
   }
