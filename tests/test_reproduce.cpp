@@ -105,6 +105,14 @@ TEST_CASE("tables render as Markdown, CSV and booktabs LaTeX", "[reproduce][tabl
   CHECK_THROWS_AS(parse_table_format("xlsx"), std::invalid_argument);
 }
 
+TEST_CASE("rationals for display: short exact decimals as is, others rounded in the stated direction", "[reproduce][tables]") {
+  CHECK(format_rational(Rational(49, 1000), 6, -1) == "0.049");
+  CHECK(format_rational(Rational(-31, 100), 6, -1) == "-0.31");
+  CHECK(format_rational(Rational(1, 3), 4, -1) == "0.3333");
+  CHECK(format_rational(Rational(1, 3), 4, 1) == "0.3334");
+  CHECK(format_rational(Rational(123456789, 1000), 4, 1) == "1.235e+05");
+}
+
 TEST_CASE("numeric text recognition", "[reproduce][tables]") {
   for (const char* yes : {"0", "-3", "0.125", "1e-3", "-1.5E+2", "2/3", ".5"}) CHECK(looks_numeric(yes));
   for (const char* no : {"", "-", "1.2.3", "e5", "holds", "1/", "3 4", "n/a"}) CHECK_FALSE(looks_numeric(no));

@@ -267,6 +267,7 @@ int run_regress(const RegressOptions& o) {
           std::cout << fmt::format("  ok     {}\n", b.name);
         } else {
           std::cout << fmt::format("  DIFF   {}  ({})\n", b.name, c.command);
+          if (!c.error.empty()) std::cout << fmt::format("         reason: {}\n", c.error);
           for (const auto& d : c.diffs)
             std::cout << fmt::format("         {}: expected {}, got {}{}\n", d.field, d.expected, d.actual,
                                      d.note.empty() ? "" : "  (" + d.note + ")");
