@@ -498,7 +498,8 @@ std::vector<KeyNumber> key_numbers(const RunOutcome& o) {
   }
   // margin = bound − certified upper end of the worst case, exactly, when the command did not
   // report one; rounded down so that it never overstates the room.
-  if (!seen_labels.count("margin")) {
+  // Only for check results: there `bound` is the accuracy the worst case must stay within.
+  if (!seen_labels.count("margin") && !o.spec->args.empty() && o.spec->args[0] == "check") {
     const json* bound = find_path(o.result, "bound");
     const json* upper = find_path(o.result, "worst.upper");
     if (bound && upper && numeric_text(*bound) && numeric_text(*upper)) {
@@ -602,6 +603,11 @@ std::string write_report_markdown(const ReportInputs& in) {
       if (!o->error.empty()) md += "- reason: " + o->error + "\n";
       if (!o->warning.empty()) md += "- warning: " + o->warning + "\n";
       for (const auto& k : key_numbers(*o)) md += "- " + k.label + ": " + k.value + "\n";
+      std::string used_by;
+      for (const auto& t : m.tables)
+        if (std::find(t.runs.begin(), t.runs.end(), o->spec->id) != t.runs.end())
+          used_by += (used_by.empty() ? "" : ", ") + ("`tables/" + t.id + "`");
+      if (!used_by.empty()) md += "- in tables: " + used_by + "\n";
       const json* witness = o->produced_result() ? find_path(o->result, "worst.witness") : nullptr;
       if (o->status == "fails" && witness && !witness->is_null())
         md += "- counterexample (re-verified by the command):\n\n  ```json\n  " + compact(*witness, 1500) + "\n  ```\n";
