@@ -1,6 +1,7 @@
 // `attnbounds reproduce`: a driver over the documented CLI contract.  Each manifest run is a
 // subprocess of this binary with --json; its JSON result feeds the report, the tables and the
 // plots.  Nothing here knows about a particular theorem: the manifest names the fields.
+// Code: reproduce.cpp (runs, driver), reproduce_tables.cpp (tables, plots), reproduce_report.cpp.
 #pragma once
 #include <filesystem>
 #include <optional>
@@ -60,6 +61,17 @@ struct BuiltTable {
 
 BuiltTable build_table(const TableSpec& spec, const std::vector<RunOutcome>& outcomes, const Manifest& manifest);
 Plot build_plot(const PlotSpec& spec, const BuiltTable& table, const Manifest& manifest);
+
+// What report.md is written from.
+struct ReportInputs {
+  const Manifest* manifest;
+  const ReproduceOptions* options;
+  const std::vector<RunOutcome>* outcomes;
+  const std::vector<BuiltTable>* tables;
+  const std::vector<std::pair<Plot, PlotFiles>>* plots;
+  int exit_status;
+};
+std::string write_report_markdown(const ReportInputs& inputs);
 
 // Runs everything and writes DIR/report.md, DIR/tables/, DIR/plots/, DIR/results.json and
 // DIR/timings.json.  Returns the exit status: 0 every selected run produced a result as
