@@ -429,6 +429,35 @@ TEST_CASE("every table and plot of the default manifest fills in from the docume
   }
 }
 
+TEST_CASE("the LaTeX tables and pgfplots figures compile inside a document", "[reproduce][latex]") {
+  auto pdflatex = find_program("pdflatex");
+  if (!pdflatex) {
+    WARN("pdflatex not installed: LaTeX compilation not checked");
+    return;
+  }
+  Scratch s("latex");
+  Cli r = run_cli({"reproduce", "--out", (s.dir / "o").string(), "--quiet", "--gnuplot", "none", "--program",
+                   (kFixtures / "fake_default_cli.sh").string()});
+  REQUIRE(r.status == 0);
+  std::string doc =
+      "\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage{booktabs}\n\\usepackage{pgfplots}\n"
+      "\\pgfplotsset{compat=1.16}\n\\begin{document}\n";
+  int inputs = 0;
+  for (const char* sub : {"tables", "plots"})
+    for (const auto& e : fs::directory_iterator(s.dir / "o" / sub))
+      if (e.path().extension() == ".tex") {
+        doc += "\\input{" + e.path().string() + "}\n\\clearpage\n";
+        ++inputs;
+      }
+  doc += "\\end{document}\n";
+  CHECK(inputs == 7 + 5);
+  spit(s.dir / "paper.tex", doc);
+  ProcessResult tex = run_process(*pdflatex, {"-interaction=nonstopmode", "-halt-on-error", "paper.tex"}, 120, s.dir);
+  INFO(tex.out.substr(tex.out.size() > 3000 ? tex.out.size() - 3000 : 0));
+  CHECK(tex.exit_status == 0);
+  CHECK(fs::exists(s.dir / "paper.pdf"));
+}
+
 // ---------------------------------------------------------------- regress
 
 namespace {

@@ -110,7 +110,7 @@ std::string pgfplots_source(const Plot& plot) {
     for (std::size_t i = 0; i < plot.x_categories.size(); ++i) tex += (i ? "," : "") + std::to_string(i + 1);
     tex += "},\n  xticklabels={";
     for (std::size_t i = 0; i < plot.x_categories.size(); ++i) tex += (i ? "," : "") + ("{" + pgf_escape(plot.x_categories[i]) + "}");
-    tex += "},\n";
+    tex += "},\n  x tick label style={rotate=25, anchor=north east}, enlarge x limits=0.15,\n";
   }
   tex += "]\n";
   for (const auto& s : plot.series) {
