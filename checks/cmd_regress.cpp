@@ -25,6 +25,8 @@ std::filesystem::path default_baselines_dir() {
 
 const Registrar reg{{"regress", "", "", "", "compare results with the stored regression baselines",
                      "--baselines --update --only --timeout --json", [](CLI::App& app) {
+                       app.footer("Exit status: 0 every baseline matches (or --update rewrote them); 1 some baseline differs;\n"
+                                  "2 a malformed baseline file.  Formats: docs/reproduce.md");
                        auto cli = std::make_shared<RegressCli>();
                        app.add_option("--baselines", cli->dir, "directory of baseline JSON files (default tests/baselines)");
                        app.add_flag("--update", cli->update, "rewrite the baselines from the current results (approval style)");

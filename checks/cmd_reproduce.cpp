@@ -95,6 +95,9 @@ void run_reproduce_command(const ReproduceCli& cli) {
 const Registrar reg{{"reproduce", "", "", "", "run a manifest of checks and write report, tables and plots",
                      "--manifest --out --only --timeout --gnuplot --program --list --print-manifest --quiet --json",
                      [](CLI::App& app) {
+                       app.footer("Exit status: 0 every run produced its expected result; 1 a result contradicts the manifest's\n"
+                                  "expectation; 3 some run produced no result (not available, error, timeout); 2 bad manifest.\n"
+                                  "Formats: docs/reproduce.md");
                        auto cli = std::make_shared<ReproduceCli>();
                        app.add_option("--manifest", cli->manifest,
                                       "manifest JSON file (default: the built-in manifests/default.json)");

@@ -113,6 +113,13 @@ TEST_CASE("rationals for display: short exact decimals as is, others rounded in 
   CHECK(format_rational(Rational(123456789, 1000), 4, 1) == "1.235e+05");
 }
 
+TEST_CASE("a table from JSON objects, for grid commands' --format", "[reproduce][tables]") {
+  json cells = json::parse(R"([{"m":1,"p":2,"verdict":"fails"},{"m":2,"p":2,"verdict":"holds","extra":{"bits":4}}])");
+  Table t = table_from_objects("grid", "Grid", cells, {{"m", "m"}, {"p", "p"}, {"verdict", "verdict"}, {"bits", "extra.bits"}});
+  CHECK(render(t, TableFormat::Csv) == "m,p,verdict,bits\n1,2,fails,n/a\n2,2,holds,4\n");
+  CHECK(render(t, TableFormat::Json).find("\"rows\"") != std::string::npos);
+}
+
 TEST_CASE("numeric text recognition", "[reproduce][tables]") {
   for (const char* yes : {"0", "-3", "0.125", "1e-3", "-1.5E+2", "2/3", ".5"}) CHECK(looks_numeric(yes));
   for (const char* no : {"", "-", "1.2.3", "e5", "holds", "1/", "3 4", "n/a"}) CHECK_FALSE(looks_numeric(no));

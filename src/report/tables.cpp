@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "report/files.hpp"
+#include "report/json_path.hpp"
 
 namespace attnbounds {
 
@@ -220,6 +221,24 @@ std::string render(const Table& t, TableFormat format) {
     case TableFormat::Json: return table_to_json(t).dump(2) + "\n";
   }
   return {};
+}
+
+Table table_from_objects(const std::string& id, const std::string& title, const json& objects,
+                         const std::vector<ColumnRef>& columns) {
+  Table t;
+  t.id = id;
+  t.title = title;
+  for (const auto& c : columns) t.headers.push_back(c.header);
+  if (!objects.is_array()) return t;
+  for (const auto& object : objects) {
+    std::vector<std::string> row;
+    for (const auto& c : columns) {
+      const json* v = find_path(object, c.path);
+      row.push_back(v ? display_value(*v) : std::string(kNotAvailable));
+    }
+    t.rows.push_back(std::move(row));
+  }
+  return t;
 }
 
 std::vector<std::filesystem::path> write_table_files(const Table& t, const std::filesystem::path& dir) {

@@ -43,6 +43,15 @@ std::string render(const Table& t, TableFormat format);
 // commands so the fragment compiles under pdflatex.
 std::string latex_escape(std::string_view text);
 
+// A table from an array of JSON objects (e.g. a grid command's cells): one row per object, one
+// column per {header, path}; a missing field shows n/a.  For `--format md|csv|latex|json`.
+struct ColumnRef {
+  std::string header;
+  std::string path;  // JSON path into each object (see report/json_path.hpp)
+};
+Table table_from_objects(const std::string& id, const std::string& title, const json& objects,
+                         const std::vector<ColumnRef>& columns);
+
 // Writes dir/<id>.md, dir/<id>.csv and dir/<id>.tex; returns the three paths.
 std::vector<std::filesystem::path> write_table_files(const Table& t, const std::filesystem::path& dir);
 
