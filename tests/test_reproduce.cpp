@@ -500,6 +500,12 @@ TEST_CASE("regress passes on a matching baseline and catches a changed construct
   CHECK(bad.out.find("$counterexample: expected false, got true") != std::string::npos);
   CHECK(bad.out.find("worst.value: expected \"0.05\", got \"0.4\"  (differs by 0.35 (tolerance 1e-9))") != std::string::npos);
   CHECK(bad.out.find("1 of 1 baselines differ") != std::string::npos);
+  Cli as_json = run_cli({"regress", "--baselines", s.dir.string(), "--json"});
+  CHECK(as_json.status == 1);
+  json report = json::parse(as_json.out);
+  CHECK(report["differ"] == 1);
+  CHECK(report["checks"][0]["diffs"].size() == 4);
+  CHECK(report["checks"][0]["diffs"][1]["field"] == "verdict");
 
   SECTION("numbers compare within the stated tolerance") {
     json t = fake_baseline("3");
