@@ -1,0 +1,50 @@
+// `attnbounds regress`: compare verdicts, p*, m* and worst cases with stored baselines.
+#include <filesystem>
+
+#include "common.hpp"
+#include "report/regress.hpp"
+
+namespace attnbounds {
+namespace {
+
+struct RegressCli {
+  std::string dir;
+  bool update = false;
+  std::vector<std::string> only;
+  double timeout = 600;
+  bool json = false;
+};
+
+// tests/baselines under the working directory, else under the source tree this binary was
+// built from.
+std::filesystem::path default_baselines_dir() {
+  std::filesystem::path local = "tests/baselines";
+  if (std::filesystem::is_directory(local)) return local;
+  return std::filesystem::path(ATTNBOUNDS_SOURCE_DIR) / "tests" / "baselines";
+}
+
+const Registrar reg{{"regress", "", "", "", "compare results with the stored regression baselines",
+                     "--baselines --update --only --timeout --json", [](CLI::App& app) {
+                       app.footer("Exit status: 0 every baseline matches (or --update rewrote them); 1 some baseline differs;\n"
+                                  "2 a malformed baseline file.  Formats: docs/reproduce.md");
+                       auto cli = std::make_shared<RegressCli>();
+                       app.add_option("--baselines", cli->dir, "directory of baseline JSON files (default tests/baselines)");
+                       app.add_flag("--update", cli->update, "rewrite the baselines from the current results (approval style)");
+                       app.add_option("--only", cli->only, "only baselines whose name contains one of these strings")
+                           ->delimiter(',');
+                       app.add_option("--timeout", cli->timeout, "per-baseline time limit in seconds")->capture_default_str();
+                       app.add_flag("--json", cli->json, "print one JSON object on stdout");
+                       app.callback([cli] {
+                         if (cli->timeout <= 0) throw UsageError("--timeout", "must be > 0 seconds");
+                         RegressOptions o;
+                         o.dir = cli->dir.empty() ? default_baselines_dir() : std::filesystem::path(cli->dir);
+                         o.update = cli->update;
+                         o.only = cli->only;
+                         o.timeout_seconds = cli->timeout;
+                         o.json = cli->json;
+                         set_exit_status(run_regress(o));
+                       });
+                     }}};
+
+}  // namespace
+}  // namespace attnbounds

@@ -1,0 +1,581 @@
+// reproduce and regress, end to end through the CLI (a fake CLI script stands in for the claim
+// commands, which live in other files), plus unit tests of the table, expression and JSON-path
+// helpers they are built from.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <map>
+#include <set>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "report/expr.hpp"
+#include "report/json_path.hpp"
+#include "report/manifest.hpp"
+#include "report/regress.hpp"
+#include "report/subprocess.hpp"
+#include "report/tables.hpp"
+
+using namespace attnbounds;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kSource = ATTNBOUNDS_SOURCE_DIR;
+const fs::path kFixtures = kSource / "tests" / "fixtures";
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void spit(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary);
+  out << text;
+}
+
+struct Cli {
+  int status;
+  std::string out, err;
+};
+
+Cli run_cli(const std::vector<std::string>& args) {
+  ProcessResult r = run_process(ATTNBOUNDS_BINARY, args, 120);
+  REQUIRE(r.started);
+  return {r.exit_status, r.out, r.err};
+}
+
+// A fresh scratch directory per test, removed afterwards.
+struct Scratch {
+  fs::path dir;
+  explicit Scratch(const std::string& name) {
+    dir = fs::temp_directory_path() / ("attnbounds-test-" + std::to_string(getpid()) + "-" + name);
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  ~Scratch() { fs::remove_all(dir); }
+};
+
+// The test manifest with its relative program paths made absolute, optionally edited.
+json test_manifest() {
+  json m = json::parse(slurp(kFixtures / "test_manifest.json"));
+  for (auto& r : m["runs"])
+    if (r.contains("program")) r["program"] = (kFixtures / "fake_attnbounds.sh").string();
+  return m;
+}
+
+int count_lines_containing(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (std::size_t i = text.find(needle); i != std::string::npos; i = text.find(needle, i + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("tables render as Markdown, CSV and booktabs LaTeX", "[reproduce][tables]") {
+  Table t;
+  t.id = "demo";
+  t.title = "Demo: q·log2 N";
+  t.headers = {"name", "N", "value"};
+  t.rows = {{"a_b", "8", "0.5"}, {"x, \"y\"", "16", "n/a"}};
+  t.notes = {"50% done"};
+  CHECK(render_csv(t) == "name,N,value\na_b,8,0.5\n\"x, \"\"y\"\"\",16,n/a\n");
+  CHECK(render_markdown(t) ==
+        "**Demo: q·log2 N**\n\n| name | N | value |\n|---|---:|---:|\n| a\\_b | 8 | 0.5 |\n| x, \"y\" | 16 | n/a |\n\n- 50% done\n");
+  std::string tex = render_latex(t);
+  CHECK(tex.find("\\begin{tabular}{lrr}") != std::string::npos);
+  auto top = tex.find("\\toprule"), mid = tex.find("\\midrule"), bottom = tex.find("\\bottomrule");
+  REQUIRE(top != std::string::npos);
+  REQUIRE(mid != std::string::npos);
+  REQUIRE(bottom != std::string::npos);
+  CHECK(top < mid);
+  CHECK(mid < bottom);
+  CHECK(tex.find("a\\_b & 8 & 0.5 \\\\") != std::string::npos);
+  CHECK(tex.find("\\caption{Demo: q$\\cdot$log2 N}") != std::string::npos);
+  CHECK(tex.find("\\label{tab:demo}") != std::string::npos);
+  CHECK(tex.find("50\\% done") != std::string::npos);
+  CHECK(latex_escape("a_b & 50% ≥ #1 {x} ~") == "a\\_b \\& 50\\% $\\geq$ \\#1 \\{x\\} \\textasciitilde{}");
+  CHECK(parse_table_format("latex") == TableFormat::Latex);
+  CHECK_THROWS_AS(parse_table_format("xlsx"), std::invalid_argument);
+}
+
+TEST_CASE("rationals for display: short exact decimals as is, others rounded in the stated direction", "[reproduce][tables]") {
+  CHECK(format_rational(Rational(49, 1000), 6, -1) == "0.049");
+  CHECK(format_rational(Rational(-31, 100), 6, -1) == "-0.31");
+  CHECK(format_rational(Rational(1, 3), 4, -1) == "0.3333");
+  CHECK(format_rational(Rational(1, 3), 4, 1) == "0.3334");
+  CHECK(format_rational(Rational(123456789, 1000), 4, 1) == "1.235e+05");
+}
+
+TEST_CASE("a table from JSON objects, for grid commands' --format", "[reproduce][tables]") {
+  json cells = json::parse(R"([{"m":1,"p":2,"verdict":"fails"},{"m":2,"p":2,"verdict":"holds","extra":{"bits":4}}])");
+  Table t = table_from_objects("grid", "Grid", cells, {{"m", "m"}, {"p", "p"}, {"verdict", "verdict"}, {"bits", "extra.bits"}});
+  CHECK(render(t, TableFormat::Csv) == "m,p,verdict,bits\n1,2,fails,n/a\n2,2,holds,4\n");
+  CHECK(render(t, TableFormat::Json).find("\"rows\"") != std::string::npos);
+}
+
+TEST_CASE("numeric text recognition", "[reproduce][tables]") {
+  for (const char* yes : {"0", "-3", "0.125", "1e-3", "-1.5E+2", "2/3", ".5"}) CHECK(looks_numeric(yes));
+  for (const char* no : {"", "-", "1.2.3", "e5", "holds", "1/", "3 4", "n/a"}) CHECK_FALSE(looks_numeric(no));
+}
+
+TEST_CASE("expressions for derived columns", "[reproduce][expr]") {
+  VariableLookup vars = [](const std::string& name) -> std::optional<double> {
+    if (name == "q") return 2.0;
+    if (name == "N") return 16.0;
+    if (name == "m") return 3.0;
+    return std::nullopt;
+  };
+  CHECK(*evaluate_expression("q*log2(N)", vars) == 8.0);
+  CHECK(*evaluate_expression("1 + 2 * 3", vars) == 7.0);
+  CHECK(*evaluate_expression("(1 + 2) * 3", vars) == 9.0);
+  CHECK(*evaluate_expression("2^3^2", vars) == 512.0);  // right associative
+  CHECK(*evaluate_expression("-2^2", vars) == -4.0);
+  CHECK(*evaluate_expression("m*q >= 6", vars) == 1.0);
+  CHECK(*evaluate_expression("m*q > 6 || N < 4", vars) == 0.0);
+  CHECK(*evaluate_expression("max(q, m, 1) - min(N, 5)", vars) == -2.0);
+  CHECK(*evaluate_expression("ceil(log2(N + 1))", vars) == 5.0);
+  CHECK_FALSE(evaluate_expression("q * missing", vars).has_value());
+  CHECK_THROWS_AS(evaluate_expression("q *", vars), std::invalid_argument);
+  CHECK_THROWS_AS(evaluate_expression("foo(1)", vars), std::invalid_argument);
+  CHECK_THROWS_AS(validate_expression("(1"), std::invalid_argument);
+}
+
+TEST_CASE("JSON paths and volatile-key stripping", "[reproduce][json]") {
+  json j = json::parse(R"({"a":{"b":[{"c":1},{"c":"0.5"}]},"p*":7,"seconds":1.5,"w":{"seconds":2,"x":[{"threads":4,"y":1}]}})");
+  REQUIRE(find_path(j, "a.b[1].c"));
+  CHECK(*find_path(j, "a.b[1].c") == "0.5");
+  CHECK(*find_path(j, "[\"p*\"]") == 7);
+  CHECK(find_path(j, "a.b[2].c") == nullptr);
+  CHECK(find_path(j, "a.zz") == nullptr);
+  CHECK(find_path(j, "") == &j);
+  CHECK(display_value(json::parse("[1,2,3]")) == "1,2,3");
+  CHECK(display_value(json(true)) == "yes");
+  CHECK(display_value(json(nullptr)) == "n/a");
+  CHECK(*numeric_text(json("2/3")) == "2/3");
+  CHECK_FALSE(numeric_text(json("holds")));
+  strip_keys(j, {"seconds", "threads"});
+  CHECK(j.dump() == R"({"a":{"b":[{"c":1},{"c":"0.5"}]},"p*":7,"w":{"x":[{"y":1}]}})");
+}
+
+TEST_CASE("manifest validation names the bad entry", "[reproduce][manifest]") {
+  json m = test_manifest();
+  CHECK_NOTHROW(parse_manifest(m));
+  json bad = m;
+  bad["runs"][1]["argz"] = json::array();
+  CHECK_THROWS_WITH(parse_manifest(bad), Catch::Contains("run 'fake-holds'") || Catch::Contains("unknown field 'argz'"));
+  bad = m;
+  bad["tables"][0]["runs"].push_back("no-such-run");
+  CHECK_THROWS_WITH(parse_manifest(bad), Catch::Contains("unknown run 'no-such-run'"));
+  bad = m;
+  bad["tables"][1]["columns"][2]["expr"] = "q * (log2(N)";
+  CHECK_THROWS_WITH(parse_manifest(bad), Catch::Contains("missing ')'"));
+  bad = m;
+  bad["plots"][0]["x"] = "nope";
+  CHECK_THROWS_WITH(parse_manifest(bad), Catch::Contains("x column 'nope'"));
+  bad = m;
+  bad["runs"][2]["expect"] = "passes";
+  CHECK_THROWS_WITH(parse_manifest(bad), Catch::Contains("expect must be holds, fails, undecided or ok"));
+}
+
+TEST_CASE("the default manifest is the shipped file and covers every claim and reduction", "[reproduce][manifest]") {
+  std::string file = slurp(kSource / "manifests" / "default.json");
+  CHECK(default_manifest_text() == file);
+  Manifest m = parse_manifest_text(default_manifest_text(), "default");
+  auto has = [&](const std::string& verb, const std::string& name) {
+    for (const auto& r : m.runs)
+      if (r.args.size() >= 2 && r.args[0] == verb && r.args[1] == name) return true;
+    return false;
+  };
+  for (const char* claim : {"qsa-rip", "qsa-cyclic", "match2", "match3-third-order", "match3-hinted", "match3-window"})
+    CHECK(has("check", claim));
+  for (const char* reduction : {"qsa-disj", "match3-disj", "fc-rank", "rnn-index"}) CHECK(has("lower", reduction));
+  for (const char* f : {"disj", "eq", "index", "ip"}) CHECK(has("cc", f));
+  CHECK(has("min-m", "qsa-rip"));
+  for (const char* claim : {"qsa-cyclic", "qsa-rip", "match2", "match3-third-order"}) CHECK(has("min-p", claim));
+  std::set<std::string> tables;
+  for (const auto& t : m.tables) tables.insert(t.id);
+  for (const char* id : {"thm2_mk_star", "p_star_qsa", "thm4_grid", "thm7_grid", "min_p_constructions"}) CHECK(tables.count(id));
+  CHECK(m.plots.size() >= 5);
+  // Every negative twin is expected to fail.
+  for (const auto& r : m.runs)
+    if (r.id.find("low-temperature") != std::string::npos || r.id.find("too-small") != std::string::npos)
+      CHECK(r.expect == std::vector<std::string>{"fails"});
+}
+
+TEST_CASE("reproduce on the test manifest: report, tables, plots, errors, determinism", "[reproduce]") {
+  Scratch s("reproduce");
+  spit(s.dir / "manifest.json", test_manifest().dump(2));
+  auto manifest = (s.dir / "manifest.json").string();
+  Cli first = run_cli({"reproduce", "--manifest", manifest, "--out", (s.dir / "a").string()});
+  INFO(first.err);
+  // Some runs produce no result (bad input, crash, not JSON, unknown command): exit 3.
+  CHECK(first.status == 3);
+  CHECK(first.out.find("report: ") != std::string::npos);
+  CHECK(first.err.find("[1/14] real-list") != std::string::npos);  // progress on stderr
+
+  const fs::path a = s.dir / "a";
+  for (const char* f : {"report.md", "results.json", "timings.json"}) CHECK(fs::file_size(a / f) > 0);
+  for (const char* t : {"summary", "mk", "grid", "pstar"})
+    for (const char* ext : {".md", ".csv", ".tex"}) CHECK(fs::file_size(a / "tables" / (std::string(t) + ext)) > 0);
+
+  SECTION("tables hold the values of the runs' JSON, n/a where a field is missing") {
+    CHECK(slurp(a / "tables" / "mk.csv") == "N,q,q·log2 N,m′*,note\n8,1,3.0,4,n/a\n8,2,6.0,7,n/a\n16,1,4.0,5,n/a\n16,2,8.0,9,x\n");
+    CHECK(slurp(a / "tables" / "grid.csv") == "m \\ p,1,2\n1,FAIL (1),FAIL (2) *\n2,FAIL (2) *,pass (4) *\n");
+    CHECK(slurp(a / "tables" / "pstar.csv") == "construction,N,q,p*\nfake,8,1,5\nfake,8,2,6\nfake,16,1,9\nfake,16,2,10\n");
+    std::string summary = slurp(a / "tables" / "summary.csv");
+    CHECK(summary.find("fake-holds,holds,10,0.05,0.1,n/a\n") != std::string::npos);
+    CHECK(summary.find("fake-bad-input,error,n/a,n/a,n/a,n/a\n") != std::string::npos);
+    std::string tex = slurp(a / "tables" / "mk.tex");
+    CHECK(tex.find("\\begin{tabular}{rrrrl}") != std::string::npos);
+    CHECK(tex.find("N & q & $q\\log_2 N$ & m$'$* & note \\\\") != std::string::npos);
+    CHECK(count_lines_containing(tex, "\\toprule") == 1);
+    CHECK(count_lines_containing(tex, "\\midrule") == 1);
+    CHECK(count_lines_containing(tex, "\\bottomrule") == 1);
+    CHECK(count_lines_containing(tex, " \\\\\n") == 5);  // header + 4 rows
+    CHECK(slurp(a / "tables" / "grid.md").find("| 2 | FAIL (2) \\* | pass (4) \\* |") != std::string::npos);
+  }
+
+  SECTION("results.json is complete and free of timings; timings.json has them") {
+    std::string text = slurp(a / "results.json");
+    CHECK(text.find("\"seconds\"") == std::string::npos);
+    CHECK(text.find("\"threads\"") == std::string::npos);
+    json r = json::parse(text);
+    CHECK(r["tool"] == "attnbounds");
+    CHECK(r["summary"]["exit_status"] == 3);
+    std::map<std::string, json> runs;
+    for (const auto& run : r["runs"]) runs[run["id"].get<std::string>()] = run;
+    CHECK(runs["fake-holds"]["status"] == "holds");
+    CHECK(runs["fake-holds"]["result"]["worst"]["value"] == "0.05");
+    CHECK(runs["fake-fails"]["status"] == "fails");
+    CHECK(runs["fake-fails"]["as_expected"] == true);
+    CHECK(runs["fake-bad-input"]["status"] == "error");
+    CHECK(runs["fake-bad-input"]["exit_status"] == 2);
+    CHECK(runs["fake-bad-input"]["error"].get<std::string>().find("--N: must be in 2..64") != std::string::npos);
+    CHECK(runs["fake-crash"]["exit_status"] == 4);
+    CHECK(runs["fake-not-json"]["status"] == "error");
+    CHECK(runs["fake-unknown"]["status"] == "not-available");
+    // An unknown option of an existing claim is bad input, not a missing claim.
+    CHECK(runs["fake-bad-option"]["status"] == "error");
+    CHECK(runs["fake-bad-option"]["error"].get<std::string>().find("bad input (exit 2)") != std::string::npos);
+    CHECK(runs["real-list"]["status"] == "ok");
+    CHECK(runs["real-list"]["command"] == "attnbounds list --json");
+    json t = json::parse(slurp(a / "timings.json"));
+    CHECK(t["runs"].size() == 14);
+    CHECK(t["runs"][1]["seconds"].is_number());
+    CHECK(t["runs"][1]["threads"] == 2);
+  }
+
+  SECTION("report.md names verdicts, key numbers, counterexamples, errors and commands") {
+    std::string md = slurp(a / "report.md");
+    CHECK(md.find("**Statement** [ours]: The fake claim holds for c >= 2.") != std::string::npos);
+    CHECK(md.find("status: **holds (expected holds)** (exit 0)") != std::string::npos);
+    CHECK(md.find("check fake --c 1 --json`") != std::string::npos);
+    CHECK(md.find("margin (bound − worst upper): 0.049") != std::string::npos);
+    CHECK(md.find("absent number: n/a") != std::string::npos);
+    CHECK(md.find("counterexample (re-verified by the command)") != std::string::npos);
+    CHECK(md.find("{\"S\":[3,4]}") != std::string::npos);
+    CHECK(md.find("bad input (exit 2): attnbounds: error: --N: must be in 2..64 (got 1)") != std::string::npos);
+    CHECK(md.find("exit status 4 (internal error)") != std::string::npos);
+    CHECK(md.find("not available in this build") != std::string::npos);
+    CHECK(md.find("## Runs without a result") != std::string::npos);
+  }
+
+  SECTION("plots: gnuplot scripts and pgfplots sources, rendered when gnuplot is installed") {
+    for (const char* p : {"mk", "pstar", "grid", "pstar_by_construction"}) {
+      CHECK(fs::file_size(a / "plots" / (std::string(p) + ".gp")) > 0);
+      std::string tex = slurp(a / "plots" / (std::string(p) + ".tex"));
+      CHECK(tex.find("\\begin{axis}") != std::string::npos);
+      CHECK(tex.find("\\addplot") != std::string::npos);
+      if (find_program("gnuplot")) {
+        CHECK(fs::file_size(a / "plots" / (std::string(p) + ".png")) > 1000);
+        CHECK(slurp(a / "plots" / (std::string(p) + ".svg")).find("<svg") != std::string::npos);
+      }
+    }
+    std::string gp = slurp(a / "plots" / "grid.gp");
+    CHECK(gp.find("$series0 << EOD\n1 1\n1 2\n2 1\nEOD") != std::string::npos);  // the FAIL cells
+    CHECK(gp.find("title \"FAIL\"") != std::string::npos);
+  }
+
+  SECTION("the same manifest gives byte-identical tables, plot sources and results.json") {
+    Cli second = run_cli({"reproduce", "--manifest", manifest, "--out", (s.dir / "b").string(), "--quiet"});
+    CHECK(second.status == 3);
+    CHECK(second.err.empty());
+    const fs::path b = s.dir / "b";
+    CHECK(slurp(a / "results.json") == slurp(b / "results.json"));
+    int compared = 0;
+    for (const char* sub : {"tables", "plots"})
+      for (const auto& e : fs::directory_iterator(a / sub)) {
+        auto ext = e.path().extension();
+        if (ext != ".md" && ext != ".csv" && ext != ".tex" && ext != ".gp") continue;
+        INFO(e.path());
+        CHECK(slurp(e.path()) == slurp(b / sub / e.path().filename()));
+        ++compared;
+      }
+    CHECK(compared == 4 * 3 + 4 * 2);
+    // The timings differ (the fake prints a random `seconds`) and stay out of results.json.
+    CHECK(slurp(a / "timings.json") != slurp(b / "timings.json"));
+  }
+}
+
+TEST_CASE("reproduce without gnuplot says so and still writes the plot sources", "[reproduce]") {
+  Scratch s("nognuplot");
+  json m = test_manifest();
+  spit(s.dir / "manifest.json", m.dump(2));
+  Cli r = run_cli({"reproduce", "--manifest", (s.dir / "manifest.json").string(), "--out", (s.dir / "o").string(),
+                   "--gnuplot", "/nonexistent/gnuplot", "--quiet"});
+  CHECK(r.status == 3);  // unchanged: plots are not results
+  CHECK(r.err.find("gnuplot not found") != std::string::npos);
+  CHECK(slurp(s.dir / "o" / "report.md").find("Not rendered: gnuplot not found") != std::string::npos);
+  CHECK(fs::exists(s.dir / "o" / "plots" / "mk.gp"));
+  CHECK(fs::exists(s.dir / "o" / "plots" / "mk.tex"));
+  CHECK_FALSE(fs::exists(s.dir / "o" / "plots" / "mk.svg"));
+}
+
+TEST_CASE("reproduce exit status: 0 all as expected, 1 a contradicted expectation", "[reproduce]") {
+  Scratch s("expect");
+  json m = test_manifest();
+  json keep = json::array();
+  for (const auto& r : m["runs"])
+    if (r["id"] == "fake-holds" || r["id"] == "fake-fails" || r["id"] == "real-list") keep.push_back(r);
+  m["runs"] = keep;
+  m["tables"] = json::array();
+  m["plots"] = json::array();
+  spit(s.dir / "ok.json", m.dump(2));
+  CHECK(run_cli({"reproduce", "--manifest", (s.dir / "ok.json").string(), "--out", (s.dir / "o1").string(), "--quiet"}).status == 0);
+
+  m["runs"][2]["expect"] = "holds";  // fake-fails now contradicts the manifest
+  spit(s.dir / "bad.json", m.dump(2));
+  Cli r = run_cli({"reproduce", "--manifest", (s.dir / "bad.json").string(), "--out", (s.dir / "o2").string(), "--quiet", "--json"});
+  CHECK(r.status == 1);
+  json summary = json::parse(r.out)["summary"];
+  CHECK(summary["unexpected"] == json::array({"fake-fails"}));
+  CHECK(slurp(s.dir / "o2" / "report.md").find("UNEXPECTED, the manifest expects holds") != std::string::npos);
+
+  SECTION("--only selects runs; skipped runs are not reported") {
+    Cli only = run_cli({"reproduce", "--manifest", (s.dir / "bad.json").string(), "--out", (s.dir / "o3").string(), "--quiet",
+                        "--only", "holds,list"});
+    CHECK(only.status == 0);
+    json res = json::parse(slurp(s.dir / "o3" / "results.json"));
+    CHECK(res["runs"].size() == 2);
+  }
+}
+
+TEST_CASE("reproduce kills a run at its time limit and reports it", "[reproduce]") {
+  Scratch s("timeout");
+  json m = {{"name", "t"},
+            {"runs", {{{"id", "slow"}, {"theorem", "T"}, {"args", {"sleep", "long"}},
+                       {"program", (kFixtures / "fake_attnbounds.sh").string()}, {"timeout_seconds", 1}}}}};
+  spit(s.dir / "m.json", m.dump());
+  auto start = std::chrono::steady_clock::now();
+  Cli r = run_cli({"reproduce", "--manifest", (s.dir / "m.json").string(), "--out", (s.dir / "o").string(), "--quiet"});
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(r.status == 3);
+  CHECK(seconds < 10);
+  json res = json::parse(slurp(s.dir / "o" / "results.json"));
+  CHECK(res["runs"][0]["status"] == "timeout");
+}
+
+TEST_CASE("reproduce rejects a bad manifest with one line naming it", "[reproduce]") {
+  Scratch s("badmanifest");
+  spit(s.dir / "m.json", R"({"runs": [{"id": "x", "theorem": "T", "args": ["list"], "expected": "ok"}]})");
+  Cli r = run_cli({"reproduce", "--manifest", (s.dir / "m.json").string(), "--out", (s.dir / "o").string()});
+  CHECK(r.status == 2);
+  CHECK(r.err.find("--manifest: run 'x': unknown field 'expected'") != std::string::npos);
+  CHECK(count_lines_containing(r.err, "\n") == 1);
+  spit(s.dir / "broken.json", "{not json");
+  CHECK(run_cli({"reproduce", "--manifest", (s.dir / "broken.json").string()}).status == 2);
+  CHECK(run_cli({"reproduce", "--manifest", (s.dir / "missing.json").string()}).status == 2);
+}
+
+TEST_CASE("reproduce with the built-in manifest (registry run only) and its listing", "[reproduce]") {
+  Scratch s("default");
+  Cli r = run_cli({"reproduce", "--out", (s.dir / "o").string(), "--only", "registry", "--quiet", "--gnuplot", "none"});
+  CHECK(r.status == 0);
+  json res = json::parse(slurp(s.dir / "o" / "results.json"));
+  REQUIRE(res["runs"].size() == 1);
+  CHECK(res["runs"][0]["status"] == "ok");
+  for (const char* t : {"thm2_mk_star", "p_star_qsa", "thm4_grid", "thm7_grid", "min_p_constructions"})
+    CHECK(fs::exists(s.dir / "o" / "tables" / (std::string(t) + ".tex")));
+  Cli printed = run_cli({"reproduce", "--print-manifest"});
+  CHECK(printed.status == 0);
+  CHECK(printed.out == default_manifest_text());
+  Cli listed = run_cli({"reproduce", "--list"});
+  CHECK(listed.out.find("attnbounds check qsa-cyclic --N 16 --q 2 --eps 0.1") != std::string::npos);
+}
+
+TEST_CASE("every table and plot of the default manifest fills in from the documented JSON shapes", "[reproduce]") {
+  // fake_default_cli.sh answers every command of the default manifest in the shapes the issues
+  // describe; once the real commands exist, the same tables come from them.
+  Scratch s("default-shapes");
+  Cli r = run_cli({"reproduce", "--out", (s.dir / "o").string(), "--quiet", "--program",
+                   (kFixtures / "fake_default_cli.sh").string()});
+  INFO(r.err);
+  CHECK(r.status == 0);
+  json res = json::parse(slurp(s.dir / "o" / "results.json"));
+  CHECK(res["summary"]["without_result"].empty());
+  CHECK(res["summary"]["unexpected"].empty());
+  for (const auto& t : res["tables"]) {
+    if (t["id"] == "claims_summary") continue;  // list, min-p, cc have no cases: n/a is right there
+    INFO(t["id"]);
+    CHECK(t["rows"].size() > 0);
+    CHECK(t["rows"].dump().find("n/a") == std::string::npos);
+  }
+  CHECK(slurp(s.dir / "o" / "tables" / "thm4_grid.csv") ==
+        "m \\ p,1,2,3\n1,FAIL (1),FAIL (2),pass (3) *\n2,FAIL (2),pass (4) *,pass (6) *\n3,pass (3) *,pass (6) *,pass (9) *\n");
+  for (const auto& p : res["plots"]) {
+    INFO(p["id"]);
+    CHECK(p["series"].size() > 0);
+    if (find_program("gnuplot")) CHECK(fs::file_size(s.dir / "o" / "plots" / (p["id"].get<std::string>() + ".svg")) > 0);
+  }
+}
+
+TEST_CASE("the LaTeX tables and pgfplots figures compile inside a document", "[reproduce][latex]") {
+  auto pdflatex = find_program("pdflatex");
+  if (!pdflatex) {
+    WARN("pdflatex not installed: LaTeX compilation not checked");
+    return;
+  }
+  Scratch s("latex");
+  Cli r = run_cli({"reproduce", "--out", (s.dir / "o").string(), "--quiet", "--gnuplot", "none", "--program",
+                   (kFixtures / "fake_default_cli.sh").string()});
+  REQUIRE(r.status == 0);
+  std::string doc =
+      "\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage{booktabs}\n\\usepackage{pgfplots}\n"
+      "\\pgfplotsset{compat=1.16}\n\\begin{document}\n";
+  int inputs = 0;
+  for (const char* sub : {"tables", "plots"})
+    for (const auto& e : fs::directory_iterator(s.dir / "o" / sub))
+      if (e.path().extension() == ".tex") {
+        doc += "\\input{" + e.path().string() + "}\n\\clearpage\n";
+        ++inputs;
+      }
+  doc += "\\end{document}\n";
+  CHECK(inputs == 7 + 5);
+  spit(s.dir / "paper.tex", doc);
+  ProcessResult tex = run_process(*pdflatex, {"-interaction=nonstopmode", "-halt-on-error", "paper.tex"}, 120, s.dir);
+  INFO(tex.out.substr(tex.out.size() > 3000 ? tex.out.size() - 3000 : 0));
+  CHECK(tex.exit_status == 0);
+  CHECK(fs::exists(s.dir / "paper.pdf"));
+}
+
+// ---------------------------------------------------------------- regress
+
+namespace {
+
+json fake_baseline(const std::string& c) {
+  return {{"name", "fake-c"},
+          {"args", {"check", "fake", "--c", c}},
+          {"program", (kFixtures / "fake_attnbounds.sh").string()},
+          {"expect", {{"$exit", 0}, {"verdict", "holds"}, {"$counterexample", false}, {"cases", 10}, {"worst.value", "0.05"}}},
+          {"tolerances", {{"worst.value", "1e-9"}}}};
+}
+
+}  // namespace
+
+TEST_CASE("regress passes on a matching baseline and catches a changed construction parameter", "[regress]") {
+  Scratch s("regress");
+  json b = fake_baseline("3");
+  spit(s.dir / "fake.json", b.dump(2));
+  Cli ok = run_cli({"regress", "--baselines", s.dir.string()});
+  INFO(ok.out << ok.err);
+  CHECK(ok.status == 0);
+  CHECK(ok.out.find("all 1 baselines match") != std::string::npos);
+
+  // The temperature drops below what the claim needs: verdict, exit status, counterexample and
+  // worst case all change, and every one is named.
+  b["args"][3] = "1";
+  spit(s.dir / "fake.json", b.dump(2));
+  Cli bad = run_cli({"regress", "--baselines", s.dir.string()});
+  CHECK(bad.status == 1);
+  CHECK(bad.out.find("DIFF   fake-c") != std::string::npos);
+  CHECK(bad.out.find("verdict: expected \"holds\", got \"fails\"") != std::string::npos);
+  CHECK(bad.out.find("$exit: expected 0, got 1") != std::string::npos);
+  CHECK(bad.out.find("$counterexample: expected false, got true") != std::string::npos);
+  CHECK(bad.out.find("worst.value: expected \"0.05\", got \"0.4\"  (differs by 0.35 (tolerance 1e-9))") != std::string::npos);
+  CHECK(bad.out.find("1 of 1 baselines differ") != std::string::npos);
+  Cli as_json = run_cli({"regress", "--baselines", s.dir.string(), "--json"});
+  CHECK(as_json.status == 1);
+  json report = json::parse(as_json.out);
+  CHECK(report["differ"] == 1);
+  CHECK(report["checks"][0]["diffs"].size() == 4);
+  CHECK(report["checks"][0]["diffs"][1]["field"] == "verdict");
+
+  SECTION("numbers compare within the stated tolerance") {
+    json t = fake_baseline("3");
+    t["expect"]["worst.value"] = "0.0500000001";
+    spit(s.dir / "fake.json", t.dump(2));
+    CHECK(run_cli({"regress", "--baselines", s.dir.string()}).status == 0);
+    t["expect"]["worst.value"] = "0.050001";
+    spit(s.dir / "fake.json", t.dump(2));
+    CHECK(run_cli({"regress", "--baselines", s.dir.string()}).status == 1);
+    t["expect"]["cases"] = "10";  // integers as strings compare as numbers, exactly
+    t["expect"]["worst.value"] = "0.05";
+    spit(s.dir / "fake.json", t.dump(2));
+    CHECK(run_cli({"regress", "--baselines", s.dir.string()}).status == 0);
+  }
+
+  SECTION("--update approves the new results") {
+    Cli up = run_cli({"regress", "--baselines", s.dir.string(), "--update"});
+    CHECK(up.status == 0);
+    CHECK(up.out.find("verdict: \"holds\" -> \"fails\"") != std::string::npos);
+    json updated = json::parse(slurp(s.dir / "fake.json"));
+    CHECK(updated["expect"]["verdict"] == "fails");
+    CHECK(updated["expect"]["$counterexample"] == true);
+    CHECK(updated["args"][3] == "1");
+    CHECK(updated["tolerances"]["worst.value"] == "1e-9");
+    CHECK(run_cli({"regress", "--baselines", s.dir.string()}).status == 0);
+  }
+
+  SECTION("--update fills a new baseline's default fields") {
+    fs::remove(s.dir / "fake.json");
+    spit(s.dir / "new.json", json{{"args", {"check", "fake", "--c", "2"}}, {"program", (kFixtures / "fake_attnbounds.sh").string()}}.dump());
+    CHECK(run_cli({"regress", "--baselines", s.dir.string(), "--update"}).status == 0);
+    json filled = json::parse(slurp(s.dir / "new.json"));
+    CHECK(filled["expect"] == json::parse(R"({"$exit":0,"verdict":"holds","$counterexample":false,"cases":10,"bound":"0.1","worst.value":"0.05"})"));
+    CHECK(filled["tolerances"]["worst.value"] == "1e-12");
+  }
+}
+
+TEST_CASE("regress on the real binary catches a changed expectation", "[regress]") {
+  Scratch s("regress-real");
+  json b = json::parse(slurp(kSource / "tests" / "baselines" / "registry-list.json"));
+  spit(s.dir / "list.json", b.dump(2));
+  CHECK(run_cli({"regress", "--baselines", s.dir.string()}).status == 0);
+  b["expect"]["command"] = "lisst";
+  spit(s.dir / "list.json", b.dump(2));
+  Cli r = run_cli({"regress", "--baselines", s.dir.string()});
+  CHECK(r.status == 1);
+  CHECK(r.out.find("command: expected \"lisst\", got \"list\"") != std::string::npos);
+}
+
+TEST_CASE("regress without baselines warns and exits 0; a malformed baseline is bad input", "[regress]") {
+  Scratch s("regress-empty");
+  Cli none = run_cli({"regress", "--baselines", (s.dir / "nothing").string()});
+  CHECK(none.status == 0);
+  CHECK(none.out.find("0 baselines") != std::string::npos);
+  CHECK(none.err.find("warning: no baselines directory") != std::string::npos);
+  Cli empty = run_cli({"regress", "--baselines", s.dir.string()});
+  CHECK(empty.status == 0);
+  CHECK(empty.err.find("warning: no baseline files") != std::string::npos);
+  spit(s.dir / "bad.json", R"({"args": "check"})");
+  Cli bad = run_cli({"regress", "--baselines", s.dir.string()});
+  CHECK(bad.status == 2);
+  CHECK(bad.err.find("bad.json: 'args' must be a non-empty array") != std::string::npos);
+}
+
+TEST_CASE("baseline fields: $exit and $counterexample", "[regress]") {
+  json fails = json::parse(R"({"verdict":"fails","worst":{"witness":{"x":[1]}}})");
+  json holds = json::parse(R"({"verdict":"holds","worst":{"witness":{"x":[1]}}})");
+  CHECK(baseline_field(fails, 1, "$counterexample") == true);
+  CHECK(baseline_field(holds, 0, "$counterexample") == false);
+  CHECK(baseline_field(json::parse(R"({"verdict":"fails"})"), 1, "$counterexample") == false);
+  CHECK(baseline_field(nullptr, 2, "$exit") == 2);
+  CHECK(baseline_field(nullptr, 2, "verdict").is_null());
+}
