@@ -2,6 +2,8 @@
 
 #include <mpfr.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 
 namespace attnbounds {
@@ -83,18 +85,66 @@ std::string to_exact_string(const Rational& value) {
   return r.get_num().get_str() + "/" + r.get_den().get_str();
 }
 
-std::string to_decimal_string(const Rational& r, int digits, int direction) {
-  mpfr_t x;
-  // Enough bits that the decimal rounding below is the only rounding that matters.
-  mpfr_init2(x, static_cast<mpfr_prec_t>(digits * 4 + 64));
-  mpfr_rnd_t rnd = direction < 0 ? MPFR_RNDD : direction > 0 ? MPFR_RNDU : MPFR_RNDN;
-  mpfr_set_q(x, r.get_mpq_t(), rnd);
-  char* buf = nullptr;
-  mpfr_asprintf(&buf, direction < 0 ? "%.*RDg" : direction > 0 ? "%.*RUg" : "%.*RNg", digits, x);
-  std::string out(buf);
-  mpfr_free_str(buf);
-  mpfr_clear(x);
-  return out;
+namespace {
+Rational pow10_rational(long e) {
+  Integer p;
+  mpz_ui_pow_ui(p.get_mpz_t(), 10, static_cast<unsigned long>(e < 0 ? -e : e));
+  return e < 0 ? Rational(Integer(1), p) : Rational(p);
+}
+}  // namespace
+
+// Exact decimal rounding in GMP (no binary intermediate), so a value with few decimal digits
+// prints as itself in every direction, and the printed bound is on the requested side.
+std::string to_decimal_string(const Rational& value, int digits, int direction) {
+  if (digits < 1) digits = 1;
+  if (value == 0) return "0";
+  const bool neg = value < 0;
+  const Rational a = neg ? Rational(-value) : value;
+  long e = static_cast<long>(mpz_sizeinbase(a.get_num_mpz_t(), 10)) -
+           static_cast<long>(mpz_sizeinbase(a.get_den_mpz_t(), 10));
+  while (a >= pow10_rational(e + 1)) ++e;
+  while (a < pow10_rational(e)) --e;
+  // Magnitude scaled into [10^(digits-1), 10^digits).
+  const Rational scaled = a / pow10_rational(e - digits + 1);
+  Integer mant;
+  mpz_fdiv_q(mant.get_mpz_t(), scaled.get_num_mpz_t(), scaled.get_den_mpz_t());
+  const bool exact = Rational(mant) == scaled;
+  // Direction on the signed value becomes floor or ceil on the magnitude.
+  int mag_dir = neg ? -direction : direction;
+  if (!exact) {
+    if (mag_dir > 0) {
+      mant += 1;
+    } else if (mag_dir == 0) {
+      int c = cmp(scaled - Rational(mant), Rational(1, 2));
+      if (c > 0 || (c == 0 && mpz_odd_p(mant.get_mpz_t()))) mant += 1;
+    }
+  }
+  Integer top;
+  mpz_ui_pow_ui(top.get_mpz_t(), 10, static_cast<unsigned long>(digits));
+  if (mant == top) {
+    mant /= 10;
+    ++e;
+  }
+  std::string d = mant.get_str();  // exactly `digits` characters
+  while (d.size() > 1 && d.back() == '0') d.pop_back();
+  std::string out;
+  if (e >= -5 && e < digits) {
+    if (e >= 0) {
+      std::string ip = d.substr(0, std::min<std::size_t>(d.size(), static_cast<std::size_t>(e + 1)));
+      ip.append(static_cast<std::size_t>(e + 1) - ip.size(), '0');
+      std::string fp = d.size() > static_cast<std::size_t>(e + 1) ? d.substr(static_cast<std::size_t>(e + 1)) : "";
+      out = fp.empty() ? ip : ip + "." + fp;
+    } else {
+      out = "0." + std::string(static_cast<std::size_t>(-e - 1), '0') + d;
+    }
+  } else {
+    out = d.substr(0, 1);
+    if (d.size() > 1) out += "." + d.substr(1);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "e%c%02ld", e < 0 ? '-' : '+', e < 0 ? -e : e);
+    out += buf;
+  }
+  return neg ? "-" + out : out;
 }
 
 std::string to_exact_decimal_or_fraction(const Rational& value) {
