@@ -18,7 +18,7 @@ struct QsaDisjCli {
   std::string model = "random";
   std::string eps = "1/10", c;
   bool grid = false;
-  std::string m_values = "1,2,3,4", p_values = "1,2,3,4", grid_format = "fixed", format = "md";
+  std::string m_values = "1,2,3,4", p_values = "2,3,4,5", grid_format = "fixed", format = "md";
 };
 
 std::vector<int> parse_int_list(const std::string& name, const std::string& text) {
@@ -109,6 +109,9 @@ void run_grid(const QsaDisjCli& o) {
     throw UsageError("--format", fmt::format("must be md, csv, latex or json (got '{}')", o.format));
   const std::vector<int> ms = o.model == "qsa-cyclic" ? std::vector<int>{0} : parse_int_list("--m-values", o.m_values);
   const std::vector<int> ps = parse_int_list("--p-values", o.p_values);
+  if (o.grid_format == "fixed")
+    for (int p : ps)
+      if (p < 2) throw UsageError("--p-values", "with --grid-format fixed every p must be >= 2 (format fixed:1.(p-1))");
   qsa_disj::QsaDisjOptions opts;
   opts.q = o.q;
   opts.N = o.N;
