@@ -12,6 +12,7 @@
 #include "cli/errors.hpp"
 #include "enumerate/parallel.hpp"
 #include "model/attention.hpp"
+#include "numeric/dinterval.hpp"
 #include "numeric/interval.hpp"
 #include "numeric/mpfr_real.hpp"
 #include "tasks/tasks.hpp"
@@ -178,6 +179,37 @@ std::vector<Interval> protocol_row(const QKV<Rational>& h, int row, mpfr_prec_t 
   return out;
 }
 
+// The double fast path (SPEC §6 filter): the same templates on DInterval, exact inputs enclosed
+// outward.  Used when it decides the accuracy verdict; otherwise the MPFI path decides.
+QKV<DInterval> to_dintervals(const QKV<Rational>& h) {
+  auto conv = [](const Rational& r) { return DInterval::from_interval(Interval(r, 64)); };
+  return {Mat<DInterval>::from(h.queries, conv), Mat<DInterval>::from(h.keys, conv), Mat<DInterval>::from(h.values, conv)};
+}
+
+std::vector<DInterval> forward_row_fast(const QKV<Rational>& h, int row) {
+  Mat<DInterval> out = attention_unit(to_dintervals(h));
+  std::vector<DInterval> r;
+  for (std::size_t c = 0; c < out.cols(); ++c) r.push_back(out(row, c));
+  return r;
+}
+
+std::vector<DInterval> protocol_row_fast(const QKV<Rational>& h, int row) {
+  QKV<DInterval> hd = to_dintervals(h);
+  const std::size_t N = h.keys.rows(), dv = h.values.cols();
+  std::vector<DInterval> scores(N), weights(N), out(dv, DInterval(0.0));
+  attention_weights(hd, static_cast<std::size_t>(row), Normaliser::Softmax, scores.data(), weights.data());
+  for (std::size_t j = 0; j < N; ++j)
+    for (std::size_t c = 0; c < dv; ++c) out[c] += weights[j] * hd.values(j, c);
+  return out;
+}
+
+bool same_enclosures(const std::vector<DInterval>& a, const std::vector<DInterval>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t c = 0; c < a.size(); ++c)
+    if (a[c].lower() != b[c].lower() || a[c].upper() != b[c].upper()) return false;
+  return true;
+}
+
 bool same_enclosures(const std::vector<Interval>& a, const std::vector<Interval>& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t c = 0; c < a.size(); ++c)
@@ -340,16 +372,42 @@ json run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model, const js
         const QKV<Rational> h_model = exact_qkv(model, X, o.semantics, alice, nullptr);
         const QsaInput bob_view = make_instance(q, N, d, 0, b);  // Bob does not know a
         const QKV<Rational> h_bob = exact_qkv(model, bob_view, o.semantics, alice, &message);
-        InstanceEval ev = evaluate_forward(h_model, truth, alice, bound2);
-        p.protocol_equal += same_enclosures(ev.out, protocol_row(h_bob, alice, ev.bits)) ? 1 : 0;
+        // Fast path first: double intervals; MPFI only when they do not decide.
+        Accuracy acc = Accuracy::Undecided;
+        Rational err2_upper;
+        {
+          const auto out = forward_row_fast(h_model, alice);
+          DInterval e2(0.0);
+          bool finite = true;
+          for (int c = 0; c < d; ++c) {
+            const DInterval diff = out[c] - DInterval::from_interval(Interval(truth(alice, c), 64));
+            e2 += diff * diff;
+            finite = finite && out[c].is_finite();
+          }
+          const DInterval b2 = DInterval::from_interval(Interval(bound2, 64));
+          if (finite && same_enclosures(out, protocol_row_fast(h_bob, alice))) {
+            if (certainly_less_equal(e2, b2)) acc = Accuracy::Within;
+            else if (certainly_less(b2, e2)) acc = Accuracy::Violates;
+            if (acc != Accuracy::Undecided) {
+              ++p.protocol_equal;
+              err2_upper = Rational(e2.upper());
+            }
+          }
+        }
+        if (acc == Accuracy::Undecided) {
+          InstanceEval ev = evaluate_forward(h_model, truth, alice, bound2);
+          p.protocol_equal += same_enclosures(ev.out, protocol_row(h_bob, alice, ev.bits)) ? 1 : 0;
+          acc = ev.acc;
+          err2_upper = ev.err2.upper();
+        }
         // 4. Accuracy at Alice's token.
-        if (ev.acc == Accuracy::Violates && !p.first_violation) p.first_violation = {a, b};
-        if (ev.acc == Accuracy::Undecided) {
+        if (acc == Accuracy::Violates && !p.first_violation) p.first_violation = {a, b};
+        if (acc == Accuracy::Undecided) {
           ++p.undecided;
           if (!p.first_undecided) p.first_undecided = {a, b};
         }
-        if (ev.err2.upper() > p.worst_err2_upper) {
-          p.worst_err2_upper = ev.err2.upper();
+        if (err2_upper > p.worst_err2_upper) {
+          p.worst_err2_upper = err2_upper;
           p.worst = {a, b};
         }
         ++p.instances;
