@@ -109,9 +109,8 @@ void run_grid(const QsaDisjCli& o) {
     throw UsageError("--format", fmt::format("must be md, csv, latex or json (got '{}')", o.format));
   const std::vector<int> ms = o.model == "qsa-cyclic" ? std::vector<int>{0} : parse_int_list("--m-values", o.m_values);
   const std::vector<int> ps = parse_int_list("--p-values", o.p_values);
-  if (o.grid_format == "fixed")
-    for (int p : ps)
-      if (p < 2) throw UsageError("--p-values", "with --grid-format fixed every p must be >= 2 (format fixed:1.(p-1))");
+  for (int p : ps)
+    if (p < 2) throw UsageError("--p-values", "every p must be >= 2 (formats fixed:1.(p-1) and float:p need 2 bits)");
   qsa_disj::QsaDisjOptions opts;
   opts.q = o.q;
   opts.N = o.N;
