@@ -83,6 +83,12 @@ void run_cc(const std::string& function, const CcCliOptions& o) {
   res["distinct_rows"] = cc::distinct_rows(M);
   res["distinct_cols"] = cc::distinct_cols(M);
   res["search_nodes"] = r.search_nodes;
+  res["bound"] = r.D ? std::to_string(*r.D) : fmt::format("[{}, {}]", r.D_lower, r.D_upper);
+  res["worst"] = {{"value", r.D ? std::to_string(*r.D) : std::string("undecided")},
+                  {"lower", std::to_string(r.D_lower)},
+                  {"upper", std::to_string(r.D_upper)},
+                  {"witness", {{"protocol_depth", r.protocol ? r.protocol->depth() : -1},
+                               {"protocol_verified", r.protocol.has_value()}}}};
   res["bounds_note"] =
       "log_rank_bound = ceil(log2(rank_Q(M) + rank_Q(J-M))) and fooling_bound = ceil(log2(|F1| + |F0|)): a protocol "
       "with depth D has at most 2^D leaves, each a monochromatic rectangle";

@@ -6,6 +6,11 @@
 #include <random>
 
 #include "cc/cc.hpp"
+#include "report/result.hpp"
+
+#include <array>
+#include <cstdio>
+#include <fstream>
 
 using namespace attnbounds;
 using namespace attnbounds::cc;
@@ -146,4 +151,56 @@ TEST_CASE("matrix file validation gives clear errors", "[cc]") {
   CHECK(M.cols == 3);
   CHECK(M.at(0, 0));
   CHECK(!M.at(0, 1));
+}
+
+namespace {
+struct CcRun {
+  std::string out;
+  int status = -1;
+};
+CcRun run_cc_cli(const std::string& args) {
+  CcRun r;
+  FILE* pipe = popen((std::string(ATTNBOUNDS_BINARY) + " " + args + " 2>/dev/null").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe)) r.out += buf.data();
+  const int st = pclose(pipe);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+}  // namespace
+
+TEST_CASE("cc from the command line: DISJ_4 JSON fields, protocol tree, bad input exits 2", "[cc]") {
+  auto r = run_cc_cli("cc disj --n 4 --json");
+  REQUIRE(r.status == 0);
+  auto j = attnbounds::json::parse(r.out);
+  CHECK(j["D"] == 5);
+  CHECK(j["rank_Q"] == 16);
+  CHECK(j["fooling_set_size"] == 16);
+  CHECK(j["one_way_alice"] == 4);
+  CHECK(j["one_way_bob"] == 4);
+  CHECK(j["fooling_set"].size() == 16);
+  CHECK(j["seconds"].get<double>() < 10.0);
+  // Walk the printed tree: leaves are monochromatic for DISJ (bit i of the 0-based index = element i+1).
+  std::function<int(const attnbounds::json&)> depth = [&](const attnbounds::json& node) -> int {
+    if (node.contains("leaf")) {
+      for (const auto& x : node["rows"])
+        for (const auto& y : node["cols"])
+          CHECK(((((x.get<int>() - 1) & (y.get<int>() - 1)) == 0) ? 1 : 0) == node["leaf"].get<int>());
+      return 0;
+    }
+    return 1 + std::max(depth(node["send0"]), depth(node["send1"]));
+  };
+  CHECK(depth(j["protocol"]) == 5);
+  CHECK(run_cc_cli("cc disj --n 0").status == 2);
+  CHECK(run_cc_cli("cc matrix --matrix /nonexistent/file").status == 2);
+  const std::string path = "/tmp/attnbounds_test_cc_matrix.txt";
+  { std::ofstream(path) << "0110\n01\n"; }
+  CHECK(run_cc_cli("cc matrix --matrix " + path).status == 2);
+  { std::ofstream(path) << "01x0\n"; }
+  CHECK(run_cc_cli("cc matrix --matrix " + path).status == 2);
+  { std::ofstream(path) << "0110\n1001\n"; }
+  auto ok = run_cc_cli("cc matrix --matrix " + path + " --json");
+  CHECK(ok.status == 0);
+  CHECK(attnbounds::json::parse(ok.out)["D"] == 2);  // two distinct complementary rows: Alice 1 bit, Bob 1 bit
 }
