@@ -342,3 +342,13 @@ TEST_CASE("rnn-index from the command line", "[lower]") {
   CHECK(res["bound"] == "6");
   CHECK(res["paper_bound"] == "3");
 }
+
+TEST_CASE("qsa-disj: the moment-curve construction passes all 4^5 instances at q = 5", "[lower][long]") {
+  const int q = 5;
+  auto emb = std::make_shared<MomentCurveForTest>(2 * q + 1, q, Rational(30));
+  auto model = qsa_disj::wrap_qsa_embedding(emb);
+  json res = qsa_disj::run_qsa_disj(disj_options(q, "exact"), *model, json::object());
+  CHECK(res["verdict"] == "holds");
+  CHECK(res["messages_distinct"] == (1u << q));
+  CHECK(res["instances"] == (1u << (2 * q)));
+}
