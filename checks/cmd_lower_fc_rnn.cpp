@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common.hpp"
+#include "enumerate/parallel.hpp"
 #include "proofs/theorem10_fc_rank.hpp"
 #include "proofs/theorem11_rnn_index.hpp"
 
@@ -46,6 +47,7 @@ void run_rnn(const RnnIndexCli& o) {
   rnn_index::RnnIndexOptions opts;
   opts.N = o.N;
   opts.force = o.common.force;
+  opts.threads = resolve_threads(o.common.threads);
   require_range("--N", static_cast<long long>(o.N), 2LL, 31LL);
   try {
     opts.eps = parse_rational(o.eps);

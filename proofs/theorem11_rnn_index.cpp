@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "cli/errors.hpp"
+#include "enumerate/parallel.hpp"
 #include "tasks/tasks.hpp"
 
 namespace attnbounds::rnn_index {
@@ -220,35 +221,58 @@ json run_rnn_index(const RnnIndexOptions& o, const StreamingModel& model, const 
   require_size("rnn-index (2^(N-1)*(N-1) instances, each a full run of N tokens)", instances * N,
                std::uint64_t{1} << 22, o.force);
 
-  // 1. Reduction on every instance, and 3. the state after token n for every b (depth-first
-  // would share prefixes; the straightforward loop keeps the model's own code path).
+  // 1. Reduction, 2. protocol = model run, 4. accuracy on every instance; the state after token
+  // n of every b is kept (in b order) for 3. message counting.  Parallel over b; partials are
+  // combined in b order, so the result does not depend on the thread count.
+  struct Partial {
+    std::vector<State> states;
+    std::uint64_t reduction_ok = 0, within = 0;
+    std::optional<std::pair<std::uint64_t, int>> first_bad;
+    Rational worst_err = -1;
+    std::pair<std::uint64_t, int> worst_at{0, 0};
+  };
+  auto body = [&](std::uint64_t begin, std::uint64_t end, Partial& p) {
+    for (std::uint64_t b = begin; b < end; ++b) {
+      State h = model.initial();
+      const IndexInput X0 = make_index_instance(n, b, 0);
+      for (int t = 0; t < n; ++t) h = model.step(h, X0.tokens[t]);
+      for (int k = 0; k < n; ++k) {
+        const IndexInput X = make_index_instance(n, b, k);
+        const Rational truth = truth_of(X);
+        p.reduction_ok += (truth == bit_value(b, k) && ((truth > 0) == index_fn(b, k))) ? 1 : 0;
+        // The protocol output (Bob reads out Alice's state) equals the model run on X.
+        const Rational out = model.readout(h, X.tokens.back());
+        if (out != model.run(X)) throw std::logic_error("rnn-index: protocol output differs from the model run");
+        const Rational err = abs(out - truth);
+        if (err <= o.eps) ++p.within;
+        else if (!p.first_bad) p.first_bad = {b, k};
+        if (err > p.worst_err) {
+          p.worst_err = err;
+          p.worst_at = {b, k};
+        }
+      }
+      p.states.push_back(std::move(h));
+    }
+  };
+  auto combine = [](Partial& acc, Partial&& p) {
+    for (auto& h : p.states) acc.states.push_back(std::move(h));
+    acc.reduction_ok += p.reduction_ok;
+    acc.within += p.within;
+    if (!acc.first_bad) acc.first_bad = p.first_bad;
+    if (p.worst_err > acc.worst_err) {
+      acc.worst_err = p.worst_err;
+      acc.worst_at = p.worst_at;
+    }
+  };
+  Partial total = parallel_reduce(sets, o.threads, Partial{}, body, combine);
+  const std::uint64_t reduction_ok = total.reduction_ok, within = total.within;
+  const auto first_bad = total.first_bad;
+  const auto worst_at = total.worst_at;
   std::map<State, std::uint64_t> first_with;
   std::optional<std::pair<std::uint64_t, std::uint64_t>> collision;
-  std::uint64_t reduction_ok = 0, within = 0;
-  std::optional<std::pair<std::uint64_t, int>> first_bad;
-  Rational worst_err = -1;
-  std::pair<std::uint64_t, int> worst_at{0, 0};
   for (std::uint64_t b = 0; b < sets; ++b) {
-    State h = model.initial();
-    const IndexInput X0 = make_index_instance(n, b, 0);
-    for (int t = 0; t < n; ++t) h = model.step(h, X0.tokens[t]);
-    auto [it, inserted] = first_with.try_emplace(h, b);
+    auto [it, inserted] = first_with.try_emplace(total.states[b], b);
     if (!inserted && !collision) collision = {it->second, b};
-    for (int k = 0; k < n; ++k) {
-      const IndexInput X = make_index_instance(n, b, k);
-      const Rational truth = truth_of(X);
-      reduction_ok += (truth == bit_value(b, k) && ((truth > 0) == index_fn(b, k))) ? 1 : 0;
-      // 2. The protocol output (Bob reads out Alice's state) equals the model run on X.
-      const Rational out = model.readout(h, X.tokens.back());
-      if (out != model.run(X)) throw std::logic_error("rnn-index: protocol output differs from the model run");
-      const Rational err = abs(out - truth);
-      if (err <= o.eps) ++within;
-      else if (!first_bad) first_bad = {b, k};
-      if (err > worst_err) {
-        worst_err = err;
-        worst_at = {b, static_cast<int>(k)};
-      }
-    }
   }
   if (reduction_ok != instances) throw std::logic_error("rnn-index: the INDEX reduction failed on some instance");
 
@@ -310,7 +334,7 @@ json run_rnn_index(const RnnIndexOptions& o, const StreamingModel& model, const 
   }
   res["instances_within_eps"] = within;
   res["worst"] = worst;
-  finish_result(res, verdict, clock.seconds(), 1);
+  finish_result(res, verdict, clock.seconds(), o.threads);
   return res;
 }
 

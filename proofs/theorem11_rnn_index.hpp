@@ -60,6 +60,7 @@ struct RnnIndexOptions {
   int N = 9;
   Rational eps = Rational(1, 2);  // accuracy claimed; any eps < 1 is refuted by a collision
   bool force = false;
+  unsigned threads = 1;
 };
 
 json run_rnn_index(const RnnIndexOptions& opts, const StreamingModel& model, const json& params);
