@@ -1,0 +1,564 @@
+#include "proofs/theorem4_qsa_disj.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <bit>
+#include <map>
+#include <optional>
+#include <random>
+#include <stdexcept>
+
+#include "cli/errors.hpp"
+#include "enumerate/parallel.hpp"
+#include "model/attention.hpp"
+#include "numeric/dinterval.hpp"
+#include "numeric/interval.hpp"
+#include "numeric/mpfr_real.hpp"
+#include "tasks/tasks.hpp"
+
+namespace attnbounds::qsa_disj {
+
+namespace {
+
+constexpr mpfr_prec_t kStartBits = 128, kMaxBits = 4096;
+
+// ---- models -------------------------------------------------------------------------------
+
+Rational small_random(std::mt19937_64& rng, int half_range, long denominator) {
+  const long v = static_cast<long>(rng() % static_cast<std::uint64_t>(2 * half_range + 1)) - half_range;
+  Rational r(v, denominator);
+  r.canonicalize();  // mpq_class(num, den) does not reduce
+  return r;
+}
+
+class RandomModel : public TokenwiseModel {
+ public:
+  RandomModel(int N, int q, int d, int m, std::uint64_t seed, const Rational& scale) : N_(N), d_(d), m_(m) {
+    std::mt19937_64 rng(seed);
+    const int features = d + 2 * N + 1;
+    // |φ_c| ≤ Σ|G_cf|·|feat_f| ≤ (scale/(d+q+2))·(d + q + 2) = scale, since ‖feat‖₁ ≤ d + q + 2.
+    G_ = Mat<Rational>(m, features);
+    for (int c = 0; c < m; ++c)
+      for (int f = 0; f < features; ++f) G_(c, f) = small_random(rng, 8, 8L * (d + q + 2)) * scale;
+    Q_ = Mat<Rational>(m, m);
+    K_ = Mat<Rational>(m, m);
+    V_ = Mat<Rational>(m, d);
+    for (int r = 0; r < m; ++r)
+      for (int c = 0; c < m; ++c) {
+        Q_(r, c) = small_random(rng, 8, 2);
+        K_(r, c) = small_random(rng, 8, 2);
+      }
+    for (int r = 0; r < m; ++r)
+      for (int c = 0; c < d; ++c) V_(r, c) = small_random(rng, 8, 4);
+  }
+  std::string name() const override { return "random"; }
+  // (scale is folded into G)
+  int m() const override { return m_; }
+  std::vector<Rational> embed(const QsaInput& X, int i) const override {
+    std::vector<Rational> feat(G_.cols(), Rational(0));
+    for (int c = 0; c < d_; ++c) feat[c] = X.z(i, c);
+    for (int j : X.y[i]) feat[d_ + j] = 1;
+    feat[d_ + N_ + i] = 1;
+    feat.back() = 1;
+    std::vector<Rational> phi(m_, Rational(0));
+    for (int r = 0; r < m_; ++r)
+      for (std::size_t f = 0; f < feat.size(); ++f)
+        if (feat[f] != 0) phi[r] += G_(r, f) * feat[f];
+    return phi;
+  }
+  void qkv(const std::vector<Rational>& phi, std::vector<Rational>& query, std::vector<Rational>& key,
+           std::vector<Rational>& value) const override {
+    query.assign(m_, Rational(0));
+    key.assign(m_, Rational(0));
+    value.assign(d_, Rational(0));
+    for (int r = 0; r < m_; ++r) {
+      for (int c = 0; c < m_; ++c) {
+        query[c] += phi[r] * Q_(r, c);  // q = Qᵀφ
+        key[c] += phi[r] * K_(r, c);
+      }
+      for (int c = 0; c < d_; ++c) value[c] += phi[r] * V_(r, c);
+    }
+  }
+
+ private:
+  int N_, d_, m_;
+  Mat<Rational> G_, Q_, K_, V_;
+};
+
+class QsaEmbeddingModel : public TokenwiseModel {
+ public:
+  explicit QsaEmbeddingModel(std::shared_ptr<const QsaEmbedding> emb) : emb_(std::move(emb)) {}
+  std::string name() const override { return emb_->name(); }
+  int m() const override { return emb_->m(); }
+  std::vector<Rational> embed(const QsaInput& X, int i) const override {
+    const int d = emb_->d(), k = static_cast<int>(emb_->keys().cols());
+    std::vector<Rational> phi;
+    phi.reserve(d + 2 * k);
+    for (int c = 0; c < d; ++c) phi.push_back(X.z(i, c));
+    auto query = emb_->query(X.y[i]);
+    phi.insert(phi.end(), query.begin(), query.end());
+    for (int c = 0; c < k; ++c) phi.push_back(emb_->keys()(i, c));
+    return phi;
+  }
+  void qkv(const std::vector<Rational>& phi, std::vector<Rational>& query, std::vector<Rational>& key,
+           std::vector<Rational>& value) const override {
+    const int d = emb_->d(), k = static_cast<int>(emb_->keys().cols());
+    value.assign(phi.begin(), phi.begin() + d);
+    query.assign(phi.begin() + d, phi.begin() + d + k);
+    key.assign(phi.begin() + d + k, phi.begin() + d + 2 * k);
+  }
+
+ private:
+  std::shared_ptr<const QsaEmbedding> emb_;
+};
+
+// ---- evaluation ---------------------------------------------------------------------------
+
+std::vector<Rational> rounded_embedding(const TokenwiseModel& model, const QsaInput& X, int i, const Semantics& sem) {
+  auto phi = model.embed(X, i);
+  if (sem.kind == Semantics::Kind::Embed) {
+    for (auto& v : phi) {
+      try {
+        v = round_to(sem.format, v);
+      } catch (const FormatRangeError& e) {
+        throw UsageError("--semantics", fmt::format("the embedding entry {} of token {} is outside the range of {} "
+                                                    "(fixed formats never clamp); choose a wider format",
+                                                    to_decimal_string(v, 6), i + 1, sem.format.name()));
+      }
+    }
+  }
+  return phi;
+}
+
+// Exact query/key/value matrices of the model on X; `alice_phi` (if given) replaces the
+// embedding of Alice's token: that is all Bob learns from Alice.
+QKV<Rational> exact_qkv(const TokenwiseModel& model, const QsaInput& X, const Semantics& sem, int alice,
+                        const std::vector<Rational>* alice_phi) {
+  const int N = static_cast<int>(X.y.size());
+  QKV<Rational> h;
+  for (int i = 0; i < N; ++i) {
+    const std::vector<Rational> phi = (alice_phi && i == alice) ? *alice_phi : rounded_embedding(model, X, i, sem);
+    std::vector<Rational> q, k, v;
+    model.qkv(phi, q, k, v);
+    if (i == 0) {
+      h.queries = Mat<Rational>(N, q.size());
+      h.keys = Mat<Rational>(N, k.size());
+      h.values = Mat<Rational>(N, v.size());
+    }
+    for (std::size_t c = 0; c < q.size(); ++c) h.queries(i, c) = q[c];
+    for (std::size_t c = 0; c < k.size(); ++c) h.keys(i, c) = k[c];
+    for (std::size_t c = 0; c < v.size(); ++c) h.values(i, c) = v[c];
+  }
+  return h;
+}
+
+QKV<Interval> to_intervals(const QKV<Rational>& h, mpfr_prec_t bits) {
+  auto conv = [bits](const Rational& r) { return Interval(r, bits); };
+  return {Mat<Interval>::from(h.queries, conv), Mat<Interval>::from(h.keys, conv), Mat<Interval>::from(h.values, conv)};
+}
+
+// The model's own forward pass (every token's output), row `row`.
+std::vector<Interval> forward_row(const QKV<Rational>& h, int row, mpfr_prec_t bits) {
+  WorkingPrecision wp(bits);
+  Mat<Interval> out = attention_unit(to_intervals(h, bits));
+  std::vector<Interval> r;
+  for (std::size_t c = 0; c < out.cols(); ++c) r.push_back(out(row, c));
+  return r;
+}
+
+// Bob's side of the protocol: only the attention row of Alice's token.
+std::vector<Interval> protocol_row(const QKV<Rational>& h, int row, mpfr_prec_t bits) {
+  WorkingPrecision wp(bits);
+  QKV<Interval> hi = to_intervals(h, bits);
+  const std::size_t N = h.keys.rows(), dv = h.values.cols();
+  std::vector<Interval> scores(N), weights(N), out(dv, Interval(0L, bits));
+  attention_weights(hi, static_cast<std::size_t>(row), Normaliser::Softmax, scores.data(), weights.data());
+  for (std::size_t j = 0; j < N; ++j)
+    for (std::size_t c = 0; c < dv; ++c) out[c] += weights[j] * hi.values(j, c);
+  return out;
+}
+
+// The double fast path (SPEC §6 filter): the same templates on DInterval, exact inputs enclosed
+// outward.  Used when it decides the accuracy verdict; otherwise the MPFI path decides.
+QKV<DInterval> to_dintervals(const QKV<Rational>& h) {
+  auto conv = [](const Rational& r) { return DInterval::from_interval(Interval(r, 64)); };
+  return {Mat<DInterval>::from(h.queries, conv), Mat<DInterval>::from(h.keys, conv), Mat<DInterval>::from(h.values, conv)};
+}
+
+std::vector<DInterval> forward_row_fast(const QKV<Rational>& h, int row) {
+  Mat<DInterval> out = attention_unit(to_dintervals(h));
+  std::vector<DInterval> r;
+  for (std::size_t c = 0; c < out.cols(); ++c) r.push_back(out(row, c));
+  return r;
+}
+
+std::vector<DInterval> protocol_row_fast(const QKV<Rational>& h, int row) {
+  QKV<DInterval> hd = to_dintervals(h);
+  const std::size_t N = h.keys.rows(), dv = h.values.cols();
+  std::vector<DInterval> scores(N), weights(N), out(dv, DInterval(0.0));
+  attention_weights(hd, static_cast<std::size_t>(row), Normaliser::Softmax, scores.data(), weights.data());
+  for (std::size_t j = 0; j < N; ++j)
+    for (std::size_t c = 0; c < dv; ++c) out[c] += weights[j] * hd.values(j, c);
+  return out;
+}
+
+bool same_enclosures(const std::vector<DInterval>& a, const std::vector<DInterval>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t c = 0; c < a.size(); ++c)
+    if (a[c].lower() != b[c].lower() || a[c].upper() != b[c].upper()) return false;
+  return true;
+}
+
+bool same_enclosures(const std::vector<Interval>& a, const std::vector<Interval>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t c = 0; c < a.size(); ++c)
+    if (a[c].lower() != b[c].lower() || a[c].upper() != b[c].upper()) return false;
+  return true;
+}
+
+Interval squared_error(const std::vector<Interval>& out, const Mat<Rational>& truth, int row, mpfr_prec_t bits) {
+  Interval e2(0L, bits);
+  for (std::size_t c = 0; c < out.size(); ++c) {
+    Interval diff = out[c] - Interval(truth(row, c), bits);
+    e2 += diff * diff;
+  }
+  return e2;
+}
+
+enum class Accuracy { Within, Violates, Undecided };
+
+Accuracy classify(const Interval& err2, const Rational& bound2, mpfr_prec_t bits) {
+  const Interval b2(bound2, bits);
+  if (certainly_less_equal(err2, b2)) return Accuracy::Within;
+  if (certainly_less(b2, err2)) return Accuracy::Violates;
+  return Accuracy::Undecided;
+}
+
+// ---- reporting helpers --------------------------------------------------------------------
+
+json input_json(const QsaInput& X) {
+  json z = json::array(), y = json::array();
+  for (std::size_t i = 0; i < X.z.rows(); ++i) {
+    json row = json::array();
+    for (std::size_t c = 0; c < X.z.cols(); ++c) row.push_back(to_exact_decimal_or_fraction(X.z(i, c)));
+    z.push_back(row);
+    json yi = json::array();
+    for (int j : X.y[i]) yi.push_back(j + 1);
+    y.push_back(yi);
+  }
+  return {{"z", z}, {"y", y}};
+}
+
+json set_json(std::uint64_t a, int q) {
+  json s = json::array();
+  for (int i = 0; i < q; ++i)
+    if ((a >> i) & 1U) s.push_back(i + 1);
+  return s;
+}
+
+json interval_vector_json(const std::vector<Interval>& v) {
+  json a = json::array();
+  for (const auto& x : v) a.push_back(to_decimal_string((x.lower() + x.upper()) / 2, 20, 0));
+  return a;
+}
+
+json enclosure_json(const std::vector<Interval>& v) {
+  json a = json::array();
+  for (const auto& x : v) a.push_back({to_decimal_string(x.lower(), 20, -1), to_decimal_string(x.upper(), 20, +1)});
+  return a;
+}
+
+json truth_row_json(const Mat<Rational>& t, int row) {
+  json a = json::array();
+  for (std::size_t c = 0; c < t.cols(); ++c) a.push_back(to_exact_decimal_or_fraction(t(row, c)));
+  return a;
+}
+
+// Error enclosure ‖out − truth‖ from its square.
+Interval error_of(const Interval& err2) { return sqrt(err2); }
+
+struct InstanceEval {
+  std::vector<Interval> out;
+  Interval err2;
+  Accuracy acc = Accuracy::Undecided;
+  mpfr_prec_t bits = kStartBits;
+};
+
+// Forward pass with precision escalation until the accuracy verdict is decided.
+InstanceEval evaluate_forward(const QKV<Rational>& h, const Mat<Rational>& truth, int row, const Rational& bound2) {
+  InstanceEval ev;
+  for (mpfr_prec_t bits = kStartBits; bits <= kMaxBits; bits *= 2) {
+    ev.bits = bits;
+    ev.out = forward_row(h, row, bits);
+    ev.err2 = squared_error(ev.out, truth, row, bits);
+    ev.acc = classify(ev.err2, bound2, bits);
+    if (ev.acc != Accuracy::Undecided) break;
+  }
+  return ev;
+}
+
+}  // namespace
+
+QsaInput make_instance(int q, int N, int d, std::uint64_t a, std::uint64_t b) {
+  QsaInput X{Mat<Rational>(N, d), std::vector<std::vector<int>>(N)};
+  std::vector<int> pub(q);
+  for (int i = 0; i < q; ++i) pub[i] = i;
+  for (int j = 0; j < N; ++j) X.y[j] = pub;
+  for (int i = 0; i < q; ++i) {
+    X.z(2 * i, 0) = ((b >> i) & 1U) ? 1 : -1;
+    X.z(2 * i + 1, 0) = -1;
+  }
+  std::vector<int> alice;
+  for (int i = 0; i < q; ++i) alice.push_back(((a >> i) & 1U) ? 2 * i : 2 * i + 1);
+  X.y[alice_token(q)] = alice;
+  return X;
+}
+
+std::unique_ptr<TokenwiseModel> make_random_model(int N, int q, int d, int m, std::uint64_t seed,
+                                                  const Rational& scale) {
+  return std::make_unique<RandomModel>(N, q, d, m, seed, scale);
+}
+
+std::unique_ptr<TokenwiseModel> wrap_qsa_embedding(std::shared_ptr<const QsaEmbedding> emb) {
+  return std::make_unique<QsaEmbeddingModel>(std::move(emb));
+}
+
+Rational random_model_scale(const Semantics& sem) {
+  if (sem.kind == Semantics::Kind::Embed && sem.format.kind == Format::Kind::Fixed) {
+    const Rational top = sem.format.fixed_max();
+    return top > 0 ? top : Rational(1, 2);
+  }
+  return Rational(1);
+}
+
+json run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model, const json& params) {
+  Stopwatch clock;
+  const int q = o.q, N = o.N == 0 ? 2 * q + 1 : o.N, d = o.d;
+  require_range("--q", static_cast<long long>(q), 1LL, 30LL);
+  require_range("--N", static_cast<long long>(N), 2LL * q + 1, 4096LL);
+  require_range("--d", static_cast<long long>(d), 1LL, 64LL);
+  if (!(o.semantics.kind == Semantics::Kind::Exact || o.semantics.kind == Semantics::Kind::Embed))
+    throw UsageError("--semantics", "qsa-disj runs under exact or embed:<fmt> (the communication model of §5.1)");
+  const std::uint64_t sets = std::uint64_t{1} << q, instances = sets * sets;
+  require_size("qsa-disj (4^q instances (a, b))", instances, std::uint64_t{1} << 14, o.force);
+  const int alice = alice_token(q);
+  const Rational bound(1, 2 * q), bound2 = bound * bound, threshold = Rational(-1) + Rational(1, q);
+
+  struct Partial {
+    std::uint64_t instances = 0, reduction_ok = 0, protocol_equal = 0, undecided = 0;
+    std::vector<std::vector<Rational>> messages;  // indexed by a within the chunk order
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> first_violation, first_undecided;
+    Rational worst_err2_upper = -1;
+    std::pair<std::uint64_t, std::uint64_t> worst{0, 0};
+  };
+  auto body = [&](std::uint64_t begin, std::uint64_t end, Partial& p) {
+    for (std::uint64_t a = begin; a < end; ++a) {
+      const QsaInput Xa = make_instance(q, N, d, a, 0);
+      const std::vector<Rational> message = rounded_embedding(model, Xa, alice, o.semantics);
+      p.messages.push_back(message);
+      for (std::uint64_t b = 0; b < sets; ++b) {
+        const QsaInput X = make_instance(q, N, d, a, b);
+        // 1. Reduction: ground-truth qSA at Alice's token decides DISJ by the threshold.
+        validate_qsa_input(X.z, X.y, q);
+        const Mat<Rational> truth = qsa(X.z, X.y);
+        Rational expected(2 * std::popcount(a & b), q);
+        expected.canonicalize();
+        expected -= 1;
+        bool red_ok = truth(alice, 0) == expected && ((truth(alice, 0) < threshold) == disj(a, b));
+        for (int c = 1; c < d; ++c) red_ok = red_ok && truth(alice, c) == 0;
+        p.reduction_ok += red_ok ? 1 : 0;
+        // 2. Protocol: Bob's output from (message, his tokens) equals the model's own output.
+        const QKV<Rational> h_model = exact_qkv(model, X, o.semantics, alice, nullptr);
+        const QsaInput bob_view = make_instance(q, N, d, 0, b);  // Bob does not know a
+        const QKV<Rational> h_bob = exact_qkv(model, bob_view, o.semantics, alice, &message);
+        // Fast path first: double intervals; MPFI only when they do not decide.
+        Accuracy acc = Accuracy::Undecided;
+        Rational err2_upper;
+        {
+          const auto out = forward_row_fast(h_model, alice);
+          DInterval e2(0.0);
+          bool finite = true;
+          for (int c = 0; c < d; ++c) {
+            const DInterval diff = out[c] - DInterval::from_interval(Interval(truth(alice, c), 64));
+            e2 += diff * diff;
+            finite = finite && out[c].is_finite();
+          }
+          const DInterval b2 = DInterval::from_interval(Interval(bound2, 64));
+          if (finite && same_enclosures(out, protocol_row_fast(h_bob, alice))) {
+            if (certainly_less_equal(e2, b2)) acc = Accuracy::Within;
+            else if (certainly_less(b2, e2)) acc = Accuracy::Violates;
+            if (acc != Accuracy::Undecided) {
+              ++p.protocol_equal;
+              err2_upper = Rational(e2.upper());
+            }
+          }
+        }
+        if (acc == Accuracy::Undecided) {
+          InstanceEval ev = evaluate_forward(h_model, truth, alice, bound2);
+          p.protocol_equal += same_enclosures(ev.out, protocol_row(h_bob, alice, ev.bits)) ? 1 : 0;
+          acc = ev.acc;
+          err2_upper = ev.err2.upper();
+        }
+        // 4. Accuracy at Alice's token.
+        if (acc == Accuracy::Violates && !p.first_violation) p.first_violation = {a, b};
+        if (acc == Accuracy::Undecided) {
+          ++p.undecided;
+          if (!p.first_undecided) p.first_undecided = {a, b};
+        }
+        if (err2_upper > p.worst_err2_upper) {
+          p.worst_err2_upper = err2_upper;
+          p.worst = {a, b};
+        }
+        ++p.instances;
+      }
+    }
+  };
+  auto combine = [](Partial& acc, Partial&& p) {
+    acc.instances += p.instances;
+    acc.reduction_ok += p.reduction_ok;
+    acc.protocol_equal += p.protocol_equal;
+    acc.undecided += p.undecided;
+    for (auto& m : p.messages) acc.messages.push_back(std::move(m));
+    if (!acc.first_violation) acc.first_violation = p.first_violation;
+    if (!acc.first_undecided) acc.first_undecided = p.first_undecided;
+    if (p.worst_err2_upper > acc.worst_err2_upper) {
+      acc.worst_err2_upper = p.worst_err2_upper;
+      acc.worst = p.worst;
+    }
+  };
+  Partial total = parallel_reduce(sets, o.threads, Partial{}, body, combine);
+  if (total.reduction_ok != instances) throw std::logic_error("qsa-disj: the reduction failed on some instance");
+  if (total.protocol_equal != instances) throw std::logic_error("qsa-disj: protocol output differs from the forward pass");
+
+  // 3. Message counting.
+  std::map<std::vector<Rational>, std::uint64_t> first_with;
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> collision;
+  for (std::uint64_t a = 0; a < sets; ++a) {
+    auto [it, inserted] = first_with.try_emplace(total.messages[a], a);
+    if (!inserted && !collision) collision = {it->second, a};
+  }
+  const std::size_t entries = total.messages.empty() ? 0 : total.messages[0].size();
+
+  json res = make_result("lower", "qsa-disj", "Theorem 4", "paper statement; reduction reconstructed", params,
+                         o.semantics.name());
+  res["claim_text"] = fmt::format(
+      "the model 1/(2q)-approximates qSA at token 2q+1 on all 4^q DISJ_q reduction instances; any model that does "
+      "must send 2^q distinct messages, i.e. m*w >= q bits (SPEC 5.1)");
+  res["cases"] = instances;
+  res["instances"] = instances;
+  res["model"] = model.name();
+  res["m"] = model.m();
+  res["reduction"] = {{"instances", instances},
+                      {"verified", total.reduction_ok},
+                      {"statement", "qSA(X)_{2q+1} = (-1 + 2|a and b|/q) e_1; first coordinate < -1 + 1/q iff DISJ(a, b)"}};
+  res["protocol_equal_instances"] = total.protocol_equal;
+  res["messages_distinct"] = first_with.size();
+  res["messages_needed"] = sets;
+  res["message_entries"] = entries;
+  if (o.semantics.kind == Semantics::Kind::Embed) {
+    res["message_bits"] = entries * static_cast<std::size_t>(o.semantics.format.value_bits());
+    if (o.semantics.format.kind == Format::Kind::Float) {
+      long lo = 0, hi = 0;
+      bool any = false;
+      for (const auto& msg : total.messages)
+        for (const auto& v : msg)
+          if (v != 0) {
+            long e = 0;
+            mpf_class f(v, 256);
+            mpf_get_d_2exp(&e, f.get_mpf_t());
+            lo = any ? std::min(lo, e) : e;
+            hi = any ? std::max(hi, e) : e;
+            any = true;
+          }
+      res["exponent_bits_seen"] = any ? float_exponent_bits(lo, hi) : 0;
+    }
+  } else {
+    res["message_bits"] = nullptr;
+    res["message_bits_note"] = "exact semantics: an embedding entry is an exact rational, the message is unbounded";
+  }
+  res["bits_bound"] = q;
+  res["bound"] = to_decimal_string(bound, 17, 0);
+
+  Verdict verdict = Verdict::Holds;
+  json worst;
+  if (collision) {
+    // a' ⊄ a: then b = complement of a is disjoint from a and meets a'.
+    auto [a1, a2] = *collision;
+    if ((a2 & ~a1) == 0) std::swap(a1, a2);
+    const std::uint64_t b = (sets - 1) & ~a1;
+    const QsaInput X1 = make_instance(q, N, d, a1, b), X2 = make_instance(q, N, d, a2, b);
+    const Mat<Rational> t1 = qsa(X1.z, X1.y), t2 = qsa(X2.z, X2.y);
+    const QKV<Rational> h1 = exact_qkv(model, X1, o.semantics, alice, nullptr);
+    const QKV<Rational> h2 = exact_qkv(model, X2, o.semantics, alice, nullptr);
+    InstanceEval e1, e2;
+    for (mpfr_prec_t bits = kStartBits; bits <= kMaxBits; bits *= 2) {
+      e1.out = forward_row(h1, alice, bits);
+      e2.out = forward_row(h2, alice, bits);
+      e1.err2 = squared_error(e1.out, t1, alice, bits);
+      e2.err2 = squared_error(e2.out, t2, alice, bits);
+      e1.acc = classify(e1.err2, bound2, bits);
+      e2.acc = classify(e2.err2, bound2, bits);
+      if (!same_enclosures(e1.out, e2.out)) throw std::logic_error("qsa-disj: colliding inputs gave different outputs");
+      if (e1.acc == Accuracy::Violates || e2.acc == Accuracy::Violates) break;
+    }
+    const bool verified = e1.acc == Accuracy::Violates || e2.acc == Accuracy::Violates;
+    verdict = verified ? Verdict::Fails : Verdict::Undecided;
+    const Interval err1 = error_of(e1.err2), err2 = error_of(e2.err2);
+    const Interval& big = err1.upper() >= err2.upper() ? err1 : err2;
+    worst["value"] = to_decimal_string((big.lower() + big.upper()) / 2, 17, 0);
+    worst["lower"] = to_decimal_string(big.lower(), 17, -1);
+    worst["upper"] = to_decimal_string(big.upper(), 17, +1);
+    json message = json::array();
+    for (const auto& v : total.messages[a1]) message.push_back(to_exact_decimal_or_fraction(v));
+    worst["witness"] = {
+        {"kind", "collision"},
+        {"sets", {{"a", set_json(a1, q)}, {"a_prime", set_json(a2, q)}, {"b", set_json(b, q)}}},
+        {"token", alice + 1},
+        {"inputs", {input_json(X1), input_json(X2)}},
+        {"message", message},
+        {"model_outputs", {interval_vector_json(e1.out), interval_vector_json(e2.out)}},
+        {"model_output_enclosures", {enclosure_json(e1.out), enclosure_json(e2.out)}},
+        {"true_outputs", {truth_row_json(t1, alice), truth_row_json(t2, alice)}},
+        {"errors", {to_decimal_string(err1.lower(), 17, -1), to_decimal_string(err2.lower(), 17, -1)}},
+        {"errors_upper", {to_decimal_string(err1.upper(), 17, +1), to_decimal_string(err2.upper(), 17, +1)}},
+        {"explanation",
+         "Alice's rounded embeddings for a and a' are equal, so the model's outputs on the two inputs are equal, "
+         "while qSA differs by >= 2/q: one error is >= 1/q > 1/(2q) (both outputs recomputed by forward passes)"}};
+  } else {
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> shown = total.first_violation;
+    if (shown) verdict = Verdict::Fails;
+    else if (total.undecided > 0) {
+      verdict = Verdict::Undecided;
+      shown = total.first_undecided;
+    } else {
+      shown = total.worst;
+    }
+    const auto [a, b] = *shown;
+    const QsaInput X = make_instance(q, N, d, a, b);
+    const Mat<Rational> t = qsa(X.z, X.y);
+    InstanceEval ev = evaluate_forward(exact_qkv(model, X, o.semantics, alice, nullptr), t, alice, bound2);
+    const Interval err = error_of(ev.err2);
+    worst["value"] = to_decimal_string((err.lower() + err.upper()) / 2, 17, 0);
+    worst["lower"] = to_decimal_string(err.lower(), 17, -1);
+    worst["upper"] = to_decimal_string(err.upper(), 17, +1);
+    json message = json::array();
+    for (const auto& v : total.messages[a]) message.push_back(to_exact_decimal_or_fraction(v));
+    worst["witness"] = {{"kind", verdict == Verdict::Fails ? "inaccurate" : "worst instance"},
+                        {"sets", {{"a", set_json(a, q)}, {"b", set_json(b, q)}}},
+                        {"token", alice + 1},
+                        {"inputs", {input_json(X)}},
+                        {"message", message},
+                        {"model_outputs", {interval_vector_json(ev.out)}},
+                        {"model_output_enclosures", {enclosure_json(ev.out)}},
+                        {"true_outputs", {truth_row_json(t, alice)}},
+                        {"errors", {to_decimal_string(err.lower(), 17, -1)}},
+                        {"errors_upper", {to_decimal_string(err.upper(), 17, +1)}}};
+  }
+  res["worst"] = worst;
+  res["undecided_instances"] = total.undecided;
+  finish_result(res, verdict, clock.seconds(), o.threads);
+  return res;
+}
+
+}  // namespace attnbounds::qsa_disj

@@ -1,0 +1,65 @@
+// Theorem 4 (SPEC §5.1): a one-unit attention model that 1/(2q)-approximates qSA needs m·p ≥ c·q.
+// Reduction from DISJ_q [paper statement; reduction reconstructed]: Alice's set a chooses the
+// subset y of token 2q+1, Bob's set b chooses the signs of z on tokens 1..2q; qSA at token 2q+1
+// is (−1 + 2|a∧b|/q)·e_1.  Under embed:<fmt> the model is a one-way protocol whose message is
+// Alice's rounded embedding (m·w bits): two colliding sets a ≠ a' force an error ≥ 1/q.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/matrix.hpp"
+#include "model/qsa_embedding.hpp"
+#include "numeric/format.hpp"
+#include "numeric/rational.hpp"
+#include "report/result.hpp"
+
+namespace attnbounds::qsa_disj {
+
+// One qSA input: z is N×d', y[i] the sorted 0-based subset of token i.
+struct QsaInput {
+  Mat<Rational> z;
+  std::vector<std::vector<int>> y;
+};
+
+// The reduction instance for sets a, b ⊆ [q] (bit i = element i+1).  Token 2q (0-based) is Alice's.
+QsaInput make_instance(int q, int N, int d, std::uint64_t a, std::uint64_t b);
+inline int alice_token(int q) { return 2 * q; }
+
+// A one-unit attention model, token-wise: the embedding φ(x_i) (exact, before rounding) and the
+// query, key and value that a (rounded) embedding determines.  ψ is the identity (d_out = d').
+class TokenwiseModel {
+ public:
+  virtual ~TokenwiseModel() = default;
+  virtual std::string name() const = 0;
+  virtual int m() const = 0;  // embedding width as the model reports it
+  // φ(x_i): depends on token i only (its z_i, y_i and position i).
+  virtual std::vector<Rational> embed(const QsaInput& X, int i) const = 0;
+  virtual void qkv(const std::vector<Rational>& phi, std::vector<Rational>& query, std::vector<Rational>& key,
+                   std::vector<Rational>& value) const = 0;
+};
+
+// Seeded random embedding of width m: φ(x) = G·(z, 1_y, e_i, 1) with small rational entries
+// (|φ| ≤ scale), random Q, K (m×m) and V (m×d').  A model in the class, not an approximation of qSA.
+std::unique_ptr<TokenwiseModel> make_random_model(int N, int q, int d, int m, std::uint64_t seed,
+                                                  const Rational& scale = Rational(1));
+// The scale that lets a random embedding use the range of the semantics' format: the largest
+// fixed-point value (or 1/2 if that is 0), 1 for float formats and exact semantics.
+Rational random_model_scale(const Semantics& sem);
+// A qSA construction (Theorems 2, 3): φ(x_i) = (z_i, query(y_i), key_i); score ⟨query, key⟩, value z.
+std::unique_ptr<TokenwiseModel> wrap_qsa_embedding(std::shared_ptr<const QsaEmbedding> emb);
+
+struct QsaDisjOptions {
+  int q = 3, N = 0, d = 1;  // N = 0: 2q+1
+  Semantics semantics;      // exact or embed:<fmt>
+  unsigned threads = 1;
+  bool force = false;
+};
+
+// Runs parts 1–4 of SPEC §5.1 on the model and returns the result object (SPEC §7 fields and
+// messages_distinct, message_bits, instances).  Verdict fails (with the two-input witness) on a
+// collision or on any instance with error > 1/(2q); holds only if neither happens.
+json run_qsa_disj(const QsaDisjOptions& opts, const TokenwiseModel& model, const json& params);
+
+}  // namespace attnbounds::qsa_disj

@@ -1,0 +1,96 @@
+// Exact two-party communication complexity of small Boolean matrices (SPEC §3.3, §5.5).
+//
+// Rows are Alice's inputs, columns Bob's.  Everything here is exact: D(f) comes from a complete
+// search over protocol trees (not a heuristic), ranks from exact elimination.  Matrices are at
+// most kMaxSide × kMaxSide so that row and column sets are 64-bit masks.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace attnbounds::cc {
+
+constexpr int kMaxSide = 64;
+
+struct BoolMatrix {
+  int rows = 0, cols = 0;
+  std::vector<std::uint64_t> row_bits;  // bit y of row_bits[x] = M[x][y]
+  std::vector<std::string> row_labels, col_labels;  // optional (named functions)
+
+  bool at(int x, int y) const { return (row_bits[x] >> y) & 1U; }
+  std::vector<std::uint64_t> col_bits() const;  // bit x of col_bits[y] = M[x][y]
+};
+
+// Named functions.  disj/eq/ip: rows and columns are a, b ∈ {0,1}^n as masks (bit i = element i+1).
+// index: rows b ∈ {0,1}^n, columns k ∈ [n].  Throws std::invalid_argument unless the matrix fits.
+BoolMatrix make_disj(int n);
+BoolMatrix make_eq(int n);
+BoolMatrix make_index(int n);
+BoolMatrix make_ip(int n);
+// Parses rows of 0/1 characters (spaces ignored; blank lines and '#' comments skipped).
+// Throws std::invalid_argument naming the line for ragged rows, bad characters, or size.
+BoolMatrix parse_matrix(const std::string& text);
+BoolMatrix read_matrix_file(const std::string& path);
+
+int rank_rational(const BoolMatrix& M);  // exact over Q (GMP)
+int rank_gf2(const BoolMatrix& M);
+int distinct_rows(const BoolMatrix& M);
+int distinct_cols(const BoolMatrix& M);
+// ceil(log2 k) for k >= 1.
+int ceil_log2(std::uint64_t k);
+
+// A fooling set of colour z: entries (x_i, y_i) with M = z, and for i != j
+// M[x_i][y_j] != z or M[x_j][y_i] != z.  Maximum by branch and bound (max clique); `optimal`
+// is false only if the node budget ran out.
+struct FoolingSet {
+  int colour = 1;
+  std::vector<std::pair<int, int>> pairs;  // 0-based (row, col)
+  bool optimal = true;
+};
+FoolingSet max_fooling_set(const BoolMatrix& M, int colour, std::uint64_t node_budget = 20'000'000);
+// True iff `pairs` is a fooling set of colour z of M (independent check).
+bool is_fooling_set(const BoolMatrix& M, int colour, const std::vector<std::pair<int, int>>& pairs);
+
+// A protocol tree.  Internal node: `speaker` 'A' (Alice splits the rows) or 'B' (columns);
+// child[0] gets `part0` (the rows/cols sent as bit 0), child[1] the rest.  Leaf: colour.
+struct ProtocolNode {
+  std::uint64_t rows = 0, cols = 0;
+  char speaker = 0;  // 0 for a leaf
+  int colour = -1;   // leaf colour
+  std::vector<ProtocolNode> child;  // 0 or 2 entries
+  int depth() const;
+};
+// Checks the tree independently: children partition the parent by the speaker's side, leaves
+// are monochromatic of their colour, the root covers the whole matrix.
+bool verify_protocol(const BoolMatrix& M, const ProtocolNode& root, std::string* why = nullptr);
+
+struct CcResult {
+  std::optional<int> D;         // exact deterministic complexity (nullopt: budget exhausted)
+  int D_lower = 0, D_upper = 0; // proven bounds (equal to D when exact)
+  int rank_Q = 0, rank_GF2 = 0, rank_Q_complement = 0;
+  int log_rank_bound = 0;       // ceil(log2(rank_Q(M) + rank_Q(J−M))): leaves ≥ #1-rects + #0-rects
+  FoolingSet fooling, fooling_other;  // the larger one first
+  int fooling_bound = 0;        // ceil(log2(|F1| + |F0|))
+  int one_way_alice = 0, one_way_bob = 0;
+  std::optional<ProtocolNode> protocol;
+  std::uint64_t search_nodes = 0;
+};
+
+struct CcOptions {
+  std::uint64_t node_budget = 200'000'000;   // decide() calls before giving up (-> undecided)
+  std::uint64_t fooling_budget = 1'000'000; // clique search nodes per colour
+  // false: no lower-bound pruning and no trivial-protocol shortcut (plain exhaustive search;
+  // used by the tests to exercise the search itself).
+  bool prune = true;
+};
+
+CcResult analyse(const BoolMatrix& M, const CcOptions& opts = {});
+
+// JSON of a protocol tree with 1-based row / column indices.
+nlohmann::ordered_json protocol_json(const BoolMatrix& M, const ProtocolNode& node);
+
+}  // namespace attnbounds::cc

@@ -1,0 +1,354 @@
+// Lower-bound reductions (Theorems 4, 10, 11): each tested both ways.  A model above the bound
+// passes; one below fails, and the test re-verifies the counterexample through the ground-truth
+// task (tasks.hpp) from the JSON witness alone, not through the code under test.
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "model/qsa_embedding.hpp"
+#include "numeric/rational.hpp"
+#include "proofs/theorem10_fc_rank.hpp"
+#include "proofs/theorem11_rnn_index.hpp"
+#include "proofs/theorem4_qsa_disj.hpp"
+#include "report/result.hpp"
+#include "tasks/tasks.hpp"
+
+using namespace attnbounds;
+
+namespace {
+
+struct CliRun {
+  std::string out;
+  int status = -1;
+};
+
+CliRun run_cli(const std::string& args) {
+  CliRun r;
+  const std::string cmd = std::string(ATTNBOUNDS_BINARY) + " " + args + " 2>/dev/null";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe)) r.out += buf.data();
+  const int st = pclose(pipe);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+// Test-only qSA construction (moment-curve keys, SPEC §4.2), independent of the real one:
+// key_j = (j, j², …, j^{2q}) (j 1-based), query_S = −c·(a_1..a_{2q}) of Π_{k∈S}(t − k)².
+class MomentCurveForTest : public QsaEmbedding {
+ public:
+  MomentCurveForTest(int N, int q, Rational c) : N_(N), q_(q), c_(std::move(c)), keys_(N, 2 * q) {
+    for (int j = 0; j < N; ++j) {
+      Rational p = 1;
+      for (int r = 0; r < 2 * q; ++r) {
+        p *= (j + 1);
+        keys_(j, r) = p;
+      }
+    }
+  }
+  std::string name() const override { return "moment-curve-test"; }
+  int N() const override { return N_; }
+  int q() const override { return q_; }
+  int d() const override { return 1; }
+  int m() const override { return 1 + 4 * q_; }
+  const Mat<Rational>& keys() const override { return keys_; }
+  std::vector<Rational> query(const std::vector<int>& S) const override {
+    std::vector<Rational> poly{1};  // coefficients of Π (t − k)², low degree first
+    for (int s : S)
+      for (int rep = 0; rep < 2; ++rep) {
+        std::vector<Rational> next(poly.size() + 1, Rational(0));
+        for (std::size_t i = 0; i < poly.size(); ++i) {
+          next[i + 1] += poly[i];
+          next[i] -= poly[i] * (s + 1);
+        }
+        poly = next;
+      }
+    std::vector<Rational> w;
+    for (int r = 1; r <= 2 * q_; ++r) w.push_back(-c_ * poly[r]);
+    return w;
+  }
+  Rational temperature() const override { return c_; }
+
+ private:
+  int N_, q_;
+  Rational c_;
+  Mat<Rational> keys_;
+};
+
+struct ParsedInput {
+  Mat<Rational> z;
+  std::vector<std::vector<int>> y;
+};
+
+ParsedInput parse_input(const json& X) {
+  const std::size_t N = X["z"].size(), d = X["z"][0].size();
+  ParsedInput p{Mat<Rational>(N, d), std::vector<std::vector<int>>(N)};
+  for (std::size_t i = 0; i < N; ++i) {
+    for (std::size_t c = 0; c < d; ++c) p.z(i, c) = parse_rational(X["z"][i][c].get<std::string>());
+    for (const auto& j : X["y"][i]) p.y[i].push_back(j.get<int>() - 1);
+  }
+  return p;
+}
+
+Rational parse_num(const json& v) { return parse_rational(v.get<std::string>()); }
+
+qsa_disj::QsaDisjOptions disj_options(int q, const std::string& semantics) {
+  qsa_disj::QsaDisjOptions o;
+  o.q = q;
+  o.semantics = parse_semantics(semantics);
+  o.threads = 2;
+  return o;
+}
+
+// Re-verifies a qsa-disj failure witness through tasks::qsa: every listed input is a valid qSA
+// input, its true output at the reported token equals qSA, and the reported model output misses
+// it by more than 1/(2q) on at least one input.
+void reverify_qsa_disj_witness(const json& res, int q) {
+  const json& w = res["worst"]["witness"];
+  const int token = w["token"].get<int>() - 1;
+  CHECK(token == 2 * q);
+  const Rational bound(1, 2 * q);
+  Rational max_err = 0;
+  std::vector<Rational> model_first;
+  for (std::size_t t = 0; t < w["inputs"].size(); ++t) {
+    auto X = parse_input(w["inputs"][t]);
+    validate_qsa_input(X.z, X.y, q);
+    const Mat<Rational> truth = qsa(X.z, X.y);
+    CHECK(truth(token, 0) == parse_num(w["true_outputs"][t][0]));
+    const Rational model_out = parse_num(w["model_outputs"][t][0]);
+    model_first.push_back(model_out);
+    Rational err = truth(token, 0) - model_out;
+    if (err < 0) err = -err;
+    if (err > max_err) max_err = err;
+  }
+  // Midpoints are reported to 20 digits; the margin of a failure here is far larger.
+  CHECK(max_err > bound + Rational(1, 1000000));
+  if (w["inputs"].size() == 2) {
+    CHECK(model_first[0] == model_first[1]);  // same message => same output
+    auto X1 = parse_input(w["inputs"][0]), X2 = parse_input(w["inputs"][1]);
+    CHECK(X1.z.data() == X2.z.data());  // Bob's data identical, only Alice's subset differs
+    CHECK(X1.y[token] != X2.y[token]);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("qsa-disj: an exact moment-curve construction passes every DISJ instance", "[lower]") {
+  for (int q : {2, 3}) {
+    auto emb = std::make_shared<MomentCurveForTest>(2 * q + 1, q, Rational(30));
+    auto model = qsa_disj::wrap_qsa_embedding(emb);
+    for (const char* sem : {"exact", "embed:fp64"}) {
+      json res = qsa_disj::run_qsa_disj(disj_options(q, sem), *model, json::object());
+      INFO("q = " << q << ", semantics " << sem);
+      CHECK(res["verdict"] == "holds");
+      CHECK(res["instances"] == (1u << (2 * q)));
+      CHECK(res["messages_distinct"] == (1u << q));
+      CHECK(res["reduction"]["verified"] == res["instances"]);
+      CHECK(res["protocol_equal_instances"] == res["instances"]);
+      // The worst error is tiny (temperature 30, gap 1) and certified below 1/(2q).
+      CHECK(parse_rational(res["worst"]["upper"].get<std::string>()) < Rational(1, 2 * q));
+    }
+  }
+}
+
+TEST_CASE("qsa-disj: 2-bit messages collide for q = 3 and the failing pair is re-verified", "[lower]") {
+  const int q = 3;
+  const auto sem = parse_semantics("embed:fixed:2.0");
+  auto model = qsa_disj::make_random_model(2 * q + 1, q, 1, 1, 1, qsa_disj::random_model_scale(sem));
+  json res = qsa_disj::run_qsa_disj(disj_options(q, "embed:fixed:2.0"), *model, json::object());
+  CHECK(res["verdict"] == "fails");
+  CHECK(res["message_bits"] == 2);
+  CHECK(res["messages_distinct"].get<int>() <= 4);
+  REQUIRE(res["worst"]["witness"]["kind"] == "collision");
+  reverify_qsa_disj_witness(res, q);
+  // The two true outputs differ by at least 2/q (one pair disjoint, the other not).
+  const json& w = res["worst"]["witness"];
+  Rational t1 = parse_num(w["true_outputs"][0][0]), t2 = parse_num(w["true_outputs"][1][0]);
+  CHECK(t1 == -1);
+  CHECK(t2 >= Rational(-1) + Rational(2) / q);
+}
+
+TEST_CASE("qsa-disj: the construction at too low a temperature fails with a verified instance", "[lower]") {
+  const int q = 2;
+  auto emb = std::make_shared<MomentCurveForTest>(2 * q + 1, q, Rational(1, 1000));
+  auto model = qsa_disj::wrap_qsa_embedding(emb);
+  json res = qsa_disj::run_qsa_disj(disj_options(q, "exact"), *model, json::object());
+  CHECK(res["verdict"] == "fails");
+  CHECK(res["messages_distinct"] == 4);  // no collision: the failure is accuracy
+  CHECK(res["worst"]["witness"]["kind"] == "inaccurate");
+  reverify_qsa_disj_witness(res, q);
+}
+
+TEST_CASE("qsa-disj from the command line: exit codes and the missing construction", "[lower]") {
+  auto r = run_cli("lower qsa-disj --q 3 --model random --m 1 --semantics embed:fixed:2.0 --json");
+  CHECK(r.status == 1);
+  json res = json::parse(r.out);
+  CHECK(res["verdict"] == "fails");
+  CHECK(res["theorem"] == "Theorem 4");
+  reverify_qsa_disj_witness(res, 3);
+  auto names = qsa_embedding_names();
+  const bool cyclic = std::find(names.begin(), names.end(), "qsa-cyclic") != names.end();
+  auto c = run_cli("lower qsa-disj --q 2 --model qsa-cyclic --semantics exact --json");
+  if (!cyclic) CHECK(c.status == 2);
+  else CHECK((c.status == 0 || c.status == 1));
+  CHECK(run_cli("lower qsa-disj --q 2 --model nonsense").status == 2);
+  CHECK(run_cli("lower qsa-disj --q 2 --N 3").status == 2);  // N < 2q+1
+  auto g = run_cli("lower qsa-disj --q 3 --grid --m-values 1,2 --p-values 2,3 --format csv");
+  CHECK(g.status == 0);
+  CHECK(g.out.find("1,2,fixed:1.1,2,") != std::string::npos);  // m=1, p=2: 2 bits < q, a collision
+}
+
+TEST_CASE("fc-rank: k below (N-q+1)d' gives X+, X- with equal first layer and error 1/q", "[lower]") {
+  for (int d : {1, 2}) {
+    fc_rank::FcRankOptions o;
+    o.N = 5;
+    o.q = 2;
+    o.d = d;
+    o.k = (o.N - o.q + 1) * d - 1;
+    json res = fc_rank::run_fc_rank(o, json::object());
+    INFO("d' = " << d);
+    REQUIRE(res["verdict"] == "fails");
+    const json& w = res["worst"]["witness"];
+    auto Xp = parse_input(w["X_plus"]), Xm = parse_input(w["X_minus"]);
+    validate_qsa_input(Xp.z, Xp.y, o.q);
+    validate_qsa_input(Xm.z, Xm.y, o.q);
+    // Independent first layer: W · (z_i, y_i (1-based), i) token by token.
+    REQUIRE(w.contains("W"));
+    auto flatten = [&](const ParsedInput& X) {
+      std::vector<Rational> v;
+      for (int i = 0; i < o.N; ++i) {
+        for (int c = 0; c < d; ++c) v.push_back(X.z(i, c));
+        for (int j : X.y[i]) v.push_back(j + 1);
+        v.push_back(i + 1);
+      }
+      return v;
+    };
+    auto vp = flatten(Xp), vm = flatten(Xm);
+    CHECK(vp != vm);
+    for (const auto& row : w["W"]) {
+      Rational ap = 0, am = 0;
+      for (std::size_t c = 0; c < row.size(); ++c) {
+        ap += parse_num(row[c]) * vp[c];
+        am += parse_num(row[c]) * vm[c];
+      }
+      CHECK(ap == am);
+    }
+    // Ground truth: some row's qSA differs by 2/q (exactly for d' = 1, up to 2^-59 for d' = 2).
+    const Mat<Rational> Tp = qsa(Xp.z, Xp.y), Tm = qsa(Xm.z, Xm.y);
+    Rational best = 0;
+    for (int i = 0; i < o.N; ++i) {
+      Rational g2 = 0;
+      for (int c = 0; c < d; ++c) g2 += (Tp(i, c) - Tm(i, c)) * (Tp(i, c) - Tm(i, c));
+      best = std::max(best, g2);
+    }
+    const Rational target2 = Rational(4) / (o.q * o.q);
+    if (d == 1) CHECK(best == target2);
+    else CHECK(best > target2 * (1 - Rational(1, 1000000)));
+  }
+}
+
+TEST_CASE("fc-rank: full-rank W at the bound has no counterexample; a rank-deficient file does", "[lower]") {
+  fc_rank::FcRankOptions o;
+  o.N = 5;
+  o.q = 2;
+  o.k = 4;  // = (N − q + 1)·d'
+  json res = fc_rank::run_fc_rank(o, json::object());
+  CHECK(res["verdict"] == "holds");
+  CHECK(res["rank_W_free_z"] == 4);
+  // A W with k = 5 ≥ bound whose z-columns are rank 3: still a counterexample.
+  const int in_dim = o.N * fc_rank::token_dim(1, o.q);
+  const std::string path = "/tmp/attnbounds_test_weights.txt";
+  {
+    std::ofstream f(path);
+    for (int r = 0; r < 5; ++r) {
+      for (int c = 0; c < in_dim; ++c) {
+        const bool z_col = c % 4 == 0;
+        const int token = c / 4;
+        f << ((z_col && token == 3) ? 0 : ((r + 1) * (c + 2)) % 7) << ' ';
+      }
+      f << '\n';
+    }
+  }
+  auto r = run_cli("lower fc-rank --N 5 --q 2 --weights " + path + " --json");
+  CHECK(r.status == 1);
+  json fr = json::parse(r.out);
+  CHECK(fr["k"] == 5);
+  CHECK(fr["worst"]["witness"]["first_layer_equal"] == true);
+  {
+    std::ofstream f(path);
+    f << "1 2 3\n4 5\n";
+  }
+  CHECK(run_cli("lower fc-rank --N 5 --q 2 --weights " + path).status == 2);
+  CHECK(run_cli("lower fc-rank --N 5 --q 2 --weights /nonexistent/w.txt").status == 2);
+}
+
+TEST_CASE("rnn-index: n-bit window automaton passes; fewer bits collide (re-verified)", "[lower]") {
+  const int N = 8, n = N - 1;
+  rnn_index::RnnIndexOptions o;
+  o.N = N;
+  auto tight = rnn_index::make_automaton(n, n, "window", 1);
+  json pass = rnn_index::run_rnn_index(o, *tight, json::object());
+  CHECK(pass["verdict"] == "holds");
+  CHECK(pass["states_distinct"] == (1u << n));
+  CHECK(pass["instances_within_eps"] == pass["instances"]);
+
+  auto linear = rnn_index::make_linear_recurrence(n, n, parse_format("fixed:2.0"), "shift", 1);
+  CHECK(rnn_index::run_rnn_index(o, *linear, json::object())["verdict"] == "holds");
+
+  std::vector<std::unique_ptr<rnn_index::StreamingModel>> below;
+  below.push_back(rnn_index::make_automaton(n, n - 1, "window", 1));
+  below.push_back(rnn_index::make_automaton(n, n - 1, "random", 7));
+  below.push_back(rnn_index::make_linear_recurrence(n, 3, parse_format("fixed:2.0"), "shift", 1));
+  below.push_back(rnn_index::make_linear_recurrence(n, 2, parse_format("fixed:3.4"), "random", 3));
+  for (const auto& model : below) {
+    json res = rnn_index::run_rnn_index(o, *model, json::object());
+    INFO(model->name());
+    CHECK(model->state_bits() >= 1);
+    REQUIRE(res["verdict"] == "fails");
+    const json& w = res["worst"]["witness"];
+    REQUIRE(w["kind"] == "state collision");
+    REQUIRE(w["inputs"].size() == 2);
+    std::vector<Rational> truth, out;
+    for (int t = 0; t < 2; ++t) {
+      auto X = parse_input(w["inputs"][t]);
+      validate_qsa_input(X.z, X.y, 1);
+      truth.push_back(qsa(X.z, X.y)(N - 1, 0));
+      out.push_back(parse_num(w["model_outputs"][t]));
+    }
+    CHECK(out[0] == out[1]);
+    CHECK(truth[0] == -truth[1]);  // b_k differs: qSA is +1 on one, −1 on the other
+    Rational e0 = truth[0] - out[0], e1 = truth[1] - out[1];
+    if (e0 < 0) e0 = -e0;
+    if (e1 < 0) e1 = -e1;
+    CHECK(std::max(e0, e1) >= 1);
+    CHECK(std::max(e0, e1) > o.eps);
+  }
+}
+
+TEST_CASE("rnn-index from the command line", "[lower]") {
+  CHECK(run_cli("lower rnn-index --N 7 --model automaton --S 6").status == 0);
+  CHECK(run_cli("lower rnn-index --N 7 --model automaton --S 5").status == 1);
+  CHECK(run_cli("lower rnn-index --N 7 --model linear --r 6").status == 0);
+  CHECK(run_cli("lower rnn-index --N 7 --model linear --r 6 --state-format fixed:1.1").status == 2);
+  CHECK(run_cli("lower rnn-index --N 7 --model bogus").status == 2);
+  auto r = run_cli("lower rnn-index --N 7 --model automaton --S 5 --json");
+  json res = json::parse(r.out);
+  CHECK(res["theorem"] == "Theorem 11");
+  CHECK(res["bound"] == "6");
+  CHECK(res["paper_bound"] == "3");
+}
+
+TEST_CASE("qsa-disj: the moment-curve construction passes all 4^5 instances at q = 5", "[lower][long]") {
+  const int q = 5;
+  auto emb = std::make_shared<MomentCurveForTest>(2 * q + 1, q, Rational(30));
+  auto model = qsa_disj::wrap_qsa_embedding(emb);
+  json res = qsa_disj::run_qsa_disj(disj_options(q, "exact"), *model, json::object());
+  CHECK(res["verdict"] == "holds");
+  CHECK(res["messages_distinct"] == (1u << q));
+  CHECK(res["instances"] == (1u << (2 * q)));
+}
