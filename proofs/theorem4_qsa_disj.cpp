@@ -221,7 +221,7 @@ Interval squared_error(const std::vector<Interval>& out, const Mat<Rational>& tr
   Interval e2(0L, bits);
   for (std::size_t c = 0; c < out.size(); ++c) {
     Interval diff = out[c] - Interval(truth(row, c), bits);
-    e2 += diff * diff;
+    e2 += sqr(diff);  // not diff * diff: that goes negative when diff straddles 0
   }
   return e2;
 }
@@ -381,7 +381,7 @@ json run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model, const js
           bool finite = true;
           for (int c = 0; c < d; ++c) {
             const DInterval diff = out[c] - DInterval::from_interval(Interval(truth(alice, c), 64));
-            e2 += diff * diff;
+            e2 += abs(diff) * abs(diff);
             finite = finite && out[c].is_finite();
           }
           const DInterval b2 = DInterval::from_interval(Interval(bound2, 64));

@@ -1,5 +1,6 @@
 // Errors that map to exit status 2 (bad input or usage): one line naming the parameter.
 #pragma once
+#include <concepts>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -13,7 +14,9 @@ struct UsageError : std::runtime_error {
 
 // Throws UsageError("--name", "must be in lo..hi (got v)") when v is outside [lo, hi].
 void require_range(const std::string& name, long long v, long long lo, long long hi);
-inline void require_range(const std::string& name, int v, int lo, int hi) {
+// Any mix of integer types (int N, long long limits) lands on the long long check.
+template <std::integral A, std::integral B, std::integral C>
+void require_range(const std::string& name, A v, B lo, C hi) {
   require_range(name, static_cast<long long>(v), static_cast<long long>(lo), static_cast<long long>(hi));
 }
 void require_range(const std::string& name, double v, double lo, double hi, bool open_low = false,
