@@ -1,0 +1,420 @@
+#include "proofs/theorem2_qsa_rip.hpp"
+
+#include <glpk.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <stdexcept>
+
+#include "enumerate/combinatorics.hpp"
+#include "enumerate/parallel.hpp"
+
+namespace attnbounds {
+
+namespace {
+
+constexpr int kGridBits = 40;         // LP solutions are rounded to multiples of 2^-40
+constexpr double kLpMargin = 0x1p-24;  // off-S rows ask for ≤ 1/2 − 2^-24 in the LP
+
+glp_prob* as_lp(void* p) { return static_cast<glp_prob*>(p); }
+
+DInterval dinterval_of_integer(const Integer& x) {
+  if (mpz_sizeinbase(x.get_mpz_t(), 2) <= 53) return DInterval(x.get_d());
+  double d = x.get_d();  // truncated toward zero: the exact value lies within one ulp
+  return {DInterval::down(d), DInterval::up(d)};
+}
+
+// Solves G y = rhs exactly (G q×q); nullopt when G is singular.
+std::optional<std::vector<Rational>> solve_exact(std::vector<std::vector<Rational>> G, std::vector<Rational> rhs) {
+  const std::size_t n = rhs.size();
+  for (std::size_t col = 0; col < n; ++col) {
+    std::size_t piv = col;
+    while (piv < n && G[piv][col] == 0) ++piv;
+    if (piv == n) return std::nullopt;
+    std::swap(G[piv], G[col]);
+    std::swap(rhs[piv], rhs[col]);
+    for (std::size_t r = 0; r < n; ++r) {
+      if (r == col || G[r][col] == 0) continue;
+      Rational f = G[r][col] / G[col][col];
+      for (std::size_t c = col; c < n; ++c) G[r][c] -= f * G[col][c];
+      rhs[r] -= f * rhs[col];
+    }
+  }
+  for (std::size_t r = 0; r < n; ++r) rhs[r] /= G[r][r];
+  return rhs;
+}
+
+std::string subset_text(const int* S, int q) {
+  std::string s = "{";
+  for (int k = 0; k < q; ++k) s += (k ? ", " : " ") + std::to_string(S[k] + 1);
+  return s + " }";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- solver
+
+RipCertificateSolver::RipCertificateSolver(const QsaRipEmbedding& emb, bool feasibility_only, bool warm_start)
+    : emb_(emb), feasibility_only_(feasibility_only), warm_start_(warm_start) {
+  if (emb.strategy() != "lp") return;
+  glp_term_out(GLP_OFF);
+  glp_prob* lp = glp_create_prob();
+  lp_ = lp;
+  const int N = emb.N(), mk = emb.mk();
+  glp_set_obj_dir(lp, GLP_MIN);
+  glp_add_cols(lp, mk + (feasibility_only ? 0 : 1));
+  for (int i = 1; i <= mk; ++i) glp_set_col_bnds(lp, i, GLP_FR, 0, 0);
+  const int t = mk + 1;
+  if (!feasibility_only) {
+    glp_set_col_bnds(lp, t, GLP_LO, 0, 0);
+    glp_set_obj_coef(lp, t, 1.0);
+  }
+  glp_add_rows(lp, N + (feasibility_only ? 0 : 2 * mk));
+  std::vector<int> idx(mk + 2);
+  std::vector<double> val(mk + 2);
+  for (int j = 0; j < N; ++j) {
+    for (int i = 0; i < mk; ++i) {
+      idx[i + 1] = i + 1;
+      val[i + 1] = emb.signs()[j * mk + i];
+    }
+    glp_set_mat_row(lp, j + 1, mk, idx.data(), val.data());
+    glp_set_row_bnds(lp, j + 1, GLP_UP, 0, 0.5 - kLpMargin);
+  }
+  if (!feasibility_only) {
+    for (int i = 0; i < mk; ++i) {
+      idx[1] = i + 1;
+      idx[2] = t;
+      for (int sgn : {1, -1}) {  // ±w_i − t ≤ 0
+        val[1] = sgn;
+        val[2] = -1;
+        const int row = N + 1 + 2 * i + (sgn < 0 ? 1 : 0);
+        glp_set_mat_row(lp, row, 2, idx.data(), val.data());
+        glp_set_row_bnds(lp, row, GLP_UP, 0, 0);
+      }
+    }
+  }
+}
+
+RipCertificateSolver::~RipCertificateSolver() {
+  if (lp_) glp_delete_prob(as_lp(lp_));
+}
+
+std::optional<std::vector<double>> RipCertificateSolver::solve_lp(const int* S) {
+  glp_prob* lp = as_lp(lp_);
+  const int q = emb_.q(), mk = emb_.mk();
+  for (int k : last_S_) glp_set_row_bnds(lp, k + 1, GLP_UP, 0, 0.5 - kLpMargin);
+  last_S_.assign(S, S + q);
+  for (int k = 0; k < q; ++k) glp_set_row_bnds(lp, S[k] + 1, GLP_FX, 1.0, 1.0);
+  glp_smcp parm;
+  glp_init_smcp(&parm);
+  parm.msg_lev = GLP_MSG_OFF;
+  parm.meth = GLP_DUALP;
+  if (!warm_start_) glp_std_basis(lp);
+  int rc = glp_simplex(lp, &parm);
+  if (rc != 0) {  // e.g. a singular warm basis: restart cold with the primal method
+    glp_std_basis(lp);
+    parm.meth = GLP_PRIMAL;
+    rc = glp_simplex(lp, &parm);
+  }
+  const int status = glp_get_status(lp);
+  if (rc != 0 || (status != GLP_OPT && status != GLP_FEAS)) {
+    reason_ = "no certificate w_S for S = " + subset_text(S, q) + ": the LP (GLPK, floating point) reports " +
+              (status == GLP_NOFEAS || status == GLP_INFEAS ? "infeasible" : "failure code " + std::to_string(rc));
+    return std::nullopt;
+  }
+  std::vector<double> w(mk);
+  for (int i = 0; i < mk; ++i) w[i] = glp_get_col_prim(lp, i + 1);
+  return w;
+}
+
+std::optional<RipCertificate> RipCertificateSolver::repair_and_verify(const int* S, const std::vector<double>& w0) {
+  const int N = emb_.N(), q = emb_.q(), mk = emb_.mk();
+  const auto& u = emb_.signs();
+  // Round to the 2^-40 grid, then correct exactly inside span{u_k : k ∈ S} so that the S rows
+  // equal 1: w = w̃ + U_S y with (U_Sᵀ U_S) y = 1 − U_Sᵀ w̃.
+  const Integer grid = Integer(1) << kGridBits;
+  std::vector<Rational> w(mk);
+  for (int i = 0; i < mk; ++i) {
+    const double scaled = std::nearbyint(std::ldexp(w0[i], kGridBits));
+    if (!(std::fabs(scaled) < 0x1p62)) {
+      reason_ = "LP solution out of range for S = " + subset_text(S, q);
+      return std::nullopt;
+    }
+    w[i] = Rational(Integer(static_cast<long>(scaled)), grid);
+  }
+  std::vector<std::vector<Rational>> G(q, std::vector<Rational>(q));
+  std::vector<Rational> rhs(q);
+  for (int a = 0; a < q; ++a) {
+    Rational dot = 0;
+    for (int i = 0; i < mk; ++i) dot += u[S[a] * mk + i] > 0 ? w[i] : Rational(-w[i]);
+    rhs[a] = 1 - dot;
+    for (int b = 0; b < q; ++b) {
+      long g = 0;
+      for (int i = 0; i < mk; ++i) g += u[S[a] * mk + i] * u[S[b] * mk + i];
+      G[a][b] = g;
+    }
+  }
+  auto y = solve_exact(G, rhs);
+  if (!y) {
+    reason_ = "no certificate w_S for S = " + subset_text(S, q) + ": keys of S are linearly dependent";
+    return std::nullopt;
+  }
+  for (int a = 0; a < q; ++a)
+    for (int i = 0; i < mk; ++i) w[i] += u[S[a] * mk + i] > 0 ? (*y)[a] : Rational(-(*y)[a]);
+  RipCertificate cert;
+  cert.D = 1;
+  for (const auto& v : w) mpz_lcm(cert.D.get_mpz_t(), cert.D.get_mpz_t(), v.get_den_mpz_t());
+  cert.W.resize(mk);
+  Integer norm_sq = 0;
+  for (int i = 0; i < mk; ++i) {
+    cert.W[i] = w[i].get_num() * (cert.D / w[i].get_den());
+    norm_sq += cert.W[i] * cert.W[i];
+  }
+  // Exact verification in integers: ⟨u_j, W⟩ = D on S, 2⟨u_j, W⟩ ≤ D off S.
+  std::vector<std::uint8_t> in_S(N, 0);
+  for (int k = 0; k < q; ++k) in_S[S[k]] = 1;
+  Integer max_off = -cert.D * 1000;
+  bool any_off = false;
+  for (int j = 0; j < N; ++j) {
+    Integer n = 0;
+    for (int i = 0; i < mk; ++i) {
+      if (u[j * mk + i] > 0) n += cert.W[i];
+      else n -= cert.W[i];
+    }
+    if (in_S[j] ? n != cert.D : 2 * n > cert.D) {
+      reason_ = "no certificate w_S for S = " + subset_text(S, q) + ": exact verification failed at j = " +
+                std::to_string(j + 1) + (in_S[j] ? " (S row != 1)" : " (off-S row > 1/2)");
+      return std::nullopt;
+    }
+    if (!in_S[j] && (!any_off || n > max_off)) {
+      max_off = n;
+      any_off = true;
+    }
+  }
+  cert.max_off = any_off ? Rational(max_off, cert.D) : Rational(0);
+  cert.norm_sq_scaled = Rational(norm_sq * mk, cert.D * cert.D);
+  return cert;
+}
+
+std::optional<RipCertificate> RipCertificateSolver::solve(const int* S) {
+  reason_.clear();
+  std::vector<double> w0(emb_.mk(), 0.0);  // least-norm: the exact repair of w̃ = 0
+  if (emb_.strategy() == "lp") {
+    auto w = solve_lp(S);
+    if (!w) return std::nullopt;
+    w0 = std::move(*w);
+  }
+  return repair_and_verify(S, w0);
+}
+
+// ---------------------------------------------------------------- workers
+
+namespace {
+
+// Exact rows r_j = (c/D)(⟨u_j, W⟩ − D).
+class RipRowWorker : public QsaRowWorker {
+ public:
+  explicit RipRowWorker(const QsaRipEmbedding& e) : e_(e), solver_(e, false, false), n_(e.N()) {}
+  bool row(const int* S, DInterval* r) override {
+    auto cert = solver_.solve(S);
+    if (!cert) return false;
+    e_.record(*cert);
+    D_ = cert->D;
+    const int N = e_.N(), mk = e_.mk();
+    const auto& u = e_.signs();
+    const DInterval scale = dinterval_of(Rational(e_.temperature() / Rational(D_)));
+    for (int j = 0; j < N; ++j) {
+      Integer n = 0;
+      for (int i = 0; i < mk; ++i) {
+        if (u[j * mk + i] > 0) n += cert->W[i];
+        else n -= cert->W[i];
+      }
+      n_[j] = n - D_;  // ≤ 0, and 0 exactly on S
+      r[j] = n_[j] == 0 ? DInterval(0.0) : dinterval_of_integer(n_[j]) * scale;
+    }
+    return true;
+  }
+  std::vector<Rational> exact_differences() override {
+    std::vector<Rational> out;
+    const Rational scale = e_.temperature() / Rational(D_);
+    for (const auto& n : n_) out.push_back(scale * Rational(n));
+    return out;
+  }
+  std::string missing_reason() const override { return solver_.reason(); }
+
+ private:
+  const QsaRipEmbedding& e_;
+  RipCertificateSolver solver_;
+  std::vector<Integer> n_;
+  Integer D_;
+};
+
+class RipQueryWorker : public QsaQueryWorker {
+ public:
+  explicit RipQueryWorker(const QsaRipEmbedding& e) : e_(e), solver_(e, false, false) {}
+  std::optional<std::vector<Rational>> query(const std::vector<int>& S) override {
+    auto cert = solver_.solve(S.data());
+    if (!cert) return std::nullopt;
+    e_.record(*cert);
+    std::vector<Rational> w;
+    for (const auto& Wi : cert->W) w.push_back(e_.temperature() * Rational(Wi, cert->D));
+    return w;
+  }
+  std::string missing_reason() const override { return solver_.reason(); }
+
+ private:
+  const QsaRipEmbedding& e_;
+  RipCertificateSolver solver_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------- embedding
+
+int QsaRipEmbedding::default_mk(int N, int q) {
+  return static_cast<int>(std::ceil(2.0 * q * std::log2(std::max(2, N)))) + 8;
+}
+
+QsaRipEmbedding::QsaRipEmbedding(const QsaEmbeddingParams& p)
+    : N_(p.N), q_(p.q), d_(p.d), mk_(p.mk > 0 ? p.mk : default_mk(p.N, p.q)), strategy_(p.strategy) {
+  if (q_ < 1 || q_ > N_) throw std::invalid_argument("--q: must be in 1..N (got " + std::to_string(q_) + ")");
+  if (d_ < 1) throw std::invalid_argument("--d: must be at least 1");
+  if (strategy_ != "lp" && strategy_ != "least-norm")
+    throw std::invalid_argument("--strategy: must be lp or least-norm (got '" + strategy_ + "')");
+  c_ = p.c ? *p.c : qsa_default_temperature(N_, q_, p.eps, Rational(1, 2));
+  // Coordinate-major: coordinate i of every key is drawn before coordinate i+1, so the keys at
+  // width m' are the prefix of the keys at any larger width.  One 64-bit draw per sign (top bit);
+  // std::mt19937_64 is specified exactly by the standard, so the keys are portable.
+  std::mt19937_64 gen(p.seed);
+  signs_.assign(static_cast<std::size_t>(N_) * mk_, 1);
+  for (int i = 0; i < mk_; ++i)
+    for (int j = 0; j < N_; ++j) signs_[j * mk_ + i] = (gen() >> 63) ? 1 : -1;
+  keys_ = Mat<Rational>(N_, mk_);
+  for (int j = 0; j < N_; ++j)
+    for (int i = 0; i < mk_; ++i) keys_(j, i) = signs_[j * mk_ + i];
+}
+
+std::vector<Rational> QsaRipEmbedding::query(const std::vector<int>& S) const {
+  if (static_cast<int>(S.size()) != q_) throw std::invalid_argument("qsa-rip: query needs exactly q indices");
+  RipQueryWorker w(*this);
+  auto out = w.query(S);
+  if (!out) throw std::runtime_error(w.missing_reason());
+  return *out;
+}
+
+std::unique_ptr<QsaRowWorker> QsaRipEmbedding::exact_row_worker() const { return std::make_unique<RipRowWorker>(*this); }
+std::unique_ptr<QsaQueryWorker> QsaRipEmbedding::query_worker() const { return std::make_unique<RipQueryWorker>(*this); }
+
+void QsaRipEmbedding::record(const RipCertificate& cert) const {
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  ++certified_;
+  if (cert.norm_sq_scaled > max_norm_sq_) max_norm_sq_ = cert.norm_sq_scaled;
+  if (cert.max_off > max_off_) max_off_ = cert.max_off;
+}
+
+json QsaRipEmbedding::summary_json() const {
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  json s;
+  s["strategy"] = strategy_;
+  s["how"] = strategy_ == "lp"
+                 ? "GLPK min ||w||_inf with off-S rows <= 1/2 - 2^-24, rounded to 2^-40, repaired exactly onto the S rows, "
+                   "verified in integers"
+                 : "least-norm w = U_S (U_S^T U_S)^-1 1 in exact rationals, verified in integers";
+  s["verified_exactly"] = true;
+  if (max_off_ > -1000000) {
+    s["max_norm_scaled"] = to_decimal_string(Rational(sqrt(Interval(max_norm_sq_, 64)).upper()), 6, +1);
+    s["norm_reference_2_sqrt_q"] = to_decimal_string(Rational(sqrt(Interval(Rational(4 * q_), 64)).upper()), 6, +1);
+    s["max_off_S_score"] = to_exact_decimal_or_fraction(max_off_);
+    s["min_gap"] = to_exact_decimal_or_fraction(1 - max_off_);
+  }
+  s["mk"] = mk_;
+  s["m"] = m();
+  return s;
+}
+
+// ---------------------------------------------------------------- min-m
+
+namespace {
+// True when every S gets a verified certificate at width mk; first_missing set otherwise
+// (deterministically: the smallest rank found in a sequential rescan).
+bool all_certified(int N, int q, std::uint64_t seed, const std::string& strategy, int mk, unsigned threads,
+                   std::vector<int>* first_missing) {
+  QsaEmbeddingParams p;
+  p.N = N;
+  p.q = q;
+  p.mk = mk;
+  p.seed = seed;
+  p.strategy = strategy;
+  p.c = Rational(1);
+  QsaRipEmbedding emb(p);
+  const std::uint64_t total = binomial(N, q);
+  std::atomic<bool> stop{false};
+  std::uint64_t miss = parallel_reduce(
+      total, threads, std::numeric_limits<std::uint64_t>::max(),
+      [&](std::uint64_t b, std::uint64_t e, std::uint64_t& first) {
+        if (stop.load(std::memory_order_relaxed)) return;
+        RipCertificateSolver solver(emb, true, true);
+        std::vector<int> S(q);
+        unrank_subset(b, N, q, S.data());
+        for (std::uint64_t r = b; r < e; ++r) {
+          if (!solver.solve(S.data())) {
+            first = r;
+            stop.store(true);
+            return;
+          }
+          next_subset(S.data(), q, N);
+        }
+      },
+      [](std::uint64_t& acc, std::uint64_t&& p) { acc = std::min(acc, p); });
+  if (miss == std::numeric_limits<std::uint64_t>::max()) return true;
+  if (first_missing) {
+    // The early exit is timing dependent: rescan sequentially up to the hit for a deterministic S.
+    RipCertificateSolver solver(emb, true, false);
+    std::vector<int> S(q);
+    for (int k = 0; k < q; ++k) S[k] = k;
+    for (std::uint64_t r = 0; r <= miss; ++r) {
+      if (!solver.solve(S.data()) || r == miss) break;
+      next_subset(S.data(), q, N);
+    }
+    *first_missing = S;
+  }
+  return false;
+}
+}  // namespace
+
+RipMinMResult rip_min_mk(int N, int q, std::uint64_t seed, const std::string& strategy, int mk_max, unsigned threads) {
+  RipMinMResult res;
+  int lo = 0;  // infeasible (m' = 0 certifies nothing)
+  int hi = std::min(mk_max, std::max(q + 1, static_cast<int>(std::ceil(q * std::log2(std::max(2, N))))));
+  // Grow hi until feasible.
+  for (;;) {
+    ++res.tested;
+    if (all_certified(N, q, seed, strategy, hi, threads, nullptr)) break;
+    lo = hi;
+    if (hi >= mk_max) return res;
+    hi = std::min(mk_max, hi * 2);
+  }
+  while (hi - lo > 1) {
+    const int mid = lo + (hi - lo) / 2;
+    ++res.tested;
+    if (all_certified(N, q, seed, strategy, mid, threads, nullptr)) hi = mid;
+    else lo = mid;
+  }
+  res.mk_star = hi;
+  if (lo >= 1) all_certified(N, q, seed, strategy, lo, threads, &res.missing_at_below);
+  return res;
+}
+
+namespace {
+const bool registered = [] {
+  register_qsa_embedding("qsa-rip", [](const QsaEmbeddingParams& p) -> std::unique_ptr<QsaEmbedding> {
+    return std::make_unique<QsaRipEmbedding>(p);
+  });
+  return true;
+}();
+}  // namespace
+
+}  // namespace attnbounds
