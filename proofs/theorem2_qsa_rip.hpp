@@ -4,8 +4,9 @@
 //   prefix of the keys for m'+1: feasibility is monotone in m'), and for every S a dual
 //   certificate w_S with ⟨u_j, w_S⟩ = 1 on S and ≤ 1/2 off S, VERIFIED EXACTLY in integers.
 //   Query c·w_S, key u_j, value z_j; gap 1/2; m = d' + 2m'.
-// Certificates: `lp` (GLPK, min ‖w‖_∞ with off-S rows ≤ 1/2 − 2^-24, rounded to 2^-40 and then
-// repaired exactly onto the S rows) or `least-norm` (w = U_S (U_Sᵀ U_S)^{-1} 1, exact).
+// Certificates: `least-norm` (w = U_S (U_Sᵀ U_S)^{-1} 1, exact) or `lp` (least-norm when it passes,
+// else a GLPK feasibility LP with off-S rows ≤ 1/2 − 2^-20, rounded to 2^-40 and then repaired
+// exactly onto the S rows).  Every certificate is verified in integers.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -26,6 +27,8 @@ struct RipCertificate {
   Integer D;
   Rational norm_sq_scaled;  // m'·‖w_S‖₂² (the 1/√m' key scaling)
   Rational max_off;         // max_{j∉S} ⟨u_j, w_S⟩ (≤ 1/2)
+  std::vector<Integer> scores;  // ⟨u_j, W⟩ for every j (= D on S)
+  bool by_lp = false;           // false: the least-norm formula produced it
 };
 
 class QsaRipEmbedding;
@@ -84,7 +87,7 @@ class QsaRipEmbedding : public QsaEmbedding, public QsaRowSource {
   std::vector<std::int8_t> signs_;
   Mat<Rational> keys_;
   mutable std::mutex stats_mutex_;
-  mutable std::uint64_t certified_ = 0;
+  mutable std::uint64_t certified_ = 0, by_lp_ = 0;
   mutable Rational max_norm_sq_ = 0, max_off_ = -1000000;
 };
 

@@ -607,7 +607,9 @@ Rational qsa_default_temperature(int N, int q, const Rational& eps, const Ration
   Rational scaled = c.upper() * Rational(scale);
   mpz_class num = scaled.get_num(), den = scaled.get_den(), ceil_q;
   mpz_cdiv_q(ceil_q.get_mpz_t(), num.get_mpz_t(), den.get_mpz_t());
-  return Rational(ceil_q, scale);
+  Rational rounded(ceil_q, scale);
+  rounded.canonicalize();
+  return rounded;
 }
 
 Interval qsa_equal_row_error(const std::vector<Rational>& r_off, int q, mpfr_prec_t bits) {
