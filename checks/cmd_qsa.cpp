@@ -306,12 +306,12 @@ void run_min_p(const std::string& claim, const QsaCliOptions& o) {
   emit(out, o.common, p_star > 0 ? 0 : 1);
 }
 
-void add_qsa_options(CLI::App* sub, QsaCliOptions& o, const std::string& claim, bool with_eps = true) {
-  add_common(*sub, o.common);
+void add_qsa_options(CLI::App* sub, QsaCliOptions& o, const std::string& claim, bool with_semantics = true) {
+  add_common(*sub, o.common, with_semantics);
   sub->add_option("--N", o.N, "number of tokens")->capture_default_str();
   sub->add_option("--q", o.q, "subset size q")->capture_default_str();
   sub->add_option("--d", o.d, "value width d'")->capture_default_str();
-  if (with_eps) sub->add_option("--eps", o.eps, "accuracy epsilon in (0,1), exact decimal or p/q")->capture_default_str();
+  sub->add_option("--eps", o.eps, "accuracy epsilon in (0,1), exact decimal or p/q")->capture_default_str();
   sub->add_option("--c", o.c, "temperature override (exact decimal or p/q)");
   if (claim == "qsa-rip") {
     sub->add_option("--mk", o.mk, "key width m' (0 = default ceil(2 q log2 N) + 8)")->capture_default_str();
@@ -334,7 +334,7 @@ void attach_claim(CLI::App& parent, const std::string& verb, const std::string& 
     sub->callback([o, claim] { run_eval(claim, *o); });
   } else if (verb == "min-p") {
     auto* sub = parent.add_subcommand(claim, "minimal precision p* under embed:float:P or embed:fixed:I.F");
-    add_qsa_options(sub, *o, claim);
+    add_qsa_options(sub, *o, claim, false);
     sub->add_option("--format", o->format, "float | fixed")->capture_default_str();
     sub->add_option("--p-min", o->p_min, "smallest p tested")->capture_default_str();
     sub->add_option("--p-max", o->p_max, "largest p tested")->capture_default_str();
@@ -359,11 +359,11 @@ const Registrar reg_eval_rip{{"eval", "qsa-rip", "Theorem 2", qsa_provenance("qs
                               [](CLI::App& a) { attach_claim(a, "eval", "qsa-rip"); }}};
 const Registrar reg_minp_cyclic{{"min-p", "qsa-cyclic", "Theorem 3", "ours (finite-precision model); construction ours",
                                  "minimal precision p* of the moment-curve embedding (embed:float:P / embed:fixed)",
-                                 kParams + " --format --p-min --p-max",
+                                 "--N --q --d --eps --c --seed --threads --json --format float|fixed --p-min --p-max",
                                  [](CLI::App& a) { attach_claim(a, "min-p", "qsa-cyclic"); }}};
 const Registrar reg_minp_rip{{"min-p", "qsa-rip", "Theorem 2", "ours (finite-precision model); certificates ours",
                               "minimal precision p* of the random-sign embedding (embed:float:P / embed:fixed)",
-                              kParams + " --mk --strategy --format --p-min --p-max",
+                              "--N --q --d --eps --c --seed --threads --json --mk --strategy --format float|fixed --p-min --p-max",
                               [](CLI::App& a) { attach_claim(a, "min-p", "qsa-rip"); }}};
 
 }  // namespace
