@@ -346,3 +346,34 @@ TEST_CASE("qsa-rip N=64 q=3 holds at the default m'", "[qsa][long]") {
   QsaRipEmbedding e(params(64, 3));
   CHECK(run(e, Rational(1, 10)).verdict == Verdict::Holds);
 }
+
+TEST_CASE("min-m qsa-rip: m'* certifies every S and m'*-1 leaves the named S without a certificate", "[qsa]") {
+  RipMinMResult r = rip_min_mk(12, 2, 1, "lp", 256, 2);
+  REQUIRE(r.mk_star > 2);
+  REQUIRE(r.missing_at_below.size() == 2);
+  QsaEmbeddingParams p = params(12, 2);
+  p.mk = r.mk_star;
+  QsaRipEmbedding at(p);
+  CHECK(run(at, Rational(1, 10)).missing_rows == 0);
+  p.mk = r.mk_star - 1;
+  QsaRipEmbedding below(p);
+  RipCertificateSolver solver(below, true, false);
+  CHECK_FALSE(solver.solve(r.missing_at_below.data()).has_value());
+  // Prefix property: the keys at m'*−1 are the first m'*−1 coordinates of the keys at m'*.
+  for (int j = 0; j < 12; ++j)
+    for (int i = 0; i < below.mk(); ++i) CHECK(below.keys()(j, i) == at.keys()(j, i));
+}
+
+TEST_CASE("embed certificates replay; eval of qsa-rip runs", "[qsa]") {
+  int st = -1;
+  const std::string cert = "/tmp/attnbounds_test_qsa_rip_embed.json";
+  run_cli("check qsa-rip --N 10 --q 2 --semantics embed:float:16 --certificate " + cert, &st);
+  REQUIRE(st == 0);
+  run_cli("replay " + cert, &st);
+  CHECK(st == 0);
+  const std::string in = "/tmp/attnbounds_test_qsa_input2.json";
+  std::ofstream(in) << R"({"z": [[1], [-1], [0]], "y": [[1], [2], [3]]})";
+  json j = json::parse(run_cli("eval qsa-rip --input " + in + " --json", &st));
+  CHECK(st == 0);
+  CHECK(j["within_eps"] == true);
+}

@@ -561,6 +561,10 @@ void qsa_fill_result(json& out, const QsaCheckResult& r, const QsaEmbedding& emb
     worst["value"] = to_decimal_string((r.worst_lower + r.worst_upper) / 2, 17, 0);
     worst["lower"] = to_decimal_string(r.worst_lower, 17, -1);
     worst["upper"] = to_decimal_string(r.worst_upper, 17, +1);
+  } else {  // no row to report (e.g. the subset has no certificate)
+    worst["value"] = nullptr;
+    worst["lower"] = nullptr;
+    worst["upper"] = nullptr;
   }
   json witness;
   if (!r.witness_S.empty()) {
