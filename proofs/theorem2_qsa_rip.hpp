@@ -5,8 +5,9 @@
 //   certificate w_S with ⟨u_j, w_S⟩ = 1 on S and ≤ 1/2 off S, VERIFIED EXACTLY in integers.
 //   Query c·w_S, key u_j, value z_j; gap 1/2; m = d' + 2m'.
 // Certificates: `least-norm` (w = U_S (U_Sᵀ U_S)^{-1} 1, exact) or `lp` (least-norm when it passes,
-// else a GLPK feasibility LP with off-S rows ≤ 1/2 − 2^-20, rounded to 2^-40 and then repaired
-// exactly onto the S rows).  Every certificate is verified in integers.
+// else a GLPK feasibility LP with off-S rows ≤ 3/8 (or ≤ 1/2 − 2^-20 when that is infeasible),
+// moved towards the least-norm point as far as the off-S rows allow, rounded to 2^-40 and then
+// repaired exactly onto the S rows).  Every certificate is verified in integers.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -45,12 +46,14 @@ class RipCertificateSolver {
   const std::string& reason() const { return reason_; }
 
  private:
-  std::optional<std::vector<double>> solve_lp(const int* S);
+  std::optional<std::vector<double>> solve_lp(const int* S, double off_upper);
   std::optional<RipCertificate> repair_and_verify(const int* S, const std::vector<double>& w0);
+  std::optional<std::vector<double>> blend_towards_least_norm(const int* S, const std::vector<double>& lp);
   const QsaRipEmbedding& emb_;
   bool feasibility_only_, warm_start_;
   void* lp_ = nullptr;  // glp_prob*
   std::vector<int> last_S_;
+  double off_upper_ = -1;  // current bound of the off-S rows in the LP
   std::string reason_;
 };
 

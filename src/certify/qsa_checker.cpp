@@ -592,6 +592,9 @@ void qsa_fill_result(json& out, const QsaCheckResult& r, const QsaEmbedding& emb
   out["worst"] = worst;
   out["bound"] = to_exact_decimal_or_fraction(eps);
   out["bound_derivation"] = r.bound_derivation;
+  out["working_precision"] = {{"filter", "DInterval: IEEE double, outward rounded (libm exp widened 4 ulp)"},
+                              {"fallback", "MPFI 128, 256, ..., 2048 bits"},
+                              {"report", "MPFI 128 bits; witness forward pass 256 bits"}};
   out["rows"] = {{"fallback_mpfi", r.fallback_rows},
                  {"failing", r.failing_rows},
                  {"undecided", r.undecided_rows},
