@@ -76,6 +76,7 @@ void run_min_m(const MinMOptions& o) {
           json S = json::array();
           for (int v : r.missing_at_below) S.push_back(v + 1);
           s["no_certificate_below_at_S"] = S;
+          s["below_proof"] = r.below_proof.empty() ? json("not proven exactly (GLPK infeasible only)") : json(r.below_proof);
         }
         per_seed.push_back(s);
         if (r.mk_star > 0) stars.push_back(r.mk_star);
@@ -97,8 +98,8 @@ void run_min_m(const MinMOptions& o) {
   out["meaning"] =
       "m'* = smallest key width for which every S in ([N] choose q) gets an exactly verified certificate w_S with this "
       "seed (keys at width m' are a prefix of those at m'+1, so feasibility is monotone and binary search is exact "
-      "given the certificate search). Below m'* the named S had none: that comes from GLPK's floating-point LP "
-      "(infeasible), not from an exact infeasibility proof.";
+      "given the certificate search). At m'* - 1 the named S has no certificate; below_proof says whether that is "
+      "proven exactly (a Farkas certificate re-solved and checked in rationals) or only reported by GLPK.";
   out["table"] = rows;
   out["cases"] = work;
   bool all = true;

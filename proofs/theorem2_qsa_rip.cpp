@@ -191,6 +191,12 @@ std::optional<RipCertificate> RipCertificateSolver::repair_and_verify(const int*
   }
   for (int a = 0; a < q; ++a)
     for (int i = 0; i < mk; ++i) w[i] += u[S[a] * mk + i] > 0 ? (*y)[a] : Rational(-(*y)[a]);
+  return verify_exact(S, w);
+}
+
+std::optional<RipCertificate> RipCertificateSolver::verify_exact(const int* S, const std::vector<Rational>& w) {
+  const int N = emb_.N(), q = emb_.q(), mk = emb_.mk();
+  const auto& u = emb_.signs();
   RipCertificate cert;
   cert.D = 1;
   for (const auto& v : w) mpz_lcm(cert.D.get_mpz_t(), cert.D.get_mpz_t(), v.get_den_mpz_t());
@@ -267,7 +273,18 @@ std::optional<RipCertificate> RipCertificateSolver::solve(const int* S) {
           return cert;
         }
   auto w = solve_lp(S, 0.5 - kLpMargin);
-  if (!w) return std::nullopt;
+  if (!w) {
+    // Certificates whose off-S rows reach exactly 1/2 are missed by the margin: solve with bound
+    // exactly 1/2 and rebuild the final vertex exactly from GLPK's basis.
+    std::string why = reason_;
+    if (auto cert = exact_vertex(S)) {
+      cert->by_lp = true;
+      reason_.clear();
+      return cert;
+    }
+    reason_ = why;
+    return std::nullopt;
+  }
   // Blending from this LP point:  Both it and the least-norm point satisfy the S rows, so
   // every point between them does too; move from the LP point towards the least-norm point as far
   // as the off-S rows allow (≤ 1/2 − 2^-21, inside the LP's margin).  Exactness is restored by
@@ -283,6 +300,36 @@ std::optional<RipCertificate> RipCertificateSolver::solve(const int* S) {
   auto cert = repair_and_verify(S, *w);
   if (cert) cert->by_lp = true;
   return cert;
+}
+
+std::optional<RipCertificate> RipCertificateSolver::exact_vertex(const int* S) {
+  if (!solve_lp(S, 0.5)) return std::nullopt;
+  glp_prob* lp = as_lp(lp_);
+  const int N = emb_.N(), mk = emb_.mk();
+  const auto& u = emb_.signs();
+  // Basic structural columns are unknowns; nonbasic ones (free) sit at 0.  Every row whose
+  // auxiliary variable is nonbasic is active: = 1 on S, = 1/2 off S (only the first N rows exist
+  // in feasibility mode).
+  std::vector<int> basic, active;
+  for (int i = 0; i < mk; ++i)
+    if (glp_get_col_stat(lp, i + 1) == GLP_BS) basic.push_back(i);
+  for (int j = 0; j < N; ++j)
+    if (glp_get_row_stat(lp, j + 1) != GLP_BS) active.push_back(j);
+  if (basic.size() != active.size() || glp_get_num_rows(lp) != N) return std::nullopt;
+  std::vector<std::uint8_t> in_S(N, 0);
+  for (int k = 0; k < emb_.q(); ++k) in_S[S[k]] = 1;
+  const std::size_t n = basic.size();
+  std::vector<std::vector<Rational>> M(n, std::vector<Rational>(n));
+  std::vector<Rational> rhs(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    for (std::size_t c = 0; c < n; ++c) M[r][c] = u[active[r] * mk + basic[c]];
+    rhs[r] = in_S[active[r]] ? Rational(1) : Rational(1, 2);
+  }
+  auto xb = solve_exact(M, rhs);
+  if (!xb) return std::nullopt;
+  std::vector<Rational> w(mk, 0);
+  for (std::size_t c = 0; c < n; ++c) w[basic[c]] = (*xb)[c];
+  return verify_exact(S, w);
 }
 
 std::optional<std::vector<double>> RipCertificateSolver::blend_towards_least_norm(const int* S,
@@ -422,6 +469,10 @@ std::vector<Rational> QsaRipEmbedding::query(const std::vector<int>& S) const {
   return *out;
 }
 
+std::optional<std::string> QsaRipEmbedding::prove_missing(const std::vector<int>& S) const {
+  return rip_prove_no_certificate(*this, S.data());
+}
+
 std::unique_ptr<QsaRowWorker> QsaRipEmbedding::exact_row_worker() const { return std::make_unique<RipRowWorker>(*this); }
 std::unique_ptr<QsaQueryWorker> QsaRipEmbedding::query_worker() const { return std::make_unique<RipQueryWorker>(*this); }
 
@@ -455,6 +506,89 @@ json QsaRipEmbedding::summary_json() const {
   s["mk"] = mk_;
   s["m"] = m();
   return s;
+}
+
+// ---------------------------------------------------------------- exact infeasibility (Farkas)
+
+std::optional<std::string> rip_prove_no_certificate(const QsaRipEmbedding& emb, const int* S) {
+  // Farkas: if y ∈ R^S and λ ≥ 0 on the off-S rows satisfy U_Sᵀy + U_offᵀλ = 0 and
+  // Σy + ½Σλ < 0, then no w has ⟨u_j,w⟩ = 1 on S and ≤ ½ off S (pair the rows with w:
+  // 0 = Σ_a y_a + Σ_l λ_l⟨u_l,w⟩ ≤ Σy + ½Σλ < 0).  GLPK finds (y, λ) with Σλ = 1 minimising Σy;
+  // the final basis is then solved EXACTLY in rationals and every condition re-checked.
+  const int N = emb.N(), q = emb.q(), mk = emb.mk();
+  const auto& u = emb.signs();
+  std::vector<std::uint8_t> in_S(N, 0);
+  for (int k = 0; k < q; ++k) in_S[S[k]] = 1;
+  std::vector<int> cols_token;  // token of each column: first the q of S (y), then off S (λ)
+  for (int k = 0; k < q; ++k) cols_token.push_back(S[k]);
+  for (int j = 0; j < N; ++j)
+    if (!in_S[j]) cols_token.push_back(j);
+  const int ncols = static_cast<int>(cols_token.size()), nrows = mk + 1;
+  auto coef = [&](int row, int col) -> int {  // row < mk: key coordinate; row == mk: Σλ
+    if (row == mk) return col >= q ? 1 : 0;
+    return u[cols_token[col] * mk + row];
+  };
+  glp_term_out(GLP_OFF);
+  glp_prob* lp = glp_create_prob();
+  glp_set_obj_dir(lp, GLP_MIN);
+  glp_add_cols(lp, ncols);
+  for (int c = 0; c < ncols; ++c) {
+    glp_set_col_bnds(lp, c + 1, c < q ? GLP_FR : GLP_LO, 0, 0);
+    glp_set_obj_coef(lp, c + 1, c < q ? 1.0 : 0.0);
+  }
+  glp_add_rows(lp, nrows);
+  std::vector<int> idx(ncols + 1);
+  std::vector<double> val(ncols + 1);
+  for (int r = 0; r < nrows; ++r) {
+    for (int c = 0; c < ncols; ++c) {
+      idx[c + 1] = c + 1;
+      val[c + 1] = coef(r, c);
+    }
+    glp_set_mat_row(lp, r + 1, ncols, idx.data(), val.data());
+    glp_set_row_bnds(lp, r + 1, GLP_FX, r == mk ? 1.0 : 0.0, r == mk ? 1.0 : 0.0);
+  }
+  glp_smcp parm;
+  glp_init_smcp(&parm);
+  parm.msg_lev = GLP_MSG_OFF;
+  const int rc = glp_simplex(lp, &parm);
+  std::optional<std::string> proof;
+  if (rc == 0 && glp_get_status(lp) == GLP_OPT) {
+    std::vector<int> basic_cols, eq_rows;
+    for (int c = 0; c < ncols; ++c)
+      if (glp_get_col_stat(lp, c + 1) == GLP_BS) basic_cols.push_back(c);
+    for (int r = 0; r < nrows; ++r)
+      if (glp_get_row_stat(lp, r + 1) != GLP_BS) eq_rows.push_back(r);
+    if (basic_cols.size() == eq_rows.size()) {
+      const std::size_t n = basic_cols.size();
+      std::vector<std::vector<Rational>> M(n, std::vector<Rational>(n));
+      std::vector<Rational> rhs(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t k = 0; k < n; ++k) M[i][k] = coef(eq_rows[i], basic_cols[k]);
+        rhs[i] = eq_rows[i] == mk ? 1 : 0;  // nonbasic columns sit at 0
+      }
+      if (auto xb = solve_exact(M, rhs)) {
+        std::vector<Rational> x(ncols, 0);
+        for (std::size_t k = 0; k < n; ++k) x[basic_cols[k]] = (*xb)[k];
+        bool ok = true;
+        for (int r = 0; r < nrows && ok; ++r) {
+          Rational sum = 0;
+          for (int c = 0; c < ncols; ++c)
+            if (x[c] != 0) sum += coef(r, c) * x[c];
+          ok = sum == (r == mk ? 1 : 0);
+        }
+        Rational ysum = 0;
+        for (int c = 0; c < ncols && ok; ++c) {
+          if (c < q) ysum += x[c];
+          else ok = x[c] >= 0;
+        }
+        if (ok && ysum + Rational(1, 2) < 0)
+          proof = "exact Farkas certificate: y (on S), lambda >= 0 (off S, sum 1) with U_S^T y + U_off^T lambda = 0 and "
+                  "sum(y) + 1/2 = " + to_exact_decimal_or_fraction(Rational(ysum + Rational(1, 2))) + " < 0";
+      }
+    }
+  }
+  glp_delete_prob(lp);
+  return proof;
 }
 
 // ---------------------------------------------------------------- min-m
@@ -526,7 +660,18 @@ RipMinMResult rip_min_mk(int N, int q, std::uint64_t seed, const std::string& st
     else lo = mid;
   }
   res.mk_star = hi;
-  if (lo >= 1) all_certified(N, q, seed, strategy, lo, threads, &res.missing_at_below);
+  if (lo >= 1) {
+    all_certified(N, q, seed, strategy, lo, threads, &res.missing_at_below);
+    QsaEmbeddingParams p;
+    p.N = N;
+    p.q = q;
+    p.mk = lo;
+    p.seed = seed;
+    p.strategy = strategy;
+    p.c = Rational(1);
+    QsaRipEmbedding below(p);
+    if (auto proof = rip_prove_no_certificate(below, res.missing_at_below.data())) res.below_proof = *proof;
+  }
   return res;
 }
 

@@ -48,6 +48,8 @@ class RipCertificateSolver {
  private:
   std::optional<std::vector<double>> solve_lp(const int* S, double off_upper);
   std::optional<RipCertificate> repair_and_verify(const int* S, const std::vector<double>& w0);
+  std::optional<RipCertificate> verify_exact(const int* S, const std::vector<Rational>& w);
+  std::optional<RipCertificate> exact_vertex(const int* S);
   std::optional<std::vector<double>> blend_towards_least_norm(const int* S, const std::vector<double>& lp);
   const QsaRipEmbedding& emb_;
   bool feasibility_only_, warm_start_;
@@ -75,6 +77,7 @@ class QsaRipEmbedding : public QsaEmbedding, public QsaRowSource {
 
   std::unique_ptr<QsaRowWorker> exact_row_worker() const override;
   std::unique_ptr<QsaQueryWorker> query_worker() const override;
+  std::optional<std::string> prove_missing(const std::vector<int>& S) const override;
 
   // Default m' = ceil(2 q log2 N) + 8 (documented; `min-m` finds the seed's true minimum).
   static int default_mk(int N, int q);
@@ -100,8 +103,13 @@ class QsaRipEmbedding : public QsaEmbedding, public QsaRowSource {
 struct RipMinMResult {
   int mk_star = -1;  // -1: none up to mk_max
   std::vector<int> missing_at_below;  // S at m'* − 1 without a certificate
+  std::string below_proof;            // exact Farkas proof that S has none at m'* − 1 (empty: not proven)
   int tested = 0;
 };
+// An exact proof that no w has ⟨u_j,w⟩ = 1 on S and ≤ 1/2 off S (a Farkas certificate found by
+// GLPK and re-solved and verified in rationals), or nullopt when none was verified.
+std::optional<std::string> rip_prove_no_certificate(const QsaRipEmbedding& emb, const int* S);
+
 RipMinMResult rip_min_mk(int N, int q, std::uint64_t seed, const std::string& strategy, int mk_max, unsigned threads);
 
 }  // namespace attnbounds

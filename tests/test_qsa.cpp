@@ -189,6 +189,7 @@ TEST_CASE("negative twin: m' too small for qsa-rip fails naming an S without a c
   CHECK(r.missing_rows > 0);
   REQUIRE(r.witness_S.size() == 2);
   CHECK(r.missing_reason.find("no certificate") != std::string::npos);
+  CHECK(r.missing_proof.find("Farkas") != std::string::npos);  // infeasibility proven exactly
   // That S really has no verified certificate at this width.
   RipCertificateSolver solver(e, true, false);
   CHECK_FALSE(solver.solve(r.witness_S.data()).has_value());
@@ -351,6 +352,7 @@ TEST_CASE("min-m qsa-rip: m'* certifies every S and m'*-1 leaves the named S wit
   RipMinMResult r = rip_min_mk(12, 2, 1, "lp", 256, 2);
   REQUIRE(r.mk_star > 2);
   REQUIRE(r.missing_at_below.size() == 2);
+  CHECK_FALSE(r.below_proof.empty());  // exact Farkas proof that m'*−1 does not suffice
   QsaEmbeddingParams p = params(12, 2);
   p.mk = r.mk_star;
   QsaRipEmbedding at(p);

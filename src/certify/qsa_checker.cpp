@@ -530,6 +530,10 @@ QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts) {
   RowDetail det = eval->detail(res.witness_S);
   if (!det.present) {
     res.missing_reason = det.missing_reason.empty() ? "no row for this subset" : det.missing_reason;
+    // "fails" needs proof that the construction has no row for S; otherwise undecided.
+    if (auto* src = dynamic_cast<const QsaRowSource*>(&emb))
+      if (auto proof = src->prove_missing(res.witness_S)) res.missing_proof = *proof;
+    if (res.missing_proof.empty()) res.verdict = Verdict::Undecided;
     return res;
   }
   res.worst_lower = det.lower;
@@ -583,7 +587,10 @@ void qsa_fill_result(json& out, const QsaCheckResult& r, const QsaEmbedding& emb
     }
     witness["z"] = z;
   }
-  if (!r.missing_reason.empty()) witness["missing"] = r.missing_reason;
+  if (!r.missing_reason.empty()) {
+    witness["missing"] = r.missing_reason;
+    witness["missing_proof"] = r.missing_proof.empty() ? json("none verified (verdict undecided)") : json(r.missing_proof);
+  }
   if (r.forward_error_lower) {
     witness["forward_pass_error_lower"] = to_decimal_string(*r.forward_error_lower, 17, -1);
     witness["verified_by_forward_pass"] = r.witness_verified;

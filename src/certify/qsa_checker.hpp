@@ -56,6 +56,8 @@ class QsaRowSource {
   virtual ~QsaRowSource() = default;
   virtual std::unique_ptr<QsaRowWorker> exact_row_worker() const = 0;
   virtual std::unique_ptr<QsaQueryWorker> query_worker() const = 0;
+  // An exact proof that subset S admits no row (qsa-rip: no certificate exists), if one is found.
+  virtual std::optional<std::string> prove_missing(const std::vector<int>& S) const { return std::nullopt; }
 };
 
 struct QsaCheckOptions {
@@ -79,6 +81,7 @@ struct QsaCheckResult {
   std::vector<int> witness_S;          // 0-based sorted
   std::vector<int> witness_signs;      // sign of z_j's first coordinate, per token
   std::string missing_reason;          // for the first missing S
+  std::string missing_proof;           // exact proof that it has none (empty: not proven)
   std::optional<Rational> forward_error_lower;  // direct forward pass on the witness input
   bool witness_verified = false;
   std::string reduction;               // the sound reduction, in words
