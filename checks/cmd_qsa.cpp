@@ -92,6 +92,9 @@ void run_check(const std::string& claim, const QsaCliOptions& o) {
   const Semantics sem = semantics_of(o.common);
   const std::uint64_t cases = binomial_saturating(o.N, o.q);
   require_size("check " + claim + " (subsets of [N] of size q)", cases, 20000000, o.common.force);
+  require_size("check " + claim + " (subsets x tokens, one exp each)",
+               cases > UINT64_MAX / static_cast<std::uint64_t>(o.N) ? UINT64_MAX : cases * o.N, 4000000000ULL,
+               o.common.force);
   if (!o.certificate.empty()) require_size("--certificate (one query per subset)", cases, 1000000, o.common.force);
   auto emb = build_qsa(claim, p);
   const unsigned threads = resolve_threads(o.common.threads);
