@@ -113,7 +113,7 @@ void run_check(const std::string& claim, const QsaCliOptions& o) {
   json out = make_result("check", claim, qsa_theorem(claim), qsa_provenance(claim), qsa_params_json(*emb, p), sem.name());
   qsa_fill_result(out, r, *emb, p.eps);
   if (auto* rip = dynamic_cast<const QsaRipEmbedding*>(emb.get())) out["certificates"] = rip->summary_json();
-  if (auto* cyc = dynamic_cast<const QsaCyclicEmbedding*>(emb.get())) {
+  if (dynamic_cast<const QsaCyclicEmbedding*>(emb.get())) {
     json geo;
     if (o.N <= 64 && binomial_saturating(o.N, 2 * o.q) <= 200000 && 2 * o.q < o.N) {
       geo["q_neighbourly_subsets_verified"] = verify_q_neighbourly(o.N, o.q);
@@ -126,7 +126,6 @@ void run_check(const std::string& claim, const QsaCliOptions& o) {
       geo["skipped"] = "geometry cross-checks run when 2q < N <= 64 and C(N, 2q) <= 200000";
     }
     out["geometry"] = geo;
-    (void)cyc;
   }
   if (!o.emit_lrs.empty()) {
     std::ofstream os(o.emit_lrs);
