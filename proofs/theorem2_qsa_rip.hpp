@@ -5,7 +5,7 @@
 //   certificate w_S with ⟨u_j, w_S⟩ = 1 on S and ≤ 1/2 off S, VERIFIED EXACTLY in integers.
 //   Query c·w_S, key u_j, value z_j; gap 1/2; m = d' + 2m'.
 // Certificates: `least-norm` (w = U_S (U_Sᵀ U_S)^{-1} 1, exact) or `lp` (least-norm when it passes,
-// else a GLPK feasibility LP with off-S rows ≤ 3/8 (or ≤ 1/2 − 2^-20 when that is infeasible),
+// else the least-norm point with the violated off-S rows pinned to 3/8 (active set), else a GLPK feasibility LP with off-S rows ≤ 3/8 (or ≤ 1/2 − 2^-20 when that is infeasible),
 // moved towards the least-norm point as far as the off-S rows allow, rounded to 2^-40 and then
 // repaired exactly onto the S rows).  Every certificate is verified in integers.
 #pragma once
@@ -22,6 +22,8 @@
 
 namespace attnbounds {
 
+enum class CertificateMethod { LeastNorm, ActiveSet, Lp };
+
 // w_S = W / D exactly (W integers, D > 0).
 struct RipCertificate {
   std::vector<Integer> W;
@@ -29,7 +31,7 @@ struct RipCertificate {
   Rational norm_sq_scaled;  // m'·‖w_S‖₂² (the 1/√m' key scaling)
   Rational max_off;         // max_{j∉S} ⟨u_j, w_S⟩ (≤ 1/2)
   std::vector<Integer> scores;  // ⟨u_j, W⟩ for every j (= D on S)
-  bool by_lp = false;           // false: the least-norm formula produced it
+  CertificateMethod method = CertificateMethod::LeastNorm;  // which search produced it
 };
 
 class QsaRipEmbedding;
@@ -50,6 +52,7 @@ class RipCertificateSolver {
   std::optional<RipCertificate> repair_and_verify(const int* S, const std::vector<double>& w0);
   std::optional<RipCertificate> verify_exact(const int* S, const std::vector<Rational>& w);
   std::optional<RipCertificate> exact_vertex(const int* S);
+  std::optional<std::vector<double>> active_set_candidate(const int* S);
   std::optional<std::vector<double>> blend_towards_least_norm(const int* S, const std::vector<double>& lp);
   const QsaRipEmbedding& emb_;
   bool feasibility_only_, warm_start_;
@@ -93,7 +96,7 @@ class QsaRipEmbedding : public QsaEmbedding, public QsaRowSource {
   std::vector<std::int8_t> signs_;
   Mat<Rational> keys_;
   mutable std::mutex stats_mutex_;
-  mutable std::uint64_t certified_ = 0, by_lp_ = 0;
+  mutable std::uint64_t certified_ = 0, by_lp_ = 0, by_active_set_ = 0;
   mutable Rational max_norm_sq_ = 0, max_off_ = -1000000;
 };
 
