@@ -100,6 +100,9 @@ void run_min_m(const MinMOptions& o) {
       "seed (keys at width m' are a prefix of those at m'+1, so feasibility is monotone and binary search is exact "
       "given the certificate search). At m'* - 1 the named S has no certificate; below_proof says whether that is "
       "proven exactly (a Farkas certificate re-solved and checked in rationals) or only reported by GLPK.";
+  if (o.strategy == "least-norm")
+    out["caveat"] = "least-norm success need not be monotone in m' (existence is): with --strategy least-norm the binary "
+                    "search gives a width at which every S passes, not necessarily the smallest";
   out["table"] = rows;
   out["cases"] = work;
   bool all = true;
