@@ -1,0 +1,372 @@
+// CLI wiring for the qSA upper bounds: check / eval / min-p for qsa-cyclic (Theorem 3) and
+// qsa-rip (Theorem 2), min-m for qsa-rip.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "certify/qsa_certificate.hpp"
+#include "certify/qsa_checker.hpp"
+#include "cmd_qsa.hpp"
+#include "common.hpp"
+#include "enumerate/combinatorics.hpp"
+#include "enumerate/parallel.hpp"
+#include "proofs/theorem2_qsa_rip.hpp"
+#include "proofs/theorem3_qsa_cyclic.hpp"
+#include "tasks/tasks.hpp"
+
+namespace attnbounds {
+
+const char* qsa_theorem(const std::string& claim) { return claim == "qsa-rip" ? "Theorem 2" : "Theorem 3"; }
+const char* qsa_provenance(const std::string& claim) {
+  return claim == "qsa-rip" ? "paper statement; certificates ours" : "paper statement; moment-curve construction ours";
+}
+
+Rational parse_rational_option(const std::string& name, const std::string& text) {
+  try {
+    return parse_rational(text);
+  } catch (const std::exception&) {
+    throw UsageError(name, "must be a decimal or p/q rational (got '" + text + "')");
+  }
+}
+
+QsaEmbeddingParams qsa_params_from(const QsaCliOptions& o) {
+  require_range("--N", static_cast<long long>(o.N), static_cast<long long>(1), static_cast<long long>(100000));
+  require_range("--q", static_cast<long long>(o.q), static_cast<long long>(1), static_cast<long long>(o.N));
+  require_range("--d", static_cast<long long>(o.d), static_cast<long long>(1), static_cast<long long>(4096));
+  QsaEmbeddingParams p;
+  p.N = o.N;
+  p.q = o.q;
+  p.d = o.d;
+  p.eps = parse_rational_option("--eps", o.eps);
+  if (!(p.eps > 0 && p.eps < 1)) throw UsageError("--eps", "must be in (0, 1) (got " + o.eps + ")");
+  if (!o.c.empty()) {
+    p.c = parse_rational_option("--c", o.c);
+    if (*p.c < 0) throw UsageError("--c", "must be >= 0 (got " + o.c + ")");
+  }
+  p.mk = o.mk;
+  if (o.mk != 0) require_range("--mk", static_cast<long long>(o.mk), static_cast<long long>(1), static_cast<long long>(4096));
+  p.seed = o.common.seed;
+  if (o.strategy != "lp" && o.strategy != "least-norm")
+    throw UsageError("--strategy", "must be lp or least-norm (got '" + o.strategy + "')");
+  p.strategy = o.strategy;
+  return p;
+}
+
+std::unique_ptr<QsaEmbedding> build_qsa(const std::string& claim, const QsaEmbeddingParams& p) {
+  try {
+    return make_qsa_embedding(claim, p);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const std::invalid_argument& e) {
+    throw UsageError("--N/--q", e.what());
+  }
+}
+
+json qsa_params_json(const QsaEmbedding& emb, const QsaEmbeddingParams& p) {
+  json params;
+  params["N"] = emb.N();
+  params["q"] = emb.q();
+  params["d"] = emb.d();
+  params["eps"] = to_exact_decimal_or_fraction(p.eps);
+  params["c"] = to_exact_decimal_or_fraction(emb.temperature());
+  params["c_source"] = p.c ? "--c" : "default: smallest c with worst case <= eps at the construction's gap, rounded up to 2^-20";
+  params["m"] = emb.m();
+  if (auto* rip = dynamic_cast<const QsaRipEmbedding*>(&emb)) {
+    params["mk"] = rip->mk();
+    params["strategy"] = rip->strategy();
+    params["seed"] = p.seed;
+  }
+  return params;
+}
+
+namespace {
+
+void run_check(const std::string& claim, const QsaCliOptions& o) {
+  Stopwatch sw;
+  QsaEmbeddingParams p = qsa_params_from(o);
+  const Semantics sem = semantics_of(o.common);
+  const std::uint64_t cases = binomial_saturating(o.N, o.q);
+  require_size("check " + claim + " (subsets of [N] of size q)", cases, 20000000, o.common.force);
+  require_size("check " + claim + " (subsets x tokens, one exp each)",
+               cases > UINT64_MAX / static_cast<std::uint64_t>(o.N) ? UINT64_MAX : cases * o.N, 4000000000ULL,
+               o.common.force);
+  if (!o.certificate.empty()) require_size("--certificate (one query per subset)", cases, 1000000, o.common.force);
+  auto emb = build_qsa(claim, p);
+  const unsigned threads = resolve_threads(o.common.threads);
+  QsaCheckOptions co;
+  co.eps = p.eps;
+  co.semantics = sem;
+  co.threads = threads;
+  Progress progress("check " + claim, cases);
+  co.progress = &progress;
+  QsaCheckResult r;
+  try {
+    r = check_qsa(*emb, co);
+  } catch (const FormatRangeError& e) {
+    throw UsageError("--semantics", e.what());
+  }
+  json out = make_result("check", claim, qsa_theorem(claim), qsa_provenance(claim), qsa_params_json(*emb, p), sem.name());
+  qsa_fill_result(out, r, *emb, p.eps);
+  if (auto* rip = dynamic_cast<const QsaRipEmbedding*>(emb.get())) out["certificates"] = rip->summary_json();
+  if (dynamic_cast<const QsaCyclicEmbedding*>(emb.get())) {
+    json geo;
+    if (o.N <= 64 && binomial_saturating(o.N, 2 * o.q) <= 200000 && 2 * o.q < o.N) {
+      geo["q_neighbourly_subsets_verified"] = verify_q_neighbourly(o.N, o.q);
+      auto facets = gale_facets(o.N, 2 * o.q);
+      geo["gale_facets"] = facets.size();
+      geo["closed_form_facets"] = cyclic_facet_count(o.N, o.q);
+      geo["gale_q_neighbourly"] = gale_q_neighbourly(o.N, o.q);
+      if (facets.size() != cyclic_facet_count(o.N, o.q)) throw std::logic_error("Gale facet count disagrees with closed form");
+    } else {
+      geo["skipped"] = "geometry cross-checks run when 2q < N <= 64 and C(N, 2q) <= 200000";
+    }
+    out["geometry"] = geo;
+  }
+  if (!o.emit_lrs.empty()) {
+    std::ofstream os(o.emit_lrs);
+    if (!os) throw UsageError("--emit-lrs", "cannot write '" + o.emit_lrs + "'");
+    write_lrs(os, o.N, o.q);
+    out["lrs_file"] = o.emit_lrs;
+  }
+  if (!o.certificate.empty()) {
+    if (r.verdict != Verdict::Holds) {
+      out["certificate"] = "not written: the claim does not hold";
+    } else {
+      std::uint64_t n = write_qsa_certificate(o.certificate, *emb, p.eps, sem, claim);
+      out["certificate"] = {{"file", o.certificate}, {"subsets", n}};
+    }
+  }
+  finish_result(out, r.verdict, sw.seconds(), threads);
+  emit(out, o.common, exit_status_for(r.verdict));
+}
+
+Rational json_rational(const json& v, const std::string& where) {
+  try {
+    if (v.is_string()) return parse_rational(v.get<std::string>());
+    if (v.is_number()) return parse_rational(v.dump());
+  } catch (const std::exception&) {
+  }
+  throw UsageError("--input", where + " must be a number or an exact decimal / p/q string");
+}
+
+void run_eval(const std::string& claim, const QsaCliOptions& o) {
+  if (o.input.empty()) throw UsageError("--input", "a JSON file with \"z\" (N vectors) and \"y\" (N lists of q 1-based indices) is required");
+  std::ifstream is(o.input);
+  if (!is) throw UsageError("--input", "cannot read '" + o.input + "'");
+  json in;
+  try {
+    in = json::parse(is);
+  } catch (const std::exception& e) {
+    throw UsageError("--input", std::string("not JSON: ") + e.what());
+  }
+  if (!in.contains("z") || !in.contains("y") || !in["z"].is_array() || !in["y"].is_array() || in["z"].size() != in["y"].size() ||
+      in["z"].empty())
+    throw UsageError("--input", "needs arrays \"z\" and \"y\" of equal length N >= 1");
+  const int N = static_cast<int>(in["z"].size());
+  const int d = static_cast<int>(in["z"][0].size());
+  const int q = static_cast<int>(in["y"][0].size());
+  Mat<Rational> z(N, d);
+  std::vector<std::vector<int>> y(N);
+  for (int i = 0; i < N; ++i) {
+    if (static_cast<int>(in["z"][i].size()) != d) throw UsageError("--input", "every z_i must have the same length d'");
+    for (int c = 0; c < d; ++c) z(i, c) = json_rational(in["z"][i][c], "z");
+    for (const auto& v : in["y"][i]) {
+      if (!v.is_number_integer()) throw UsageError("--input", "y entries must be integers in 1..N");
+      y[i].push_back(v.get<int>() - 1);
+    }
+    std::sort(y[i].begin(), y[i].end());
+  }
+  try {
+    validate_qsa_input(z, y, q);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError("--input", e.what());
+  }
+  QsaCliOptions oo = o;
+  oo.N = N;
+  oo.q = q;
+  oo.d = d;
+  QsaEmbeddingParams p = qsa_params_from(oo);
+  const Semantics sem = semantics_of(o.common);
+  auto emb = build_qsa(claim, p);
+  Stopwatch sw;
+  QsaInput x{z, y};
+  Mat<Interval> out = qsa_forward(*emb, x, sem, 256);
+  Mat<Rational> truth = qsa(z, y);
+  json tokens = json::array();
+  Rational max_err = 0;
+  for (int i = 0; i < N; ++i) {
+    json o_i = json::array(), t_i = json::array();
+    Interval sq(0L, 256);
+    for (int c = 0; c < d; ++c) {
+      o_i.push_back(fmt::format("{:.17g}", out(i, c).mid_double()));
+      t_i.push_back(to_exact_decimal_or_fraction(truth(i, c)));
+      Interval diff = out(i, c) - Interval(truth(i, c), 256);
+      sq += diff * diff;
+    }
+    Rational err_up = safe_bounds(sqrt(sq)).upper;
+    max_err = std::max(max_err, err_up);
+    tokens.push_back({{"i", i + 1}, {"output", o_i}, {"qsa", t_i}, {"error_upper", to_decimal_string(err_up, 6, +1)}});
+  }
+  json res = make_result("eval", claim, qsa_theorem(claim), qsa_provenance(claim), qsa_params_json(*emb, p), sem.name());
+  res["tokens"] = tokens;
+  res["output_note"] = "output: midpoint of a certified 256-bit enclosure (display only); error_upper: certified upper bound";
+  res["max_error_upper"] = to_decimal_string(max_err, 17, +1);
+  res["within_eps"] = max_err <= p.eps;
+  res["seconds"] = sw.seconds();
+  emit(res, o.common, 0);
+}
+
+// p* (SPEC §2): every p in [p_min, p_max] is checked; p* is the smallest p such that the claim
+// holds at every p' in [p, p_max]; p < p* that hold are non-monotone islands.
+void run_min_p(const std::string& claim, const QsaCliOptions& o) {
+  Stopwatch sw;
+  QsaEmbeddingParams p = qsa_params_from(o);
+  if (o.format != "float" && o.format != "fixed") throw UsageError("--format", "must be float or fixed (got '" + o.format + "')");
+  require_range("--p-min", static_cast<long long>(o.p_min), static_cast<long long>(2), static_cast<long long>(4096));
+  require_range("--p-max", static_cast<long long>(o.p_max), static_cast<long long>(o.p_min), static_cast<long long>(4096));
+  const std::uint64_t cases = binomial_saturating(o.N, o.q);
+  require_size("min-p " + claim + " (subsets per precision)", cases * (o.p_max - o.p_min + 1), 5000000, o.common.force);
+  auto emb = build_qsa(claim, p);
+  const unsigned threads = resolve_threads(o.common.threads);
+  // fixed:I.F: I is the fewest integer bits (sign included) that hold every key, query and ±1.
+  int I = 2;
+  if (o.format == "fixed") {
+    Rational mx = 1;
+    for (const auto& v : emb->keys().data()) mx = std::max(mx, Rational(abs(v)));
+    auto qw = dynamic_cast<const QsaRowSource&>(*emb).query_worker();
+    std::vector<int> S(o.q);
+    for (int k = 0; k < o.q; ++k) S[k] = k;
+    do {
+      auto w = qw->query(S);
+      if (w) for (const auto& v : *w) mx = std::max(mx, Rational(abs(v)));
+    } while (next_subset(S.data(), o.q, o.N));
+    mpz_class ceil_mx;
+    mpz_cdiv_q(ceil_mx.get_mpz_t(), mx.get_num_mpz_t(), mx.get_den_mpz_t());
+    I = static_cast<int>(mpz_sizeinbase(ceil_mx.get_mpz_t(), 2)) + 2;
+  }
+  json table = json::array();
+  std::vector<std::pair<int, Verdict>> verdicts;
+  for (int bits = o.p_min; bits <= o.p_max; ++bits) {
+    Semantics sem;
+    sem.kind = Semantics::Kind::Embed;
+    if (o.format == "float") sem.format = Format::float_bits(bits);
+    else {
+      if (bits - I < 0) continue;
+      sem.format = Format::fixed_bits(I, bits - I);
+    }
+    QsaCheckOptions co;
+    co.eps = p.eps;
+    co.semantics = sem;
+    co.threads = threads;
+    QsaCheckResult r = check_qsa(*emb, co);
+    verdicts.emplace_back(bits, r.verdict);
+    json row = {{"p", bits}, {"semantics", sem.name()}, {"verdict", to_string(r.verdict)}};
+    if (!r.witness_signs.empty()) row["worst_upper"] = to_decimal_string(r.worst_upper, 6, +1);
+    if (r.verdict == Verdict::Fails && !r.witness_S.empty()) {
+      json S = json::array();
+      for (int k : r.witness_S) S.push_back(k + 1);
+      row["witness_S"] = S;
+    }
+    table.push_back(row);
+  }
+  int p_star = -1;
+  for (auto it = verdicts.rbegin(); it != verdicts.rend(); ++it) {
+    if (it->second != Verdict::Holds) break;
+    p_star = it->first;
+  }
+  json islands = json::array();
+  for (const auto& [bits, v] : verdicts)
+    if (p_star > 0 && bits < p_star && v == Verdict::Holds) islands.push_back(bits);
+  json out = make_result("min-p", claim, qsa_theorem(claim), qsa_provenance(claim), qsa_params_json(*emb, p),
+                         o.format == "float" ? "embed:float:P" : fmt::format("embed:fixed:{}.F", I));
+  out["params"]["format"] = o.format;
+  out["params"]["p_min"] = o.p_min;
+  out["params"]["p_max"] = o.p_max;
+  out["cases"] = cases * verdicts.size();
+  out["p_star"] = p_star > 0 ? json(p_star) : json(nullptr);
+  out["p_star_meaning"] = o.format == "float" ? "significand bits P of embed:float:P" : "total bits I+F of embed:fixed:I.F";
+  out["islands"] = islands;
+  out["table"] = table;
+  out["bound"] = to_exact_decimal_or_fraction(p.eps);
+  Verdict v = p_star > 0 ? Verdict::Holds : Verdict::Fails;
+  finish_result(out, v, sw.seconds(), threads);
+  if (!o.common.json) {
+    std::cout << fmt::format("min-p {} ({}): p* = {}\n", claim, out["semantics"].get<std::string>(),
+                             p_star > 0 ? std::to_string(p_star) : std::string("none in range"));
+    for (const auto& row : table)
+      std::cout << fmt::format("  p = {:>3}  {:<10} {}\n", row["p"].get<int>(), row["verdict"].get<std::string>(),
+                               row.contains("worst_upper") ? row["worst_upper"].get<std::string>() : "");
+    if (!islands.empty()) std::cout << "  non-monotone islands (hold below p*): " << islands.dump() << "\n";
+    set_exit_status(p_star > 0 ? 0 : 1);
+    return;
+  }
+  emit(out, o.common, p_star > 0 ? 0 : 1);
+}
+
+void add_qsa_options(CLI::App* sub, QsaCliOptions& o, const std::string& claim, bool with_semantics = true) {
+  add_common(*sub, o.common, with_semantics);
+  sub->add_option("--N", o.N, "number of tokens")->capture_default_str();
+  sub->add_option("--q", o.q, "subset size q")->capture_default_str();
+  sub->add_option("--d", o.d, "value width d'")->capture_default_str();
+  sub->add_option("--eps", o.eps, "accuracy epsilon in (0,1), exact decimal or p/q")->capture_default_str();
+  sub->add_option("--c", o.c, "temperature override (exact decimal or p/q)");
+  if (claim == "qsa-rip") {
+    sub->add_option("--mk", o.mk, "key width m' (0 = default ceil(2 q log2 N) + 8)")->capture_default_str();
+    sub->add_option("--strategy", o.strategy, "lp | least-norm")->capture_default_str();
+  }
+}
+
+void attach_claim(CLI::App& parent, const std::string& verb, const std::string& claim) {
+  auto o = std::make_shared<QsaCliOptions>();
+  if (verb == "check") {
+    auto* sub = parent.add_subcommand(claim, std::string("certified exhaustive check of ") + qsa_theorem(claim));
+    add_qsa_options(sub, *o, claim);
+    sub->add_option("--certificate", o->certificate, "write a replayable certificate (JSON) when the claim holds");
+    if (claim == "qsa-cyclic") sub->add_option("--emit-lrs", o->emit_lrs, "write the moment-curve points in lrs format");
+    sub->callback([o, claim] { run_check(claim, *o); });
+  } else if (verb == "eval") {
+    auto* sub = parent.add_subcommand(claim, "forward pass on one input with the true qSA and the error per token");
+    add_qsa_options(sub, *o, claim);
+    sub->add_option("--input", o->input, "JSON file: {\"z\": [[...], ...], \"y\": [[1-based indices], ...]}")->required();
+    sub->callback([o, claim] { run_eval(claim, *o); });
+  } else if (verb == "min-p") {
+    auto* sub = parent.add_subcommand(claim, "minimal precision p* under embed:float:P or embed:fixed:I.F");
+    add_qsa_options(sub, *o, claim, false);
+    sub->add_option("--format", o->format, "float | fixed")->capture_default_str();
+    sub->add_option("--p-min", o->p_min, "smallest p tested")->capture_default_str();
+    sub->add_option("--p-max", o->p_max, "largest p tested")->capture_default_str();
+    sub->callback([o, claim] { run_min_p(claim, *o); });
+  }
+}
+
+const std::string kParams = "--N --q --d --eps --c --seed --semantics --threads --json";
+const Registrar reg_check_cyclic{{"check", "qsa-cyclic", "Theorem 3", qsa_provenance("qsa-cyclic"),
+                                  "qSA with m = d' + 4q (moment curve, gap 1), exhaustive over all q-subsets",
+                                  kParams + " --certificate --emit-lrs",
+                                  [](CLI::App& a) { attach_claim(a, "check", "qsa-cyclic"); }}};
+const Registrar reg_check_rip{{"check", "qsa-rip", "Theorem 2", qsa_provenance("qsa-rip"),
+                               "qSA with m = d' + 2m' (random sign keys, exact dual certificates w_S, gap 1/2)",
+                               kParams + " --mk --strategy --certificate",
+                               [](CLI::App& a) { attach_claim(a, "check", "qsa-rip"); }}};
+const Registrar reg_eval_cyclic{{"eval", "qsa-cyclic", "Theorem 3", qsa_provenance("qsa-cyclic"),
+                                 "forward pass of the moment-curve qSA unit on an input file", kParams + " --input",
+                                 [](CLI::App& a) { attach_claim(a, "eval", "qsa-cyclic"); }}};
+const Registrar reg_eval_rip{{"eval", "qsa-rip", "Theorem 2", qsa_provenance("qsa-rip"),
+                              "forward pass of the random-sign qSA unit on an input file", kParams + " --mk --strategy --input",
+                              [](CLI::App& a) { attach_claim(a, "eval", "qsa-rip"); }}};
+const Registrar reg_minp_cyclic{{"min-p", "qsa-cyclic", "Theorem 3", "ours (finite-precision model); construction ours",
+                                 "minimal precision p* of the moment-curve embedding (embed:float:P / embed:fixed)",
+                                 "--N --q --d --eps --c --seed --threads --json --format float|fixed --p-min --p-max",
+                                 [](CLI::App& a) { attach_claim(a, "min-p", "qsa-cyclic"); }}};
+const Registrar reg_minp_rip{{"min-p", "qsa-rip", "Theorem 2", "ours (finite-precision model); certificates ours",
+                              "minimal precision p* of the random-sign embedding (embed:float:P / embed:fixed)",
+                              "--N --q --d --eps --c --seed --threads --json --mk --strategy --format float|fixed --p-min --p-max",
+                              [](CLI::App& a) { attach_claim(a, "min-p", "qsa-rip"); }}};
+
+}  // namespace
+}  // namespace attnbounds

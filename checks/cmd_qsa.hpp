@@ -1,0 +1,29 @@
+// Options and helpers shared by the qSA subcommands (checks/cmd_qsa.cpp, checks/cmd_qsa_minm.cpp).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "common.hpp"
+#include "model/qsa_embedding.hpp"
+
+namespace attnbounds {
+
+struct QsaCliOptions {
+  CommonOptions common;
+  int N = 16, q = 2, d = 1;
+  std::string eps = "0.1", c;
+  int mk = 0;
+  std::string strategy = "lp";
+  std::string certificate, emit_lrs, input;
+  std::string format = "float";
+  int p_min = 2, p_max = 64;
+};
+
+const char* qsa_theorem(const std::string& claim);
+const char* qsa_provenance(const std::string& claim);
+Rational parse_rational_option(const std::string& name, const std::string& text);
+QsaEmbeddingParams qsa_params_from(const QsaCliOptions& o);
+std::unique_ptr<QsaEmbedding> build_qsa(const std::string& claim, const QsaEmbeddingParams& p);
+json qsa_params_json(const QsaEmbedding& emb, const QsaEmbeddingParams& p);
+
+}  // namespace attnbounds

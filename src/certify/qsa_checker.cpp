@@ -1,0 +1,635 @@
+#include "certify/qsa_checker.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "enumerate/combinatorics.hpp"
+#include "enumerate/parallel.hpp"
+#include "model/attention.hpp"
+#include "numeric/format_real.hpp"
+#include "tasks/tasks.hpp"
+
+namespace attnbounds {
+
+DInterval dinterval_of(const Rational& x) { return DInterval::from_interval(Interval(x, 64)); }
+
+DInterval dinterval_of(Int128 x) {
+  constexpr Int128 kExact = static_cast<Int128>(1) << 53;
+  if (x <= kExact && x >= -kExact) return DInterval(static_cast<double>(static_cast<long long>(x)));
+  double d = static_cast<double>(x);  // rounded to nearest: widen one ulp each way
+  return {DInterval::down(d), DInterval::up(d)};
+}
+
+DInterval qsa_row_error_fast(const DInterval* r, const std::uint8_t* in_S, int N, int q, DInterval* e) {
+  // exp(x) < 2^-1075 below −746: the enclosure [0, smallest subnormal] avoids libm's underflow path.
+  constexpr double kUnderflow = -746.0;
+  const DInterval tiny(0.0, std::numeric_limits<double>::denorm_min());
+  bool equal_on_S = true;
+  DInterval off(0.0);
+  for (int j = 0; j < N; ++j) {
+    e[j] = r[j].upper() < kUnderflow ? tiny : exp(r[j]);
+    if (in_S[j]) equal_on_S = equal_on_S && r[j].lower() == 0.0 && r[j].upper() == 0.0;
+    else off += e[j];
+  }
+  if (equal_on_S) {
+    // Every S score is exactly the maximum: a_j = 1/(q+O) on S, so Σ|a−t| = 2O/(q+O) exactly,
+    // an enclosure with relative (not absolute) accuracy.
+    return DInterval(2.0) * off / (DInterval(q) + off);
+  }
+  DInterval Z = off;
+  for (int j = 0; j < N; ++j)
+    if (in_S[j]) Z += e[j];
+  const DInterval t = DInterval(1.0) / DInterval(q);
+  DInterval on(0.0);
+  for (int j = 0; j < N; ++j)
+    if (in_S[j]) on += abs(e[j] / Z - t);
+  return on + off / Z;
+}
+
+Interval qsa_row_error_interval(const std::vector<Rational>& r, const std::vector<int>& S, mpfr_prec_t bits,
+                                std::vector<int>* signs) {
+  const int N = static_cast<int>(r.size()), q = static_cast<int>(S.size());
+  std::vector<std::uint8_t> in_S(N, 0);
+  for (int k : S) in_S[k] = 1;
+  bool equal_on_S = true;
+  for (int k : S) equal_on_S = equal_on_S && r[k] == 0;
+  std::vector<Interval> e;
+  e.reserve(N);
+  Interval off(0L, bits), Z(0L, bits);
+  for (int j = 0; j < N; ++j) {
+    e.push_back(exp(Interval(r[j], bits)));
+    Z += e.back();
+    if (!in_S[j]) off += e.back();
+  }
+  const Interval t = Interval(1L, bits) / Interval(static_cast<long>(q), bits);
+  const Interval zero(0L, bits);
+  if (signs) signs->assign(N, 1);
+  Interval E(0L, bits);
+  for (int j = 0; j < N; ++j) {
+    Interval diff = e[j] / Z - (in_S[j] ? t : zero);
+    if (!equal_on_S) E += abs(diff);
+    // mpfi's own predicate: converting tiny endpoints to rationals could be enormous.
+    if (signs && mpfi_is_strictly_neg(diff.get()) > 0) (*signs)[j] = -1;
+  }
+  if (equal_on_S) {
+    E = Interval(2L, bits) * off / (Interval(static_cast<long>(q), bits) + off);
+    // Exactly: a_j − 1/q = −O/(q(q+O)) < 0 on S, a_j > 0 off S.
+    if (signs)
+      for (int j = 0; j < N; ++j) (*signs)[j] = in_S[j] ? -1 : 1;
+  }
+  return E;
+}
+
+IntervalBounds safe_bounds(const Interval& x) {
+  // Endpoints with huge negative exponents are replaced by 0 (lower) or 2^-4096 (upper): still
+  // valid bounds of a nonnegative quantity, and cheap to hold as rationals.
+  constexpr long kMinExp = -4096;
+  IntervalBounds b;
+  MpfrReal lo = MpfrReal::zero(x.precision()), hi = MpfrReal::zero(x.precision());
+  mpfi_get_left(lo.get(), x.get());
+  mpfi_get_right(hi.get(), x.get());
+  auto small = [&](const MpfrReal& v) { return mpfr_zero_p(v.get()) || mpfr_get_exp(v.get()) < kMinExp; };
+  b.lower = small(lo) ? Rational(0) : lo.to_rational();
+  if (small(hi)) {
+    mpz_class den = mpz_class(1) << static_cast<unsigned long>(-kMinExp);
+    b.upper = mpfr_zero_p(hi.get()) ? Rational(0) : Rational(mpz_class(1), den);
+  } else {
+    b.upper = hi.to_rational();
+  }
+  if (b.lower < 0 && mpfr_sgn(lo.get()) < 0 && small(lo)) b.lower = 0;
+  return b;
+}
+
+QsaInput qsa_witness_input(int N, int d, const std::vector<int>& S, const std::vector<int>& signs) {
+  QsaInput x{Mat<Rational>(N, d), std::vector<std::vector<int>>(N, S)};
+  for (int j = 0; j < N; ++j) x.z(j, 0) = signs[j] < 0 ? -1 : 1;
+  return x;
+}
+
+namespace {
+
+Rational round_if(const std::optional<Format>& fmt, const Rational& v) { return fmt ? round_to(*fmt, v) : v; }
+
+std::optional<Format> embed_format(const Semantics& s) {
+  if (s.kind == Semantics::Kind::Embed || s.kind == Semantics::Kind::Arith) return s.format;
+  return std::nullopt;
+}
+
+// z = ±e_1 must be representable for the witness; fixed:I.F needs I >= 2 to hold +1.
+void require_unit_representable(const Semantics& s) {
+  if (s.kind == Semantics::Kind::Tiled)
+    throw std::invalid_argument("--semantics: qSA checks support exact, embed:<fmt> and arith:<fmt> (got " + s.name() + ")");
+  if (s.kind != Semantics::Kind::Exact && s.format.kind == Format::Kind::Fixed && s.format.I < 2)
+    throw std::invalid_argument("--semantics: fixed:I.F needs I >= 2 so that z entries in [-1, 1] are representable (got " +
+                                s.format.name() + ")");
+}
+
+// max ‖round(z) − z‖ over unit vectors z (SPEC §2 rounding, to nearest): float:P relative 2^-P,
+// fixed:I.F at most 2^{-F-1} per entry (√d' ≤ d' entries' worth).
+Rational z_rounding_slack(const Semantics& s, int d) {
+  if (s.kind == Semantics::Kind::Exact) return 0;
+  Rational one(1);
+  if (s.format.kind == Format::Kind::Float) {
+    mpz_class den;
+    mpz_ui_pow_ui(den.get_mpz_t(), 2, s.format.P);
+    return one / Rational(den);
+  }
+  mpz_class den;
+  mpz_ui_pow_ui(den.get_mpz_t(), 2, s.format.F + 1);
+  return Rational(d) / Rational(den);
+}
+
+// Rounding error of the arith weighted sum Σ_j fl(a_j z_j) (recursive summation from 0), per unit
+// of Σ_j a_j ‖ẑ_j‖: float γ_N = Nu/(1−Nu), u = 2^-P; fixed: N products each off by ≤ 2^{-F-1},
+// sums exact, over d' coordinates (√d' ≤ d').
+Rational arith_sum_slack_factor(const Format& f, int N, int d, bool* per_unit) {
+  mpz_class den;
+  if (f.kind == Format::Kind::Float) {
+    *per_unit = true;
+    mpz_ui_pow_ui(den.get_mpz_t(), 2, f.P);
+    Rational u = Rational(1) / Rational(den);
+    Rational Nu = Rational(N) * u;
+    if (Nu >= 1) return Rational(1000000);
+    return Nu / (1 - Nu);
+  }
+  *per_unit = false;
+  mpz_ui_pow_ui(den.get_mpz_t(), 2, f.F + 1);
+  return Rational(N) * Rational(d) / Rational(den);
+}
+
+// Rows from exact queries (embed semantics, or constructions without an integer fast path).
+class QueryRowWorker : public QsaRowWorker {
+ public:
+  QueryRowWorker(std::unique_ptr<QsaQueryWorker> qw, const Mat<Rational>& keys, std::optional<Format> fmt)
+      : qw_(std::move(qw)), keys_(keys), fmt_(fmt), scores_(keys.rows()) {}
+  bool row(const int* S, DInterval* r) override {
+    std::vector<int> s(S, S + q_of());
+    auto query = qw_->query(s);
+    if (!query) return false;
+    const std::size_t N = keys_.rows(), k = keys_.cols();
+    for (auto& v : *query) v = round_if(fmt_, v);
+    std::size_t arg = 0;
+    for (std::size_t j = 0; j < N; ++j) {
+      Rational acc = 0;
+      for (std::size_t c = 0; c < k; ++c) acc += (*query)[c] * keys_(j, c);
+      scores_[j] = acc;
+      if (scores_[j] > scores_[arg]) arg = j;
+    }
+    const Rational top = scores_[arg];
+    for (std::size_t j = 0; j < N; ++j) {
+      scores_[j] -= top;
+      r[j] = dinterval_of(scores_[j]);
+    }
+    return true;
+  }
+  std::vector<Rational> exact_differences() override { return scores_; }
+  std::string missing_reason() const override { return qw_->missing_reason(); }
+  void set_q(int q) { q_ = q; }
+
+ private:
+  int q_of() const { return q_; }
+  std::unique_ptr<QsaQueryWorker> qw_;
+  const Mat<Rational>& keys_;
+  std::optional<Format> fmt_;
+  std::vector<Rational> scores_;
+  int q_ = 0;
+};
+
+// Queries straight from the embedding (no per-thread state).
+class PlainQueryWorker : public QsaQueryWorker {
+ public:
+  explicit PlainQueryWorker(const QsaEmbedding& e) : e_(e) {}
+  std::optional<std::vector<Rational>> query(const std::vector<int>& S) override {
+    try {
+      return e_.query(S);
+    } catch (const std::runtime_error& err) {
+      reason_ = err.what();
+      return std::nullopt;
+    }
+  }
+  std::string missing_reason() const override { return reason_; }
+
+ private:
+  const QsaEmbedding& e_;
+  std::string reason_;
+};
+
+enum class RowStatus { Holds, Fails, Undecided, Missing };
+struct RowOutcome {
+  RowStatus status;
+  double upper;  // upper bound (rounded up) for choosing the worst row
+  bool fallback;
+};
+
+// Exact details of one row: certified enclosure (slack included in upper) and signs.
+struct RowDetail {
+  bool present = false;
+  Rational lower, upper;
+  std::vector<int> signs;
+  std::string missing_reason;
+};
+
+class RowEvaluator {
+ public:
+  virtual ~RowEvaluator() = default;
+  virtual RowOutcome evaluate(const int* S) = 0;
+  virtual RowDetail detail(const std::vector<int>& S) = 0;
+};
+
+struct Setup {
+  const QsaEmbedding& emb;
+  const QsaCheckOptions& opts;
+  int N, q, d;
+  Rational slack;          // z rounding (embed/arith)
+  Mat<Rational> keys;      // rounded under embed/arith
+  DInterval eps_fast, slack_fast;
+};
+
+std::unique_ptr<QsaQueryWorker> make_query_worker(const QsaEmbedding& emb) {
+  if (auto* src = dynamic_cast<const QsaRowSource*>(&emb)) return src->query_worker();
+  return std::make_unique<PlainQueryWorker>(emb);
+}
+
+// Exact and embed semantics: DInterval filter, MPFI fallback at rising precision.
+class FilteredEvaluator : public RowEvaluator {
+ public:
+  explicit FilteredEvaluator(const Setup& s) : s_(s), r_(s.N), e_(s.N), in_S_(s.N, 0) {
+    const QsaRowSource* src = dynamic_cast<const QsaRowSource*>(&s.emb);
+    if (s.opts.semantics.is_exact() && src) {
+      worker_ = src->exact_row_worker();
+    } else {
+      auto w = std::make_unique<QueryRowWorker>(make_query_worker(s.emb), s.keys, embed_format(s.opts.semantics));
+      w->set_q(s.q);
+      worker_ = std::move(w);
+    }
+  }
+  RowOutcome evaluate(const int* S) override {
+    if (!worker_->row(S, r_.data())) return {RowStatus::Missing, 0, false};
+    for (int k = 0; k < s_.q; ++k) in_S_[S[k]] = 1;
+    DInterval E = qsa_row_error_fast(r_.data(), in_S_.data(), s_.N, s_.q, e_.data());
+    for (int k = 0; k < s_.q; ++k) in_S_[S[k]] = 0;
+    DInterval hi = E + s_.slack_fast;
+    if (hi.upper() <= s_.eps_fast.lower()) return {RowStatus::Holds, hi.upper(), false};
+    if (E.lower() > s_.eps_fast.upper()) return {RowStatus::Fails, hi.upper(), false};
+    // The double enclosure straddles ε: exact score differences, MPFI at rising precision.
+    std::vector<Rational> exact = worker_->exact_differences();
+    std::vector<int> sv(S, S + s_.q);
+    for (mpfr_prec_t bits = s_.opts.start_bits; bits <= s_.opts.max_bits; bits *= 2) {
+      IntervalBounds Eb = safe_bounds(qsa_row_error_interval(exact, sv, bits));
+      Rational up = Eb.upper + s_.slack;
+      if (up <= s_.opts.eps) return {RowStatus::Holds, mpq_upper(up), true};
+      if (Eb.lower > s_.opts.eps) return {RowStatus::Fails, mpq_upper(up), true};
+    }
+    return {RowStatus::Undecided, hi.upper(), true};
+  }
+  RowDetail detail(const std::vector<int>& S) override {
+    RowDetail d;
+    if (!worker_->row(S.data(), r_.data())) {
+      d.missing_reason = worker_->missing_reason();
+      return d;
+    }
+    d.present = true;
+    IntervalBounds Eb =
+        safe_bounds(qsa_row_error_interval(worker_->exact_differences(), S, s_.opts.start_bits, &d.signs));
+    d.lower = Eb.lower;
+    d.upper = Eb.upper + s_.slack;
+    return d;
+  }
+
+ private:
+  static double mpq_upper(const Rational& x) { return dinterval_of(x).upper(); }
+  const Setup& s_;
+  std::unique_ptr<QsaRowWorker> worker_;
+  std::vector<DInterval> r_, e_;
+  std::vector<std::uint8_t> in_S_;
+};
+
+// arith:<fmt>: the softmax is run in FormatReal (attention.hpp order).  Upper bound:
+// Σ|â_j − t_j| + (Σâ)ρ + (rounding of the weighted sum); lower bound: the error the model
+// actually makes on the witness z_j = sign(â_j − t_j)e_1, computed exactly.
+class ArithEvaluator : public RowEvaluator {
+ public:
+  explicit ArithEvaluator(const Setup& s) : s_(s), qw_(make_query_worker(s.emb)) {
+    sum_factor_ = arith_sum_slack_factor(s.opts.semantics.format, s.N, s.d, &per_unit_);
+  }
+  RowOutcome evaluate(const int* S) override {
+    RowDetail d = detail(std::vector<int>(S, S + s_.q));
+    if (!d.present) return {RowStatus::Missing, 0, false};
+    double up = dinterval_of(d.upper).upper();
+    if (d.upper <= s_.opts.eps) return {RowStatus::Holds, up, false};
+    if (d.lower > s_.opts.eps) return {RowStatus::Fails, up, false};
+    return {RowStatus::Undecided, up, false};
+  }
+  RowDetail detail(const std::vector<int>& S) override {
+    RowDetail d;
+    auto query = qw_->query(S);
+    if (!query) {
+      d.missing_reason = qw_->missing_reason();
+      return d;
+    }
+    d.present = true;
+    const Format& f = s_.opts.semantics.format;
+    ArithFormatScope scope(f);
+    const int N = s_.N, k = static_cast<int>(s_.keys.cols());
+    std::vector<FormatReal> qv, scores(N), a(N);
+    for (const auto& v : *query) qv.emplace_back(v, f);
+    for (int j = 0; j < N; ++j) {
+      FormatReal acc(0);
+      for (int c = 0; c < k; ++c) acc += qv[c] * FormatReal(s_.keys(j, c), f);
+      scores[j] = acc;
+    }
+    softmax(scores.data(), N, a.data());
+    std::vector<std::uint8_t> in_S(N, 0);
+    for (int j : S) in_S[j] = 1;
+    const Rational t = Rational(1, s_.q);
+    Rational E = 0, mass = 0;
+    d.signs.assign(N, 1);
+    FormatReal out(0);
+    Rational target = 0;
+    for (int j = 0; j < N; ++j) {
+      Rational diff = a[j].value() - (in_S[j] ? t : Rational(0));
+      E += abs(diff);
+      mass += a[j].value();
+      if (diff < 0) d.signs[j] = -1;
+      out += a[j] * FormatReal(d.signs[j]);
+      if (in_S[j]) target += Rational(d.signs[j]) * t;
+    }
+    d.lower = abs(out.value() - target);
+    Rational sum_slack = per_unit_ ? sum_factor_ * mass * (1 + s_.slack) : sum_factor_;
+    d.upper = E + mass * s_.slack + sum_slack;
+    if (d.upper < d.lower) d.upper = d.lower;  // cannot happen; keeps the enclosure ordered
+    return d;
+  }
+
+ private:
+  const Setup& s_;
+  std::unique_ptr<QsaQueryWorker> qw_;
+  Rational sum_factor_;
+  bool per_unit_ = true;
+};
+
+std::unique_ptr<RowEvaluator> make_evaluator(const Setup& s) {
+  if (s.opts.semantics.kind == Semantics::Kind::Arith) return std::make_unique<ArithEvaluator>(s);
+  return std::make_unique<FilteredEvaluator>(s);
+}
+
+struct Tally {
+  double worst_upper = -1;
+  std::uint64_t worst_rank = std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t first_fail = std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t first_undecided = std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t first_missing = std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t fallbacks = 0, undecided = 0, fails = 0, missing = 0;
+};
+
+std::vector<int> subset_of_rank(std::uint64_t rank, int N, int q) {
+  std::vector<int> S(q);
+  unrank_subset(rank, N, q, S.data());
+  return S;
+}
+
+}  // namespace
+
+Mat<Interval> qsa_forward(const QsaEmbedding& emb, const QsaInput& x, const Semantics& sem, mpfr_prec_t bits) {
+  const int N = emb.N();
+  const Mat<Rational>& keys = emb.keys();
+  const std::size_t k = keys.cols(), d = x.z.cols();
+  const std::optional<Format> fmt = embed_format(sem);
+  if (sem.kind == Semantics::Kind::Arith) {
+    ArithFormatScope scope(sem.format);
+    QKV<FormatReal> h{Mat<FormatReal>(N, k), Mat<FormatReal>(N, k), Mat<FormatReal>(N, d)};
+    for (int i = 0; i < N; ++i) {
+      auto qv = emb.query(x.y[i]);
+      for (std::size_t c = 0; c < k; ++c) {
+        h.queries(i, c) = FormatReal(qv[c], sem.format);
+        h.keys(i, c) = FormatReal(keys(i, c), sem.format);
+      }
+      for (std::size_t c = 0; c < d; ++c) h.values(i, c) = FormatReal(x.z(i, c), sem.format);
+    }
+    Mat<FormatReal> out = attention_unit(h);
+    return Mat<Interval>::from(out, [&](const FormatReal& v) { return Interval(v.value(), bits); });
+  }
+  WorkingPrecision wp(bits);
+  QKV<Interval> h{Mat<Interval>(N, k), Mat<Interval>(N, k), Mat<Interval>(N, d)};
+  for (int i = 0; i < N; ++i) {
+    auto qv = emb.query(x.y[i]);
+    for (std::size_t c = 0; c < k; ++c) {
+      h.queries(i, c) = Interval(round_if(fmt, qv[c]), bits);
+      h.keys(i, c) = Interval(round_if(fmt, keys(i, c)), bits);
+    }
+    for (std::size_t c = 0; c < d; ++c) h.values(i, c) = Interval(round_if(fmt, x.z(i, c)), bits);
+  }
+  return attention_unit(h);
+}
+
+QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts) {
+  require_unit_representable(opts.semantics);
+  const int N = emb.N(), q = emb.q(), d = emb.d();
+  Setup setup{emb, opts, N, q, d, z_rounding_slack(opts.semantics, d), emb.keys(), {}, {}};
+  if (auto fmt = embed_format(opts.semantics)) setup.keys = round_entries(emb.keys(), *fmt);
+  setup.eps_fast = dinterval_of(opts.eps);
+  setup.slack_fast = dinterval_of(setup.slack);
+
+  QsaCheckResult res;
+  res.cases = binomial(N, q);
+  res.rounding_slack = setup.slack;
+  res.reduction =
+      "keys depend only on j and a token's query only on y_i, so the attention row of token i depends only on "
+      "S = y_i: all " + std::to_string(res.cases) + " subsets S in ([N] choose q) cover all inputs; for each row "
+      "sup_z ||sum_j (a_j - t_j) z_j|| = sum_j |a_j - t_j| (attained at z_j = sign(a_j - t_j) e_1)";
+  switch (opts.semantics.kind) {
+    case Semantics::Kind::Exact:
+      res.bound_derivation = "exact: worst case sum_j |a_j - t_j| enclosed with DInterval (MPFI fallback)";
+      break;
+    case Semantics::Kind::Embed:
+      res.bound_derivation =
+          "embed: query, key and z entries rounded to " + opts.semantics.format.name() +
+          "; lower = sum_j |a_j - t_j| (attained by z_j = ±e_1, exactly representable); upper = lower + rho, "
+          "rho = max ||round(z) - z|| over unit z (" + to_exact_string(setup.slack) + ")";
+      break;
+    case Semantics::Kind::Arith:
+      res.bound_derivation =
+          "arith: query/key/z rounded to " + opts.semantics.format.name() +
+          ", scores and softmax in FormatReal; lower = exact error of the model on z_j = sign(a_j - t_j) e_1; "
+          "upper = sum_j |a_j - t_j| + (sum a) rho + rounding bound of the weighted sum (float: gamma_N = Nu/(1-Nu); "
+          "fixed: N d' 2^-(F+1))";
+      break;
+    default: break;
+  }
+
+  Tally tally = parallel_reduce(
+      res.cases, opts.threads, Tally{},
+      [&](std::uint64_t begin, std::uint64_t end, Tally& t) {
+        auto eval = make_evaluator(setup);
+        std::vector<int> S(q);
+        unrank_subset(begin, N, q, S.data());
+        for (std::uint64_t rank = begin; rank < end; ++rank) {
+          RowOutcome o = eval->evaluate(S.data());
+          if (o.fallback) ++t.fallbacks;
+          switch (o.status) {
+            case RowStatus::Missing:
+              ++t.missing;
+              t.first_missing = std::min(t.first_missing, rank);
+              break;
+            case RowStatus::Fails:
+              ++t.fails;
+              t.first_fail = std::min(t.first_fail, rank);
+              break;
+            case RowStatus::Undecided:
+              ++t.undecided;
+              t.first_undecided = std::min(t.first_undecided, rank);
+              break;
+            case RowStatus::Holds: break;
+          }
+          if (o.status != RowStatus::Missing && o.upper > t.worst_upper) {
+            t.worst_upper = o.upper;
+            t.worst_rank = rank;
+          }
+          next_subset(S.data(), q, N);
+        }
+      },
+      [](Tally& acc, Tally&& p) {
+        if (p.worst_upper > acc.worst_upper) {
+          acc.worst_upper = p.worst_upper;
+          acc.worst_rank = p.worst_rank;
+        }
+        acc.first_fail = std::min(acc.first_fail, p.first_fail);
+        acc.first_undecided = std::min(acc.first_undecided, p.first_undecided);
+        acc.first_missing = std::min(acc.first_missing, p.first_missing);
+        acc.fallbacks += p.fallbacks;
+        acc.undecided += p.undecided;
+        acc.fails += p.fails;
+        acc.missing += p.missing;
+      },
+      opts.progress);
+
+  res.fallback_rows = tally.fallbacks;
+  res.undecided_rows = tally.undecided;
+  res.failing_rows = tally.fails;
+  res.missing_rows = tally.missing;
+
+  auto eval = make_evaluator(setup);
+  std::uint64_t report_rank = tally.worst_rank;
+  if (tally.fails > 0) {
+    res.verdict = Verdict::Fails;
+    RowDetail worst = eval->detail(subset_of_rank(tally.worst_rank, N, q));
+    if (!(worst.present && worst.lower > opts.eps)) report_rank = tally.first_fail;
+  } else if (tally.missing > 0) {
+    res.verdict = Verdict::Fails;
+    report_rank = tally.first_missing;
+  } else if (tally.undecided > 0) {
+    res.verdict = Verdict::Undecided;
+    report_rank = tally.first_undecided;
+  } else {
+    res.verdict = Verdict::Holds;
+  }
+  if (report_rank == std::numeric_limits<std::uint64_t>::max()) return res;  // nothing evaluated
+  res.witness_S = subset_of_rank(report_rank, N, q);
+  RowDetail det = eval->detail(res.witness_S);
+  if (!det.present) {
+    res.missing_reason = det.missing_reason.empty() ? "no row for this subset" : det.missing_reason;
+    // "fails" needs proof that the construction has no row for S; otherwise undecided.
+    if (auto* src = dynamic_cast<const QsaRowSource*>(&emb))
+      if (auto proof = src->prove_missing(res.witness_S)) res.missing_proof = *proof;
+    if (res.missing_proof.empty()) res.verdict = Verdict::Undecided;
+    return res;
+  }
+  res.worst_lower = det.lower;
+  res.worst_upper = det.upper;
+  res.witness_signs = det.signs;
+  if (res.verdict == Verdict::Fails && opts.verify_witness) {
+    // Re-verify with a direct forward pass of the unit on the concrete witness input.
+    QsaInput x = qsa_witness_input(N, d, res.witness_S, res.witness_signs);
+    Mat<Interval> out = qsa_forward(emb, x, opts.semantics, 256);
+    Mat<Rational> truth = qsa(x.z, x.y);
+    Interval sq(0L, 256);
+    for (int c = 0; c < d; ++c) {
+      Interval diff = out(0, c) - Interval(truth(0, c), 256);
+      sq += diff * diff;
+    }
+    IntervalBounds err = safe_bounds(sqrt(sq));
+    res.forward_error_lower = err.lower;
+    res.witness_verified = err.lower > opts.eps;
+    if (!res.witness_verified) res.verdict = Verdict::Undecided;  // never report fails unverified
+  }
+  return res;
+}
+
+void qsa_fill_result(json& out, const QsaCheckResult& r, const QsaEmbedding& emb, const Rational& eps) {
+  out["cases"] = r.cases;
+  out["reduction"] = r.reduction;
+  json worst;
+  if (!r.witness_signs.empty()) {
+    worst["value"] = to_decimal_string((r.worst_lower + r.worst_upper) / 2, 17, 0);
+    worst["lower"] = to_decimal_string(r.worst_lower, 17, -1);
+    worst["upper"] = to_decimal_string(r.worst_upper, 17, +1);
+  } else {  // no row to report (e.g. the subset has no certificate)
+    worst["value"] = nullptr;
+    worst["lower"] = nullptr;
+    worst["upper"] = nullptr;
+  }
+  json witness;
+  if (!r.witness_S.empty()) {
+    json S = json::array();
+    for (int k : r.witness_S) S.push_back(k + 1);
+    witness["S"] = S;
+    witness["y"] = "every token has y_i = S";
+  }
+  if (!r.witness_signs.empty()) {
+    json z = json::array();
+    for (int s : r.witness_signs) {
+      json v = json::array();
+      v.push_back(s < 0 ? "-1" : "1");
+      for (int c = 1; c < emb.d(); ++c) v.push_back("0");
+      z.push_back(v);
+    }
+    witness["z"] = z;
+  }
+  if (!r.missing_reason.empty()) {
+    witness["missing"] = r.missing_reason;
+    witness["missing_proof"] = r.missing_proof.empty() ? json("none verified (verdict undecided)") : json(r.missing_proof);
+  }
+  if (r.forward_error_lower) {
+    witness["forward_pass_error_lower"] = to_decimal_string(*r.forward_error_lower, 17, -1);
+    witness["verified_by_forward_pass"] = r.witness_verified;
+  }
+  worst["witness"] = witness;
+  out["worst"] = worst;
+  out["bound"] = to_exact_decimal_or_fraction(eps);
+  out["bound_derivation"] = r.bound_derivation;
+  out["working_precision"] = {{"filter", "DInterval: IEEE double, outward rounded (libm exp widened 4 ulp)"},
+                              {"fallback", "MPFI 128, 256, ..., 2048 bits"},
+                              {"report", "MPFI 128 bits; witness forward pass 256 bits"}};
+  out["rows"] = {{"fallback_mpfi", r.fallback_rows},
+                 {"failing", r.failing_rows},
+                 {"undecided", r.undecided_rows},
+                 {"missing", r.missing_rows}};
+}
+
+}  // namespace attnbounds
+
+namespace attnbounds {
+
+Rational qsa_default_temperature(int N, int q, const Rational& eps, const Rational& gap) {
+  if (N <= q) return 0;
+  Rational arg = Rational(N - q) * (2 - eps) / (Rational(q) * eps);
+  if (arg <= 1) return 0;
+  Interval c = log(Interval(arg, 128)) / Interval(gap, 128);
+  mpz_class scale = mpz_class(1) << 20;
+  Rational scaled = c.upper() * Rational(scale);
+  mpz_class num = scaled.get_num(), den = scaled.get_den(), ceil_q;
+  mpz_cdiv_q(ceil_q.get_mpz_t(), num.get_mpz_t(), den.get_mpz_t());
+  Rational rounded(ceil_q, scale);
+  rounded.canonicalize();
+  return rounded;
+}
+
+Interval qsa_equal_row_error(const std::vector<Rational>& r_off, int q, mpfr_prec_t bits) {
+  Interval E(0L, bits);
+  for (const auto& r : r_off) E += exp(Interval(r, bits));
+  return Interval(2L, bits) * E / (Interval(static_cast<long>(q), bits) + E);
+}
+
+}  // namespace attnbounds

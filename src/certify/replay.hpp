@@ -1,0 +1,28 @@
+// Independent replay of a qSA certificate (SPEC §6).  Deliberately shares no row-evaluation code
+// with the checker: scores are recomputed from the file in exact rationals, the softmax and the
+// worst case Σ_j |a_j − t_j| are enclosed with MPFI here, at rising precision.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "numeric/rational.hpp"
+#include "report/result.hpp"
+
+namespace attnbounds {
+
+struct ReplayReport {
+  Verdict verdict = Verdict::Undecided;
+  std::string claim, semantics;
+  int N = 0, q = 0;
+  std::uint64_t rows = 0;
+  Rational bound, worst_lower, worst_upper;
+  std::vector<int> worst_S;         // 1-based
+  std::vector<int> first_bad_S;     // 1-based: first row above the bound or undecided
+  std::string problem;              // a structural defect of the file (missing subset, bad number)
+};
+
+// Throws std::invalid_argument for an unreadable or malformed file.
+ReplayReport replay_qsa_certificate(const std::string& path, unsigned threads);
+
+}  // namespace attnbounds
