@@ -158,7 +158,7 @@ std::optional<std::vector<double>> RipCertificateSolver::solve_lp(const int* S, 
 }
 
 std::optional<RipCertificate> RipCertificateSolver::repair_and_verify(const int* S, const std::vector<double>& w0) {
-  const int N = emb_.N(), q = emb_.q(), mk = emb_.mk();
+  const int q = emb_.q(), mk = emb_.mk();
   const auto& u = emb_.signs();
   // Round to the 2^-40 grid, then correct exactly inside span{u_k : k ∈ S} so that the S rows
   // equal 1: w = w̃ + U_S y with (U_Sᵀ U_S) y = 1 − U_Sᵀ w̃.
