@@ -53,6 +53,10 @@ void run_reproduce_command(const ReproduceCli& cli) {
   if (!cli.program.empty())
     for (auto& r : manifest.runs)
       if (r.program.empty()) r.program = cli.program;
+  // Runs execute in the output directory: make program paths absolute first.
+  for (auto& r : manifest.runs)
+    if (r.program.find('/') != std::string::npos && std::filesystem::path(r.program).is_relative())
+      r.program = std::filesystem::absolute(r.program).string();
   if (cli.list) {
     for (const auto& r : manifest.runs)
       std::cout << fmt::format("{:<32} {:<22} {}\n", r.id, r.theorem,
