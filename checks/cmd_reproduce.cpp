@@ -79,8 +79,14 @@ void run_reproduce_command(const ReproduceCli& cli) {
   opts.progress = !cli.quiet;
   std::vector<std::string> inv = {"attnbounds", "reproduce"};
   if (!cli.manifest.empty()) inv.insert(inv.end(), {"--manifest", cli.manifest});
-  inv.insert(inv.end(), {"--out", cli.out});
-  opts.invocation = shell_join(inv);
+  if (!cli.only.empty()) {
+    std::string only;
+    for (const auto& o : cli.only) only += (only.empty() ? "" : ",") + o;
+    inv.insert(inv.end(), {"--only", only});
+  }
+  // The output directory is left as a placeholder so that reports written to different
+  // directories are byte-identical.
+  opts.invocation = shell_join(inv) + " --out DIR";
 
   int status = run_reproduce(manifest, opts);
   auto report = (std::filesystem::path(cli.out) / "report.md").string();
