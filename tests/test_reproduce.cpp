@@ -434,6 +434,10 @@ TEST_CASE("the default manifest's tables fill in from the real commands", "[repr
   // Theorem 4, random model, q = 5: below the message-bit line (m·p < 5) every cell is a collision.
   std::string grid = slurp(s.dir / "o" / "tables" / "thm4_grid.md");
   CHECK(grid.find("| random (fixed:1.(p-1)), m = 1 | collision (2) \\* | collision (3) \\* | collision (4) \\* |") != std::string::npos);
+  // The message-bit line bits = q = 5 is a vertical segment over the data's y range (1..32 messages).
+  std::string gp = slurp(s.dir / "o" / "plots" / "thm4_grid.gp");
+  CHECK(gp.find("5 1\n5 32\nEOD") != std::string::npos);
+  CHECK(gp.find("message-bit line: bits = q = 5") != std::string::npos);
   for (const char* plot : {"thm2_mk_star", "p_star_qsa", "thm4_grid"}) {
     INFO(plot);
     CHECK(fs::exists(s.dir / "o" / "plots" / (std::string(plot) + ".gp")));
