@@ -227,6 +227,8 @@ void run_min_p(const std::string& claim, const QsaCliOptions& o) {
   Stopwatch sw;
   QsaEmbeddingParams p = qsa_params_from(o);
   if (o.format != "float" && o.format != "fixed") throw UsageError("--format", "must be float or fixed (got '" + o.format + "')");
+  if (o.mode != "embed" && o.mode != "arith") throw UsageError("--mode", "must be embed or arith (got '" + o.mode + "')");
+  const Semantics::Kind kind = o.mode == "arith" ? Semantics::Kind::Arith : Semantics::Kind::Embed;
   require_range("--p-min", static_cast<long long>(o.p_min), static_cast<long long>(2), static_cast<long long>(4096));
   require_range("--p-max", static_cast<long long>(o.p_max), static_cast<long long>(o.p_min), static_cast<long long>(4096));
   const std::uint64_t cases = binomial_saturating(o.N, o.q);
@@ -253,7 +255,7 @@ void run_min_p(const std::string& claim, const QsaCliOptions& o) {
   std::vector<std::pair<int, Verdict>> verdicts;
   for (int bits = o.p_min; bits <= o.p_max; ++bits) {
     Semantics sem;
-    sem.kind = Semantics::Kind::Embed;
+    sem.kind = kind;
     if (o.format == "float") sem.format = Format::float_bits(bits);
     else {
       if (bits - I < 0) continue;
@@ -283,13 +285,15 @@ void run_min_p(const std::string& claim, const QsaCliOptions& o) {
   for (const auto& [bits, v] : verdicts)
     if (p_star > 0 && bits < p_star && v == Verdict::Holds) islands.push_back(bits);
   json out = make_result("min-p", claim, qsa_theorem(claim), qsa_provenance(claim), qsa_params_json(*emb, p),
-                         o.format == "float" ? "embed:float:P" : fmt::format("embed:fixed:{}.F", I));
+                         o.format == "float" ? o.mode + ":float:P" : fmt::format("{}:fixed:{}.F", o.mode, I));
   out["params"]["format"] = o.format;
+  out["params"]["mode"] = o.mode;
   out["params"]["p_min"] = o.p_min;
   out["params"]["p_max"] = o.p_max;
   out["cases"] = cases * verdicts.size();
   out["p_star"] = p_star > 0 ? json(p_star) : json(nullptr);
-  out["p_star_meaning"] = o.format == "float" ? "significand bits P of embed:float:P" : "total bits I+F of embed:fixed:I.F";
+  out["p_star_meaning"] = o.format == "float" ? "significand bits P of " + o.mode + ":float:P"
+                                              : "total bits I+F of " + o.mode + ":fixed:I.F";
   out["islands"] = islands;
   out["table"] = table;
   out["bound"] = to_exact_decimal_or_fraction(p.eps);
@@ -338,6 +342,7 @@ void attach_claim(CLI::App& parent, const std::string& verb, const std::string& 
     auto* sub = parent.add_subcommand(claim, "minimal precision p* under embed:float:P or embed:fixed:I.F");
     add_qsa_options(sub, *o, claim, false);
     sub->add_option("--format", o->format, "float | fixed")->capture_default_str();
+    sub->add_option("--mode", o->mode, "embed (entries rounded) | arith (every operation rounded)")->capture_default_str();
     sub->add_option("--p-min", o->p_min, "smallest p tested")->capture_default_str();
     sub->add_option("--p-max", o->p_max, "largest p tested")->capture_default_str();
     sub->callback([o, claim] { run_min_p(claim, *o); });
@@ -361,11 +366,11 @@ const Registrar reg_eval_rip{{"eval", "qsa-rip", "Theorem 2", qsa_provenance("qs
                               [](CLI::App& a) { attach_claim(a, "eval", "qsa-rip"); }}};
 const Registrar reg_minp_cyclic{{"min-p", "qsa-cyclic", "Theorem 3", "ours (finite-precision model); construction ours",
                                  "minimal precision p* of the moment-curve embedding (embed:float:P / embed:fixed)",
-                                 "--N --q --d --eps --c --seed --threads --json --format float|fixed --p-min --p-max",
+                                 "--N --q --d --eps --c --seed --threads --json --format float|fixed --mode embed|arith --p-min --p-max",
                                  [](CLI::App& a) { attach_claim(a, "min-p", "qsa-cyclic"); }}};
 const Registrar reg_minp_rip{{"min-p", "qsa-rip", "Theorem 2", "ours (finite-precision model); certificates ours",
                               "minimal precision p* of the random-sign embedding (embed:float:P / embed:fixed)",
-                              "--N --q --d --eps --c --seed --threads --json --mk --strategy --format float|fixed --p-min --p-max",
+                              "--N --q --d --eps --c --seed --threads --json --mk --strategy --format float|fixed --mode embed|arith --p-min --p-max",
                               [](CLI::App& a) { attach_claim(a, "min-p", "qsa-rip"); }}};
 
 }  // namespace

@@ -16,6 +16,7 @@ struct QsaCliOptions {
   std::string strategy = "lp";
   std::string certificate, emit_lrs, input;
   std::string format = "float";
+  std::string mode = "embed";  // min-p: embed (entries rounded) or arith (every operation rounded)
   int p_min = 2, p_max = 64;
 };
 

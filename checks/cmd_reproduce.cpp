@@ -53,6 +53,10 @@ void run_reproduce_command(const ReproduceCli& cli) {
   if (!cli.program.empty())
     for (auto& r : manifest.runs)
       if (r.program.empty()) r.program = cli.program;
+  // Runs execute in the output directory: make program paths absolute first.
+  for (auto& r : manifest.runs)
+    if (r.program.find('/') != std::string::npos && std::filesystem::path(r.program).is_relative())
+      r.program = std::filesystem::absolute(r.program).string();
   if (cli.list) {
     for (const auto& r : manifest.runs)
       std::cout << fmt::format("{:<32} {:<22} {}\n", r.id, r.theorem,
@@ -75,8 +79,14 @@ void run_reproduce_command(const ReproduceCli& cli) {
   opts.progress = !cli.quiet;
   std::vector<std::string> inv = {"attnbounds", "reproduce"};
   if (!cli.manifest.empty()) inv.insert(inv.end(), {"--manifest", cli.manifest});
-  inv.insert(inv.end(), {"--out", cli.out});
-  opts.invocation = shell_join(inv);
+  if (!cli.only.empty()) {
+    std::string only;
+    for (const auto& o : cli.only) only += (only.empty() ? "" : ",") + o;
+    inv.insert(inv.end(), {"--only", only});
+  }
+  // The output directory is left as a placeholder so that reports written to different
+  // directories are byte-identical.
+  opts.invocation = shell_join(inv) + " --out DIR";
 
   int status = run_reproduce(manifest, opts);
   auto report = (std::filesystem::path(cli.out) / "report.md").string();

@@ -215,7 +215,7 @@ TableSpec parse_table(const json& j, std::size_t index, const Manifest& m) {
 PlotSpec parse_plot(const json& j, std::size_t index, const Manifest& m) {
   std::string where = fmt::format("plots[{}]", index);
   if (j.is_object() && j.contains("id") && j["id"].is_string()) where = "plot '" + j["id"].get<std::string>() + "'";
-  require_object(j, where, {"id", "title", "xlabel", "ylabel", "table", "x", "categorical_x", "logx", "logy", "series", "curves"});
+  require_object(j, where, {"id", "title", "xlabel", "ylabel", "table", "x", "categorical_x", "logx", "logy", "series", "curves", "vlines"});
   PlotSpec p;
   p.id = get_string(j, "id", where, true);
   where = "plot '" + p.id + "'";
@@ -274,6 +274,19 @@ PlotSpec parse_plot(const json& j, std::size_t index, const Manifest& m) {
       if (cs.samples < 2 || cs.samples > 10000) bad(where, "curve samples must be in 2..10000");
       check_expression(cs.expr, where + " curve");
       p.curves.push_back(cs);
+    }
+  }
+  if (j.contains("vlines")) {
+    if (!j["vlines"].is_array()) bad(where, "'vlines' must be an array");
+    for (const auto& c : j["vlines"]) {
+      require_object(c, where + " vline", {"x", "label", "color"});
+      VLineSpec vs;
+      vs.expr = get_string(c, "x", where + " vline", true);
+      vs.label = get_string(c, "label", where + " vline", false, "x = " + vs.expr);
+      vs.color = get_string(c, "color", where);
+      if (!vs.color.empty() && !valid_color(vs.color)) bad(where, "vline colour must be \"#rrggbb\"");
+      check_expression(vs.expr, where + " vline");
+      p.vlines.push_back(vs);
     }
   }
   return p;

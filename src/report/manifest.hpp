@@ -83,6 +83,14 @@ struct CurveSpec {
   std::string color;
 };
 
+// A vertical reference line x = expr (over the manifest's vars), drawn across the data's y range:
+// the message-bit line of Theorems 4 and 7.
+struct VLineSpec {
+  std::string expr;
+  std::string label;
+  std::string color;
+};
+
 struct PlotSpec {
   std::string id, title, xlabel, ylabel;
   std::string table;  // table id whose (unpivoted) rows are plotted
@@ -91,6 +99,7 @@ struct PlotSpec {
   bool logx = false, logy = false;
   std::vector<SeriesSpec> series;
   std::vector<CurveSpec> curves;
+  std::vector<VLineSpec> vlines;
 };
 
 struct Manifest {

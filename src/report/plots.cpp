@@ -35,11 +35,20 @@ bool finite_point(const std::pair<double, double>& p, const Plot& plot) {
 std::string pgf_escape(const std::string& s) {
   std::string out;
   for (char ch : s) {
-    if (ch == '_' || ch == '%' || ch == '#' || ch == '&') out += '\\';
+    if (ch == '^') {
+      out += "\\textasciicircum{}";
+      continue;
+    }
+    if (ch == '_' || ch == '%' || ch == '#' || ch == '&' || ch == '$') out += '\\';
     out += ch;
   }
   return out;
 }
+
+// Point types that stay distinguishable when points of two series coincide: filled circle,
+// open square, filled triangle, open circle, filled diamond, open triangle.
+const int kPointTypes[] = {7, 4, 9, 6, 13, 8};
+const double kPointSizes[] = {1.2, 2.0, 1.4, 2.0, 1.4, 2.0};
 
 }  // namespace
 
@@ -63,14 +72,18 @@ std::string gnuplot_script(const Plot& plot) {
   gp += "set title " + gp_quote(plot.title) + "\n";
   gp += "set xlabel " + gp_quote(plot.xlabel) + "\n";
   gp += "set ylabel " + gp_quote(plot.ylabel) + "\n";
-  gp += "set key outside right top\nset grid\n";
+  // Literal text (no enhanced-mode ^ and _), and the legend below the plot when labels are long
+  // so that the plot area keeps its width.
+  std::size_t longest = 0;
+  for (const auto& s : plot.series) longest = std::max(longest, s.label.size());
+  gp += longest > 24 ? "set key outside center bottom horizontal maxrows 4\nset grid\n" : "set key outside right top\nset grid\n";
   if (plot.logx) gp += "set logscale x 2\n";
   if (plot.logy) gp += "set logscale y\n";
   if (!plot.x_categories.empty()) {
     gp += "set xtics (";
     for (std::size_t i = 0; i < plot.x_categories.size(); ++i)
       gp += (i ? ", " : "") + gp_quote(plot.x_categories[i]) + " " + std::to_string(i + 1);
-    gp += ")\n";
+    gp += ") rotate by -25\n";
     gp += fmt::format("set xrange [0.5:{}.5]\n", plot.x_categories.size());
     gp += "set offsets 0, 0, graph 0.05, graph 0.05\n";
   } else {
@@ -78,19 +91,26 @@ std::string gnuplot_script(const Plot& plot) {
   }
   std::string cmd = "plot ";
   bool first = true;
+  std::size_t point_series = 0;
   for (std::size_t i = 0; i < plot.series.size(); ++i) {
     bool any = false;
     for (const auto& p : plot.series[i].points) any = any || finite_point(p, plot);
     if (!any) continue;
     const auto& s = plot.series[i];
-    std::string with = s.style == "points" ? "points pt 7 ps 1.2" : s.style == "lines" ? "lines lw 2" : "linespoints pt 7 lw 2";
+    std::string with;
+    if (s.style == "lines") {
+      with = "lines lw 2";
+    } else {
+      std::size_t k = point_series++ % std::size(kPointTypes);
+      with = fmt::format("{} pt {} ps {}", s.style == "points" ? "points" : "linespoints lw 2", kPointTypes[k], kPointSizes[k]);
+    }
     if (!s.color.empty()) with += " lc rgb " + gp_quote(s.color);
     cmd += (first ? "" : ", ") + fmt::format("$series{} using 1:2 with {} title {}", i, with, gp_quote(s.label));
     first = false;
   }
-  gp += "set terminal svg size 720,480 font 'sans,12' background rgb 'white'\n";
+  gp += "set terminal svg size 720,480 noenhanced font 'sans,12' background rgb 'white'\n";
   gp += "set output " + gp_quote(plot.id + ".svg") + "\n" + cmd + "\n";
-  gp += "set terminal pngcairo size 960,640 font 'sans,12'\n";
+  gp += "set terminal pngcairo size 960,640 noenhanced font 'sans,12'\n";
   gp += "set output " + gp_quote(plot.id + ".png") + "\nreplot\nunset output\n";
   return gp;
 }

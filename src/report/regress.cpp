@@ -210,12 +210,10 @@ std::vector<FieldDiff> update_baseline(const Baseline& b, const BaselineCheck& c
 
 int run_regress(const RegressOptions& o) {
   namespace fs = std::filesystem;
-  if (!fs::is_directory(o.dir)) {
-    std::cerr << "regress: warning: no baselines directory at " << o.dir.string() << '\n';
-    if (o.json) std::cout << json{{"command", "regress"}, {"baselines", 0}, {"differ", 0}, {"checks", json::array()}}.dump(2) << '\n';
-    else std::cout << "regress: 0 baselines checked\n";
-    return 0;
-  }
+  // A missing directory is bad input (a mistyped path must not pass silently as "0 checked");
+  // an existing directory without baselines is only a warning.
+  if (!fs::is_directory(o.dir))
+    throw UsageError("--baselines", "no such directory '" + o.dir.string() + "' (give a directory of baseline *.json files)");
   std::vector<Baseline> baselines = load_baselines(o.dir);
   if (!o.only.empty())
     baselines.erase(std::remove_if(baselines.begin(), baselines.end(),

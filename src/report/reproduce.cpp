@@ -74,7 +74,8 @@ bool RunOutcome::as_expected() const {
   return std::find(spec->expect.begin(), spec->expect.end(), status) != spec->expect.end();
 }
 
-RunOutcome execute_run(const RunSpec& run, const std::string& self, double timeout_seconds) {
+RunOutcome execute_run(const RunSpec& run, const std::string& self, double timeout_seconds,
+                       const std::filesystem::path& cwd) {
   RunOutcome o;
   o.spec = &run;
   std::vector<std::string> args = run.args;
@@ -82,7 +83,7 @@ RunOutcome execute_run(const RunSpec& run, const std::string& self, double timeo
   o.argv.push_back(run.program.empty() ? "attnbounds" : run.program);
   o.argv.insert(o.argv.end(), args.begin(), args.end());
 
-  ProcessResult p = run_process(run.program.empty() ? self : run.program, args, timeout_seconds);
+  ProcessResult p = run_process(run.program.empty() ? self : run.program, args, timeout_seconds, cwd);
   o.wall_seconds = p.seconds;
   o.exit_status = p.exit_status;
   if (!p.started) {
@@ -176,6 +177,8 @@ int run_reproduce(const Manifest& manifest, const ReproduceOptions& options) {
   const std::string self = self_executable();
   fs::create_directories(options.out / "tables");
   fs::create_directories(options.out / "plots");
+  fs::create_directories(options.out / "certificates");
+  const fs::path run_dir = fs::absolute(options.out);
 
   std::vector<RunOutcome> outcomes;
   std::size_t total = 0;
@@ -198,7 +201,7 @@ int run_reproduce(const Manifest& manifest, const ReproduceOptions& options) {
                                                : manifest.timeout_seconds;
     if (options.progress)
       std::cerr << fmt::format("[{}/{}] {:<28} {}", done, total, run.id, shell_join(run.args)) << std::flush;
-    RunOutcome o = execute_run(run, self, limit);
+    RunOutcome o = execute_run(run, self, limit, run_dir);
     total_seconds += o.wall_seconds;
     if (options.progress) {
       std::string note = o.status == "not-available" ? ""

@@ -46,7 +46,10 @@ struct RunOutcome {
 const std::vector<std::string>& volatile_keys();
 
 // Runs one manifest entry as a subprocess; `program` is this binary unless the run names one.
-RunOutcome execute_run(const RunSpec& run, const std::string& self, double timeout_seconds);
+// Runs in `cwd` (reproduce uses the output directory, so files a run writes, such as
+// certificates/<name>.json, land there and later runs can read them by the same relative path).
+RunOutcome execute_run(const RunSpec& run, const std::string& self, double timeout_seconds,
+                       const std::filesystem::path& cwd = {});
 
 // A table cell: display text plus the number behind it (for expressions and plots).
 struct TableCell {

@@ -297,6 +297,7 @@ Plot build_plot(const PlotSpec& spec, const BuiltTable& table, const Manifest& m
       plot.series.push_back(std::move(series));
     }
   }
+  const std::size_t data_series = plot.series.size();
   for (const auto& c : spec.curves) {
     double from = c.from.value_or(xmin.value_or(0)), to = c.to.value_or(xmax.value_or(1));
     PlotSeries series;
@@ -315,6 +316,31 @@ Plot build_plot(const PlotSpec& spec, const BuiltTable& table, const Manifest& m
         auto y = evaluate_expression(c.expr, lookup);
         if (y && std::isfinite(*y)) series.points.emplace_back(x, *y);
       }
+    plot.series.push_back(std::move(series));
+  }
+  // Vertical lines span the y range of the data series (not of the curves, which may run far off).
+  std::optional<double> ymin, ymax;
+  for (std::size_t i = 0; i < plot.series.size() && i < data_series; ++i)
+    for (const auto& pt : plot.series[i].points)
+      if (std::isfinite(pt.second) && (!plot.logy || pt.second > 0)) {
+        ymin = ymin ? std::min(*ymin, pt.second) : pt.second;
+        ymax = ymax ? std::max(*ymax, pt.second) : pt.second;
+      }
+  for (const auto& v : spec.vlines) {
+    PlotSeries series;
+    series.label = v.label;
+    series.style = "lines";
+    series.color = v.color;
+    VariableLookup lookup = [&](const std::string& name) -> std::optional<double> {
+      auto var = manifest.vars.find(name);
+      if (var != manifest.vars.end()) return var->second;
+      return std::nullopt;
+    };
+    auto x = evaluate_expression(v.expr, lookup);
+    if (x && std::isfinite(*x) && ymin) {
+      series.points.emplace_back(*x, *ymin);
+      series.points.emplace_back(*x, *ymax);
+    }
     plot.series.push_back(std::move(series));
   }
   return plot;
