@@ -505,7 +505,13 @@ json eval_match3_local(const Match3LocalConfig& cfg_in, const std::vector<int>& 
     if (static_cast<int>(s.size()) != cfg.q) throw UsageError("--hints", "every hint set needs exactly q indices");
     for (int j : s) if (j < 0 || j >= cfg.N) throw UsageError("--hints", "indices must be in 1..N");
   }
-  for (auto& s : y) std::sort(s.begin(), s.end());
+  for (auto& s : y) {
+    std::sort(s.begin(), s.end());
+    // SPEC §4.5: y_i is a q-subset; a repeated index is not a valid hint set.
+    if (std::adjacent_find(s.begin(), s.end()) != s.end())
+      throw UsageError("--hints", "every hint set needs q distinct indices in 1..N (index " +
+                                      std::to_string(*std::adjacent_find(s.begin(), s.end()) + 1) + " repeats)");
+  }
   const Rational c = cfg.c ? *cfg.c : match3_local_default_temperature(cfg.N, cfg.M, cfg.q);
   LocalModel model(cfg.N, cfg.M, cfg.q, c, cfg.semantics);
   std::vector<int> x;
