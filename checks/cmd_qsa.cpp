@@ -303,7 +303,11 @@ void run_min_p(const std::string& claim, const QsaCliOptions& o) {
   out["islands"] = islands;
   out["table"] = table;
   out["bound"] = to_exact_decimal_or_fraction(p.eps);
-  Verdict v = p_star > 0 ? Verdict::Holds : Verdict::Fails;
+  // No p* in range: "fails" only when the largest p itself fails (with its verified witness);
+  // an undecided top row leaves the search undecided, never a failure without a witness.
+  Verdict v = p_star > 0 ? Verdict::Holds
+              : (!verdicts.empty() && verdicts.back().second == Verdict::Fails) ? Verdict::Fails
+                                                                                : Verdict::Undecided;
   finish_result(out, v, sw.seconds(), threads);
   if (!o.common.json) {
     std::cout << fmt::format("min-p {} ({}): p* = {}\n", claim, out["semantics"].get<std::string>(),
@@ -312,10 +316,10 @@ void run_min_p(const std::string& claim, const QsaCliOptions& o) {
       std::cout << fmt::format("  p = {:>3}  {:<10} {}\n", row["p"].get<int>(), row["verdict"].get<std::string>(),
                                row.contains("worst_upper") ? row["worst_upper"].get<std::string>() : "");
     if (!islands.empty()) std::cout << "  non-monotone islands (hold below p*): " << islands.dump() << "\n";
-    set_exit_status(p_star > 0 ? 0 : 1);
+    set_exit_status(exit_status_for(v));
     return;
   }
-  emit(out, o.common, p_star > 0 ? 0 : 1);
+  emit(out, o.common, exit_status_for(v));
 }
 
 void add_qsa_options(CLI::App* sub, QsaCliOptions& o, const std::string& claim, bool with_semantics = true) {

@@ -370,3 +370,34 @@ TEST_CASE("audit: match3-window negative twin fails with a witness the forward p
   CHECK(e["tokens"][token]["truth"] == (truth ? 1 : 0));
   CHECK(e["tokens"][token]["model"] != e["tokens"][token]["truth"]);
 }
+
+TEST_CASE("audit: min-p with no p* because every row is undecided is undecided (exit 3), not fails", "[audit]") {
+  // eps = 1e-30 is below the embed:float:P rounding slack 2^-P for every P in 50..54.
+  int status = -1;
+  json r = run_json("min-p qsa-cyclic --N 6 --q 2 --eps 1e-30 --p-min 50 --p-max 52", &status);
+  CHECK(r["p_star"].is_null());
+  CHECK(r["verdict"] == "undecided");
+  CHECK(status == 3);
+  CliRun text = run_binary("min-p qsa-cyclic --N 6 --q 2 --eps 1e-30 --p-min 50 --p-max 52");
+  CHECK(text.status == 3);
+  // A genuinely failing top row still fails.
+  json f = run_json("min-p qsa-cyclic --N 6 --q 2 --c 1 --p-min 20 --p-max 22", &status);
+  CHECK(f["verdict"] == "fails");
+  CHECK(status == 1);
+}
+
+TEST_CASE("audit: arith bounds with N*2^-P >= 1 are real bounds, not a sentinel", "[audit]") {
+  // match3-hinted used to report worst = [1048575.99.., 1048576] (the constant 2^20) as a certified
+  // bound; qsa used a constant 10^6.  (1+u)^N - 1 <= exp(Nu) - 1 is used instead.
+  json h = run_json("check match3-hinted --N 4 --M 3 --q 2 --semantics arith:float:2");
+  CHECK(h["verdict"] == "fails");
+  const double hinted_upper = std::stod(h["worst"]["upper"].get<std::string>());
+  CHECK(hinted_upper < 1000);
+  CHECK(hinted_upper >= 0.5);
+  json q = run_json("check qsa-cyclic --N 6 --q 2 --semantics arith:float:2");
+  CHECK(q["verdict"] == "fails");
+  const double qsa_upper = std::stod(q["worst"]["upper"].get<std::string>());
+  // N u = 6/4: exp(1.5) - 1 = 3.48..; worst <= 2 + (1 + rho) * 3.49 * mass, far below 10^6.
+  CHECK(qsa_upper < 100);
+  CHECK(qsa_upper >= std::stod(q["worst"]["lower"].get<std::string>()));
+}
