@@ -308,3 +308,31 @@ TEST_CASE("audit: huge M does not build M^2 tables (eval match2 --no-residual us
   nlohmann::json j = nlohmann::json::parse(r.out);
   CHECK(j["errors"] == 0);
 }
+
+TEST_CASE("audit: malformed certificates make replay exit 2, never exit 4 or allocate C(N, q)", "[cli]") {
+  char dir_template[] = "/tmp/attnbounds_cli_replay_XXXXXX";
+  REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::string dir = dir_template, good = dir + "/good.json";
+  REQUIRE(run_cli("check qsa-cyclic --N 5 --q 2 --certificate " + good).status == 0);
+  nlohmann::json cert = nlohmann::json::parse(std::ifstream(good));
+  auto variant = [&](const std::string& name, const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json c = cert;
+    edit(c);
+    std::ofstream(dir + "/" + name) << c.dump();
+    return dir + "/" + name;
+  };
+  expect_usage_error("replay " + variant("nstr.json", [](auto& c) { c["N"] = "five"; }), {"FILE", "N must be an integer"});
+  expect_usage_error("replay " + variant("claim.json", [](auto& c) { c["claim"] = "foo"; }), {"FILE", "claim"});
+  expect_usage_error("replay " + variant("d0.json", [](auto& c) { c["d"] = 0; }), {"FILE", "d must be in 1..4096"});
+  expect_usage_error("replay " + variant("sstr.json", [](auto& c) { c["queries"][0]["S"] = {"a", "b"}; }),
+                     {"FILE", "malformed certificate"});
+  expect_usage_error("replay " + variant("big.json",
+                                         [&cert](auto& c) {
+                                           c["N"] = 60;
+                                           c["q"] = 30;
+                                           c["keys"] = nlohmann::json::array();
+                                           for (int j = 0; j < 60; ++j) c["keys"].push_back(cert["keys"][0]);
+                                         }),
+                     {"FILE", "cannot cover every input"});
+  std::filesystem::remove_all(dir);
+}
