@@ -336,3 +336,20 @@ TEST_CASE("audit: malformed certificates make replay exit 2, never exit 4 or all
                      {"FILE", "cannot cover every input"});
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("audit: the scripted bad-input sweep (scripts/bad_input_cases.txt) has no violation", "[cli]") {
+  // ~280 malformed commands over every subcommand: exit 2, one stderr line, empty stdout, no hang/OOM.
+  const std::string command = std::string("bash ") + ATTNBOUNDS_SOURCE_DIR + "/scripts/bad_input_sweep.sh " +
+                              ATTNBOUNDS_BINARY + " 2>&1";
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buf{};
+  std::size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  const int raw = pclose(pipe);
+  INFO(out);
+  CHECK(WIFEXITED(raw));
+  CHECK(WEXITSTATUS(raw) == 0);
+  CHECK(out.find(" 0 violations") != std::string::npos);
+}
