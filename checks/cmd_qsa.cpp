@@ -303,6 +303,14 @@ void run_min_p(const std::string& claim, const QsaCliOptions& o) {
   out["islands"] = islands;
   out["table"] = table;
   out["bound"] = to_exact_decimal_or_fraction(p.eps);
+  {  // SPEC §7 worst: p* itself, with the p_max row's witness subset when there is none.
+    const std::string p_text = p_star > 0 ? std::to_string(p_star) : "none";
+    const std::string star_semantics = o.format == "float" ? fmt::format("embed:float:{}", p_star)
+                                                            : fmt::format("embed:fixed:{}.{}", I, p_star - I);
+    json witness = {{"p_star_semantics", p_star > 0 ? star_semantics : std::string("none")}};
+    if (p_star < 0 && !table.empty() && table.back().contains("witness_S")) witness["p_max_failing_S"] = table.back()["witness_S"];
+    out["worst"] = {{"value", p_text}, {"lower", p_text}, {"upper", p_text}, {"witness", witness}};
+  }
   // No p* in range: "fails" only when the largest p itself fails (with its verified witness);
   // an undecided top row leaves the search undecided, never a failure without a witness.
   Verdict v = p_star > 0 ? Verdict::Holds

@@ -401,3 +401,20 @@ TEST_CASE("audit: arith bounds with N*2^-P >= 1 are real bounds, not a sentinel"
   CHECK(qsa_upper < 100);
   CHECK(qsa_upper >= std::stod(q["worst"]["lower"].get<std::string>()));
 }
+
+TEST_CASE("audit: every check / lower / min-p / replay result has the SPEC 7 fields, worst included", "[audit]") {
+  // min-p qsa-* had no "worst"; lower match3-disj had no worst.witness when it held.
+  for (const std::string cmd : {"check qsa-cyclic --N 7 --q 2", "check qsa-rip --N 8 --q 2 --mk 3", "check match2 --N 3 --M 6",
+                                "check match3-third-order --N 3 --M 6", "check match3-window --N 5 --M 6 --w 2",
+                                "lower qsa-disj --q 2", "lower match3-disj --n 2", "lower fc-rank --N 5 --q 2",
+                                "lower rnn-index --N 5", "min-p qsa-cyclic --N 5 --q 1 --p-max 12",
+                                "min-p qsa-rip --N 6 --q 1 --p-max 10", "min-p match2 --N 3 --M 6 --p-max 8"}) {
+    INFO(cmd);
+    json r = run_json(cmd);
+    for (const char* k : {"tool", "version", "command", "claim", "theorem", "provenance", "params", "semantics", "verdict",
+                          "cases", "worst", "bound", "seconds", "threads"})
+      CHECK(r.contains(k));
+    for (const char* k : {"value", "lower", "upper", "witness"}) CHECK(r["worst"].contains(k));
+    CHECK(r["bound"].is_string());
+  }
+}
