@@ -42,7 +42,8 @@ void emit(const json& result, const CommonOptions& opts, int status) {
 }
 
 int status_of(const json& result) {
-  std::string v = result.value("verdict", "holds");
+  // A result without a verdict must never exit 0 as if it held.
+  std::string v = result.value("verdict", "undecided");
   return v == "holds" ? 0 : v == "fails" ? 1 : 3;
 }
 

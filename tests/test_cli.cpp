@@ -353,3 +353,10 @@ TEST_CASE("audit: the scripted bad-input sweep (scripts/bad_input_cases.txt) has
   CHECK(WEXITSTATUS(raw) == 0);
   CHECK(out.find(" 0 violations") != std::string::npos);
 }
+
+TEST_CASE("audit: a result without a verdict never maps to exit 0", "[cli]") {
+  CHECK(status_of(json::object()) == 3);
+  CHECK(status_of(json{{"verdict", "holds"}}) == 0);
+  CHECK(status_of(json{{"verdict", "fails"}}) == 1);
+  CHECK(status_of(json{{"verdict", "undecided"}}) == 3);
+}
