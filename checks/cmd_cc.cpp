@@ -130,7 +130,9 @@ void attach_function(CLI::App& parent, const std::string& function, const std::s
   add_common(*sub, opts->common, false);
   if (function == "matrix") sub->add_option("--matrix", opts->matrix_file, "file of 0/1 rows (at most 64x64)")->required();
   else sub->add_option("--n", opts->n, "input length n (1..6)")->capture_default_str();
-  sub->add_option("--max-nodes", opts->max_nodes, "search budget before reporting D undecided")->capture_default_str();
+  sub->add_option("--max-nodes", opts->max_nodes, "search budget before reporting D undecided")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
   sub->callback([opts, function] {
     if (function != "matrix") require_range("--n", static_cast<long long>(opts->n), 1LL, 6LL);
     run_cc(function, *opts);

@@ -93,7 +93,8 @@ const Registrar reg_fc{{"lower", "fc-rank", "Theorem 10", "paper statement; cons
                           app->add_option("--N", o->N, "tokens")->capture_default_str();
                           app->add_option("--q", o->q, "sparsity q")->capture_default_str();
                           app->add_option("--d", o->d, "value width d'")->capture_default_str();
-                          app->add_option("--k", o->k, "first-layer width of the seeded random W (default: bound - 1)");
+                          app->add_option("--k", o->k, "first-layer width of the seeded random W (default: bound - 1)")
+                              ->check(CLI::Range(1, 4096));
                           app->add_option("--weights", o->weights, "first layer W from a file (rows of numbers, N*(d'+q+1) columns)");
                           app->callback([o] { run_fc(*o); });
                         }}};
@@ -109,11 +110,11 @@ const Registrar reg_rnn{{"lower", "rnn-index", "Theorem 11", "paper: (N-1)/2 bit
                            add_common(*app, o->common, false);
                            app->add_option("--N", o->N, "tokens (n = N-1 data tokens)")->capture_default_str();
                            app->add_option("--model", o->model, "linear | automaton")->capture_default_str();
-                           app->add_option("--r", o->r, "linear: state dimension (default N-1)");
+                           app->add_option("--r", o->r, "linear: state dimension (default N-1)")->check(CLI::Range(1, 64));
                            app->add_option("--state-format", o->state_format, "linear: format of the state entries")
                                ->capture_default_str();
                            app->add_option("--recurrence", o->recurrence, "linear: shift | random")->capture_default_str();
-                           app->add_option("--S", o->S, "automaton: state bits (default N-1)");
+                           app->add_option("--S", o->S, "automaton: state bits (default N-1)")->check(CLI::Range(1, 24));
                            app->add_option("--automaton", o->automaton, "automaton: window | random")->capture_default_str();
                            app->add_option("--eps", o->eps, "claimed accuracy, in (0, 1)")->capture_default_str();
                            app->callback([o] { run_rnn(*o); });

@@ -39,7 +39,22 @@ std::vector<int> parse_int_list(const std::string& name, const std::string& text
   return out;
 }
 
+// The ranges run_qsa_disj enforces, checked before any model is built (a huge q or N would
+// otherwise allocate first), plus the construction parameters.
+void validate_cli(const QsaDisjCli& o) {
+  require_range("--q", o.q, 1, 30);
+  if (o.N != 0) require_range("--N", o.N, 2 * o.q + 1, 4096);
+  require_range("--d", o.d, 1, 64);
+  if (o.model == "random") return;
+  const Rational eps = parse_rational_param("--eps", o.eps);
+  if (!(eps > 0 && eps < 1)) throw UsageError("--eps", "must be in (0, 1) (got " + o.eps + ")");
+  if (!o.c.empty() && parse_rational_param("--c", o.c) < 0)
+    throw UsageError("--c", "must be >= 0 (got " + o.c + ")");
+  if (o.mk != 0) require_range("--mk", o.mk, 1, 4096);
+}
+
 std::unique_ptr<qsa_disj::TokenwiseModel> build_model(const QsaDisjCli& o, int m_or_mk, const Semantics& sem) {
+  validate_cli(o);
   const int N = o.N == 0 ? 2 * o.q + 1 : o.N;
   if (o.model == "random") {
     require_range("--m", static_cast<long long>(m_or_mk), 1LL, 64LL);

@@ -40,11 +40,13 @@ Match3DisjOptions options_of(const DisjCli& o) {
   opts.model.m = o.m;
   opts.model.H = o.H;
   opts.model.seed = o.common.seed;
+  require_range("--n", o.n, 1, 12);  // before the default tiled:float:24:n names it
   try {
     opts.model.c = parse_rational(o.c);
   } catch (const std::invalid_argument&) {
-    throw UsageError("--c", "expected a rational temperature (got '" + o.c + "')");
+    throw UsageError("--c", "expected a rational temperature > 0 (got '" + o.c + "')");
   }
+  if (opts.model.c <= 0) throw UsageError("--c", "temperature must be > 0 (got " + o.c + ")");
   CommonOptions c = o.common;
   if (c.semantics.empty()) c.semantics = "tiled:float:24:" + std::to_string(std::max(1, o.n));
   opts.semantics = semantics_of(c);
@@ -77,7 +79,10 @@ const Registrar reg{
          auto opts = options_of(*o);
          const unsigned threads = resolve_threads(o->common.threads);
          if (o->grid) {
-           json g = lower_match3_disj_grid(opts, int_list("--grid-m", o->grid_m), int_list("--grid-p", o->grid_p),
+           const std::vector<int> grid_p = int_list("--grid-p", o->grid_p);
+           for (int p : grid_p)
+             if (p < 2) throw UsageError("--grid-p", "every p must be in 2..64 (float:p needs 2 significand bits; got 1)");
+           json g = lower_match3_disj_grid(opts, int_list("--grid-m", o->grid_m), grid_p,
                                            int_list("--grid-H", o->grid_H), threads);
            std::cout << render_grid(g, o->common.json ? "json" : o->format);
            set_exit_status(0);

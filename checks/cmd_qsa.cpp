@@ -57,7 +57,12 @@ QsaEmbeddingParams qsa_params_from(const QsaCliOptions& o) {
   return p;
 }
 
-std::unique_ptr<QsaEmbedding> build_qsa(const std::string& claim, const QsaEmbeddingParams& p) {
+std::unique_ptr<QsaEmbedding> build_qsa(const std::string& claim, const QsaEmbeddingParams& p, bool force) {
+  if (claim == "qsa-rip") {
+    // N x m' exact sign keys, and one N-row LP over m' columns per subset: refuse before allocating.
+    const std::uint64_t mk = p.mk > 0 ? p.mk : QsaRipEmbedding::default_mk(p.N, p.q);
+    require_size("qsa-rip key table (N x m' entries)", static_cast<std::uint64_t>(p.N) * mk, 8000000, force);
+  }
   try {
     return make_qsa_embedding(claim, p);
   } catch (const UsageError&) {
@@ -96,7 +101,7 @@ void run_check(const std::string& claim, const QsaCliOptions& o) {
                cases > UINT64_MAX / static_cast<std::uint64_t>(o.N) ? UINT64_MAX : cases * o.N, 4000000000ULL,
                o.common.force);
   if (!o.certificate.empty()) require_size("--certificate (one query per subset)", cases, 1000000, o.common.force);
-  auto emb = build_qsa(claim, p);
+  auto emb = build_qsa(claim, p, o.common.force);
   const unsigned threads = resolve_threads(o.common.threads);
   QsaCheckOptions co;
   co.eps = p.eps;
@@ -167,6 +172,10 @@ void run_eval(const std::string& claim, const QsaCliOptions& o) {
   if (!in.contains("z") || !in.contains("y") || !in["z"].is_array() || !in["y"].is_array() || in["z"].size() != in["y"].size() ||
       in["z"].empty())
     throw UsageError("--input", "needs arrays \"z\" and \"y\" of equal length N >= 1");
+  for (std::size_t i = 0; i < in["z"].size(); ++i)
+    if (!in["z"][i].is_array() || in["z"][i].empty() || !in["y"][i].is_array())
+      throw UsageError("--input", "token " + std::to_string(i + 1) +
+                                      ": z_i must be a non-empty array of numbers and y_i an array of 1-based indices");
   const int N = static_cast<int>(in["z"].size());
   const int d = static_cast<int>(in["z"][0].size());
   const int q = static_cast<int>(in["y"][0].size());
@@ -176,8 +185,9 @@ void run_eval(const std::string& claim, const QsaCliOptions& o) {
     if (static_cast<int>(in["z"][i].size()) != d) throw UsageError("--input", "every z_i must have the same length d'");
     for (int c = 0; c < d; ++c) z(i, c) = json_rational(in["z"][i][c], "z");
     for (const auto& v : in["y"][i]) {
-      if (!v.is_number_integer()) throw UsageError("--input", "y entries must be integers in 1..N");
-      y[i].push_back(v.get<int>() - 1);
+      if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > N)
+        throw UsageError("--input", "y entries must be integers in 1..N = 1.." + std::to_string(N));
+      y[i].push_back(static_cast<int>(v.get<long long>()) - 1);
     }
     std::sort(y[i].begin(), y[i].end());
   }
@@ -192,7 +202,7 @@ void run_eval(const std::string& claim, const QsaCliOptions& o) {
   oo.d = d;
   QsaEmbeddingParams p = qsa_params_from(oo);
   const Semantics sem = semantics_of(o.common);
-  auto emb = build_qsa(claim, p);
+  auto emb = build_qsa(claim, p, o.common.force);
   Stopwatch sw;
   QsaInput x{z, y};
   Mat<Interval> out = qsa_forward(*emb, x, sem, 256);
@@ -233,7 +243,7 @@ void run_min_p(const std::string& claim, const QsaCliOptions& o) {
   require_range("--p-max", static_cast<long long>(o.p_max), static_cast<long long>(o.p_min), static_cast<long long>(4096));
   const std::uint64_t cases = binomial_saturating(o.N, o.q);
   require_size("min-p " + claim + " (subsets per precision)", cases * (o.p_max - o.p_min + 1), 5000000, o.common.force);
-  auto emb = build_qsa(claim, p);
+  auto emb = build_qsa(claim, p, o.common.force);
   const unsigned threads = resolve_threads(o.common.threads);
   // fixed:I.F: I is the fewest integer bits (sign included) that hold every key, query and ±1.
   int I = 2;
@@ -297,7 +307,19 @@ void run_min_p(const std::string& claim, const QsaCliOptions& o) {
   out["islands"] = islands;
   out["table"] = table;
   out["bound"] = to_exact_decimal_or_fraction(p.eps);
-  Verdict v = p_star > 0 ? Verdict::Holds : Verdict::Fails;
+  {  // SPEC §7 worst: p* itself, with the p_max row's witness subset when there is none.
+    const std::string p_text = p_star > 0 ? std::to_string(p_star) : "none";
+    const std::string star_semantics = o.format == "float" ? fmt::format("embed:float:{}", p_star)
+                                                            : fmt::format("embed:fixed:{}.{}", I, p_star - I);
+    json witness = {{"p_star_semantics", p_star > 0 ? star_semantics : std::string("none")}};
+    if (p_star < 0 && !table.empty() && table.back().contains("witness_S")) witness["p_max_failing_S"] = table.back()["witness_S"];
+    out["worst"] = {{"value", p_text}, {"lower", p_text}, {"upper", p_text}, {"witness", witness}};
+  }
+  // No p* in range: "fails" only when the largest p itself fails (with its verified witness);
+  // an undecided top row leaves the search undecided, never a failure without a witness.
+  Verdict v = p_star > 0 ? Verdict::Holds
+              : (!verdicts.empty() && verdicts.back().second == Verdict::Fails) ? Verdict::Fails
+                                                                                : Verdict::Undecided;
   finish_result(out, v, sw.seconds(), threads);
   if (!o.common.json) {
     std::cout << fmt::format("min-p {} ({}): p* = {}\n", claim, out["semantics"].get<std::string>(),
@@ -306,10 +328,10 @@ void run_min_p(const std::string& claim, const QsaCliOptions& o) {
       std::cout << fmt::format("  p = {:>3}  {:<10} {}\n", row["p"].get<int>(), row["verdict"].get<std::string>(),
                                row.contains("worst_upper") ? row["worst_upper"].get<std::string>() : "");
     if (!islands.empty()) std::cout << "  non-monotone islands (hold below p*): " << islands.dump() << "\n";
-    set_exit_status(p_star > 0 ? 0 : 1);
+    set_exit_status(exit_status_for(v));
     return;
   }
-  emit(out, o.common, p_star > 0 ? 0 : 1);
+  emit(out, o.common, exit_status_for(v));
 }
 
 void add_qsa_options(CLI::App* sub, QsaCliOptions& o, const std::string& claim, bool with_semantics = true) {

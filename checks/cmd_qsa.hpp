@@ -24,7 +24,8 @@ const char* qsa_theorem(const std::string& claim);
 const char* qsa_provenance(const std::string& claim);
 Rational parse_rational_option(const std::string& name, const std::string& text);
 QsaEmbeddingParams qsa_params_from(const QsaCliOptions& o);
-std::unique_ptr<QsaEmbedding> build_qsa(const std::string& claim, const QsaEmbeddingParams& p);
+// Refuses (unless force) a qsa-rip key table N x m' too large for memory before building it.
+std::unique_ptr<QsaEmbedding> build_qsa(const std::string& claim, const QsaEmbeddingParams& p, bool force = false);
 json qsa_params_json(const QsaEmbedding& emb, const QsaEmbeddingParams& p);
 
 }  // namespace attnbounds

@@ -42,7 +42,9 @@ std::vector<int> parse_list(const std::string& name, const std::string& text, in
                                  std::to_string(hi) + " (got '" + text + "')");
     }
   }
-  if (out.empty()) throw UsageError(name, "must not be empty");
+  if (out.empty() || text.back() == ',')
+    throw UsageError(name, "must be a non-empty comma-separated list of integers in " + std::to_string(lo) + ".." +
+                               std::to_string(hi) + " (got '" + text + "')");
   return out;
 }
 
@@ -56,6 +58,9 @@ void run_min_m(const MinMOptions& o) {
     throw UsageError("--strategy", "must be lp or least-norm (got '" + o.strategy + "')");
   if (o.format != "md" && o.format != "csv" && o.format != "latex" && o.format != "json")
     throw UsageError("--format", "must be md, csv, latex or json (got '" + o.format + "')");
+  if (*std::min_element(qs.begin(), qs.end()) > *std::max_element(Ns.begin(), Ns.end()))
+    throw UsageError("--q", "every q exceeds every N: need 1 <= q <= N for at least one pair (got --q " + o.q + ", --N " +
+                                o.N + ")");
   std::uint64_t work = 0;
   for (int N : Ns)
     for (int q : qs)

@@ -35,7 +35,7 @@ const Registrar reg{{"regress", "", "", "", "compare results with the stored reg
                        app.add_option("--timeout", cli->timeout, "per-baseline time limit in seconds")->capture_default_str();
                        app.add_flag("--json", cli->json, "print one JSON object on stdout");
                        app.callback([cli] {
-                         if (cli->timeout <= 0) throw UsageError("--timeout", "must be > 0 seconds");
+                         if (!(cli->timeout > 0)) throw UsageError("--timeout", "must be > 0 seconds");  // NaN too
                          RegressOptions o;
                          o.dir = cli->dir.empty() ? default_baselines_dir() : std::filesystem::path(cli->dir);
                          o.update = cli->update;

@@ -68,7 +68,7 @@ void run_reproduce_command(const ReproduceCli& cli) {
     return;
   }
   if (cli.out.empty()) throw UsageError("--out", "must name a directory");
-  if (cli.timeout < 0) throw UsageError("--timeout", "must be >= 0 seconds (0 = the manifest's limits)");
+  if (!(cli.timeout >= 0)) throw UsageError("--timeout", "must be >= 0 seconds (0 = the manifest's limits)");
 
   ReproduceOptions opts;
   opts.out = cli.out;

@@ -12,7 +12,13 @@ void add_common(CLI::App& app, CommonOptions& opts, bool with_semantics) {
   app.add_flag("--json", opts.json, "print one JSON object on stdout");
   app.add_option("--threads", opts.threads, "worker threads (0 = all cores); results do not depend on it")
       ->check(CLI::Range(0, 1024));
-  app.add_option("--seed", opts.seed, "seed for every random choice (default 1)");
+  // CLI11 would wrap "-1" into 2^64 - 1 silently.
+  const CLI::Validator non_negative(
+      [](std::string& text) {
+        return !text.empty() && text[0] == '-' ? "must be an integer in 0..2^64-1 (got " + text + ")" : std::string();
+      },
+      "UINT64");
+  app.add_option("--seed", opts.seed, "seed for every random choice (default 1)")->check(non_negative);
   app.add_flag("--force", opts.force, "run enumerations above the size guard");
   if (with_semantics)
     app.add_option("--semantics", opts.semantics,
@@ -36,7 +42,8 @@ void emit(const json& result, const CommonOptions& opts, int status) {
 }
 
 int status_of(const json& result) {
-  std::string v = result.value("verdict", "holds");
+  // A result without a verdict must never exit 0 as if it held.
+  std::string v = result.value("verdict", "undecided");
   return v == "holds" ? 0 : v == "fails" ? 1 : 3;
 }
 

@@ -124,7 +124,8 @@ int main(int argc, char** argv) {
     std::cerr << "attnbounds: error: " << e.what() << '\n';
     return 2;
   } catch (const FormatRangeError& e) {
-    std::cerr << "attnbounds: error: " << e.what() << '\n';
+    // A value of the construction does not fit the chosen fixed format: never clamped, refused.
+    std::cerr << "attnbounds: error: --semantics: " << e.what() << "; use a format with more integer bits\n";
     return 2;
   } catch (const std::invalid_argument& e) {
     std::cerr << "attnbounds: error: " << e.what() << '\n';

@@ -10,16 +10,20 @@
 namespace attnbounds {
 
 Interval match2nr_score_gap(int M, mpfr_prec_t bits) {
+  // min (cos θ_x − cos θ_y)² over y ∉ {x, −x}.  cos θ_x takes the values cos(2πr/M), r = 0..⌊M/2⌋,
+  // strictly decreasing in r, and such a pair (x, y) = (r, s) exists for every r ≠ s in that range;
+  // so the minimum is over adjacent r (any other difference is a sum of adjacent ones).  O(M), not
+  // O(M²): M = 65536 took hours the quadratic way.
+  if (M <= 2) return Interval(1L, bits);  // every pair matches
   Interval best;
-  bool any = false;
-  for (int x = 0; x < M; ++x)
-    for (int y = 0; y < M; ++y) {
-      if (y == x || (x + y) % M == 0) continue;
-      Interval d = abs(cos_turn(x, M, bits) - cos_turn(y, M, bits));
-      Interval d2 = d * d;
-      if (!any || d2.lower() < best.lower()) { best = d2; any = true; }
-    }
-  if (!any) return Interval(1L, bits);  // M ≤ 2: every pair matches
+  Interval prev = cos_turn(0, M, bits);
+  for (int r = 1; r <= M / 2; ++r) {
+    Interval cur = cos_turn(r, M, bits);
+    Interval d = prev - cur;
+    Interval d2 = d * d;
+    if (r == 1 || d2.lower() < best.lower()) best = d2;
+    prev = cur;
+  }
   return best;
 }
 

@@ -42,7 +42,8 @@ Match2Model::Match2Model(int M_, Rational c_, Semantics sem_, bool flip)
     fast.vs.push_back(value_sin.back().fast());
   }
   threshold_fast = DInterval::from_interval(threshold(128));
-  for (int a = 0; a < M; ++a) {
+  // The M x M weight table costs 48 M^2 bytes: beyond kMaxWeightTableM the per-case path runs alone.
+  for (int a = 0; a < M && M <= kMaxWeightTableM; ++a) {
     std::vector<DInterval> scores;
     DInterval top;
     for (int b = 0; b < M; ++b) {
@@ -130,9 +131,9 @@ MatchCaseOutcome match2_case(const Match2Model& model, int a, const int* vals, c
   const int partner = (model.M - a) % model.M;
   for (int j = 0; j < k; ++j) o.matched = o.matched || vals[j] == partner;
   // Fastest path: precomputed weights of the residue pairs (grouped softmax, fixed shift).
-  const auto& row = model.weight_rows[a];
   DInterval den(0), num_c(0), num_s(0);
-  for (int j = 0; j < k; ++j) {
+  for (int j = 0; j < k && !model.weight_rows.empty(); ++j) {
+    const auto& row = model.weight_rows[a];
     const DInterval n(counts[j]);
     den += n * row.e[vals[j]];
     num_c += n * row.ev_cos[vals[j]];

@@ -52,7 +52,8 @@ struct Match2Model {
   struct WeightRow {
     std::vector<DInterval> e, ev_cos, ev_sin;
   };
-  std::vector<WeightRow> weight_rows;
+  std::vector<WeightRow> weight_rows;  // empty when M > kMaxWeightTableM (M^2 entries)
+  static constexpr int kMaxWeightTableM = 1024;
 };
 
 // One case of the sweep: query value a, residues vals[0..k) with counts (query included).

@@ -229,8 +229,10 @@ Rational arith_decode_error(const LocalModel& m, const std::vector<int>& S) {
       Integer two_p;
       mpz_ui_pow_ui(two_p.get_mpz_t(), 2, static_cast<unsigned long>(m.sem.format.P));
       Rational nu = Rational(N) / Rational(two_p);
-      if (nu >= 1) return Rational(1 << 20);  // no bound: far too few bits
-      accumulation = nu / (1 - nu) * sum_a * hi;
+      // γ_N = Nu/(1−Nu) needs Nu < 1; (1+u)^N − 1 ≤ exp(Nu) − 1 always holds.  (A fixed 2^20 stood
+      // here and was reported as if it were a certified bound.)
+      const Rational gamma = nu < 1 ? Rational(nu / (1 - nu)) : (exp(Interval(nu, 64)) - Interval(1L, 64)).upper();
+      accumulation = gamma * sum_a * hi;
     } else {
       Integer two_f;
       mpz_ui_pow_ui(two_f.get_mpz_t(), 2, static_cast<unsigned long>(m.sem.format.F + 1));
@@ -505,7 +507,13 @@ json eval_match3_local(const Match3LocalConfig& cfg_in, const std::vector<int>& 
     if (static_cast<int>(s.size()) != cfg.q) throw UsageError("--hints", "every hint set needs exactly q indices");
     for (int j : s) if (j < 0 || j >= cfg.N) throw UsageError("--hints", "indices must be in 1..N");
   }
-  for (auto& s : y) std::sort(s.begin(), s.end());
+  for (auto& s : y) {
+    std::sort(s.begin(), s.end());
+    // SPEC §4.5: y_i is a q-subset; a repeated index is not a valid hint set.
+    if (std::adjacent_find(s.begin(), s.end()) != s.end())
+      throw UsageError("--hints", "every hint set needs q distinct indices in 1..N (index " +
+                                      std::to_string(*std::adjacent_find(s.begin(), s.end()) + 1) + " repeats)");
+  }
   const Rational c = cfg.c ? *cfg.c : match3_local_default_temperature(cfg.N, cfg.M, cfg.q);
   LocalModel model(cfg.N, cfg.M, cfg.q, c, cfg.semantics);
   std::vector<int> x;

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -230,4 +231,132 @@ TEST_CASE("result skeleton has the SPEC §7 fields and exit statuses", "[cli]") 
   CHECK(exit_status_for(Verdict::Holds) == 0);
   CHECK(exit_status_for(Verdict::Undecided) == 3);
   CHECK(render_text(r).find("check demo: fails") == 0);
+}
+
+TEST_CASE("audit: bad input across the subcommands exits 2 with one line naming the parameter", "[cli]") {
+  // Each of these used to be accepted (ran and printed a verdict), crashed (SIGFPE, GLPK abort,
+  // exit 4 on a JSON type error or bad_alloc) or named the wrong parameter.
+  expect_usage_error("check qsa-cyclic --N 4 --q 2 --seed -1", {"--seed", "0..2^64-1"});
+  expect_usage_error("lower qsa-disj --q 1000000000", {"--q", "1..30"});
+  expect_usage_error("lower qsa-disj --q 3 --N 1000000000", {"--N", "7..4096"});
+  expect_usage_error("lower qsa-disj --q 3 --model qsa-cyclic --eps 0", {"--eps", "(0, 1)"});
+  expect_usage_error("lower qsa-disj --q 3 --model qsa-cyclic --eps 5", {"--eps", "(0, 1)"});
+  expect_usage_error("lower qsa-disj --q 3 --model qsa-cyclic --c -1", {"--c", ">= 0"});
+  expect_usage_error("lower qsa-disj --q 3 --model qsa-rip --mk -5", {"--mk", "1..4096"});
+  expect_usage_error("lower match3-disj --n 3 --c 0", {"--c", "> 0"});
+  expect_usage_error("lower match3-disj --n 3 --c -1", {"--c", "> 0"});
+  expect_usage_error("lower match3-disj --n 1000000000", {"--n", "1..12"});
+  expect_usage_error("lower match3-disj --n 3 --grid --grid-p 1", {"--grid-p", "2..64"});
+  expect_usage_error("lower fc-rank --N 6 --k -5", {"--k", "1 to 4096"});
+  expect_usage_error("lower rnn-index --model linear --r 0", {"--r", "1 to 64"});
+  expect_usage_error("lower rnn-index --model automaton --S 0", {"--S", "1 to 24"});
+  expect_usage_error("cc disj --n 3 --max-nodes 0", {"--max-nodes"});
+  expect_usage_error("cc disj --n 3 --max-nodes -1", {"--max-nodes"});
+  expect_usage_error("check qsa-rip --N 4000 --q 1 --mk 4096", {"--force", "key table"});
+  expect_usage_error("min-m qsa-rip --N 4 --q 5", {"--q", "q <= N"});
+  expect_usage_error("min-m qsa-rip --N 4, --q 2", {"--N", "comma-separated"});
+  expect_usage_error("eval match3-hinted --input 1,2,3 --hints \"2 2|1 3|1 2\"", {"--hints", "distinct"});
+  expect_usage_error("check match2 --N 4 --M 8 --semantics embed:fixed:1.2", {"--semantics", "fixed:1.2", "integer bits"});
+  expect_usage_error("regress --timeout nan", {"--timeout", "> 0"});
+  expect_usage_error("reproduce --timeout nan --out /tmp/attnbounds_cli_nan", {"--timeout", ">= 0"});
+  expect_usage_error("check qsa-cyclic --N 4 --q 2 --semantics tiled:fp16:4", {"--semantics", "exact, embed"});
+  expect_usage_error("check qsa-cyclic --N 4 --q 2 --semantics embed:fixed:1.4", {"--semantics", "I >= 2"});
+  expect_usage_error("check qsa-cyclic --N 1000000000 --q 2", {"--N", "1..100000"});
+  expect_usage_error("check qsa-cyclic --N 99999 --q 3", {"--force", "cases"});
+  expect_usage_error("check qsa-cyclic --N 4 --q 0", {"--q", "1..4"});
+  expect_usage_error("check qsa-cyclic --N 4 --q 2 --eps 1", {"--eps", "(0, 1)"});
+  expect_usage_error("check match2 --N 4 --M 1", {"--M", "2.."});
+  expect_usage_error("check match2 --N 2 --M 1048576", {"--force"});
+  expect_usage_error("check match3-third-order --N 4 --M 9 --semantics tiled:fp16:2", {"--semantics"});
+  expect_usage_error("lower match3-disj --n 3 --semantics exact", {"--semantics", "tiled"});
+  expect_usage_error("lower rnn-index --model linear --state-format fixed:3", {"--state-format", "fixed:I.F"});
+  expect_usage_error("cc matrix --matrix /nonexistent/m.txt", {"--matrix", "/nonexistent/m.txt"});
+  expect_usage_error("replay /nonexistent/cert.json", {"FILE", "/nonexistent/cert.json"});
+  expect_usage_error("lower fc-rank --weights /nonexistent/w.txt", {"--weights"});
+  expect_usage_error("check qsa-cyclic --N 4 --q 2 --threads 100000", {"--threads", "0 to 1024"});
+}
+
+TEST_CASE("audit: malformed eval --input files exit 2 naming --input", "[cli]") {
+  char dir_template[] = "/tmp/attnbounds_cli_input_XXXXXX";
+  REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::string dir = dir_template;
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir + "/" + name) << text;
+    return dir + "/" + name;
+  };
+  // z_i a number instead of an array: was exit 4 (nlohmann type_error).
+  expect_usage_error("eval qsa-cyclic --input " + write("zscalar.json", R"({"z": [1, 2], "y": [[1], [2]]})"),
+                     {"--input", "z_i"});
+  // A y entry of 2^32 + 1 used to truncate to 1 and pass.
+  expect_usage_error("eval qsa-cyclic --input " + write("yhuge.json", R"({"z": [[0.5], [0.5]], "y": [[4294967297], [2]]})"),
+                     {"--input", "1..N"});
+  expect_usage_error("eval qsa-cyclic --input " + write("bad.json", R"({"z": [[1]], "y": )"), {"--input", "not JSON"});
+  expect_usage_error("eval qsa-cyclic --input " + write("dup.json", R"({"z": [[0.5], [0.5]], "y": [[1, 1], [1, 2]]})"),
+                     {"--input", "repeated"});
+  expect_usage_error("eval qsa-cyclic --input " + write("big.json", R"({"z": [[2], [0]], "y": [[1], [2]]})"),
+                     {"--input", "unit ball"});
+  expect_usage_error("eval qsa-rip --input " + dir, {"--input"});
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("audit: huge M does not build M^2 tables (eval match2 --no-residual used to run for hours)", "[cli]") {
+  RunResult nr = run_cli("eval match2 --no-residual --input 1,2 --M 65536 --json");
+  INFO(nr.err);
+  CHECK(nr.status == 0);
+  RunResult r = run_cli("eval match2 --input 1,2,5 --M 8192 --json");
+  CHECK(r.status == 0);
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  CHECK(j["errors"] == 0);
+}
+
+TEST_CASE("audit: malformed certificates make replay exit 2, never exit 4 or allocate C(N, q)", "[cli]") {
+  char dir_template[] = "/tmp/attnbounds_cli_replay_XXXXXX";
+  REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::string dir = dir_template, good = dir + "/good.json";
+  REQUIRE(run_cli("check qsa-cyclic --N 5 --q 2 --certificate " + good).status == 0);
+  nlohmann::json cert = nlohmann::json::parse(std::ifstream(good));
+  auto variant = [&](const std::string& name, const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json c = cert;
+    edit(c);
+    std::ofstream(dir + "/" + name) << c.dump();
+    return dir + "/" + name;
+  };
+  expect_usage_error("replay " + variant("nstr.json", [](auto& c) { c["N"] = "five"; }), {"FILE", "N must be an integer"});
+  expect_usage_error("replay " + variant("claim.json", [](auto& c) { c["claim"] = "foo"; }), {"FILE", "claim"});
+  expect_usage_error("replay " + variant("d0.json", [](auto& c) { c["d"] = 0; }), {"FILE", "d must be in 1..4096"});
+  expect_usage_error("replay " + variant("sstr.json", [](auto& c) { c["queries"][0]["S"] = {"a", "b"}; }),
+                     {"FILE", "malformed certificate"});
+  expect_usage_error("replay " + variant("big.json",
+                                         [&cert](auto& c) {
+                                           c["N"] = 60;
+                                           c["q"] = 30;
+                                           c["keys"] = nlohmann::json::array();
+                                           for (int j = 0; j < 60; ++j) c["keys"].push_back(cert["keys"][0]);
+                                         }),
+                     {"FILE", "cannot cover every input"});
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("audit: the scripted bad-input sweep (scripts/bad_input_cases.txt) has no violation", "[cli]") {
+  // ~280 malformed commands over every subcommand: exit 2, one stderr line, empty stdout, no hang/OOM.
+  const std::string command = std::string("bash ") + ATTNBOUNDS_SOURCE_DIR + "/scripts/bad_input_sweep.sh " +
+                              ATTNBOUNDS_BINARY + " 2>&1";
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buf{};
+  std::size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  const int raw = pclose(pipe);
+  INFO(out);
+  CHECK(WIFEXITED(raw));
+  CHECK(WEXITSTATUS(raw) == 0);
+  CHECK(out.find(" 0 violations") != std::string::npos);
+}
+
+TEST_CASE("audit: a result without a verdict never maps to exit 0", "[cli]") {
+  CHECK(status_of(json::object()) == 3);
+  CHECK(status_of(json{{"verdict", "holds"}}) == 0);
+  CHECK(status_of(json{{"verdict", "fails"}}) == 1);
+  CHECK(status_of(json{{"verdict", "undecided"}}) == 3);
 }

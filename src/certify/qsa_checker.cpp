@@ -151,8 +151,10 @@ Rational arith_sum_slack_factor(const Format& f, int N, int d, bool* per_unit) {
     mpz_ui_pow_ui(den.get_mpz_t(), 2, f.P);
     Rational u = Rational(1) / Rational(den);
     Rational Nu = Rational(N) * u;
-    if (Nu >= 1) return Rational(1000000);
-    return Nu / (1 - Nu);
+    if (Nu < 1) return Nu / (1 - Nu);
+    // γ_N needs Nu < 1; the general bound (1 + u)^N − 1 ≤ exp(Nu) − 1 holds always (upper end of
+    // an MPFI enclosure).  A fixed 10^6 used to stand here: not a bound once (1 + u)^N > 10^6.
+    return (exp(Interval(Nu, 64)) - Interval(1L, 64)).upper();
   }
   *per_unit = false;
   mpz_ui_pow_ui(den.get_mpz_t(), 2, f.F + 1);
@@ -538,6 +540,11 @@ QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts) {
   }
   res.worst_lower = det.lower;
   res.worst_upper = det.upper;
+  // Rows closer than the double filter's resolution may be ranked in either order, so the row
+  // reported as the worst need not be the exact maximum: its upper bound is widened to the largest
+  // certified row upper bound of the sweep, which bounds every row.
+  if (report_rank == tally.worst_rank && std::isfinite(tally.worst_upper))
+    res.worst_upper = std::max(res.worst_upper, Rational(tally.worst_upper));
   res.witness_signs = det.signs;
   if (res.verdict == Verdict::Fails && opts.verify_witness) {
     // Re-verify with a direct forward pass of the unit on the concrete witness input.

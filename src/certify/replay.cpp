@@ -75,7 +75,9 @@ struct Tally {
 
 }  // namespace
 
-ReplayReport replay_qsa_certificate(const std::string& path, unsigned threads) {
+namespace {
+
+ReplayReport replay_qsa_certificate_unchecked(const std::string& path, unsigned threads) {
   std::ifstream is(path);
   if (!is) throw std::invalid_argument("replay: cannot read '" + path + "'");
   json cert;
@@ -88,10 +90,18 @@ ReplayReport replay_qsa_certificate(const std::string& path, unsigned threads) {
   for (const char* f : {"claim", "N", "q", "bound", "semantics", "keys", "queries"})
     if (!cert.contains(f)) throw std::invalid_argument(std::string("replay: certificate lacks field '") + f + "'");
   rep.claim = cert["claim"].get<std::string>();
+  if (rep.claim != "qsa-cyclic" && rep.claim != "qsa-rip")
+    throw std::invalid_argument("replay: claim must be qsa-cyclic or qsa-rip (got '" + rep.claim + "')");
+  for (const char* f : {"N", "q"})
+    if (!cert[f].is_number_integer()) throw std::invalid_argument(std::string("replay: ") + f + " must be an integer");
+  if (cert.contains("d") && !cert["d"].is_number_integer()) throw std::invalid_argument("replay: d must be an integer");
+  if (cert["N"].get<long long>() < 1 || cert["N"].get<long long>() > 100000)
+    throw std::invalid_argument("replay: N must be in 1..100000");
   rep.N = cert["N"].get<int>();
   rep.q = cert["q"].get<int>();
   const int N = rep.N, q = rep.q, d = cert.value("d", 1);
   if (N < 1 || q < 1 || q > N) throw std::invalid_argument("replay: need 1 <= q <= N");
+  if (d < 1 || d > 4096) throw std::invalid_argument("replay: d must be in 1..4096");
   rep.bound = number_of(cert["bound"], "bound");
   rep.semantics = cert["semantics"].get<std::string>();
   const Semantics sem = parse_semantics(rep.semantics);
@@ -110,7 +120,14 @@ ReplayReport replay_qsa_certificate(const std::string& path, unsigned threads) {
   }
   const std::size_t width = keys[0].size();
 
-  const std::uint64_t total = binomial(N, q);
+  const std::uint64_t total = binomial_saturating(N, q);
+  if (!cert["queries"].is_array()) throw std::invalid_argument("replay: queries must be an array");
+  // One flag per subset: a forged N, q with few queries must not allocate C(N, q) bytes.
+  if (total > cert["queries"].size() && total > (std::uint64_t{1} << 27))
+    throw std::invalid_argument("replay: C(N, q) = " + (total == UINT64_MAX ? std::string("more than 1.8e19")
+                                                                           : std::to_string(total)) +
+                                " subsets but only " + std::to_string(cert["queries"].size()) +
+                                " queries: the certificate cannot cover every input");
   std::vector<char> seen(total, 0);
   std::vector<Row> rows;
   rows.reserve(total);
@@ -199,6 +216,17 @@ ReplayReport replay_qsa_certificate(const std::string& path, unsigned threads) {
   if (t.first_bad < rows.size())
     for (int k : rows[t.first_bad].S) rep.first_bad_S.push_back(k + 1);
   return rep;
+}
+
+}  // namespace
+
+ReplayReport replay_qsa_certificate(const std::string& path, unsigned threads) {
+  try {
+    return replay_qsa_certificate_unchecked(path, threads);
+  } catch (const nlohmann::json::exception& e) {
+    // A field of the wrong JSON type is a malformed certificate (exit 2), not an internal error.
+    throw std::invalid_argument(std::string("replay: malformed certificate: ") + e.what());
+  }
 }
 
 }  // namespace attnbounds

@@ -1,0 +1,45 @@
+#!/bin/bash
+# Bad-input sweep (SPEC §7, BRIEF non-negotiable 3): every line of scripts/bad_input_cases.txt is
+# a command that must exit 2 with exactly one line on stderr and nothing on stdout, within 20 s
+# and 4 GB of address space (no hang, no OOM, no abort, no exit 4).  Prints each violation and
+# exits 1 if there is any.
+#   scripts/bad_input_sweep.sh [path/to/attnbounds]
+set -u
+BIN=${1:-build/attnbounds}
+HERE=$(cd "$(dirname "$0")" && pwd)
+TMP=$(mktemp -d /tmp/attnbounds_sweep_XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+# Malformed input files the cases refer to as @TMP@/name.
+printf '' > "$TMP/empty.txt"
+printf '{"z": [[1]], "y": ' > "$TMP/badjson.json"
+printf '{"z": [1, 2], "y": [[1],[2]]}' > "$TMP/zscalar.json"
+printf '{"z": [[0.5],[0.5]], "y": [[1],[5]]}' > "$TMP/yrange.json"
+printf '{"z": [[0.5],[0.5]], "y": [[],[]]}' > "$TMP/yempty.json"
+printf '{"z": [[0.5],["abc"]], "y": [[1],[2]]}' > "$TMP/znonnum.json"
+printf '{"z": [[2],[0]], "y": [[1],[2]]}' > "$TMP/zbig.json"
+printf '{"z": [[0.5],[0.5]], "y": [[1,1],[1,2]]}' > "$TMP/ydup.json"
+printf '{"z": [[0.5],[0.5]], "y": [[4294967297],[2]]}' > "$TMP/yhuge.json"
+printf '[1,2,3]' > "$TMP/arr.json"
+printf '0 1\n1\n' > "$TMP/ragged.txt"
+printf '0 2\n1 0\n' > "$TMP/nonbool.txt"
+printf 'abc\n' > "$TMP/text.txt"
+printf '1 2 3\n' > "$TMP/w1.txt"
+printf '{"format":"attnbounds-qsa-certificate-1"}' > "$TMP/cert_min.json"
+printf '{"format":"attnbounds-qsa-certificate-1","N":4,"q":2}' > "$TMP/cert_partial.json"
+printf 'attnbounds-qsa-certificate-1 garbage' > "$TMP/cert_garbage.json"
+violations=0 total=0
+while IFS= read -r line; do
+  [ -z "$line" ] && continue
+  line=${line//@TMP@/$TMP}
+  total=$((total + 1))
+  ( ulimit -v 4000000; eval timeout 20 "$BIN" $line ) >"$TMP/out" 2>"$TMP/err" </dev/null
+  rc=$?
+  nerr=$(wc -l < "$TMP/err"); nout=$(wc -c < "$TMP/out")
+  if [ $rc -ne 2 ] || [ "$nerr" -ne 1 ] || [ "$nout" -ne 0 ]; then
+    violations=$((violations + 1))
+    echo "VIOLATION rc=$rc stderr_lines=$nerr stdout_bytes=$nout :: attnbounds $line"
+    head -c 300 "$TMP/err" | sed 's/^/    stderr: /'
+  fi
+done < "$HERE/bad_input_cases.txt"
+echo "bad-input sweep: $total commands, $violations violations"
+[ $violations -eq 0 ]
