@@ -21,24 +21,6 @@ struct QsaDisjCli {
   std::string m_values = "1,2,3,4", p_values = "2,3,4,5", grid_format = "fixed", format = "md";
 };
 
-std::vector<int> parse_int_list(const std::string& name, const std::string& text) {
-  std::vector<int> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    try {
-      std::size_t used = 0;
-      int v = std::stoi(item, &used);
-      if (used != item.size() || v < 1 || v > 64) throw std::invalid_argument("range");
-      out.push_back(v);
-    } catch (const std::exception&) {
-      throw UsageError(name, fmt::format("expected a comma-separated list of integers in 1..64 (got '{}')", text));
-    }
-  }
-  if (out.empty()) throw UsageError(name, "expected at least one value");
-  return out;
-}
-
 // The ranges run_qsa_disj enforces, checked before any model is built (a huge q or N would
 // otherwise allocate first), plus the construction parameters.
 void validate_cli(const QsaDisjCli& o) {
@@ -122,8 +104,8 @@ void run_grid(const QsaDisjCli& o) {
     throw UsageError("--grid-format", fmt::format("must be fixed or float (got '{}')", o.grid_format));
   if (o.format != "md" && o.format != "csv" && o.format != "latex" && o.format != "json")
     throw UsageError("--format", fmt::format("must be md, csv, latex or json (got '{}')", o.format));
-  const std::vector<int> ms = o.model == "qsa-cyclic" ? std::vector<int>{0} : parse_int_list("--m-values", o.m_values);
-  const std::vector<int> ps = parse_int_list("--p-values", o.p_values);
+  const std::vector<int> ms = o.model == "qsa-cyclic" ? std::vector<int>{0} : parse_int_list("--m-values", o.m_values, 1, 64);
+  const std::vector<int> ps = parse_int_list("--p-values", o.p_values, 1, 64);
   for (int p : ps)
     if (p < 2) throw UsageError("--p-values", "every p must be >= 2 (formats fixed:1.(p-1) and float:p need 2 bits)");
   qsa_disj::QsaDisjOptions opts;

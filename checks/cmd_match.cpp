@@ -31,20 +31,9 @@ std::optional<Rational> temperature_of(const std::string& text) {
   }
 }
 
-std::vector<int> parse_values(const std::string& text) {
-  std::vector<int> x;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    try {
-      std::size_t used = 0;
-      x.push_back(std::stoi(item, &used));
-    } catch (const std::exception&) {
-      throw UsageError("--input", "expected comma-separated integers such as 3,5,1 (bad item '" + item + "')");
-    }
-  }
-  if (x.size() < 2) throw UsageError("--input", "need at least 2 tokens");
-  return x;
+// Token values "3,5,1,...": any integers (taken mod M), at least two tokens.
+std::vector<int> parse_tokens(const std::string& text) {
+  return parse_int_list("--input", text, -1000000000, 1000000000, 2);
 }
 
 Match2Config match2_config(const MatchCliOptions& o) {
@@ -106,8 +95,8 @@ const Registrar eval_match2_reg{
        add_match2_options(*sub, *o, false);
        sub->callback([o] {
          auto cfg = match2_config(*o);
-         emit_eval(o->no_residual ? eval_match2_no_residual(cfg, parse_values(o->input))
-                                  : eval_match2(cfg, parse_values(o->input)),
+         emit_eval(o->no_residual ? eval_match2_no_residual(cfg, parse_tokens(o->input))
+                                  : eval_match2(cfg, parse_tokens(o->input)),
                    o->common);
        });
      }}};
@@ -154,7 +143,7 @@ const Registrar eval_match3_reg{
        auto* sub = verb.add_subcommand("match3-third-order", "forward pass of the third-order Match3 construction");
        sub->add_option("--input", o->input, "comma-separated token values, e.g. 3,5,1")->required();
        add_match3_options(*sub, *o, false);
-       sub->callback([o] { emit_eval(eval_match3_third_order(match3_config(*o), parse_values(o->input)), o->common); });
+       sub->callback([o] { emit_eval(eval_match3_third_order(match3_config(*o), parse_tokens(o->input)), o->common); });
      }}};
 
 struct LocalCli {
@@ -207,7 +196,7 @@ void read_hinted(const LocalCli& o, std::vector<int>& x, std::vector<std::vector
     }
     return;
   }
-  x = parse_values(o.input);
+  x = parse_tokens(o.input);
   std::stringstream ss(o.hints);
   std::string part;
   while (std::getline(ss, part, '|')) y.push_back(index_list(part, "--hints"));
@@ -249,7 +238,7 @@ void register_local(bool window) {
                     sub->callback([o, window] {
                       std::vector<int> x;
                       std::vector<std::vector<int>> y;
-                      if (window) x = parse_values(o->input);
+                      if (window) x = parse_tokens(o->input);
                       else read_hinted(*o, x, y);
                       emit_eval(eval_match3_local(local_config(*o, window), x, y), o->common);
                     });

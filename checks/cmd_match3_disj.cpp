@@ -17,22 +17,6 @@ struct DisjCli {
   std::string grid_m = "1,2,4", grid_p = "2,4,8,16", grid_H = "1,2", format = "md";
 };
 
-std::vector<int> int_list(const std::string& name, const std::string& text) {
-  std::vector<int> v;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    try {
-      v.push_back(std::stoi(item));
-    } catch (const std::exception&) {
-      throw UsageError(name, "expected comma-separated integers (bad item '" + item + "')");
-    }
-    if (v.back() < 1 || v.back() > 64) throw UsageError(name, "values must be in 1..64");
-  }
-  if (v.empty()) throw UsageError(name, "empty list");
-  return v;
-}
-
 Match3DisjOptions options_of(const DisjCli& o) {
   Match3DisjOptions opts;
   opts.n = o.n;
@@ -79,11 +63,11 @@ const Registrar reg{
          auto opts = options_of(*o);
          const unsigned threads = resolve_threads(o->common.threads);
          if (o->grid) {
-           const std::vector<int> grid_p = int_list("--grid-p", o->grid_p);
+           const std::vector<int> grid_p = parse_int_list("--grid-p", o->grid_p, 1, 64);
            for (int p : grid_p)
              if (p < 2) throw UsageError("--grid-p", "every p must be in 2..64 (float:p needs 2 significand bits; got 1)");
-           json g = lower_match3_disj_grid(opts, int_list("--grid-m", o->grid_m), grid_p,
-                                           int_list("--grid-H", o->grid_H), threads);
+           json g = lower_match3_disj_grid(opts, parse_int_list("--grid-m", o->grid_m, 1, 64), grid_p,
+                                           parse_int_list("--grid-H", o->grid_H, 1, 64), threads);
            std::cout << render_grid(g, o->common.json ? "json" : o->format);
            set_exit_status(0);
            return;

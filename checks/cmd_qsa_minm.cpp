@@ -24,34 +24,10 @@ struct MinMOptions {
   std::string format = "md";
 };
 
-std::vector<int> parse_list(const std::string& name, const std::string& text, int lo, int hi) {
-  std::vector<int> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    try {
-      std::size_t used = 0;
-      int v = std::stoi(item, &used);
-      if (used != item.size()) throw std::invalid_argument(item);
-      require_range(name, static_cast<long long>(v), static_cast<long long>(lo), static_cast<long long>(hi));
-      out.push_back(v);
-    } catch (const UsageError&) {
-      throw;
-    } catch (const std::exception&) {
-      throw UsageError(name, "must be a comma-separated list of integers in " + std::to_string(lo) + ".." +
-                                 std::to_string(hi) + " (got '" + text + "')");
-    }
-  }
-  if (out.empty() || text.back() == ',')
-    throw UsageError(name, "must be a non-empty comma-separated list of integers in " + std::to_string(lo) + ".." +
-                               std::to_string(hi) + " (got '" + text + "')");
-  return out;
-}
-
 void run_min_m(const MinMOptions& o) {
   Stopwatch sw;
-  auto Ns = parse_list("--N", o.N, 2, 4096);
-  auto qs = parse_list("--q", o.q, 1, 64);
+  auto Ns = parse_int_list("--N", o.N, 2, 4096);
+  auto qs = parse_int_list("--q", o.q, 1, 64);
   require_range("--seeds", static_cast<long long>(o.seeds), 1LL, 1000LL);
   require_range("--mk-max", static_cast<long long>(o.mk_max), 1LL, 4096LL);
   if (o.strategy != "lp" && o.strategy != "least-norm")

@@ -88,4 +88,30 @@ Rational parse_rational_param(const std::string& param, const std::string& text)
   }
 }
 
+std::vector<int> parse_int_list(const std::string& param, const std::string& text, int lo, int hi,
+                                std::size_t min_count) {
+  const std::string expected = "a comma-separated list of at least " + std::to_string(min_count) +
+                               " integer(s) in " + std::to_string(lo) + ".." + std::to_string(hi) + " (got '" +
+                               text + "')";
+  std::vector<int> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    long long v = 0;
+    std::size_t used = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      throw UsageError(param, "expected " + expected);
+    }
+    if (used != item.size() || v < lo || v > hi) throw UsageError(param, "expected " + expected);
+    out.push_back(static_cast<int>(v));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (out.size() < min_count) throw UsageError(param, "expected " + expected);
+  return out;
+}
+
 }  // namespace attnbounds

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "cli/errors.hpp"
 #include "cli/registry.hpp"
@@ -40,5 +41,9 @@ void validate_precision(long long p, const std::string& param = "--p");       //
 void require_readable_file(const std::string& param, const std::string& path);
 // Parses an exact rational option value ("0.1", "2/3", "1e-3"), naming the parameter on error.
 Rational parse_rational_param(const std::string& param, const std::string& text);
+// "8,16,32" -> {8, 16, 32}: every item an integer in lo..hi, at least min_count items, no empty
+// item.  Anything else is a UsageError naming `param` and the allowed range.
+std::vector<int> parse_int_list(const std::string& param, const std::string& text, int lo, int hi,
+                                std::size_t min_count = 1);
 
 }  // namespace attnbounds
