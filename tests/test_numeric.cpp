@@ -810,3 +810,20 @@ TEST_CASE("precision and format scopes are per thread", "[numeric]") {
   CHECK(current_arith_format() == Format::float_bits(8));
   CHECK(worker_format == Format::float_bits(53));
 }
+
+TEST_CASE("FormatReal float values far below 1 stay exact MPFR values (no huge rationals)", "[numeric]") {
+  // exp(-10^6) is about 2^-1442695: as a rational its denominator has 1.4 million bits.
+  const Format f = Format::float_bits(11);
+  const FormatReal x(Rational(-1000000), f);
+  const FormatReal e = exp(x);
+  MpfrReal ref = MpfrReal::zero(11);
+  mpfr_set_si(ref.get(), -1000000, MPFR_RNDN);
+  mpfr_exp(ref.get(), ref.get(), MPFR_RNDN);
+  CHECK(mpfr_get_exp(ref.get()) < -1442000);
+  CHECK(e.lower_point().contains(ref));
+  // A sum with a huge/tiny mix rounds back to the larger term, as fp16-like arithmetic does.
+  const FormatReal one(Rational(1), f);
+  CHECK((one + e) == one);
+  CHECK(e < one);
+  CHECK(FormatReal(Rational(0), f) < e);
+}

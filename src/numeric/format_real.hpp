@@ -31,36 +31,39 @@ class FormatReal {
   explicit FormatReal(double d);
   explicit FormatReal(const Rational& q) : FormatReal(q, current_arith_format()) {}
   FormatReal(const Rational& q, const Format& fmt);
-  // Rounds an enclosure of a fixed real (refined by `make(bits)` until decided).
-  static FormatReal from_value(const Rational& v, const Format& fmt) { return FormatReal(v, fmt, 0); }
+  static FormatReal from_value(const Rational& v, const Format& fmt) { return FormatReal(v, fmt); }
 
   const Format& format() const { return fmt_; }
-  const Rational& value() const { return v_; }  // exact representable value
-  double to_double() const { return v_.get_d(); }
-  Interval lower_point() const { return Interval(v_, 64 + bits_hint()); }
+  Rational value() const;  // the exact representable value
+  double to_double() const;
+  Interval lower_point() const;  // the value as a point interval (exact)
   Interval upper_point() const { return lower_point(); }
 
   friend FormatReal operator+(const FormatReal& a, const FormatReal& b);
   friend FormatReal operator-(const FormatReal& a, const FormatReal& b);
   friend FormatReal operator*(const FormatReal& a, const FormatReal& b);
   friend FormatReal operator/(const FormatReal& a, const FormatReal& b);
-  friend FormatReal operator-(const FormatReal& a) { return FormatReal(-a.v_, a.fmt_, 0); }
+  friend FormatReal operator-(const FormatReal& a);
   FormatReal& operator+=(const FormatReal& b) { return *this = *this + b; }
   FormatReal& operator-=(const FormatReal& b) { return *this = *this - b; }
   FormatReal& operator*=(const FormatReal& b) { return *this = *this * b; }
   FormatReal& operator/=(const FormatReal& b) { return *this = *this / b; }
-  friend bool operator<(const FormatReal& a, const FormatReal& b) { return a.v_ < b.v_; }
-  friend bool operator==(const FormatReal& a, const FormatReal& b) { return a.v_ == b.v_; }
+  friend bool operator<(const FormatReal& a, const FormatReal& b);
+  friend bool operator==(const FormatReal& a, const FormatReal& b);
   friend FormatReal exp(const FormatReal& a);
   friend FormatReal log(const FormatReal& a);
   friend FormatReal sqrt(const FormatReal& a);
-  friend FormatReal abs(const FormatReal& a) { return FormatReal(abs(a.v_), a.fmt_, 0); }
+  friend FormatReal abs(const FormatReal& a);
 
  private:
-  FormatReal(Rational v, const Format& fmt, int) : v_(std::move(v)), fmt_(fmt) {}
-  mpfr_prec_t bits_hint() const { return fmt_.kind == Format::Kind::Float ? fmt_.P : fmt_.I + fmt_.F; }
-  Rational v_;
+  bool is_float() const { return fmt_.kind == Format::Kind::Float; }
+  // float:P values live in an MPFR number of exactly P bits: MPFR's correctly rounded
+  // operations are then the format's arithmetic, and tiny values such as exp(-10^6) stay cheap
+  // (as a rational their denominator would have millions of bits).  fixed:I.F values are
+  // rationals on the 2^-F grid.
   Format fmt_;
+  MpfrReal f_;  // float formats
+  Rational v_;  // fixed formats
 };
 
 inline bool certainly_less(const FormatReal& a, const FormatReal& b) { return a < b; }
