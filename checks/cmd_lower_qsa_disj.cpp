@@ -151,6 +151,7 @@ void run_grid(const QsaDisjCli& o) {
     res["legend"] = "P holds; C collision of Alice's messages (verified failing pair); F fails without collision "
                     "(inaccurate); U undecided; below_line: m*w < q, where a collision is forced by counting";
     res["seconds"] = clock.seconds();
+    res["threads"] = resolve_threads(o.common.threads);
     std::cout << res.dump(2) << '\n';
     set_exit_status(0);
     return;
