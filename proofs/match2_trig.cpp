@@ -297,21 +297,7 @@ json eval_match2(const Match2Config& cfg, const std::vector<int>& x_in) {
   std::vector<int> x;
   for (int v : x_in) x.push_back(((v % cfg.M) + cfg.M) % cfg.M);
   Match2Model model(cfg.M, c, cfg.semantics, cfg.flip_query_sign);
-  json result{{"tool", "attnbounds"}, {"version", ATTNBOUNDS_VERSION}, {"command", "eval"}, {"construction", "match2"},
-              {"params", {{"N", x.size()}, {"M", cfg.M}, {"c", to_exact_string(c)}}},
-              {"semantics", cfg.semantics.name()},
-              {"threshold", to_decimal_string(model.threshold(128).lower(), 17, 0)}};
-  json tokens = json::array();
-  int wrong = 0;
-  for (const auto& d : match2_forward(model, x)) {
-    tokens.push_back({{"x", d.x}, {"model", d.model}, {"truth", d.truth},
-                      {"norm", {{"lower", to_decimal_string(d.stat.lower(), 17, -1)}, {"upper", to_decimal_string(d.stat.upper(), 17, +1)}}},
-                      {"decided", d.decided}});
-    wrong += d.model != d.truth || !d.decided;
-  }
-  result["tokens"] = tokens;
-  result["errors"] = wrong;
-  return result;
+  return match_eval_report("match2", x, cfg.M, c, cfg.semantics, model.threshold(128), match2_forward(model, x), "norm");
 }
 
 }  // namespace attnbounds

@@ -281,22 +281,7 @@ json eval_match3_third_order(const Match3Config& cfg, const std::vector<int>& x_
   std::vector<int> x;
   for (int t : x_in) x.push_back(((t % cfg.M) + cfg.M) % cfg.M);
   Match3Model model(cfg.M, c, cfg.semantics, cfg.flip_query_sign);
-  json result{{"tool", "attnbounds"}, {"version", ATTNBOUNDS_VERSION}, {"command", "eval"},
-              {"construction", "match3-third-order"},
-              {"params", {{"N", x.size()}, {"M", cfg.M}, {"c", to_exact_string(c)}}},
-              {"semantics", cfg.semantics.name()},
-              {"threshold", to_decimal_string(model.threshold(128).lower(), 17, 0)}};
-  json tokens = json::array();
-  int wrong = 0;
-  for (const auto& d : match3_forward(model, x)) {
-    tokens.push_back({{"x", d.x}, {"model", d.model}, {"truth", d.truth},
-                      {"statistic", {{"lower", to_decimal_string(d.stat.lower(), 17, -1)}, {"upper", to_decimal_string(d.stat.upper(), 17, +1)}}},
-                      {"decided", d.decided}});
-    wrong += d.model != d.truth || !d.decided;
-  }
-  result["tokens"] = tokens;
-  result["errors"] = wrong;
-  return result;
+  return match_eval_report("match3-third-order", x, cfg.M, c, cfg.semantics, model.threshold(128), match3_forward(model, x), "statistic");
 }
 
 }  // namespace attnbounds

@@ -103,6 +103,27 @@ json side_json(const MatchSideWorst& s, int N, int M, bool tuples) {
 
 }  // namespace
 
+json match_eval_report(const std::string& construction, const std::vector<int>& x, int M, const Rational& c,
+                       const Semantics& semantics, const Interval& threshold,
+                       const std::vector<MatchTokenDecision>& decisions, const std::string& stat_name) {
+  json result{{"tool", "attnbounds"}, {"version", ATTNBOUNDS_VERSION}, {"command", "eval"}, {"construction", construction},
+              {"params", {{"N", x.size()}, {"M", M}, {"c", to_exact_string(c)}}},
+              {"semantics", semantics.name()},
+              {"threshold", to_decimal_string(threshold.lower(), 17, 0)}};
+  json tokens = json::array();
+  int wrong = 0;
+  for (const auto& d : decisions) {
+    tokens.push_back({{"x", d.x}, {"model", d.model}, {"truth", d.truth},
+                      {stat_name, {{"lower", to_decimal_string(d.stat.lower(), 17, -1)},
+                                   {"upper", to_decimal_string(d.stat.upper(), 17, +1)}}},
+                      {"decided", d.decided}});
+    wrong += d.model != d.truth || !d.decided;
+  }
+  result["tokens"] = tokens;
+  result["errors"] = wrong;
+  return result;
+}
+
 json sweep_report(json result, const MatchSweepResult& sweep, int N, int M, bool tuples, const std::string& matched_name,
                   const std::string& unmatched_name) {
   result["cases"] = sweep.cases;

@@ -148,6 +148,12 @@ struct MatchTokenDecision {
   bool decided = true;
 };
 
+// The `eval` result of a Match construction: per token x, ψ's decision, the ground truth and the
+// enclosure of the statistic ψ thresholds (named `stat_name`), plus the count of wrong tokens.
+json match_eval_report(const std::string& construction, const std::vector<int>& x, int M, const Rational& c,
+                       const Semantics& semantics, const Interval& threshold,
+                       const std::vector<MatchTokenDecision>& decisions, const std::string& stat_name);
+
 // Adds cases, the two extreme sides, worst{value, lower, upper, witness} and bound "0" (the room
 // must be positive) to a result.
 json sweep_report(json result, const MatchSweepResult& sweep, int N, int M, bool tuples, const std::string& matched_name,
