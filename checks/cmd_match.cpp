@@ -36,8 +36,10 @@ std::vector<int> parse_tokens(const std::string& text) {
   return parse_int_list("--input", text, -1000000000, 1000000000, 2);
 }
 
-Match2Config match2_config(const MatchCliOptions& o) {
-  Match2Config cfg;
+// Match2Config and Match3Config share these fields.
+template <class Config>
+Config match_config(const MatchCliOptions& o) {
+  Config cfg;
   cfg.N = o.N;
   cfg.M = o.M;
   cfg.c = temperature_of(o.c);
@@ -45,6 +47,7 @@ Match2Config match2_config(const MatchCliOptions& o) {
   cfg.flip_query_sign = o.flip;
   return cfg;
 }
+Match2Config match2_config(const MatchCliOptions& o) { return match_config<Match2Config>(o); }
 
 void add_match2_options(CLI::App& sub, MatchCliOptions& o, bool with_N) {
   if (with_N) sub.add_option("--N", o.N, "number of tokens (2..64)")->capture_default_str();
@@ -101,15 +104,7 @@ const Registrar eval_match2_reg{
        });
      }}};
 
-Match3Config match3_config(const MatchCliOptions& o) {
-  Match3Config cfg;
-  cfg.N = o.N;
-  cfg.M = o.M;
-  cfg.c = temperature_of(o.c);
-  cfg.semantics = semantics_of(o.common);
-  cfg.flip_query_sign = o.flip;
-  return cfg;
-}
+Match3Config match3_config(const MatchCliOptions& o) { return match_config<Match3Config>(o); }
 
 void add_match3_options(CLI::App& sub, MatchCliOptions& o, bool with_N) {
   if (with_N) sub.add_option("--N", o.N, "number of tokens (2..16)")->capture_default_str();
