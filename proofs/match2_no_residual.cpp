@@ -174,9 +174,7 @@ MatchCaseOutcome nr_case(const NrModel& m, const NrTables<DInterval>& fast, int 
 // Direct forward pass with attention.hpp (MPFI), no residual.
 std::vector<MatchTokenDecision> nr_forward(const NrModel& m, const std::vector<int>& x) {
   const std::size_t N = x.size();
-  std::vector<MatchTokenDecision> out(N);
-  auto truth = match2(x, m.M);
-  for (mpfr_prec_t bits = 128; bits <= 4096; bits *= 2) {
+  auto stats_at = [&](mpfr_prec_t bits) {
     WorkingPrecision wp(bits);
     QKV<Interval> h{Mat<Interval>(N, 2), Mat<Interval>(N, 2), Mat<Interval>(N, 2)};
     for (std::size_t i = 0; i < N; ++i) {
@@ -189,21 +187,13 @@ std::vector<MatchTokenDecision> nr_forward(const NrModel& m, const std::vector<i
     }
     Mat<Interval> o = attention_unit(h);
     Interval t1 = match2nr_norm_threshold(m.N_, m.M, bits), t2 = match2nr_axis_threshold(m.M, bits);
-    bool all = true;
-    for (std::size_t i = 0; i < N; ++i) {
-      Interval f = psi_function(o(i, 0), o(i, 1), t1, t2);
-      auto& d = out[i];
-      d.x = x[i];
-      d.truth = truth[i];
-      d.stat = f;
-      d.decided = true;
-      if (certainly_less(Interval(0L, bits), f)) d.model = 1;
-      else if (certainly_less_equal(f, Interval(0L, bits))) d.model = 0;
-      else { d.decided = false; all = false; }
-    }
-    if (all) break;
-  }
-  return out;
+    std::vector<Interval> f;
+    for (std::size_t i = 0; i < N; ++i) f.push_back(psi_function(o(i, 0), o(i, 1), t1, t2));
+    return f;
+  };
+  // ψ's function is positive exactly on matched tokens: threshold 0, matched above.
+  return decide_tokens(x, match2(x, m.M), /*matched_below=*/false, stats_at,
+                       [](mpfr_prec_t bits) { return Interval(0L, bits); });
 }
 
 void validate(const Match2Config& cfg) {

@@ -211,8 +211,7 @@ std::vector<Interval> interval_norms(const Match2Model& model, const std::vector
   Mat<Interval> out = forward_output<Interval>(model, x, [&](const EmbeddingEntry& e) { return e.at(bits); });
   std::vector<Interval> norms;
   for (std::size_t i = 0; i < x.size(); ++i) {
-    Interval a = abs(out(i, 0)), b = abs(out(i, 1));  // non-negative squares when an entry straddles 0
-    norms.push_back(sqrt(a * a + b * b));
+    norms.push_back(sqrt(sqr(out(i, 0)) + sqr(out(i, 1))));  // sqr: never negative, unlike x * x
   }
   return norms;
 }
@@ -230,25 +229,10 @@ void validate(const Match2Config& cfg) {
 }  // namespace
 
 std::vector<MatchTokenDecision> match2_forward(const Match2Model& model, const std::vector<int>& x) {
-  std::vector<MatchTokenDecision> out(x.size());
-  auto truth = match2(x, model.M);
-  for (mpfr_prec_t bits = 128; bits <= 4096; bits *= 2) {
-    auto norms = is_arith(model.sem) ? arith_norms(model, x, bits) : interval_norms(model, x, bits);
-    Interval tau = model.threshold(bits);
-    bool all = true;
-    for (std::size_t i = 0; i < x.size(); ++i) {
-      MatchTokenDecision& d = out[i];
-      d.x = x[i];
-      d.truth = truth[i];
-      d.stat = norms[i];
-      d.decided = true;
-      if (certainly_less(norms[i], tau)) d.model = 1;
-      else if (certainly_less_equal(tau, norms[i])) d.model = 0;
-      else { d.decided = false; all = false; }
-    }
-    if (all) break;
-  }
-  return out;
+  return decide_tokens(
+      x, match2(x, model.M), /*matched_below=*/true,
+      [&](mpfr_prec_t bits) { return is_arith(model.sem) ? arith_norms(model, x, bits) : interval_norms(model, x, bits); },
+      [&](mpfr_prec_t bits) { return model.threshold(bits); });
 }
 
 json check_match2(const Match2Config& cfg, unsigned threads, bool force) {

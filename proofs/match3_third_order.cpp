@@ -205,25 +205,10 @@ MatchCaseOutcome match3_case(const Match3Model& model, int a, const int* vals, c
 }
 
 std::vector<MatchTokenDecision> match3_forward(const Match3Model& model, const std::vector<int>& x) {
-  std::vector<MatchTokenDecision> out(x.size());
-  auto truth = match3(x, model.M);
-  for (mpfr_prec_t bits = 128; bits <= 4096; bits *= 2) {
-    auto z = forward_statistics(model, x, bits);
-    Interval tau = model.threshold(bits);
-    bool all = true;
-    for (std::size_t i = 0; i < x.size(); ++i) {
-      MatchTokenDecision& d = out[i];
-      d.x = x[i];
-      d.truth = truth[i];
-      d.stat = z[i];
-      d.decided = true;
-      if (certainly_less(tau, z[i])) d.model = 1;
-      else if (certainly_less_equal(z[i], tau)) d.model = 0;
-      else { d.decided = false; all = false; }
-    }
-    if (all) break;
-  }
-  return out;
+  return decide_tokens(
+      x, match3(x, model.M), /*matched_below=*/false,
+      [&](mpfr_prec_t bits) { return forward_statistics(model, x, bits); },
+      [&](mpfr_prec_t bits) { return model.threshold(bits); });
 }
 
 json check_match3_third_order(const Match3Config& cfg, unsigned threads, bool force) {

@@ -148,6 +148,36 @@ struct MatchTokenDecision {
   bool decided = true;
 };
 
+// ψ's decision for every token of one input, raising the working precision (128 .. 4096 bits)
+// until every token is decided.  stats_at(bits) gives each token's statistic, threshold_at(bits)
+// the threshold; a token is matched when its statistic is certainly on the matched side
+// (strictly below the threshold when matched_below, strictly above otherwise) and unmatched
+// when certainly on the other side (equality counts as unmatched).
+template <class StatsAt, class ThresholdAt>
+std::vector<MatchTokenDecision> decide_tokens(const std::vector<int>& x, const std::vector<std::uint8_t>& truth,
+                                              bool matched_below, StatsAt&& stats_at, ThresholdAt&& threshold_at) {
+  std::vector<MatchTokenDecision> out(x.size());
+  for (mpfr_prec_t bits = 128; bits <= 4096; bits *= 2) {
+    const std::vector<Interval> stats = stats_at(bits);
+    const Interval tau = threshold_at(bits);
+    bool all = true;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      MatchTokenDecision& d = out[i];
+      d.x = x[i];
+      d.truth = truth[i];
+      d.stat = stats[i];
+      d.decided = true;
+      const Interval& lo = matched_below ? stats[i] : tau;
+      const Interval& hi = matched_below ? tau : stats[i];
+      if (certainly_less(lo, hi)) d.model = 1;
+      else if (certainly_less_equal(hi, lo)) d.model = 0;
+      else { d.decided = false; all = false; }
+    }
+    if (all) break;
+  }
+  return out;
+}
+
 // The `eval` result of a Match construction: per token x, ψ's decision, the ground truth and the
 // enclosure of the statistic ψ thresholds (named `stat_name`), plus the count of wrong tokens.
 json match_eval_report(const std::string& construction, const std::vector<int>& x, int M, const Rational& c,
