@@ -827,3 +827,22 @@ TEST_CASE("FormatReal float values far below 1 stay exact MPFR values (no huge r
   CHECK(e < one);
   CHECK(FormatReal(Rational(0), f) < e);
 }
+
+TEST_CASE("Interval::widened_bounds is exact for ordinary endpoints and cheap after underflow", "[numeric]") {
+  const Interval ordinary(Rational(1, 3), 64);
+  const auto b = ordinary.widened_bounds();
+  CHECK(b.lower == ordinary.lower());
+  CHECK(b.upper == ordinary.upper());
+  // exp(-10^15) underflows: MPFI keeps [0, 2^-(2^30)]; the exact right endpoint would be a
+  // rational with a billion-bit denominator.  Widened: [0, 2^-4096], still an enclosure.
+  const Interval tiny = exp(Interval(Rational(Integer("-1000000000000000")), 64));
+  const auto t = tiny.widened_bounds();
+  const Rational two_m4096(Integer(1), Integer(1) << 4096);
+  CHECK(t.lower == 0);
+  CHECK(t.upper == two_m4096);
+  const auto n = (-tiny).widened_bounds();
+  CHECK(n.lower == -two_m4096);
+  CHECK(n.upper == 0);
+  const Interval unbounded = Interval(1L, 64) / Interval(Rational(-1), Rational(1), 64);
+  CHECK_THROWS_AS(unbounded.widened_bounds(), std::domain_error);
+}

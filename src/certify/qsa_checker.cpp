@@ -83,23 +83,9 @@ Interval qsa_row_error_interval(const std::vector<Rational>& r, const std::vecto
 }
 
 IntervalBounds safe_bounds(const Interval& x) {
-  // Endpoints with huge negative exponents are replaced by 0 (lower) or 2^-4096 (upper): still
-  // valid bounds of a nonnegative quantity, and cheap to hold as rationals.
-  constexpr long kMinExp = -4096;
-  IntervalBounds b;
-  MpfrReal lo = MpfrReal::zero(x.precision()), hi = MpfrReal::zero(x.precision());
-  mpfi_get_left(lo.get(), x.get());
-  mpfi_get_right(hi.get(), x.get());
-  auto small = [&](const MpfrReal& v) { return mpfr_zero_p(v.get()) || mpfr_get_exp(v.get()) < kMinExp; };
-  b.lower = small(lo) ? Rational(0) : lo.to_rational();
-  if (small(hi)) {
-    mpz_class den = mpz_class(1) << static_cast<unsigned long>(-kMinExp);
-    b.upper = mpfr_zero_p(hi.get()) ? Rational(0) : Rational(mpz_class(1), den);
-  } else {
-    b.upper = hi.to_rational();
-  }
-  if (b.lower < 0 && mpfr_sgn(lo.get()) < 0 && small(lo)) b.lower = 0;
-  return b;
+  Interval::Bounds b = x.widened_bounds();
+  if (b.lower < 0) b.lower = 0;  // the quantities bounded here are nonnegative
+  return {b.lower, b.upper};
 }
 
 QsaInput qsa_witness_input(int N, int d, const std::vector<int>& S, const std::vector<int>& signs) {

@@ -45,16 +45,8 @@ Enclosure row_enclosure(const std::vector<Rational>& scores, const std::vector<c
     mpfi_abs(a.get(), a.get());
     err += a;
   }
-  // Endpoints below 2^-4096 (an exp that underflowed to MPFR's smallest number, 2^-(2^30))
-  // would become rationals with billion-bit denominators: widen them to 0 / 2^-4096 instead.
-  MpfrReal lo = MpfrReal::zero(bits), hi = MpfrReal::zero(bits);
-  mpfi_get_left(lo.get(), err.get());
-  mpfi_get_right(hi.get(), err.get());
-  const Rational tiny = Rational(Integer(1), Integer(1) << 4096);
-  Rational lower = mpfr_get_exp(lo.get()) < -4096 || mpfr_zero_p(lo.get()) ? Rational(0) : lo.to_rational();
-  Rational upper = mpfr_zero_p(hi.get()) ? Rational(0) : mpfr_get_exp(hi.get()) < -4096 ? tiny : hi.to_rational();
-  if (mpfr_sgn(lo.get()) < 0) lower = mpfr_get_exp(lo.get()) < -4096 ? Rational(-tiny) : lo.to_rational();
-  return {lower, upper};
+  Interval::Bounds b = err.widened_bounds();  // cheap even after an exp underflow
+  return {b.lower, b.upper};
 }
 
 // max ‖round(z) − z‖ for unit z under embed:<fmt> (same rounding model as SPEC §2).

@@ -33,6 +33,18 @@ MpfrReal right_of(mpfi_srcptr v) {
 Rational Interval::lower() const { return finite_endpoint(left_of(v_), "lower"); }
 Rational Interval::upper() const { return finite_endpoint(right_of(v_), "upper"); }
 bool Interval::is_finite() const { return mpfi_bounded_p(v_) != 0 && !mpfi_nan_p(v_); }
+Interval::Bounds Interval::widened_bounds(long min_exp) const {
+  const MpfrReal lo = left_of(v_), hi = right_of(v_);
+  if (!mpfr_number_p(lo.get()) || !mpfr_number_p(hi.get()))
+    throw std::domain_error("interval endpoint is not finite (" + to_string(6) + ")");
+  const Rational tiny(Integer(1), Integer(1) << static_cast<unsigned long>(-min_exp));
+  auto small = [&](const MpfrReal& v) { return mpfr_zero_p(v.get()) == 0 && mpfr_get_exp(v.get()) < min_exp; };
+  Bounds b;
+  b.lower = !small(lo) ? lo.to_rational() : mpfr_sgn(lo.get()) > 0 ? Rational(0) : Rational(-tiny);
+  b.upper = !small(hi) ? hi.to_rational() : mpfr_sgn(hi.get()) > 0 ? tiny : Rational(0);
+  return b;
+}
+
 double Interval::lower_double() const {
   MpfrReal x = MpfrReal::zero(precision());
   mpfi_get_left(x.get(), v_);

@@ -38,6 +38,13 @@ class Interval {
   // dividing by an interval that contains 0): check is_finite() first where that can happen.
   Rational lower() const;
   Rational upper() const;
+  // Rational bounds that stay cheap: the exact endpoints, except that an endpoint of magnitude
+  // below 2^min_exp (an exp that underflowed to MPFR's smallest number, 2^-(2^30), would need a
+  // billion-bit denominator) is moved outward to 0 or ±2^min_exp.  Always lower <= x <= upper.
+  struct Bounds {
+    Rational lower, upper;
+  };
+  Bounds widened_bounds(long min_exp = -4096) const;
   bool is_finite() const;  // both endpoints finite (and not NaN)
   double lower_double() const;  // rounded down
   double upper_double() const;  // rounded up
