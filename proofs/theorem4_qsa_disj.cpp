@@ -213,7 +213,7 @@ bool same_enclosures(const std::vector<DInterval>& a, const std::vector<DInterva
 bool same_enclosures(const std::vector<Interval>& a, const std::vector<Interval>& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t c = 0; c < a.size(); ++c)
-    if (a[c].lower() != b[c].lower() || a[c].upper() != b[c].upper()) return false;
+    if (!a[c].same_endpoints(b[c])) return false;
   return true;
 }
 
@@ -398,7 +398,7 @@ json run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model, const js
           InstanceEval ev = evaluate_forward(h_model, truth, alice, bound2);
           p.protocol_equal += same_enclosures(ev.out, protocol_row(h_bob, alice, ev.bits)) ? 1 : 0;
           acc = ev.acc;
-          err2_upper = ev.err2.upper();
+          err2_upper = ev.err2.widened_bounds().upper;  // no billion-bit rational after an underflow
         }
         // 4. Accuracy at Alice's token.
         if (acc == Accuracy::Violates && !p.first_violation) p.first_violation = {a, b};

@@ -53,6 +53,10 @@ class Interval {
   bool contains(const MpfrReal& x) const { return mpfi_is_inside_fr(x.get(), v_) > 0; }
   bool contains(const Rational& x) const { return mpfi_is_inside_q(x.get_mpq_t(), v_) > 0; }
   bool overlaps(const Interval& o) const;
+  // Identical endpoints, compared as MPFR numbers (no rational conversion).
+  bool same_endpoints(const Interval& o) const {
+    return mpfr_equal_p(&v_->left, &o.v_->left) && mpfr_equal_p(&v_->right, &o.v_->right);
+  }
   bool is_empty() const { return mpfi_is_empty(v_) != 0; }
   // Left endpoint as a point interval (exact): used to shift scores before exp.
   Interval lower_point() const;
