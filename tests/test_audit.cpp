@@ -3,6 +3,8 @@
 // does not depend on --threads.  End to end through the built binary where the JSON is checked.
 #include <catch2/catch.hpp>
 
+#include "cli_runner.hpp"
+
 #include <gmpxx.h>
 #include <mpfr.h>
 #include <sys/wait.h>
@@ -24,28 +26,14 @@ using nlohmann::json;
 
 namespace {
 
+using attnbounds_test::CliRun;
+
 constexpr mpfr_prec_t kBits = 1024;
 
-struct CliRun {
-  int status = -1;
-  std::string out;
-};
 
-CliRun run_binary(const std::string& args) {
-  const std::string command = std::string("timeout 300 ") + ATTNBOUNDS_BINARY + " " + args + " 2>/dev/null";
-  CliRun r;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
 
 json run_json(const std::string& args, int* status = nullptr) {
-  CliRun r = run_binary(args + " --json");
+  CliRun r = attnbounds_test::run_attnbounds(args + " --json");
   INFO("attnbounds " << args << " --json\n" << r.out);
   if (status) *status = r.status;
   REQUIRE(!r.out.empty());
@@ -378,7 +366,7 @@ TEST_CASE("audit: min-p with no p* because every row is undecided is undecided (
   CHECK(r["p_star"].is_null());
   CHECK(r["verdict"] == "undecided");
   CHECK(status == 3);
-  CliRun text = run_binary("min-p qsa-cyclic --N 6 --q 2 --eps 1e-30 --p-min 50 --p-max 52");
+  CliRun text = attnbounds_test::run_attnbounds("min-p qsa-cyclic --N 6 --q 2 --eps 1e-30 --p-min 50 --p-max 52");
   CHECK(text.status == 3);
   // A genuinely failing top row still fails.
   json f = run_json("min-p qsa-cyclic --N 6 --q 2 --c 1 --p-min 20 --p-max 22", &status);

@@ -1,6 +1,8 @@
 // The communication-complexity engine against the SPEC §3.3 facts and an independent brute force.
 #include <catch2/catch.hpp>
 
+#include "cli_runner.hpp"
+
 #include <bit>
 #include <map>
 #include <random>
@@ -13,6 +15,7 @@
 #include <fstream>
 
 using namespace attnbounds;
+using attnbounds_test::CliRun;
 using namespace attnbounds::cc;
 
 namespace {
@@ -154,24 +157,10 @@ TEST_CASE("matrix file validation gives clear errors", "[cc]") {
 }
 
 namespace {
-struct CcRun {
-  std::string out;
-  int status = -1;
-};
-CcRun run_cc_cli(const std::string& args) {
-  CcRun r;
-  FILE* pipe = popen((std::string(ATTNBOUNDS_BINARY) + " " + args + " 2>/dev/null").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) r.out += buf.data();
-  const int st = pclose(pipe);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
 }  // namespace
 
 TEST_CASE("cc from the command line: DISJ_4 JSON fields, protocol tree, bad input exits 2", "[cc]") {
-  auto r = run_cc_cli("cc disj --n 4 --json");
+  auto r = attnbounds_test::run_attnbounds("cc disj --n 4 --json");
   REQUIRE(r.status == 0);
   auto j = attnbounds::json::parse(r.out);
   CHECK(j["D"] == 5);
@@ -192,15 +181,15 @@ TEST_CASE("cc from the command line: DISJ_4 JSON fields, protocol tree, bad inpu
     return 1 + std::max(depth(node["send0"]), depth(node["send1"]));
   };
   CHECK(depth(j["protocol"]) == 5);
-  CHECK(run_cc_cli("cc disj --n 0").status == 2);
-  CHECK(run_cc_cli("cc matrix --matrix /nonexistent/file").status == 2);
+  CHECK(attnbounds_test::run_attnbounds("cc disj --n 0").status == 2);
+  CHECK(attnbounds_test::run_attnbounds("cc matrix --matrix /nonexistent/file").status == 2);
   const std::string path = "/tmp/attnbounds_test_cc_matrix.txt";
   { std::ofstream(path) << "0110\n01\n"; }
-  CHECK(run_cc_cli("cc matrix --matrix " + path).status == 2);
+  CHECK(attnbounds_test::run_attnbounds("cc matrix --matrix " + path).status == 2);
   { std::ofstream(path) << "01x0\n"; }
-  CHECK(run_cc_cli("cc matrix --matrix " + path).status == 2);
+  CHECK(attnbounds_test::run_attnbounds("cc matrix --matrix " + path).status == 2);
   { std::ofstream(path) << "0110\n1001\n"; }
-  auto ok = run_cc_cli("cc matrix --matrix " + path + " --json");
+  auto ok = attnbounds_test::run_attnbounds("cc matrix --matrix " + path + " --json");
   CHECK(ok.status == 0);
   CHECK(attnbounds::json::parse(ok.out)["D"] == 2);  // two distinct complementary rows: Alice 1 bit, Bob 1 bit
 }

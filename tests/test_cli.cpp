@@ -2,6 +2,8 @@
 // parameter validators every claim command calls.
 #include <catch2/catch.hpp>
 
+#include "cli_runner.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,34 +25,11 @@ using namespace attnbounds;
 
 namespace {
 
-struct RunResult {
-  int status = -1;
-  std::string out, err;
-};
 
-// Runs the CLI with the given arguments (shell words), capturing stdout and stderr separately.
-RunResult run_cli(const std::string& args) {
-  char err_path[] = "/tmp/attnbounds_cli_stderr_XXXXXX";
-  int fd = mkstemp(err_path);
-  REQUIRE(fd >= 0);
-  close(fd);
-  // timeout: a command that ignores bad input and starts a long check fails the test instead of hanging.
-  const std::string command = std::string("timeout 120 ") + ATTNBOUNDS_BINARY + " " + args + " 2>" + err_path;
-  RunResult r;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  std::ifstream in(err_path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  r.err = ss.str();
-  std::remove(err_path);
-  return r;
-}
+using RunResult = attnbounds_test::CliRun;
+// stdout and stderr captured separately; a command that ignores bad input and starts a long
+// check fails the test (120 s limit) instead of hanging.
+RunResult run_cli(const std::string& args) { return attnbounds_test::run_attnbounds(args, 120, true); }
 
 std::size_t line_count(const std::string& s) {
   std::size_t lines = 0;

@@ -3,6 +3,8 @@
 // task (tasks.hpp) from the JSON witness alone, not through the code under test.
 #include <catch2/catch.hpp>
 
+#include "cli_runner.hpp"
+
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -18,25 +20,11 @@
 #include "tasks/tasks.hpp"
 
 using namespace attnbounds;
+using attnbounds_test::CliRun;
 
 namespace {
 
-struct CliRun {
-  std::string out;
-  int status = -1;
-};
 
-CliRun run_cli(const std::string& args) {
-  CliRun r;
-  const std::string cmd = std::string(ATTNBOUNDS_BINARY) + " " + args + " 2>/dev/null";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) r.out += buf.data();
-  const int st = pclose(pipe);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
 
 // Test-only qSA construction (moment-curve keys, SPEC §4.2), independent of the real one:
 // key_j = (j, j², …, j^{2q}) (j 1-based), query_S = −c·(a_1..a_{2q}) of Π_{k∈S}(t − k)².
@@ -185,7 +173,7 @@ TEST_CASE("qsa-disj: the construction at too low a temperature fails with a veri
 }
 
 TEST_CASE("qsa-disj from the command line: exit codes and the missing construction", "[lower]") {
-  auto r = run_cli("lower qsa-disj --q 3 --model random --m 1 --semantics embed:fixed:2.0 --json");
+  auto r = attnbounds_test::run_attnbounds("lower qsa-disj --q 3 --model random --m 1 --semantics embed:fixed:2.0 --json");
   CHECK(r.status == 1);
   json res = json::parse(r.out);
   CHECK(res["verdict"] == "fails");
@@ -193,12 +181,12 @@ TEST_CASE("qsa-disj from the command line: exit codes and the missing constructi
   reverify_qsa_disj_witness(res, 3);
   auto names = qsa_embedding_names();
   const bool cyclic = std::find(names.begin(), names.end(), "qsa-cyclic") != names.end();
-  auto c = run_cli("lower qsa-disj --q 2 --model qsa-cyclic --semantics exact --json");
+  auto c = attnbounds_test::run_attnbounds("lower qsa-disj --q 2 --model qsa-cyclic --semantics exact --json");
   if (!cyclic) CHECK(c.status == 2);
   else CHECK((c.status == 0 || c.status == 1));
-  CHECK(run_cli("lower qsa-disj --q 2 --model nonsense").status == 2);
-  CHECK(run_cli("lower qsa-disj --q 2 --N 3").status == 2);  // N < 2q+1
-  auto g = run_cli("lower qsa-disj --q 3 --grid --m-values 1,2 --p-values 2,3 --format csv");
+  CHECK(attnbounds_test::run_attnbounds("lower qsa-disj --q 2 --model nonsense").status == 2);
+  CHECK(attnbounds_test::run_attnbounds("lower qsa-disj --q 2 --N 3").status == 2);  // N < 2q+1
+  auto g = attnbounds_test::run_attnbounds("lower qsa-disj --q 3 --grid --m-values 1,2 --p-values 2,3 --format csv");
   CHECK(g.status == 0);
   CHECK(g.out.find("1,2,fixed:1.1,2,") != std::string::npos);  // m=1, p=2: 2 bits < q, a collision
 }
@@ -274,7 +262,7 @@ TEST_CASE("fc-rank: full-rank W at the bound has no counterexample; a rank-defic
       f << '\n';
     }
   }
-  auto r = run_cli("lower fc-rank --N 5 --q 2 --weights " + path + " --json");
+  auto r = attnbounds_test::run_attnbounds("lower fc-rank --N 5 --q 2 --weights " + path + " --json");
   CHECK(r.status == 1);
   json fr = json::parse(r.out);
   CHECK(fr["k"] == 5);
@@ -283,8 +271,8 @@ TEST_CASE("fc-rank: full-rank W at the bound has no counterexample; a rank-defic
     std::ofstream f(path);
     f << "1 2 3\n4 5\n";
   }
-  CHECK(run_cli("lower fc-rank --N 5 --q 2 --weights " + path).status == 2);
-  CHECK(run_cli("lower fc-rank --N 5 --q 2 --weights /nonexistent/w.txt").status == 2);
+  CHECK(attnbounds_test::run_attnbounds("lower fc-rank --N 5 --q 2 --weights " + path).status == 2);
+  CHECK(attnbounds_test::run_attnbounds("lower fc-rank --N 5 --q 2 --weights /nonexistent/w.txt").status == 2);
 }
 
 TEST_CASE("rnn-index: n-bit window automaton passes; fewer bits collide (re-verified)", "[lower]") {
@@ -331,12 +319,12 @@ TEST_CASE("rnn-index: n-bit window automaton passes; fewer bits collide (re-veri
 }
 
 TEST_CASE("rnn-index from the command line", "[lower]") {
-  CHECK(run_cli("lower rnn-index --N 7 --model automaton --S 6").status == 0);
-  CHECK(run_cli("lower rnn-index --N 7 --model automaton --S 5").status == 1);
-  CHECK(run_cli("lower rnn-index --N 7 --model linear --r 6").status == 0);
-  CHECK(run_cli("lower rnn-index --N 7 --model linear --r 6 --state-format fixed:1.1").status == 2);
-  CHECK(run_cli("lower rnn-index --N 7 --model bogus").status == 2);
-  auto r = run_cli("lower rnn-index --N 7 --model automaton --S 5 --json");
+  CHECK(attnbounds_test::run_attnbounds("lower rnn-index --N 7 --model automaton --S 6").status == 0);
+  CHECK(attnbounds_test::run_attnbounds("lower rnn-index --N 7 --model automaton --S 5").status == 1);
+  CHECK(attnbounds_test::run_attnbounds("lower rnn-index --N 7 --model linear --r 6").status == 0);
+  CHECK(attnbounds_test::run_attnbounds("lower rnn-index --N 7 --model linear --r 6 --state-format fixed:1.1").status == 2);
+  CHECK(attnbounds_test::run_attnbounds("lower rnn-index --N 7 --model bogus").status == 2);
+  auto r = attnbounds_test::run_attnbounds("lower rnn-index --N 7 --model automaton --S 5 --json");
   json res = json::parse(r.out);
   CHECK(res["theorem"] == "Theorem 11");
   CHECK(res["bound"] == "6");

@@ -1,6 +1,8 @@
 // Match2 / Match3 constructions, third-order attention, local variants and Theorem 7.
 #include <catch2/catch.hpp>
 
+#include "cli_runner.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -318,13 +320,9 @@ TEST_CASE("Theorem 7: low-precision random model gives a verified collision; tri
 
 TEST_CASE("CLI: check match2 JSON contract and bad input", "[match]") {
   auto run = [](const std::string& args, int& status) {
-    std::string cmd = std::string(ATTNBOUNDS_BINARY) + " " + args + " 2>/dev/null";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    while (std::fgets(buf, sizeof buf, p)) out += buf;
-    status = WEXITSTATUS(pclose(p));
-    return out;
+    const auto r = attnbounds_test::run_attnbounds(args);
+    status = r.status;
+    return r.out;
   };
   int status = -1;
   json r = json::parse(run("check match2 --N 4 --M 8 --json", status));

@@ -2,6 +2,8 @@
 // determinism and the cyclic-polytope geometry.
 #include <catch2/catch.hpp>
 
+#include "cli_runner.hpp"
+
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -67,14 +69,9 @@ double mpfr_row_error(const QsaEmbedding& e, const std::vector<int>& S) {
 }
 
 std::string run_cli(const std::string& args, int* status = nullptr) {
-  std::string cmd = std::string(ATTNBOUNDS_BINARY) + " " + args + " 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int rc = pclose(p);
-  if (status) *status = WEXITSTATUS(rc);
-  return out;
+  const auto r = attnbounds_test::run_attnbounds(args);
+  if (status) *status = r.status;
+  return r.out;
 }
 
 }  // namespace

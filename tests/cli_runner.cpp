@@ -1,0 +1,44 @@
+#include "cli_runner.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace attnbounds_test {
+
+CliRun run_attnbounds(const std::string& args, int timeout_seconds, bool capture_err) {
+  std::string err_path = "/dev/null";
+  if (capture_err) {
+    char tmpl[] = "/tmp/attnbounds_cli_stderr_XXXXXX";
+    const int fd = mkstemp(tmpl);
+    if (fd < 0) throw std::runtime_error("cannot create a temporary file for stderr");
+    close(fd);
+    err_path = tmpl;
+  }
+  const std::string command = "timeout " + std::to_string(timeout_seconds) + " " + ATTNBOUNDS_BINARY + " " +
+                              args + " 2>" + err_path;
+  CliRun r;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("popen failed for: " + command);
+  std::array<char, 4096> buf{};
+  std::size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int raw = pclose(pipe);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  if (capture_err) {
+    std::ifstream in(err_path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    r.err = ss.str();
+    std::remove(err_path.c_str());
+  }
+  return r;
+}
+
+}  // namespace attnbounds_test

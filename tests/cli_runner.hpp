@@ -1,0 +1,16 @@
+// Runs the built attnbounds binary from a test (end-to-end: exit status, stdout, stderr).
+#pragma once
+#include <string>
+
+namespace attnbounds_test {
+
+struct CliRun {
+  int status = -1;  // exit status; -1 when killed (e.g. by the time limit)
+  std::string out, err;
+};
+
+// `attnbounds ARGS` (ARGS are shell words) under `timeout`; stderr is captured into err when
+// capture_err, else discarded.  A command that hangs fails its test instead of hanging CI.
+CliRun run_attnbounds(const std::string& args, int timeout_seconds = 300, bool capture_err = false);
+
+}  // namespace attnbounds_test
