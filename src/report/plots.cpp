@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "report/files.hpp"
+#include "report/tables.hpp"
 #include "report/subprocess.hpp"
 
 namespace attnbounds {
@@ -30,19 +31,6 @@ bool finite_point(const std::pair<double, double>& p, const Plot& plot) {
   if (plot.logx && p.first <= 0) return false;
   if (plot.logy && p.second <= 0) return false;
   return true;
-}
-
-std::string pgf_escape(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    if (ch == '^') {
-      out += "\\textasciicircum{}";
-      continue;
-    }
-    if (ch == '_' || ch == '%' || ch == '#' || ch == '&' || ch == '$') out += '\\';
-    out += ch;
-  }
-  return out;
 }
 
 // Point types that stay distinguishable when points of two series coincide: filled circle,
@@ -119,9 +107,9 @@ std::string pgfplots_source(const Plot& plot) {
   std::string tex;
   tex += "% attnbounds plot '" + plot.id + "'. Requires \\usepackage{pgfplots} (\\pgfplotsset{compat=1.16}).\n";
   tex += "\\begin{tikzpicture}\n\\begin{axis}[\n";
-  tex += "  title={" + pgf_escape(plot.title) + "},\n";
-  tex += "  xlabel={" + pgf_escape(plot.xlabel) + "},\n";
-  tex += "  ylabel={" + pgf_escape(plot.ylabel) + "},\n";
+  tex += "  title={" + latex_escape(plot.title) + "},\n";
+  tex += "  xlabel={" + latex_escape(plot.xlabel) + "},\n";
+  tex += "  ylabel={" + latex_escape(plot.ylabel) + "},\n";
   tex += "  legend pos=outer north east, grid=major,\n";
   if (plot.logx) tex += "  xmode=log, log basis x=2,\n";
   if (plot.logy) tex += "  ymode=log,\n";
@@ -129,7 +117,7 @@ std::string pgfplots_source(const Plot& plot) {
     tex += "  xtick={";
     for (std::size_t i = 0; i < plot.x_categories.size(); ++i) tex += (i ? "," : "") + std::to_string(i + 1);
     tex += "},\n  xticklabels={";
-    for (std::size_t i = 0; i < plot.x_categories.size(); ++i) tex += (i ? "," : "") + ("{" + pgf_escape(plot.x_categories[i]) + "}");
+    for (std::size_t i = 0; i < plot.x_categories.size(); ++i) tex += (i ? "," : "") + ("{" + latex_escape(plot.x_categories[i]) + "}");
     tex += "},\n  x tick label style={rotate=25, anchor=north east}, enlarge x limits=0.15,\n";
   }
   tex += "]\n";
@@ -146,7 +134,7 @@ std::string pgfplots_source(const Plot& plot) {
       opts += fmt::format(", color={{rgb,255:red,{};green,{};blue,{}}}", rgb >> 16, (rgb >> 8) & 255, rgb & 255);
     }
     tex += "\\addplot+[" + opts + "] coordinates {" + coords + " };\n";
-    tex += "\\addlegendentry{" + pgf_escape(s.label) + "}\n";
+    tex += "\\addlegendentry{" + latex_escape(s.label) + "}\n";
   }
   tex += "\\end{axis}\n\\end{tikzpicture}\n";
   return tex;
