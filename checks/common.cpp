@@ -1,5 +1,6 @@
 #include "common.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -7,6 +8,14 @@
 #include <iostream>
 
 namespace attnbounds {
+
+std::string flag_of_field(const std::string& field) {
+  if (field.empty() || field.rfind("--", 0) == 0) return field;
+  std::string flag = "--" + field;
+  std::replace(flag.begin() + 2, flag.end(), '_', '-');
+  return flag;
+}
+
 
 void add_common(CLI::App& app, CommonOptions& opts, bool with_semantics) {
   app.add_flag("--json", opts.json, "print one JSON object on stdout");

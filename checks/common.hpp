@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/errors.hpp"
+#include "core/config_error.hpp"
 #include "cli/registry.hpp"
 #include "numeric/format.hpp"
 #include "report/result.hpp"
@@ -30,6 +31,10 @@ Semantics semantics_of(const CommonOptions& opts);
 void emit(const json& result, const CommonOptions& opts, int status);
 // Exit status from the result's verdict field (0 holds, 1 fails, 3 undecided).
 int status_of(const json& result);
+
+// The command-line flag of a library configuration field: "p_min" -> "--p-min".  The library
+// reports bad input by field name (ConfigError); only the application knows the flags.
+std::string flag_of_field(const std::string& field);
 
 // Shared validation of the common parameters (SPEC §7): each throws UsageError naming the
 // parameter and its allowed range, so every claim rejects bad input with the same words.

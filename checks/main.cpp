@@ -11,6 +11,7 @@
 
 #include "cli/errors.hpp"
 #include "cli/registry.hpp"
+#include "common.hpp"
 #include "numeric/format.hpp"
 
 using namespace attnbounds;
@@ -122,6 +123,9 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const UsageError& e) {
     std::cerr << "attnbounds: error: " << e.what() << '\n';
+    return 2;
+  } catch (const ConfigError& e) {
+    std::cerr << "attnbounds: error: " << flag_of_field(e.field()) << ": " << e.what() << '\n';
     return 2;
   } catch (const FormatRangeError& e) {
     // A value of the construction does not fit the chosen fixed format: never clamped, refused.

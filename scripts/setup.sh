@@ -8,7 +8,7 @@ PACKAGES=(
   g++ cmake make pkg-config
   libboost-dev libgmp-dev libmpfr-dev libmpfi-dev libglpk-dev
   libfmt-dev libcli11-dev nlohmann-json3-dev catch2 libbenchmark-dev
-  gnuplot-nox
+  gnuplot-nox ccache
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -4,15 +4,6 @@
 
 namespace attnbounds {
 
-std::string to_string(Verdict v) {
-  switch (v) {
-    case Verdict::Holds: return "holds";
-    case Verdict::Fails: return "fails";
-    case Verdict::Undecided: return "undecided";
-  }
-  return "undecided";
-}
-
 int exit_status_for(Verdict v) {
   switch (v) {
     case Verdict::Holds: return 0;

@@ -5,12 +5,12 @@
 #include <chrono>
 #include <string>
 
+#include "core/verdict.hpp"
+
 namespace attnbounds {
 
 using json = nlohmann::ordered_json;
 
-enum class Verdict { Holds, Fails, Undecided };
-std::string to_string(Verdict v);
 int exit_status_for(Verdict v);  // 0, 1, 3
 
 // Skeleton with the fields every check/lower result has: tool, version, command, claim,
