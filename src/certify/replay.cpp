@@ -4,6 +4,10 @@
 #include <limits>
 #include <stdexcept>
 
+// The certificate is a documented file format (attnbounds-qsa-certificate-1, SPEC §6) that is
+// JSON text: nlohmann-json serves here only as its parser, never to build a result.
+#include <nlohmann/json.hpp>
+
 #include "enumerate/combinatorics.hpp"
 #include "enumerate/parallel.hpp"
 #include "numeric/format.hpp"
@@ -12,6 +16,8 @@
 namespace attnbounds {
 
 namespace {
+
+using json = nlohmann::ordered_json;
 
 Rational number_of(const json& v, const std::string& where) {
   try {
