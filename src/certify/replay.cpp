@@ -239,7 +239,7 @@ ReplayReport replay_qsa_certificate(const std::string& path, unsigned threads) {
   try {
     return replay_qsa_certificate_unchecked(path, threads);
   } catch (const nlohmann::json::exception& e) {
-    // A field of the wrong JSON type is a malformed certificate (exit 2), not an internal error.
+    // A field of the wrong JSON type is a malformed certificate (bad input), not an internal error.
     throw std::invalid_argument(std::string("replay: malformed certificate: ") + e.what());
   }
 }
