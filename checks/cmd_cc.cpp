@@ -2,6 +2,7 @@
 // exact communication complexity (SPEC §3.3, §5.5).
 #include <fmt/format.h>
 
+#include <bit>
 #include <iostream>
 #include <memory>
 
@@ -22,6 +23,28 @@ json pairs_json(const cc::FoolingSet& f) {
   json a = json::array();
   for (auto [x, y] : f.pairs) a.push_back({x + 1, y + 1});
   return a;
+}
+
+// JSON of a protocol tree with 1-based row / column indices.
+json protocol_json(const cc::ProtocolNode& node) {
+  auto list = [](std::uint64_t mask) {
+    json a = json::array();
+    for (std::uint64_t m = mask; m; m &= m - 1) a.push_back(std::countr_zero(m) + 1);
+    return a;
+  };
+  json j;
+  if (node.child.empty()) {
+    j["leaf"] = node.colour;
+    j["rows"] = list(node.rows);
+    j["cols"] = list(node.cols);
+    return j;
+  }
+  j["speaker"] = node.speaker == 'A' ? "alice" : "bob";
+  j["rows"] = list(node.rows);
+  j["cols"] = list(node.cols);
+  j["send0"] = protocol_json(node.child[0]);
+  j["send1"] = protocol_json(node.child[1]);
+  return j;
 }
 
 void print_tree(const cc::BoolMatrix& M, const cc::ProtocolNode& node, const std::string& indent, std::string& out) {
@@ -97,7 +120,7 @@ void run_cc(const std::string& function, const CcCliOptions& o) {
     res["row_labels"] = M.row_labels;
     res["col_labels"] = M.col_labels;
   }
-  res["protocol"] = r.protocol ? cc::protocol_json(M, *r.protocol) : json(nullptr);
+  res["protocol"] = r.protocol ? protocol_json(*r.protocol) : json(nullptr);
   finish_result(res, r.D ? Verdict::Holds : Verdict::Undecided, clock.seconds(), 1);
   const int status = r.D ? 0 : 3;
   if (o.common.json) {

@@ -21,22 +21,121 @@ struct QsaDisjCli {
   std::string m_values = "1,2,3,4", p_values = "2,3,4,5", grid_format = "fixed", format = "md";
 };
 
-// The ranges run_qsa_disj enforces, checked before any model is built (a huge q or N would
-// otherwise allocate first), plus the construction parameters.
-void validate_cli(const QsaDisjCli& o) {
-  require_range("--q", o.q, 1, 30);
-  if (o.N != 0) require_range("--N", o.N, 2 * o.q + 1, 4096);
-  require_range("--d", o.d, 1, 64);
-  if (o.model == "random") return;
-  const Rational eps = parse_rational_param("--eps", o.eps);
-  if (!(eps > 0 && eps < 1)) throw UsageError("--eps", "must be in (0, 1) (got " + o.eps + ")");
-  if (!o.c.empty() && parse_rational_param("--c", o.c) < 0)
-    throw UsageError("--c", "must be >= 0 (got " + o.c + ")");
-  if (o.mk != 0) require_range("--mk", o.mk, 1, 4096);
+// ---- the one JSON writer of a Theorem 4 result ------------------------------------------------
+
+json input_json(const qsa_disj::QsaInput& X) {
+  json z = json::array(), y = json::array();
+  for (std::size_t i = 0; i < X.z.rows(); ++i) {
+    json row = json::array();
+    for (std::size_t c = 0; c < X.z.cols(); ++c) row.push_back(to_exact_decimal_or_fraction(X.z(i, c)));
+    z.push_back(row);
+    json yi = json::array();
+    for (int j : X.y[i]) yi.push_back(j + 1);
+    y.push_back(yi);
+  }
+  return {{"z", z}, {"y", y}};
+}
+
+json set_json(std::uint64_t a, int q) {
+  json s = json::array();
+  for (int i = 0; i < q; ++i)
+    if ((a >> i) & 1U) s.push_back(i + 1);
+  return s;
+}
+
+json midpoints_json(const std::vector<qsa_disj::Enclosure>& v) {
+  json a = json::array();
+  for (const auto& x : v) a.push_back(to_decimal_string((x.lower + x.upper) / 2, 20, 0));
+  return a;
+}
+
+json enclosures_json(const std::vector<qsa_disj::Enclosure>& v) {
+  json a = json::array();
+  for (const auto& x : v) a.push_back({to_decimal_string(x.lower, 20, -1), to_decimal_string(x.upper, 20, +1)});
+  return a;
+}
+
+json rationals_json(const std::vector<Rational>& v) {
+  json a = json::array();
+  for (const auto& x : v) a.push_back(to_exact_decimal_or_fraction(x));
+  return a;
+}
+
+json qsa_disj_json(const qsa_disj::QsaDisjResult& r, const json& params, const Semantics& sem, double seconds,
+                   unsigned threads) {
+  json res = make_result("lower", "qsa-disj", "Theorem 4", "paper statement; reduction reconstructed", params, sem.name());
+  res["claim_text"] =
+      "the model 1/(2q)-approximates qSA at token 2q+1 on all 4^q DISJ_q reduction instances; any model that does "
+      "must send 2^q distinct messages, i.e. m*w >= q bits (SPEC 5.1)";
+  res["cases"] = r.instances;
+  res["instances"] = r.instances;
+  res["model"] = r.model;
+  res["m"] = r.m;
+  res["reduction"] = {{"instances", r.instances},
+                      {"verified", r.reduction_verified},
+                      {"statement", "qSA(X)_{2q+1} = (-1 + 2|a and b|/q) e_1; first coordinate < -1 + 1/q iff DISJ(a, b)"}};
+  res["protocol_equal_instances"] = r.protocol_equal_instances;
+  res["messages_distinct"] = r.messages_distinct;
+  res["messages_needed"] = r.messages_needed;
+  res["message_entries"] = r.message_entries;
+  if (r.message_bits) {
+    res["message_bits"] = *r.message_bits;
+    if (r.exponent_bits_seen) res["exponent_bits_seen"] = *r.exponent_bits_seen;
+  } else {
+    res["message_bits"] = nullptr;
+    res["message_bits_note"] = "exact semantics: an embedding entry is an exact rational, the message is unbounded";
+  }
+  res["bits_bound"] = r.bits_bound;
+  res["bound"] = to_decimal_string(r.bound, 17, 0);
+  const qsa_disj::QsaDisjWitness& w = r.witness;
+  const bool collision = w.kind == qsa_disj::QsaDisjWitnessKind::Collision;
+  json worst;
+  worst["value"] = to_decimal_string((r.worst_error.lower + r.worst_error.upper) / 2, 17, 0);
+  worst["lower"] = to_decimal_string(r.worst_error.lower, 17, -1);
+  worst["upper"] = to_decimal_string(r.worst_error.upper, 17, +1);
+  json inputs = json::array(), outputs = json::array(), enclosures = json::array(), truths = json::array(),
+       errors = json::array(), errors_upper = json::array();
+  for (const auto& X : w.inputs) inputs.push_back(input_json(X));
+  for (const auto& o : w.model_outputs) {
+    outputs.push_back(midpoints_json(o));
+    enclosures.push_back(enclosures_json(o));
+  }
+  for (const auto& t : w.true_outputs) truths.push_back(rationals_json(t));
+  for (const auto& e : w.errors) {
+    errors.push_back(to_decimal_string(e.lower, 17, -1));
+    errors_upper.push_back(to_decimal_string(e.upper, 17, +1));
+  }
+  json sets = collision ? json{{"a", set_json(w.a, r.q)}, {"a_prime", set_json(w.a_prime, r.q)}, {"b", set_json(w.b, r.q)}}
+                        : json{{"a", set_json(w.a, r.q)}, {"b", set_json(w.b, r.q)}};
+  const char* kind = collision ? "collision" : w.kind == qsa_disj::QsaDisjWitnessKind::Inaccurate ? "inaccurate" : "worst instance";
+  worst["witness"] = {{"kind", kind},
+                      {"sets", sets},
+                      {"token", w.token + 1},
+                      {"inputs", inputs},
+                      {"message", rationals_json(w.message)},
+                      {"model_outputs", outputs},
+                      {"model_output_enclosures", enclosures},
+                      {"true_outputs", truths},
+                      {"errors", errors},
+                      {"errors_upper", errors_upper}};
+  if (collision)
+    worst["witness"]["explanation"] =
+        "Alice's rounded embeddings for a and a' are equal, so the model's outputs on the two inputs are equal, "
+        "while qSA differs by >= 2/q: one error is >= 1/q > 1/(2q) (both outputs recomputed by forward passes)";
+  res["worst"] = worst;
+  res["undecided_instances"] = r.undecided_instances;
+  finish_result(res, r.verdict, seconds, threads);
+  return res;
+}
+
+// ---- wiring ---------------------------------------------------------------------------------
+
+void require_instances(const qsa_disj::QsaDisjOptions& opts, bool force) {
+  opts.validate();
+  require_size("qsa-disj (4^q instances (a, b))", opts.instances(), std::uint64_t{1} << 14, force);
 }
 
 std::unique_ptr<qsa_disj::TokenwiseModel> build_model(const QsaDisjCli& o, int m_or_mk, const Semantics& sem) {
-  validate_cli(o);
   const int N = o.N == 0 ? 2 * o.q + 1 : o.N;
   if (o.model == "random") {
     require_range("--m", static_cast<long long>(m_or_mk), 1LL, 64LL);
@@ -50,12 +149,9 @@ std::unique_ptr<qsa_disj::TokenwiseModel> build_model(const QsaDisjCli& o, int m
   p.d = o.d;
   p.seed = o.common.seed;
   p.mk = m_or_mk;
-  try {
-    p.eps = parse_rational(o.eps);
-    if (!o.c.empty()) p.c = parse_rational(o.c);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(o.c.empty() ? "--eps" : "--c", e.what());
-  }
+  p.eps = parse_rational_param("--eps", o.eps);
+  if (!o.c.empty()) p.c = parse_rational_param("--c", o.c);
+  p.validate();
   std::shared_ptr<const QsaEmbedding> emb;
   try {
     emb = make_qsa_embedding(o.model, p);
@@ -92,10 +188,12 @@ void run_single(const QsaDisjCli& o) {
   opts.d = o.d;
   opts.semantics = semantics_of(o.common);
   opts.threads = resolve_threads(o.common.threads);
-  opts.force = o.common.force;
+  require_instances(opts, o.common.force);
+  Stopwatch clock;
   auto model = build_model(o, o.model == "random" ? o.m : o.mk, opts.semantics);
-  json res = qsa_disj::run_qsa_disj(opts, *model, base_params(o));
-  emit(res, o.common, status_of(res));
+  const qsa_disj::QsaDisjResult r = qsa_disj::run_qsa_disj(opts, *model);
+  emit(qsa_disj_json(r, base_params(o), opts.semantics, clock.seconds(), opts.threads), o.common,
+       exit_status_for(r.verdict));
 }
 
 void run_grid(const QsaDisjCli& o) {
@@ -113,7 +211,8 @@ void run_grid(const QsaDisjCli& o) {
   opts.N = o.N;
   opts.d = o.d;
   opts.threads = resolve_threads(o.common.threads);
-  opts.force = o.common.force;
+  opts.semantics = parse_semantics("embed:float:2");  // the grid's semantics are all embed:<fmt>
+  require_instances(opts, o.common.force);
   json cells = json::array();
   for (int m : ms) {
     for (int p : ps) {
@@ -122,17 +221,16 @@ void run_grid(const QsaDisjCli& o) {
       auto model = build_model(o, m, opts.semantics);
       json cell = {{"m", model->m()}, {"grid_m", m}, {"p", p}, {"format", fmt_name}};
       try {
-        json r = qsa_disj::run_qsa_disj(opts, *model, base_params(o));
-        const std::string kind = r["worst"]["witness"].value("kind", "");
-        const std::string verdict = r["verdict"];
-        cell["verdict"] = verdict;
-        cell["state"] = verdict == "holds" ? "P" : kind == "collision" ? "C" : verdict == "fails" ? "F" : "U";
-        cell["message_bits"] = r["message_bits"];
-        cell["messages_distinct"] = r["messages_distinct"];
-      } catch (const UsageError& e) {
+        const qsa_disj::QsaDisjResult r = qsa_disj::run_qsa_disj(opts, *model);
+        const bool collision = r.witness.kind == qsa_disj::QsaDisjWitnessKind::Collision;
+        cell["verdict"] = to_string(r.verdict);
+        cell["state"] = r.verdict == Verdict::Holds ? "P" : collision ? "C" : r.verdict == Verdict::Fails ? "F" : "U";
+        cell["message_bits"] = r.message_bits ? json(*r.message_bits) : json(nullptr);
+        cell["messages_distinct"] = r.messages_distinct;
+      } catch (const ConfigError& e) {  // this format cannot hold the model's embedding
         cell["verdict"] = "n/a";
         cell["state"] = "-";
-        cell["note"] = e.what();
+        cell["note"] = flag_of_field(e.field()) + ": " + e.what();
         cell["message_bits"] = nullptr;
       }
       const bool below = cell["message_bits"].is_number() && cell["message_bits"].get<long>() < o.q;

@@ -13,6 +13,7 @@
 #include "certify/qsa_checker.hpp"
 #include "cmd_qsa.hpp"
 #include "common.hpp"
+#include "json_qsa.hpp"
 #include "enumerate/combinatorics.hpp"
 #include "enumerate/parallel.hpp"
 #include "proofs/theorem2_qsa_rip.hpp"
@@ -35,25 +36,16 @@ Rational parse_rational_option(const std::string& name, const std::string& text)
 }
 
 QsaEmbeddingParams qsa_params_from(const QsaCliOptions& o) {
-  require_range("--N", static_cast<long long>(o.N), static_cast<long long>(1), static_cast<long long>(100000));
-  require_range("--q", static_cast<long long>(o.q), static_cast<long long>(1), static_cast<long long>(o.N));
-  require_range("--d", static_cast<long long>(o.d), static_cast<long long>(1), static_cast<long long>(4096));
   QsaEmbeddingParams p;
   p.N = o.N;
   p.q = o.q;
   p.d = o.d;
   p.eps = parse_rational_option("--eps", o.eps);
-  if (!(p.eps > 0 && p.eps < 1)) throw UsageError("--eps", "must be in (0, 1) (got " + o.eps + ")");
-  if (!o.c.empty()) {
-    p.c = parse_rational_option("--c", o.c);
-    if (*p.c < 0) throw UsageError("--c", "must be >= 0 (got " + o.c + ")");
-  }
+  if (!o.c.empty()) p.c = parse_rational_option("--c", o.c);
   p.mk = o.mk;
-  if (o.mk != 0) require_range("--mk", static_cast<long long>(o.mk), static_cast<long long>(1), static_cast<long long>(4096));
   p.seed = o.common.seed;
-  if (o.strategy != "lp" && o.strategy != "least-norm")
-    throw UsageError("--strategy", "must be lp or least-norm (got '" + o.strategy + "')");
   p.strategy = o.strategy;
+  p.validate();  // ConfigError names the field; main maps it to its flag
   return p;
 }
 
@@ -63,13 +55,7 @@ std::unique_ptr<QsaEmbedding> build_qsa(const std::string& claim, const QsaEmbed
     const std::uint64_t mk = p.mk > 0 ? p.mk : QsaRipEmbedding::default_mk(p.N, p.q);
     require_size("qsa-rip key table (N x m' entries)", static_cast<std::uint64_t>(p.N) * mk, 8000000, force);
   }
-  try {
-    return make_qsa_embedding(claim, p);
-  } catch (const UsageError&) {
-    throw;
-  } catch (const std::invalid_argument& e) {
-    throw UsageError("--N/--q", e.what());
-  }
+  return make_qsa_embedding(claim, p);
 }
 
 json qsa_params_json(const QsaEmbedding& emb, const QsaEmbeddingParams& p) {
@@ -109,15 +95,10 @@ void run_check(const std::string& claim, const QsaCliOptions& o) {
   co.threads = threads;
   Progress progress("check " + claim, cases);
   co.progress = &progress;
-  QsaCheckResult r;
-  try {
-    r = check_qsa(*emb, co);
-  } catch (const FormatRangeError& e) {
-    throw UsageError("--semantics", e.what());
-  }
+  const QsaCheckResult r = check_qsa(*emb, co);
   json out = make_result("check", claim, qsa_theorem(claim), qsa_provenance(claim), qsa_params_json(*emb, p), sem.name());
-  qsa_fill_result(out, r, *emb, p.eps);
-  if (auto* rip = dynamic_cast<const QsaRipEmbedding*>(emb.get())) out["certificates"] = rip->summary_json();
+  write_qsa_check(out, r, emb->d(), p.eps);
+  if (auto* rip = dynamic_cast<const QsaRipEmbedding*>(emb.get())) out["certificates"] = rip_certificate_summary_json(rip->summary());
   if (dynamic_cast<const QsaCyclicEmbedding*>(emb.get())) {
     json geo;
     if (o.N <= 64 && binomial_saturating(o.N, 2 * o.q) <= 200000 && 2 * o.q < o.N) {
@@ -231,107 +212,39 @@ void run_eval(const std::string& claim, const QsaCliOptions& o) {
   emit(res, o.common, 0);
 }
 
-// p* (SPEC §2): every p in [p_min, p_max] is checked; p* is the smallest p such that the claim
-// holds at every p' in [p, p_max]; p < p* that hold are non-monotone islands.
+// p* (SPEC §2) by the library's one min-p rule (certify/min_precision.hpp).
 void run_min_p(const std::string& claim, const QsaCliOptions& o) {
   Stopwatch sw;
   QsaEmbeddingParams p = qsa_params_from(o);
   if (o.format != "float" && o.format != "fixed") throw UsageError("--format", "must be float or fixed (got '" + o.format + "')");
   if (o.mode != "embed" && o.mode != "arith") throw UsageError("--mode", "must be embed or arith (got '" + o.mode + "')");
-  const Semantics::Kind kind = o.mode == "arith" ? Semantics::Kind::Arith : Semantics::Kind::Embed;
-  require_range("--p-min", static_cast<long long>(o.p_min), static_cast<long long>(2), static_cast<long long>(4096));
-  require_range("--p-max", static_cast<long long>(o.p_max), static_cast<long long>(o.p_min), static_cast<long long>(4096));
+  MinPrecisionConfig mc;
+  mc.mode = o.mode == "arith" ? Semantics::Kind::Arith : Semantics::Kind::Embed;
+  mc.family = o.format == "fixed" ? FormatFamily::Fixed : FormatFamily::Float;
+  mc.p_min = o.p_min;
+  mc.p_max = o.p_max;
+  mc.validate();
   const std::uint64_t cases = binomial_saturating(o.N, o.q);
   require_size("min-p " + claim + " (subsets per precision)", cases * (o.p_max - o.p_min + 1), 5000000, o.common.force);
   auto emb = build_qsa(claim, p, o.common.force);
   const unsigned threads = resolve_threads(o.common.threads);
-  // fixed:I.F: I is the fewest integer bits (sign included) that hold every key, query and ±1.
-  int I = 2;
-  if (o.format == "fixed") {
-    Rational mx = 1;
-    for (const auto& v : emb->keys().data()) mx = std::max(mx, Rational(abs(v)));
-    auto qw = dynamic_cast<const QsaRowSource&>(*emb).query_worker();
-    std::vector<int> S(o.q);
-    for (int k = 0; k < o.q; ++k) S[k] = k;
-    do {
-      auto w = qw->query(S);
-      if (w) for (const auto& v : *w) mx = std::max(mx, Rational(abs(v)));
-    } while (next_subset(S.data(), o.q, o.N));
-    mpz_class ceil_mx;
-    mpz_cdiv_q(ceil_mx.get_mpz_t(), mx.get_num_mpz_t(), mx.get_den_mpz_t());
-    I = static_cast<int>(mpz_sizeinbase(ceil_mx.get_mpz_t(), 2)) + 2;
-  }
-  json table = json::array();
-  std::vector<std::pair<int, Verdict>> verdicts;
-  for (int bits = o.p_min; bits <= o.p_max; ++bits) {
-    Semantics sem;
-    sem.kind = kind;
-    if (o.format == "float") sem.format = Format::float_bits(bits);
-    else {
-      if (bits - I < 0) continue;
-      sem.format = Format::fixed_bits(I, bits - I);
-    }
-    QsaCheckOptions co;
-    co.eps = p.eps;
-    co.semantics = sem;
-    co.threads = threads;
-    QsaCheckResult r = check_qsa(*emb, co);
-    verdicts.emplace_back(bits, r.verdict);
-    json row = {{"p", bits}, {"semantics", sem.name()}, {"verdict", to_string(r.verdict)}};
-    if (!r.witness_signs.empty()) row["worst_upper"] = to_decimal_string(r.worst_upper, 6, +1);
-    if (r.verdict == Verdict::Fails && !r.witness_S.empty()) {
-      json S = json::array();
-      for (int k : r.witness_S) S.push_back(k + 1);
-      row["witness_S"] = S;
-    }
-    table.push_back(row);
-  }
-  int p_star = -1;
-  for (auto it = verdicts.rbegin(); it != verdicts.rend(); ++it) {
-    if (it->second != Verdict::Holds) break;
-    p_star = it->first;
-  }
-  json islands = json::array();
-  for (const auto& [bits, v] : verdicts)
-    if (p_star > 0 && bits < p_star && v == Verdict::Holds) islands.push_back(bits);
+  if (mc.family == FormatFamily::Fixed) mc.fixed_integer_bits = qsa_fixed_integer_bits(*emb);
+  const MinPrecisionResult r = qsa_min_precision(*emb, p.eps, mc, threads);
   json out = make_result("min-p", claim, qsa_theorem(claim), qsa_provenance(claim), qsa_params_json(*emb, p),
-                         o.format == "float" ? o.mode + ":float:P" : fmt::format("{}:fixed:{}.F", o.mode, I));
-  out["params"]["format"] = o.format;
-  out["params"]["mode"] = o.mode;
-  out["params"]["p_min"] = o.p_min;
-  out["params"]["p_max"] = o.p_max;
-  out["cases"] = cases * verdicts.size();
-  out["p_star"] = p_star > 0 ? json(p_star) : json(nullptr);
-  out["p_star_meaning"] = o.format == "float" ? "significand bits P of " + o.mode + ":float:P"
-                                              : "total bits I+F of " + o.mode + ":fixed:I.F";
-  out["islands"] = islands;
-  out["table"] = table;
-  out["bound"] = to_exact_decimal_or_fraction(p.eps);
-  {  // SPEC §7 worst: p* itself, with the p_max row's witness subset when there is none.
-    const std::string p_text = p_star > 0 ? std::to_string(p_star) : "none";
-    const std::string star_semantics = o.format == "float" ? fmt::format("embed:float:{}", p_star)
-                                                            : fmt::format("embed:fixed:{}.{}", I, p_star - I);
-    json witness = {{"p_star_semantics", p_star > 0 ? star_semantics : std::string("none")}};
-    if (p_star < 0 && !table.empty() && table.back().contains("witness_S")) witness["p_max_failing_S"] = table.back()["witness_S"];
-    out["worst"] = {{"value", p_text}, {"lower", p_text}, {"upper", p_text}, {"witness", witness}};
-  }
-  // No p* in range: "fails" only when the largest p itself fails (with its verified witness);
-  // an undecided top row leaves the search undecided, never a failure without a witness.
-  Verdict v = p_star > 0 ? Verdict::Holds
-              : (!verdicts.empty() && verdicts.back().second == Verdict::Fails) ? Verdict::Fails
-                                                                                : Verdict::Undecided;
-  finish_result(out, v, sw.seconds(), threads);
+                         min_precision_family_name(mc));
+  write_qsa_min_precision(out, r, mc, cases, p.eps);
+  finish_result(out, r.verdict, sw.seconds(), threads);
   if (!o.common.json) {
     std::cout << fmt::format("min-p {} ({}): p* = {}\n", claim, out["semantics"].get<std::string>(),
-                             p_star > 0 ? std::to_string(p_star) : std::string("none in range"));
-    for (const auto& row : table)
+                             r.p_star ? std::to_string(*r.p_star) : std::string("none in range"));
+    for (const auto& row : out["table"])
       std::cout << fmt::format("  p = {:>3}  {:<10} {}\n", row["p"].get<int>(), row["verdict"].get<std::string>(),
                                row.contains("worst_upper") ? row["worst_upper"].get<std::string>() : "");
-    if (!islands.empty()) std::cout << "  non-monotone islands (hold below p*): " << islands.dump() << "\n";
-    set_exit_status(exit_status_for(v));
+    if (!r.islands.empty()) std::cout << "  non-monotone islands (hold below p*): " << out["islands"].dump() << "\n";
+    set_exit_status(exit_status_for(r.verdict));
     return;
   }
-  emit(out, o.common, exit_status_for(v));
+  emit(out, o.common, exit_status_for(r.verdict));
 }
 
 void add_qsa_options(CLI::App* sub, QsaCliOptions& o, const std::string& claim, bool with_semantics = true) {

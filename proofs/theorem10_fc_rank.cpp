@@ -8,18 +8,14 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "cli/errors.hpp"
+#include "core/config_error.hpp"
+#include "core/field_checks.hpp"
 #include "numeric/interval.hpp"
 #include "tasks/tasks.hpp"
 
 namespace attnbounds::fc_rank {
 
 namespace {
-
-struct FcInput {
-  Mat<Rational> z;
-  std::vector<std::vector<int>> y;
-};
 
 // The network input vector: token-major (z_i, y_i (1-based), i (1-based)).
 std::vector<Rational> flatten(const FcInput& X, int q) {
@@ -40,19 +36,6 @@ std::vector<Rational> first_layer_of(const Mat<Rational>& W, const std::vector<R
     for (std::size_t c = 0; c < W.cols(); ++c)
       if (x[c] != 0) out[r] += W(r, c) * x[c];
   return out;
-}
-
-json input_json(const FcInput& X) {
-  json z = json::array(), y = json::array();
-  for (std::size_t i = 0; i < X.z.rows(); ++i) {
-    json row = json::array();
-    for (std::size_t c = 0; c < X.z.cols(); ++c) row.push_back(to_exact_string(X.z(i, c)));
-    z.push_back(row);
-    json yi = json::array();
-    for (int j : X.y[i]) yi.push_back(j + 1);
-    y.push_back(yi);
-  }
-  return {{"z", z}, {"y", y}};
 }
 
 int rank_of(const Mat<Rational>& A) { return exact_kernel(A).rank; }
@@ -80,7 +63,7 @@ Rational sqrt_upper(const Rational& x) {
 
 Mat<Rational> read_weights_file(const std::string& path) {
   std::ifstream f(path);
-  if (!f) throw std::invalid_argument(fmt::format("--weights: cannot open '{}'", path));
+  if (!f) throw ConfigError("weights", fmt::format("cannot open '{}'", path));
   std::vector<std::vector<Rational>> rows;
   std::string line;
   int lineno = 0;
@@ -96,17 +79,17 @@ Mat<Rational> read_weights_file(const std::string& path) {
       try {
         row.push_back(parse_rational(tok));
       } catch (const std::invalid_argument&) {
-        throw std::invalid_argument(fmt::format("--weights: line {}: '{}' is not a number (use 3, -2/7, 0.5, 1e-3)", lineno, tok));
+        throw ConfigError("weights", fmt::format("line {}: '{}' is not a number (use 3, -2/7, 0.5, 1e-3)", lineno, tok));
       }
     }
     if (row.empty()) continue;
     if (!rows.empty() && row.size() != rows[0].size())
-      throw std::invalid_argument(fmt::format("--weights: line {}: ragged rows ({} entries, the first row has {})", lineno,
+      throw ConfigError("weights", fmt::format("line {}: ragged rows ({} entries, the first row has {})", lineno,
                                               row.size(), rows[0].size()));
     rows.push_back(std::move(row));
-    if (rows.size() > 4096) throw std::invalid_argument("--weights: more than 4096 rows (the limit)");
+    if (rows.size() > 4096) throw ConfigError("weights", "more than 4096 rows (the limit)");
   }
-  if (rows.empty()) throw std::invalid_argument("--weights: no rows");
+  if (rows.empty()) throw ConfigError("weights", "no rows");
   Mat<Rational> W(rows.size(), rows[0].size());
   for (std::size_t r = 0; r < rows.size(); ++r)
     for (std::size_t c = 0; c < rows[r].size(); ++c) W(r, c) = rows[r][c];
@@ -147,24 +130,36 @@ KernelResult exact_kernel(const Mat<Rational>& A0) {
   return res;
 }
 
-json run_fc_rank(const FcRankOptions& o, const json& params) {
-  Stopwatch clock;
+int FcRankOptions::effective_k() const {
+  if (weights) return static_cast<int>(weights->rows());
+  return k < 0 ? std::max((N - q + 1) * d - 1, 1) : k;
+}
+
+void FcRankOptions::validate() const {
+  check_field_range("N", N, 2, 512);
+  check_field_range("q", q, 1, N);
+  check_field_range("d", d, 1, 64);
+  const int tdim = token_dim(d, q), in_dim = N * tdim;
+  if (weights) {
+    if (static_cast<int>(weights->cols()) != in_dim)
+      throw ConfigError("weights", fmt::format("each row needs N*d = {} entries (N = {}, token dim d = d'+q+1 = {}); "
+                                               "the file has {}",
+                                               in_dim, N, tdim, weights->cols()));
+  } else {
+    check_field_range("k", effective_k(), 1, 4096);
+  }
+}
+
+FcRankResult run_fc_rank(const FcRankOptions& o) {
+  o.validate();
   const int N = o.N, q = o.q, d = o.d;
-  require_range("--N", static_cast<long long>(N), 2LL, 512LL);
-  require_range("--q", static_cast<long long>(q), 1LL, static_cast<long long>(N));
-  require_range("--d", static_cast<long long>(d), 1LL, 64LL);
   const int tdim = token_dim(d, q), in_dim = N * tdim, free_tokens = N - q + 1, bound = free_tokens * d;
 
   Mat<Rational> W;
   if (o.weights) {
     W = *o.weights;
-    if (static_cast<int>(W.cols()) != in_dim)
-      throw UsageError("--weights", fmt::format("each row needs N*d = {} entries (N = {}, token dim d = d'+q+1 = {}); "
-                                                "the file has {}",
-                                                in_dim, N, tdim, W.cols()));
   } else {
-    const int k = o.k < 0 ? std::max(bound - 1, 1) : o.k;
-    require_range("--k", static_cast<long long>(k), 1LL, 4096LL);
+    const int k = o.effective_k();
     std::mt19937_64 rng(o.seed);
     W = Mat<Rational>(k, in_dim);
     for (int r = 0; r < k; ++r)
@@ -195,35 +190,19 @@ json run_fc_rank(const FcRankOptions& o, const json& params) {
     for (int j : X0.y[i]) A(i, j) = Rational(1, q);
   const int qsa_rank = rank_of(A) * d;
 
-  json res = make_result("lower", "fc-rank", "Theorem 10", "paper statement; construction reconstructed", params, "exact");
-  res["claim_text"] = fmt::format(
-      "no fully-connected network with this first layer W (k = {}) eps-approximates qSA for eps below the forced "
-      "error; a counterexample of this form exists iff W restricted to the z-coordinates of the N-q+1 free tokens "
-      "has a kernel, which k < (N-q+1)d' guarantees",
-      k);
-  res["k"] = k;
-  if (!o.weights) res["params"]["k"] = k;
-  res["input_dim"] = in_dim;
-  res["token_dim"] = tdim;
-  res["bound"] = std::to_string(bound);
-  res["bound_vs_paper"] = fmt::format("(N-q+1)d' = {} {} N d'/2 = {}{}", bound, 2 * bound >= N * d ? ">=" : "<",
-                                      to_exact_decimal_or_fraction(Rational(N * d) / 2), q <= N / 2 + 1 ? " (q <= N/2 + 1)" : "");
-  res["rank_W_free_z"] = ker.rank;
-  res["qsa_map_rank"] = qsa_rank;
-  res["qsa_map_rank_free_z"] = bound;
-  res["cases"] = 1;
-  json worst;
-  Verdict verdict;
+  FcRankResult res;
+  res.N = N;
+  res.q = q;
+  res.d = d;
+  res.k = k;
+  res.input_dim = in_dim;
+  res.token_dim = tdim;
+  res.bound = bound;
+  res.rank_W_free_z = ker.rank;
+  res.qsa_map_rank = qsa_rank;
+  res.qsa_map_rank_free_z = bound;
   if (!ker.kernel_vector) {
-    verdict = Verdict::Holds;
-    res["note"] = fmt::format("W restricted to the free z-coordinates has full column rank {} (k = {} >= {}): no "
-                              "counterexample of this form exists (this does not prove that a network with this W "
-                              "approximates qSA)",
-                              ker.rank, k, bound);
-    worst["value"] = "0";
-    worst["lower"] = "0";
-    worst["upper"] = "0";
-    worst["witness"] = json::object();
+    res.verdict = Verdict::Holds;
   } else {
     const auto& delta = *ker.kernel_vector;
     // Scale so every z_i = ±Δ_i/s stays in the unit ball: s ≥ max_i ‖Δ_i‖₂.
@@ -246,7 +225,8 @@ json run_fc_rank(const FcRankOptions& o, const json& params) {
       }
     validate_qsa_input(Xp.z, Xp.y, q);
     validate_qsa_input(Xm.z, Xm.y, q);
-    const bool same_layer = first_layer_of(W, flatten(Xp, q)) == first_layer_of(W, flatten(Xm, q));
+    const std::vector<Rational> layer_plus = first_layer_of(W, flatten(Xp, q));
+    const bool same_layer = layer_plus == first_layer_of(W, flatten(Xm, q));
     if (!same_layer) throw std::logic_error("fc-rank: W X_+ != W X_- for a kernel vector");
     const Mat<Rational> Tp = qsa(Xp.z, Xp.y), Tm = qsa(Xm.z, Xm.y);
     // Forced error: the network output is the same on X_+ and X_-, so one error is at least
@@ -254,40 +234,24 @@ json run_fc_rank(const FcRankOptions& o, const json& params) {
     Rational gap2 = 0;
     for (int c = 0; c < d; ++c) gap2 += (Tp(best_row, c) - Tm(best_row, c)) * (Tp(best_row, c) - Tm(best_row, c));
     const Interval forced = sqrt(Interval(gap2 / 4, 256));
-    verdict = Verdict::Fails;
-    worst["value"] = to_decimal_string(forced.lower(), 17, -1);
-    worst["lower"] = to_decimal_string(forced.lower(), 17, -1);
-    worst["upper"] = to_decimal_string(forced.upper(), 17, +1);
-    json delta_json = json::array(), tp = json::array(), tm = json::array();
-    for (const auto& v : delta) delta_json.push_back(to_exact_string(v));
+    res.verdict = Verdict::Fails;
+    FcRankWitness w;
+    w.X_plus = Xp;
+    w.X_minus = Xm;
+    w.delta = delta;
+    w.scale = s;
+    w.row = best_row;
     for (int c = 0; c < d; ++c) {
-      tp.push_back(to_exact_string(Tp(best_row, c)));
-      tm.push_back(to_exact_string(Tm(best_row, c)));
+      w.true_plus.push_back(Tp(best_row, c));
+      w.true_minus.push_back(Tm(best_row, c));
     }
-    json first_layer = json::array();
-    for (const auto& v : first_layer_of(W, flatten(Xp, q))) first_layer.push_back(to_exact_string(v));
-    worst["witness"] = {{"X_plus", input_json(Xp)},
-                        {"X_minus", input_json(Xm)},
-                        {"delta", delta_json},
-                        {"scale", to_exact_string(s)},
-                        {"row", best_row + 1},
-                        {"true_outputs", {tp, tm}},
-                        {"first_layer_output", first_layer},
-                        {"first_layer_equal", same_layer},
-                        {"forced_error_lower", to_decimal_string(forced.lower(), 17, -1)},
-                        {"forced_error_reference", fmt::format("1/q = {}", to_decimal_string(Rational(1, q), 17, 0))}};
-    if (in_dim <= 64) {
-      json wj = json::array();
-      for (int r = 0; r < k; ++r) {
-        json row = json::array();
-        for (int c = 0; c < in_dim; ++c) row.push_back(to_exact_string(W(r, c)));
-        wj.push_back(row);
-      }
-      worst["witness"]["W"] = wj;
-    }
+    w.first_layer_output = layer_plus;
+    w.first_layer_equal = same_layer;
+    w.forced_error_lower = forced.lower();
+    w.forced_error_upper = forced.upper();
+    res.witness = std::move(w);
   }
-  res["worst"] = worst;
-  finish_result(res, verdict, clock.seconds(), 1);
+  res.W = std::move(W);
   return res;
 }
 

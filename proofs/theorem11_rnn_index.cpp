@@ -7,7 +7,8 @@
 #include <random>
 #include <stdexcept>
 
-#include "cli/errors.hpp"
+#include "core/config_error.hpp"
+#include "core/field_checks.hpp"
 #include "enumerate/parallel.hpp"
 #include "tasks/tasks.hpp"
 
@@ -78,7 +79,7 @@ class LinearRecurrence : public StreamingModel {
         return step(h, Token{bit ? Rational(1) : Rational(-1), {t}, t});
       });
     } else {
-      throw UsageError("--recurrence", fmt::format("must be shift or random (got '{}')", kind));
+      throw ConfigError("recurrence", fmt::format("must be shift or random (got '{}')", kind));
     }
   }
   std::string name() const override { return fmt::format("linear-recurrence:{}(r={}, {})", kind_, r_, fmt_.name()); }
@@ -93,9 +94,9 @@ class LinearRecurrence : public StreamingModel {
       try {
         out[i] = round_to(fmt_, acc);
       } catch (const FormatRangeError&) {
-        throw UsageError("--state-format", fmt::format("the state entry {} leaves the range of {} (fixed formats never "
-                                                       "clamp); choose a wider format",
-                                                       to_decimal_string(acc, 6), fmt_.name()));
+        throw ConfigError("state_format", fmt::format("the state entry {} leaves the range of {} (fixed formats never "
+                                                      "clamp); choose a wider format",
+                                                      to_decimal_string(acc, 6), fmt_.name()));
       }
     }
     return out;
@@ -129,7 +130,7 @@ class Automaton : public StreamingModel {
         return step(h, Token{bit ? Rational(1) : Rational(-1), {t}, t});
       });
     } else if (kind != "window") {
-      throw UsageError("--automaton", fmt::format("must be window or random (got '{}')", kind));
+      throw ConfigError("automaton", fmt::format("must be window or random (got '{}')", kind));
     }
   }
   std::string name() const override { return fmt::format("automaton:{}(S={})", kind_, S_); }
@@ -158,17 +159,6 @@ class Automaton : public StreamingModel {
   FirstPreimageDecoder decoder_;
 };
 
-json input_json(const IndexInput& X) {
-  json z = json::array(), y = json::array();
-  for (const auto& t : X.tokens) {
-    z.push_back(json::array({to_exact_string(t.z)}));
-    json yi = json::array();
-    for (int j : t.y) yi.push_back(j + 1);
-    y.push_back(yi);
-  }
-  return {{"z", z}, {"y", y}};
-}
-
 // Ground truth through tasks.hpp: qSA at the last token (q = 1, d' = 1).
 Rational truth_of(const IndexInput& X) {
   const int N = static_cast<int>(X.tokens.size());
@@ -179,12 +169,6 @@ Rational truth_of(const IndexInput& X) {
     y[i] = X.tokens[i].y;
   }
   return qsa(z, y)(N - 1, 0);
-}
-
-json bits_json(std::uint64_t b, int n) {
-  std::string s;
-  for (int j = 0; j < n; ++j) s += ((b >> j) & 1U) ? '1' : '0';
-  return s;
 }
 
 }  // namespace
@@ -211,15 +195,15 @@ std::unique_ptr<StreamingModel> make_automaton(int n, int S, const std::string& 
   return std::make_unique<Automaton>(n, S, kind, seed);
 }
 
-json run_rnn_index(const RnnIndexOptions& o, const StreamingModel& model, const json& params) {
-  Stopwatch clock;
+void RnnIndexOptions::validate() const {
+  check_field_range("N", N, 2, 31);
+  if (!(eps > 0 && eps < 1)) throw ConfigError("eps", "must be in (0, 1)");
+}
+
+RnnIndexResult run_rnn_index(const RnnIndexOptions& o, const StreamingModel& model) {
+  o.validate();
   const int N = o.N, n = N - 1;
-  require_range("--N", static_cast<long long>(N), 2LL, 31LL);
-  if (!(o.eps > 0 && o.eps < 1)) throw UsageError("--eps", "must be in (0, 1)");
-  const std::uint64_t sets = std::uint64_t{1} << n, instances = sets * static_cast<std::uint64_t>(n);
-  // Every instance runs the model over all N tokens: cost instances·N steps.
-  require_size("rnn-index (2^(N-1)*(N-1) instances, each a full run of N tokens)", instances * N,
-               std::uint64_t{1} << 22, o.force);
+  const std::uint64_t sets = std::uint64_t{1} << n, instances = o.instances();
 
   // 1. Reduction, 2. protocol = model run, 4. accuracy on every instance; the state after token
   // n of every b is kept (in b order) for 3. message counting.  Parallel over b; partials are
@@ -276,25 +260,17 @@ json run_rnn_index(const RnnIndexOptions& o, const StreamingModel& model, const 
   }
   if (reduction_ok != instances) throw std::logic_error("rnn-index: the INDEX reduction failed on some instance");
 
-  json res = make_result("lower", "rnn-index", "Theorem 11", "paper: (N-1)/2 bits; reduction ours (N-1 bits, one-pass models)",
-                         params, "exact");
-  res["claim_text"] = fmt::format("the streaming model eps-approximates qSA at token N on all {} INDEX_{} instances; "
-                                  "any one-pass model that does needs 2^(N-1) distinct states, S >= N-1 = {} bits",
-                                  instances, n, n);
-  res["model"] = model.name();
-  res["cases"] = instances;
-  res["instances"] = instances;
-  res["reduction"] = {{"instances", instances}, {"verified", reduction_ok},
-                      {"statement", "qSA(X)_N = z_k = (2 b_k - 1) e_1 decides INDEX(b, k)"}};
-  res["state_bits"] = model.state_bits();
-  res["states_distinct"] = first_with.size();
-  res["states_needed"] = sets;
-  res["bound"] = std::to_string(n);
-  res["paper_bound"] = to_exact_decimal_or_fraction(Rational(n) / 2);
-  res["model_class"] = kModelClassNote;
-  res["eps"] = to_exact_string(o.eps);
-  json worst;
-  Verdict verdict;
+  RnnIndexResult res;
+  res.model = model.name();
+  res.n = n;
+  res.state_bits = model.state_bits();
+  res.instances = instances;
+  res.reduction_verified = reduction_ok;
+  res.states_distinct = first_with.size();
+  res.states_needed = sets;
+  res.instances_within_eps = within;
+  res.eps = o.eps;
+  RnnIndexWitness& w = res.witness;
   if (collision) {
     const auto [b1, b2] = *collision;
     int k = 0;
@@ -303,39 +279,30 @@ json run_rnn_index(const RnnIndexOptions& o, const StreamingModel& model, const 
     const Rational o1 = model.run(X1), o2 = model.run(X2), t1 = truth_of(X1), t2 = truth_of(X2);
     const Rational e1 = abs(o1 - t1), e2 = abs(o2 - t2);
     if (o1 != o2) throw std::logic_error("rnn-index: colliding states gave different outputs");
-    verdict = std::max(e1, e2) > o.eps ? Verdict::Fails : Verdict::Undecided;
-    worst["value"] = to_exact_decimal_or_fraction(std::max(e1, e2));
-    worst["lower"] = worst["value"];
-    worst["upper"] = worst["value"];
-    worst["witness"] = {{"kind", "state collision"},
-                        {"b", {bits_json(b1, n), bits_json(b2, n)}},
-                        {"k", k + 1},
-                        {"inputs", {input_json(X1), input_json(X2)}},
-                        {"model_outputs", {to_exact_string(o1), to_exact_string(o2)}},
-                        {"true_outputs", {to_exact_string(t1), to_exact_string(t2)}},
-                        {"errors", {to_exact_decimal_or_fraction(e1), to_exact_decimal_or_fraction(e2)}},
-                        {"explanation", "both prefixes leave the model in the same state, so the outputs at token N "
-                                        "are equal while qSA differs by 2: one error is >= 1 > eps"}};
+    res.verdict = std::max(e1, e2) > o.eps ? Verdict::Fails : Verdict::Undecided;
+    res.worst_error = std::max(e1, e2);
+    w.kind = RnnWitnessKind::StateCollision;
+    w.b = {b1, b2};
+    w.k = k;
+    w.inputs = {X1, X2};
+    w.model_outputs = {o1, o2};
+    w.true_outputs = {t1, t2};
+    w.errors = {e1, e2};
   } else {
-    verdict = first_bad ? Verdict::Fails : Verdict::Holds;
+    res.verdict = first_bad ? Verdict::Fails : Verdict::Holds;
     const auto [b, k] = first_bad ? *first_bad : worst_at;
     const IndexInput X = make_index_instance(n, b, k);
     const Rational out = model.run(X), t = truth_of(X), e = abs(out - t);
-    if (first_bad && !(e > o.eps)) verdict = Verdict::Undecided;  // "fails" only as re-verified here
-    worst["value"] = to_exact_decimal_or_fraction(e);
-    worst["lower"] = worst["value"];
-    worst["upper"] = worst["value"];
-    worst["witness"] = {{"kind", first_bad ? "inaccurate" : "worst instance"},
-                        {"b", {bits_json(b, n)}},
-                        {"k", k + 1},
-                        {"inputs", {input_json(X)}},
-                        {"model_outputs", {to_exact_string(out)}},
-                        {"true_outputs", {to_exact_string(t)}},
-                        {"errors", {to_exact_decimal_or_fraction(e)}}};
+    if (first_bad && !(e > o.eps)) res.verdict = Verdict::Undecided;  // "fails" only as re-verified here
+    res.worst_error = e;
+    w.kind = first_bad ? RnnWitnessKind::Inaccurate : RnnWitnessKind::WorstInstance;
+    w.b = {b};
+    w.k = k;
+    w.inputs = {X};
+    w.model_outputs = {out};
+    w.true_outputs = {t};
+    w.errors = {e};
   }
-  res["instances_within_eps"] = within;
-  res["worst"] = worst;
-  finish_result(res, verdict, clock.seconds(), o.threads);
   return res;
 }
 

@@ -507,10 +507,7 @@ int QsaRipEmbedding::default_mk(int N, int q) {
 
 QsaRipEmbedding::QsaRipEmbedding(const QsaEmbeddingParams& p)
     : N_(p.N), q_(p.q), d_(p.d), mk_(p.mk > 0 ? p.mk : default_mk(p.N, p.q)), strategy_(p.strategy) {
-  if (q_ < 1 || q_ > N_) throw std::invalid_argument("--q: must be in 1..N (got " + std::to_string(q_) + ")");
-  if (d_ < 1) throw std::invalid_argument("--d: must be at least 1");
-  if (strategy_ != "lp" && strategy_ != "least-norm")
-    throw std::invalid_argument("--strategy: must be lp or least-norm (got '" + strategy_ + "')");
+  p.validate();
   c_ = p.c ? *p.c : qsa_default_temperature(N_, q_, p.eps, Rational(1, 2));
   // Coordinate-major: coordinate i of every key is drawn before coordinate i+1, so the keys at
   // width m' are the prefix of the keys at any larger width.  One 64-bit draw per sign (top bit);
@@ -548,28 +545,27 @@ void QsaRipEmbedding::record(const RipCertificate& cert) const {
   if (cert.max_off > max_off_) max_off_ = cert.max_off;
 }
 
-json QsaRipEmbedding::summary_json() const {
+RipCertificateSummary QsaRipEmbedding::summary() const {
   std::lock_guard<std::mutex> lock(stats_mutex_);
-  json s;
-  s["strategy"] = strategy_;
-  s["how"] = strategy_ == "lp"
-                 ? "least-norm w = U_S (U_S^T U_S)^-1 1 when it passes; else an active-set least-norm point (violated off-S rows "
-                   "pinned to 3/8, up to 6 rounds); else a GLPK feasibility LP (cold start) with off-S rows <= 3/8 (else <= 1/2 - 2^-20), moved towards the least-norm point as far as the off-S rows allow, "
-                   "rounded to 2^-40 and repaired exactly onto the S rows; all verified in integers"
-                 : "least-norm w = U_S (U_S^T U_S)^-1 1 in exact rationals, verified in integers";
-  s["verified_exactly"] = true;
-  s["certificate_solves"] = certified_;  // includes re-solves for the report and the forward pass
-  s["by_least_norm"] = certified_ - by_lp_ - by_active_set_;
-  s["by_active_set"] = by_active_set_;
-  s["by_lp"] = by_lp_;
+  RipCertificateSummary s;
+  s.strategy = strategy_;
+  s.how = strategy_ == "lp"
+              ? "least-norm w = U_S (U_S^T U_S)^-1 1 when it passes; else an active-set least-norm point (violated off-S rows "
+                "pinned to 3/8, up to 6 rounds); else a GLPK feasibility LP (cold start) with off-S rows <= 3/8 (else <= 1/2 - 2^-20), moved towards the least-norm point as far as the off-S rows allow, "
+                "rounded to 2^-40 and repaired exactly onto the S rows; all verified in integers"
+              : "least-norm w = U_S (U_S^T U_S)^-1 1 in exact rationals, verified in integers";
+  s.certificate_solves = certified_;
+  s.by_least_norm = certified_ - by_lp_ - by_active_set_;
+  s.by_active_set = by_active_set_;
+  s.by_lp = by_lp_;
   if (max_off_ > -1000000) {
-    s["max_norm_scaled"] = to_decimal_string(Rational(sqrt(Interval(max_norm_sq_, 64)).upper()), 6, +1);
-    s["norm_reference_2_sqrt_q"] = to_decimal_string(Rational(sqrt(Interval(Rational(4 * q_), 64)).upper()), 6, +1);
-    s["max_off_S_score"] = to_exact_decimal_or_fraction(max_off_);
-    s["min_gap"] = to_exact_decimal_or_fraction(1 - max_off_);
+    s.max_norm_scaled_upper = Rational(sqrt(Interval(max_norm_sq_, 64)).upper());
+    s.norm_reference_upper = Rational(sqrt(Interval(Rational(4 * q_), 64)).upper());
+    s.max_off_S_score = max_off_;
+    s.min_gap = 1 - max_off_;
   }
-  s["mk"] = mk_;
-  s["m"] = m();
+  s.mk = mk_;
+  s.m = m();
   return s;
 }
 

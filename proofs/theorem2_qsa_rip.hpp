@@ -18,7 +18,6 @@
 
 #include "certify/qsa_checker.hpp"
 #include "model/qsa_embedding.hpp"
-#include "report/result.hpp"
 
 namespace attnbounds {
 
@@ -35,6 +34,18 @@ struct RipCertificate {
 };
 
 class QsaRipEmbedding;
+
+// Statistics of the certificates a QsaRipEmbedding has verified so far.
+struct RipCertificateSummary {
+  std::string strategy;
+  std::string how;  // the certificate search, in words
+  std::uint64_t certificate_solves = 0;  // includes re-solves for the report and the forward pass
+  std::uint64_t by_least_norm = 0, by_active_set = 0, by_lp = 0;
+  // Present once a certificate was verified: upper bounds of max_S √m'·‖w_S‖₂ and of the
+  // reference 2√q, the largest off-S score max ⟨u_j, w_S⟩ and the gap 1 − that score (exact).
+  std::optional<Rational> max_norm_scaled_upper, norm_reference_upper, max_off_S_score, min_gap;
+  int mk = 0, m = 0;
+};
 
 // Finds and verifies certificates for one thread (owns a GLPK problem).
 class RipCertificateSolver {
@@ -86,8 +97,7 @@ class QsaRipEmbedding : public QsaEmbedding, public QsaRowSource {
   static int default_mk(int N, int q);
   // Records a verified certificate's statistics (thread-safe, order-independent).
   void record(const RipCertificate& cert) const;
-  // {strategy, certified, max_norm_scaled (upper, decimal), min_gap} of the certificates seen.
-  json summary_json() const;
+  RipCertificateSummary summary() const;
 
  private:
   int N_, q_, d_, mk_;

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/config_error.hpp"
 #include "enumerate/combinatorics.hpp"
 
 namespace attnbounds {
@@ -64,11 +65,12 @@ class CyclicQueryWorker : public QsaQueryWorker {
 }  // namespace
 
 QsaCyclicEmbedding::QsaCyclicEmbedding(const QsaEmbeddingParams& p) : N_(p.N), q_(p.q), d_(p.d) {
-  if (q_ < 1 || q_ > N_) throw std::invalid_argument("--q: must be in 1..N (got " + std::to_string(q_) + ")");
-  if (d_ < 1) throw std::invalid_argument("--d: must be at least 1");
+  p.validate();
   // p_S(j) < N^{2q} must fit the 128-bit fast path.
   double bits = 2.0 * q_ * std::log2(static_cast<double>(N_));
-  if (bits > 120) throw std::invalid_argument("--N/--q: N^(2q) must stay below 2^120 (got 2^" + std::to_string(bits) + ")");
+  if (bits > 120)
+    throw ConfigError("N", "qsa-cyclic needs N^(2q) below 2^120 (got 2^" + std::to_string(bits) + " with q = " +
+                               std::to_string(q_) + ")");
   c_ = p.c ? *p.c : default_temperature(N_, q_, p.eps);
   keys_ = Mat<Rational>(N_, 2 * q_);
   for (int j = 0; j < N_; ++j) {
@@ -170,7 +172,7 @@ std::vector<std::vector<int>> gale_facets(int n, int d) {
 std::uint64_t cyclic_facet_count(int n, int k) { return static_cast<std::uint64_t>(n) * binomial(n - k, k) / (n - k); }
 
 bool gale_q_neighbourly(int N, int q) {
-  if (N > 64) throw std::invalid_argument("--N: the Gale cross-check needs N <= 64");
+  if (N > 64) throw ConfigError("N", "the Gale cross-check needs N <= 64");
   std::vector<std::uint64_t> masks;
   for (const auto& F : gale_facets(N, 2 * q)) {
     std::uint64_t m = 0;

@@ -9,7 +9,8 @@
 #include <random>
 #include <stdexcept>
 
-#include "cli/errors.hpp"
+#include "core/config_error.hpp"
+#include "core/field_checks.hpp"
 #include "enumerate/parallel.hpp"
 #include "model/attention.hpp"
 #include "numeric/dinterval.hpp"
@@ -122,9 +123,9 @@ std::vector<Rational> rounded_embedding(const TokenwiseModel& model, const QsaIn
       try {
         v = round_to(sem.format, v);
       } catch (const FormatRangeError& e) {
-        throw UsageError("--semantics", fmt::format("the embedding entry {} of token {} is outside the range of {} "
-                                                    "(fixed formats never clamp); choose a wider format",
-                                                    to_decimal_string(v, 6), i + 1, sem.format.name()));
+        throw ConfigError("semantics", fmt::format("the embedding entry {} of token {} is outside the range of {} "
+                                                   "(fixed formats never clamp); choose a wider format",
+                                                   to_decimal_string(v, 6), i + 1, sem.format.name()));
       }
     }
   }
@@ -235,45 +236,21 @@ Accuracy classify(const Interval& err2, const Rational& bound2, mpfr_prec_t bits
   return Accuracy::Undecided;
 }
 
-// ---- reporting helpers --------------------------------------------------------------------
+// ---- result helpers -----------------------------------------------------------------------
 
-json input_json(const QsaInput& X) {
-  json z = json::array(), y = json::array();
-  for (std::size_t i = 0; i < X.z.rows(); ++i) {
-    json row = json::array();
-    for (std::size_t c = 0; c < X.z.cols(); ++c) row.push_back(to_exact_decimal_or_fraction(X.z(i, c)));
-    z.push_back(row);
-    json yi = json::array();
-    for (int j : X.y[i]) yi.push_back(j + 1);
-    y.push_back(yi);
-  }
-  return {{"z", z}, {"y", y}};
+std::vector<Enclosure> enclosures_of(const std::vector<Interval>& v) {
+  std::vector<Enclosure> out;
+  for (const auto& x : v) out.push_back({x.lower(), x.upper()});
+  return out;
 }
 
-json set_json(std::uint64_t a, int q) {
-  json s = json::array();
-  for (int i = 0; i < q; ++i)
-    if ((a >> i) & 1U) s.push_back(i + 1);
-  return s;
+std::vector<Rational> truth_row(const Mat<Rational>& t, int row) {
+  std::vector<Rational> out;
+  for (std::size_t c = 0; c < t.cols(); ++c) out.push_back(t(row, c));
+  return out;
 }
 
-json interval_vector_json(const std::vector<Interval>& v) {
-  json a = json::array();
-  for (const auto& x : v) a.push_back(to_decimal_string((x.lower() + x.upper()) / 2, 20, 0));
-  return a;
-}
-
-json enclosure_json(const std::vector<Interval>& v) {
-  json a = json::array();
-  for (const auto& x : v) a.push_back({to_decimal_string(x.lower(), 20, -1), to_decimal_string(x.upper(), 20, +1)});
-  return a;
-}
-
-json truth_row_json(const Mat<Rational>& t, int row) {
-  json a = json::array();
-  for (std::size_t c = 0; c < t.cols(); ++c) a.push_back(to_exact_decimal_or_fraction(t(row, c)));
-  return a;
-}
+Enclosure enclosure_of(const Interval& x) { return {x.lower(), x.upper()}; }
 
 // Error enclosure ‖out − truth‖ from its square.
 Interval error_of(const Interval& err2) { return sqrt(err2); }
@@ -332,16 +309,18 @@ Rational random_model_scale(const Semantics& sem) {
   return Rational(1);
 }
 
-json run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model, const json& params) {
-  Stopwatch clock;
-  const int q = o.q, N = o.N == 0 ? 2 * q + 1 : o.N, d = o.d;
-  require_range("--q", static_cast<long long>(q), 1LL, 30LL);
-  require_range("--N", static_cast<long long>(N), 2LL * q + 1, 4096LL);
-  require_range("--d", static_cast<long long>(d), 1LL, 64LL);
-  if (!(o.semantics.kind == Semantics::Kind::Exact || o.semantics.kind == Semantics::Kind::Embed))
-    throw UsageError("--semantics", "qsa-disj runs under exact or embed:<fmt> (the communication model of §5.1)");
-  const std::uint64_t sets = std::uint64_t{1} << q, instances = sets * sets;
-  require_size("qsa-disj (4^q instances (a, b))", instances, std::uint64_t{1} << 14, o.force);
+void QsaDisjOptions::validate() const {
+  check_field_range("q", q, 1, 30);
+  if (N != 0) check_field_range("N", N, 2 * q + 1, 4096);
+  check_field_range("d", d, 1, 64);
+  if (!(semantics.kind == Semantics::Kind::Exact || semantics.kind == Semantics::Kind::Embed))
+    throw ConfigError("semantics", "qsa-disj runs under exact or embed:<fmt> (the communication model of §5.1)");
+}
+
+QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model) {
+  o.validate();
+  const int q = o.q, N = o.tokens(), d = o.d;
+  const std::uint64_t sets = std::uint64_t{1} << q, instances = o.instances();
   const int alice = alice_token(q);
   const Rational bound(1, 2 * q), bound2 = bound * bound, threshold = Rational(-1) + Rational(1, q);
 
@@ -440,24 +419,18 @@ json run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model, const js
   }
   const std::size_t entries = total.messages.empty() ? 0 : total.messages[0].size();
 
-  json res = make_result("lower", "qsa-disj", "Theorem 4", "paper statement; reduction reconstructed", params,
-                         o.semantics.name());
-  res["claim_text"] = fmt::format(
-      "the model 1/(2q)-approximates qSA at token 2q+1 on all 4^q DISJ_q reduction instances; any model that does "
-      "must send 2^q distinct messages, i.e. m*w >= q bits (SPEC 5.1)");
-  res["cases"] = instances;
-  res["instances"] = instances;
-  res["model"] = model.name();
-  res["m"] = model.m();
-  res["reduction"] = {{"instances", instances},
-                      {"verified", total.reduction_ok},
-                      {"statement", "qSA(X)_{2q+1} = (-1 + 2|a and b|/q) e_1; first coordinate < -1 + 1/q iff DISJ(a, b)"}};
-  res["protocol_equal_instances"] = total.protocol_equal;
-  res["messages_distinct"] = first_with.size();
-  res["messages_needed"] = sets;
-  res["message_entries"] = entries;
+  QsaDisjResult res;
+  res.model = model.name();
+  res.m = model.m();
+  res.q = q;
+  res.instances = instances;
+  res.reduction_verified = total.reduction_ok;
+  res.protocol_equal_instances = total.protocol_equal;
+  res.messages_distinct = first_with.size();
+  res.messages_needed = sets;
+  res.message_entries = entries;
   if (o.semantics.kind == Semantics::Kind::Embed) {
-    res["message_bits"] = entries * static_cast<std::size_t>(o.semantics.format.value_bits());
+    res.message_bits = entries * static_cast<std::size_t>(o.semantics.format.value_bits());
     if (o.semantics.format.kind == Format::Kind::Float) {
       long lo = 0, hi = 0;
       bool any = false;
@@ -471,17 +444,15 @@ json run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model, const js
             hi = any ? std::max(hi, e) : e;
             any = true;
           }
-      res["exponent_bits_seen"] = any ? float_exponent_bits(lo, hi) : 0;
+      res.exponent_bits_seen = any ? float_exponent_bits(lo, hi) : 0;
     }
-  } else {
-    res["message_bits"] = nullptr;
-    res["message_bits_note"] = "exact semantics: an embedding entry is an exact rational, the message is unbounded";
   }
-  res["bits_bound"] = q;
-  res["bound"] = to_decimal_string(bound, 17, 0);
+  res.bits_bound = q;
+  res.bound = bound;
 
   Verdict verdict = Verdict::Holds;
-  json worst;
+  QsaDisjWitness& w = res.witness;
+  w.token = alice;
   if (collision) {
     // a' ⊄ a: then b = complement of a is disjoint from a and meets a'.
     auto [a1, a2] = *collision;
@@ -505,26 +476,16 @@ json run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model, const js
     const bool verified = e1.acc == Accuracy::Violates || e2.acc == Accuracy::Violates;
     verdict = verified ? Verdict::Fails : Verdict::Undecided;
     const Interval err1 = error_of(e1.err2), err2 = error_of(e2.err2);
-    const Interval& big = err1.upper() >= err2.upper() ? err1 : err2;
-    worst["value"] = to_decimal_string((big.lower() + big.upper()) / 2, 17, 0);
-    worst["lower"] = to_decimal_string(big.lower(), 17, -1);
-    worst["upper"] = to_decimal_string(big.upper(), 17, +1);
-    json message = json::array();
-    for (const auto& v : total.messages[a1]) message.push_back(to_exact_decimal_or_fraction(v));
-    worst["witness"] = {
-        {"kind", "collision"},
-        {"sets", {{"a", set_json(a1, q)}, {"a_prime", set_json(a2, q)}, {"b", set_json(b, q)}}},
-        {"token", alice + 1},
-        {"inputs", {input_json(X1), input_json(X2)}},
-        {"message", message},
-        {"model_outputs", {interval_vector_json(e1.out), interval_vector_json(e2.out)}},
-        {"model_output_enclosures", {enclosure_json(e1.out), enclosure_json(e2.out)}},
-        {"true_outputs", {truth_row_json(t1, alice), truth_row_json(t2, alice)}},
-        {"errors", {to_decimal_string(err1.lower(), 17, -1), to_decimal_string(err2.lower(), 17, -1)}},
-        {"errors_upper", {to_decimal_string(err1.upper(), 17, +1), to_decimal_string(err2.upper(), 17, +1)}},
-        {"explanation",
-         "Alice's rounded embeddings for a and a' are equal, so the model's outputs on the two inputs are equal, "
-         "while qSA differs by >= 2/q: one error is >= 1/q > 1/(2q) (both outputs recomputed by forward passes)"}};
+    res.worst_error = enclosure_of(err1.upper() >= err2.upper() ? err1 : err2);
+    w.kind = QsaDisjWitnessKind::Collision;
+    w.a = a1;
+    w.a_prime = a2;
+    w.b = b;
+    w.inputs = {X1, X2};
+    w.message = total.messages[a1];
+    w.model_outputs = {enclosures_of(e1.out), enclosures_of(e2.out)};
+    w.true_outputs = {truth_row(t1, alice), truth_row(t2, alice)};
+    w.errors = {enclosure_of(err1), enclosure_of(err2)};
   } else {
     std::optional<std::pair<std::uint64_t, std::uint64_t>> shown = total.first_violation;
     if (shown) verdict = Verdict::Fails;
@@ -541,25 +502,18 @@ json run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model, const js
     // "fails" only when this direct forward pass confirms the violation.
     if (verdict == Verdict::Fails && ev.acc != Accuracy::Violates) verdict = Verdict::Undecided;
     const Interval err = error_of(ev.err2);
-    worst["value"] = to_decimal_string((err.lower() + err.upper()) / 2, 17, 0);
-    worst["lower"] = to_decimal_string(err.lower(), 17, -1);
-    worst["upper"] = to_decimal_string(err.upper(), 17, +1);
-    json message = json::array();
-    for (const auto& v : total.messages[a]) message.push_back(to_exact_decimal_or_fraction(v));
-    worst["witness"] = {{"kind", verdict == Verdict::Fails ? "inaccurate" : "worst instance"},
-                        {"sets", {{"a", set_json(a, q)}, {"b", set_json(b, q)}}},
-                        {"token", alice + 1},
-                        {"inputs", {input_json(X)}},
-                        {"message", message},
-                        {"model_outputs", {interval_vector_json(ev.out)}},
-                        {"model_output_enclosures", {enclosure_json(ev.out)}},
-                        {"true_outputs", {truth_row_json(t, alice)}},
-                        {"errors", {to_decimal_string(err.lower(), 17, -1)}},
-                        {"errors_upper", {to_decimal_string(err.upper(), 17, +1)}}};
+    res.worst_error = enclosure_of(err);
+    w.kind = verdict == Verdict::Fails ? QsaDisjWitnessKind::Inaccurate : QsaDisjWitnessKind::WorstInstance;
+    w.a = a;
+    w.b = b;
+    w.inputs = {X};
+    w.message = total.messages[a];
+    w.model_outputs = {enclosures_of(ev.out)};
+    w.true_outputs = {truth_row(t, alice)};
+    w.errors = {enclosure_of(err)};
   }
-  res["worst"] = worst;
-  res["undecided_instances"] = total.undecided;
-  finish_result(res, verdict, clock.seconds(), o.threads);
+  res.undecided_instances = total.undecided;
+  res.verdict = verdict;
   return res;
 }
 

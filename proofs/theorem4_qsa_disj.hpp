@@ -6,14 +6,15 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "model/matrix.hpp"
 #include "model/qsa_embedding.hpp"
 #include "numeric/format.hpp"
+#include "core/verdict.hpp"
 #include "numeric/rational.hpp"
-#include "report/result.hpp"
 
 namespace attnbounds::qsa_disj {
 
@@ -54,12 +55,50 @@ struct QsaDisjOptions {
   int q = 3, N = 0, d = 1;  // N = 0: 2q+1
   Semantics semantics;      // exact or embed:<fmt>
   unsigned threads = 1;
-  bool force = false;
+  int tokens() const { return N == 0 ? 2 * q + 1 : N; }
+  std::uint64_t instances() const { return std::uint64_t{1} << (2 * q); }  // 4^q pairs (a, b)
+  // Throws ConfigError: q in 1..30, N in 2q+1..4096 (or 0), d in 1..64, semantics exact or embed.
+  void validate() const;
 };
 
-// Runs parts 1–4 of SPEC §5.1 on the model and returns the result object (SPEC §7 fields and
-// messages_distinct, message_bits, instances).  Verdict fails (with the two-input witness) on a
-// collision or on any instance with error > 1/(2q); holds only if neither happens.
-json run_qsa_disj(const QsaDisjOptions& opts, const TokenwiseModel& model, const json& params);
+// A certified enclosure [lower, upper] of a real number (exact rational endpoints).
+struct Enclosure {
+  Rational lower, upper;
+};
+
+enum class QsaDisjWitnessKind { Collision, Inaccurate, WorstInstance };
+
+// The reported instance(s): a collision (two sets a ≠ a' with equal messages and one b), the
+// first inaccurate instance, or the worst instance.  Every output was recomputed by a forward pass.
+struct QsaDisjWitness {
+  QsaDisjWitnessKind kind = QsaDisjWitnessKind::WorstInstance;
+  std::uint64_t a = 0, a_prime = 0, b = 0;  // sets as masks (bit i = element i+1); a_prime: collision only
+  int token = 0;                            // Alice's token, 0-based
+  std::vector<QsaInput> inputs;             // one, or two for a collision
+  std::vector<Rational> message;            // Alice's (rounded) embedding for a
+  std::vector<std::vector<Enclosure>> model_outputs;  // per input, per coordinate
+  std::vector<std::vector<Rational>> true_outputs;    // per input: qSA at Alice's token
+  std::vector<Enclosure> errors;                      // per input: ‖output − qSA‖
+};
+
+struct QsaDisjResult {
+  Verdict verdict = Verdict::Undecided;
+  std::string model;
+  int m = 0, q = 0;
+  std::uint64_t instances = 0, reduction_verified = 0, protocol_equal_instances = 0;
+  std::uint64_t messages_distinct = 0, messages_needed = 0, undecided_instances = 0;
+  std::size_t message_entries = 0;
+  std::optional<std::uint64_t> message_bits;  // embed only: entries × bits per value
+  std::optional<int> exponent_bits_seen;      // embed:float only
+  int bits_bound = 0;                         // q
+  Rational bound;                             // 1/(2q)
+  Enclosure worst_error;                      // the witness's (larger) error
+  QsaDisjWitness witness;
+};
+
+// Runs parts 1–4 of SPEC §5.1 on the model.  Verdict fails (with the two-input witness) on a
+// collision or on any instance with error > 1/(2q); holds only if neither happens.  Validates
+// `opts` first.
+QsaDisjResult run_qsa_disj(const QsaDisjOptions& opts, const TokenwiseModel& model);
 
 }  // namespace attnbounds::qsa_disj

@@ -1,6 +1,7 @@
 // Lower-bound reductions (Theorems 4, 10, 11): each tested both ways.  A model above the bound
 // passes; one below fails, and the test re-verifies the counterexample through the ground-truth
-// task (tasks.hpp) from the JSON witness alone, not through the code under test.
+// task (tasks.hpp) from the witness alone (the typed result, or the JSON the command prints), not
+// through the code under test.
 #include <catch2/catch.hpp>
 
 #include "cli_runner.hpp"
@@ -11,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "core/config_error.hpp"
 #include "model/qsa_embedding.hpp"
 #include "numeric/rational.hpp"
 #include "proofs/theorem10_fc_rank.hpp"
@@ -124,6 +126,37 @@ void reverify_qsa_disj_witness(const json& res, int q) {
   }
 }
 
+// The same re-verification on the typed result: inputs, true outputs and the model's certified
+// output enclosures.
+void reverify_qsa_disj_witness(const qsa_disj::QsaDisjResult& res, int q) {
+  const qsa_disj::QsaDisjWitness& w = res.witness;
+  CHECK(w.token == 2 * q);
+  REQUIRE(w.inputs.size() == w.model_outputs.size());
+  REQUIRE(w.inputs.size() == w.true_outputs.size());
+  const Rational bound(1, 2 * q);
+  Rational max_err_lower = 0;
+  for (std::size_t t = 0; t < w.inputs.size(); ++t) {
+    const auto& X = w.inputs[t];
+    validate_qsa_input(X.z, X.y, q);
+    const Mat<Rational> truth = qsa(X.z, X.y);
+    CHECK(truth(w.token, 0) == w.true_outputs[t][0]);
+    const qsa_disj::Enclosure& out = w.model_outputs[t][0];
+    REQUIRE(out.lower <= out.upper);
+    // Distance from the truth to the whole enclosure: a certified lower bound of the error.
+    Rational gap = 0;
+    if (truth(w.token, 0) < out.lower) gap = out.lower - truth(w.token, 0);
+    if (truth(w.token, 0) > out.upper) gap = truth(w.token, 0) - out.upper;
+    max_err_lower = std::max(max_err_lower, gap);
+  }
+  CHECK(max_err_lower > bound);
+  if (w.inputs.size() == 2) {
+    CHECK(w.model_outputs[0][0].lower == w.model_outputs[1][0].lower);  // same message => same output
+    CHECK(w.model_outputs[0][0].upper == w.model_outputs[1][0].upper);
+    CHECK(w.inputs[0].z.data() == w.inputs[1].z.data());  // Bob's data identical, only Alice's subset differs
+    CHECK(w.inputs[0].y[w.token] != w.inputs[1].y[w.token]);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("qsa-disj: an exact moment-curve construction passes every DISJ instance", "[lower]") {
@@ -131,15 +164,17 @@ TEST_CASE("qsa-disj: an exact moment-curve construction passes every DISJ instan
     auto emb = std::make_shared<MomentCurveForTest>(2 * q + 1, q, Rational(30));
     auto model = qsa_disj::wrap_qsa_embedding(emb);
     for (const char* sem : {"exact", "embed:fp64"}) {
-      json res = qsa_disj::run_qsa_disj(disj_options(q, sem), *model, json::object());
+      const qsa_disj::QsaDisjResult res = qsa_disj::run_qsa_disj(disj_options(q, sem), *model);
       INFO("q = " << q << ", semantics " << sem);
-      CHECK(res["verdict"] == "holds");
-      CHECK(res["instances"] == (1u << (2 * q)));
-      CHECK(res["messages_distinct"] == (1u << q));
-      CHECK(res["reduction"]["verified"] == res["instances"]);
-      CHECK(res["protocol_equal_instances"] == res["instances"]);
+      CHECK(res.verdict == Verdict::Holds);
+      CHECK(res.instances == (1u << (2 * q)));
+      CHECK(res.messages_distinct == (1u << q));
+      CHECK(res.reduction_verified == res.instances);
+      CHECK(res.protocol_equal_instances == res.instances);
+      CHECK(res.witness.kind == qsa_disj::QsaDisjWitnessKind::WorstInstance);
+      CHECK(res.message_bits.has_value() == (std::string(sem) != "exact"));
       // The worst error is tiny (temperature 30, gap 1) and certified below 1/(2q).
-      CHECK(parse_rational(res["worst"]["upper"].get<std::string>()) < Rational(1, 2 * q));
+      CHECK(res.worst_error.upper < Rational(1, 2 * q));
     }
   }
 }
@@ -148,15 +183,17 @@ TEST_CASE("qsa-disj: 2-bit messages collide for q = 3 and the failing pair is re
   const int q = 3;
   const auto sem = parse_semantics("embed:fixed:2.0");
   auto model = qsa_disj::make_random_model(2 * q + 1, q, 1, 1, 1, qsa_disj::random_model_scale(sem));
-  json res = qsa_disj::run_qsa_disj(disj_options(q, "embed:fixed:2.0"), *model, json::object());
-  CHECK(res["verdict"] == "fails");
-  CHECK(res["message_bits"] == 2);
-  CHECK(res["messages_distinct"].get<int>() <= 4);
-  REQUIRE(res["worst"]["witness"]["kind"] == "collision");
+  const qsa_disj::QsaDisjResult res = qsa_disj::run_qsa_disj(disj_options(q, "embed:fixed:2.0"), *model);
+  CHECK(res.verdict == Verdict::Fails);
+  REQUIRE(res.message_bits.has_value());
+  CHECK(*res.message_bits == 2);
+  CHECK(res.messages_distinct <= 4);
+  REQUIRE(res.witness.kind == qsa_disj::QsaDisjWitnessKind::Collision);
   reverify_qsa_disj_witness(res, q);
   // The two true outputs differ by at least 2/q (one pair disjoint, the other not).
-  const json& w = res["worst"]["witness"];
-  Rational t1 = parse_num(w["true_outputs"][0][0]), t2 = parse_num(w["true_outputs"][1][0]);
+  const Rational t1 = res.witness.true_outputs[0][0], t2 = res.witness.true_outputs[1][0];
+  CHECK((res.witness.a & res.witness.b) == 0);
+  CHECK((res.witness.a_prime & res.witness.b) != 0);
   CHECK(t1 == -1);
   CHECK(t2 >= Rational(-1) + Rational(2) / q);
 }
@@ -165,10 +202,11 @@ TEST_CASE("qsa-disj: the construction at too low a temperature fails with a veri
   const int q = 2;
   auto emb = std::make_shared<MomentCurveForTest>(2 * q + 1, q, Rational(1, 1000));
   auto model = qsa_disj::wrap_qsa_embedding(emb);
-  json res = qsa_disj::run_qsa_disj(disj_options(q, "exact"), *model, json::object());
-  CHECK(res["verdict"] == "fails");
-  CHECK(res["messages_distinct"] == 4);  // no collision: the failure is accuracy
-  CHECK(res["worst"]["witness"]["kind"] == "inaccurate");
+  const qsa_disj::QsaDisjResult res = qsa_disj::run_qsa_disj(disj_options(q, "exact"), *model);
+  CHECK(res.verdict == Verdict::Fails);
+  CHECK(res.messages_distinct == 4);  // no collision: the failure is accuracy
+  CHECK(res.witness.kind == qsa_disj::QsaDisjWitnessKind::Inaccurate);
+  CHECK_FALSE(res.message_bits.has_value());  // exact: the message is unbounded
   reverify_qsa_disj_witness(res, q);
 }
 
@@ -198,16 +236,23 @@ TEST_CASE("fc-rank: k below (N-q+1)d' gives X+, X- with equal first layer and er
     o.q = 2;
     o.d = d;
     o.k = (o.N - o.q + 1) * d - 1;
-    json res = fc_rank::run_fc_rank(o, json::object());
+    const fc_rank::FcRankResult res = fc_rank::run_fc_rank(o);
     INFO("d' = " << d);
-    REQUIRE(res["verdict"] == "fails");
-    const json& w = res["worst"]["witness"];
-    auto Xp = parse_input(w["X_plus"]), Xm = parse_input(w["X_minus"]);
+    REQUIRE(res.verdict == Verdict::Fails);
+    REQUIRE(res.witness.has_value());
+    CHECK(res.k == o.k);
+    CHECK(res.bound == (o.N - o.q + 1) * d);
+    CHECK(res.rank_W_free_z < res.bound);
+    const auto& Xp = res.witness->X_plus;
+    const auto& Xm = res.witness->X_minus;
     validate_qsa_input(Xp.z, Xp.y, o.q);
     validate_qsa_input(Xm.z, Xm.y, o.q);
+    // The forced error one of X_± must have is at least 1/q (within the 2^-60 scale rounding).
+    CHECK(res.witness->forced_error_upper >= res.witness->forced_error_lower);
+    CHECK(res.witness->forced_error_upper > Rational(1, o.q) * (1 - Rational(1, 1000000)));
     // Independent first layer: W · (z_i, y_i (1-based), i) token by token.
-    REQUIRE(w.contains("W"));
-    auto flatten = [&](const ParsedInput& X) {
+    REQUIRE(static_cast<int>(res.W.rows()) == o.k);
+    auto flatten = [&](const fc_rank::FcInput& X) {
       std::vector<Rational> v;
       for (int i = 0; i < o.N; ++i) {
         for (int c = 0; c < d; ++c) v.push_back(X.z(i, c));
@@ -218,11 +263,11 @@ TEST_CASE("fc-rank: k below (N-q+1)d' gives X+, X- with equal first layer and er
     };
     auto vp = flatten(Xp), vm = flatten(Xm);
     CHECK(vp != vm);
-    for (const auto& row : w["W"]) {
+    for (std::size_t r = 0; r < res.W.rows(); ++r) {
       Rational ap = 0, am = 0;
-      for (std::size_t c = 0; c < row.size(); ++c) {
-        ap += parse_num(row[c]) * vp[c];
-        am += parse_num(row[c]) * vm[c];
+      for (std::size_t c = 0; c < res.W.cols(); ++c) {
+        ap += res.W(r, c) * vp[c];
+        am += res.W(r, c) * vm[c];
       }
       CHECK(ap == am);
     }
@@ -245,9 +290,19 @@ TEST_CASE("fc-rank: full-rank W at the bound has no counterexample; a rank-defic
   o.N = 5;
   o.q = 2;
   o.k = 4;  // = (N − q + 1)·d'
-  json res = fc_rank::run_fc_rank(o, json::object());
-  CHECK(res["verdict"] == "holds");
-  CHECK(res["rank_W_free_z"] == 4);
+  const fc_rank::FcRankResult res = fc_rank::run_fc_rank(o);
+  CHECK(res.verdict == Verdict::Holds);
+  CHECK(res.rank_W_free_z == 4);
+  CHECK_FALSE(res.witness.has_value());
+  // A configuration out of range names its field.
+  fc_rank::FcRankOptions bad = o;
+  bad.q = 9;
+  try {
+    fc_rank::run_fc_rank(bad);
+    FAIL("q > N was accepted");
+  } catch (const ConfigError& e) {
+    CHECK(e.field() == "q");
+  }
   // A W with k = 5 ≥ bound whose z-columns are rank 3: still a counterexample.
   const int in_dim = o.N * fc_rank::token_dim(1, o.q);
   const std::string path = "/tmp/attnbounds_test_weights.txt";
@@ -280,13 +335,15 @@ TEST_CASE("rnn-index: n-bit window automaton passes; fewer bits collide (re-veri
   rnn_index::RnnIndexOptions o;
   o.N = N;
   auto tight = rnn_index::make_automaton(n, n, "window", 1);
-  json pass = rnn_index::run_rnn_index(o, *tight, json::object());
-  CHECK(pass["verdict"] == "holds");
-  CHECK(pass["states_distinct"] == (1u << n));
-  CHECK(pass["instances_within_eps"] == pass["instances"]);
+  const rnn_index::RnnIndexResult pass = rnn_index::run_rnn_index(o, *tight);
+  CHECK(pass.verdict == Verdict::Holds);
+  CHECK(pass.states_distinct == (1u << n));
+  CHECK(pass.instances == o.instances());
+  CHECK(pass.instances_within_eps == pass.instances);
+  CHECK(pass.reduction_verified == pass.instances);
 
   auto linear = rnn_index::make_linear_recurrence(n, n, parse_format("fixed:2.0"), "shift", 1);
-  CHECK(rnn_index::run_rnn_index(o, *linear, json::object())["verdict"] == "holds");
+  CHECK(rnn_index::run_rnn_index(o, *linear).verdict == Verdict::Holds);
 
   std::vector<std::unique_ptr<rnn_index::StreamingModel>> below;
   below.push_back(rnn_index::make_automaton(n, n - 1, "window", 1));
@@ -294,19 +351,28 @@ TEST_CASE("rnn-index: n-bit window automaton passes; fewer bits collide (re-veri
   below.push_back(rnn_index::make_linear_recurrence(n, 3, parse_format("fixed:2.0"), "shift", 1));
   below.push_back(rnn_index::make_linear_recurrence(n, 2, parse_format("fixed:3.4"), "random", 3));
   for (const auto& model : below) {
-    json res = rnn_index::run_rnn_index(o, *model, json::object());
+    const rnn_index::RnnIndexResult res = rnn_index::run_rnn_index(o, *model);
     INFO(model->name());
     CHECK(model->state_bits() >= 1);
-    REQUIRE(res["verdict"] == "fails");
-    const json& w = res["worst"]["witness"];
-    REQUIRE(w["kind"] == "state collision");
-    REQUIRE(w["inputs"].size() == 2);
+    REQUIRE(res.verdict == Verdict::Fails);
+    const rnn_index::RnnIndexWitness& w = res.witness;
+    REQUIRE(w.kind == rnn_index::RnnWitnessKind::StateCollision);
+    REQUIRE(w.inputs.size() == 2);
+    REQUIRE(w.model_outputs.size() == 2);
+    CHECK(w.b[0] != w.b[1]);
     std::vector<Rational> truth, out;
     for (int t = 0; t < 2; ++t) {
-      auto X = parse_input(w["inputs"][t]);
-      validate_qsa_input(X.z, X.y, 1);
-      truth.push_back(qsa(X.z, X.y)(N - 1, 0));
-      out.push_back(parse_num(w["model_outputs"][t]));
+      const auto& tokens = w.inputs[t].tokens;
+      REQUIRE(static_cast<int>(tokens.size()) == N);
+      Mat<Rational> z(N, 1);
+      std::vector<std::vector<int>> y(N);
+      for (int i = 0; i < N; ++i) {
+        z(i, 0) = tokens[i].z;
+        y[i] = tokens[i].y;
+      }
+      validate_qsa_input(z, y, 1);
+      truth.push_back(qsa(z, y)(N - 1, 0));
+      out.push_back(w.model_outputs[t]);
     }
     CHECK(out[0] == out[1]);
     CHECK(truth[0] == -truth[1]);  // b_k differs: qSA is +1 on one, −1 on the other
@@ -335,8 +401,8 @@ TEST_CASE("qsa-disj: the moment-curve construction passes all 4^5 instances at q
   const int q = 5;
   auto emb = std::make_shared<MomentCurveForTest>(2 * q + 1, q, Rational(30));
   auto model = qsa_disj::wrap_qsa_embedding(emb);
-  json res = qsa_disj::run_qsa_disj(disj_options(q, "exact"), *model, json::object());
-  CHECK(res["verdict"] == "holds");
-  CHECK(res["messages_distinct"] == (1u << q));
-  CHECK(res["instances"] == (1u << (2 * q)));
+  const qsa_disj::QsaDisjResult res = qsa_disj::run_qsa_disj(disj_options(q, "exact"), *model);
+  CHECK(res.verdict == Verdict::Holds);
+  CHECK(res.messages_distinct == (1u << q));
+  CHECK(res.instances == (1u << (2 * q)));
 }

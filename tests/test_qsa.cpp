@@ -13,6 +13,7 @@
 #include "certify/qsa_certificate.hpp"
 #include "certify/qsa_checker.hpp"
 #include "certify/replay.hpp"
+#include "core/config_error.hpp"
 #include "enumerate/combinatorics.hpp"
 #include "model/attention.hpp"
 #include "proofs/theorem2_qsa_rip.hpp"
@@ -377,4 +378,70 @@ TEST_CASE("embed certificates replay; eval of qsa-rip runs", "[qsa]") {
   json j = json::parse(run_cli("eval qsa-rip --input " + in + " --json", &st));
   CHECK(st == 0);
   CHECK(j["within_eps"] == true);
+}
+
+TEST_CASE("min-p qsa: typed p* obeys the rule at every row; arith mode is reported as arith", "[qsa]") {
+  QsaCyclicEmbedding emb(params(6, 2));
+  MinPrecisionConfig mc;
+  mc.p_min = 2;
+  mc.p_max = 24;
+  const MinPrecisionResult r = qsa_min_precision(emb, Rational(1, 10), mc, 2);
+  REQUIRE(r.p_star.has_value());
+  REQUIRE(r.table.size() == 23);
+  for (const auto& row : r.table) {
+    INFO("p = " << row.p);
+    CHECK(row.semantics.name() == "embed:float:" + std::to_string(row.p));
+    if (row.p >= *r.p_star) CHECK(row.trial.verdict == Verdict::Holds);
+    if (row.p == *r.p_star - 1) CHECK(row.trial.verdict != Verdict::Holds);
+    // A failing row carries the subset the checker reported, re-checked here on its own.
+    if (row.trial.verdict == Verdict::Fails) {
+      REQUIRE(row.trial.witness.size() == 2);
+      CHECK(run(emb, Rational(1, 10), row.semantics.name()).witness_S == row.trial.witness);
+    }
+  }
+  CHECK(r.verdict == Verdict::Holds);
+  // Exact semantics is p = infinity: the claim holds there, so p* must exist at some precision.
+  CHECK(run(emb, Rational(1, 10)).verdict == Verdict::Holds);
+
+  int st = -1;
+  json a = json::parse(run_cli("min-p qsa-cyclic --N 6 --q 2 --p-min 10 --p-max 24 --mode arith --json", &st));
+  REQUIRE(a["p_star"].is_number());
+  const std::string star = a["worst"]["witness"]["p_star_semantics"];
+  CHECK(star == "arith:float:" + std::to_string(a["p_star"].get<int>()));
+  CHECK(a["semantics"] == "arith:float:P");
+}
+
+TEST_CASE("qSA configuration: every bad field is named", "[qsa]") {
+  auto field_of = [](QsaEmbeddingParams p) {
+    try {
+      p.validate();
+    } catch (const ConfigError& e) {
+      return e.field();
+    }
+    return std::string();
+  };
+  CHECK(field_of(params(8, 2)).empty());
+  CHECK(field_of(params(0, 1)) == "N");
+  CHECK(field_of(params(4, 5)) == "q");
+  CHECK(field_of(params(8, 2, Rational(-1))) == "c");
+  CHECK(field_of(params(8, 2, std::nullopt, Rational(1))) == "eps");
+  QsaEmbeddingParams bad = params(8, 2);
+  bad.strategy = "simplex";
+  CHECK(field_of(bad) == "strategy");
+  bad = params(8, 2);
+  bad.mk = -5;
+  CHECK(field_of(bad) == "mk");
+  // The constructions validate their configuration themselves.
+  CHECK_THROWS_AS(QsaCyclicEmbedding(params(4, 5)), ConfigError);
+  QsaEmbeddingParams wide = params(8, 2);
+  wide.d = 0;
+  CHECK_THROWS_AS(QsaRipEmbedding(wide), ConfigError);
+  // The semantics is checked by the checker: tiled is not a qSA semantics.
+  QsaCyclicEmbedding emb(params(6, 2));
+  try {
+    run(emb, Rational(1, 10), "tiled:fp16:4");
+    FAIL("tiled semantics was accepted");
+  } catch (const ConfigError& e) {
+    CHECK(e.field() == "semantics");
+  }
 }

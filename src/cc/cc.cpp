@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/config_error.hpp"
+
 namespace attnbounds::cc {
 
 namespace {
@@ -20,8 +22,7 @@ std::uint64_t full_mask(int n) { return n >= 64 ? ~std::uint64_t{0} : ((std::uin
 
 void require_fits(int rows, int cols, const std::string& what) {
   if (rows < 1 || cols < 1 || rows > kMaxSide || cols > kMaxSide)
-    throw std::invalid_argument(fmt::format("{}: the matrix is {}x{}; rows and columns must be in 1..{}", what,
-                                            rows, cols, kMaxSide));
+    throw ConfigError(what, fmt::format("the matrix is {}x{}; rows and columns must be in 1..{}", rows, cols, kMaxSide));
 }
 
 std::string bits_label(std::uint64_t v, int n) {
@@ -32,7 +33,7 @@ std::string bits_label(std::uint64_t v, int n) {
 
 template <class F>
 BoolMatrix make_square(int n, const std::string& name, F&& f) {
-  if (n < 1 || n > 6) throw std::invalid_argument(fmt::format("--n: {} needs n in 1..6 (a 2^n x 2^n matrix, at most {} per side; got {})", name, kMaxSide, n));
+  if (n < 1 || n > 6) throw ConfigError("n", fmt::format("{} needs n in 1..6 (a 2^n x 2^n matrix, at most {} per side; got {})", name, kMaxSide, n));
   BoolMatrix M;
   M.rows = M.cols = 1 << n;
   M.row_bits.assign(M.rows, 0);
@@ -363,7 +364,7 @@ BoolMatrix make_ip(int n) {
   return make_square(n, "ip", [](auto a, auto b) { return (std::popcount(a & b) & 1) == 1; });
 }
 BoolMatrix make_index(int n) {
-  if (n < 1 || n > 6) throw std::invalid_argument(fmt::format("--n: index needs n in 1..6 (2^n rows, at most {}; got {})", kMaxSide, n));
+  if (n < 1 || n > 6) throw ConfigError("n", fmt::format("index needs n in 1..6 (2^n rows, at most {}; got {})", kMaxSide, n));
   BoolMatrix M;
   M.rows = 1 << n;
   M.cols = n;
@@ -389,30 +390,30 @@ BoolMatrix parse_matrix(const std::string& text) {
       if (ch == '#') break;
       if (ch == ' ' || ch == '\t' || ch == '\r' || ch == ',') continue;
       if (ch != '0' && ch != '1')
-        throw std::invalid_argument(fmt::format("--matrix: line {}: entry '{}' is not 0 or 1", lineno, ch));
+        throw ConfigError("matrix", fmt::format("line {}: entry '{}' is not 0 or 1", lineno, ch));
       if (width >= kMaxSide)
-        throw std::invalid_argument(fmt::format("--matrix: line {}: more than {} columns (the limit)", lineno, kMaxSide));
+        throw ConfigError("matrix", fmt::format("line {}: more than {} columns (the limit)", lineno, kMaxSide));
       if (ch == '1') bits |= std::uint64_t{1} << width;
       ++width;
     }
     if (width == 0) continue;
     if (M.rows == 0) M.cols = width;
     else if (width != M.cols)
-      throw std::invalid_argument(fmt::format("--matrix: line {}: ragged rows ({} entries, the first row has {})",
+      throw ConfigError("matrix", fmt::format("line {}: ragged rows ({} entries, the first row has {})",
                                               lineno, width, M.cols));
     if (M.rows >= kMaxSide)
-      throw std::invalid_argument(fmt::format("--matrix: more than {} rows (the limit)", kMaxSide));
+      throw ConfigError("matrix", fmt::format("more than {} rows (the limit)", kMaxSide));
     M.row_bits.push_back(bits);
     ++M.rows;
   }
-  if (M.rows == 0) throw std::invalid_argument("--matrix: no rows (expected lines of 0/1 entries)");
-  require_fits(M.rows, M.cols, "--matrix");
+  if (M.rows == 0) throw ConfigError("matrix", "no rows (expected lines of 0/1 entries)");
+  require_fits(M.rows, M.cols, "matrix");
   return M;
 }
 
 BoolMatrix read_matrix_file(const std::string& path) {
   std::ifstream f(path);
-  if (!f) throw std::invalid_argument(fmt::format("--matrix: cannot open '{}'", path));
+  if (!f) throw ConfigError("matrix", fmt::format("cannot open '{}'", path));
   std::stringstream ss;
   ss << f.rdbuf();
   return parse_matrix(ss.str());
@@ -614,27 +615,6 @@ CcResult analyse(const BoolMatrix& M, const CcOptions& opts) {
   }
   res.search_nodes = s.nodes();
   return res;
-}
-
-nlohmann::ordered_json protocol_json(const BoolMatrix& M, const ProtocolNode& node) {
-  auto list = [](std::uint64_t mask) {
-    nlohmann::ordered_json a = nlohmann::ordered_json::array();
-    for (std::uint64_t m = mask; m; m &= m - 1) a.push_back(std::countr_zero(m) + 1);
-    return a;
-  };
-  nlohmann::ordered_json j;
-  if (node.child.empty()) {
-    j["leaf"] = node.colour;
-    j["rows"] = list(node.rows);
-    j["cols"] = list(node.cols);
-    return j;
-  }
-  j["speaker"] = node.speaker == 'A' ? "alice" : "bob";
-  j["rows"] = list(node.rows);
-  j["cols"] = list(node.cols);
-  j["send0"] = protocol_json(M, node.child[0]);
-  j["send1"] = protocol_json(M, node.child[1]);
-  return j;
 }
 
 }  // namespace attnbounds::cc

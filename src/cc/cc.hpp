@@ -10,8 +10,6 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 namespace attnbounds::cc {
 
 constexpr int kMaxSide = 64;
@@ -26,13 +24,13 @@ struct BoolMatrix {
 };
 
 // Named functions.  disj/eq/ip: rows and columns are a, b ∈ {0,1}^n as masks (bit i = element i+1).
-// index: rows b ∈ {0,1}^n, columns k ∈ [n].  Throws std::invalid_argument unless the matrix fits.
+// index: rows b ∈ {0,1}^n, columns k ∈ [n].  Throws ConfigError("n") unless the matrix fits.
 BoolMatrix make_disj(int n);
 BoolMatrix make_eq(int n);
 BoolMatrix make_index(int n);
 BoolMatrix make_ip(int n);
 // Parses rows of 0/1 characters (spaces ignored; blank lines and '#' comments skipped).
-// Throws std::invalid_argument naming the line for ragged rows, bad characters, or size.
+// Throws ConfigError("matrix") naming the line for ragged rows, bad characters, or size.
 BoolMatrix parse_matrix(const std::string& text);
 BoolMatrix read_matrix_file(const std::string& path);
 
@@ -89,8 +87,5 @@ struct CcOptions {
 };
 
 CcResult analyse(const BoolMatrix& M, const CcOptions& opts = {});
-
-// JSON of a protocol tree with 1-based row / column indices.
-nlohmann::ordered_json protocol_json(const BoolMatrix& M, const ProtocolNode& node);
 
 }  // namespace attnbounds::cc

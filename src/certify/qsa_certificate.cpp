@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "certify/qsa_checker.hpp"
+#include "core/config_error.hpp"
 #include "enumerate/combinatorics.hpp"
 
 namespace attnbounds {
@@ -15,10 +16,9 @@ std::string quoted(const Rational& r) { return "\"" + to_exact_decimal_or_fracti
 std::uint64_t write_qsa_certificate(const std::string& path, const QsaEmbedding& emb, const Rational& eps,
                                     const Semantics& sem, const std::string& claim) {
   if (sem.kind == Semantics::Kind::Arith || sem.kind == Semantics::Kind::Tiled)
-    throw std::invalid_argument("--certificate: certificates cover exact and embed:<fmt> semantics only (got " +
-                                sem.name() + ")");
+    throw ConfigError("certificate", "certificates cover exact and embed:<fmt> semantics only (got " + sem.name() + ")");
   std::ofstream os(path);
-  if (!os) throw std::invalid_argument("--certificate: cannot write '" + path + "'");
+  if (!os) throw ConfigError("certificate", "cannot write '" + path + "'");
   const bool rounded = sem.kind == Semantics::Kind::Embed;
   auto value = [&](const Rational& v) { return quoted(rounded ? round_to(sem.format, v) : v); };
   const int N = emb.N(), q = emb.q();
@@ -58,7 +58,7 @@ std::uint64_t write_qsa_certificate(const std::string& path, const QsaEmbedding&
     os << "]}" << (++count < total ? "," : "") << "\n";
   } while (next_subset(S.data(), q, N));
   os << "  ]\n}\n";
-  if (!os) throw std::runtime_error("--certificate: write to '" + path + "' failed");
+  if (!os) throw ConfigError("certificate", "write to '" + path + "' failed");
   return count;
 }
 

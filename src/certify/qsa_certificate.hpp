@@ -12,7 +12,7 @@
 namespace attnbounds {
 
 // Returns the number of subsets written.  Throws std::runtime_error when a subset has no query
-// (qsa-rip without a certificate) or the file cannot be written.
+// (qsa-rip without a certificate), ConfigError("certificate") when the file cannot be written.
 std::uint64_t write_qsa_certificate(const std::string& path, const QsaEmbedding& emb, const Rational& eps,
                                     const Semantics& sem, const std::string& claim);
 

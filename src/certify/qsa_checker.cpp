@@ -5,6 +5,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "core/config_error.hpp"
 #include "enumerate/combinatorics.hpp"
 #include "enumerate/parallel.hpp"
 #include "model/attention.hpp"
@@ -106,10 +107,10 @@ std::optional<Format> embed_format(const Semantics& s) {
 // z = ±e_1 must be representable for the witness; fixed:I.F needs I >= 2 to hold +1.
 void require_unit_representable(const Semantics& s) {
   if (s.kind == Semantics::Kind::Tiled)
-    throw std::invalid_argument("--semantics: qSA checks support exact, embed:<fmt> and arith:<fmt> (got " + s.name() + ")");
+    throw ConfigError("semantics", "qSA checks support exact, embed:<fmt> and arith:<fmt> (got " + s.name() + ")");
   if (s.kind != Semantics::Kind::Exact && s.format.kind == Format::Kind::Fixed && s.format.I < 2)
-    throw std::invalid_argument("--semantics: fixed:I.F needs I >= 2 so that z entries in [-1, 1] are representable (got " +
-                                s.format.name() + ")");
+    throw ConfigError("semantics", "fixed:I.F needs I >= 2 so that z entries in [-1, 1] are representable (got " +
+                                       s.format.name() + ")");
 }
 
 // max ‖round(z) − z‖ over unit vectors z (SPEC §2 rounding, to nearest): float:P relative 2^-P,
@@ -550,55 +551,39 @@ QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts) {
   return res;
 }
 
-void qsa_fill_result(json& out, const QsaCheckResult& r, const QsaEmbedding& emb, const Rational& eps) {
-  out["cases"] = r.cases;
-  out["reduction"] = r.reduction;
-  json worst;
-  if (!r.witness_signs.empty()) {
-    worst["value"] = to_decimal_string((r.worst_lower + r.worst_upper) / 2, 17, 0);
-    worst["lower"] = to_decimal_string(r.worst_lower, 17, -1);
-    worst["upper"] = to_decimal_string(r.worst_upper, 17, +1);
-  } else {  // no row to report (e.g. the subset has no certificate)
-    worst["value"] = nullptr;
-    worst["lower"] = nullptr;
-    worst["upper"] = nullptr;
-  }
-  json witness;
-  if (!r.witness_S.empty()) {
-    json S = json::array();
-    for (int k : r.witness_S) S.push_back(k + 1);
-    witness["S"] = S;
-    witness["y"] = "every token has y_i = S";
-  }
-  if (!r.witness_signs.empty()) {
-    json z = json::array();
-    for (int s : r.witness_signs) {
-      json v = json::array();
-      v.push_back(s < 0 ? "-1" : "1");
-      for (int c = 1; c < emb.d(); ++c) v.push_back("0");
-      z.push_back(v);
-    }
-    witness["z"] = z;
-  }
-  if (!r.missing_reason.empty()) {
-    witness["missing"] = r.missing_reason;
-    witness["missing_proof"] = r.missing_proof.empty() ? json("none verified (verdict undecided)") : json(r.missing_proof);
-  }
-  if (r.forward_error_lower) {
-    witness["forward_pass_error_lower"] = to_decimal_string(*r.forward_error_lower, 17, -1);
-    witness["verified_by_forward_pass"] = r.witness_verified;
-  }
-  worst["witness"] = witness;
-  out["worst"] = worst;
-  out["bound"] = to_exact_decimal_or_fraction(eps);
-  out["bound_derivation"] = r.bound_derivation;
-  out["working_precision"] = {{"filter", "DInterval: IEEE double, outward rounded (libm exp widened 4 ulp)"},
-                              {"fallback", "MPFI 128, 256, ..., 2048 bits"},
-                              {"report", "MPFI 128 bits; witness forward pass 256 bits"}};
-  out["rows"] = {{"fallback_mpfi", r.fallback_rows},
-                 {"failing", r.failing_rows},
-                 {"undecided", r.undecided_rows},
-                 {"missing", r.missing_rows}};
+int qsa_fixed_integer_bits(const QsaEmbedding& emb) {
+  Rational mx = 1;
+  for (const auto& v : emb.keys().data()) mx = std::max(mx, Rational(abs(v)));
+  auto qw = dynamic_cast<const QsaRowSource&>(emb).query_worker();
+  const int N = emb.N(), q = emb.q();
+  std::vector<int> S(q);
+  for (int k = 0; k < q; ++k) S[k] = k;
+  do {
+    auto w = qw->query(S);
+    if (w)
+      for (const auto& v : *w) mx = std::max(mx, Rational(abs(v)));
+  } while (next_subset(S.data(), q, N));
+  mpz_class ceil_mx;
+  mpz_cdiv_q(ceil_mx.get_mpz_t(), mx.get_num_mpz_t(), mx.get_den_mpz_t());
+  return static_cast<int>(mpz_sizeinbase(ceil_mx.get_mpz_t(), 2)) + 2;
+}
+
+MinPrecisionResult qsa_min_precision(const QsaEmbedding& emb, const Rational& eps, const MinPrecisionConfig& config,
+                                     unsigned threads) {
+  return min_precision(config, [&](const Semantics& sem) {
+    QsaCheckOptions co;
+    co.eps = eps;
+    co.semantics = sem;
+    co.threads = threads;
+    const QsaCheckResult r = check_qsa(emb, co);
+    PrecisionTrial t;
+    t.verdict = r.verdict;
+    // check_qsa reports fails only with a verified witness (forward pass or exact missing-row proof).
+    t.witness_verified = r.verdict == Verdict::Fails;
+    if (!r.witness_signs.empty()) t.worst_upper = r.worst_upper;
+    if (r.verdict == Verdict::Fails) t.witness = r.witness_S;
+    return t;
+  });
 }
 
 }  // namespace attnbounds

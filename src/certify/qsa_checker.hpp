@@ -14,13 +14,15 @@
 #include <string>
 #include <vector>
 
+#include "certify/min_precision.hpp"
+#include "core/verdict.hpp"
 #include "enumerate/progress.hpp"
+#include "model/matrix.hpp"
 #include "model/qsa_embedding.hpp"
 #include "numeric/dinterval.hpp"
 #include "numeric/format.hpp"
 #include "numeric/interval.hpp"
 #include "numeric/rational.hpp"
-#include "report/result.hpp"
 
 namespace attnbounds {
 
@@ -123,8 +125,13 @@ QsaInput qsa_witness_input(int N, int d, const std::vector<int>& S, const std::v
 // Returns per-token output enclosures (N × d').
 Mat<Interval> qsa_forward(const QsaEmbedding& emb, const QsaInput& x, const Semantics& sem, mpfr_prec_t bits);
 
-// JSON fragment for a check result (worst, witness, counts); the caller adds the common fields.
-void qsa_fill_result(json& out, const QsaCheckResult& r, const QsaEmbedding& emb, const Rational& eps);
+// Fewest integer bits I (sign included) of fixed:I.F that hold every key, every query and ±1.
+int qsa_fixed_integer_bits(const QsaEmbedding& emb);
+
+// p* of `emb` against ε (SPEC §2) by the generic min_precision rule: one exhaustive check_qsa
+// per tested precision.  Each row's witness is the reported subset S (0-based) when it fails.
+MinPrecisionResult qsa_min_precision(const QsaEmbedding& emb, const Rational& eps, const MinPrecisionConfig& config,
+                                     unsigned threads);
 
 }  // namespace attnbounds
 

@@ -4,6 +4,10 @@
 #include <limits>
 #include <stdexcept>
 
+// The certificate is a documented file format (attnbounds-qsa-certificate-1, SPEC §6) that is
+// JSON text: nlohmann-json serves here only as its parser, never to build a result.
+#include <nlohmann/json.hpp>
+
 #include "enumerate/combinatorics.hpp"
 #include "enumerate/parallel.hpp"
 #include "numeric/format.hpp"
@@ -12,6 +16,8 @@
 namespace attnbounds {
 
 namespace {
+
+using json = nlohmann::ordered_json;
 
 Rational number_of(const json& v, const std::string& where) {
   try {
@@ -233,7 +239,7 @@ ReplayReport replay_qsa_certificate(const std::string& path, unsigned threads) {
   try {
     return replay_qsa_certificate_unchecked(path, threads);
   } catch (const nlohmann::json::exception& e) {
-    // A field of the wrong JSON type is a malformed certificate (exit 2), not an internal error.
+    // A field of the wrong JSON type is a malformed certificate (bad input), not an internal error.
     throw std::invalid_argument(std::string("replay: malformed certificate: ") + e.what());
   }
 }

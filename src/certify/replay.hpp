@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/verdict.hpp"
 #include "numeric/rational.hpp"
-#include "report/result.hpp"
 
 namespace attnbounds {
 

@@ -3,7 +3,7 @@
 // The range is cut into chunks whose size depends only on `total` (never on the thread count);
 // workers take chunks from an atomic counter, each chunk folds into its own partial result, and
 // the partials are combined in chunk order on the calling thread.  Hence every result — worst
-// case, witness, counts — is bit-identical whatever --threads is, provided `combine` is
+// case, witness, counts — is bit-identical whatever the thread count, provided `combine` is
 // deterministic (e.g. "larger value wins, ties go to the earlier chunk").
 #pragma once
 #include <atomic>

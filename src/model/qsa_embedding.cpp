@@ -3,6 +3,9 @@
 #include <map>
 #include <stdexcept>
 
+#include "core/config_error.hpp"
+#include "core/field_checks.hpp"
+
 namespace attnbounds {
 
 namespace {
@@ -20,6 +23,17 @@ std::vector<std::string> qsa_embedding_names() {
   std::vector<std::string> out;
   for (const auto& [k, v] : factories()) out.push_back(k);
   return out;
+}
+
+void QsaEmbeddingParams::validate() const {
+  check_field_range("N", N, 1, 100000);
+  check_field_range("q", q, 1, N);
+  check_field_range("d", d, 1, 4096);
+  if (!(eps > 0 && eps < 1)) throw ConfigError("eps", "must be in (0, 1) (got " + to_exact_decimal_or_fraction(eps) + ")");
+  if (c && *c < 0) throw ConfigError("c", "must be >= 0 (got " + to_exact_decimal_or_fraction(*c) + ")");
+  if (mk != 0) check_field_range("mk", mk, 1, 4096);
+  if (strategy != "lp" && strategy != "least-norm")
+    throw ConfigError("strategy", "must be lp or least-norm (got '" + strategy + "')");
 }
 
 std::unique_ptr<QsaEmbedding> make_qsa_embedding(const std::string& name, const QsaEmbeddingParams& p) {

@@ -41,6 +41,9 @@ struct QsaEmbeddingParams {
   int mk = 0;                 // qsa-rip: key width m' (0 = construction's default)
   std::uint64_t seed = 1;
   std::string strategy = "lp";  // qsa-rip: lp | least-norm
+  // Throws ConfigError naming the field: N in 1..100000, q in 1..N, d in 1..4096, eps in (0, 1),
+  // c >= 0, mk 0 or 1..4096, strategy lp or least-norm.  Every construction's constructor calls it.
+  void validate() const;
 };
 
 // Constructions register a factory under their claim name ("qsa-cyclic", "qsa-rip") so that

@@ -1,0 +1,27 @@
+// JSON writers of the qSA results (SPEC §7 fields): the library returns typed results, these are
+// the only places that turn them into the JSON the commands print.
+#pragma once
+#include <string>
+
+#include "certify/min_precision.hpp"
+#include "certify/qsa_checker.hpp"
+#include "proofs/theorem2_qsa_rip.hpp"
+#include "report/result.hpp"
+
+namespace attnbounds {
+
+// The check fields of a result (cases, reduction, worst with its witness, bound, counts); the
+// caller adds the common fields.  d is the value width d' of the witness vectors z_j.
+void write_qsa_check(json& out, const QsaCheckResult& r, int d, const Rational& eps);
+
+// "certificates" of a qsa-rip check.
+json rip_certificate_summary_json(const RipCertificateSummary& s);
+
+// The min-p fields (params additions, cases, p_star, islands, table, bound, worst) of a qSA
+// min-p result; `cases_per_p` subsets are checked at each tested precision.
+void write_qsa_min_precision(json& out, const MinPrecisionResult& r, const MinPrecisionConfig& config,
+                             std::uint64_t cases_per_p, const Rational& eps);
+// The family as a semantics pattern: "embed:float:P" or "arith:fixed:4.F".
+std::string min_precision_family_name(const MinPrecisionConfig& config);
+
+}  // namespace attnbounds

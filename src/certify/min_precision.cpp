@@ -1,0 +1,71 @@
+#include "certify/min_precision.hpp"
+
+#include "core/config_error.hpp"
+#include "core/field_checks.hpp"
+
+namespace attnbounds {
+
+namespace {
+constexpr int kMaxPrecisionBits = 4096;  // the largest float:P the format parser accepts
+}
+
+void MinPrecisionConfig::validate() const {
+  if (mode != Semantics::Kind::Embed && mode != Semantics::Kind::Arith)
+    throw ConfigError("mode", "must be embed or arith");
+  check_field_range("p_min", p_min, 2, kMaxPrecisionBits);
+  check_field_range("p_max", p_max, p_min, kMaxPrecisionBits);
+  if (family == FormatFamily::Fixed) check_field_range("fixed_integer_bits", fixed_integer_bits, 1, kMaxPrecisionBits);
+}
+
+std::optional<Semantics> MinPrecisionConfig::semantics_at(int p) const {
+  Semantics sem;
+  sem.kind = mode;
+  if (family == FormatFamily::Float) {
+    sem.format = Format::float_bits(p);
+  } else {
+    if (p - fixed_integer_bits < 0) return std::nullopt;
+    sem.format = Format::fixed_bits(fixed_integer_bits, p - fixed_integer_bits);
+  }
+  return sem;
+}
+
+const PrecisionRow* MinPrecisionResult::star_row() const {
+  if (!p_star) return nullptr;
+  for (const auto& row : table)
+    if (row.p == *p_star) return &row;
+  return nullptr;
+}
+
+MinPrecisionResult decide_min_precision(std::vector<PrecisionRow> table) {
+  MinPrecisionResult res;
+  res.table = std::move(table);
+  for (auto it = res.table.rbegin(); it != res.table.rend(); ++it) {
+    if (it->trial.verdict != Verdict::Holds) break;
+    res.p_star = it->p;
+  }
+  if (res.p_star)
+    for (const auto& row : res.table)
+      if (row.p < *res.p_star && row.trial.verdict == Verdict::Holds) res.islands.push_back(row.p);
+  if (res.p_star) {
+    res.verdict = Verdict::Holds;
+  } else if (!res.table.empty() && res.table.back().trial.verdict == Verdict::Fails &&
+             res.table.back().trial.witness_verified) {
+    res.verdict = Verdict::Fails;
+  } else {
+    res.verdict = Verdict::Undecided;
+  }
+  return res;
+}
+
+MinPrecisionResult min_precision(const MinPrecisionConfig& config, const PrecisionCheck& check) {
+  config.validate();
+  std::vector<PrecisionRow> table;
+  for (int p = config.p_min; p <= config.p_max; ++p) {
+    const std::optional<Semantics> sem = config.semantics_at(p);
+    if (!sem) continue;
+    table.push_back({p, *sem, check(*sem)});
+  }
+  return decide_min_precision(std::move(table));
+}
+
+}  // namespace attnbounds

@@ -1,0 +1,64 @@
+// The minimal precision p* of a claim over one family of number formats (SPEC §2), for every
+// claim: the qSA constructions use it today, and the Match constructions are meant to call the
+// same function, so that p*, its table and its verdict rule are decided in one place.
+//
+// Every p in [p_min, p_max] is checked (the claim need not be monotone in p).  p* is the
+// smallest p such that the claim holds at every tested p' in [p, p_max]; a p < p* that holds is a
+// non-monotone island.  Verdict: holds when p* exists; otherwise fails only when the p_max row
+// fails with a verified witness, else undecided (an undecided top row never becomes a failure).
+#pragma once
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "core/verdict.hpp"
+#include "numeric/format.hpp"
+#include "numeric/rational.hpp"
+
+namespace attnbounds {
+
+enum class FormatFamily { Float, Fixed };
+
+struct MinPrecisionConfig {
+  Semantics::Kind mode = Semantics::Kind::Embed;  // embed (entries rounded) or arith (every operation)
+  FormatFamily family = FormatFamily::Float;
+  int fixed_integer_bits = 2;  // I of fixed:I.F (p = I + F); unused for float:P
+  int p_min = 2, p_max = 64;
+  // Throws ConfigError on "mode" (embed or arith only), "p_min" (2..4096), "p_max" (p_min..4096)
+  // or "fixed_integer_bits" (1..4096).
+  void validate() const;
+  // The semantics tested at p, or nullopt when the family has no format with p bits (fixed: p < I).
+  std::optional<Semantics> semantics_at(int p) const;
+};
+
+// What one check at one precision established.
+struct PrecisionTrial {
+  Verdict verdict = Verdict::Undecided;
+  bool witness_verified = false;          // a Fails verdict backed by a verified witness
+  std::optional<Rational> worst_upper;    // certified upper bound of the worst case, if any
+  std::vector<int> witness;               // the claim's own witness (e.g. a subset), if any
+};
+
+struct PrecisionRow {
+  int p = 0;
+  Semantics semantics;
+  PrecisionTrial trial;
+};
+
+struct MinPrecisionResult {
+  std::optional<int> p_star;
+  std::vector<PrecisionRow> table;  // one row per tested p, ascending
+  std::vector<int> islands;         // p < p* at which the claim holds
+  Verdict verdict = Verdict::Undecided;
+  // The row of p*, or nullptr when there is none.
+  const PrecisionRow* star_row() const;
+};
+
+using PrecisionCheck = std::function<PrecisionTrial(const Semantics&)>;
+
+// Runs `check` at every p of the range (validated first) and applies the rule above.
+MinPrecisionResult min_precision(const MinPrecisionConfig& config, const PrecisionCheck& check);
+// The rule alone, on a table already computed (rows ascending in p).
+MinPrecisionResult decide_min_precision(std::vector<PrecisionRow> table);
+
+}  // namespace attnbounds
