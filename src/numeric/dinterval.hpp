@@ -313,6 +313,7 @@ inline DInterval DInterval::exp_point(double x) {
   using namespace dinterval_detail;
   constexpr double inf = std::numeric_limits<double>::infinity();
   if (x != x) return invalid();
+  if (x == 0) return {1.0, 1.0};  // e^0 = 1 exactly (the softmax maximum's own term)
   if (std::fabs(x) < 0x1p-60) {
     // e^x lies strictly between 1 + x and 1 + x + x^2 (|x| < 2^-60), and the outward step of the
     // rounded 1 + x leaves a margin of at least 2^-54 > x^2.
