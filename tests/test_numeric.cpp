@@ -552,16 +552,19 @@ TEST_CASE("rounding an enclosure decides only when every point rounds alike", "[
 }
 
 TEST_CASE("format bit widths, names and aliases", "[numeric]") {
-  CHECK(parse_format("bf16") == Format::float_bits(8));
-  CHECK(parse_format("fp16") == Format::float_bits(11));
-  CHECK(parse_format("fp32") == Format::float_bits(24));
-  CHECK(parse_format("fp64") == Format::float_bits(53));
+  // The hardware names are the bounded formats; float:P keeps the unbounded exponent.
+  CHECK(parse_format("bf16") == Format::bf16());
+  CHECK(parse_format("fp16") == Format::fp16());
+  CHECK(parse_format("fp32") == Format::fp32());
+  CHECK(parse_format("fp64") == Format::fp64());
+  CHECK_FALSE(parse_format("fp32") == Format::float_bits(24));
+  CHECK(parse_format("float:24").kind == Format::Kind::Float);
   CHECK(parse_format("fixed:2.2").value_bits() == 4);
   CHECK(parse_format("fixed:4.12").value_bits() == 16);
   CHECK(parse_format("float:24").value_bits() == 25);  // significand + sign; exponent separate
   CHECK(parse_format("fixed:4.12").name() == "fixed:4.12");
   CHECK(parse_format("float:24").name() == "float:24");
-  CHECK(parse_format("fp32").name() == "float:24");
+  CHECK(parse_format("fp32").name() == "fp32");
   CHECK(parse_format("fixed:1.1").fixed_max() == Rational(1, 2));
   CHECK(parse_format("fixed:1.1").fixed_min() == -1);
   CHECK(float_exponent_bits(0, 0) == 1);    // one exponent + zero: 2 codes
@@ -583,7 +586,7 @@ TEST_CASE("format and semantics parsers accept and reject with messages", "[nume
     return "";
   };
   for (const char* bad : {"float:1", "float:0", "float:4097", "float:x", "float:", "fixed:0.4", "fixed:4", "fixed:1.0",
-                          "fixed:4.x", "fixed:.4", "fixed:4.4.4", "floaty:3", "fp8", "", "FLOAT:8", "float:8 ",
+                          "fixed:4.x", "fixed:.4", "fixed:4.4.4", "floaty:3", "fp8", "fp8e4m2", "fp8:e4m3", "", "FLOAT:8", "float:8 ",
                           "float:-8"}) {
     INFO("format '" << bad << "'");
     std::string msg = message_of([&] { parse_format(bad); });
@@ -613,12 +616,13 @@ TEST_CASE("format and semantics parsers accept and reject with messages", "[nume
 
   // name() round-trips through the parser (aliases come back canonical).
   for (const char* text : {"exact", "embed:float:24", "arith:fixed:4.12", "tiled:fixed:2.6:3", "embed:bf16",
-                           "arith:fp64", "tiled:fp16:1"}) {
+                           "arith:fp64", "tiled:fp16:1", "embed:fp8e4m3", "tiled:fp8e5m2:2"}) {
     Semantics s = parse_semantics(text);
     INFO(text << " -> " << s.name());
     CHECK(parse_semantics(s.name()) == s);
   }
-  CHECK(parse_semantics("embed:bf16").name() == "embed:float:8");
+  CHECK(parse_semantics("embed:bf16").name() == "embed:bf16");
+  CHECK(parse_semantics("embed:float:8").name() == "embed:float:8");
   CHECK(parse_semantics("tiled:fixed:2.6:3").name() == "tiled:fixed:2.6:3");
 }
 

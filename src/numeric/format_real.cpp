@@ -48,7 +48,8 @@ FormatReal::FormatReal(const Rational& q, const Format& fmt)
 Rational FormatReal::value() const { return is_float() ? f_.to_rational() : v_; }
 double FormatReal::to_double() const { return is_float() ? f_.to_double() : v_.get_d(); }
 Interval FormatReal::lower_point() const {
-  if (!is_float()) return Interval(v_, 64 + fmt_.I + fmt_.F);
+  // Exact: a fixed value has I+F significant bits, a bounded one at most P.
+  if (!is_float()) return Interval(v_, 64 + fmt_.I + fmt_.F + fmt_.P);
   Interval r(0L, fmt_.P);
   mpfi_set_fr(r.get(), f_.get());  // exact: same precision
   return r;
@@ -131,7 +132,7 @@ FormatReal sqrt(const FormatReal& a) {
   if (a.is_float())
     return float_result(a, [&](FormatReal& r) { mpfr_sqrt(r.f_.get(), a.f_.get(), MPFR_RNDN); });
   // sqrt of a dyadic may be exactly representable: test the square first.
-  MpfrReal s = MpfrReal::zero(4 * (a.fmt_.I + a.fmt_.F) + 64);
+  MpfrReal s = MpfrReal::zero(4 * (a.fmt_.I + a.fmt_.F + a.fmt_.P) + 64);
   mpfr_set_q(s.get(), a.v_.get_mpq_t(), MPFR_RNDN);
   if (mpfr_sqrt(s.get(), s.get(), MPFR_RNDN) == 0) {
     Rational exact = s.to_rational();

@@ -4,6 +4,9 @@
 //   float:P  — MPFR at precision P is exactly this (correct rounding, unbounded exponent);
 //   fixed:I.F — exact rational result (or a Ziv-refined enclosure for exp/log/sqrt) rounded
 //               to the 2^-F grid; a result out of range throws FormatRangeError.
+//   bounded (fp16, bf16, fp32, fp64, fp8e4m3, fp8e5m2) — the same exact-then-round-once path
+//               with the hardware exponent range: subnormals, underflow to 0, and an overflow
+//               (inf or NaN on hardware) throws FormatRangeError, never a finite value.
 // Constants built inside templated code (T(0), T(1)) are rounded to the format of the
 // innermost ArithFormatScope.
 #pragma once
@@ -60,7 +63,7 @@ class FormatReal {
   // float:P values live in an MPFR number of exactly P bits: MPFR's correctly rounded
   // operations are then the format's arithmetic, and tiny values such as exp(-10^6) stay cheap
   // (as a rational their denominator would have millions of bits).  fixed:I.F values are
-  // rationals on the 2^-F grid.
+  // rationals on the 2^-F grid, bounded values rationals of at most P significant bits.
   Format fmt_;
   MpfrReal f_;  // float formats
   Rational v_;  // fixed formats
