@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "cli/errors.hpp"
-#include "cli/registry.hpp"
+#include "registry.hpp"
 #include "common.hpp"
 #include "numeric/format.hpp"
 

@@ -14,12 +14,12 @@
 #include <fstream>
 #include <sstream>
 
-#include "report/expr.hpp"
-#include "report/json_path.hpp"
-#include "report/manifest.hpp"
-#include "report/regress.hpp"
-#include "report/subprocess.hpp"
-#include "report/tables.hpp"
+#include "checks/reproduce/expr.hpp"
+#include "checks/reproduce/json_path.hpp"
+#include "checks/reproduce/manifest.hpp"
+#include "checks/reproduce/regress.hpp"
+#include "checks/reproduce/subprocess.hpp"
+#include "checks/reproduce/tables.hpp"
 
 using namespace attnbounds;
 namespace fs = std::filesystem;

@@ -1,8 +1,8 @@
 // `attnbounds regress`: compare verdicts, p*, m* and worst cases with stored baselines.
 #include <filesystem>
 
-#include "common.hpp"
-#include "report/regress.hpp"
+#include "checks/common.hpp"
+#include "regress.hpp"
 
 namespace attnbounds {
 namespace {

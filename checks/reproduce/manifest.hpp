@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "report/result.hpp"
+#include "checks/result_json.hpp"
 
 namespace attnbounds {
 

@@ -1,4 +1,4 @@
-#include "report/regress.hpp"
+#include "regress.hpp"
 
 #include <fmt/format.h>
 
@@ -7,10 +7,10 @@
 
 #include "cli/errors.hpp"
 #include "numeric/rational.hpp"
-#include "report/files.hpp"
-#include "report/json_path.hpp"
-#include "report/subprocess.hpp"
-#include "report/tables.hpp"
+#include "files.hpp"
+#include "json_path.hpp"
+#include "subprocess.hpp"
+#include "tables.hpp"
 
 namespace attnbounds {
 

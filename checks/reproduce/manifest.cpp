@@ -1,12 +1,12 @@
-#include "report/manifest.hpp"
+#include "manifest.hpp"
 
 #include <fmt/format.h>
 
 #include <set>
 
 #include "cli/errors.hpp"
-#include "report/default_manifest_data.hpp"
-#include "report/expr.hpp"
+#include "reproduce/default_manifest_data.hpp"
+#include "expr.hpp"
 
 namespace attnbounds {
 

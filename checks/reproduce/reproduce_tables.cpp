@@ -1,5 +1,5 @@
 // Tables and plots of `reproduce`, built from the runs' JSON results by the manifest's specs.
-#include "report/reproduce.hpp"
+#include "reproduce.hpp"
 
 #include <fmt/format.h>
 
@@ -9,9 +9,9 @@
 #include <set>
 
 #include "numeric/rational.hpp"
-#include "report/expr.hpp"
-#include "report/json_path.hpp"
-#include "report/subprocess.hpp"
+#include "expr.hpp"
+#include "json_path.hpp"
+#include "subprocess.hpp"
 
 namespace attnbounds {
 

@@ -1,4 +1,4 @@
-#include "report/expr.hpp"
+#include "expr.hpp"
 
 #include <algorithm>
 #include <cctype>

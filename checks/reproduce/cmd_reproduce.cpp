@@ -4,10 +4,10 @@
 
 #include <iostream>
 
-#include "common.hpp"
-#include "report/files.hpp"
-#include "report/reproduce.hpp"
-#include "report/subprocess.hpp"
+#include "checks/common.hpp"
+#include "files.hpp"
+#include "reproduce.hpp"
+#include "subprocess.hpp"
 
 namespace attnbounds {
 namespace {

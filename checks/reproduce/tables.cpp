@@ -1,10 +1,10 @@
-#include "report/tables.hpp"
+#include "tables.hpp"
 
 #include <cctype>
 #include <stdexcept>
 
-#include "report/files.hpp"
-#include "report/json_path.hpp"
+#include "files.hpp"
+#include "json_path.hpp"
 
 namespace attnbounds {
 

@@ -1,4 +1,4 @@
-#include "report/files.hpp"
+#include "files.hpp"
 
 #include <fstream>
 #include <sstream>

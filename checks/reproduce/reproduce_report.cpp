@@ -1,6 +1,6 @@
 // report.md of `reproduce`: per theorem the statement, how it is checked, every run's verdict,
 // key numbers, counterexample and re-run command, then the tables and plots.
-#include "report/reproduce.hpp"
+#include "reproduce.hpp"
 
 #include <fmt/format.h>
 
@@ -10,9 +10,9 @@
 #include <set>
 
 #include "numeric/rational.hpp"
-#include "report/expr.hpp"
-#include "report/json_path.hpp"
-#include "report/subprocess.hpp"
+#include "expr.hpp"
+#include "json_path.hpp"
+#include "subprocess.hpp"
 
 namespace attnbounds {
 

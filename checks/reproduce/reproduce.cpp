@@ -1,4 +1,4 @@
-#include "report/reproduce.hpp"
+#include "reproduce.hpp"
 
 #include <fmt/format.h>
 
@@ -10,10 +10,10 @@
 #include <set>
 
 #include "numeric/rational.hpp"
-#include "report/expr.hpp"
-#include "report/files.hpp"
-#include "report/json_path.hpp"
-#include "report/subprocess.hpp"
+#include "expr.hpp"
+#include "files.hpp"
+#include "json_path.hpp"
+#include "subprocess.hpp"
 
 namespace attnbounds {
 

@@ -1,4 +1,4 @@
-#include "report/subprocess.hpp"
+#include "subprocess.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

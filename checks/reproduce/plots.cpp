@@ -1,12 +1,12 @@
-#include "report/plots.hpp"
+#include "plots.hpp"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-#include "report/files.hpp"
-#include "report/tables.hpp"
-#include "report/subprocess.hpp"
+#include "files.hpp"
+#include "tables.hpp"
+#include "subprocess.hpp"
 
 namespace attnbounds {
 

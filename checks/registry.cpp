@@ -1,4 +1,4 @@
-#include "cli/registry.hpp"
+#include "registry.hpp"
 
 #include <algorithm>
 

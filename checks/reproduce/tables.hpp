@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "numeric/rational.hpp"
-#include "report/result.hpp"
+#include "checks/result_json.hpp"
 
 namespace attnbounds {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "report/result.hpp"
+#include "checks/result_json.hpp"
 
 namespace attnbounds {
 

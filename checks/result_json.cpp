@@ -1,4 +1,4 @@
-#include "report/result.hpp"
+#include "result_json.hpp"
 
 #include <fmt/format.h>
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "report/manifest.hpp"
-#include "report/plots.hpp"
-#include "report/tables.hpp"
+#include "manifest.hpp"
+#include "plots.hpp"
+#include "tables.hpp"
 
 namespace attnbounds {
 

@@ -1,9 +1,9 @@
-#include "report/json_path.hpp"
+#include "json_path.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 
-#include "report/tables.hpp"
+#include "tables.hpp"
 
 namespace attnbounds {
 
