@@ -3,7 +3,9 @@
 
 #include <iostream>
 
+#include "builtin_commands.hpp"
 #include "common.hpp"
+#include "result_schema.hpp"
 
 namespace attnbounds {
 namespace {
@@ -34,11 +36,16 @@ void run_list(const ListOptions& o) {
                "reduction or finite-precision model (see docs/theorems.md).\n";
 }
 
-const Registrar reg{{"list", "", "", "", "list the registry", "--json", [](CLI::App& app) {
+const DeclaredEntry reg{{"list", "", "", "", "list the registry", "--json", [](CLI::App& app) {
                        auto opts = std::make_shared<ListOptions>();
                        app.add_flag("--json", opts->json, "print one JSON object on stdout");
                        app.callback([opts] { run_list(*opts); });
                      }}};
 
 }  // namespace
+
+void register_list_commands() {
+  register_entry(reg.entry);
+}
+
 }  // namespace attnbounds

@@ -1,6 +1,5 @@
-// attnbounds: certified checks of the theorems of Sanford, Hsu and Telgarsky (NeurIPS 2023).
-// Exit status: 0 holds / ok, 1 fails (verified counterexample), 2 bad input, 3 undecided,
-// 4 internal error (a bug: please report it).
+#include "command_line.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -10,33 +9,13 @@
 #include <vector>
 
 #include "cli/errors.hpp"
-#include "registry.hpp"
 #include "common.hpp"
+#include "registry.hpp"
 #include "numeric/format.hpp"
 
-using namespace attnbounds;
+namespace attnbounds {
 
 namespace {
-
-struct VerbInfo {
-  const char* name;
-  const char* help;
-  bool nested;       // takes a claim / reduction / function name
-  const char* what;  // what the nested name is called in messages
-};
-
-const VerbInfo kVerbs[] = {
-    {"list", "list every claim, construction and reduction with its theorem and provenance", false, ""},
-    {"check", "run a claim's exhaustive certified checker", true, "claim"},
-    {"eval", "forward pass of a construction on one input, with the ground truth", true, "construction"},
-    {"lower", "run a lower-bound reduction: correctness, protocol, message count, counterexample", true, "reduction"},
-    {"cc", "exact communication complexity of disj, eq, index, ip or a matrix file", true, "function"},
-    {"min-p", "minimal precision p* for a claim", true, "claim"},
-    {"min-m", "minimal embedding width m* for a claim", true, "claim"},
-    {"replay", "re-check a certificate file independently, in exact arithmetic", false, ""},
-    {"reproduce", "the main job: every theorem at default sizes, with report, tables and plots", false, ""},
-    {"regress", "compare verdicts, p* and m* with the stored baselines", false, ""},
-};
 
 std::string join_names(const std::vector<std::string>& names) {
   if (names.empty()) return "(none registered in this build)";
@@ -55,10 +34,9 @@ bool is_help_or_version(const std::string& arg) { return arg == "-h" || arg == "
 
 // CLI11 answers a misspelt subcommand with "A subcommand is required".  Check the names first so
 // the message says what was given and what is allowed.  Help and version requests pass through.
-void check_subcommand_names(int argc, char** argv, const std::map<std::string, CLI::App*>& verbs) {
+void check_subcommand_names(int argc, char** argv, const std::map<std::string, CLI::App*>& verbs,
+                            const std::vector<std::string>& verb_names) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  std::vector<std::string> verb_names;
-  for (const auto& v : kVerbs) verb_names.emplace_back(v.name);
   std::size_t i = 0;
   for (; i < args.size() && !args[i].empty() && args[i][0] == '-'; ++i)
     if (is_help_or_version(args[i])) return;
@@ -70,7 +48,7 @@ void check_subcommand_names(int argc, char** argv, const std::map<std::string, C
   if (it == verbs.end())
     throw UsageError("subcommand", "unknown subcommand '" + verb + "'; one of: " + join_names(verb_names));
   const VerbInfo* info = nullptr;
-  for (const auto& v : kVerbs)
+  for (const auto& v : registry_verbs())
     if (verb == v.name) info = &v;
   if (!info->nested) return;
   const std::string what = info->what;
@@ -85,7 +63,7 @@ void check_subcommand_names(int argc, char** argv, const std::map<std::string, C
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_command_line(int argc, char** argv) {
   CLI::App app{"attnbounds — certified checks of attention upper and lower bounds\n"
                "(Sanford, Hsu, Telgarsky: Representational Strengths and Limitations of Transformers, NeurIPS 2023)\n"
                "Exit status: 0 holds/ok, 1 fails with a verified counterexample, 2 bad input, 3 undecided."};
@@ -93,20 +71,24 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough(false);
 
+  // A verb without a name (list, replay, reproduce, regress) exists only when a program
+  // registered it; the nested verbs always exist and say when nothing is registered.
   std::map<std::string, CLI::App*> verbs;
-  for (const auto& v : kVerbs) {
+  std::vector<std::string> verb_names;
+  for (const auto& v : registry_verbs()) {
+    const bool registered = std::any_of(registry().begin(), registry().end(),
+                                        [&](const RegistryEntry& e) { return e.verb == v.name; });
+    if (!v.nested && !registered) continue;
     CLI::App* sub = app.add_subcommand(v.name, v.help);
     if (v.nested) sub->require_subcommand(1);
     verbs[v.name] = sub;
+    verb_names.push_back(v.name);
   }
-  for (const auto& entry : registry()) {
-    auto it = verbs.find(entry.verb);
-    if (it == verbs.end() || !entry.attach) continue;
-    entry.attach(*it->second);
-  }
+  for (const auto& entry : registry())
+    if (entry.attach) entry.attach(*verbs.at(entry.verb));
 
   try {
-    check_subcommand_names(argc, argv, verbs);
+    check_subcommand_names(argc, argv, verbs, verb_names);
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
@@ -140,3 +122,5 @@ int main(int argc, char** argv) {
   }
   return exit_status();
 }
+
+}  // namespace attnbounds

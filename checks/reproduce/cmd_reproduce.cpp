@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "checks/common.hpp"
+#include "reproduce_commands.hpp"
 #include "files.hpp"
 #include "reproduce.hpp"
 #include "subprocess.hpp"
@@ -102,7 +103,7 @@ void run_reproduce_command(const ReproduceCli& cli) {
   set_exit_status(status);
 }
 
-const Registrar reg{{"reproduce", "", "", "", "run a manifest of checks and write report, tables and plots",
+const DeclaredEntry reg{{"reproduce", "", "", "", "run a manifest of checks and write report, tables and plots",
                      "--manifest --out --only --timeout --gnuplot --program --list --print-manifest --quiet --json",
                      [](CLI::App& app) {
                        app.footer("Exit status: 0 every run produced its expected result; 1 a result contradicts the manifest's\n"
@@ -128,4 +129,21 @@ const Registrar reg{{"reproduce", "", "", "", "run a manifest of checks and writ
                      }}};
 
 }  // namespace
+
+void register_reproduce_command() {
+  register_entry(reg.entry);
+}
+
+}  // namespace attnbounds
+
+namespace attnbounds {
+
+void register_reproduce_commands() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  register_reproduce_command();
+  register_regress_command();
+}
+
 }  // namespace attnbounds
