@@ -1,7 +1,8 @@
-// `attnbounds regress`: compare verdicts, p*, m* and worst cases with stored baselines.
+// `attnbounds regress`: compare whole normalised results with stored baselines.
 #include <filesystem>
 
 #include "checks/common.hpp"
+#include "reproduce_commands.hpp"
 #include "regress.hpp"
 
 namespace attnbounds {
@@ -19,13 +20,14 @@ struct RegressCli {
 // installed attnbounds behaves the same wherever it was built.
 std::filesystem::path default_baselines_dir() { return "tests/baselines"; }
 
-const Registrar reg{{"regress", "", "", "", "compare results with the stored regression baselines",
+const DeclaredEntry reg{{"regress", "", "", "", "compare whole normalised results with the stored regression baselines",
                      "--baselines --update --only --timeout --json", [](CLI::App& app) {
-                       app.footer("Exit status: 0 every baseline matches (or --update rewrote them); 1 some baseline differs;\n"
-                                  "2 a malformed baseline file.  Formats: docs/reproduce.md");
+                       app.footer("A baseline that differs gets its new output written beside it as NAME.new.json.\n"
+                                  "Exit status: 0 every baseline matches (or --update rewrote them); 1 some baseline differs;\n"
+                                  "2 a malformed baseline file or an --only name that matches none.  Formats: docs/reproduce.md");
                        auto cli = std::make_shared<RegressCli>();
                        app.add_option("--baselines", cli->dir, "directory of baseline JSON files (default tests/baselines)");
-                       app.add_flag("--update", cli->update, "rewrite the baselines from the current results (approval style)");
+                       app.add_flag("--update", cli->update, "replace the baselines by the current results (approval style; each file is written atomically)");
                        app.add_option("--only", cli->only, "only baselines whose name contains one of these strings")
                            ->delimiter(',');
                        app.add_option("--timeout", cli->timeout, "per-baseline time limit in seconds")->capture_default_str();
@@ -43,4 +45,9 @@ const Registrar reg{{"regress", "", "", "", "compare results with the stored reg
                      }}};
 
 }  // namespace
+
+void register_regress_command() {
+  register_entry(reg.entry);
+}
+
 }  // namespace attnbounds
