@@ -22,7 +22,7 @@ void run_list(const ListOptions& o) {
                    {"params", e.params}, {"description", e.description}});
   }
   if (o.json) {
-    std::cout << json{{"tool", "attnbounds"}, {"version", ATTNBOUNDS_VERSION}, {"command", "list"}, {"entries", out}}.dump(2)
+    std::cout << json{{"tool", "attnbounds"}, {"schema_version", kResultSchemaVersion}, {"version", ATTNBOUNDS_VERSION}, {"command", "list"}, {"entries", out}}.dump(2)
               << '\n';
     return;
   }

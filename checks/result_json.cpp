@@ -1,5 +1,7 @@
 #include "result_json.hpp"
 
+#include "result_schema.hpp"
+
 #include <fmt/format.h>
 
 namespace attnbounds {
@@ -17,6 +19,7 @@ json make_result(const std::string& command, const std::string& claim, const std
                  const std::string& provenance, const json& params, const std::string& semantics) {
   json r;
   r["tool"] = "attnbounds";
+  r["schema_version"] = kResultSchemaVersion;
   r["version"] = ATTNBOUNDS_VERSION;
   r["command"] = command;
   r["claim"] = claim;
@@ -51,7 +54,7 @@ std::string render_text(const json& r) {
     if (w.contains("witness")) out += fmt::format("  witness      {}\n", w["witness"].dump());
   }
   for (auto it = r.begin(); it != r.end(); ++it) {
-    static const char* skip[] = {"tool", "version", "command", "claim", "theorem", "provenance", "semantics",
+    static const char* skip[] = {"tool", "schema_version", "version", "command", "claim", "theorem", "provenance", "semantics",
                                  "cases", "bound", "params", "worst", "verdict", "seconds", "threads"};
     bool skipped = false;
     for (const char* s : skip) skipped = skipped || it.key() == s;
