@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cc/cc.hpp"
+#include "builtin_commands.hpp"
 #include "common.hpp"
 
 namespace attnbounds {
@@ -162,17 +163,23 @@ void attach_function(CLI::App& parent, const std::string& function, const std::s
   });
 }
 
-const Registrar reg_disj{{"cc", "disj", "§3.3", "fact", "DISJ_n: D = n+1, rank 2^n, fooling set {(a, not a)}",
+const DeclaredEntry reg_disj{{"cc", "disj", "§3.3", "fact", "DISJ_n: D = n+1, rank 2^n, fooling set {(a, not a)}",
                           "--n --json", [](CLI::App& app) { attach_function(app, "disj", "set disjointness DISJ_n"); }}};
-const Registrar reg_eq{{"cc", "eq", "§3.3", "fact", "EQ_n: D = n+1", "--n --json",
+const DeclaredEntry reg_eq{{"cc", "eq", "§3.3", "fact", "EQ_n: D = n+1", "--n --json",
                         [](CLI::App& app) { attach_function(app, "eq", "equality EQ_n"); }}};
-const Registrar reg_index{{"cc", "index", "§3.3", "fact", "INDEX_n: one-way Alice->Bob needs n bits", "--n --json",
+const DeclaredEntry reg_index{{"cc", "index", "§3.3", "fact", "INDEX_n: one-way Alice->Bob needs n bits", "--n --json",
                            [](CLI::App& app) { attach_function(app, "index", "INDEX_n(b, k) = b_k"); }}};
-const Registrar reg_ip{{"cc", "ip", "§3.3", "fact", "inner product mod 2", "--n --json",
+const DeclaredEntry reg_ip{{"cc", "ip", "§3.3", "fact", "inner product mod 2", "--n --json",
                         [](CLI::App& app) { attach_function(app, "ip", "inner product mod 2 IP_n"); }}};
-const Registrar reg_matrix{{"cc", "matrix", "§5.5", "fact", "exact D, ranks, fooling set of a 0/1 matrix file",
+const DeclaredEntry reg_matrix{{"cc", "matrix", "§5.5", "fact", "exact D, ranks, fooling set of a 0/1 matrix file",
                             "--matrix FILE --json",
                             [](CLI::App& app) { attach_function(app, "matrix", "a 0/1 matrix from a file"); }}};
 
 }  // namespace
+
+void register_cc_commands() {
+  for (const DeclaredEntry* d : {&reg_disj, &reg_eq, &reg_index, &reg_ip, &reg_matrix})
+    register_entry(d->entry);
+}
+
 }  // namespace attnbounds

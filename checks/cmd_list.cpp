@@ -3,7 +3,9 @@
 
 #include <iostream>
 
+#include "builtin_commands.hpp"
 #include "common.hpp"
+#include "result_schema.hpp"
 
 namespace attnbounds {
 namespace {
@@ -20,7 +22,7 @@ void run_list(const ListOptions& o) {
                    {"params", e.params}, {"description", e.description}});
   }
   if (o.json) {
-    std::cout << json{{"tool", "attnbounds"}, {"version", ATTNBOUNDS_VERSION}, {"command", "list"}, {"entries", out}}.dump(2)
+    std::cout << json{{"tool", "attnbounds"}, {"schema_version", kResultSchemaVersion}, {"version", ATTNBOUNDS_VERSION}, {"command", "list"}, {"entries", out}}.dump(2)
               << '\n';
     return;
   }
@@ -34,11 +36,16 @@ void run_list(const ListOptions& o) {
                "reduction or finite-precision model (see docs/theorems.md).\n";
 }
 
-const Registrar reg{{"list", "", "", "", "list the registry", "--json", [](CLI::App& app) {
+const DeclaredEntry reg{{"list", "", "", "", "list the registry", "--json", [](CLI::App& app) {
                        auto opts = std::make_shared<ListOptions>();
                        app.add_flag("--json", opts->json, "print one JSON object on stdout");
                        app.callback([opts] { run_list(*opts); });
                      }}};
 
 }  // namespace
+
+void register_list_commands() {
+  register_entry(reg.entry);
+}
+
 }  // namespace attnbounds

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "builtin_commands.hpp"
 #include "common.hpp"
 #include "enumerate/parallel.hpp"
 #include "proofs/theorem10_fc_rank.hpp"
@@ -226,7 +227,7 @@ void run_rnn(const RnnIndexCli& o) {
   emit(rnn_index_json(r, params, clock.seconds(), opts.threads), o.common, exit_status_for(r.verdict));
 }
 
-const Registrar reg_fc{{"lower", "fc-rank", "Theorem 10", "paper statement; construction reconstructed",
+const DeclaredEntry reg_fc{{"lower", "fc-rank", "Theorem 10", "paper statement; construction reconstructed",
                         "first layer of width k < (N-q+1)d': exact kernel vector gives X+, X- with W X+ = W X- and "
                         "qSA error >= 1/q",
                         "--N --q --d --k --seed --weights FILE", [](CLI::App& parent) {
@@ -242,7 +243,7 @@ const Registrar reg_fc{{"lower", "fc-rank", "Theorem 10", "paper statement; cons
                           app->callback([o] { run_fc(*o); });
                         }}};
 
-const Registrar reg_rnn{{"lower", "rnn-index", "Theorem 11", "paper: (N-1)/2 bits; reduction ours (N-1 bits, one-pass models)",
+const DeclaredEntry reg_rnn{{"lower", "rnn-index", "Theorem 11", "paper: (N-1)/2 bits; reduction ours (N-1 bits, one-pass models)",
                          "one-way INDEX_{N-1} through qSA: a one-pass model with S < N-1 state bits has a verified "
                          "state collision",
                          "--N --model linear|automaton --r --state-format --recurrence shift|random --S --automaton "
@@ -264,4 +265,10 @@ const Registrar reg_rnn{{"lower", "rnn-index", "Theorem 11", "paper: (N-1)/2 bit
                          }}};
 
 }  // namespace
+
+void register_lower_fc_rnn_commands() {
+  for (const DeclaredEntry* d : {&reg_fc, &reg_rnn})
+    register_entry(d->entry);
+}
+
 }  // namespace attnbounds

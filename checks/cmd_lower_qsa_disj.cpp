@@ -5,6 +5,7 @@
 #include <memory>
 #include <sstream>
 
+#include "builtin_commands.hpp"
 #include "common.hpp"
 #include "enumerate/parallel.hpp"
 #include "proofs/theorem4_qsa_disj.hpp"
@@ -303,7 +304,7 @@ void run_grid(const QsaDisjCli& o) {
   set_exit_status(0);
 }
 
-const Registrar reg{{"lower", "qsa-disj", "Theorem 4", "paper statement; reduction reconstructed",
+const DeclaredEntry reg{{"lower", "qsa-disj", "Theorem 4", "paper statement; reduction reconstructed",
                      "qSA at token 2q+1 decides DISJ_q: a 1/(2q)-approximation needs m*w >= q bits (collision -> "
                      "verified failing pair)",
                      "--q --N --d --model random|qsa-cyclic|qsa-rip --m --mk --eps --c --semantics embed:<fmt> --grid",
@@ -335,4 +336,9 @@ const Registrar reg{{"lower", "qsa-disj", "Theorem 4", "paper statement; reducti
                      }}};
 
 }  // namespace
+
+void register_lower_qsa_disj_commands() {
+  register_entry(reg.entry);
+}
+
 }  // namespace attnbounds

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "builtin_commands.hpp"
 #include "common.hpp"
 #include "enumerate/parallel.hpp"
 #include "proofs/match2_no_residual.hpp"
@@ -59,7 +60,7 @@ void add_match2_options(CLI::App& sub, MatchCliOptions& o, bool with_N) {
   add_common(sub, o.common);
 }
 
-const Registrar check_match2_reg{
+const DeclaredEntry check_match2_reg{
     {"check", "match2", "§4.3 (Match2)", "paper: m = 3; construction ours (m = 2 + residual)",
      "Match2 with the trigonometric embedding + residual, m = 2, exhaustive over [M]^N", "--N --M --c --semantics",
      [](CLI::App& verb) {
@@ -88,7 +89,7 @@ void emit_eval(const json& r, const CommonOptions& common) {
   set_exit_status(r["errors"].get<int>() == 0 ? 0 : 1);
 }
 
-const Registrar eval_match2_reg{
+const DeclaredEntry eval_match2_reg{
     {"eval", "match2", "§4.3 (Match2)", "paper: m = 3; construction ours (m = 2 + residual)",
      "forward pass of the Match2 construction on one input", "--input --M --c --semantics",
      [](CLI::App& verb) {
@@ -114,7 +115,7 @@ void add_match3_options(CLI::App& sub, MatchCliOptions& o, bool with_N) {
   add_common(sub, o.common);
 }
 
-const Registrar check_match3_reg{
+const DeclaredEntry check_match3_reg{
     {"check", "match3-third-order", "§4.4 (Match3, third-order)", "paper statement; construction ours",
      "Match3 with one third-order unit (softmax over all N^2 pairs), m = 4, exhaustive over [M]^N",
      "--N --M --c --semantics", [](CLI::App& verb) {
@@ -129,7 +130,7 @@ const Registrar check_match3_reg{
        });
      }}};
 
-const Registrar eval_match3_reg{
+const DeclaredEntry eval_match3_reg{
     {"eval", "match3-third-order", "§4.4 (Match3, third-order)", "paper statement; construction ours",
      "forward pass of the third-order Match3 construction on one input", "--input --M --c --semantics",
      [](CLI::App& verb) {
@@ -240,8 +241,6 @@ void register_local(bool window) {
                   }});
 }
 
-const bool local_registered = (register_local(false), register_local(true), true);
-
 // ---- min-p --------------------------------------------------------------------------------
 
 struct MinPCli {
@@ -298,12 +297,17 @@ void register_min_p(const std::string& name, const std::string& theorem, const s
                   }});
 }
 
-const bool min_p_registered =
-    (register_min_p("match2", "§4.3 (Match2)", "paper: m = 3; construction ours (m = 2 + residual)", 4, 8, false, ""),
-     register_min_p("match3-third-order", "§4.4 (Match3, third-order)", "paper statement; construction ours", 3, 6, false, ""),
-     register_min_p("match3-hinted", "§4.5 (Match3, structure/locality)", "paper: structure/locality; definitions ours", 8, 8, true, "--q"),
-     register_min_p("match3-window", "§4.5 (Match3, structure/locality)", "paper: structure/locality; definitions ours", 8, 8, true, "--w"),
-     true);
-
 }  // namespace
+
+void register_match_commands() {
+  for (const DeclaredEntry* d : {&check_match2_reg, &eval_match2_reg, &check_match3_reg, &eval_match3_reg})
+    register_entry(d->entry);
+  register_local(false);
+  register_local(true);
+  register_min_p("match2", "§4.3 (Match2)", "paper: m = 3; construction ours (m = 2 + residual)", 4, 8, false, "");
+  register_min_p("match3-third-order", "§4.4 (Match3, third-order)", "paper statement; construction ours", 3, 6, false, "");
+  register_min_p("match3-hinted", "§4.5 (Match3, structure/locality)", "paper: structure/locality; definitions ours", 8, 8, true, "--q");
+  register_min_p("match3-window", "§4.5 (Match3, structure/locality)", "paper: structure/locality; definitions ours", 8, 8, true, "--w");
+}
+
 }  // namespace attnbounds

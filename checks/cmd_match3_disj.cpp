@@ -2,6 +2,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "builtin_commands.hpp"
 #include "common.hpp"
 #include "enumerate/parallel.hpp"
 #include "proofs/theorem7_match3_disj.hpp"
@@ -39,7 +40,7 @@ Match3DisjOptions options_of(const DisjCli& o) {
   return opts;
 }
 
-const Registrar reg{
+const DeclaredEntry reg{
     {"lower", "match3-disj", "Theorem 7", "paper statement; reduction ours",
      "Match3 needs mpH >= cN/log log N: DISJ reduction verified on all 4^n instances, tiled protocol, "
      "message count, verified collision counterexample",
@@ -78,4 +79,9 @@ const Registrar reg{
      }}};
 
 }  // namespace
+
+void register_match3_disj_commands() {
+  register_entry(reg.entry);
+}
+
 }  // namespace attnbounds

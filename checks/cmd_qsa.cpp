@@ -12,6 +12,7 @@
 #include "certify/qsa_certificate.hpp"
 #include "certify/qsa_checker.hpp"
 #include "cmd_qsa.hpp"
+#include "builtin_commands.hpp"
 #include "common.hpp"
 #include "json_qsa.hpp"
 #include "enumerate/combinatorics.hpp"
@@ -285,28 +286,34 @@ void attach_claim(CLI::App& parent, const std::string& verb, const std::string& 
 }
 
 const std::string kParams = "--N --q --d --eps --c --seed --semantics --threads --json";
-const Registrar reg_check_cyclic{{"check", "qsa-cyclic", "Theorem 3", qsa_provenance("qsa-cyclic"),
+const DeclaredEntry reg_check_cyclic{{"check", "qsa-cyclic", "Theorem 3", qsa_provenance("qsa-cyclic"),
                                   "qSA with m = d' + 4q (moment curve, gap 1), exhaustive over all q-subsets",
                                   kParams + " --certificate --emit-lrs",
                                   [](CLI::App& a) { attach_claim(a, "check", "qsa-cyclic"); }}};
-const Registrar reg_check_rip{{"check", "qsa-rip", "Theorem 2", qsa_provenance("qsa-rip"),
+const DeclaredEntry reg_check_rip{{"check", "qsa-rip", "Theorem 2", qsa_provenance("qsa-rip"),
                                "qSA with m = d' + 2m' (random sign keys, exact dual certificates w_S, gap 1/2)",
                                kParams + " --mk --strategy --certificate",
                                [](CLI::App& a) { attach_claim(a, "check", "qsa-rip"); }}};
-const Registrar reg_eval_cyclic{{"eval", "qsa-cyclic", "Theorem 3", qsa_provenance("qsa-cyclic"),
+const DeclaredEntry reg_eval_cyclic{{"eval", "qsa-cyclic", "Theorem 3", qsa_provenance("qsa-cyclic"),
                                  "forward pass of the moment-curve qSA unit on an input file", kParams + " --input",
                                  [](CLI::App& a) { attach_claim(a, "eval", "qsa-cyclic"); }}};
-const Registrar reg_eval_rip{{"eval", "qsa-rip", "Theorem 2", qsa_provenance("qsa-rip"),
+const DeclaredEntry reg_eval_rip{{"eval", "qsa-rip", "Theorem 2", qsa_provenance("qsa-rip"),
                               "forward pass of the random-sign qSA unit on an input file", kParams + " --mk --strategy --input",
                               [](CLI::App& a) { attach_claim(a, "eval", "qsa-rip"); }}};
-const Registrar reg_minp_cyclic{{"min-p", "qsa-cyclic", "Theorem 3", "ours (finite-precision model); construction ours",
+const DeclaredEntry reg_minp_cyclic{{"min-p", "qsa-cyclic", "Theorem 3", "ours (finite-precision model); construction ours",
                                  "minimal precision p* of the moment-curve embedding (embed:float:P / embed:fixed)",
                                  "--N --q --d --eps --c --seed --threads --json --format float|fixed --mode embed|arith --p-min --p-max",
                                  [](CLI::App& a) { attach_claim(a, "min-p", "qsa-cyclic"); }}};
-const Registrar reg_minp_rip{{"min-p", "qsa-rip", "Theorem 2", "ours (finite-precision model); certificates ours",
+const DeclaredEntry reg_minp_rip{{"min-p", "qsa-rip", "Theorem 2", "ours (finite-precision model); certificates ours",
                               "minimal precision p* of the random-sign embedding (embed:float:P / embed:fixed)",
                               "--N --q --d --eps --c --seed --threads --json --mk --strategy --format float|fixed --mode embed|arith --p-min --p-max",
                               [](CLI::App& a) { attach_claim(a, "min-p", "qsa-rip"); }}};
 
 }  // namespace
+
+void register_qsa_commands() {
+  for (const DeclaredEntry* d : {&reg_check_cyclic, &reg_check_rip, &reg_eval_cyclic, &reg_eval_rip, &reg_minp_cyclic, &reg_minp_rip})
+    register_entry(d->entry);
+}
+
 }  // namespace attnbounds

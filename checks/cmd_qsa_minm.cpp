@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "builtin_commands.hpp"
 #include "cmd_qsa.hpp"
 #include "enumerate/combinatorics.hpp"
 #include "enumerate/parallel.hpp"
@@ -118,7 +119,7 @@ void run_min_m(const MinMOptions& o) {
   set_exit_status(all ? 0 : 3);
 }
 
-const Registrar reg_minm{{"min-m", "qsa-rip", "Theorem 2", "ours (new numbers; construction SPEC 4.1)",
+const DeclaredEntry reg_minm{{"min-m", "qsa-rip", "Theorem 2", "ours (new numbers; construction SPEC 4.1)",
                           "smallest key width m' a seed admits (exact certificates for every S); grid table vs q log2 N",
                           "--N list --q list --seeds --seed --strategy --mk-max --format md|csv|latex|json --threads --json",
                           [](CLI::App& parent) {
@@ -135,4 +136,9 @@ const Registrar reg_minm{{"min-m", "qsa-rip", "Theorem 2", "ours (new numbers; c
                           }}};
 
 }  // namespace
+
+void register_qsa_min_m_commands() {
+  register_entry(reg_minm.entry);
+}
+
 }  // namespace attnbounds

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "certify/replay.hpp"
+#include "builtin_commands.hpp"
 #include "common.hpp"
 #include "enumerate/parallel.hpp"
 
@@ -57,7 +58,7 @@ void run_replay(const ReplayOptions& o) {
   emit(out, o.common, exit_status_for(rep.verdict));
 }
 
-const Registrar reg{{"replay", "", "", "", "replay a certificate independently", "FILE --threads --json",
+const DeclaredEntry reg{{"replay", "", "", "", "replay a certificate independently", "FILE --threads --json",
                      [](CLI::App& app) {
                        auto o = std::make_shared<ReplayOptions>();
                        app.add_option("FILE", o->file, "certificate file (JSON)")->required();
@@ -66,4 +67,9 @@ const Registrar reg{{"replay", "", "", "", "replay a certificate independently",
                      }}};
 
 }  // namespace
+
+void register_replay_commands() {
+  register_entry(reg.entry);
+}
+
 }  // namespace attnbounds

@@ -8,9 +8,9 @@
 
 #include "cli/errors.hpp"
 #include "core/config_error.hpp"
-#include "cli/registry.hpp"
+#include "registry.hpp"
 #include "numeric/format.hpp"
-#include "report/result.hpp"
+#include "result_json.hpp"
 
 namespace attnbounds {
 

@@ -8,7 +8,7 @@
 #include <random>
 
 #include "cc/cc.hpp"
-#include "report/result.hpp"
+#include "checks/result_json.hpp"
 
 #include <array>
 #include <cstdio>

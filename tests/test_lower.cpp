@@ -18,7 +18,7 @@
 #include "proofs/theorem10_fc_rank.hpp"
 #include "proofs/theorem11_rnn_index.hpp"
 #include "proofs/theorem4_qsa_disj.hpp"
-#include "report/result.hpp"
+#include "checks/result_json.hpp"
 #include "tasks/tasks.hpp"
 
 using namespace attnbounds;

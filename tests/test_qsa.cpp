@@ -18,7 +18,7 @@
 #include "model/attention.hpp"
 #include "proofs/theorem2_qsa_rip.hpp"
 #include "proofs/theorem3_qsa_cyclic.hpp"
-#include "report/result.hpp"
+#include "checks/result_json.hpp"
 #include "tasks/tasks.hpp"
 
 using namespace attnbounds;

@@ -14,12 +14,12 @@
 #include <fstream>
 #include <sstream>
 
-#include "report/expr.hpp"
-#include "report/json_path.hpp"
-#include "report/manifest.hpp"
-#include "report/regress.hpp"
-#include "report/subprocess.hpp"
-#include "report/tables.hpp"
+#include "checks/reproduce/expr.hpp"
+#include "checks/reproduce/json_path.hpp"
+#include "checks/reproduce/manifest.hpp"
+#include "checks/reproduce/regress.hpp"
+#include "checks/reproduce/subprocess.hpp"
+#include "checks/reproduce/tables.hpp"
 
 using namespace attnbounds;
 namespace fs = std::filesystem;
@@ -541,14 +541,82 @@ TEST_CASE("regress passes on a matching baseline and catches a changed construct
     CHECK(run_cli({"regress", "--baselines", s.dir.string()}).status == 0);
   }
 
-  SECTION("--update fills a new baseline's default fields") {
+  SECTION("--update records a new baseline's whole normalised result") {
     fs::remove(s.dir / "fake.json");
     spit(s.dir / "new.json", json{{"args", {"check", "fake", "--c", "2"}}, {"program", (kFixtures / "fake_attnbounds.sh").string()}}.dump());
+    Cli unrecorded = run_cli({"regress", "--baselines", s.dir.string()});
+    CHECK(unrecorded.status == 1);  // nothing recorded yet: not a silent pass
+    CHECK(fs::exists(s.dir / "new.new.json"));
     CHECK(run_cli({"regress", "--baselines", s.dir.string(), "--update"}).status == 0);
     json filled = json::parse(slurp(s.dir / "new.json"));
-    CHECK(filled["expect"] == json::parse(R"({"$exit":0,"verdict":"holds","$counterexample":false,"cases":10,"bound":"0.1","worst.value":"0.05"})"));
+    CHECK(filled["exit_status"] == 0);
+    CHECK(filled["result"]["verdict"] == "holds");
+    CHECK(filled["result"]["worst"]["value"] == "0.05");
+    CHECK(!filled["result"].contains("seconds"));  // volatile: the fake CLI changes it on every call
+    CHECK(!filled["result"].contains("threads"));
+    CHECK(!filled.contains("expect"));
     CHECK(filled["tolerances"]["worst.value"] == "1e-12");
+    CHECK(!fs::exists(s.dir / "new.new.json"));       // approved: the review copy is gone
+    CHECK(!fs::exists(s.dir / "new.json.tmp"));       // written through a temporary and renamed
+    CHECK(run_cli({"regress", "--baselines", s.dir.string()}).status == 0);
   }
+}
+
+TEST_CASE("regress compares the whole result and writes the new output beside the baseline", "[regress]") {
+  Scratch s("regress-whole");
+  const std::string fake = (kFixtures / "fake_attnbounds.sh").string();
+  spit(s.dir / "fake.json", json{{"name", "fake-c"}, {"args", {"check", "fake", "--c", "3"}}, {"program", fake}}.dump());
+  REQUIRE(run_cli({"regress", "--baselines", s.dir.string(), "--update"}).status == 0);
+  json recorded = json::parse(slurp(s.dir / "fake.json"));
+  REQUIRE(recorded["result"]["params"]["c"] == 3);
+
+  // A field no `expect` names changes (a witness): the whole-output comparison sees it.
+  json tampered = recorded;
+  tampered["result"]["worst"]["witness"]["S"] = {1, 3};
+  spit(s.dir / "fake.json", tampered.dump(2));
+  Cli r = run_cli({"regress", "--baselines", s.dir.string()});
+  INFO(r.out);
+  CHECK(r.status == 1);
+  CHECK(r.out.find("worst.witness.S[1]: expected 3, got 2") != std::string::npos);
+  CHECK(r.out.find("new output written to") != std::string::npos);
+  json fresh = json::parse(slurp(s.dir / "fake.new.json"));
+  CHECK(fresh["result"] == recorded["result"]);
+  CHECK(fresh["args"] == recorded["args"]);
+  CHECK(json::parse(slurp(s.dir / "fake.json")) == tampered);  // the baseline itself is untouched
+
+  // A type change is a difference even when the value reads the same.
+  tampered = recorded;
+  tampered["result"]["cases"] = "10";
+  spit(s.dir / "fake.json", tampered.dump(2));
+  Cli typed = run_cli({"regress", "--baselines", s.dir.string()});
+  CHECK(typed.status == 1);
+  CHECK(typed.out.find("cases: expected \"10\", got 10") != std::string::npos);
+
+  // Matching again removes the stale review copy.
+  spit(s.dir / "fake.json", recorded.dump(2));
+  CHECK(run_cli({"regress", "--baselines", s.dir.string()}).status == 0);
+  CHECK(!fs::exists(s.dir / "fake.new.json"));
+
+  // An --only name that selects nothing is a usage error, not "0 checked".
+  Cli none = run_cli({"regress", "--baselines", s.dir.string(), "--only", "nosuch"});
+  CHECK(none.status == 2);
+  CHECK(none.err.find("--only: no baseline name contains 'nosuch'") != std::string::npos);
+  CHECK(std::count(none.err.begin(), none.err.end(), '\n') == 1);
+}
+
+TEST_CASE("diff_json: paths, numbers, tolerances and array lengths", "[regress]") {
+  json a = json::parse(R"({"x":{"y":[1,2,3]},"v":"0.1","n":3})");
+  CHECK(diff_json(a, a, json::object()).empty());
+  json b = json::parse(R"({"x":{"y":[1,5]},"v":"0.1000001","n":3.0,"extra":true})");
+  auto d = diff_json(a, b, json::object());
+  REQUIRE(d.size() == 4);
+  CHECK(d[0].field == "x.y[1]");
+  CHECK(d[1].field == "x.y");  // 3 elements against 2
+  CHECK(d[2].field == "v");
+  CHECK(d[3].field == "extra");
+  CHECK(diff_json(a, b, json{{"v", "1e-6"}}).size() == 3);  // v within its tolerance
+  CHECK(diff_json(a, b, json{{"v", "1e-8"}}).size() == 4);
+  CHECK(normalise_result(json::parse(R"({"version":"9","seconds":1,"a":{"threads":2,"b":1}})")) == json::parse(R"({"a":{"b":1}})"));
 }
 
 TEST_CASE("regress on the real binary catches a perturbed construction parameter", "[reproduce][regress]") {
@@ -556,7 +624,7 @@ TEST_CASE("regress on the real binary catches a perturbed construction parameter
   // temperature to c = 1 on purpose must make regress fail and name the fields that changed.
   Scratch s("regress-perturbed");
   json b = json::parse(slurp(kSource / "tests" / "baselines" / "thm3-qsa-cyclic-N16-q2.json"));
-  REQUIRE(b["expect"]["verdict"] == "holds");
+  REQUIRE(b["result"]["verdict"] == "holds");
   spit(s.dir / "thm3.json", b.dump(2));
   Cli same = run_cli({"regress", "--baselines", s.dir.string()});
   INFO(same.out);
@@ -570,9 +638,12 @@ TEST_CASE("regress on the real binary catches a perturbed construction parameter
   CHECK(r.out.find("DIFF   thm3-qsa-cyclic-N16-q2") != std::string::npos);
   CHECK(r.out.find("verdict: expected \"holds\", got \"fails\"") != std::string::npos);
   CHECK(r.out.find("$exit: expected 0, got 1") != std::string::npos);
-  CHECK(r.out.find("$counterexample: expected false, got true") != std::string::npos);
   CHECK(r.out.find("worst.value: expected") != std::string::npos);
   CHECK(r.out.find("1 of 1 baselines differ") != std::string::npos);
+  json fresh = json::parse(slurp(s.dir / "thm3.new.json"));
+  CHECK(fresh["exit_status"] == 1);
+  CHECK(fresh["result"]["verdict"] == "fails");
+  CHECK(fresh["result"]["worst"].contains("witness"));
 }
 
 TEST_CASE("regress on the real binary catches a changed expectation", "[regress]") {
@@ -580,7 +651,7 @@ TEST_CASE("regress on the real binary catches a changed expectation", "[regress]
   json b = json::parse(slurp(kSource / "tests" / "baselines" / "registry-list.json"));
   spit(s.dir / "list.json", b.dump(2));
   CHECK(run_cli({"regress", "--baselines", s.dir.string()}).status == 0);
-  b["expect"]["command"] = "lisst";
+  b["result"]["command"] = "lisst";
   spit(s.dir / "list.json", b.dump(2));
   Cli r = run_cli({"regress", "--baselines", s.dir.string()});
   CHECK(r.status == 1);

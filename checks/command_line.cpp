@@ -1,0 +1,126 @@
+#include "command_line.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cli/errors.hpp"
+#include "common.hpp"
+#include "registry.hpp"
+#include "numeric/format.hpp"
+
+namespace attnbounds {
+
+namespace {
+
+std::string join_names(const std::vector<std::string>& names) {
+  if (names.empty()) return "(none registered in this build)";
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+std::vector<std::string> child_names(CLI::App& verb) {
+  std::vector<std::string> names;
+  for (CLI::App* sub : verb.get_subcommands([](CLI::App*) { return true; })) names.push_back(sub->get_name());
+  return names;
+}
+
+bool is_help_or_version(const std::string& arg) { return arg == "-h" || arg == "--help" || arg == "--version"; }
+
+// CLI11 answers a misspelt subcommand with "A subcommand is required".  Check the names first so
+// the message says what was given and what is allowed.  Help and version requests pass through.
+void check_subcommand_names(int argc, char** argv, const std::map<std::string, CLI::App*>& verbs,
+                            const std::vector<std::string>& verb_names) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::size_t i = 0;
+  for (; i < args.size() && !args[i].empty() && args[i][0] == '-'; ++i)
+    if (is_help_or_version(args[i])) return;
+  if (i == args.size())
+    throw UsageError("subcommand", "missing; one of: " + join_names(verb_names));
+  if (i > 0) return;  // an unknown leading option: CLI11 names it
+  const std::string& verb = args[i];
+  auto it = verbs.find(verb);
+  if (it == verbs.end())
+    throw UsageError("subcommand", "unknown subcommand '" + verb + "'; one of: " + join_names(verb_names));
+  const VerbInfo* info = nullptr;
+  for (const auto& v : registry_verbs())
+    if (verb == v.name) info = &v;
+  if (!info->nested) return;
+  const std::string what = info->what;
+  const auto children = child_names(*it->second);
+  ++i;
+  if (i < args.size() && is_help_or_version(args[i])) return;
+  if (i == args.size() || args[i].empty() || args[i][0] == '-')
+    throw UsageError(what, "'" + verb + "' needs a " + what + " name first; one of: " + join_names(children));
+  if (std::find(children.begin(), children.end(), args[i]) == children.end())
+    throw UsageError(what, "unknown " + what + " '" + args[i] + "' for '" + verb + "'; one of: " + join_names(children));
+}
+
+}  // namespace
+
+int run_command_line(int argc, char** argv) {
+  CLI::App app{"attnbounds — certified checks of attention upper and lower bounds\n"
+               "(Sanford, Hsu, Telgarsky: Representational Strengths and Limitations of Transformers, NeurIPS 2023)\n"
+               "Exit status: 0 holds/ok, 1 fails with a verified counterexample, 2 bad input, 3 undecided."};
+  app.set_version_flag("--version", std::string("attnbounds ") + ATTNBOUNDS_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  // A verb without a name (list, replay, reproduce, regress) exists only when a program
+  // registered it; the nested verbs always exist and say when nothing is registered.
+  std::map<std::string, CLI::App*> verbs;
+  std::vector<std::string> verb_names;
+  for (const auto& v : registry_verbs()) {
+    const bool registered = std::any_of(registry().begin(), registry().end(),
+                                        [&](const RegistryEntry& e) { return e.verb == v.name; });
+    if (!v.nested && !registered) continue;
+    CLI::App* sub = app.add_subcommand(v.name, v.help);
+    if (v.nested) sub->require_subcommand(1);
+    verbs[v.name] = sub;
+    verb_names.push_back(v.name);
+  }
+  for (const auto& entry : registry())
+    if (entry.attach) entry.attach(*verbs.at(entry.verb));
+
+  try {
+    check_subcommand_names(argc, argv, verbs, verb_names);
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    if (msg.empty()) msg = e.get_name();
+    for (auto& ch : msg)
+      if (ch == '\n') ch = ' ';
+    std::cerr << "attnbounds: error: " << msg << " (see --help)\n";
+    return 2;
+  } catch (const UsageError& e) {
+    std::cerr << "attnbounds: error: " << e.what() << '\n';
+    return 2;
+  } catch (const ConfigError& e) {
+    std::cerr << "attnbounds: error: " << flag_of_field(e.field()) << ": " << e.what() << '\n';
+    return 2;
+  } catch (const FormatRangeError& e) {
+    // A value of the construction does not fit the chosen fixed format: never clamped, refused.
+    std::cerr << "attnbounds: error: --semantics: " << e.what() << "; use a format with more integer bits\n";
+    return 2;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "attnbounds: error: " << e.what() << '\n';
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "attnbounds: internal error: " << e.what() << " (please report)\n";
+    return 4;
+  }
+  return exit_status();
+}
+
+}  // namespace attnbounds

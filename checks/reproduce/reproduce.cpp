@@ -1,0 +1,286 @@
+#include "reproduce.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "numeric/rational.hpp"
+#include "expr.hpp"
+#include "files.hpp"
+#include "json_path.hpp"
+#include "subprocess.hpp"
+
+namespace attnbounds {
+
+namespace {
+
+bool is_result_status(const std::string& s) { return s == "holds" || s == "fails" || s == "undecided" || s == "ok"; }
+
+std::string trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  std::size_t i = 0;
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return s.substr(i);
+}
+
+// The first few lines of stderr, enough to say why a run failed.
+std::string stderr_summary(const std::string& err) {
+  std::string out;
+  int lines = 0;
+  std::size_t start = 0;
+  while (start < err.size() && lines < 3) {
+    std::size_t end = err.find('\n', start);
+    if (end == std::string::npos) end = err.size();
+    std::string line = trim(err.substr(start, end - start));
+    if (!line.empty()) {
+      out += (out.empty() ? "" : " / ") + line;
+      ++lines;
+    }
+    start = end + 1;
+  }
+  return out.size() > 400 ? out.substr(0, 400) + "..." : out;
+}
+
+// CLI11's messages when the verb has no subcommands at all, or when the claim name itself is the
+// unexpected argument: the claim is not built into this binary.  An unknown *option* of an
+// existing claim is bad input, not "not available".
+bool looks_unknown_subcommand(const std::string& err, const std::vector<std::string>& args) {
+  if (err.find("A subcommand is required") != std::string::npos) return true;
+  if (args.size() < 2) return false;
+  for (const char* phrase : {"argument was not expected: ", "arguments were not expected: "}) {
+    std::size_t at = err.find(phrase);
+    if (at != std::string::npos && err.compare(at + std::strlen(phrase), args[1].size(), args[1]) == 0) return true;
+  }
+  return false;
+}
+
+
+}  // namespace
+
+const std::vector<std::string>& volatile_keys() {
+  static const std::vector<std::string> keys = {"seconds", "threads", "wall_seconds", "elapsed_seconds", "timings"};
+  return keys;
+}
+
+bool RunOutcome::produced_result() const { return is_result_status(status); }
+
+bool RunOutcome::as_expected() const {
+  if (!spec || spec->expect.empty() || !produced_result()) return true;
+  return std::find(spec->expect.begin(), spec->expect.end(), status) != spec->expect.end();
+}
+
+RunOutcome execute_run(const RunSpec& run, const std::string& self, double timeout_seconds,
+                       const std::filesystem::path& cwd) {
+  RunOutcome o;
+  o.spec = &run;
+  std::vector<std::string> args = run.args;
+  if (run.append_json) args.push_back("--json");
+  o.argv.push_back(run.program.empty() ? "attnbounds" : run.program);
+  o.argv.insert(o.argv.end(), args.begin(), args.end());
+
+  ProcessResult p = run_process(run.program.empty() ? self : run.program, args, timeout_seconds, cwd);
+  o.wall_seconds = p.seconds;
+  o.exit_status = p.exit_status;
+  if (!p.started) {
+    o.status = "error";
+    o.error = p.error;
+    return o;
+  }
+  if (p.timed_out) {
+    o.status = "timeout";
+    o.error = fmt::format("killed after the time limit of {} s", timeout_seconds);
+    return o;
+  }
+  if (p.exit_status == 0 || p.exit_status == 1 || p.exit_status == 3) {
+    json parsed;
+    try {
+      parsed = json::parse(p.out);
+    } catch (const json::parse_error&) {
+      o.status = "error";
+      o.error = fmt::format("exit status {} but stdout is not one JSON object: {}", p.exit_status,
+                            stderr_summary(p.out.empty() ? std::string("(empty)") : p.out));
+      return o;
+    }
+    if (parsed.is_object()) {
+      if (parsed.contains("seconds")) o.reported_seconds = parsed["seconds"];
+      if (parsed.contains("threads")) o.threads = parsed["threads"];
+    }
+    strip_keys(parsed, volatile_keys());
+    o.result = std::move(parsed);
+    const json* verdict = find_path(o.result, "verdict");
+    if (verdict && verdict->is_string()) {
+      o.status = verdict->get<std::string>();
+      int expected_exit = o.status == "holds" ? 0 : o.status == "fails" ? 1 : 3;
+      if (!is_result_status(o.status) || o.status == "ok") {
+        o.warning = "unknown verdict '" + o.status + "'";
+        o.status = "error";
+        o.error = o.warning;
+      } else if (expected_exit != p.exit_status) {
+        o.warning = fmt::format("exit status {} disagrees with verdict {} (SPEC §7: {} exits {})", p.exit_status, o.status,
+                                o.status, expected_exit);
+      }
+    } else {
+      o.status = p.exit_status == 0 ? "ok" : p.exit_status == 1 ? "fails" : "undecided";
+    }
+    return o;
+  }
+  if (p.exit_status == 2) {
+    bool unknown = looks_unknown_subcommand(p.err, run.args);
+    o.status = unknown ? "not-available" : "error";
+    o.error = (unknown ? "not available in this build (exit 2): " : "bad input (exit 2): ") + stderr_summary(p.err);
+    return o;
+  }
+  o.status = "error";
+  o.error = fmt::format("exit status {}{}: {}", p.exit_status, p.exit_status == 4 ? " (internal error)" : "",
+                        stderr_summary(p.err));
+  return o;
+}
+
+namespace {
+
+json outcome_to_json(const RunOutcome& o) {
+  json j;
+  j["id"] = o.spec->id;
+  j["theorem"] = o.spec->theorem;
+  j["provenance"] = o.spec->provenance;
+  if (!o.spec->statement.empty()) j["statement"] = o.spec->statement;
+  if (!o.spec->what.empty()) j["what"] = o.spec->what;
+  j["argv"] = o.argv;
+  j["command"] = shell_join(o.argv);
+  j["status"] = o.status;
+  j["exit_status"] = o.exit_status;
+  if (!o.spec->expect.empty()) j["expect"] = o.spec->expect;
+  j["as_expected"] = o.as_expected();
+  if (!o.error.empty()) j["error"] = o.error;
+  if (!o.warning.empty()) j["warning"] = o.warning;
+  j["result"] = o.produced_result() ? o.result : json(nullptr);
+  return j;
+}
+
+bool selected(const RunSpec& r, const std::vector<std::string>& only) {
+  if (only.empty()) return true;
+  for (const auto& s : only)
+    if (r.id.find(s) != std::string::npos) return true;
+  return false;
+}
+
+
+}  // namespace
+
+int run_reproduce(const Manifest& manifest, const ReproduceOptions& options) {
+  namespace fs = std::filesystem;
+  const std::string self = self_executable();
+  fs::create_directories(options.out / "tables");
+  fs::create_directories(options.out / "plots");
+  fs::create_directories(options.out / "certificates");
+  const fs::path run_dir = fs::absolute(options.out);
+
+  std::vector<RunOutcome> outcomes;
+  std::size_t total = 0;
+  for (const auto& r : manifest.runs) total += selected(r, options.only);
+  if (total == 0) std::cerr << "reproduce: warning: no run id matches --only\n";
+  std::size_t done = 0;
+  double total_seconds = 0;
+  for (const auto& run : manifest.runs) {
+    if (!selected(run, options.only)) {
+      RunOutcome skipped;
+      skipped.spec = &run;
+      skipped.argv.push_back(run.program.empty() ? "attnbounds" : run.program);
+      skipped.argv.insert(skipped.argv.end(), run.args.begin(), run.args.end());
+      outcomes.push_back(std::move(skipped));
+      continue;
+    }
+    ++done;
+    double limit = options.timeout_seconds > 0 ? options.timeout_seconds
+                   : run.timeout_seconds > 0   ? run.timeout_seconds
+                                               : manifest.timeout_seconds;
+    if (options.progress)
+      std::cerr << fmt::format("[{}/{}] {:<28} {}", done, total, run.id, shell_join(run.args)) << std::flush;
+    RunOutcome o = execute_run(run, self, limit, run_dir);
+    total_seconds += o.wall_seconds;
+    if (options.progress) {
+      std::string note = o.status == "not-available" ? ""
+                         : !o.produced_result()      ? "  (" + o.error + ")"
+                         : !o.as_expected()          ? "  UNEXPECTED"
+                                                     : "";
+      if (note.size() > 120) note = note.substr(0, 120) + "...)";
+      std::cerr << fmt::format("  -> {} ({:.1f} s){}\n", o.status, o.wall_seconds, note);
+    }
+    outcomes.push_back(std::move(o));
+  }
+  // Skipped runs are not part of this report.
+  std::vector<RunOutcome> ran;
+  for (auto& o : outcomes)
+    if (o.status != "skipped") ran.push_back(o);
+
+  bool unexpected = false, incomplete = false;
+  for (const auto& o : ran) {
+    unexpected = unexpected || !o.as_expected();
+    incomplete = incomplete || !o.produced_result();
+  }
+  int exit_status = unexpected ? 1 : incomplete ? 3 : 0;
+
+  std::vector<BuiltTable> tables;
+  for (const auto& spec : manifest.tables) {
+    tables.push_back(build_table(spec, ran, manifest));
+    write_table_files(tables.back().table, options.out / "tables");
+  }
+  std::vector<std::pair<Plot, PlotFiles>> plots;
+  for (const auto& spec : manifest.plots) {
+    const BuiltTable* table = nullptr;
+    for (std::size_t i = 0; i < manifest.tables.size(); ++i)
+      if (manifest.tables[i].id == spec.table) table = &tables[i];
+    Plot plot = build_plot(spec, *table, manifest);
+    PlotFiles files = write_plot_files(plot, options.out / "plots", options.gnuplot);
+    if (!files.warning.empty()) std::cerr << "reproduce: plot " << plot.id << ": " << files.warning << '\n';
+    plots.emplace_back(std::move(plot), std::move(files));
+  }
+
+  json results;
+  results["tool"] = "attnbounds";
+  results["version"] = ATTNBOUNDS_VERSION;
+  results["command"] = "reproduce";
+  results["manifest"] = {{"name", manifest.name}, {"label", options.manifest_label}, {"runs", manifest.runs.size()}};
+  json counts = json::object();
+  for (const auto& o : ran) counts[o.status] = counts.value(o.status, 0) + 1;
+  json unexpected_ids = json::array(), incomplete_ids = json::array();
+  for (const auto& o : ran) {
+    if (!o.as_expected()) unexpected_ids.push_back(o.spec->id);
+    if (!o.produced_result()) incomplete_ids.push_back(o.spec->id);
+  }
+  results["summary"] = {{"runs", ran.size()},       {"status_counts", counts},
+                        {"unexpected", unexpected_ids}, {"without_result", incomplete_ids},
+                        {"exit_status", exit_status}};
+  json runs = json::array();
+  for (const auto& o : ran) runs.push_back(outcome_to_json(o));
+  results["runs"] = runs;
+  json table_json = json::array();
+  for (const auto& bt : tables) table_json.push_back(table_to_json(bt.table));
+  results["tables"] = table_json;
+  json plot_json = json::array();
+  for (const auto& [plot, files] : plots) plot_json.push_back(plot_to_json(plot));
+  results["plots"] = plot_json;
+  write_text_file(options.out / "results.json", results.dump(2) + "\n");
+
+  json timings;
+  timings["total_seconds"] = total_seconds;
+  json per_run = json::array();
+  for (const auto& o : ran)
+    per_run.push_back({{"id", o.spec->id}, {"wall_seconds", o.wall_seconds}, {"seconds", o.reported_seconds}, {"threads", o.threads}});
+  timings["runs"] = per_run;
+  write_text_file(options.out / "timings.json", timings.dump(2) + "\n");
+
+  ReportInputs in{&manifest, &options, &ran, &tables, &plots, exit_status};
+  write_text_file(options.out / "report.md", write_report_markdown(in));
+  if (options.progress)
+    std::cerr << fmt::format("reproduce: {} runs in {:.1f} s; report: {}\n", ran.size(), total_seconds,
+                             (options.out / "report.md").string());
+  return exit_status;
+}
+
+}  // namespace attnbounds
