@@ -50,6 +50,14 @@ Config match_config(const MatchCliOptions& o) {
 }
 Match2Config match2_config(const MatchCliOptions& o) { return match_config<Match2Config>(o); }
 
+// The residual-free variant's restrictions, worded with the flags (the library names fields).
+void check_no_residual_flags(const MatchCliOptions& o) {
+  const Semantics sem = semantics_of(o.common);
+  if (sem.kind != Semantics::Kind::Exact && sem.kind != Semantics::Kind::Embed)
+    throw UsageError("--semantics", "match2 --no-residual supports exact and embed:<fmt>");
+  if (o.flip) throw UsageError("--flip-query-sign", "not available with --no-residual");
+}
+
 void add_match2_options(CLI::App& sub, MatchCliOptions& o, bool with_N) {
   if (with_N) sub.add_option("--N", o.N, "number of tokens (2..64)")->capture_default_str();
   sub.add_option("--M", o.M, "modulus (values in [M])")->capture_default_str();
@@ -69,6 +77,7 @@ const Registrar check_match2_reg{
        add_match2_options(*sub, *o, true);
        sub->callback([o] {
          const unsigned threads = resolve_threads(o->common.threads);
+         if (o->no_residual) check_no_residual_flags(*o);
          json r = with_size_guard([&] {
            return o->no_residual ? to_json(check_match2_no_residual(match2_config(*o), threads, o->common.force))
                                  : to_json(check_match2(match2_config(*o), threads, o->common.force));
@@ -100,6 +109,7 @@ const Registrar eval_match2_reg{
        sub->add_option("--input", o->input, "comma-separated token values, e.g. 3,5,1,13")->required();
        add_match2_options(*sub, *o, false);
        sub->callback([o] {
+         if (o->no_residual) check_no_residual_flags(*o);
          auto cfg = match2_config(*o);
          emit_eval(o->no_residual ? to_json(eval_match2_no_residual(cfg, parse_tokens(o->input)))
                                   : to_json(eval_match2(cfg, parse_tokens(o->input))),

@@ -220,8 +220,8 @@ void validate(const Match2Config& cfg) {
   require_field_range("M", cfg.M, 3, 1LL << 16);
   if (cfg.c && *cfg.c <= 0) throw ConfigError("c", "temperature must be > 0");
   if (cfg.semantics.kind != Semantics::Kind::Exact && cfg.semantics.kind != Semantics::Kind::Embed)
-    throw ConfigError("semantics", "match2 --no-residual supports exact and embed:<fmt>");
-  if (cfg.flip_query_sign) throw ConfigError("flip_query_sign", "not available with --no-residual");
+    throw ConfigError("semantics", "match2 without a residual supports exact and embed:<fmt>");
+  if (cfg.flip_query_sign) throw ConfigError("flip_query_sign", "not available without a residual");
 }
 
 }  // namespace

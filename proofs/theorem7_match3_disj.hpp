@@ -112,7 +112,7 @@ struct Match3DisjResult {
 // Throws ConfigError on a bad field, SizeLimitError above the size guard unless force.
 Match3DisjResult lower_match3_disj(const Match3DisjOptions& opts, unsigned threads);
 
-// --grid: (m, p, H) over float:p formats for a fixed n; one row per combination.
+// The grid: (m, p, H) over float:p formats for a fixed n; one row per combination.
 struct Match3DisjGridRow {
   int m = 0, p = 0, H = 0;
   long message_bits = 0;
