@@ -293,30 +293,29 @@ void register_min_p(const std::string& name, const std::string& theorem, const s
                       require_range("--p-max", static_cast<long long>(o->p_max), static_cast<long long>(o->p_min), 200LL);
                       const unsigned threads = resolve_threads(o->common.threads);
                       // Each point runs the typed check; the first result's JSON gives min-p its
-                      // theorem, provenance and params.
+                      // theorem, provenance and params, and each row shows the worst value as the
+                      // check prints it.
                       json first;
-                      auto point = [&first](json r) {
+                      auto point = [&first](const auto& typed) {
+                        json r = to_json(typed);
                         if (first.is_null()) first = r;
-                        return MinPrecisionPoint{r["verdict"] == "holds" ? Verdict::Holds
-                                                 : r["verdict"] == "fails" ? Verdict::Fails
-                                                                           : Verdict::Undecided,
-                                                 r.value("worst", json::object()).value("value", "")};
+                        return MinPrecisionPoint{typed.verdict, r.value("worst", json::object()).value("value", "")};
                       };
                       std::function<MinPrecisionPoint(const Semantics&)> run;
                       if (name == "match2") {
                         run = [o, threads, &point](const Semantics& sem) {
                           Match2Config cfg{o->N, o->M, temperature_of(o->c), sem, false};
-                          return point(to_json(check_match2(cfg, threads, o->common.force)));
+                          return point(check_match2(cfg, threads, o->common.force));
                         };
                       } else if (name == "match3-third-order") {
                         run = [o, threads, &point](const Semantics& sem) {
                           Match3Config cfg{o->N, o->M, temperature_of(o->c), sem, false};
-                          return point(to_json(check_match3_third_order(cfg, threads, o->common.force)));
+                          return point(check_match3_third_order(cfg, threads, o->common.force));
                         };
                       } else {
                         run = [o, threads, name, &point](const Semantics& sem) {
                           Match3LocalConfig cfg{name == "match3-window", o->N, o->M, o->q, temperature_of(o->c), sem};
-                          return point(to_json(check_match3_local(cfg, threads, o->common.force)));
+                          return point(check_match3_local(cfg, threads, o->common.force));
                         };
                       }
                       json r = with_size_guard([&] { return to_json(min_precision_scan(name, o->mode, o->p_min, o->p_max, run), first, threads); });

@@ -29,7 +29,8 @@
 //   bool settled() const;     // more precision cannot help (usually state() != Open)
 //   double rank() const;      // smaller = tighter; the tally keeps the smallest (ties: earliest)
 //   int group() const;        // in [0, groups)
-// Every outcome either evaluator returns must be certified: an enclosure, never an estimate.
+// Outcome must be default-constructible and copyable.  Every outcome either evaluator returns
+// must be certified: an enclosure, never an estimate.
 // An outcome the fast evaluator settles is kept; an unsettled one is replaced by the exact
 // evaluator's at 128, 256, ... bits until it settles or the ceiling is reached (the last
 // exact outcome is kept, and counted as undecided when its state is Open).
@@ -39,6 +40,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 
 #include "core/verdict.hpp"
@@ -129,6 +131,7 @@ void settle_case(const Problem& problem, const typename Problem::Case& c, typena
                  bool* fallback) {
   using Outcome = typename Problem::Outcome;
   const unsigned width = problem.outcomes_per_case();
+  if (width == 0 || width > kMaxOutcomesPerCase) throw std::length_error("filtered sweep: outcomes per case must be in 1..64");
   problem.fast(c, out);
   bool open = false;
   for (unsigned j = 0; j < width; ++j) {
