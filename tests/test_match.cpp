@@ -17,6 +17,8 @@
 #include "proofs/theorem7_match3_disj.hpp"
 #include "tasks/tasks.hpp"
 #include "checks/json_match.hpp"
+#include "core/config_error.hpp"
+#include "core/size_limit_error.hpp"
 
 using namespace attnbounds;
 
@@ -442,4 +444,45 @@ TEST_CASE("results do not depend on the thread count", "[match]") {
   o.n = 5;
   o.semantics = parse_semantics("tiled:float:3:5");
   CHECK(strip(lower_match3_disj(o, 1)) == strip(lower_match3_disj(o, 2)));
+}
+
+TEST_CASE("Match checkers report bad input by field name and refuse oversize work with a typed error", "[match]") {
+  auto field_of = [](auto&& run) {
+    try {
+      run();
+    } catch (const SizeLimitError&) {
+      return std::string("size-limit");
+    } catch (const ConfigError& e) {
+      return e.field();
+    }
+    return std::string("none");
+  };
+  CHECK(field_of([] { check_match2(Match2Config{1, 16, std::nullopt, Semantics{}, false}, 1, false); }) == "N");
+  CHECK(field_of([] { check_match2(Match2Config{4, 8, Rational(-1), Semantics{}, false}, 1, false); }) == "c");
+  CHECK(field_of([] { check_match2(Match2Config{4, 8, std::nullopt, parse_semantics("tiled:fp16:2"), false}, 1, false); }) ==
+        "semantics");
+  CHECK(field_of([] { check_match2_no_residual(Match2Config{4, 8, std::nullopt, Semantics{}, true}, 1, false); }) ==
+        "flip_query_sign");
+  CHECK(field_of([] { check_match3_third_order(Match3Config{17, 9, std::nullopt, Semantics{}, false}, 1, false); }) == "N");
+  CHECK(field_of([] { check_match3_local(Match3LocalConfig{true, 8, 8, 8, std::nullopt, Semantics{}}, 1, false); }) == "w");
+  CHECK(field_of([] { eval_match3_local(Match3LocalConfig{false, 3, 8, 2, std::nullopt, Semantics{}}, {3, 5, 1}, {{1, 2}, {0, 2}}); }) ==
+        "hints");
+  Match3DisjOptions big;
+  big.n = 10;
+  big.semantics = parse_semantics("tiled:float:8:10");
+  try {
+    lower_match3_disj(big, 1);
+    FAIL("expected a size-limit error");
+  } catch (const SizeLimitError& e) {
+    CHECK(e.size() == (1ULL << 20));  // 4^10 instances
+    CHECK(e.limit() == (1ULL << 18));
+    CHECK(e.field() == "force");
+  }
+  try {
+    check_match2(Match2Config{9, 100000, std::nullopt, Semantics{}, false}, 1, false);
+    FAIL("expected a size-limit error");
+  } catch (const SizeLimitError& e) {
+    CHECK(e.size() == UINT64_MAX);  // saturated: 100000 * C(100007, 8)
+    CHECK(std::string(e.what()).find("more than 1.8e19") != std::string::npos);
+  }
 }
