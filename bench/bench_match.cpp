@@ -12,7 +12,7 @@ using namespace attnbounds;
 static void BM_Match2Check_N8_M16(benchmark::State& state) {
   const unsigned threads = static_cast<unsigned>(state.range(0));
   for (auto _ : state) {
-    json r = check_match2(Match2Config{8, 16, std::nullopt, Semantics{}, false}, threads, false);
+    auto r = check_match2(Match2Config{8, 16, std::nullopt, Semantics{}, false}, threads, false);
     benchmark::DoNotOptimize(r);
   }
   state.counters["cases"] = 16.0 * 170544.0;
@@ -29,7 +29,7 @@ BENCHMARK(BM_Match2Case);
 static void BM_Match3ThirdOrder_N6_M9(benchmark::State& state) {
   const unsigned threads = static_cast<unsigned>(state.range(0));
   for (auto _ : state) {
-    json r = check_match3_third_order(Match3Config{6, 9, std::nullopt, Semantics{}, false}, threads, false);
+    auto r = check_match3_third_order(Match3Config{6, 9, std::nullopt, Semantics{}, false}, threads, false);
     benchmark::DoNotOptimize(r);
   }
 }
@@ -37,7 +37,7 @@ BENCHMARK(BM_Match3ThirdOrder_N6_M9)->Arg(1)->Arg(2)->Unit(benchmark::kMilliseco
 
 static void BM_Match3Hinted_N10_M8_q3(benchmark::State& state) {
   for (auto _ : state) {
-    json r = check_match3_local(Match3LocalConfig{false, 10, 8, 3, std::nullopt, Semantics{}}, 2, false);
+    auto r = check_match3_local(Match3LocalConfig{false, 10, 8, 3, std::nullopt, Semantics{}}, 2, false);
     benchmark::DoNotOptimize(r);
   }
 }

@@ -6,6 +6,7 @@
 #include "builtin_commands.hpp"
 #include "common.hpp"
 #include "enumerate/parallel.hpp"
+#include "json_match.hpp"
 #include "proofs/match2_no_residual.hpp"
 #include "proofs/match2_trig.hpp"
 #include "proofs/match3_third_order.hpp"
@@ -50,6 +51,14 @@ Config match_config(const MatchCliOptions& o) {
 }
 Match2Config match2_config(const MatchCliOptions& o) { return match_config<Match2Config>(o); }
 
+// The residual-free variant's restrictions, worded with the flags (the library names fields).
+void check_no_residual_flags(const MatchCliOptions& o) {
+  const Semantics sem = semantics_of(o.common);
+  if (sem.kind != Semantics::Kind::Exact && sem.kind != Semantics::Kind::Embed)
+    throw UsageError("--semantics", "match2 --no-residual supports exact and embed:<fmt>");
+  if (o.flip) throw UsageError("--flip-query-sign", "not available with --no-residual");
+}
+
 void add_match2_options(CLI::App& sub, MatchCliOptions& o, bool with_N) {
   if (with_N) sub.add_option("--N", o.N, "number of tokens (2..64)")->capture_default_str();
   sub.add_option("--M", o.M, "modulus (values in [M])")->capture_default_str();
@@ -69,8 +78,11 @@ const DeclaredEntry check_match2_reg{
        add_match2_options(*sub, *o, true);
        sub->callback([o] {
          const unsigned threads = resolve_threads(o->common.threads);
-         json r = o->no_residual ? check_match2_no_residual(match2_config(*o), threads, o->common.force)
-                                 : check_match2(match2_config(*o), threads, o->common.force);
+         if (o->no_residual) check_no_residual_flags(*o);
+         json r = with_size_guard([&] {
+           return o->no_residual ? to_json(check_match2_no_residual(match2_config(*o), threads, o->common.force))
+                                 : to_json(check_match2(match2_config(*o), threads, o->common.force));
+         });
          emit(r, o->common, status_of(r));
        });
      }}};
@@ -98,9 +110,10 @@ const DeclaredEntry eval_match2_reg{
        sub->add_option("--input", o->input, "comma-separated token values, e.g. 3,5,1,13")->required();
        add_match2_options(*sub, *o, false);
        sub->callback([o] {
+         if (o->no_residual) check_no_residual_flags(*o);
          auto cfg = match2_config(*o);
-         emit_eval(o->no_residual ? eval_match2_no_residual(cfg, parse_tokens(o->input))
-                                  : eval_match2(cfg, parse_tokens(o->input)),
+         emit_eval(o->no_residual ? to_json(eval_match2_no_residual(cfg, parse_tokens(o->input)))
+                                  : to_json(eval_match2(cfg, parse_tokens(o->input))),
                    o->common);
        });
      }}};
@@ -125,7 +138,9 @@ const DeclaredEntry check_match3_reg{
        auto* sub = verb.add_subcommand("match3-third-order", "Match3 with one third-order unit (m = 4)");
        add_match3_options(*sub, *o, true);
        sub->callback([o] {
-         json r = check_match3_third_order(match3_config(*o), resolve_threads(o->common.threads), o->common.force);
+         json r = with_size_guard([&] {
+           return to_json(check_match3_third_order(match3_config(*o), resolve_threads(o->common.threads), o->common.force));
+         });
          emit(r, o->common, status_of(r));
        });
      }}};
@@ -139,7 +154,7 @@ const DeclaredEntry eval_match3_reg{
        auto* sub = verb.add_subcommand("match3-third-order", "forward pass of the third-order Match3 construction");
        sub->add_option("--input", o->input, "comma-separated token values, e.g. 3,5,1")->required();
        add_match3_options(*sub, *o, false);
-       sub->callback([o] { emit_eval(eval_match3_third_order(match3_config(*o), parse_tokens(o->input)), o->common); });
+       sub->callback([o] { emit_eval(to_json(eval_match3_third_order(match3_config(*o), parse_tokens(o->input))), o->common); });
      }}};
 
 struct LocalCli {
@@ -217,7 +232,10 @@ void register_local(bool window) {
                     auto* sub = verb.add_subcommand(name, "Match3 variant computed by one standard unit");
                     add_local_options(*sub, *o, window, true);
                     sub->callback([o, window] {
-                      json r = check_match3_local(local_config(*o, window), resolve_threads(o->common.threads), o->common.force);
+                      json r = with_size_guard([&] {
+                        return to_json(check_match3_local(local_config(*o, window), resolve_threads(o->common.threads),
+                                                          o->common.force));
+                      });
                       emit(r, o->common, status_of(r));
                     });
                   }});
@@ -236,7 +254,7 @@ void register_local(bool window) {
                       std::vector<std::vector<int>> y;
                       if (window) x = parse_tokens(o->input);
                       else read_hinted(*o, x, y);
-                      emit_eval(eval_match3_local(local_config(*o, window), x, y), o->common);
+                      emit_eval(to_json(eval_match3_local(local_config(*o, window), x, y)), o->common);
                     });
                   }});
 }
@@ -273,25 +291,33 @@ void register_min_p(const std::string& name, const std::string& theorem, const s
                       require_range("--p-min", static_cast<long long>(o->p_min), 2LL, 200LL);
                       require_range("--p-max", static_cast<long long>(o->p_max), static_cast<long long>(o->p_min), 200LL);
                       const unsigned threads = resolve_threads(o->common.threads);
-                      std::function<json(const Semantics&)> run;
+                      // Each point runs the typed check; the first result's JSON gives min-p its
+                      // theorem, provenance and params, and each row shows the worst value as the
+                      // check prints it.
+                      json first;
+                      auto point = [&first](const auto& typed) {
+                        json r = to_json(typed);
+                        if (first.is_null()) first = r;
+                        return MinPrecisionPoint{typed.verdict, r.value("worst", json::object()).value("value", "")};
+                      };
+                      std::function<MinPrecisionPoint(const Semantics&)> run;
                       if (name == "match2") {
-                        run = [o, threads](const Semantics& sem) {
+                        run = [o, threads, &point](const Semantics& sem) {
                           Match2Config cfg{o->N, o->M, temperature_of(o->c), sem, false};
-                          return check_match2(cfg, threads, o->common.force);
+                          return point(check_match2(cfg, threads, o->common.force));
                         };
                       } else if (name == "match3-third-order") {
-                        run = [o, threads](const Semantics& sem) {
+                        run = [o, threads, &point](const Semantics& sem) {
                           Match3Config cfg{o->N, o->M, temperature_of(o->c), sem, false};
-                          return check_match3_third_order(cfg, threads, o->common.force);
+                          return point(check_match3_third_order(cfg, threads, o->common.force));
                         };
                       } else {
-                        run = [o, threads, name](const Semantics& sem) {
+                        run = [o, threads, name, &point](const Semantics& sem) {
                           Match3LocalConfig cfg{name == "match3-window", o->N, o->M, o->q, temperature_of(o->c), sem};
-                          return check_match3_local(cfg, threads, o->common.force);
+                          return point(check_match3_local(cfg, threads, o->common.force));
                         };
                       }
-                      json r = min_precision_scan(name, o->mode, o->p_min, o->p_max, run);
-                      r["threads"] = threads;
+                      json r = with_size_guard([&] { return to_json(min_precision_scan(name, o->mode, o->p_min, o->p_max, run), first, threads); });
                       emit(r, o->common, status_of(r));
                     });
                   }});

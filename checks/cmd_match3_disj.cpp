@@ -5,6 +5,7 @@
 #include "builtin_commands.hpp"
 #include "common.hpp"
 #include "enumerate/parallel.hpp"
+#include "json_match.hpp"
 #include "proofs/theorem7_match3_disj.hpp"
 
 namespace attnbounds {
@@ -67,13 +68,20 @@ const DeclaredEntry reg{
            const std::vector<int> grid_p = parse_int_list("--grid-p", o->grid_p, 1, 64);
            for (int p : grid_p)
              if (p < 2) throw UsageError("--grid-p", "every p must be in 2..64 (float:p needs 2 significand bits; got 1)");
-           json g = lower_match3_disj_grid(opts, parse_int_list("--grid-m", o->grid_m, 1, 64), grid_p,
+           const std::string format = o->common.json ? "json" : o->format;
+           if (format != "md" && format != "csv" && format != "latex" && format != "json")
+             throw UsageError("--format", "must be md, csv, latex or json (got '" + format + "')");
+           Match3DisjGrid g = with_size_guard([&] {
+             return lower_match3_disj_grid(opts, parse_int_list("--grid-m", o->grid_m, 1, 64), grid_p,
                                            parse_int_list("--grid-H", o->grid_H, 1, 64), threads);
-           std::cout << render_grid(g, o->common.json ? "json" : o->format);
+           });
+           std::cout << render_grid(g, format);
            set_exit_status(0);
            return;
          }
-         json r = lower_match3_disj(opts, threads);
+         // The layout dump lists 4^n instances: refused above n = 6 unless forced.
+         if (opts.dump && opts.n > 6 && !opts.force) throw UsageError("--dump", "4^n layouts for n > 6 is large; add --force");
+         json r = with_size_guard([&] { return to_json(lower_match3_disj(opts, threads)); });
          emit(r, o->common, status_of(r));
        });
      }}};

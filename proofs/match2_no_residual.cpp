@@ -3,7 +3,9 @@
 #include <array>
 #include <cmath>
 
-#include "cli/errors.hpp"
+#include "core/elapsed_timer.hpp"
+#include "core/field_range.hpp"
+#include "core/size_limit_error.hpp"
 #include "model/attention.hpp"
 #include "tasks/tasks.hpp"
 
@@ -149,27 +151,44 @@ void set_margin(MatchCaseOutcome& o, const T& f) {
   }
 }
 
-bool decided(const MatchCaseOutcome& o) { return o.margin_lo > 0 || o.margin_hi < 0; }
+bool matched_of(const NrModel& m, const QueryMultisetCase& c) {
+  const int partner = (m.M - c.a) % m.M;
+  for (int j = 0; j < c.k; ++j)
+    if (c.vals[j] == partner) return true;
+  return false;
+}
 
-MatchCaseOutcome nr_case(const NrModel& m, const NrTables<DInterval>& fast, int a, const int* vals, const int* counts, int k) {
-  MatchCaseOutcome o;
-  const int partner = (m.M - a) % m.M;
-  for (int j = 0; j < k; ++j) o.matched = o.matched || vals[j] == partner;
-  DInterval o1, o2;
-  row_output(fast, a, vals, counts, k, o1, o2);
-  set_margin(o, psi_function(o1, o2, m.tau1_fast, m.tau2_fast));
-  if (decided(o)) return o;
-  o.used_fallback = true;
-  for (mpfr_prec_t bits = 128; bits <= 4096; bits *= 2) {
+// The multiset reduction as a filtered-sweep problem: DInterval, then MPFI along the ladder.
+struct NrProblem {
+  using Case = QueryMultisetCase;
+  using Outcome = MatchCaseOutcome;
+  static constexpr int groups = 2;
+  const NrModel& m;
+  const NrTables<DInterval>& fast_tables;
+  int N;
+  std::uint64_t cases() const { return query_multiset_cases(N, m.M); }
+  unsigned outcomes_per_case() const { return 1; }
+  template <class F>
+  void enumerate(std::uint64_t begin, std::uint64_t end, F&& f) const {
+    enumerate_query_multisets(N, m.M, begin, end, f);
+  }
+  void fast(const Case& c, Outcome* o) const {
+    *o = MatchCaseOutcome{};
+    o->matched = matched_of(m, c);
+    DInterval o1, o2;
+    row_output(fast_tables, c.a, c.vals, c.counts, c.k, o1, o2);
+    set_margin(*o, psi_function(o1, o2, m.tau1_fast, m.tau2_fast));
+  }
+  void exact(const Case& c, mpfr_prec_t bits, Outcome* o) const {
+    *o = MatchCaseOutcome{};
+    o->matched = matched_of(m, c);
     WorkingPrecision wp(bits);
     auto t = tables<Interval>(m, [bits](const EmbeddingEntry& e) { return e.at(bits); }, Interval(m.q_const, bits));
     Interval i1, i2;
-    row_output(t, a, vals, counts, k, i1, i2);
-    set_margin(o, psi_function(i1, i2, match2nr_norm_threshold(m.N_, m.M, bits), match2nr_axis_threshold(m.M, bits)));
-    if (decided(o)) break;
+    row_output(t, c.a, c.vals, c.counts, c.k, i1, i2);
+    set_margin(*o, psi_function(i1, i2, match2nr_norm_threshold(m.N_, m.M, bits), match2nr_axis_threshold(m.M, bits)));
   }
-  return o;
-}
+};
 
 // Direct forward pass with attention.hpp (MPFI), no residual.
 std::vector<MatchTokenDecision> nr_forward(const NrModel& m, const std::vector<int>& x) {
@@ -197,46 +216,45 @@ std::vector<MatchTokenDecision> nr_forward(const NrModel& m, const std::vector<i
 }
 
 void validate(const Match2Config& cfg) {
-  require_range("--N", static_cast<long long>(cfg.N), 2LL, 64LL);
-  require_range("--M", static_cast<long long>(cfg.M), 3LL, 1LL << 16);
-  if (cfg.c && *cfg.c <= 0) throw UsageError("--c", "temperature must be > 0");
+  require_field_range("N", cfg.N, 2, 64);
+  require_field_range("M", cfg.M, 3, 1LL << 16);
+  if (cfg.c && *cfg.c <= 0) throw ConfigError("c", "temperature must be > 0");
   if (cfg.semantics.kind != Semantics::Kind::Exact && cfg.semantics.kind != Semantics::Kind::Embed)
-    throw UsageError("--semantics", "match2 --no-residual supports exact and embed:<fmt>");
-  if (cfg.flip_query_sign) throw UsageError("--flip-query-sign", "not available with --no-residual");
+    throw ConfigError("semantics", "match2 without a residual supports exact and embed:<fmt>");
+  if (cfg.flip_query_sign) throw ConfigError("flip_query_sign", "not available without a residual");
 }
 
 }  // namespace
 
-json check_match2_no_residual(const Match2Config& cfg, unsigned threads, bool force) {
+Match2NoResidualResult check_match2_no_residual(const Match2Config& cfg, unsigned threads, bool force) {
   validate(cfg);
-  Stopwatch sw;
+  ElapsedTimer timer;
   const Rational c = cfg.c ? *cfg.c : match2nr_default_temperature(cfg.N, cfg.M);
-  require_size("match2 cases M*C(M+N-2,N-1)", query_multiset_cases(cfg.N, cfg.M), 200'000'000ULL, force);
+  require_size_limit("match2 cases M*C(M+N-2,N-1)", query_multiset_cases(cfg.N, cfg.M), 200'000'000ULL, force);
   NrModel model(cfg.M, c, cfg.semantics, cfg.N);
   auto fast = tables<DInterval>(model, [](const EmbeddingEntry& e) { return e.fast(); }, dinterval_enclosing(model.q_const));
-  json params{{"N", cfg.N}, {"M", cfg.M}, {"c", to_exact_string(c)}, {"residual", false}};
-  json result = make_result("check", "match2", "§4.3 (Match2, constant m)",
-                            "paper: m = 3; construction ours (m = 4, no residual)", params, cfg.semantics.name());
-  result["m"] = 4;
-  result["m_paper"] = 3;
-  result["residual"] = false;
-  result["score_gap"] = to_decimal_string(match2nr_score_gap(cfg.M, 128).lower(), 17, -1);
-  result["norm_threshold"] = to_decimal_string(match2nr_norm_threshold(cfg.N, cfg.M, 128).lower(), 17, 0);
-  result["axis_threshold"] = to_decimal_string(match2nr_axis_threshold(cfg.M, 128).lower(), 17, 0);
-  result["psi"] = "1 iff |out|^2 < 1 - norm_threshold or |out_2| < axis_threshold";
-  result["reduction"] = "position-free + permutation-equivariant: per query value x_i and multiset of the other "
-                        "N-1 tokens (M*C(M+N-2,N-1) cases cover [M]^N)";
-  MatchSweepResult sweep = sweep_query_multisets(cfg.N, cfg.M, threads, [&](int a, const int* v, const int* n, int k) {
-    return nr_case(model, fast, a, v, n, k);
-  });
-  result = sweep_report(result, sweep, cfg.N, cfg.M, false, "smallest_matched_psi_function", "largest_unmatched_psi_function");
-  Verdict verdict = sweep_verdict(result, sweep, cfg.N, cfg.M, false,
-                                  [&](const std::vector<int>& x) { return nr_forward(model, x); });
-  finish_result(result, verdict, sw.seconds(), threads);
-  return result;
+  Match2NoResidualResult r;
+  r.N = cfg.N;
+  r.M = cfg.M;
+  r.c = c;
+  r.semantics = cfg.semantics.name();
+  r.theorem = "§4.3 (Match2, constant m)";
+  r.provenance = "paper: m = 3; construction ours (m = 4, no residual)";
+  r.score_gap_lower = match2nr_score_gap(cfg.M, 128).lower();
+  r.norm_threshold_lower = match2nr_norm_threshold(cfg.N, cfg.M, 128).lower();
+  r.axis_threshold_lower = match2nr_axis_threshold(cfg.M, 128).lower();
+  r.psi = "1 iff |out|^2 < 1 - norm_threshold or |out_2| < axis_threshold";
+  r.reduction = "position-free + permutation-equivariant: per query value x_i and multiset of the other "
+                "N-1 tokens (M*C(M+N-2,N-1) cases cover [M]^N)";
+  const MatchTally tally = filtered_sweep(NrProblem{model, fast, cfg.N}, threads);
+  r.sweep = summarize_sweep(tally, cfg.N, cfg.M, false);
+  r.verdict = verify_sweep(r.sweep, tally, [&](const std::vector<int>& x) { return nr_forward(model, x); });
+  r.seconds = timer.seconds();
+  r.threads = threads;
+  return r;
 }
 
-json eval_match2_no_residual(const Match2Config& cfg, const std::vector<int>& x_in) {
+MatchEvalResult eval_match2_no_residual(const Match2Config& cfg, const std::vector<int>& x_in) {
   Match2Config v = cfg;
   v.N = static_cast<int>(x_in.size());
   validate(v);
@@ -244,18 +262,17 @@ json eval_match2_no_residual(const Match2Config& cfg, const std::vector<int>& x_
   std::vector<int> x;
   for (int t : x_in) x.push_back(((t % cfg.M) + cfg.M) % cfg.M);
   NrModel model(cfg.M, c, cfg.semantics, v.N);
-  json tokens = json::array();
-  int wrong = 0;
-  for (const auto& d : nr_forward(model, x)) {
-    tokens.push_back({{"x", d.x}, {"model", d.model}, {"truth", d.truth},
-                      {"psi_function", {{"lower", to_decimal_string(d.stat.lower(), 17, -1)}, {"upper", to_decimal_string(d.stat.upper(), 17, +1)}}},
-                      {"decided", d.decided}});
-    wrong += d.model != d.truth || !d.decided;
-  }
-  return json{{"tool", "attnbounds"}, {"version", ATTNBOUNDS_VERSION}, {"command", "eval"},
-              {"construction", "match2 (no residual, m = 4)"},
-              {"params", {{"N", x.size()}, {"M", cfg.M}, {"c", to_exact_string(c)}, {"residual", false}}},
-              {"semantics", cfg.semantics.name()}, {"tokens", tokens}, {"errors", wrong}};
+  MatchEvalResult r;
+  r.construction = "match2 (no residual, m = 4)";
+  r.x = x;
+  r.M = cfg.M;
+  r.c = c;
+  r.semantics = cfg.semantics.name();
+  r.residual = false;
+  r.tokens = nr_forward(model, x);
+  r.stat_name = "psi_function";
+  r.errors = count_wrong(r.tokens);
+  return r;
 }
 
 }  // namespace attnbounds

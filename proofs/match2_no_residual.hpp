@@ -22,7 +22,24 @@ Interval match2nr_norm_threshold(int N, int M, mpfr_prec_t bits);  // τ₁
 Interval match2nr_axis_threshold(int M, mpfr_prec_t bits);         // τ₂
 Rational match2nr_default_temperature(int N, int M);
 
-json check_match2_no_residual(const Match2Config& cfg, unsigned threads, bool force);
-json eval_match2_no_residual(const Match2Config& cfg, const std::vector<int>& x);
+// The certified check (SPEC §7 fields; the application renders them).
+struct Match2NoResidualResult {
+  int N = 0, M = 0;
+  Rational c;
+  std::string semantics;
+  std::string theorem, provenance;
+  Rational score_gap_lower;       // g₂
+  Rational norm_threshold_lower;  // τ₁
+  Rational axis_threshold_lower;  // τ₂
+  std::string psi, reduction;
+  MatchSweepSummary sweep;        // statistic: ψ's decision function F (ψ = 1 iff F > 0)
+  Verdict verdict = Verdict::Undecided;
+  double seconds = 0;
+  unsigned threads = 0;
+};
+
+// Throws ConfigError on a bad field, SizeLimitError above the size guard unless force.
+Match2NoResidualResult check_match2_no_residual(const Match2Config& cfg, unsigned threads, bool force);
+MatchEvalResult eval_match2_no_residual(const Match2Config& cfg, const std::vector<int>& x);
 
 }  // namespace attnbounds

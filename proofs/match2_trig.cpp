@@ -4,7 +4,9 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "cli/errors.hpp"
+#include "core/elapsed_timer.hpp"
+#include "core/field_range.hpp"
+#include "core/size_limit_error.hpp"
 #include "model/attention.hpp"
 #include "tasks/tasks.hpp"
 
@@ -125,35 +127,67 @@ bool decided(const MatchCaseOutcome& o) { return o.margin_lo > 0 || o.margin_hi 
 
 }  // namespace
 
-MatchCaseOutcome match2_case(const Match2Model& model, int a, const int* vals, const int* counts, int k) {
-  if (k > kMaxDistinct) throw std::invalid_argument("N: at most 64 distinct values per input");
-  MatchCaseOutcome o;
-  const int partner = (model.M - a) % model.M;
-  for (int j = 0; j < k; ++j) o.matched = o.matched || vals[j] == partner;
-  // Fastest path: precomputed weights of the residue pairs (grouped softmax, fixed shift).
+namespace {
+
+// Fast path: precomputed weights of the residue pairs (grouped softmax, fixed shift), then a
+// per-case shift (robust to underflow); both DInterval.
+void match2_fast(const Match2Model& model, const QueryMultisetCase& c, MatchCaseOutcome& o) {
+  if (c.k > kMaxDistinct) throw ConfigError("N", "at most 64 distinct values per input");
+  o = MatchCaseOutcome{};
+  const int partner = (model.M - c.a) % model.M;
+  for (int j = 0; j < c.k; ++j) o.matched = o.matched || c.vals[j] == partner;
   DInterval den(0), num_c(0), num_s(0);
-  for (int j = 0; j < k && !model.weight_rows.empty(); ++j) {
-    const auto& row = model.weight_rows[a];
-    const DInterval n(counts[j]);
-    den += n * row.e[vals[j]];
-    num_c += n * row.ev_cos[vals[j]];
-    num_s += n * row.ev_sin[vals[j]];
+  for (int j = 0; j < c.k && !model.weight_rows.empty(); ++j) {
+    const auto& row = model.weight_rows[c.a];
+    const DInterval n(c.counts[j]);
+    den += n * row.e[c.vals[j]];
+    num_c += n * row.ev_cos[c.vals[j]];
+    num_s += n * row.ev_sin[c.vals[j]];
   }
   if (den.lower() > 0) {
-    DInterval oc = abs(model.fast.phic[a] + num_c / den), os = abs(model.fast.phis[a] + num_s / den);
+    DInterval oc = abs(model.fast.phic[c.a] + num_c / den), os = abs(model.fast.phis[c.a] + num_s / den);
     set_margin(o, sqrt(oc * oc + os * os), model.threshold_fast);
-    if (decided(o)) return o;
+    if (decided(o)) return;
   }
-  // Per-case shift (robust to underflow), then MPFI.
-  set_margin(o, row_norm(model.fast, a, vals, counts, k), model.threshold_fast);
-  if (decided(o)) return o;
-  o.used_fallback = true;
-  for (mpfr_prec_t bits = 128; bits <= 4096; bits *= 2) {
-    WorkingPrecision wp(bits);
-    auto t = precise_tables(model, bits);
-    set_margin(o, row_norm(t, a, vals, counts, k), model.threshold(bits));
-    if (decided(o)) break;
+  set_margin(o, row_norm(model.fast, c.a, c.vals, c.counts, c.k), model.threshold_fast);
+}
+
+void match2_exact(const Match2Model& model, const QueryMultisetCase& c, mpfr_prec_t bits, MatchCaseOutcome& o) {
+  WorkingPrecision wp(bits);
+  auto t = precise_tables(model, bits);
+  set_margin(o, row_norm(t, c.a, c.vals, c.counts, c.k), model.threshold(bits));
+}
+
+// The multiset reduction as a filtered-sweep problem (exact and embed semantics).
+struct Match2MultisetProblem {
+  using Case = QueryMultisetCase;
+  using Outcome = MatchCaseOutcome;
+  static constexpr int groups = 2;
+  const Match2Model& model;
+  int N;
+  std::uint64_t cases() const { return query_multiset_cases(N, model.M); }
+  unsigned outcomes_per_case() const { return 1; }
+  template <class F>
+  void enumerate(std::uint64_t begin, std::uint64_t end, F&& f) const {
+    enumerate_query_multisets(N, model.M, begin, end, f);
   }
+  void fast(const Case& c, Outcome* out) const { match2_fast(model, c, *out); }
+  void exact(const Case& c, mpfr_prec_t bits, Outcome* out) const {
+    out->matched = false;
+    const int partner = (model.M - c.a) % model.M;
+    for (int j = 0; j < c.k; ++j) out->matched = out->matched || c.vals[j] == partner;
+    match2_exact(model, c, bits, *out);
+  }
+};
+
+}  // namespace
+
+MatchCaseOutcome match2_case(const Match2Model& model, int a, const int* vals, const int* counts, int k) {
+  const Match2MultisetProblem problem{model, k};
+  MatchCaseOutcome o;
+  bool fallback = false;
+  settle_case(problem, QueryMultisetCase{a, vals, counts, k}, &o, &fallback);
+  o.used_fallback = fallback;
   return o;
 }
 
@@ -219,12 +253,33 @@ std::vector<Interval> interval_norms(const Match2Model& model, const std::vector
 bool is_arith(const Semantics& s) { return s.kind == Semantics::Kind::Arith; }
 
 void validate(const Match2Config& cfg) {
-  require_range("--N", static_cast<long long>(cfg.N), 2LL, 64LL);
-  require_range("--M", static_cast<long long>(cfg.M), 2LL, 1LL << 20);
-  if (cfg.c && *cfg.c <= 0) throw UsageError("--c", "temperature must be > 0");
+  require_field_range("N", cfg.N, 2, 64);
+  require_field_range("M", cfg.M, 2, 1LL << 20);
+  if (cfg.c && *cfg.c <= 0) throw ConfigError("c", "temperature must be > 0");
   if (cfg.semantics.kind == Semantics::Kind::Tiled)
-    throw UsageError("--semantics", "match2 supports exact, embed:<fmt>, arith:<fmt> (tiled is for lower bounds)");
+    throw ConfigError("semantics", "match2 supports exact, embed:<fmt>, arith:<fmt> (tiled is for lower bounds)");
 }
+
+// Arith semantics: every tuple, every token; the forward pass is exact (FormatReal), only ψ's
+// norm is enclosed, first at the ladder's start, then higher where it does not decide.
+struct Match2TupleProblem {
+  using Case = std::vector<int>;
+  using Outcome = MatchCaseOutcome;
+  static constexpr int groups = 2;
+  const Match2Model& model;
+  int N;
+  std::uint64_t cases() const { return tuple_count_saturating(model.M, N); }
+  unsigned outcomes_per_case() const { return static_cast<unsigned>(N); }
+  template <class F>
+  void enumerate(std::uint64_t begin, std::uint64_t end, F&& f) const {
+    enumerate_tuples(N, model.M, begin, end, f);
+  }
+  void exact(const Case& x, mpfr_prec_t bits, Outcome* out) const {
+    auto o = outcomes_of_norms(arith_norms(model, x, bits), x, model.M, bits, model);
+    std::copy(o.begin(), o.end(), out);
+  }
+  void fast(const Case& x, Outcome* out) const { exact(x, kLadderStartBits, out); }
+};
 
 }  // namespace
 
@@ -235,53 +290,58 @@ std::vector<MatchTokenDecision> match2_forward(const Match2Model& model, const s
       [&](mpfr_prec_t bits) { return model.threshold(bits); });
 }
 
-json check_match2(const Match2Config& cfg, unsigned threads, bool force) {
+Match2Result check_match2(const Match2Config& cfg, unsigned threads, bool force) {
   validate(cfg);
-  Stopwatch sw;
+  ElapsedTimer timer;
   const Rational c = cfg.c ? *cfg.c : match2_default_temperature(cfg.N, cfg.M);
   const bool tuples = is_arith(cfg.semantics);
   const std::uint64_t total = tuples ? tuple_count_saturating(cfg.M, cfg.N) : query_multiset_cases(cfg.N, cfg.M);
-  require_size(tuples ? "match2 tuples (arith: M^N, no permutation reduction)" : "match2 cases M*C(M+N-2,N-1)", total,
-               tuples ? 2'000'000ULL : 200'000'000ULL, force);
+  require_size_limit(tuples ? "match2 tuples (arith: M^N, no permutation reduction)" : "match2 cases M*C(M+N-2,N-1)",
+                     total, tuples ? 2'000'000ULL : 200'000'000ULL, force);
   Match2Model model(cfg.M, c, cfg.semantics, cfg.flip_query_sign);
   Interval bound = match2_temperature_bound(cfg.N, cfg.M, 128);
-  json params{{"N", cfg.N}, {"M", cfg.M}, {"c", to_exact_string(c)}, {"flip_query_sign", cfg.flip_query_sign}};
-  json result = make_result("check", "match2", "§4.3 (Match2, constant m)",
-                            "paper: m = 3; construction ours (m = 2 + residual)", params, cfg.semantics.name());
-  result["m"] = 2;
-  result["m_paper"] = 3;
-  result["residual"] = true;
-  result["gap"] = to_decimal_string(match2_gap(cfg.M, 128).lower(), 17, -1);
-  result["threshold"] = to_decimal_string(model.threshold(128).lower(), 17, 0);
-  result["temperature_bound"] = to_decimal_string(bound.upper(), 17, +1);
-  result["temperature_above_bound"] = c > bound.upper();
-  result["reduction"] = tuples ? "none: arith rounding depends on summation order; all M^N tuples, every token"
-                               : "position-free + permutation-equivariant: per query value x_i and multiset of the other "
-                                 "N-1 tokens (M*C(M+N-2,N-1) cases cover [M]^N)";
-  MatchSweepResult sweep;
-  if (tuples) {
-    sweep = sweep_tuples(cfg.N, cfg.M, threads, [&](const std::vector<int>& x) {
-      return outcomes_of_norms(arith_norms(model, x, 128), x, cfg.M, 128, model);
-    });
-  } else {
-    sweep = sweep_query_multisets(cfg.N, cfg.M, threads, [&](int a, const int* v, const int* n, int k) {
-      return match2_case(model, a, v, n, k);
-    });
-  }
-  result = sweep_report(result, sweep, cfg.N, cfg.M, tuples, "largest_matched_norm", "smallest_unmatched_norm");
-  Verdict verdict = sweep_verdict(result, sweep, cfg.N, cfg.M, tuples,
-                                  [&](const std::vector<int>& x) { return match2_forward(model, x); });
-  finish_result(result, verdict, sw.seconds(), threads);
-  return result;
+  Match2Result r;
+  r.N = cfg.N;
+  r.M = cfg.M;
+  r.c = c;
+  r.flip_query_sign = cfg.flip_query_sign;
+  r.semantics = cfg.semantics.name();
+  r.theorem = "§4.3 (Match2, constant m)";
+  r.provenance = "paper: m = 3; construction ours (m = 2 + residual)";
+  r.gap_lower = match2_gap(cfg.M, 128).lower();
+  r.threshold_lower = model.threshold(128).lower();
+  r.temperature_bound_upper = bound.upper();
+  r.temperature_above_bound = c > bound.upper();
+  r.tuples = tuples;
+  r.reduction = tuples ? "none: arith rounding depends on summation order; all M^N tuples, every token"
+                       : "position-free + permutation-equivariant: per query value x_i and multiset of the other "
+                         "N-1 tokens (M*C(M+N-2,N-1) cases cover [M]^N)";
+  const MatchTally tally = tuples ? filtered_sweep(Match2TupleProblem{model, cfg.N}, threads)
+                                  : filtered_sweep(Match2MultisetProblem{model, cfg.N}, threads);
+  r.sweep = summarize_sweep(tally, cfg.N, cfg.M, tuples);
+  r.verdict = verify_sweep(r.sweep, tally, [&](const std::vector<int>& x) { return match2_forward(model, x); });
+  r.seconds = timer.seconds();
+  r.threads = threads;
+  return r;
 }
 
-json eval_match2(const Match2Config& cfg, const std::vector<int>& x_in) {
+MatchEvalResult eval_match2(const Match2Config& cfg, const std::vector<int>& x_in) {
   validate(Match2Config{static_cast<int>(std::max<std::size_t>(2, x_in.size())), cfg.M, cfg.c, cfg.semantics, false});
   const Rational c = cfg.c ? *cfg.c : match2_default_temperature(static_cast<int>(x_in.size()), cfg.M);
   std::vector<int> x;
   for (int v : x_in) x.push_back(((v % cfg.M) + cfg.M) % cfg.M);
   Match2Model model(cfg.M, c, cfg.semantics, cfg.flip_query_sign);
-  return match_eval_report("match2", x, cfg.M, c, cfg.semantics, model.threshold(128), match2_forward(model, x), "norm");
+  MatchEvalResult r;
+  r.construction = "match2";
+  r.x = x;
+  r.M = cfg.M;
+  r.c = c;
+  r.semantics = cfg.semantics.name();
+  r.threshold = model.threshold(128).lower();
+  r.tokens = match2_forward(model, x);
+  r.stat_name = "norm";
+  r.errors = count_wrong(r.tokens);
+  return r;
 }
 
 }  // namespace attnbounds

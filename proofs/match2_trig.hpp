@@ -12,7 +12,6 @@
 #include "model/turn_table.hpp"
 #include "numeric/format.hpp"
 #include "proofs/match_common.hpp"
-#include "report/result.hpp"
 
 namespace attnbounds {
 
@@ -57,14 +56,33 @@ struct Match2Model {
 };
 
 // One case of the sweep: query value a, residues vals[0..k) with counts (query included).
-// Certified: DInterval first, then MPFI at doubling precision when the margin is not decided.
+// Certified: DInterval first, then MPFI along the precision ladder when the margin is not decided.
 MatchCaseOutcome match2_case(const Match2Model& model, int a, const int* vals, const int* counts, int k);
 
 // Direct forward pass on one input (attention.hpp templates: MPFI, or FormatReal under arith).
 std::vector<MatchTokenDecision> match2_forward(const Match2Model& model, const std::vector<int>& x);
 
-// The certified checker and eval, producing the SPEC §7 JSON.
-json check_match2(const Match2Config& cfg, unsigned threads, bool force);
-json eval_match2(const Match2Config& cfg, const std::vector<int>& x);
+// The certified check (SPEC §7 fields; the application renders them).
+struct Match2Result {
+  int N = 0, M = 0;
+  Rational c;
+  bool flip_query_sign = false;
+  std::string semantics;
+  std::string theorem, provenance;
+  Rational gap_lower;                // g = 1 − cos(2π/M), lower end
+  Rational threshold_lower;          // g/2
+  Rational temperature_bound_upper;  // (1/g)·ln((N−1)(4−g)/g), upper end
+  bool temperature_above_bound = false;
+  bool tuples = false;               // arith: every tuple, no permutation reduction
+  std::string reduction;
+  MatchSweepSummary sweep;           // matched side: ‖out‖ largest; unmatched: smallest
+  Verdict verdict = Verdict::Undecided;
+  double seconds = 0;
+  unsigned threads = 0;
+};
+
+// Throws ConfigError on a bad field, SizeLimitError above the size guard unless force.
+Match2Result check_match2(const Match2Config& cfg, unsigned threads, bool force);
+MatchEvalResult eval_match2(const Match2Config& cfg, const std::vector<int>& x);
 
 }  // namespace attnbounds

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include "cli/errors.hpp"
+#include "core/elapsed_timer.hpp"
+#include "core/field_range.hpp"
+#include "core/filtered_sweep.hpp"
+#include "core/size_limit_error.hpp"
 #include "enumerate/combinatorics.hpp"
 #include "enumerate/parallel.hpp"
 #include "model/attention.hpp"
@@ -172,11 +175,18 @@ T decode_error(const LocalModel& m, const std::vector<Rational>& shifted, const 
   return worst;
 }
 
+// One row's certified decode-error bound [lo, hi]; exact_below_half is set when the bound is an
+// exact rational (arith) and says whether it is < 1/2.
 struct RowBound {
   double lo = 0, hi = 0;
-  bool fallback = false;
-  std::optional<bool> exact_below_half;  // set when the bound is an exact rational (arith)
+  std::optional<bool> exact_below_half;
   bool certified() const { return exact_below_half ? *exact_below_half : hi < 0.5; }
+  // Filtered-sweep outcome: certified rows hold; the others stay open (a row whose bound is
+  // not below 1/2 is not a counterexample: the verdict then needs a concrete input).
+  CaseState state() const { return certified() ? CaseState::Holds : CaseState::Open; }
+  bool settled() const { return exact_below_half.has_value() || hi < 0.5 || lo >= 0.5; }
+  double rank() const { return -hi; }  // the largest bound is the tightest row
+  int group() const { return 0; }
 };
 
 bool is_arith(const Semantics& s) { return s.kind == Semantics::Kind::Arith; }
@@ -244,31 +254,51 @@ Rational arith_decode_error(const LocalModel& m, const std::vector<int>& S) {
   return worst;
 }
 
-RowBound row_bound(const LocalModel& m, const std::vector<int>& S) {
-  RowBound b;
-  if (is_arith(m.sem)) {
-    Rational e = arith_decode_error(m, S);
-    const double d = e.get_d();
-    b.lo = DInterval::down(d);
-    b.hi = DInterval::up(d);
-    b.exact_below_half = e < Rational(1, 2);
-    return b;
+// The rows as a filtered-sweep problem: the row of S is certified by a DInterval bound, then
+// by MPFI along the ladder; under arith the bound is an exact rational from the start.
+struct LocalRowProblem {
+  using Case = std::vector<int>;  // the hint set S (0-based, sorted)
+  using Outcome = RowBound;
+  static constexpr int groups = 1;
+  const LocalModel& m;
+  bool window;
+  std::vector<std::vector<int>> windows;  // the window rows (window variant)
+
+  std::uint64_t cases() const { return window ? static_cast<std::uint64_t>(m.N) : binomial(m.N, m.q); }
+  unsigned outcomes_per_case() const { return 1; }
+  std::vector<int> hints_of(std::uint64_t idx) const {
+    if (window) return windows[idx];
+    std::vector<int> S(static_cast<std::size_t>(m.q));
+    unrank_subset(idx, m.N, m.q, S.data());
+    return S;
   }
-  auto shifted = m.shifted_scores(S);
-  DInterval e = decode_error<DInterval>(m, shifted, S, [](const Rational& r) { return dinterval_enclosing(r); });
-  b.lo = e.lower();
-  b.hi = e.upper();
-  if (b.hi < 0.5 || b.lo >= 0.5) return b;
-  b.fallback = true;
-  for (mpfr_prec_t bits = 128; bits <= 4096; bits *= 2) {
+  template <class F>
+  void enumerate(std::uint64_t begin, std::uint64_t end, F&& f) const {
+    for (std::uint64_t idx = begin; idx < end; ++idx) f(idx, hints_of(idx));
+  }
+  void fast(const Case& S, Outcome* b) const {
+    *b = RowBound{};
+    if (is_arith(m.sem)) {
+      Rational e = arith_decode_error(m, S);
+      const double d = e.get_d();
+      b->lo = DInterval::down(d);
+      b->hi = DInterval::up(d);
+      b->exact_below_half = e < Rational(1, 2);
+      return;
+    }
+    DInterval e = decode_error<DInterval>(m, m.shifted_scores(S), S, [](const Rational& r) { return dinterval_enclosing(r); });
+    b->lo = e.lower();
+    b->hi = e.upper();
+  }
+  void exact(const Case& S, mpfr_prec_t bits, Outcome* b) const {
+    if (is_arith(m.sem)) return fast(S, b);  // already exact
+    *b = RowBound{};
     WorkingPrecision wp(bits);
-    Interval ei = decode_error<Interval>(m, shifted, S, [bits](const Rational& r) { return Interval(r, bits); });
-    b.lo = ei.lower_double();
-    b.hi = ei.upper_double();
-    if (b.hi < 0.5 || b.lo >= 0.5) break;
+    Interval ei = decode_error<Interval>(m, m.shifted_scores(S), S, [bits](const Rational& r) { return Interval(r, bits); });
+    b->lo = ei.lower_double();
+    b->hi = ei.upper_double();
   }
-  return b;
-}
+};
 
 struct TokenOut {
   int x = 0, model = 0, truth = 0;
@@ -363,67 +393,44 @@ std::vector<TokenOut> forward(const LocalModel& m, const std::vector<int>& x, co
 }
 
 void validate(const Match3LocalConfig& cfg) {
-  require_range("--N", static_cast<long long>(cfg.N), 2LL, 24LL);
-  require_range("--M", static_cast<long long>(cfg.M), 2LL, 4096LL);
-  require_range(cfg.window ? "--w" : "--q", static_cast<long long>(cfg.q), 1LL, static_cast<long long>(std::min(cfg.N - (cfg.window ? 1 : 0), 6)));
-  if (cfg.c && *cfg.c <= 0) throw UsageError("--c", "temperature must be > 0");
+  require_field_range("N", cfg.N, 2, 24);
+  require_field_range("M", cfg.M, 2, 4096);
+  require_field_range(cfg.window ? "w" : "q", cfg.q, 1, std::min(cfg.N - (cfg.window ? 1 : 0), 6));
+  if (cfg.c && *cfg.c <= 0) throw ConfigError("c", "temperature must be > 0");
   if (cfg.semantics.kind == Semantics::Kind::Tiled)
-    throw UsageError("--semantics", "match3-hinted/window support exact, embed:<fmt> and arith:<fmt>");
+    throw ConfigError("semantics", "match3-hinted/window support exact, embed:<fmt> and arith:<fmt>");
 }
 
 }  // namespace
 
-json check_match3_local(const Match3LocalConfig& cfg, unsigned threads, bool force) {
+Match3LocalResult check_match3_local(const Match3LocalConfig& cfg, unsigned threads, bool force) {
   validate(cfg);
-  Stopwatch sw;
+  ElapsedTimer timer;
   const Rational c = cfg.c ? *cfg.c : match3_local_default_temperature(cfg.N, cfg.M, cfg.q);
   LocalModel model(cfg.N, cfg.M, cfg.q, c, cfg.semantics);
-  const std::string claim = cfg.window ? "match3-window" : "match3-hinted";
-  const std::uint64_t rows = cfg.window ? static_cast<std::uint64_t>(cfg.N) : binomial(cfg.N, cfg.q);
-  require_size(claim + " rows", rows, 5'000'000ULL, force);
-  json params{{"N", cfg.N}, {"M", cfg.M}, {cfg.window ? "w" : "q", cfg.q}, {"c", to_exact_string(c)}};
-  json result = make_result("check", claim, "§4.5 (Match3 with structure/locality)",
-                            "paper: structure/locality; definitions ours", params, cfg.semantics.name());
-  result["m"] = 5 * cfg.q + 1;
-  result["m_formula"] = "1 (x_i) + q (value slot) + 2q (moment-curve key) + 2q (query)";
-  result["reduction"] = cfg.window
+  Match3LocalResult r;
+  r.window = cfg.window;
+  r.N = cfg.N;
+  r.M = cfg.M;
+  r.q = cfg.q;
+  r.c = c;
+  r.claim = cfg.window ? "match3-window" : "match3-hinted";
+  r.semantics = cfg.semantics.name();
+  r.theorem = "§4.5 (Match3 with structure/locality)";
+  r.provenance = "paper: structure/locality; definitions ours";
+  const LocalRowProblem problem{model, cfg.window, cfg.window ? window_hints(cfg.N, cfg.q) : std::vector<std::vector<int>>{}};
+  r.rows = problem.cases();
+  require_size_limit(r.claim + " rows", r.rows, 5'000'000ULL, force);
+  r.m = 5 * cfg.q + 1;
+  r.m_formula = "1 (x_i) + q (value slot) + 2q (moment-curve key) + 2q (query)";
+  r.reduction = cfg.window
       ? "keys depend only on j and the query only on y_i: the row of token i depends only on its window (N rows); "
         "the decode error bound holds for every x simultaneously (sup over values in [0, M-1])"
       : "keys depend only on j and the query only on y_i: all S in (N choose q) cover all inputs; "
         "the decode error bound holds for every x simultaneously (sup over values in [0, M-1])";
 
   // Part 1: every attention row decodes the power sums exactly (error < 1/2 of the unit spacing).
-  auto hints_of = [&](std::uint64_t idx) {
-    std::vector<int> S(static_cast<std::size_t>(cfg.q));
-    if (cfg.window) S = window_hints(cfg.N, cfg.q)[idx];
-    else unrank_subset(idx, cfg.N, cfg.q, S.data());
-    return S;
-  };
-  struct Part {
-    double worst_lo = -1, worst_hi = -1;
-    std::uint64_t worst_idx = 0, fallbacks = 0, bad = 0, undecided = 0;
-    bool has_bad = false;
-    std::uint64_t first_bad = 0;
-  };
-  Part p = parallel_reduce(
-      rows, threads, Part{},
-      [&](std::uint64_t b, std::uint64_t e, Part& part) {
-        for (std::uint64_t idx = b; idx < e; ++idx) {
-          RowBound rb = row_bound(model, hints_of(idx));
-          part.fallbacks += rb.fallback;
-          if (rb.hi > part.worst_hi) { part.worst_hi = rb.hi; part.worst_lo = rb.lo; part.worst_idx = idx; }
-          if (!rb.certified()) {
-            ++part.bad;
-            if (!part.has_bad) { part.has_bad = true; part.first_bad = idx; }
-          }
-        }
-      },
-      [](Part& acc, Part&& part) {
-        if (part.worst_hi > acc.worst_hi) { acc.worst_hi = part.worst_hi; acc.worst_lo = part.worst_lo; acc.worst_idx = part.worst_idx; }
-        acc.fallbacks += part.fallbacks;
-        acc.bad += part.bad;
-        if (part.has_bad && !acc.has_bad) { acc.has_bad = true; acc.first_bad = part.first_bad; }
-      });
+  const auto tally = filtered_sweep(problem, threads);
 
   // Part 2: ψ's decoder recovers every multiset of q candidate values in [M] from its power sums.
   std::uint64_t decoder_cases = 0, decoder_bad = 0;
@@ -440,23 +447,21 @@ json check_match3_local(const Match3LocalConfig& cfg, unsigned threads, bool for
       if (!dec || *dec != ms) ++decoder_bad;
     } while (next_multiset(ms.data(), cfg.q, cfg.M));
   }
-  result["cases"] = rows + decoder_cases;
-  result["rows_checked"] = rows;
-  result["decoder_multisets_checked"] = decoder_cases;
-  result["decoder_failures"] = decoder_bad;
-  result["fallback_rows"] = p.fallbacks;
-  result["bound"] = "1/2";
-  json witness{{"hints", [&] { auto S = hints_of(p.worst_idx); for (auto& v : S) ++v; return S; }()}};
-  result["worst"] = {{"value", match_decimal(p.worst_hi, +1)}, {"lower", match_decimal(p.worst_lo, -1)},
-                     {"upper", match_decimal(p.worst_hi, +1)}, {"witness", witness}};
-  result["worst_meaning"] = "max over rows and k of q*|out_k - P_k/q| (certified upper bound over every x); "
-                            "psi decodes exactly when < 1/2";
-  Verdict verdict = Verdict::Holds;
-  if (decoder_bad > 0) verdict = Verdict::Undecided;  // would be a bug in ψ; never expected
-  if (p.bad > 0) {
+  r.decoder_multisets = decoder_cases;
+  r.decoder_failures = decoder_bad;
+  r.fallback_rows = tally.fallbacks;
+  const auto& worst = tally.worst[0];
+  r.worst_lower = worst ? worst->outcome.lo : -1;
+  r.worst_upper = worst ? worst->outcome.hi : -1;
+  r.worst_hints = problem.hints_of(worst ? worst->index : 0);
+  r.worst_meaning = "max over rows and k of q*|out_k - P_k/q| (certified upper bound over every x); "
+                    "psi decodes exactly when < 1/2";
+  r.verdict = Verdict::Holds;
+  if (decoder_bad > 0) r.verdict = Verdict::Undecided;  // would be a bug in ψ; never expected
+  if (tally.undecided > 0) {
     // The bound is not certified for some row: look for a concrete failing input (extreme values).
-    verdict = Verdict::Undecided;
-    auto S = hints_of(p.first_bad);
+    r.verdict = Verdict::Undecided;
+    auto S = problem.hints_of(tally.first_undecided->index);
     const int N = cfg.N;
     std::vector<std::vector<int>> y;
     int target = 0;
@@ -468,8 +473,8 @@ json check_match3_local(const Match3LocalConfig& cfg, unsigned threads, bool for
       for (int i = 0; i < N; ++i) if (!std::binary_search(S.begin(), S.end(), i)) { target = i; break; }
     }
     auto shifted = model.shifted_scores(S);
-    for (int xi = 0; xi < cfg.M && verdict != Verdict::Fails; ++xi)
-      for (int pattern = 0; pattern < 2 && verdict != Verdict::Fails; ++pattern) {
+    for (int xi = 0; xi < cfg.M && r.verdict != Verdict::Fails; ++xi)
+      for (int pattern = 0; pattern < 2 && r.verdict != Verdict::Fails; ++pattern) {
         // Values at the extremes in the direction of the attention error (and the mirror).
         std::vector<int> x(static_cast<std::size_t>(N));
         WorkingPrecision wp(128);
@@ -485,53 +490,51 @@ json check_match3_local(const Match3LocalConfig& cfg, unsigned threads, bool for
         auto out = forward(model, x, y);
         const auto& t = out[static_cast<std::size_t>(target)];
         if (t.decided && t.model != t.truth) {
-          verdict = Verdict::Fails;
-          json hy = json::array();
-          for (const auto& s : y) { json r = json::array(); for (int v : s) r.push_back(v + 1); hy.push_back(r); }
-          result["worst"]["witness"] = {{"x", x}, {"y", hy}, {"token", target + 1}, {"model", t.model}, {"truth", t.truth},
-                                        {"verified_by", "direct forward pass (attention.hpp, MPFI) + hinted ground truth"}};
+          r.verdict = Verdict::Fails;
+          r.witness = Match3LocalWitness{x, y, target, t.model, t.truth};
         }
       }
   }
-  finish_result(result, verdict, sw.seconds(), threads);
-  return result;
+  r.seconds = timer.seconds();
+  r.threads = threads;
+  return r;
 }
 
-json eval_match3_local(const Match3LocalConfig& cfg_in, const std::vector<int>& x_in, const std::vector<std::vector<int>>& y_in) {
+Match3LocalEval eval_match3_local(const Match3LocalConfig& cfg_in, const std::vector<int>& x_in,
+                                  const std::vector<std::vector<int>>& y_in) {
   Match3LocalConfig cfg = cfg_in;
   cfg.N = static_cast<int>(x_in.size());
   validate(cfg);
   std::vector<std::vector<int>> y = cfg.window ? window_hints(cfg.N, cfg.q) : y_in;
-  if (y.size() != x_in.size()) throw UsageError("--hints", "need one hint set per token");
+  if (y.size() != x_in.size()) throw ConfigError("hints", "need one hint set per token");
   for (const auto& s : y) {
-    if (static_cast<int>(s.size()) != cfg.q) throw UsageError("--hints", "every hint set needs exactly q indices");
-    for (int j : s) if (j < 0 || j >= cfg.N) throw UsageError("--hints", "indices must be in 1..N");
+    if (static_cast<int>(s.size()) != cfg.q) throw ConfigError("hints", "every hint set needs exactly q indices");
+    for (int j : s) if (j < 0 || j >= cfg.N) throw ConfigError("hints", "indices must be in 1..N");
   }
   for (auto& s : y) {
     std::sort(s.begin(), s.end());
     // SPEC §4.5: y_i is a q-subset; a repeated index is not a valid hint set.
     if (std::adjacent_find(s.begin(), s.end()) != s.end())
-      throw UsageError("--hints", "every hint set needs q distinct indices in 1..N (index " +
-                                      std::to_string(*std::adjacent_find(s.begin(), s.end()) + 1) + " repeats)");
+      throw ConfigError("hints", "every hint set needs q distinct indices in 1..N (index " +
+                                     std::to_string(*std::adjacent_find(s.begin(), s.end()) + 1) + " repeats)");
   }
   const Rational c = cfg.c ? *cfg.c : match3_local_default_temperature(cfg.N, cfg.M, cfg.q);
   LocalModel model(cfg.N, cfg.M, cfg.q, c, cfg.semantics);
   std::vector<int> x;
   for (int v : x_in) x.push_back(((v % cfg.M) + cfg.M) % cfg.M);
-  json tokens = json::array();
-  int wrong = 0;
+  Match3LocalEval r;
+  r.window = cfg.window;
+  r.N = cfg.N;
+  r.M = cfg.M;
+  r.q = cfg.q;
+  r.c = c;
+  r.semantics = cfg.semantics.name();
   auto out = forward(model, x, y);
   for (std::size_t i = 0; i < x.size(); ++i) {
-    json hy = json::array();
-    for (int v : y[i]) hy.push_back(v + 1);
-    tokens.push_back({{"x", out[i].x}, {"y", hy}, {"model", out[i].model}, {"truth", out[i].truth},
-                      {"decoded_candidates", out[i].decoded}, {"decided", out[i].decided}});
-    wrong += out[i].model != out[i].truth || !out[i].decided;
+    r.tokens.push_back({out[i].x, y[i], out[i].model, out[i].truth, out[i].decoded, out[i].decided});
+    r.errors += out[i].model != out[i].truth || !out[i].decided;
   }
-  return json{{"tool", "attnbounds"}, {"version", ATTNBOUNDS_VERSION}, {"command", "eval"},
-              {"construction", cfg.window ? "match3-window" : "match3-hinted"},
-              {"params", {{"N", cfg.N}, {"M", cfg.M}, {cfg.window ? "w" : "q", cfg.q}, {"c", to_exact_string(c)}}},
-              {"semantics", cfg.semantics.name()}, {"tokens", tokens}, {"errors", wrong}};
+  return r;
 }
 
 }  // namespace attnbounds

@@ -20,8 +20,8 @@
 #include <optional>
 #include <vector>
 
+#include "core/verdict.hpp"
 #include "numeric/format.hpp"
-#include "report/result.hpp"
 
 namespace attnbounds {
 
@@ -43,7 +43,52 @@ std::optional<std::vector<int>> decode_power_sums(const std::vector<Integer>& po
 // Default temperature: integer c with ((N−q)/q)e^{−c} ≤ ε/(1−ε), ε = 1/(4q(M−1)^q), plus 1.
 Rational match3_local_default_temperature(int N, int M, int q);
 
-json check_match3_local(const Match3LocalConfig& cfg, unsigned threads, bool force);
-json eval_match3_local(const Match3LocalConfig& cfg, const std::vector<int>& x, const std::vector<std::vector<int>>& y);
+// A concrete input on which ψ is wrong, found and confirmed by a direct forward pass.
+// Indices are 0-based (y[i] the hint set of token i).
+struct Match3LocalWitness {
+  std::vector<int> x;
+  std::vector<std::vector<int>> y;
+  int token = 0;
+  int model = 0, truth = 0;
+};
+
+// The certified check (SPEC §7 fields; the application renders them).
+struct Match3LocalResult {
+  bool window = false;
+  int N = 0, M = 0, q = 0;
+  Rational c;
+  std::string claim, semantics, theorem, provenance;
+  int m = 0;
+  std::string m_formula, reduction, worst_meaning;
+  std::uint64_t rows = 0, decoder_multisets = 0, decoder_failures = 0, fallback_rows = 0;
+  double worst_lower = 0, worst_upper = 0;   // the largest decode-error bound over the rows
+  std::vector<int> worst_hints;             // its row (0-based positions)
+  std::optional<Match3LocalWitness> witness;  // set when the verdict is fails
+  Verdict verdict = Verdict::Undecided;
+  double seconds = 0;
+  unsigned threads = 0;
+};
+
+struct Match3LocalToken {
+  int x = 0;
+  std::vector<int> y;  // 0-based
+  int model = 0, truth = 0;
+  std::vector<int> decoded;  // ψ's decoded candidates
+  bool decided = true;
+};
+struct Match3LocalEval {
+  bool window = false;
+  int N = 0, M = 0, q = 0;
+  Rational c;
+  std::string semantics;
+  std::vector<Match3LocalToken> tokens;
+  int errors = 0;
+};
+
+// Throws ConfigError on a bad field, SizeLimitError above the size guard unless force.
+Match3LocalResult check_match3_local(const Match3LocalConfig& cfg, unsigned threads, bool force);
+// y: 0-based hint sets, one per token (ignored for the window variant).
+Match3LocalEval eval_match3_local(const Match3LocalConfig& cfg, const std::vector<int>& x,
+                                  const std::vector<std::vector<int>>& y);
 
 }  // namespace attnbounds

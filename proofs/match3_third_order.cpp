@@ -2,7 +2,9 @@
 
 #include <cmath>
 
-#include "cli/errors.hpp"
+#include "core/elapsed_timer.hpp"
+#include "core/field_range.hpp"
+#include "core/size_limit_error.hpp"
 #include "model/attention.hpp"
 #include "proofs/match2_trig.hpp"
 #include "tasks/tasks.hpp"
@@ -132,8 +134,6 @@ void set_margin(MatchCaseOutcome& o, const T& z, const T& tau) {
   }
 }
 
-bool decided(const MatchCaseOutcome& o) { return o.margin_lo > 0 || o.margin_hi < 0; }
-
 bool is_arith(const Semantics& s) { return s.kind == Semantics::Kind::Arith; }
 
 // Forward pass with attention.hpp's third_order_unit; returns the 4-wide output.
@@ -177,30 +177,83 @@ std::vector<Interval> forward_statistics(const Match3Model& model, const std::ve
 }
 
 void validate(const Match3Config& cfg) {
-  require_range("--N", static_cast<long long>(cfg.N), 2LL, static_cast<long long>(kMaxDistinct));
-  require_range("--M", static_cast<long long>(cfg.M), 2LL, 1LL << 16);
-  if (cfg.c && *cfg.c <= 0) throw UsageError("--c", "temperature must be > 0");
+  require_field_range("N", cfg.N, 2, kMaxDistinct);
+  require_field_range("M", cfg.M, 2, 1LL << 16);
+  if (cfg.c && *cfg.c <= 0) throw ConfigError("c", "temperature must be > 0");
   if (cfg.semantics.kind == Semantics::Kind::Tiled)
-    throw UsageError("--semantics", "match3-third-order supports exact, embed:<fmt>, arith:<fmt>");
+    throw ConfigError("semantics", "match3-third-order supports exact, embed:<fmt>, arith:<fmt>");
 }
+
+bool literal_matched(const Match3Model& model, const QueryMultisetCase& c) {
+  // Literal Match3 on the residue set: some pair (b1, b2) of present residues has a+b1+b2 ≡ 0.
+  for (int j1 = 0; j1 < c.k; ++j1)
+    for (int j2 = 0; j2 < c.k; ++j2)
+      if ((c.a + c.vals[j1] + c.vals[j2]) % model.M == 0) return true;
+  return false;
+}
+
+// The multiset reduction as a filtered-sweep problem: DInterval, then MPFI along the ladder.
+struct Match3MultisetProblem {
+  using Case = QueryMultisetCase;
+  using Outcome = MatchCaseOutcome;
+  static constexpr int groups = 2;
+  const Match3Model& model;
+  int N;
+  std::uint64_t cases() const { return query_multiset_cases(N, model.M); }
+  unsigned outcomes_per_case() const { return 1; }
+  template <class F>
+  void enumerate(std::uint64_t begin, std::uint64_t end, F&& f) const {
+    enumerate_query_multisets(N, model.M, begin, end, f);
+  }
+  void fast(const Case& c, Outcome* o) const {
+    *o = MatchCaseOutcome{};
+    o->matched = literal_matched(model, c);
+    set_margin(*o, row_statistic(model.fast, c.a, c.vals, c.counts, c.k), model.threshold_fast);
+  }
+  void exact(const Case& c, mpfr_prec_t bits, Outcome* o) const {
+    *o = MatchCaseOutcome{};
+    o->matched = literal_matched(model, c);
+    WorkingPrecision wp(bits);
+    auto t = model.precise(bits);
+    set_margin(*o, row_statistic(t, c.a, c.vals, c.counts, c.k), model.threshold(bits));
+  }
+};
+
+// Arith semantics: every tuple, every token; the forward pass is exact (FormatReal), only ψ's
+// statistic is enclosed, first at the ladder's start, then higher where it does not decide.
+struct Match3TupleProblem {
+  using Case = std::vector<int>;
+  using Outcome = MatchCaseOutcome;
+  static constexpr int groups = 2;
+  const Match3Model& model;
+  int N;
+  std::uint64_t cases() const { return tuple_count_saturating(model.M, N); }
+  unsigned outcomes_per_case() const { return static_cast<unsigned>(N); }
+  template <class F>
+  void enumerate(std::uint64_t begin, std::uint64_t end, F&& f) const {
+    enumerate_tuples(N, model.M, begin, end, f);
+  }
+  void exact(const Case& x, mpfr_prec_t bits, Outcome* out) const {
+    auto z = forward_statistics(model, x, bits);
+    auto truth = match3(x, model.M);
+    Interval tau = model.threshold(bits);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      out[i] = MatchCaseOutcome{};
+      out[i].matched = truth[i] != 0;
+      set_margin(out[i], z[i], tau);
+    }
+  }
+  void fast(const Case& x, Outcome* out) const { exact(x, kLadderStartBits, out); }
+};
 
 }  // namespace
 
 MatchCaseOutcome match3_case(const Match3Model& model, int a, const int* vals, const int* counts, int k) {
+  const Match3MultisetProblem problem{model, k};
   MatchCaseOutcome o;
-  // Literal Match3 on the residue set: some pair (b1, b2) of present residues has a+b1+b2 ≡ 0.
-  for (int j1 = 0; j1 < k && !o.matched; ++j1)
-    for (int j2 = 0; j2 < k; ++j2)
-      if ((a + vals[j1] + vals[j2]) % model.M == 0) { o.matched = true; break; }
-  set_margin(o, row_statistic(model.fast, a, vals, counts, k), model.threshold_fast);
-  if (decided(o)) return o;
-  o.used_fallback = true;
-  for (mpfr_prec_t bits = 128; bits <= 4096; bits *= 2) {
-    WorkingPrecision wp(bits);
-    auto t = model.precise(bits);
-    set_margin(o, row_statistic(t, a, vals, counts, k), model.threshold(bits));
-    if (decided(o)) break;
-  }
+  bool fallback = false;
+  settle_case(problem, QueryMultisetCase{a, vals, counts, k}, &o, &fallback);
+  o.used_fallback = fallback;
   return o;
 }
 
@@ -211,54 +264,43 @@ std::vector<MatchTokenDecision> match3_forward(const Match3Model& model, const s
       [&](mpfr_prec_t bits) { return model.threshold(bits); });
 }
 
-json check_match3_third_order(const Match3Config& cfg, unsigned threads, bool force) {
+Match3ThirdOrderResult check_match3_third_order(const Match3Config& cfg, unsigned threads, bool force) {
   validate(cfg);
-  Stopwatch sw;
+  ElapsedTimer timer;
   const Rational c = cfg.c ? *cfg.c : match3_default_temperature(cfg.N, cfg.M);
   const bool tuples = is_arith(cfg.semantics);
   const std::uint64_t total = tuples ? tuple_count_saturating(cfg.M, cfg.N) : query_multiset_cases(cfg.N, cfg.M);
-  require_size(tuples ? "match3 tuples (arith: M^N, no permutation reduction)" : "match3 cases M*C(M+N-2,N-1)", total,
-               tuples ? 200'000ULL : 50'000'000ULL, force);
+  require_size_limit(tuples ? "match3 tuples (arith: M^N, no permutation reduction)" : "match3 cases M*C(M+N-2,N-1)",
+                     total, tuples ? 200'000ULL : 50'000'000ULL, force);
   Match3Model model(cfg.M, c, cfg.semantics, cfg.flip_query_sign);
   Interval bound = match3_temperature_bound(cfg.N, cfg.M, 128);
-  json params{{"N", cfg.N}, {"M", cfg.M}, {"c", to_exact_string(c)}, {"flip_query_sign", cfg.flip_query_sign}};
-  json result = make_result("check", "match3-third-order", "§4.4 (Match3, third-order attention)",
-                            "paper statement; construction ours", params, cfg.semantics.name());
-  result["m"] = 4;
-  result["residual"] = "psi sees x_i (cos, sin of theta_i) besides the 4-wide unit output";
-  result["gap"] = to_decimal_string(match2_gap(cfg.M, 128).lower(), 17, -1);
-  result["threshold"] = to_decimal_string(model.threshold(128).lower(), 17, 0);
-  result["temperature_bound"] = to_decimal_string(bound.upper(), 17, +1);
-  result["temperature_above_bound"] = c > bound.upper();
-  result["reduction"] = tuples ? "none: arith rounding depends on summation order; all M^N tuples, every token"
-                               : "position-free + permutation-equivariant: per query value x_i and multiset of the other "
-                                 "N-1 tokens (M*C(M+N-2,N-1) cases cover [M]^N); pairs grouped by residue";
-  MatchSweepResult sweep;
-  if (tuples) {
-    sweep = sweep_tuples(cfg.N, cfg.M, threads, [&](const std::vector<int>& x) {
-      auto z = forward_statistics(model, x, 128);
-      auto truth = match3(x, cfg.M);
-      Interval tau = model.threshold(128);
-      std::vector<MatchCaseOutcome> out(x.size());
-      for (std::size_t i = 0; i < x.size(); ++i) {
-        out[i].matched = truth[i] != 0;
-        set_margin(out[i], z[i], tau);
-      }
-      return out;
-    });
-  } else {
-    sweep = sweep_query_multisets(cfg.N, cfg.M, threads, [&](int a, const int* v, const int* n, int k) {
-      return match3_case(model, a, v, n, k);
-    });
-  }
-  result = sweep_report(result, sweep, cfg.N, cfg.M, tuples, "smallest_matched_statistic", "largest_unmatched_statistic");
-  Verdict verdict = sweep_verdict(result, sweep, cfg.N, cfg.M, tuples,
-                                  [&](const std::vector<int>& x) { return match3_forward(model, x); });
-  finish_result(result, verdict, sw.seconds(), threads);
-  return result;
+  Match3ThirdOrderResult r;
+  r.N = cfg.N;
+  r.M = cfg.M;
+  r.c = c;
+  r.flip_query_sign = cfg.flip_query_sign;
+  r.semantics = cfg.semantics.name();
+  r.theorem = "§4.4 (Match3, third-order attention)";
+  r.provenance = "paper statement; construction ours";
+  r.residual = "psi sees x_i (cos, sin of theta_i) besides the 4-wide unit output";
+  r.gap_lower = match2_gap(cfg.M, 128).lower();
+  r.threshold_lower = model.threshold(128).lower();
+  r.temperature_bound_upper = bound.upper();
+  r.temperature_above_bound = c > bound.upper();
+  r.tuples = tuples;
+  r.reduction = tuples ? "none: arith rounding depends on summation order; all M^N tuples, every token"
+                       : "position-free + permutation-equivariant: per query value x_i and multiset of the other "
+                         "N-1 tokens (M*C(M+N-2,N-1) cases cover [M]^N); pairs grouped by residue";
+  const MatchTally tally = tuples ? filtered_sweep(Match3TupleProblem{model, cfg.N}, threads)
+                                  : filtered_sweep(Match3MultisetProblem{model, cfg.N}, threads);
+  r.sweep = summarize_sweep(tally, cfg.N, cfg.M, tuples);
+  r.verdict = verify_sweep(r.sweep, tally, [&](const std::vector<int>& x) { return match3_forward(model, x); });
+  r.seconds = timer.seconds();
+  r.threads = threads;
+  return r;
 }
 
-json eval_match3_third_order(const Match3Config& cfg, const std::vector<int>& x_in) {
+MatchEvalResult eval_match3_third_order(const Match3Config& cfg, const std::vector<int>& x_in) {
   Match3Config v = cfg;
   v.N = static_cast<int>(x_in.size());
   validate(v);
@@ -266,7 +308,17 @@ json eval_match3_third_order(const Match3Config& cfg, const std::vector<int>& x_
   std::vector<int> x;
   for (int t : x_in) x.push_back(((t % cfg.M) + cfg.M) % cfg.M);
   Match3Model model(cfg.M, c, cfg.semantics, cfg.flip_query_sign);
-  return match_eval_report("match3-third-order", x, cfg.M, c, cfg.semantics, model.threshold(128), match3_forward(model, x), "statistic");
+  MatchEvalResult r;
+  r.construction = "match3-third-order";
+  r.x = x;
+  r.M = cfg.M;
+  r.c = c;
+  r.semantics = cfg.semantics.name();
+  r.threshold = model.threshold(128).lower();
+  r.tokens = match3_forward(model, x);
+  r.stat_name = "statistic";
+  r.errors = count_wrong(r.tokens);
+  return r;
 }
 
 }  // namespace attnbounds

@@ -62,7 +62,28 @@ std::array<Match3TrigSelector, 4> match3_key2_pattern();
 MatchCaseOutcome match3_case(const Match3Model& model, int a, const int* vals, const int* counts, int k);
 std::vector<MatchTokenDecision> match3_forward(const Match3Model& model, const std::vector<int>& x);
 
-json check_match3_third_order(const Match3Config& cfg, unsigned threads, bool force);
-json eval_match3_third_order(const Match3Config& cfg, const std::vector<int>& x);
+// The certified check (SPEC §7 fields; the application renders them).
+struct Match3ThirdOrderResult {
+  int N = 0, M = 0;
+  Rational c;
+  bool flip_query_sign = false;
+  std::string semantics;
+  std::string theorem, provenance;
+  std::string residual;              // what ψ sees besides the unit output
+  Rational gap_lower;                // g = 1 − cos(2π/M)
+  Rational threshold_lower;          // 1 − g/2
+  Rational temperature_bound_upper;  // (1/g)·ln((N²−1)(4−g)/g)
+  bool temperature_above_bound = false;
+  bool tuples = false;
+  std::string reduction;
+  MatchSweepSummary sweep;           // statistic z: matched side smallest, unmatched largest
+  Verdict verdict = Verdict::Undecided;
+  double seconds = 0;
+  unsigned threads = 0;
+};
+
+// Throws ConfigError on a bad field, SizeLimitError above the size guard unless force.
+Match3ThirdOrderResult check_match3_third_order(const Match3Config& cfg, unsigned threads, bool force);
+MatchEvalResult eval_match3_third_order(const Match3Config& cfg, const std::vector<int>& x);
 
 }  // namespace attnbounds

@@ -6,50 +6,42 @@
 // count of each residue).  The sweep enumerates every query value a ∈ [M] and every multiset
 // of size N-1 over [M]: M · C(M+N-2, N-1) cases cover all M^N inputs and all N tokens.
 // (Under arith semantics sums are rounded in token order, so this reduction is NOT used there.)
+//
+// Every checker here runs through the generic filtered sweep (core/filtered_sweep.hpp): the
+// case sets below are its reductions, the per-construction evaluators its fast / exact paths.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/filtered_sweep.hpp"
+#include "core/verdict.hpp"
 #include "enumerate/combinatorics.hpp"
-#include "enumerate/parallel.hpp"
 #include "numeric/format.hpp"
 #include "numeric/interval.hpp"
-#include "report/result.hpp"
 
 namespace attnbounds {
 
 // Outcome of one case: the statistic ψ thresholds, and the signed room (> 0 = correct).
+// Certified: [margin_lo, margin_hi] encloses the true room.
 struct MatchCaseOutcome {
   bool matched = false;
   double stat_lo = 0, stat_hi = 0;
   double margin_lo = 0, margin_hi = 0;
-  bool used_fallback = false;
+  bool used_fallback = false;  // set by the single-case entry points (match2_case, ...)
+
+  CaseState state() const {
+    if (margin_hi < 0) return CaseState::Fails;
+    return margin_lo > 0 ? CaseState::Holds : CaseState::Open;
+  }
+  bool settled() const { return margin_lo > 0 || margin_hi < 0; }
+  double rank() const { return margin_lo; }
+  int group() const { return matched ? 0 : 1; }  // 0 matched, 1 unmatched
 };
 
-// The tightest case on one side (matched or unmatched), by the lower end of its margin.
-struct MatchSideWorst {
-  bool any = false;
-  double stat_lo = 0, stat_hi = 0, margin_lo = 0, margin_hi = 0;
-  std::uint64_t index = 0;
-};
-
-struct MatchSweepResult;
-// The failing case reported as the witness: the tightest case overall when it certainly fails,
-// else the first failing case in enumeration order.
-struct MatchFailingCase {
-  std::uint64_t index;
-  MatchCaseOutcome outcome;
-};
-MatchFailingCase failing_case(const MatchSweepResult& sweep);
-
-struct MatchSweepResult {
-  std::uint64_t cases = 0, fallbacks = 0, fails = 0, undecided = 0;
-  MatchSideWorst matched, unmatched;
-  bool has_fail = false, has_undecided = false;
-  std::uint64_t first_fail = 0, first_undecided = 0;
-  MatchCaseOutcome first_fail_outcome;
-};
+using MatchTally = SweepTally<MatchCaseOutcome, 2>;
 
 // Multisets of size k over [M], lexicographic; rank -> sorted sequence.
 inline void unrank_multiset_lex(std::uint64_t rank, int M, int k, int* out) {
@@ -63,68 +55,58 @@ std::uint64_t query_multiset_cases(int N, int M);
 // The concrete input of case `index`: token 1 holds the query value, then the multiset.
 std::vector<int> query_multiset_input(std::uint64_t index, int N, int M);
 
-void fold_outcome(MatchSweepResult& acc, const MatchCaseOutcome& o, std::uint64_t index);
-void combine_sweeps(MatchSweepResult& acc, MatchSweepResult&& part);
+// One case of the multiset reduction: query value a; vals/counts are the distinct residues of
+// the FULL input (query token included) and their multiplicities, k of them.
+struct QueryMultisetCase {
+  int a;
+  const int* vals;
+  const int* counts;
+  int k;
+};
 
-// Runs evaluate(a, vals, counts, k) -> MatchCaseOutcome over every case; vals/counts are the distinct
-// residues of the FULL input (query token included) and their multiplicities.
-template <class Evaluate>
-MatchSweepResult sweep_query_multisets(int N, int M, unsigned threads, Evaluate&& evaluate) {
+// Calls f(index, const QueryMultisetCase&) for the cases [begin, end) in order.
+template <class F>
+void enumerate_query_multisets(int N, int M, std::uint64_t begin, std::uint64_t end, F&& f) {
+  if (begin >= end) return;
   const int k = N - 1;
   const std::uint64_t per_query = binomial(M + k - 1, k);
-  const std::uint64_t total = per_query * static_cast<std::uint64_t>(M);
-  auto body = [&](std::uint64_t begin, std::uint64_t end, MatchSweepResult& part) {
-    std::vector<int> ms(static_cast<std::size_t>(k) + 1), vals(static_cast<std::size_t>(N)),
-        counts(static_cast<std::size_t>(N));
-    int a = static_cast<int>(begin / per_query);
-    unrank_multiset_lex(begin % per_query, M, k, ms.data());
-    for (std::uint64_t idx = begin; idx < end; ++idx) {
-      // Distinct residues of {a} ∪ ms with multiplicities (ms is sorted).
-      int distinct = 0;
-      bool a_placed = false;
-      auto push = [&](int v) {
-        if (distinct > 0 && vals[static_cast<std::size_t>(distinct - 1)] == v) ++counts[static_cast<std::size_t>(distinct - 1)];
-        else { vals[static_cast<std::size_t>(distinct)] = v; counts[static_cast<std::size_t>(distinct)] = 1; ++distinct; }
-      };
-      for (int i = 0; i < k; ++i) {
-        if (!a_placed && a <= ms[static_cast<std::size_t>(i)]) { push(a); a_placed = true; }
-        push(ms[static_cast<std::size_t>(i)]);
-      }
-      if (!a_placed) push(a);
-      fold_outcome(part, evaluate(a, vals.data(), counts.data(), distinct), idx);
-      if (!next_multiset(ms.data(), k, M)) {
-        ++a;
-        for (int i = 0; i < k; ++i) ms[static_cast<std::size_t>(i)] = 0;
-      }
+  std::vector<int> ms(static_cast<std::size_t>(k) + 1), vals(static_cast<std::size_t>(N)),
+      counts(static_cast<std::size_t>(N));
+  int a = static_cast<int>(begin / per_query);
+  unrank_multiset_lex(begin % per_query, M, k, ms.data());
+  for (std::uint64_t idx = begin; idx < end; ++idx) {
+    // Distinct residues of {a} ∪ ms with multiplicities (ms is sorted).
+    int distinct = 0;
+    bool a_placed = false;
+    auto push = [&](int v) {
+      if (distinct > 0 && vals[static_cast<std::size_t>(distinct - 1)] == v) ++counts[static_cast<std::size_t>(distinct - 1)];
+      else { vals[static_cast<std::size_t>(distinct)] = v; counts[static_cast<std::size_t>(distinct)] = 1; ++distinct; }
+    };
+    for (int i = 0; i < k; ++i) {
+      if (!a_placed && a <= ms[static_cast<std::size_t>(i)]) { push(a); a_placed = true; }
+      push(ms[static_cast<std::size_t>(i)]);
     }
-  };
-  return parallel_reduce(total, threads, MatchSweepResult{}, body, combine_sweeps);
+    if (!a_placed) push(a);
+    f(idx, QueryMultisetCase{a, vals.data(), counts.data(), distinct});
+    if (!next_multiset(ms.data(), k, M)) {
+      ++a;
+      for (int i = 0; i < k; ++i) ms[static_cast<std::size_t>(i)] = 0;
+    }
+  }
 }
 
-// Decimal string of a double bound (exact value of the double, rounded outward to 17 digits).
-std::string match_decimal(double v, int direction);
-
-}  // namespace attnbounds
-
-namespace attnbounds {
-
-// Arith semantics: no permutation reduction (rounded sums depend on token order).  Enumerates
-// every tuple of [M]^N; forward(x) returns one MatchCaseOutcome per token.  Case index =
-// tuple_rank · N + token.
-template <class Forward>
-MatchSweepResult sweep_tuples(int N, int M, unsigned threads, Forward&& forward) {
-  const std::uint64_t tuples = tuple_count_saturating(M, N);
-  auto body = [&](std::uint64_t begin, std::uint64_t end, MatchSweepResult& part) {
-    std::vector<int> x(static_cast<std::size_t>(N));
-    unrank_tuple(begin, M, N, x.data());
-    for (std::uint64_t t = begin; t < end; ++t) {
-      auto outcomes = forward(x);
-      for (int i = 0; i < N; ++i)
-        fold_outcome(part, outcomes[static_cast<std::size_t>(i)], t * static_cast<std::uint64_t>(N) + static_cast<std::uint64_t>(i));
-      next_tuple(x.data(), N, M);
-    }
-  };
-  return parallel_reduce(tuples, threads, MatchSweepResult{}, body, combine_sweeps);
+// Arith semantics: no permutation reduction (rounded sums depend on token order).  Calls
+// f(rank, const std::vector<int>& x) for the tuples of [M]^N with rank in [begin, end); each
+// tuple gives one outcome per token (outcome index = rank · N + token).
+template <class F>
+void enumerate_tuples(int N, int M, std::uint64_t begin, std::uint64_t end, F&& f) {
+  if (begin >= end) return;
+  std::vector<int> x(static_cast<std::size_t>(N));
+  unrank_tuple(begin, M, N, x.data());
+  for (std::uint64_t t = begin; t < end; ++t) {
+    f(t, x);
+    next_tuple(x.data(), N, M);
+  }
 }
 
 // Witness of a case index: the input and the 0-based token.
@@ -133,11 +115,10 @@ struct MatchCaseWitness {
   int token = 0;
 };
 MatchCaseWitness sweep_witness(std::uint64_t index, int N, int M, bool tuples);
-json witness_json(const MatchCaseWitness& w);
 
-}  // namespace attnbounds
-
-namespace attnbounds {
+// The case reported as the witness of a failing sweep: the tightest case overall when it
+// certainly fails, else the first failing case in enumeration order.
+IndexedOutcome<MatchCaseOutcome> failing_case(const MatchTally& tally);
 
 // One token's result in a direct forward pass.
 struct MatchTokenDecision {
@@ -148,16 +129,16 @@ struct MatchTokenDecision {
   bool decided = true;
 };
 
-// ψ's decision for every token of one input, raising the working precision (128 .. 4096 bits)
-// until every token is decided.  stats_at(bits) gives each token's statistic, threshold_at(bits)
-// the threshold; a token is matched when its statistic is certainly on the matched side
-// (strictly below the threshold when matched_below, strictly above otherwise) and unmatched
-// when certainly on the other side (equality counts as unmatched).
+// ψ's decision for every token of one input, raising the working precision along the ladder
+// of core/filtered_sweep.hpp until every token is decided.  stats_at(bits) gives each token's
+// statistic, threshold_at(bits) the threshold; a token is matched when its statistic is
+// certainly on the matched side (strictly below the threshold when matched_below, strictly
+// above otherwise) and unmatched when certainly on the other side (equality counts as unmatched).
 template <class StatsAt, class ThresholdAt>
 std::vector<MatchTokenDecision> decide_tokens(const std::vector<int>& x, const std::vector<std::uint8_t>& truth,
                                               bool matched_below, StatsAt&& stats_at, ThresholdAt&& threshold_at) {
   std::vector<MatchTokenDecision> out(x.size());
-  for (mpfr_prec_t bits = 128; bits <= 4096; bits *= 2) {
+  raise_precision([&](mpfr_prec_t bits) {
     const std::vector<Interval> stats = stats_at(bits);
     const Interval tau = threshold_at(bits);
     bool all = true;
@@ -173,51 +154,100 @@ std::vector<MatchTokenDecision> decide_tokens(const std::vector<int>& x, const s
       else if (certainly_less_equal(hi, lo)) d.model = 0;
       else { d.decided = false; all = false; }
     }
-    if (all) break;
-  }
+    return all;
+  });
   return out;
 }
 
-// The `eval` result of a Match construction: per token x, ψ's decision, the ground truth and the
-// enclosure of the statistic ψ thresholds (named `stat_name`), plus the count of wrong tokens.
-json match_eval_report(const std::string& construction, const std::vector<int>& x, int M, const Rational& c,
-                       const Semantics& semantics, const Interval& threshold,
-                       const std::vector<MatchTokenDecision>& decisions, const std::string& stat_name);
+// ---- typed results ---------------------------------------------------------------------------
 
-// Adds cases, the two extreme sides, worst{value, lower, upper, witness} and bound "0" (the room
-// must be positive) to a result.
-json sweep_report(json result, const MatchSweepResult& sweep, int N, int M, bool tuples, const std::string& matched_name,
-                  const std::string& unmatched_name);
+// The tightest case on one side (matched or unmatched): enclosure of its statistic.
+struct MatchSide {
+  bool any = false;
+  double stat_lower = 0, stat_upper = 0;
+  MatchCaseWitness witness;
+};
 
-// Final verdict of a sweep: fails only when the first failing case re-verifies by a forward pass.
+// A failing case re-run through a direct forward pass.
+struct MatchWitnessCheck {
+  int model = 0, truth = 0;
+  bool confirmed = false;  // decided and wrong: the counterexample is real
+};
+
+// The smallest room: enclosure [lower, upper]; `failing` when it is the reported failing case
+// (then its value is the upper end, certainly negative; otherwise the lower end).
+struct MatchWorst {
+  double lower = 0, upper = 0;
+  bool failing = false;
+  MatchCaseWitness witness;
+  std::optional<MatchWitnessCheck> check;
+};
+
+struct MatchSweepSummary {
+  std::uint64_t cases = 0, fallbacks = 0, failing = 0, undecided = 0;
+  MatchSide matched, unmatched;
+  std::optional<MatchWorst> worst;  // absent only for an empty sweep
+};
+
+MatchSweepSummary summarize_sweep(const MatchTally& tally, int N, int M, bool tuples);
+
+// Verdict of a sweep: fails only when the failing case re-verifies by a forward pass (recorded
+// in summary.worst->check).
 template <class Forward>
-Verdict sweep_verdict(json& result, const MatchSweepResult& sweep, int N, int M, bool tuples, Forward&& forward) {
-  if (sweep.has_fail) {
-    MatchCaseWitness w = sweep_witness(failing_case(sweep).index, N, M, tuples);
-    auto decisions = forward(w.x);
-    const auto& d = decisions[static_cast<std::size_t>(w.token)];
-    result["worst"]["witness"]["model"] = d.model;
-    result["worst"]["witness"]["truth"] = d.truth;
-    result["worst"]["witness"]["verified_by"] = "direct forward pass (attention.hpp) + tasks.hpp ground truth";
-    if (d.decided && d.model != d.truth) return Verdict::Fails;
-    result["worst"]["witness"]["verified_by"] = "forward pass did not confirm";
-    return Verdict::Undecided;
-  }
-  return sweep.undecided > 0 ? Verdict::Undecided : Verdict::Holds;
+Verdict verify_sweep(MatchSweepSummary& summary, const MatchTally& tally, Forward&& forward) {
+  return sweep_verdict_of(tally, failing_case(tally).index, [&](std::uint64_t) {
+    auto decisions = forward(summary.worst->witness.x);
+    const auto& d = decisions[static_cast<std::size_t>(summary.worst->witness.token)];
+    summary.worst->check = MatchWitnessCheck{d.model, d.truth, d.decided && d.model != d.truth};
+    return summary.worst->check->confirmed;
+  });
 }
 
+// The `eval` result of a Match construction: per token x, ψ's decision, the ground truth and the
+// enclosure of the statistic ψ thresholds (named stat_name), plus the count of wrong tokens.
+struct MatchEvalResult {
+  std::string construction;
+  std::vector<int> x;
+  int M = 0;
+  Rational c;
+  std::string semantics;
+  std::optional<bool> residual;       // reported in params when set
+  std::optional<Rational> threshold;  // lower end of ψ's threshold, when ψ has one
+  std::vector<MatchTokenDecision> tokens;
+  std::string stat_name;
+  int errors = 0;  // wrong or undecided tokens
+};
+int count_wrong(const std::vector<MatchTokenDecision>& tokens);
 
-}  // namespace attnbounds
+// ---- minimal precision ------------------------------------------------------------------------
 
-#include <functional>
-
-namespace attnbounds {
+struct MinPrecisionPoint {
+  Verdict verdict = Verdict::Undecided;
+  std::string worst;  // the checker's worst value as printed ("" when it has none)
+};
+struct MinPrecisionRow {
+  int p = 0;
+  Verdict verdict = Verdict::Undecided;
+  std::string worst;
+};
+struct MinPrecisionResult {
+  std::string claim, mode;
+  int p_lo = 0, p_hi = 0;
+  std::optional<int> p_star;
+  std::vector<int> islands;
+  std::vector<std::pair<std::string, Verdict>> formats;  // bf16, fp16, fp32
+  std::vector<MinPrecisionRow> scan;
+  Verdict verdict = Verdict::Undecided;
+  double seconds = 0;
+  std::string p_star_semantics() const;  // "<mode>:float:<p*>" or "none"
+};
 
 // Minimal precision (SPEC §2): runs `check(semantics)` for every float:p, p in [p_lo, p_hi],
 // with semantics "<mode>:float:p"; p* = the smallest p such that every p' in [p, p_hi] holds.
 // Non-monotone islands (p' < p* that hold) are reported.  bf16/fp16/fp32 (p = 8/11/24) are
-// always reported, checked separately when outside the range.
-json min_precision_scan(const std::string& claim, const std::string& mode, int p_lo, int p_hi,
-                        const std::function<json(const Semantics&)>& check);
+// always reported, checked separately when outside the range.  Holds when p* exists, undecided
+// when some p' ≥ p* (or any p' when there is no p*) is undecided, fails otherwise.
+MinPrecisionResult min_precision_scan(const std::string& claim, const std::string& mode, int p_lo, int p_hi,
+                                      const std::function<MinPrecisionPoint(const Semantics&)>& check);
 
 }  // namespace attnbounds

@@ -1,12 +1,13 @@
 #include "proofs/theorem7_match3_disj.hpp"
 
-#include <fmt/format.h>
-
 #include <map>
 #include <random>
 #include <stdexcept>
 
-#include "cli/errors.hpp"
+#include "core/config_error.hpp"
+#include "core/elapsed_timer.hpp"
+#include "core/field_range.hpp"
+#include "core/size_limit_error.hpp"
 #include "enumerate/parallel.hpp"
 #include "model/turn_table.hpp"
 #include "tasks/tasks.hpp"
@@ -109,7 +110,7 @@ Rational random_entry(std::mt19937_64& rng, const Format& fmt) {
 }  // namespace
 
 TiledMatch3Model make_tiled_model(const TiledModelSpec& spec, const Match3DisjReduction& r, const Semantics& sem) {
-  if (sem.kind != Semantics::Kind::Tiled) throw UsageError("--semantics", "lower match3-disj needs tiled:<fmt>:<T>");
+  if (sem.kind != Semantics::Kind::Tiled) throw ConfigError("semantics", "lower match3-disj needs tiled:<fmt>:<T>");
   TiledMatch3Model model;
   model.format = sem.format;
   model.tile = sem.tile;
@@ -130,7 +131,7 @@ TiledMatch3Model make_tiled_model(const TiledModelSpec& spec, const Match3DisjRe
       }
     }
   } else if (spec.family == "trig") {
-    if (spec.m < 2) throw UsageError("--m", "the trig family needs m >= 2 (cos and sin of each frequency)");
+    if (spec.m < 2) throw ConfigError("m", "the trig family needs m >= 2 (cos and sin of each frequency)");
     const int freqs = spec.m / 2;
     // Value v_x = sin(fθ_x + φ_h), φ_h = (1 + ⌊h / freqs⌋)/2 radians: a fixed linear map of
     // (cos fθ_x, sin fθ_x), so it is V^T φ; heads that share a frequency get different phases.
@@ -151,7 +152,7 @@ TiledMatch3Model make_tiled_model(const TiledModelSpec& spec, const Match3DisjRe
       }
     }
   } else {
-    throw UsageError("--model", "must be trig or random (got '" + spec.family + "')");
+    throw ConfigError("model", "must be trig or random (got '" + spec.family + "')");
   }
   return model;
 }
@@ -266,8 +267,8 @@ std::string message_key(const std::vector<TileSum>& msg) {
   return k;
 }
 
-json set_json(std::uint64_t mask, int n) {
-  json a = json::array();
+std::vector<int> set_elements(std::uint64_t mask, int n) {
+  std::vector<int> a;
   for (int j = 1; j <= n; ++j)
     if ((mask >> (j - 1)) & 1U) a.push_back(j);
   return a;
@@ -277,17 +278,16 @@ int bob_tiles(int n, int T) { return (n + T - 1) / T; }
 
 }  // namespace
 
-json lower_match3_disj(const Match3DisjOptions& opts, unsigned threads) {
-  Stopwatch sw;
+Match3DisjResult lower_match3_disj(const Match3DisjOptions& opts, unsigned threads) {
+  ElapsedTimer timer;
   const int n = opts.n;
-  require_range("--n", static_cast<long long>(n), 1LL, 12LL);
-  if (opts.model.m < 1 || opts.model.m > 64) throw UsageError("--m", "must be in 1..64");
-  if (opts.model.H < 1 || opts.model.H > 64) throw UsageError("--H", "must be in 1..64");
+  require_field_range("n", n, 1, 12);
+  if (opts.model.m < 1 || opts.model.m > 64) throw ConfigError("m", "must be in 1..64");
+  if (opts.model.H < 1 || opts.model.H > 64) throw ConfigError("H", "must be in 1..64");
   if (opts.semantics.kind != Semantics::Kind::Tiled)
-    throw UsageError("--semantics", "lower match3-disj needs tiled:<fmt>:<T> (e.g. tiled:float:8:" + std::to_string(n) + ")");
-  if (opts.dump && n > 6 && !opts.force) throw UsageError("--dump", "4^n layouts for n > 6 is large; add --force");
+    throw ConfigError("semantics", "lower match3-disj needs tiled:<fmt>:<T> (e.g. tiled:float:8:" + std::to_string(n) + ")");
   const std::uint64_t sets = 1ULL << n;
-  require_size("lower match3-disj instances 4^n (each one a forward pass)", sets * sets, 1ULL << 18, opts.force);
+  require_size_limit("lower match3-disj instances 4^n (each one a forward pass)", sets * sets, 1ULL << 18, opts.force);
 
   // Part 1: reduction search and exhaustive verification.
   std::uint64_t tried = 0;
@@ -295,16 +295,17 @@ json lower_match3_disj(const Match3DisjOptions& opts, unsigned threads) {
   if (!red) throw std::runtime_error("no reduction parameters found up to M = 8n+16");
   const std::uint64_t bad = verify_match3_disj(*red, threads);
 
-  json params{{"n", n}, {"N", 2 * n + 1}, {"model", opts.model.family}, {"m", opts.model.m}, {"H", opts.model.H},
-              {"seed", opts.model.seed}};
-  if (opts.model.family == "trig") params["c"] = to_exact_string(opts.model.c);
-  json result = make_result("lower", "match3-disj", "Theorem 7", "paper statement; reduction ours", params,
-                            opts.semantics.name());
-  result["reduction"] = {{"M", red->M}, {"t", red->t}, {"s", red->s}, {"dummy", red->dummy}};
-  result["reduction_search"] = {{"order", "M from N+1 up, then t, s, dummy lexicographically"},
-                                {"candidates_tried", tried}};
-  result["instances"] = sets * sets;
-  result["reduction_verified"] = bad == 0;
+  Match3DisjResult r;
+  r.n = n;
+  r.model = opts.model;
+  r.semantics = opts.semantics.name();
+  r.theorem = "Theorem 7";
+  r.provenance = "paper statement; reduction ours";
+  r.reduction = *red;
+  r.search_order = "M from N+1 up, then t, s, dummy lexicographically";
+  r.candidates_tried = tried;
+  r.instances = sets * sets;
+  r.reduction_verified = bad == 0;
 
   // Part 2: protocol simulation vs forward pass on every instance.
   TiledMatch3Model model = make_tiled_model(opts.model, *red, opts.semantics);
@@ -334,8 +335,8 @@ json lower_match3_disj(const Match3DisjOptions& opts, unsigned threads) {
         acc.mismatches += part.mismatches;
         if (part.has && !acc.has) { acc.has = true; acc.first = part.first; }
       });
-  result["protocol"] = {{"instances_checked", sets * sets}, {"mismatches", proto.mismatches},
-                        {"tiles", "blocks {token 0, Alice 1..n} and {Bob n+1..2n}, tiles of T consecutive tokens"}};
+  r.protocol_mismatches = proto.mismatches;
+  r.tiles = "blocks {token 0, Alice 1..n} and {Bob n+1..2n}, tiles of T consecutive tokens";
 
   // Part 3: message counting.
   const int w = opts.semantics.format.value_bits();
@@ -347,66 +348,63 @@ json lower_match3_disj(const Match3DisjOptions& opts, unsigned threads) {
     auto [it, inserted] = first_with.emplace(message_key(bob[B]), B);
     if (!inserted && !collision) collision = std::make_pair(it->second, B);
   }
-  result["messages"] = {{"distinct", first_with.size()}, {"sets", sets},
-                        {"bits_per_message", message_bits},
-                        {"bits_formula", "H * bob_tiles * (d'+1) * w = " + std::to_string(model.H) + "*" +
-                                             std::to_string(tiles) + "*2*" + std::to_string(w)},
-                        {"bits_needed", n},
-                        {"pigeonhole_forces_collision", message_bits < n}};
-  result["bound"] = std::to_string(sets);
-  result["cases"] = sets * sets;
-  result["bound_proved"] = "any one-layer H-head model computing Match3 on these instances under this tiled "
-                           "semantics needs H * bob_tiles * (d'+1) * w >= n = (N-1)/2 bits (one-way DISJ_n); "
-                           "the paper's form is mpH >= cN / log log N (its message is Bob's tokens, ours the tile sums)";
+  r.distinct_messages = first_with.size();
+  r.sets = sets;
+  r.bits_per_message = message_bits;
+  r.bits_formula = "H * bob_tiles * (d'+1) * w = " + std::to_string(model.H) + "*" + std::to_string(tiles) + "*2*" +
+                   std::to_string(w);
+  r.bits_needed = n;
+  r.pigeonhole_forces_collision = message_bits < n;
+  r.bound_proved = "any one-layer H-head model computing Match3 on these instances under this tiled "
+                   "semantics needs H * bob_tiles * (d'+1) * w >= n = (N-1)/2 bits (one-way DISJ_n); "
+                   "the paper's form is mpH >= cN / log log N (its message is Bob's tokens, ours the tile sums)";
   // A lower-bound run tests the protocol, not the model's accuracy: say so where it is read.
-  result["verdict_meaning"] =
+  r.verdict_meaning =
       "holds: reduction verified on every instance, protocol output equals the forward pass, and all Bob "
       "messages are distinct (no collision forces an error); it does not certify that the model computes "
       "Match3. fails: a message collision gave an input the model gets wrong, verified by a forward pass";
 
   // Part 4: counterexample from a collision, verified by forward passes and ground truth.
-  Verdict verdict = Verdict::Holds;
-  json worst{{"value", std::to_string(first_with.size())}, {"lower", std::to_string(first_with.size())},
-             {"upper", std::to_string(first_with.size())},
-             {"witness", {{"note", "no collision: every Bob message is distinct (value = distinct messages)"}}}};
+  r.verdict = Verdict::Holds;
   if (bad != 0 || proto.mismatches != 0) {
-    verdict = Verdict::Undecided;
-    result["error"] = bad != 0 ? "reduction not verified" : "protocol output differs from the forward pass";
+    r.verdict = Verdict::Undecided;
+    r.error = bad != 0 ? "reduction not verified" : "protocol output differs from the forward pass";
   } else if (collision) {
     const auto [B1, B2] = *collision;
     const std::uint64_t diff = B1 ^ B2;
     const std::uint64_t A = diff & (~diff + 1);  // the lowest element of B1 △ B2
-    auto X1 = match3_disj_layout(*red, A, B1), X2 = match3_disj_layout(*red, A, B2);
-    Rational o1 = tiled_forward_token0(model, X1, n), o2 = tiled_forward_token0(model, X2, n);
-    const int t1 = match3(X1, red->M)[0], t2 = match3(X2, red->M)[0];
-    json witness{{"inputs", json::array({json{{"x", X1}}, json{{"x", X2}}})},
-                 {"token", 1},
-                 {"alice_set", set_json(A, n)},
-                 {"bob_sets", json::array({set_json(B1, n), set_json(B2, n)})},
-                 {"outputs", json::array({to_exact_string(o1), to_exact_string(o2)})},
-                 {"truth", json::array({t1, t2})},
-                 {"verified_by", "forward passes give identical outputs while tasks.hpp Match3 differs: "
-                                 "every psi is wrong on one of the two inputs"}};
-    worst["witness"] = witness;
-    verdict = (o1 == o2 && t1 != t2) ? Verdict::Fails : Verdict::Undecided;
+    Match3DisjCollision cw;
+    cw.x1 = match3_disj_layout(*red, A, B1);
+    cw.x2 = match3_disj_layout(*red, A, B2);
+    cw.output1 = tiled_forward_token0(model, cw.x1, n);
+    cw.output2 = tiled_forward_token0(model, cw.x2, n);
+    cw.truth1 = match3(cw.x1, red->M)[0];
+    cw.truth2 = match3(cw.x2, red->M)[0];
+    cw.alice_set = set_elements(A, n);
+    cw.bob_set1 = set_elements(B1, n);
+    cw.bob_set2 = set_elements(B2, n);
+    r.verdict = (cw.output1 == cw.output2 && cw.truth1 != cw.truth2) ? Verdict::Fails : Verdict::Undecided;
+    r.collision = std::move(cw);
   }
-  result["worst"] = worst;
-  if (opts.dump) {
-    json layouts = json::array();
+  if (opts.dump)
     for (std::uint64_t A = 0; A < sets; ++A)
       for (std::uint64_t B = 0; B < sets; ++B)
-        layouts.push_back({{"A", set_json(A, n)}, {"B", set_json(B, n)}, {"x", match3_disj_layout(*red, A, B)},
-                           {"match3_token1", (A & B) != 0 ? 1 : 0}});
-    result["layouts"] = layouts;
-  }
-  finish_result(result, verdict, sw.seconds(), threads);
-  return result;
+        r.layouts.push_back({set_elements(A, n), set_elements(B, n), match3_disj_layout(*red, A, B), (A & B) != 0 ? 1 : 0});
+  r.seconds = timer.seconds();
+  r.threads = threads;
+  return r;
 }
 
-json lower_match3_disj_grid(const Match3DisjOptions& base, const std::vector<int>& ms, const std::vector<int>& ps,
-                            const std::vector<int>& Hs, unsigned threads) {
-  Stopwatch sw;
-  json rows = json::array();
+Match3DisjGrid lower_match3_disj_grid(const Match3DisjOptions& base, const std::vector<int>& ms,
+                                      const std::vector<int>& ps, const std::vector<int>& Hs, unsigned threads) {
+  ElapsedTimer timer;
+  Match3DisjGrid g;
+  g.n = base.n;
+  g.model_family = base.model.family;
+  g.seed = base.model.seed;
+  g.semantics = base.semantics.name();
+  g.theorem = "Theorem 7";
+  g.provenance = "paper statement; reduction ours";
   for (int m : ms)
     for (int p : ps)
       for (int H : Hs) {
@@ -415,52 +413,12 @@ json lower_match3_disj_grid(const Match3DisjOptions& base, const std::vector<int
         o.model.m = m;
         o.model.H = H;
         o.semantics.format = Format::float_bits(p);
-        json r = lower_match3_disj(o, threads);
-        rows.push_back({{"m", m}, {"p", p}, {"H", H}, {"message_bits", r["messages"]["bits_per_message"]},
-                        {"n", base.n}, {"distinct_messages", r["messages"]["distinct"]},
-                        {"sets", r["messages"]["sets"]},
-                        {"result", r["verdict"] == "fails" ? "fail (verified collision)" : r["verdict"] == "holds" ? "pass" : "undecided"}});
+        Match3DisjResult r = lower_match3_disj(o, threads);
+        g.rows.push_back({m, p, H, r.bits_per_message, base.n, r.distinct_messages, r.sets, r.verdict});
       }
-  json out = make_result("lower", "match3-disj --grid", "Theorem 7", "paper statement; reduction ours",
-                         {{"n", base.n}, {"model", base.model.family}, {"seed", base.model.seed}},
-                         base.semantics.name());
-  out["rows"] = rows;
-  out["seconds"] = sw.seconds();
-  out["threads"] = threads;
-  return out;
-}
-
-std::string render_grid(const json& grid, const std::string& format) {
-  if (format == "json") return grid.dump(2) + "\n";
-  const char* cols[] = {"m", "p", "H", "message_bits", "n", "distinct_messages", "sets", "result"};
-  auto cell = [](const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
-  std::string out;
-  if (format == "csv") {
-    out += "m,p,H,message_bits,n,distinct_messages,sets,result\n";
-    for (const auto& r : grid["rows"]) {
-      std::string line;
-      for (const char* c : cols) line += (line.empty() ? "" : ",") + cell(r[c]);
-      out += line + "\n";
-    }
-  } else if (format == "latex") {
-    out += "\\begin{tabular}{rrrrrrrl}\n$m$ & $p$ & $H$ & bits & $n$ & distinct & $2^n$ & result \\\\\n\\hline\n";
-    for (const auto& r : grid["rows"]) {
-      std::string line;
-      for (const char* c : cols) line += (line.empty() ? "" : " & ") + cell(r[c]);
-      out += line + " \\\\\n";
-    }
-    out += "\\end{tabular}\n";
-  } else if (format == "md") {
-    out += "| m | p | H | message bits | n | distinct messages | 2^n | result |\n|---|---|---|---|---|---|---|---|\n";
-    for (const auto& r : grid["rows"]) {
-      std::string line = "|";
-      for (const char* c : cols) line += " " + cell(r[c]) + " |";
-      out += line + "\n";
-    }
-  } else {
-    throw UsageError("--format", "must be md, csv, latex or json (got '" + format + "')");
-  }
-  return out;
+  g.seconds = timer.seconds();
+  g.threads = threads;
+  return g;
 }
 
 }  // namespace attnbounds

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "core/verdict.hpp"
 #include "numeric/format.hpp"
 #include "numeric/interval.hpp"
-#include "report/result.hpp"
 
 namespace attnbounds {
 
@@ -66,14 +66,70 @@ struct Match3DisjOptions {
   int n = 3;
   TiledModelSpec model;
   Semantics semantics;  // tiled:<fmt>:T; T = 0 means one tile per party
-  bool dump = false;
+  bool dump = false;    // report every instance's layout (4^n of them)
   bool force = false;
 };
-json lower_match3_disj(const Match3DisjOptions& opts, unsigned threads);
 
-// --grid: (m, p, H) over float:p formats for a fixed n; one row per combination.
-json lower_match3_disj_grid(const Match3DisjOptions& base, const std::vector<int>& ms, const std::vector<int>& ps,
-                            const std::vector<int>& Hs, unsigned threads);
-std::string render_grid(const json& grid, const std::string& format);  // md | csv | latex | json
+// A message collision turned into two inputs with identical forward outputs and different
+// ground truth (sets as 1-based element lists).
+struct Match3DisjCollision {
+  std::vector<int> x1, x2;
+  std::vector<int> alice_set, bob_set1, bob_set2;
+  Rational output1, output2;
+  int truth1 = 0, truth2 = 0;
+};
+
+struct Match3DisjLayout {
+  std::vector<int> A, B, x;  // A, B: 1-based elements
+  int match3_token1 = 0;
+};
+
+// The result of `lower match3-disj` (SPEC §7 fields; the application renders them).
+struct Match3DisjResult {
+  int n = 0;
+  TiledModelSpec model;
+  std::string semantics, theorem, provenance;
+  Match3DisjReduction reduction;
+  std::string search_order;
+  std::uint64_t candidates_tried = 0;
+  std::uint64_t instances = 0;
+  bool reduction_verified = false;
+  std::uint64_t protocol_mismatches = 0;
+  std::string tiles;
+  std::uint64_t distinct_messages = 0, sets = 0;
+  long bits_per_message = 0;
+  std::string bits_formula;
+  int bits_needed = 0;
+  bool pigeonhole_forces_collision = false;
+  std::string bound_proved, verdict_meaning;
+  std::optional<std::string> error;
+  std::optional<Match3DisjCollision> collision;
+  std::vector<Match3DisjLayout> layouts;  // when dump
+  Verdict verdict = Verdict::Undecided;
+  double seconds = 0;
+  unsigned threads = 0;
+};
+// Throws ConfigError on a bad field, SizeLimitError above the size guard unless force.
+Match3DisjResult lower_match3_disj(const Match3DisjOptions& opts, unsigned threads);
+
+// The grid: (m, p, H) over float:p formats for a fixed n; one row per combination.
+struct Match3DisjGridRow {
+  int m = 0, p = 0, H = 0;
+  long message_bits = 0;
+  int n = 0;
+  std::uint64_t distinct_messages = 0, sets = 0;
+  Verdict verdict = Verdict::Undecided;
+};
+struct Match3DisjGrid {
+  int n = 0;
+  std::string model_family;
+  std::uint64_t seed = 0;
+  std::string semantics, theorem, provenance;
+  std::vector<Match3DisjGridRow> rows;
+  double seconds = 0;
+  unsigned threads = 0;
+};
+Match3DisjGrid lower_match3_disj_grid(const Match3DisjOptions& base, const std::vector<int>& ms,
+                                      const std::vector<int>& ps, const std::vector<int>& Hs, unsigned threads);
 
 }  // namespace attnbounds

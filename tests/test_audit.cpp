@@ -342,11 +342,11 @@ TEST_CASE("audit: match2 no-residual score gap (now O(M)) equals the quadratic d
 TEST_CASE("audit: match3-window negative twin fails with a witness the forward pass confirms", "[audit]") {
   using namespace attnbounds;
   Match3LocalConfig cfg{true, 8, 8, 3, Rational(1, 16), Semantics{}};  // holds at 1/4: the gaps are >= 36c
-  nlohmann::json r = check_match3_local(cfg, 0, false);
-  REQUIRE(r["verdict"] == "fails");
-  const auto& w = r["worst"]["witness"];
-  std::vector<int> x = w["x"].get<std::vector<int>>();
-  const int token = w["token"].get<int>() - 1;
+  Match3LocalResult r = check_match3_local(cfg, 0, false);
+  REQUIRE(r.verdict == Verdict::Fails);
+  REQUIRE(r.witness.has_value());
+  std::vector<int> x = r.witness->x;
+  const int token = r.witness->token;
   // Window hint sets: the w positions after i, cyclically; ground truth recomputed here.
   std::vector<std::vector<int>> y(x.size());
   for (int i = 0; i < 8; ++i)
@@ -354,9 +354,9 @@ TEST_CASE("audit: match3-window negative twin fails with a witness the forward p
   bool truth = false;
   for (int j1 : y[token])
     for (int j2 : y[token]) truth = truth || (x[token] + x[j1] + x[j2]) % 8 == 0;
-  nlohmann::json e = eval_match3_local(cfg, x, {});
-  CHECK(e["tokens"][token]["truth"] == (truth ? 1 : 0));
-  CHECK(e["tokens"][token]["model"] != e["tokens"][token]["truth"]);
+  Match3LocalEval e = eval_match3_local(cfg, x, {});
+  CHECK(e.tokens[static_cast<std::size_t>(token)].truth == (truth ? 1 : 0));
+  CHECK(e.tokens[static_cast<std::size_t>(token)].model != e.tokens[static_cast<std::size_t>(token)].truth);
 }
 
 TEST_CASE("audit: min-p with no p* because every row is undecided is undecided (exit 3), not fails", "[audit]") {

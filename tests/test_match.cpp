@@ -16,6 +16,9 @@
 #include "proofs/match3_third_order.hpp"
 #include "proofs/theorem7_match3_disj.hpp"
 #include "tasks/tasks.hpp"
+#include "checks/json_match.hpp"
+#include "core/config_error.hpp"
+#include "core/size_limit_error.hpp"
 
 using namespace attnbounds;
 
@@ -48,12 +51,16 @@ double mpfr_cos_turn(long r, long M) {
 
 // A witness of a failing sweep re-verified independently: the model's forward pass decision at
 // the witness token differs from the tasks.hpp ground truth.
-template <class Forward, class Truth>
-void require_verified_witness(const json& r, Forward&& forward, Truth&& truth) {
-  REQUIRE(r["verdict"] == "fails");
-  const auto& w = r["worst"]["witness"];
-  std::vector<int> x = w["x"].get<std::vector<int>>();
-  const int token = w["token"].get<int>() - 1;
+template <class Result, class Forward, class Truth>
+void require_verified_witness(const Result& r, Forward&& forward, Truth&& truth) {
+  REQUIRE(r.verdict == Verdict::Fails);
+  REQUIRE(r.sweep.worst.has_value());
+  REQUIRE(r.sweep.worst->failing);
+  REQUIRE(r.sweep.worst->check.has_value());
+  CHECK(r.sweep.worst->check->confirmed);
+  CHECK(r.sweep.failing > 0);
+  const std::vector<int> x = r.sweep.worst->witness.x;
+  const int token = r.sweep.worst->witness.token;
   auto decisions = forward(x);
   auto gt = truth(x);
   REQUIRE(decisions[static_cast<std::size_t>(token)].decided);
@@ -166,57 +173,69 @@ TEST_CASE("multiset reduction: per-case enclosure overlaps the direct forward pa
 }
 
 TEST_CASE("match2 holds at its defaults (N=8, M=16) and under embed bf16 / arith fp16", "[match]") {
-  json r = check_match2(Match2Config{8, 16, std::nullopt, Semantics{}, false}, 0, false);
-  CHECK(r["verdict"] == "holds");
-  CHECK(r["cases"] == 16 * binomial(22, 7));
-  CHECK(r["m"] == 2);
-  CHECK(parse_rational(r["worst"]["lower"].get<std::string>()) > 0);
-  CHECK(check_match2(Match2Config{6, 12, std::nullopt, parse_semantics("embed:bf16"), false}, 0, false)["verdict"] == "holds");
-  json a = check_match2(Match2Config{3, 6, std::nullopt, parse_semantics("arith:fp16"), false}, 0, false);
-  CHECK(a["verdict"] == "holds");
-  CHECK(a["cases"] == 6 * 6 * 6 * 3);
+  Match2Result r = check_match2(Match2Config{8, 16, std::nullopt, Semantics{}, false}, 0, false);
+  CHECK(r.verdict == Verdict::Holds);
+  CHECK(r.sweep.cases == 16 * binomial(22, 7));
+  CHECK(r.sweep.failing == 0);
+  CHECK(r.sweep.undecided == 0);
+  REQUIRE(r.sweep.worst.has_value());
+  CHECK_FALSE(r.sweep.worst->failing);
+  CHECK(r.sweep.worst->lower > 0);
+  CHECK(r.c == Rational(80451, 1024));  // docs/match.md
+  // Matched tokens: ‖out‖ ≤ 2δ < g/2 ≤ every unmatched ‖out‖ (g = 1 − cos(2π/16)).
+  CHECK(r.sweep.matched.stat_upper < r.threshold_lower.get_d());
+  CHECK(r.sweep.unmatched.stat_lower >= 1 - std::cos(2 * M_PI / 16) - 1e-12);
+  CHECK(check_match2(Match2Config{6, 12, std::nullopt, parse_semantics("embed:bf16"), false}, 0, false).verdict == Verdict::Holds);
+  Match2Result a = check_match2(Match2Config{3, 6, std::nullopt, parse_semantics("arith:fp16"), false}, 0, false);
+  CHECK(a.verdict == Verdict::Holds);
+  CHECK(a.tuples);
+  CHECK(a.sweep.cases == 6 * 6 * 6 * 3);
 }
 
 TEST_CASE("match2 negative twins fail with verified witnesses", "[match]") {
   auto truth = [](int M) { return [M](const std::vector<int>& x) { return match2(x, M); }; };
   SECTION("temperature too low") {
     Match2Config cfg{4, 8, Rational(1), Semantics{}, false};
-    json r = check_match2(cfg, 0, false);
+    Match2Result r = check_match2(cfg, 0, false);
     Match2Model m(8, Rational(1), Semantics{}, false);
     require_verified_witness(r, [&](const std::vector<int>& x) { return match2_forward(m, x); }, truth(8));
   }
   SECTION("wrong sign in the query") {
     Match2Config cfg{4, 8, std::nullopt, Semantics{}, true};
-    json r = check_match2(cfg, 0, false);
+    Match2Result r = check_match2(cfg, 0, false);
     Match2Model m(8, match2_default_temperature(4, 8), Semantics{}, true);
     require_verified_witness(r, [&](const std::vector<int>& x) { return match2_forward(m, x); }, truth(8));
   }
   SECTION("M too large for embed:float:4") {
     Semantics sem = parse_semantics("embed:float:4");
-    json r = check_match2(Match2Config{4, 32, std::nullopt, sem, false}, 0, false);
+    Match2Result r = check_match2(Match2Config{4, 32, std::nullopt, sem, false}, 0, false);
     Match2Model m(32, match2_default_temperature(4, 32), sem, false);
     require_verified_witness(r, [&](const std::vector<int>& x) { return match2_forward(m, x); }, truth(32));
   }
 }
 
 TEST_CASE("match3 third-order holds at N=6, M=9 and its negative twins fail with verified witnesses", "[match]") {
-  json ok = check_match3_third_order(Match3Config{6, 9, std::nullopt, Semantics{}, false}, 0, false);
-  CHECK(ok["verdict"] == "holds");
-  CHECK(ok["m"] == 4);
+  Match3ThirdOrderResult ok = check_match3_third_order(Match3Config{6, 9, std::nullopt, Semantics{}, false}, 0, false);
+  CHECK(ok.verdict == Verdict::Holds);
+  CHECK(ok.sweep.cases == 11583);  // 9 * C(13, 5), docs/match.md
+  CHECK(ok.temperature_above_bound);
+  // Matched statistics above the threshold 1 − g/2, unmatched below it.
+  CHECK(ok.sweep.matched.stat_lower > ok.threshold_lower.get_d());
+  CHECK(ok.sweep.unmatched.stat_upper < ok.threshold_lower.get_d());
   auto truth = [](int M) { return [M](const std::vector<int>& x) { return match3(x, M); }; };
   {
-    json r = check_match3_third_order(Match3Config{4, 6, Rational(1), Semantics{}, false}, 0, false);
+    Match3ThirdOrderResult r = check_match3_third_order(Match3Config{4, 6, Rational(1), Semantics{}, false}, 0, false);
     Match3Model m(6, Rational(1), Semantics{}, false);
     require_verified_witness(r, [&](const std::vector<int>& x) { return match3_forward(m, x); }, truth(6));
   }
   {
-    json r = check_match3_third_order(Match3Config{4, 6, std::nullopt, Semantics{}, true}, 0, false);
+    Match3ThirdOrderResult r = check_match3_third_order(Match3Config{4, 6, std::nullopt, Semantics{}, true}, 0, false);
     Match3Model m(6, match3_default_temperature(4, 6), Semantics{}, true);
     require_verified_witness(r, [&](const std::vector<int>& x) { return match3_forward(m, x); }, truth(6));
   }
   {
     Semantics sem = parse_semantics("embed:float:3");
-    json r = check_match3_third_order(Match3Config{3, 24, std::nullopt, sem, false}, 0, false);
+    Match3ThirdOrderResult r = check_match3_third_order(Match3Config{3, 24, std::nullopt, sem, false}, 0, false);
     Match3Model m(24, match3_default_temperature(3, 24), sem, false);
     require_verified_witness(r, [&](const std::vector<int>& x) { return match3_forward(m, x); }, truth(24));
   }
@@ -252,24 +271,32 @@ TEST_CASE("Newton decoder recovers multisets from power sums; hinted truth match
 }
 
 TEST_CASE("match3-hinted / window hold at defaults; low temperature and low precision fail with witnesses", "[match]") {
-  CHECK(check_match3_local(Match3LocalConfig{false, 10, 8, 3, std::nullopt, Semantics{}}, 0, false)["verdict"] == "holds");
-  CHECK(check_match3_local(Match3LocalConfig{true, 10, 8, 3, std::nullopt, Semantics{}}, 0, false)["verdict"] == "holds");
-  CHECK(check_match3_local(Match3LocalConfig{false, 8, 8, 3, std::nullopt, parse_semantics("embed:fp32")}, 0, false)["verdict"] == "holds");
-  CHECK(check_match3_local(Match3LocalConfig{false, 8, 8, 2, std::nullopt, parse_semantics("arith:fp32")}, 0, false)["verdict"] == "holds");
-  CHECK(check_match3_local(Match3LocalConfig{true, 8, 8, 3, std::nullopt, parse_semantics("arith:fp32")}, 0, false)["verdict"] == "holds");
+  Match3LocalResult hinted = check_match3_local(Match3LocalConfig{false, 10, 8, 3, std::nullopt, Semantics{}}, 0, false);
+  CHECK(hinted.verdict == Verdict::Holds);
+  CHECK(hinted.rows == binomial(10, 3));
+  CHECK(hinted.worst_upper < 0.5);
+  CHECK(hinted.decoder_failures == 0);
+  CHECK_FALSE(hinted.witness.has_value());
+  Match3LocalResult window = check_match3_local(Match3LocalConfig{true, 10, 8, 3, std::nullopt, Semantics{}}, 0, false);
+  CHECK(window.verdict == Verdict::Holds);
+  CHECK(window.rows == 10);
+  CHECK(check_match3_local(Match3LocalConfig{false, 8, 8, 3, std::nullopt, parse_semantics("embed:fp32")}, 0, false).verdict == Verdict::Holds);
+  CHECK(check_match3_local(Match3LocalConfig{false, 8, 8, 2, std::nullopt, parse_semantics("arith:fp32")}, 0, false).verdict == Verdict::Holds);
+  CHECK(check_match3_local(Match3LocalConfig{true, 8, 8, 3, std::nullopt, parse_semantics("arith:fp32")}, 0, false).verdict == Verdict::Holds);
   for (auto cfg : {Match3LocalConfig{false, 8, 8, 2, Rational(2), Semantics{}},
                    Match3LocalConfig{false, 8, 8, 3, std::nullopt, parse_semantics("embed:bf16")},
                    Match3LocalConfig{false, 8, 8, 3, std::nullopt, parse_semantics("arith:bf16")}}) {
-    json r = check_match3_local(cfg, 0, false);
-    REQUIRE(r["verdict"] == "fails");
-    const auto& w = r["worst"]["witness"];
-    std::vector<int> x = w["x"].get<std::vector<int>>();
-    std::vector<std::vector<int>> y;
-    for (const auto& s : w["y"]) { std::vector<int> v; for (int j : s) v.push_back(j - 1); y.push_back(v); }
-    const int token = w["token"].get<int>() - 1;
-    json e = eval_match3_local(cfg, x, y);
-    CHECK(e["tokens"][token]["truth"] == static_cast<int>(match3_hinted_truth(x, y, cfg.M)[static_cast<std::size_t>(token)]));
-    CHECK(e["tokens"][token]["model"] != e["tokens"][token]["truth"]);
+    Match3LocalResult r = check_match3_local(cfg, 0, false);
+    REQUIRE(r.verdict == Verdict::Fails);
+    REQUIRE(r.witness.has_value());
+    const std::vector<int> x = r.witness->x;
+    const std::vector<std::vector<int>> y = r.witness->y;
+    const std::size_t token = static_cast<std::size_t>(r.witness->token);
+    Match3LocalEval e = eval_match3_local(cfg, x, y);
+    CHECK(e.tokens[token].truth == static_cast<int>(match3_hinted_truth(x, y, cfg.M)[token]));
+    CHECK(e.tokens[token].decided);
+    CHECK(e.tokens[token].model != e.tokens[token].truth);
+    CHECK(e.errors >= 1);
   }
 }
 
@@ -296,13 +323,15 @@ TEST_CASE("Theorem 7: low-precision random model gives a verified collision; tri
   o.model.family = "random";
   o.model.m = 2;
   o.semantics = parse_semantics("tiled:float:3:6");
-  json r = lower_match3_disj(o, 0);
-  REQUIRE(r["verdict"] == "fails");
-  CHECK(r["protocol"]["mismatches"] == 0);
-  CHECK(r["reduction_verified"] == true);
-  const auto& w = r["worst"]["witness"];
-  auto X1 = w["inputs"][0]["x"].get<std::vector<int>>(), X2 = w["inputs"][1]["x"].get<std::vector<int>>();
-  Match3DisjReduction red{6, r["reduction"]["M"], r["reduction"]["t"], r["reduction"]["s"], r["reduction"]["dummy"]};
+  Match3DisjResult r = lower_match3_disj(o, 0);
+  REQUIRE(r.verdict == Verdict::Fails);
+  CHECK(r.protocol_mismatches == 0);
+  CHECK(r.reduction_verified);
+  REQUIRE(r.collision.has_value());
+  const auto X1 = r.collision->x1, X2 = r.collision->x2;
+  CHECK(r.collision->output1 == r.collision->output2);
+  const Match3DisjReduction red = r.reduction;
+  CHECK(red.M == 14);
   TiledMatch3Model model = make_tiled_model(o.model, red, o.semantics);
   CHECK(tiled_forward_token0(model, X1, 6) == tiled_forward_token0(model, X2, 6));
   CHECK(match3(X1, red.M)[0] != match3(X2, red.M)[0]);
@@ -312,10 +341,11 @@ TEST_CASE("Theorem 7: low-precision random model gives a verified collision; tri
   t.model.family = "trig";
   t.model.m = 2;
   t.semantics = parse_semantics("tiled:float:53:5");
-  json rt = lower_match3_disj(t, 0);
-  CHECK(rt["verdict"] == "holds");
-  CHECK(rt["messages"]["distinct"] == 32);
-  CHECK(rt["protocol"]["mismatches"] == 0);
+  Match3DisjResult rt = lower_match3_disj(t, 0);
+  CHECK(rt.verdict == Verdict::Holds);
+  CHECK(rt.distinct_messages == 32);
+  CHECK(rt.protocol_mismatches == 0);
+  CHECK_FALSE(rt.collision.has_value());
 }
 
 TEST_CASE("CLI: check match2 JSON contract and bad input", "[match]") {
@@ -378,25 +408,30 @@ TEST_CASE("psi thresholds: unmatched statistics are bounded by the gap for ANY t
 }
 
 TEST_CASE("match2 without residual (m = 4): holds at defaults, low temperature fails with a verified witness", "[match]") {
-  json ok = check_match2_no_residual(Match2Config{5, 10, std::nullopt, Semantics{}, false}, 0, false);
-  CHECK(ok["verdict"] == "holds");
-  CHECK(ok["m"] == 4);
-  CHECK(ok["residual"] == false);
+  Match2NoResidualResult ok = check_match2_no_residual(Match2Config{5, 10, std::nullopt, Semantics{}, false}, 0, false);
+  CHECK(ok.verdict == Verdict::Holds);
+  CHECK(ok.sweep.cases == query_multiset_cases(5, 10));
+  CHECK(ok.sweep.matched.stat_lower > 0);     // ψ's function positive on every matched case
+  CHECK(ok.sweep.unmatched.stat_upper < 0);   // and negative on every unmatched one
   // g₂ for M = 8: the closest cosines of non-matching residues are cos(π/4) and cos(0) = 1.
   const double g2 = std::pow(1 - std::cos(2 * M_PI / 8), 2);
   CHECK(match2nr_score_gap(8, 128).mid_double() == Approx(g2).epsilon(1e-12));
-  json bad = check_match2_no_residual(Match2Config{4, 8, Rational(5), Semantics{}, false}, 0, false);
-  REQUIRE(bad["verdict"] == "fails");
-  const auto& w = bad["worst"]["witness"];
-  std::vector<int> x = w["x"].get<std::vector<int>>();
-  const int token = w["token"].get<int>() - 1;
-  json e = eval_match2_no_residual(Match2Config{4, 8, Rational(5), Semantics{}, false}, x);
-  CHECK(e["tokens"][token]["truth"] == static_cast<int>(match2(x, 8)[static_cast<std::size_t>(token)]));
-  CHECK(e["tokens"][token]["model"] != e["tokens"][token]["truth"]);
+  Match2NoResidualResult bad = check_match2_no_residual(Match2Config{4, 8, Rational(5), Semantics{}, false}, 0, false);
+  REQUIRE(bad.verdict == Verdict::Fails);
+  REQUIRE(bad.sweep.worst.has_value());
+  REQUIRE(bad.sweep.worst->check.has_value());
+  CHECK(bad.sweep.worst->check->confirmed);
+  const std::vector<int> x = bad.sweep.worst->witness.x;
+  const std::size_t token = static_cast<std::size_t>(bad.sweep.worst->witness.token);
+  MatchEvalResult e = eval_match2_no_residual(Match2Config{4, 8, Rational(5), Semantics{}, false}, x);
+  CHECK(e.tokens[token].truth == static_cast<int>(match2(x, 8)[token]));
+  CHECK(e.tokens[token].decided);
+  CHECK(e.tokens[token].model != e.tokens[token].truth);
 }
 
 TEST_CASE("results do not depend on the thread count", "[match]") {
-  auto strip = [](json r) {
+  auto strip = [](const auto& typed) {
+    json r = to_json(typed);
     r.erase("seconds");
     r.erase("threads");
     return r.dump();
@@ -409,4 +444,45 @@ TEST_CASE("results do not depend on the thread count", "[match]") {
   o.n = 5;
   o.semantics = parse_semantics("tiled:float:3:5");
   CHECK(strip(lower_match3_disj(o, 1)) == strip(lower_match3_disj(o, 2)));
+}
+
+TEST_CASE("Match checkers report bad input by field name and refuse oversize work with a typed error", "[match]") {
+  auto field_of = [](auto&& run) {
+    try {
+      run();
+    } catch (const SizeLimitError&) {
+      return std::string("size-limit");
+    } catch (const ConfigError& e) {
+      return e.field();
+    }
+    return std::string("none");
+  };
+  CHECK(field_of([] { check_match2(Match2Config{1, 16, std::nullopt, Semantics{}, false}, 1, false); }) == "N");
+  CHECK(field_of([] { check_match2(Match2Config{4, 8, Rational(-1), Semantics{}, false}, 1, false); }) == "c");
+  CHECK(field_of([] { check_match2(Match2Config{4, 8, std::nullopt, parse_semantics("tiled:fp16:2"), false}, 1, false); }) ==
+        "semantics");
+  CHECK(field_of([] { check_match2_no_residual(Match2Config{4, 8, std::nullopt, Semantics{}, true}, 1, false); }) ==
+        "flip_query_sign");
+  CHECK(field_of([] { check_match3_third_order(Match3Config{17, 9, std::nullopt, Semantics{}, false}, 1, false); }) == "N");
+  CHECK(field_of([] { check_match3_local(Match3LocalConfig{true, 8, 8, 8, std::nullopt, Semantics{}}, 1, false); }) == "w");
+  CHECK(field_of([] { eval_match3_local(Match3LocalConfig{false, 3, 8, 2, std::nullopt, Semantics{}}, {3, 5, 1}, {{1, 2}, {0, 2}}); }) ==
+        "hints");
+  Match3DisjOptions big;
+  big.n = 10;
+  big.semantics = parse_semantics("tiled:float:8:10");
+  try {
+    lower_match3_disj(big, 1);
+    FAIL("expected a size-limit error");
+  } catch (const SizeLimitError& e) {
+    CHECK(e.size() == (1ULL << 20));  // 4^10 instances
+    CHECK(e.limit() == (1ULL << 18));
+    CHECK(e.field() == "force");
+  }
+  try {
+    check_match2(Match2Config{9, 100000, std::nullopt, Semantics{}, false}, 1, false);
+    FAIL("expected a size-limit error");
+  } catch (const SizeLimitError& e) {
+    CHECK(e.size() == UINT64_MAX);  // saturated: 100000 * C(100007, 8)
+    CHECK(std::string(e.what()).find("more than 1.8e19") != std::string::npos);
+  }
 }
