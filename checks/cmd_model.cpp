@@ -142,7 +142,7 @@ void run_check_model(const ModelOptions& o) {
   }
   json params = model_params(m, o.model);
   params["eps"] = to_exact_decimal_or_fraction(eps);
-  json out = make_result("check", "qsa", "Theorems 2 and 3 (qSA)", kModelProvenance, params, sem.name());
+  json out = make_result("check", "qsa", "Theorems 2, 3", kModelProvenance, params, sem.name());
   qsa_fill_result(out, r, emb, eps);
   out["structure"] = "verified from the file: class qsa-table (query a table over y_i, key a table over j, "
                      "value linear in z_j, ψ linear) with ψ·V = I" +
@@ -218,7 +218,7 @@ void run_eval_model(const ModelOptions& o) {
     for (int c = 0; c < m.d; ++c) t.push_back(to_exact_decimal_or_fraction(truth(i, c)));
     tokens.push_back({{"i", i + 1}, {"output_lower", lo}, {"output_upper", hi}, {"qsa", t}});
   }
-  json res = make_result("eval", "qsa", "Theorems 2 and 3 (qSA)", kModelProvenance, model_params(m, o.model), sem.name());
+  json res = make_result("eval", "qsa", "Theorems 2, 3", kModelProvenance, model_params(m, o.model), sem.name());
   res["tokens"] = tokens;
   res["output_note"] = "output_lower/output_upper: a certified enclosure of ψ(unit output) at 256 bits, rounded outward";
   res["seconds"] = sw.seconds();
@@ -252,7 +252,7 @@ const Registrar reg_export_rip{{"export", "qsa-rip", "Theorem 2", qsa_provenance
                                 "--N --q --d --eps --c --seed --mk --strategy --out --dtype --json",
                                 [](CLI::App& a) { attach_export(a, "qsa-rip"); }}};
 
-const Registrar reg_check_model{{"check", "qsa", "Theorems 2 and 3 (qSA)", kModelProvenance,
+const Registrar reg_check_model{{"check", "qsa", "Theorems 2, 3", kModelProvenance,
                                  "certified exhaustive qSA check of a model file of class qsa-table",
                                  "--model --eps --semantics --threads --force --json",
                                  [](CLI::App& a) {
@@ -265,7 +265,7 @@ const Registrar reg_check_model{{"check", "qsa", "Theorems 2 and 3 (qSA)", kMode
                                    sub->callback([o] { run_check_model(*o); });
                                  }}};
 
-const Registrar reg_eval_model{{"eval", "qsa", "Theorems 2 and 3 (qSA)", kModelProvenance,
+const Registrar reg_eval_model{{"eval", "qsa", "Theorems 2, 3", kModelProvenance,
                                 "forward pass of a qsa-table model file on an input file, certified enclosure",
                                 "--model --input --semantics --json",
                                 [](CLI::App& a) {

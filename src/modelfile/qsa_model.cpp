@@ -132,7 +132,7 @@ QsaTableModel read_qsa_table_model(const std::string& path, std::uint64_t max_en
   return qsa_table_model_from(path, read_safetensors(path), max_entries);
 }
 
-SafetensorsFile qsa_table_model_file(const QsaTableModel& m, const ModelWriteOptions& opts) {
+SafetensorsFile qsa_table_model_file(const QsaTableModel& m, const ModelWriteOptions& opts, const std::string& file) {
   SafetensorsFile f;
   f.metadata = m.metadata;
   f.metadata["format"] = kModelFormatName;
@@ -152,7 +152,7 @@ SafetensorsFile qsa_table_model_file(const QsaTableModel& m, const ModelWriteOpt
       std::vector<double> v;
       v.reserve(a.data().size());
       for (const auto& x : a.data()) v.push_back(nearest_double(x));
-      f.tensors[name] = make_float_tensor("(model)", name, opts.dtype, shape, v);
+      f.tensors[name] = make_float_tensor(file, name, opts.dtype, shape, v);
     }
   };
   put("query_table", m.query_table);
@@ -163,7 +163,7 @@ SafetensorsFile qsa_table_model_file(const QsaTableModel& m, const ModelWriteOpt
 }
 
 void write_qsa_table_model(const std::string& path, const QsaTableModel& m, const ModelWriteOptions& opts) {
-  write_safetensors(path, qsa_table_model_file(m, opts));
+  write_safetensors(path, qsa_table_model_file(m, opts, path));
 }
 
 QsaTableModel qsa_table_model_of(const QsaEmbedding& emb, const std::string& construction) {

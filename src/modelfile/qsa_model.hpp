@@ -44,7 +44,9 @@ struct ModelWriteOptions {
   bool exact = true;
   DType dtype = DType::F64;  // when !exact
 };
-SafetensorsFile qsa_table_model_file(const QsaTableModel& m, const ModelWriteOptions& opts = {});
+// `file` names the destination in errors (a value that overflows the dtype).
+SafetensorsFile qsa_table_model_file(const QsaTableModel& m, const ModelWriteOptions& opts = {},
+                                     const std::string& file = "(model)");
 void write_qsa_table_model(const std::string& path, const QsaTableModel& m, const ModelWriteOptions& opts = {});
 
 // The exact table of a construction: every subset's query (temperature included) and the keys.
