@@ -80,6 +80,8 @@ void run_export(const std::string& claim, const ExportOptions& o) {
 struct ModelOptions {
   CommonOptions common;
   std::string model, eps = "0.1", input;
+  std::string format = "float", mode = "embed";  // min-p
+  int p_min = 2, p_max = 64;
 };
 
 // A FIFO or device would block an ifstream: only regular files are opened.
@@ -225,6 +227,79 @@ void run_eval_model(const ModelOptions& o) {
   emit(res, o.common, 0);
 }
 
+// p* of a model file (SPEC §2), as min-p does for the constructions: every p in [p_min, p_max] is
+// checked; p* is the smallest p with "holds" at every p' in [p, p_max].
+void run_min_p_model(const ModelOptions& o) {
+  Stopwatch sw;
+  const Rational eps = eps_of(o.eps);
+  if (o.format != "float" && o.format != "fixed") throw UsageError("--format", "must be float or fixed (got '" + o.format + "')");
+  if (o.mode != "embed" && o.mode != "arith") throw UsageError("--mode", "must be embed or arith (got '" + o.mode + "')");
+  require_range("--p-min", static_cast<long long>(o.p_min), 2LL, 4096LL);
+  require_range("--p-max", static_cast<long long>(o.p_max), static_cast<long long>(o.p_min), 4096LL);
+  QsaTableModel m = load_model(o.model, o.common.force);
+  const std::string problem = qsa_certifiable_structure_problem(m, false);
+  if (!problem.empty()) throw UsageError("--model", o.model + ": not certifiable as qSA under rounding: " + problem);
+  const std::uint64_t cases = binomial_saturating(m.N, m.q);
+  require_size("min-p qsa --model (subsets per precision)", cases * (o.p_max - o.p_min + 1), 5000000, o.common.force);
+  // fixed:I.F: I is the fewest integer bits (sign included) holding every key, query and ±1.
+  int I = 2;
+  if (o.format == "fixed") {
+    Rational mx = 1;
+    for (const auto& v : m.key_table.data()) mx = std::max(mx, Rational(abs(v)));
+    for (const auto& v : m.query_table.data()) mx = std::max(mx, Rational(abs(v)));
+    mpz_class ceil_mx;
+    mpz_cdiv_q(ceil_mx.get_mpz_t(), mx.get_num_mpz_t(), mx.get_den_mpz_t());
+    I = static_cast<int>(mpz_sizeinbase(ceil_mx.get_mpz_t(), 2)) + 2;
+  }
+  QsaTableEmbedding emb(m);
+  const unsigned threads = resolve_threads(o.common.threads);
+  json table = json::array();
+  std::vector<std::pair<int, Verdict>> verdicts;
+  for (int bits = o.p_min; bits <= o.p_max; ++bits) {
+    Semantics sem;
+    sem.kind = o.mode == "arith" ? Semantics::Kind::Arith : Semantics::Kind::Embed;
+    if (o.format == "float") sem.format = Format::float_bits(bits);
+    else if (bits - I < 0) continue;
+    else sem.format = Format::fixed_bits(I, bits - I);
+    QsaCheckOptions co;
+    co.eps = eps;
+    co.semantics = sem;
+    co.threads = threads;
+    QsaCheckResult r = check_qsa(emb, co);
+    verdicts.emplace_back(bits, r.verdict);
+    json row = {{"p", bits}, {"semantics", sem.name()}, {"verdict", to_string(r.verdict)}};
+    if (!r.witness_signs.empty()) row["worst_upper"] = to_decimal_string(r.worst_upper, 6, +1);
+    table.push_back(row);
+  }
+  int p_star = -1;
+  for (auto it = verdicts.rbegin(); it != verdicts.rend(); ++it) {
+    if (it->second != Verdict::Holds) break;
+    p_star = it->first;
+  }
+  json islands = json::array();
+  for (const auto& [bits, v] : verdicts)
+    if (p_star > 0 && bits < p_star && v == Verdict::Holds) islands.push_back(bits);
+  json params = model_params(m, o.model);
+  params["eps"] = to_exact_decimal_or_fraction(eps);
+  params["format"] = o.format;
+  params["mode"] = o.mode;
+  params["p_min"] = o.p_min;
+  params["p_max"] = o.p_max;
+  json out = make_result("min-p", "qsa", "Theorems 2, 3", kModelProvenance, params,
+                         o.format == "float" ? o.mode + ":float:P" : fmt::format("{}:fixed:{}.F", o.mode, I));
+  out["cases"] = cases * verdicts.size();
+  out["p_star"] = p_star > 0 ? json(p_star) : json(nullptr);
+  out["islands"] = islands;
+  out["table"] = table;
+  out["bound"] = to_exact_decimal_or_fraction(eps);
+  // No p* in range: "fails" only when the largest p itself fails with its verified witness.
+  Verdict v = p_star > 0 ? Verdict::Holds
+              : (!verdicts.empty() && verdicts.back().second == Verdict::Fails) ? Verdict::Fails
+                                                                                : Verdict::Undecided;
+  finish_result(out, v, sw.seconds(), threads);
+  emit(out, o.common, exit_status_for(v));
+}
+
 void attach_export(CLI::App& parent, const std::string& claim) {
   auto o = std::make_shared<ExportOptions>();
   auto* sub = parent.add_subcommand(claim, "write the exact " + claim + " construction as a model file");
@@ -264,6 +339,22 @@ const Registrar reg_check_model{{"check", "qsa", "Theorems 2, 3", kModelProvenan
                                        ->capture_default_str();
                                    sub->callback([o] { run_check_model(*o); });
                                  }}};
+
+const Registrar reg_minp_model{{"min-p", "qsa", "Theorems 2, 3", kModelProvenance,
+                                "minimal precision p* of a qsa-table model file (embed/arith, float/fixed)",
+                                "--model --eps --format float|fixed --mode embed|arith --p-min --p-max --json",
+                                [](CLI::App& a) {
+                                  auto o = std::make_shared<ModelOptions>();
+                                  auto* sub = a.add_subcommand("qsa", "minimal precision p* of a model file");
+                                  add_common(*sub, o->common, false);
+                                  sub->add_option("--model", o->model, "model file (docs/model-format.md)")->required();
+                                  sub->add_option("--eps", o->eps, "accuracy epsilon in (0,1)")->capture_default_str();
+                                  sub->add_option("--format", o->format, "float | fixed")->capture_default_str();
+                                  sub->add_option("--mode", o->mode, "embed | arith")->capture_default_str();
+                                  sub->add_option("--p-min", o->p_min, "smallest p tested")->capture_default_str();
+                                  sub->add_option("--p-max", o->p_max, "largest p tested")->capture_default_str();
+                                  sub->callback([o] { run_min_p_model(*o); });
+                                }}};
 
 const Registrar reg_eval_model{{"eval", "qsa", "Theorems 2, 3", kModelProvenance,
                                 "forward pass of a qsa-table model file on an input file, certified enclosure",

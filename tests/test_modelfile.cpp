@@ -356,6 +356,22 @@ TEST_CASE("CLI: export, check --model and eval --model; bad files exit 2 naming 
   CHECK(a["worst"]["lower"] == b["worst"]["lower"]);
   CHECK(a["worst"]["witness"]["verified_by_forward_pass"] == true);
 
+  {  // min-p of the exported file equals min-p of the construction (embed and arith, float)
+    const std::string good = temp_path("minp.st");
+    REQUIRE(run_attnbounds("export qsa-cyclic --N 8 --q 2 --out " + good, 60, true).status == 0);
+    for (const std::string mode : {"embed", "arith"}) {
+      auto f = run_attnbounds("min-p qsa --model " + good + " --eps 0.1 --p-max 28 --json --mode " + mode, 120, true);
+      auto c = run_attnbounds("min-p qsa-cyclic --N 8 --q 2 --eps 0.1 --p-max 28 --json --mode " + mode, 120, true);
+      REQUIRE(f.status == c.status);
+      auto jf = nlohmann::json::parse(f.out), jc = nlohmann::json::parse(c.out);
+      CHECK(jf["p_star"] == jc["p_star"]);
+      CHECK(jf["p_star"].is_number());
+      REQUIRE(jf["table"].size() == jc["table"].size());
+      for (std::size_t i = 0; i < jf["table"].size(); ++i) CHECK(jf["table"][i]["verdict"] == jc["table"][i]["verdict"]);
+    }
+    std::remove(good.c_str());
+  }
+
   const std::string in = temp_path("in.json");
   std::ofstream(in) << R"({"z": [[1],[0],[-1],[0.5],[0],[0],[0],[0],[0]], "y": [[1,3],[1,2],[2,3],[4,5],[1,9],[8,9],[1,2],[3,4],[5,6]]})";
   auto ev = run_attnbounds("eval qsa --model " + path + " --input " + in + " --json", 60, true);
