@@ -35,6 +35,10 @@ class QsaTableUnit(nn.Module):
                 F[i, a] = F[i, a - 1] + comb(N - a, q - 1 - i)
         self.register_buffer("rank_prefix", F, persistent=False)
 
+    def extra_repr(self) -> str:
+        c = f", construction={self.construction}" if self.construction else ""
+        return f"N={self.N}, q={self.q}, d={self.d}, k={self.k}, d_out={self.output_map.shape[0]}{c}"
+
     def subset_rank(self, y: torch.Tensor) -> torch.Tensor:
         """Lexicographic rank of each q-subset (last dim, 0-based, any order)."""
         s, _ = torch.sort(y.long(), dim=-1)
