@@ -24,7 +24,7 @@ __all__ = ["load", "save", "QsaTableUnit", "ModelFileError", "exact_tables"]
 
 def _meta_int(path, meta, key, lo, hi):
     v = meta.get(key)
-    if v is None or not v.isdigit() or (len(v) > 1 and v[0] == "0") or not lo <= int(v) <= hi:
+    if v is None or not (v.isascii() and v.isdigit()) or (len(v) > 1 and v[0] == "0") or not lo <= int(v) <= hi:
         raise ModelFileError(path, f"__metadata__.{key}", f"must be a decimal integer in {lo}..{hi}")
     return int(v)
 

@@ -72,7 +72,7 @@ def parse(data: bytes, file: str = "(bytes)"):
         header = json.loads(data[8:8 + hlen].decode("utf-8"), object_pairs_hook=no_duplicates)
     except ModelFileError:
         raise
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise ModelFileError(file, "header", f"not valid JSON: {e}".replace("\n", " "))
     if not isinstance(header, dict):
         raise ModelFileError(file, "header", "must be a JSON object")

@@ -117,6 +117,37 @@ def test_bad_files_are_refused_in_python_and_by_the_toolkit(tmp_path):
     run("check", "qsa", "--model", str(fifo), "--eps", "0.1", expect=(2,))
 
 
+def test_python_reader_mutation_run(tmp_path):
+    """Bounded, seeded mutations of an exported file: each either loads with consistent shapes
+    or is refused with a ModelFileError (never another exception)."""
+    path = export(tmp_path, "qsa-cyclic", "--N", "5", "--q", "2")
+    seed = open(path, "rb").read()
+    rng = np.random.default_rng(3)
+    refused = 0
+    for _ in range(800):
+        b = bytearray(seed)
+        for _ in range(int(rng.integers(1, 4))):
+            at = int(rng.integers(len(b)))
+            op = int(rng.integers(3))
+            if op == 0:
+                b[at] ^= 1 << int(rng.integers(8))
+            elif op == 1:
+                b[at] = ord("0123456789[]{},:\"-/ eE."[int(rng.integers(23))])
+            else:
+                del b[at:]
+                b.append(int(rng.integers(256)))
+        try:
+            meta, arrays, exact = safetensors_io.parse(bytes(b), "mut")
+            N, q, d, k, d_out = attnbounds._check("mut", meta, arrays)
+            assert arrays["key_table"].shape == (N, k)
+        except attnbounds.ModelFileError:
+            refused += 1
+    assert refused > 500
+    deep = b"[" * 100000 + b"]" * 100000
+    with pytest.raises(attnbounds.ModelFileError):
+        safetensors_io.parse(len(deep).to_bytes(8, "little") + deep, "deep")
+
+
 def train_tiny_model(seed=0, N=6, q=2, d=1, k=6, steps=250):
     torch.manual_seed(seed)
     unit = attnbounds.QsaTableUnit(N, q, d, k)
