@@ -322,6 +322,31 @@ TEST_CASE("model file: exported constructions check exactly like the built-in on
   std::remove(path.c_str());
 }
 
+TEST_CASE("model file: BF16 and F16 exports store the rounded reals, read back exactly", "[modelfile]") {
+  QsaCyclicEmbedding emb(qparams(5, 1));  // entries up to 5^2 times c: inside F16's range
+  QsaTableModel m = qsa_table_model_of(emb, "qsa-cyclic");
+  for (DType dt : {DType::BF16, DType::F16}) {
+    ModelWriteOptions w;
+    w.exact = false;
+    w.dtype = dt;
+    std::vector<unsigned char> bytes = serialize_safetensors(qsa_table_model_file(m, w));
+    QsaTableModel back = qsa_table_model_from("small", parse_safetensors("small", bytes.data(), bytes.size()));
+    CHECK(back.dtypes == dtype_name(dt));
+    const int sig = dt == DType::BF16 ? 8 : 11;  // significand bits, normal range
+    int inexact = 0;
+    for (std::size_t i = 0; i < m.query_table.data().size(); ++i) {
+      const double x = nearest_double(m.query_table.data()[i]);
+      const double y = back.query_table.data()[i].get_d();  // exact: a BF16/F16 value is a double
+      int e = 0;
+      std::frexp(x, &e);
+      CHECK(std::fabs(y - x) <= std::ldexp(1.0, e - sig - 1));  // within half an ulp
+      inexact += y != x;
+    }
+    CHECK(inexact > 0);  // the temperature makes the queries non-representable: rounding happened
+    CHECK(back.key_table(4, 0) == 5);  // small integers are exact in both
+  }
+}
+
 TEST_CASE("model file: a rounded (F32) export is checked as the reals it stores", "[modelfile][qsa]") {
   QsaCyclicEmbedding emb(qparams(8, 2));
   QsaTableModel m = qsa_table_model_of(emb, "qsa-cyclic");
