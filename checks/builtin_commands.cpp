@@ -15,6 +15,7 @@ void register_builtin_commands() {
   register_lower_fc_rnn_commands();
   register_cc_commands();
   register_replay_commands();
+  register_model_commands();
 }
 
 }  // namespace attnbounds

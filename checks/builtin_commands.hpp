@@ -14,6 +14,7 @@ void register_lower_qsa_disj_commands();
 void register_lower_fc_rnn_commands();
 void register_cc_commands();
 void register_replay_commands();
+void register_model_commands();
 
 // All of the above (list, check, eval, lower, cc, min-p, min-m, replay); a second call does
 // nothing.  reproduce and regress live in checks/reproduce (register_reproduce_commands).

@@ -9,6 +9,8 @@ PACKAGES=(
   libboost-dev libgmp-dev libmpfr-dev libmpfi-dev libglpk-dev
   libfmt-dev libcli11-dev nlohmann-json3-dev catch2 libbenchmark-dev
   gnuplot-nox ccache
+  python3 python3-numpy python3-torch python3-pytest   # python/attnbounds and tests/python
+  clang libclang-rt-14-dev                            # scripts/fuzz_modelfile.sh (libFuzzer)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -554,7 +554,7 @@ QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts) {
 int qsa_fixed_integer_bits(const QsaEmbedding& emb) {
   Rational mx = 1;
   for (const auto& v : emb.keys().data()) mx = std::max(mx, Rational(abs(v)));
-  auto qw = dynamic_cast<const QsaRowSource&>(emb).query_worker();
+  auto qw = make_query_worker(emb);
   const int N = emb.N(), q = emb.q();
   std::vector<int> S(q);
   for (int k = 0; k < q; ++k) S[k] = k;

@@ -1,0 +1,337 @@
+// CLI wiring for model files (docs/model-format.md): export of the qSA constructions, and check /
+// eval of a qSA model read from a file with the same certified checker the constructions use.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "certify/qsa_checker.hpp"
+#include "cmd_qsa.hpp"
+#include "json_qsa.hpp"
+#include "common.hpp"
+#include "enumerate/combinatorics.hpp"
+#include "enumerate/parallel.hpp"
+#include "modelfile/qsa_model.hpp"
+#include "tasks/tasks.hpp"
+
+namespace attnbounds {
+namespace {
+
+constexpr const char* kModelProvenance = "paper statement (qSA class of Theorems 2 and 3); the model is the file's";
+
+struct ExportOptions {
+  QsaCliOptions qsa;
+  std::string out;
+  std::string dtype = "exact";
+};
+
+ModelWriteOptions write_options_of(const std::string& dtype) {
+  ModelWriteOptions w;
+  if (dtype == "exact") return w;
+  w.exact = false;
+  if (dtype == "F64") w.dtype = DType::F64;
+  else if (dtype == "F32") w.dtype = DType::F32;
+  else if (dtype == "BF16") w.dtype = DType::BF16;
+  else if (dtype == "F16") w.dtype = DType::F16;
+  else throw UsageError("--dtype", "must be exact, F64, F32, BF16 or F16 (got '" + dtype + "')");
+  return w;
+}
+
+void run_export(const std::string& claim, const ExportOptions& o) {
+  Stopwatch sw;
+  if (o.out.empty()) throw UsageError("--out", "a file name is required");
+  const ModelWriteOptions wopts = write_options_of(o.dtype);
+  QsaEmbeddingParams p = qsa_params_from(o.qsa);
+  const std::uint64_t subsets = binomial_saturating(p.N, p.q);
+  require_size("export " + claim + " (one query row per q-subset)", subsets, 1000000, o.qsa.common.force);
+  auto emb = build_qsa(claim, p, o.qsa.common.force);
+  QsaTableModel m;
+  try {
+    m = qsa_table_model_of(*emb, claim);
+  } catch (const std::runtime_error& e) {
+    throw UsageError("--N/--q", std::string("the construction has no query for some subset, nothing written: ") + e.what());
+  }
+  json params = qsa_params_json(*emb, p);
+  m.metadata["params"] = params.dump();
+  m.metadata["provenance"] = qsa_provenance(claim);
+  try {
+    write_qsa_table_model(o.out, m, wopts);
+  } catch (const ModelFileError& e) {
+    throw UsageError("--out", e.what());
+  }
+  json out = make_result("export", claim, qsa_theorem(claim), qsa_provenance(claim), params, "exact");
+  out["file"] = o.out;
+  out["class"] = "qsa-table";
+  out["dtype"] = o.dtype;
+  out["query_rows"] = subsets;
+  out["k"] = m.k();
+  out["seconds"] = sw.seconds();
+  if (!o.qsa.common.json) {
+    std::cout << fmt::format("export {}: wrote {} (class qsa-table, N = {}, q = {}, d' = {}, k = {}, {} query rows, {})\n",
+                             claim, o.out, m.N, m.q, m.d, m.k(), subsets, o.dtype);
+    set_exit_status(0);
+    return;
+  }
+  emit(out, o.qsa.common, 0);
+}
+
+struct ModelOptions {
+  CommonOptions common;
+  std::string model, eps = "0.1", input;
+  std::string format = "float", mode = "embed";  // min-p
+  int p_min = 2, p_max = 64;
+};
+
+// A FIFO or device would block an ifstream: only regular files are opened.
+void require_regular_file(const std::string& param, const std::string& path) {
+  if (path.empty()) throw UsageError(param, "needs a file name");
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw UsageError(param, "'" + path + "' is not a readable regular file");
+}
+
+QsaTableModel load_model(const std::string& path, bool force) {
+  if (path.empty()) throw UsageError("--model", "needs a file name");
+  // The table holds C(N, q)·k exact entries in memory: the reader's limit is the size guard.
+  return read_qsa_table_model(path, force ? 200000000 : 20000000);
+}
+
+Rational eps_of(const std::string& text) {
+  Rational eps = parse_rational_param("--eps", text);
+  if (!(eps > 0 && eps < 1)) throw UsageError("--eps", "must be in (0, 1) (got " + text + ")");
+  return eps;
+}
+
+json model_params(const QsaTableModel& m, const std::string& path) {
+  json params;
+  params["model"] = path;
+  params["class"] = "qsa-table";
+  params["N"] = m.N;
+  params["q"] = m.q;
+  params["d"] = m.d;
+  params["k"] = m.k();
+  params["m"] = m.d + 2 * m.k();
+  params["dtypes"] = m.dtypes;
+  if (!m.construction.empty()) params["construction"] = m.construction;
+  return params;
+}
+
+void run_check_model(const ModelOptions& o) {
+  Stopwatch sw;
+  const Rational eps = eps_of(o.eps);
+  const Semantics sem = semantics_of(o.common);
+  QsaTableModel m = load_model(o.model, o.common.force);
+  const std::string problem = qsa_certifiable_structure_problem(m, sem.is_exact());
+  if (!problem.empty()) throw UsageError("--model", o.model + ": not certifiable as qSA: " + problem);
+  const std::uint64_t cases = binomial_saturating(m.N, m.q);
+  require_size("check qsa --model (subsets x tokens, one exp each)",
+               cases > UINT64_MAX / static_cast<std::uint64_t>(m.N) ? UINT64_MAX : cases * m.N, 4000000000ULL,
+               o.common.force);
+  QsaTableEmbedding emb(m);
+  const unsigned threads = resolve_threads(o.common.threads);
+  QsaCheckOptions co;
+  co.eps = eps;
+  co.semantics = sem;
+  co.threads = threads;
+  Progress progress("check qsa --model", cases);
+  co.progress = &progress;
+  QsaCheckResult r;
+  try {
+    r = check_qsa(emb, co);
+  } catch (const FormatRangeError& e) {
+    throw UsageError("--semantics", e.what());
+  }
+  json params = model_params(m, o.model);
+  params["eps"] = to_exact_decimal_or_fraction(eps);
+  json out = make_result("check", "qsa", "Theorems 2, 3", kModelProvenance, params, sem.name());
+  write_qsa_check(out, r, emb.d(), eps);
+  out["structure"] = "verified from the file: class qsa-table (query a table over y_i, key a table over j, "
+                     "value linear in z_j, ψ linear) with ψ·V = I" +
+                     std::string(sem.is_exact() ? "" : ", V = I and ψ = I (rounding semantics)");
+  finish_result(out, r.verdict, sw.seconds(), threads);
+  emit(out, o.common, exit_status_for(r.verdict));
+}
+
+Rational input_rational(const json& v) {
+  try {
+    if (v.is_string()) return parse_rational(v.get<std::string>());
+    if (v.is_number()) return parse_rational(v.dump());
+  } catch (const std::exception&) {
+  }
+  throw UsageError("--input", "z entries must be numbers or exact decimal / p/q strings");
+}
+
+void run_eval_model(const ModelOptions& o) {
+  Stopwatch sw;
+  const Semantics sem = semantics_of(o.common);
+  if (sem.kind == Semantics::Kind::Tiled) throw UsageError("--semantics", "eval qsa supports exact, embed:<fmt> and arith:<fmt>");
+  QsaTableModel m = load_model(o.model, o.common.force);
+  if (!sem.is_exact() && !qsa_certifiable_structure_problem(m, false).empty())
+    throw UsageError("--semantics", "embed/arith evaluation needs value_map = output_map = identity; use exact");
+  require_regular_file("--input", o.input);
+  std::ifstream is(o.input);
+  json in;
+  try {
+    in = json::parse(is);
+  } catch (const std::exception& e) {
+    throw UsageError("--input", std::string("not JSON: ") + e.what());
+  }
+  if (!in.is_object() || !in.contains("z") || !in.contains("y") || !in["z"].is_array() || !in["y"].is_array() ||
+      in["z"].size() != static_cast<std::size_t>(m.N) || in["y"].size() != static_cast<std::size_t>(m.N))
+    throw UsageError("--input", "needs arrays \"z\" and \"y\" of length N = " + std::to_string(m.N) + " (the model's N)");
+  Mat<Rational> z(m.N, m.d);
+  std::vector<std::vector<int>> y(m.N);
+  for (int i = 0; i < m.N; ++i) {
+    const json& zi = in["z"][i];
+    const json& yi = in["y"][i];
+    if (!zi.is_array() || zi.size() != static_cast<std::size_t>(m.d) || !yi.is_array() ||
+        yi.size() != static_cast<std::size_t>(m.q))
+      throw UsageError("--input", fmt::format("token {}: z_i must have d = {} entries and y_i q = {} indices", i + 1, m.d, m.q));
+    for (int c = 0; c < m.d; ++c) z(i, c) = input_rational(zi[c]);
+    for (const auto& v : yi) {
+      if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > m.N)
+        throw UsageError("--input", "y entries must be integers in 1..N = 1.." + std::to_string(m.N));
+      y[i].push_back(static_cast<int>(v.get<long long>()) - 1);
+    }
+    std::sort(y[i].begin(), y[i].end());
+  }
+  try {
+    validate_qsa_input(z, y, m.q);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError("--input", e.what());
+  }
+  QsaTableEmbedding emb(m);
+  const mpfr_prec_t bits = 256;
+  Mat<Interval> u = qsa_forward(emb, QsaInput{z, y}, sem, bits);  // Σ_j a_ij z_j
+  // ψ(Σ_j a_ij V z_j) = (ψ·V) Σ_j a_ij z_j, in intervals (exact matrices).
+  Mat<Rational> PV = matmul(m.output_map, m.value_map);
+  Mat<Rational> truth = qsa(z, y);
+  json tokens = json::array();
+  for (int i = 0; i < m.N; ++i) {
+    json lo = json::array(), hi = json::array(), t = json::array();
+    for (std::size_t r = 0; r < PV.rows(); ++r) {
+      Interval acc(0L, bits);
+      for (int c = 0; c < m.d; ++c) acc += Interval(PV(r, c), bits) * u(i, c);
+      Interval::Bounds b = acc.widened_bounds();
+      lo.push_back(to_decimal_string(b.lower, 17, -1));
+      hi.push_back(to_decimal_string(b.upper, 17, +1));
+    }
+    for (int c = 0; c < m.d; ++c) t.push_back(to_exact_decimal_or_fraction(truth(i, c)));
+    tokens.push_back({{"i", i + 1}, {"output_lower", lo}, {"output_upper", hi}, {"qsa", t}});
+  }
+  json res = make_result("eval", "qsa", "Theorems 2, 3", kModelProvenance, model_params(m, o.model), sem.name());
+  res["tokens"] = tokens;
+  res["output_note"] = "output_lower/output_upper: a certified enclosure of ψ(unit output) at 256 bits, rounded outward";
+  res["seconds"] = sw.seconds();
+  emit(res, o.common, 0);
+}
+
+// p* of a model file by the one min-p rule (math §2), exactly as min-p does for the constructions.
+void run_min_p_model(const ModelOptions& o) {
+  Stopwatch sw;
+  const Rational eps = eps_of(o.eps);
+  if (o.format != "float" && o.format != "fixed") throw UsageError("--format", "must be float or fixed (got '" + o.format + "')");
+  if (o.mode != "embed" && o.mode != "arith") throw UsageError("--mode", "must be embed or arith (got '" + o.mode + "')");
+  MinPrecisionConfig mc;
+  mc.mode = o.mode == "arith" ? Semantics::Kind::Arith : Semantics::Kind::Embed;
+  mc.family = o.format == "fixed" ? FormatFamily::Fixed : FormatFamily::Float;
+  mc.p_min = o.p_min;
+  mc.p_max = o.p_max;
+  mc.validate();
+  QsaTableModel m = load_model(o.model, o.common.force);
+  const std::string problem = qsa_certifiable_structure_problem(m, false);
+  if (!problem.empty()) throw UsageError("--model", o.model + ": not certifiable as qSA under rounding: " + problem);
+  const std::uint64_t cases = binomial_saturating(m.N, m.q);
+  require_size("min-p qsa --model (subsets per precision)", cases * (o.p_max - o.p_min + 1), 5000000, o.common.force);
+  QsaTableEmbedding emb(m);
+  const unsigned threads = resolve_threads(o.common.threads);
+  if (mc.family == FormatFamily::Fixed) mc.fixed_integer_bits = qsa_fixed_integer_bits(emb);
+  const MinPrecisionResult r = qsa_min_precision(emb, eps, mc, threads);
+  json params = model_params(m, o.model);
+  params["eps"] = to_exact_decimal_or_fraction(eps);
+  json out = make_result("min-p", "qsa", "Theorems 2, 3", kModelProvenance, params, min_precision_family_name(mc));
+  write_qsa_min_precision(out, r, mc, cases, eps);
+  finish_result(out, r.verdict, sw.seconds(), threads);
+  emit(out, o.common, exit_status_for(r.verdict));
+}
+
+void attach_export(CLI::App& parent, const std::string& claim) {
+  auto o = std::make_shared<ExportOptions>();
+  auto* sub = parent.add_subcommand(claim, "write the exact " + claim + " construction as a model file");
+  add_common(*sub, o->qsa.common, false);
+  sub->add_option("--N", o->qsa.N, "number of tokens")->capture_default_str();
+  sub->add_option("--q", o->qsa.q, "subset size q")->capture_default_str();
+  sub->add_option("--d", o->qsa.d, "value width d'")->capture_default_str();
+  sub->add_option("--eps", o->qsa.eps, "accuracy the default temperature is chosen for")->capture_default_str();
+  sub->add_option("--c", o->qsa.c, "temperature override (exact decimal or p/q)");
+  if (claim == "qsa-rip") {
+    sub->add_option("--mk", o->qsa.mk, "key width m' (0 = default)")->capture_default_str();
+    sub->add_option("--strategy", o->qsa.strategy, "lp | least-norm")->capture_default_str();
+  }
+  sub->add_option("--out", o->out, "model file to write (safetensors)")->required();
+  sub->add_option("--dtype", o->dtype, "exact (F64 + exact rationals) | F64 | F32 | BF16 | F16")->capture_default_str();
+  sub->callback([o, claim] { run_export(claim, *o); });
+}
+
+const DeclaredEntry reg_export_cyclic{{"export", "qsa-cyclic", "Theorem 3", qsa_provenance("qsa-cyclic"),
+                                   "write the moment-curve qSA unit as a model file (exact rationals)",
+                                   "--N --q --d --eps --c --out --dtype --json",
+                                   [](CLI::App& a) { attach_export(a, "qsa-cyclic"); }}};
+const DeclaredEntry reg_export_rip{{"export", "qsa-rip", "Theorem 2", qsa_provenance("qsa-rip"),
+                                "write the random-sign qSA unit (verified certificates) as a model file",
+                                "--N --q --d --eps --c --seed --mk --strategy --out --dtype --json",
+                                [](CLI::App& a) { attach_export(a, "qsa-rip"); }}};
+
+const DeclaredEntry reg_check_model{{"check", "qsa", "Theorems 2, 3", kModelProvenance,
+                                 "certified exhaustive qSA check of a model file of class qsa-table",
+                                 "--model --eps --semantics --threads --force --json",
+                                 [](CLI::App& a) {
+                                   auto o = std::make_shared<ModelOptions>();
+                                   auto* sub = a.add_subcommand("qsa", "certified exhaustive qSA check of a model file");
+                                   add_common(*sub, o->common);
+                                   sub->add_option("--model", o->model, "model file (docs/model-format.md)")->required();
+                                   sub->add_option("--eps", o->eps, "accuracy epsilon in (0,1), exact decimal or p/q")
+                                       ->capture_default_str();
+                                   sub->callback([o] { run_check_model(*o); });
+                                 }}};
+
+const DeclaredEntry reg_minp_model{{"min-p", "qsa", "Theorems 2, 3", kModelProvenance,
+                                "minimal precision p* of a qsa-table model file (embed/arith, float/fixed)",
+                                "--model --eps --format float|fixed --mode embed|arith --p-min --p-max --json",
+                                [](CLI::App& a) {
+                                  auto o = std::make_shared<ModelOptions>();
+                                  auto* sub = a.add_subcommand("qsa", "minimal precision p* of a model file");
+                                  add_common(*sub, o->common, false);
+                                  sub->add_option("--model", o->model, "model file (docs/model-format.md)")->required();
+                                  sub->add_option("--eps", o->eps, "accuracy epsilon in (0,1)")->capture_default_str();
+                                  sub->add_option("--format", o->format, "float | fixed")->capture_default_str();
+                                  sub->add_option("--mode", o->mode, "embed | arith")->capture_default_str();
+                                  sub->add_option("--p-min", o->p_min, "smallest p tested")->capture_default_str();
+                                  sub->add_option("--p-max", o->p_max, "largest p tested")->capture_default_str();
+                                  sub->callback([o] { run_min_p_model(*o); });
+                                }}};
+
+const DeclaredEntry reg_eval_model{{"eval", "qsa", "Theorems 2, 3", kModelProvenance,
+                                "forward pass of a qsa-table model file on an input file, certified enclosure",
+                                "--model --input --semantics --json",
+                                [](CLI::App& a) {
+                                  auto o = std::make_shared<ModelOptions>();
+                                  auto* sub = a.add_subcommand("qsa", "forward pass of a model file on one input");
+                                  add_common(*sub, o->common);
+                                  sub->add_option("--model", o->model, "model file (docs/model-format.md)")->required();
+                                  sub->add_option("--input", o->input,
+                                                  "JSON file: {\"z\": [[...], ...], \"y\": [[1-based indices], ...]}")
+                                      ->required();
+                                  sub->callback([o] { run_eval_model(*o); });
+                                }}};
+
+}  // namespace
+
+void register_model_commands() {
+  for (const DeclaredEntry* d : {&reg_export_cyclic, &reg_export_rip, &reg_check_model, &reg_minp_model, &reg_eval_model})
+    register_entry(d->entry);
+}
+
+}  // namespace attnbounds
