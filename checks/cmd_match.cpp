@@ -298,9 +298,9 @@ void register_min_p(const std::string& name, const std::string& theorem, const s
                       auto point = [&first](const auto& typed) {
                         json r = to_json(typed);
                         if (first.is_null()) first = r;
-                        return MinPrecisionPoint{typed.verdict, r.value("worst", json::object()).value("value", "")};
+                        return MatchMinPrecisionPoint{typed.verdict, r.value("worst", json::object()).value("value", "")};
                       };
-                      std::function<MinPrecisionPoint(const Semantics&)> run;
+                      std::function<MatchMinPrecisionPoint(const Semantics&)> run;
                       if (name == "match2") {
                         run = [o, threads, &point](const Semantics& sem) {
                           Match2Config cfg{o->N, o->M, temperature_of(o->c), sem, false};

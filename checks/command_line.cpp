@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/errors.hpp"
+#include "checks/usage_error.hpp"
 #include "common.hpp"
 #include "registry.hpp"
 #include "numeric/format.hpp"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/errors.hpp"
+#include "checks/usage_error.hpp"
 #include "core/config_error.hpp"
 #include "registry.hpp"
 #include "numeric/format.hpp"

@@ -151,7 +151,7 @@ json to_json(const Match3LocalEval& r) {
               {"semantics", r.semantics}, {"tokens", tokens}, {"errors", r.errors}};
 }
 
-json to_json(const MinPrecisionResult& r, const json& first, unsigned threads) {
+json to_json(const MatchMinPrecisionResult& r, const json& first, unsigned threads) {
   json result = make_result("min-p", r.claim, first.value("theorem", ""), first.value("provenance", ""),
                             first.value("params", json::object()), r.mode + ":float:p");
   result["range"] = {r.p_lo, r.p_hi};

@@ -4,7 +4,7 @@
 #pragma once
 #include <string>
 
-#include "cli/errors.hpp"
+#include "checks/usage_error.hpp"
 #include "core/size_limit_error.hpp"
 #include "proofs/match2_no_residual.hpp"
 #include "proofs/match2_trig.hpp"
@@ -12,7 +12,7 @@
 #include "proofs/match3_third_order.hpp"
 #include "proofs/match_common.hpp"
 #include "proofs/theorem7_match3_disj.hpp"
-#include "report/result.hpp"
+#include "checks/result_json.hpp"
 
 namespace attnbounds {
 
@@ -23,7 +23,7 @@ json to_json(const Match3LocalResult& r);
 json to_json(const MatchEvalResult& r);
 json to_json(const Match3LocalEval& r);
 // min-p: theorem, provenance and params are those of the scan's first checked result.
-json to_json(const MinPrecisionResult& r, const json& first_result, unsigned threads);
+json to_json(const MatchMinPrecisionResult& r, const json& first_result, unsigned threads);
 json to_json(const Match3DisjResult& r);
 json to_json(const Match3DisjGrid& g);
 

@@ -6,7 +6,7 @@
 #include "certify/min_precision.hpp"
 #include "certify/qsa_checker.hpp"
 #include "proofs/theorem2_qsa_rip.hpp"
-#include "report/result.hpp"
+#include "checks/result_json.hpp"
 
 namespace attnbounds {
 

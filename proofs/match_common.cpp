@@ -75,22 +75,22 @@ int count_wrong(const std::vector<MatchTokenDecision>& tokens) {
   return wrong;
 }
 
-std::string MinPrecisionResult::p_star_semantics() const {
+std::string MatchMinPrecisionResult::p_star_semantics() const {
   return p_star ? mode + ":float:" + std::to_string(*p_star) : std::string("none");
 }
 
-MinPrecisionResult min_precision_scan(const std::string& claim, const std::string& mode, int p_lo, int p_hi,
-                                      const std::function<MinPrecisionPoint(const Semantics&)>& check) {
+MatchMinPrecisionResult min_precision_scan(const std::string& claim, const std::string& mode, int p_lo, int p_hi,
+                                      const std::function<MatchMinPrecisionPoint(const Semantics&)>& check) {
   ElapsedTimer timer;
   auto sem_of = [&](int p) { return parse_semantics(mode + ":float:" + std::to_string(p)); };
-  MinPrecisionResult r;
+  MatchMinPrecisionResult r;
   r.claim = claim;
   r.mode = mode;
   r.p_lo = p_lo;
   r.p_hi = p_hi;
   std::map<int, Verdict> verdicts;
   for (int p = p_lo; p <= p_hi; ++p) {
-    MinPrecisionPoint point = check(sem_of(p));
+    MatchMinPrecisionPoint point = check(sem_of(p));
     verdicts[p] = point.verdict;
     r.scan.push_back({p, point.verdict, point.worst});
   }

@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "cli/errors.hpp"
+#include "checks/usage_error.hpp"
 #include "reproduce/default_manifest_data.hpp"
 #include "expr.hpp"
 

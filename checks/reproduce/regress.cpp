@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <iostream>
 
-#include "cli/errors.hpp"
+#include "checks/usage_error.hpp"
 #include "numeric/rational.hpp"
 #include "files.hpp"
 #include "json_path.hpp"

@@ -1,4 +1,4 @@
-#include "cli/errors.hpp"
+#include "checks/usage_error.hpp"
 
 #include <fmt/format.h>
 
