@@ -121,7 +121,13 @@ TEST_CASE("qsa-rip journals and resumes too", "[scale]") {
   CliRun resumed = attnbounds_test::run_attnbounds(args + " --resume " + path, 300);
   REQUIRE(resumed.status == 0);
   CHECK(nlohmann::json::parse(resumed.out)["journal"]["chunks_resumed"] == 40);
-  CHECK(result_only(resumed.out) == result_only(whole.out));
+  // "certificates" counts the certificate solves of this process (the resumed run skips the
+  // journaled subsets), so it is compared apart from the result.
+  nlohmann::json got = result_only(resumed.out), want = result_only(whole.out);
+  CHECK(got["certificates"]["certificate_solves"] < want["certificates"]["certificate_solves"]);
+  got.erase("certificates");
+  want.erase("certificates");
+  CHECK(got == want);
   std::remove(path.c_str());
 }
 
