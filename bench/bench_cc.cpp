@@ -34,7 +34,11 @@ static void BM_PlainSearchRandom(benchmark::State& state) {
   std::mt19937_64 rng(5);
   BoolMatrix M;
   M.rows = M.cols = n;
-  for (int x = 0; x < n; ++x) M.row_bits.push_back(rng() & ((1ULL << n) - 1));
+  for (int x = 0; x < n; ++x) {
+    IndexSet row;
+    row.w[0] = rng() & ((1ULL << n) - 1);
+    M.row_bits.push_back(row);
+  }
   CcOptions o;
   o.prune = false;
   for (auto _ : state) benchmark::DoNotOptimize(analyse(M, o));

@@ -28,9 +28,9 @@ json pairs_json(const cc::FoolingSet& f) {
 
 // JSON of a protocol tree with 1-based row / column indices.
 json protocol_json(const cc::ProtocolNode& node) {
-  auto list = [](std::uint64_t mask) {
+  auto list = [](const cc::IndexSet& set) {
     json a = json::array();
-    for (std::uint64_t m = mask; m; m &= m - 1) a.push_back(std::countr_zero(m) + 1);
+    set.for_each([&](int i) { a.push_back(i + 1); });
     return a;
   };
   json j;
@@ -49,9 +49,9 @@ json protocol_json(const cc::ProtocolNode& node) {
 }
 
 void print_tree(const cc::BoolMatrix& M, const cc::ProtocolNode& node, const std::string& indent, std::string& out) {
-  auto list = [](std::uint64_t mask) {
+  auto list = [](const cc::IndexSet& set) {
     std::string s;
-    for (std::uint64_t m = mask; m; m &= m - 1) s += (s.empty() ? "" : ",") + std::to_string(std::countr_zero(m) + 1);
+    set.for_each([&](int i) { s += (s.empty() ? "" : ",") + std::to_string(i + 1); });
     return s;
   };
   if (node.child.empty()) {
@@ -152,13 +152,13 @@ void attach_function(CLI::App& parent, const std::string& function, const std::s
   auto opts = std::make_shared<CcCliOptions>();
   CLI::App* sub = parent.add_subcommand(function, help);
   add_common(*sub, opts->common, false);
-  if (function == "matrix") sub->add_option("--matrix", opts->matrix_file, "file of 0/1 rows (at most 64x64)")->required();
-  else sub->add_option("--n", opts->n, "input length n (1..6)")->capture_default_str();
+  if (function == "matrix") sub->add_option("--matrix", opts->matrix_file, "file of 0/1 rows (at most 256x256)")->required();
+  else sub->add_option("--n", opts->n, "input length n (1..8)")->capture_default_str();
   sub->add_option("--max-nodes", opts->max_nodes, "search budget before reporting D undecided")
       ->capture_default_str()
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
   sub->callback([opts, function] {
-    if (function != "matrix") require_range("--n", static_cast<long long>(opts->n), 1LL, 6LL);
+    if (function != "matrix") require_range("--n", static_cast<long long>(opts->n), 1LL, static_cast<long long>(cc::kMaxNamedN));
     run_cc(function, *opts);
   });
 }

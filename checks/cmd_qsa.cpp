@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -16,6 +17,8 @@
 #include "common.hpp"
 #include "json_qsa.hpp"
 #include "enumerate/combinatorics.hpp"
+#include "enumerate/journal.hpp"
+#include "enumerate/mpi_shard.hpp"
 #include "enumerate/parallel.hpp"
 #include "proofs/theorem2_qsa_rip.hpp"
 #include "proofs/theorem3_qsa_cyclic.hpp"
@@ -96,6 +99,25 @@ void run_check(const std::string& claim, const QsaCliOptions& o) {
   co.threads = threads;
   Progress progress("check " + claim, cases);
   co.progress = &progress;
+  // Checkpoints and sharding: both see the chunking of parallel_reduce, fixed by the case count.
+  if (!o.journal.empty() && !o.resume.empty()) throw UsageError("--resume", "give either --journal or --resume, not both");
+  const std::string journal_path = o.resume.empty() ? o.journal : o.resume;
+  std::unique_ptr<ChunkJournal> journal;
+  MpiShard* shard = nullptr;
+  if (o.mpi) {
+    if (!mpi_available()) throw UsageError("--mpi", mpi_description());
+    if (!journal_path.empty()) throw UsageError("--mpi", "cannot be combined with --journal or --resume");
+    shard = &MpiShard::start();
+    co.hooks = shard;
+  }
+  if (!journal_path.empty()) {
+    const std::string run = "check " + claim + " " + qsa_params_json(*emb, p).dump() + " semantics=" + sem.name();
+    journal = std::make_unique<ChunkJournal>(journal_path, run, !o.resume.empty());
+    const std::uint64_t chunk = chunk_size_for(cases);
+    journal->begin((cases + chunk - 1) / chunk, chunk);  // refuses another run's file before any work
+    if (const char* k = std::getenv("ATTNBOUNDS_TEST_KILL_AFTER_CHUNKS")) journal->kill_after(std::strtoull(k, nullptr, 10));
+    co.hooks = journal.get();
+  }
   const QsaCheckResult r = check_qsa(*emb, co);
   json out = make_result("check", claim, qsa_theorem(claim), qsa_provenance(claim), qsa_params_json(*emb, p), sem.name());
   write_qsa_check(out, r, emb->d(), p.eps);
@@ -126,6 +148,18 @@ void run_check(const std::string& claim, const QsaCliOptions& o) {
     } else {
       std::uint64_t n = write_qsa_certificate(o.certificate, *emb, p.eps, sem, claim);
       out["certificate"] = {{"file", o.certificate}, {"subsets", n}};
+    }
+  }
+  if (journal)
+    out["journal"] = {{"file", journal_path},
+                      {"chunks_resumed", journal->resumed_chunks()},
+                      {"chunks_written", journal->written_chunks()}};
+  if (shard) {
+    out["mpi"] = {{"ranks", shard->size()}, {"library", mpi_description()}};
+    if (!shard->agree(r.cases)) throw std::logic_error("mpi: the ranks disagree");
+    if (shard->rank() != 0) {  // one report per run: rank 0 prints
+      set_exit_status(exit_status_for(r.verdict));
+      return;
     }
   }
   finish_result(out, r.verdict, sw.seconds(), threads);
@@ -267,6 +301,12 @@ void attach_claim(CLI::App& parent, const std::string& verb, const std::string& 
     auto* sub = parent.add_subcommand(claim, std::string("certified exhaustive check of ") + qsa_theorem(claim));
     add_qsa_options(sub, *o, claim);
     sub->add_option("--certificate", o->certificate, "write a replayable certificate (JSON) when the claim holds");
+    sub->add_option("--journal", o->journal,
+                    "checkpoint file: finished chunks are appended; an existing journal of the same run is continued");
+    sub->add_option("--resume", o->resume, "continue the run recorded in this journal (it must exist and match)");
+    sub->add_flag("--mpi", o->mpi,
+                  std::string("shard the subsets over the ranks of mpirun (same result for any rank count); ") +
+                      (mpi_available() ? "this build has MPI" : "off: this build has no MPI"));
     if (claim == "qsa-cyclic") sub->add_option("--emit-lrs", o->emit_lrs, "write the moment-curve points in lrs format");
     sub->callback([o, claim] { run_check(claim, *o); });
   } else if (verb == "eval") {
@@ -288,11 +328,11 @@ void attach_claim(CLI::App& parent, const std::string& verb, const std::string& 
 const std::string kParams = "--N --q --d --eps --c --seed --semantics --threads --json";
 const DeclaredEntry reg_check_cyclic{{"check", "qsa-cyclic", "Theorem 3", qsa_provenance("qsa-cyclic"),
                                   "qSA with m = d' + 4q (moment curve, gap 1), exhaustive over all q-subsets",
-                                  kParams + " --certificate --emit-lrs",
+                                  kParams + " --certificate --emit-lrs --journal --resume --mpi",
                                   [](CLI::App& a) { attach_claim(a, "check", "qsa-cyclic"); }}};
 const DeclaredEntry reg_check_rip{{"check", "qsa-rip", "Theorem 2", qsa_provenance("qsa-rip"),
                                "qSA with m = d' + 2m' (random sign keys, exact dual certificates w_S, gap 1/2)",
-                               kParams + " --mk --strategy --certificate",
+                               kParams + " --mk --strategy --certificate --journal --resume --mpi",
                                [](CLI::App& a) { attach_claim(a, "check", "qsa-rip"); }}};
 const DeclaredEntry reg_eval_cyclic{{"eval", "qsa-cyclic", "Theorem 3", qsa_provenance("qsa-cyclic"),
                                  "forward pass of the moment-curve qSA unit on an input file", kParams + " --input",

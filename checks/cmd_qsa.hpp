@@ -18,6 +18,8 @@ struct QsaCliOptions {
   std::string format = "float";
   std::string mode = "embed";  // min-p: embed (entries rounded) or arith (every operation rounded)
   int p_min = 2, p_max = 64;
+  std::string journal, resume;  // check: checkpoint file (create or continue) / continue an existing one
+  bool mpi = false;             // check: shard the subsets over the ranks of mpirun
 };
 
 const char* qsa_theorem(const std::string& claim);

@@ -19,7 +19,7 @@ std::string flag_of_field(const std::string& field) {
 
 void add_common(CLI::App& app, CommonOptions& opts, bool with_semantics) {
   app.add_flag("--json", opts.json, "print one JSON object on stdout");
-  app.add_option("--threads", opts.threads, "worker threads (0 = all cores); results do not depend on it")
+  app.add_option("--threads", opts.threads, "worker threads (0 = every CPU the process may use, see taskset); results do not depend on it")
       ->check(CLI::Range(0, 1024));
   // CLI11 would wrap "-1" into 2^64 - 1 silently.
   const CLI::Validator non_negative(

@@ -16,7 +16,7 @@ namespace attnbounds {
 
 struct CommonOptions {
   bool json = false;
-  int threads = 0;  // 0 = all cores
+  int threads = 0;  // 0 = every CPU in the affinity mask
   std::uint64_t seed = 1;
   std::string semantics = "exact";
   bool force = false;

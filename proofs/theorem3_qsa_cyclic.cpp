@@ -21,11 +21,42 @@ Rational rational_of(Int128 x) {
   return Rational(neg ? mpz_class(-v) : v);
 }
 
+// r_j = −c·p_S(j) as the checker's DInterval, for p = p_S(j) ≥ 1.
+DInterval cyclic_score(const DInterval& c, Int128 p) { return -(c * dinterval_of(p)); }
+
+// The smallest integer P ≥ 1 such that every p ≥ P has cyclic_score(c, p).upper() below
+// kQsaUnderflowScore, so that exp of the score is replaced by qsa_underflow_term() in the
+// checker; 0 when there is none below 2^53 (or c ≤ 0).
+// Why p ≥ P suffices: for 1 ≤ p ≤ 2^53, dinterval_of(p) is the point p; above, its lower end is
+// down(fl(p)) ≥ 2^53 − 1.  With c = [cl, ch], cl > 0, the product's lower end is down(fl(cl·pl)),
+// non-decreasing in pl, and the score's upper end is minus that.  P is found among the points
+// 1..2^53 − 1, so every p ≥ P has pl ≥ P and its score is at least as far below the threshold.
+Int128 underflow_threshold(const DInterval& c) {
+  if (!(c.lower() > 0)) return 0;
+  auto below = [&](std::int64_t p) { return cyclic_score(c, p).upper() < kQsaUnderflowScore; };
+  std::int64_t lo = 1, hi = (std::int64_t{1} << 53) - 1;
+  if (!below(hi)) return 0;
+  while (lo < hi) {  // invariant: below(hi); every p < lo is not below
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    if (below(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return hi;
+}
+
 // Integer scores: r_j = −c·p_S(j) relative to the row maximum (0, attained on S).
 class CyclicRowWorker : public QsaRowWorker {
  public:
   CyclicRowWorker(int N, int q, const Rational& c)
-      : N_(N), q_(q), c_(c), c_fast_(dinterval_of(c)), p_(N), S_(q) {}
+      : N_(N), q_(q), c_(c), c_fast_(dinterval_of(c)), S_(q), threshold_(underflow_threshold(c_fast_)) {
+    if (threshold_ > 0) {
+      // A token j with p_S(j) < P has (j − s)² ≤ P − 1 for every s in S, in particular for the
+      // nearest one: it lies within `reach_` of S.
+      Int128 r = 0;
+      while ((r + 1) * (r + 1) <= threshold_ - 1 && r < N_) ++r;
+      reach_ = static_cast<int>(r);
+    }
+  }
   bool row(const int* S, DInterval* r) override {
     for (int k = 0; k < q_; ++k) S_[k] = S[k];
     for (int j = 0; j < N_; ++j) {
@@ -34,14 +65,79 @@ class CyclicRowWorker : public QsaRowWorker {
         const Int128 diff = j - S[k];
         p *= diff * diff;
       }
-      p_[j] = p;
-      r[j] = p == 0 ? DInterval(0.0) : -(c_fast_ * dinterval_of(p));
+      r[j] = p == 0 ? DInterval(0.0) : cyclic_score(c_fast_, p);
     }
+    return true;
+  }
+  // The fused row: every score is 0 on S, so qsa_row_error_fast takes its equal-on-S branch,
+  // E = 2·off/(q + off), off = Σ_{j ∉ S} e_j added in increasing j.  Terms with p_S(j) ≥ P are
+  // exactly qsa_underflow_term(); they are decided in integers (the product stops as soon as it
+  // reaches P — every factor is ≥ 1) or without any work when j is farther than reach_ from S,
+  // and each run of them is added at once by qsa_add_underflow_terms.  Same operations, same
+  // order, same doubles as row() + qsa_row_error_fast.
+  bool row_error(const int* S, DInterval& E) override {
+    for (int k = 0; k < q_; ++k) S_[k] = S[k];
+    const DInterval tiny = qsa_underflow_term();
+    DInterval off(0.0);
+    std::uint64_t pending = 0;  // underflowed terms not yet added
+    auto near_term = [&](int j) {
+      Int128 p = 1;
+      for (int k = 0; k < q_; ++k) {
+        const Int128 diff = j - S[k];
+        p *= diff * diff;
+        if (threshold_ > 0 && p >= threshold_) {
+          ++pending;
+          return;
+        }
+      }
+      const DInterval r = cyclic_score(c_fast_, p);
+      off = qsa_add_underflow_terms(off, pending);
+      pending = 0;
+      off += r.upper() < kQsaUnderflowScore ? tiny : exp(r);
+    };
+    if (threshold_ == 0) {
+      for (int j = 0, k = 0; j < N_; ++j) {
+        if (k < q_ && S[k] == j) {
+          ++k;
+          continue;
+        }
+        near_term(j);
+      }
+    } else {
+      int j = 0;  // next token not yet accounted for
+      for (int k = 0; k < q_;) {
+        // The merged window [a, b] of the members S[k..k2] whose reaches overlap.
+        const int a = std::max(j, S[k] - reach_);
+        int b = std::min(N_ - 1, S[k] + reach_);
+        int k2 = k;
+        while (k2 + 1 < q_ && S[k2 + 1] - reach_ <= b + 1) b = std::min(N_ - 1, S[++k2] + reach_);
+        pending += static_cast<std::uint64_t>(a - j);  // tokens before the window are far
+        for (int t = a, m = k; t <= b; ++t) {
+          if (m <= k2 && S[m] == t) {
+            ++m;
+            continue;
+          }
+          near_term(t);
+        }
+        j = b + 1;
+        k = k2 + 1;
+      }
+      pending += static_cast<std::uint64_t>(N_ - j);
+    }
+    off = qsa_add_underflow_terms(off, pending);
+    E = DInterval(2.0) * off / (DInterval(q_) + off);
     return true;
   }
   std::vector<Rational> exact_differences() override {
     std::vector<Rational> out(N_);
-    for (int j = 0; j < N_; ++j) out[j] = -c_ * rational_of(p_[j]);
+    for (int j = 0; j < N_; ++j) {
+      Int128 p = 1;
+      for (int k = 0; k < q_; ++k) {
+        const Int128 diff = j - S_[k];
+        p *= diff * diff;
+      }
+      out[j] = -c_ * rational_of(p);
+    }
     return out;
   }
 
@@ -49,8 +145,9 @@ class CyclicRowWorker : public QsaRowWorker {
   int N_, q_;
   Rational c_;
   DInterval c_fast_;
-  std::vector<Int128> p_;
   std::vector<int> S_;
+  Int128 threshold_;  // P of underflow_threshold (0: none)
+  int reach_ = 0;
 };
 
 class CyclicQueryWorker : public QsaQueryWorker {

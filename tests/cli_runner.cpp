@@ -13,6 +13,11 @@
 namespace attnbounds_test {
 
 CliRun run_attnbounds(const std::string& args, int timeout_seconds, bool capture_err) {
+  return run_attnbounds_under("", args, timeout_seconds, capture_err);
+}
+
+CliRun run_attnbounds_under(const std::string& launcher, const std::string& args, int timeout_seconds,
+                            bool capture_err) {
   std::string err_path = "/dev/null";
   if (capture_err) {
     char tmpl[] = "/tmp/attnbounds_cli_stderr_XXXXXX";
@@ -21,7 +26,8 @@ CliRun run_attnbounds(const std::string& args, int timeout_seconds, bool capture
     close(fd);
     err_path = tmpl;
   }
-  const std::string command = "timeout " + std::to_string(timeout_seconds) + " " + ATTNBOUNDS_BINARY + " " +
+  const std::string command = "timeout " + std::to_string(timeout_seconds) + " " +
+                              (launcher.empty() ? "" : launcher + " ") + ATTNBOUNDS_BINARY + " " +
                               args + " 2>" + err_path;
   CliRun r;
   FILE* pipe = popen(command.c_str(), "r");

@@ -12,5 +12,8 @@ struct CliRun {
 // `attnbounds ARGS` (ARGS are shell words) under `timeout`; stderr is captured into err when
 // capture_err, else discarded.  A command that hangs fails its test instead of hanging CI.
 CliRun run_attnbounds(const std::string& args, int timeout_seconds = 300, bool capture_err = false);
+// The same, started through a launcher (shell words before the binary, e.g. "taskset -c 0").
+CliRun run_attnbounds_under(const std::string& launcher, const std::string& args, int timeout_seconds = 300,
+                            bool capture_err = false);
 
 }  // namespace attnbounds_test

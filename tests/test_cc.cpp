@@ -5,6 +5,7 @@
 
 #include <bit>
 #include <map>
+#include <set>
 #include <random>
 
 #include "cc/cc.hpp"
@@ -49,10 +50,10 @@ BoolMatrix random_matrix(int r, int c, double density, std::mt19937_64& rng) {
   BoolMatrix M;
   M.rows = r;
   M.cols = c;
-  M.row_bits.assign(r, 0);
+  M.row_bits.assign(r, IndexSet{});
   for (int x = 0; x < r; ++x)
     for (int y = 0; y < c; ++y)
-      if (bit(rng)) M.row_bits[x] |= 1ULL << y;
+      if (bit(rng)) M.set(x, y);
   return M;
 }
 
@@ -147,7 +148,12 @@ TEST_CASE("matrix file validation gives clear errors", "[cc]") {
   CHECK_THROWS_WITH(parse_matrix("101\n10\n"), Catch::Contains("ragged"));
   CHECK_THROWS_WITH(parse_matrix("102\n"), Catch::Contains("not 0 or 1"));
   CHECK_THROWS_WITH(parse_matrix("\n# only a comment\n"), Catch::Contains("no rows"));
-  CHECK_THROWS_WITH(parse_matrix(std::string(65, '1') + "\n"), Catch::Contains("64"));
+  CHECK_THROWS_WITH(parse_matrix(std::string(257, '1') + "\n"), Catch::Contains("256"));
+  {  // 257 rows of width 1
+    std::string tall;
+    for (int i = 0; i < 257; ++i) tall += "1\n";
+    CHECK_THROWS_WITH(parse_matrix(tall), Catch::Contains("256"));
+  }
   CHECK_THROWS_WITH(read_matrix_file("/nonexistent/matrix.txt"), Catch::Contains("cannot open"));
   auto M = parse_matrix("1 0 1  # comment\n0,1,1\n");
   CHECK(M.rows == 2);
@@ -192,4 +198,99 @@ TEST_CASE("cc from the command line: DISJ_4 JSON fields, protocol tree, bad inpu
   auto ok = attnbounds_test::run_attnbounds("cc matrix --matrix " + path + " --json");
   CHECK(ok.status == 0);
   CHECK(attnbounds::json::parse(ok.out)["D"] == 2);  // two distinct complementary rows: Alice 1 bit, Bob 1 bit
+}
+
+TEST_CASE("256-bit index sets: counting order of subsets across a word boundary", "[cc]") {
+  IndexSet universe;
+  for (int i : {3, 62, 63, 64, 65, 200}) universe.set(i);
+  std::set<IndexSet> seen;
+  IndexSet s;
+  int steps = 0;
+  do {
+    CHECK(s.minus(universe).empty());
+    seen.insert(s);
+    s = s.next_subset_of(universe);
+    ++steps;
+  } while (!s.empty() && steps < 1000);
+  CHECK(steps == 64);
+  CHECK(seen.size() == 64);
+  CHECK(IndexSet::first_n(130).count() == 130);
+  CHECK(IndexSet::first_n(256).count() == 256);
+  CHECK(IndexSet::first_n(130).test(129));
+  CHECK(!IndexSet::first_n(130).test(130));
+}
+
+TEST_CASE("beyond 64 x 64: duplicated rows and columns keep D; identity matrices", "[cc]") {
+  // A random 5 x 5 matrix blown up to 80 x 70 by repeating rows and columns: D is unchanged
+  // (repeats never need separating), so the brute force on the 5 x 5 is the oracle, and the
+  // 256-bit search path (with its canonicalisation) is exercised.
+  std::mt19937_64 rng(99);
+  for (int trial = 0; trial < 6; ++trial) {
+    auto small = random_matrix(5, 5, 0.5, rng);
+    BoolMatrix big;
+    big.rows = 80;
+    big.cols = 70;
+    big.row_bits.assign(big.rows, IndexSet{});
+    for (int x = 0; x < big.rows; ++x)
+      for (int y = 0; y < big.cols; ++y)
+        if (small.at(x % 5, (y * 7) % 5)) big.set(x, y);
+    auto r = analyse(big);
+    REQUIRE(r.D);
+    CHECK(*r.D == brute_force_D(small));
+    REQUIRE(r.protocol);
+    CHECK(verify_protocol(big, *r.protocol));
+    CcOptions plain;
+    plain.prune = false;
+    auto rp = analyse(big, plain);
+    REQUIRE(rp.D);
+    CHECK(*rp.D == *r.D);
+  }
+  // I_m: rank m and rank(J − I) = m give 2m leaves; Alice's index plus Bob's answer meets it.
+  for (int m : {65, 100, 200, 256}) {
+    BoolMatrix I;
+    I.rows = I.cols = m;
+    I.row_bits.assign(m, IndexSet{});
+    for (int x = 0; x < m; ++x) I.set(x, x);
+    auto r = analyse(I);
+    REQUIRE(r.D);
+    CHECK(*r.D == ceil_log2(m) + 1);
+    CHECK(r.rank_Q == m);
+  }
+}
+
+namespace {
+void check_named_d(int n) {
+  INFO("n = " << n);
+  CcOptions opts;
+  opts.fooling_budget = 20000;  // the fooling set is reported, not needed for D
+  {
+    for (const BoolMatrix& M : {make_eq(n), make_disj(n), make_ip(n)}) {
+      auto r = analyse(M, opts);
+      REQUIRE(r.D);
+      CHECK(*r.D == n + 1);
+      CHECK(r.log_rank_bound == n + 1);  // the rank bound alone proves it: no search needed
+      CHECK(r.search_nodes == 0);
+      REQUIRE(r.protocol);
+      CHECK(r.protocol->depth() == n + 1);
+      CHECK(verify_protocol(M, *r.protocol));
+      CHECK(is_fooling_set(M, r.fooling.colour, r.fooling.pairs));
+    }
+  }
+}
+}  // namespace
+
+TEST_CASE("EQ_n, DISJ_n, IP_n: D = n+1 for n = 5, 6", "[cc]") {
+  check_named_d(5);
+  check_named_d(6);
+}
+
+TEST_CASE("EQ_n, DISJ_n, IP_n: D = n+1 for n = 7, 8 (up to 256 x 256)", "[cc][long]") {
+  check_named_d(7);
+  check_named_d(8);
+}
+
+TEST_CASE("named functions above 256 x 256 are refused with the size", "[cc]") {
+  CHECK(make_index(8).rows == 256);
+  CHECK_THROWS_WITH(make_disj(9), Catch::Contains("1..8"));
+  CHECK_THROWS_WITH(make_index(9), Catch::Contains("1..8"));
 }

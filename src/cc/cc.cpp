@@ -18,8 +18,6 @@ namespace attnbounds::cc {
 
 namespace {
 
-std::uint64_t full_mask(int n) { return n >= 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << n) - 1); }
-
 void require_fits(int rows, int cols, const std::string& what) {
   if (rows < 1 || cols < 1 || rows > kMaxSide || cols > kMaxSide)
     throw ConfigError(what, fmt::format("the matrix is {}x{}; rows and columns must be in 1..{}", rows, cols, kMaxSide));
@@ -33,13 +31,15 @@ std::string bits_label(std::uint64_t v, int n) {
 
 template <class F>
 BoolMatrix make_square(int n, const std::string& name, F&& f) {
-  if (n < 1 || n > 6) throw ConfigError("n", fmt::format("{} needs n in 1..6 (a 2^n x 2^n matrix, at most {} per side; got {})", name, kMaxSide, n));
+  if (n < 1 || n > kMaxNamedN)
+    throw ConfigError("n", fmt::format("{} needs n in 1..{} (a 2^n x 2^n matrix, at most {} per side; got {})", name,
+                                       kMaxNamedN, kMaxSide, n));
   BoolMatrix M;
   M.rows = M.cols = 1 << n;
-  M.row_bits.assign(M.rows, 0);
+  M.row_bits.assign(M.rows, IndexSet{});
   for (int a = 0; a < M.rows; ++a) {
     for (int b = 0; b < M.cols; ++b)
-      if (f(static_cast<std::uint64_t>(a), static_cast<std::uint64_t>(b))) M.row_bits[a] |= std::uint64_t{1} << b;
+      if (f(static_cast<std::uint64_t>(a), static_cast<std::uint64_t>(b))) M.set(a, b);
     M.row_labels.push_back(bits_label(a, n));
     M.col_labels.push_back(bits_label(a, n));
   }
@@ -78,116 +78,151 @@ int rank_mod_p(std::vector<std::vector<std::uint64_t>> a) {
   return rank;
 }
 
+template <int W>
+WordSet<W> narrow(const IndexSet& s) {
+  WordSet<W> out;
+  for (int i = 0; i < W; ++i) out.w[i] = s.w[i];
+  return out;
+}
+template <int W>
+IndexSet widen(const WordSet<W>& s) {
+  IndexSet out;
+  for (int i = 0; i < W; ++i) out.w[i] = s.w[i];
+  return out;
+}
+
 // Search state for the exact D(f).
+template <int W>
 struct Entry {
   int lo = 0, hi = 0;  // proven bounds on D of this (canonical) rectangle
   char side = 0;       // split achieving hi: 'A' rows, 'B' columns
-  std::uint64_t part0 = 0;
+  WordSet<W> part0;
 };
 
+template <int W>
 struct KeyHash {
-  std::size_t operator()(const std::pair<std::uint64_t, std::uint64_t>& k) const {
-    std::uint64_t h = k.first * 0x9E3779B97F4A7C15ULL ^ (k.second + 0x632BE59BD9B4E019ULL + (k.first << 6));
+  std::size_t operator()(const std::pair<WordSet<W>, WordSet<W>>& k) const {
+    std::uint64_t h = 0x632BE59BD9B4E019ULL;
+    for (int i = 0; i < W; ++i) {
+      h = (h ^ k.first.w[i]) * 0x9E3779B97F4A7C15ULL;
+      h = (h ^ k.second.w[i]) * 0xC2B2AE3D27D4EB4FULL;
+    }
     return static_cast<std::size_t>(h ^ (h >> 29));
   }
 };
 
 struct BudgetExceeded {};
+// Above this many candidate entries the fooling-set graph (n² bits) is not built.
+constexpr std::size_t kMaxCliqueVertices = 4096;
 constexpr int kNoUpper = 1 << 20;
 
+// The exact search on sets of W words (W = 1 up to 64 × 64, W = 4 up to 256 × 256).
+template <int W>
 class Searcher {
  public:
-  Searcher(const BoolMatrix& M, std::uint64_t budget, bool prune)
-      : M_(M), colbits_(M.col_bits()), budget_(budget), prune_(prune) {}
+  using Set = WordSet<W>;
+  Searcher(const BoolMatrix& M, std::uint64_t budget, bool prune) : M_(M), budget_(budget), prune_(prune) {
+    for (const auto& r : M.row_bits) rowbits_.push_back(narrow<W>(r));
+    for (const auto& c : M.col_bits()) colbits_.push_back(narrow<W>(c));
+  }
 
   // Removes duplicate rows and columns (an optimal protocol never separates identical rows).
-  std::pair<std::uint64_t, std::uint64_t> canonical(std::uint64_t rows, std::uint64_t cols) const {
-    std::uint64_t crow = 0, ccol = 0;
-    std::vector<std::uint64_t> seen;
-    for (std::uint64_t r = rows; r; r &= r - 1) {
-      int x = std::countr_zero(r);
-      std::uint64_t pat = M_.row_bits[x] & cols;
+  std::pair<Set, Set> canonical(const Set& rows, const Set& cols) const {
+    Set crow, ccol;
+    std::vector<Set> seen;
+    rows.for_each([&](int x) {
+      const Set pat = rowbits_[x] & cols;
       if (std::find(seen.begin(), seen.end(), pat) == seen.end()) {
         seen.push_back(pat);
-        crow |= std::uint64_t{1} << x;
+        crow.set(x);
       }
-    }
+    });
     seen.clear();
-    for (std::uint64_t c = cols; c; c &= c - 1) {
-      int y = std::countr_zero(c);
-      std::uint64_t pat = colbits_[y] & crow;
+    cols.for_each([&](int y) {
+      const Set pat = colbits_[y] & crow;
       if (std::find(seen.begin(), seen.end(), pat) == seen.end()) {
         seen.push_back(pat);
-        ccol |= std::uint64_t{1} << y;
+        ccol.set(y);
       }
-    }
+    });
     return {crow, ccol};
   }
 
   // The representative (lowest index with the same pattern) of row x within (rows, cols).
-  int row_rep(int x, std::uint64_t rows, std::uint64_t cols) const {
-    const std::uint64_t pat = M_.row_bits[x] & cols;
-    for (std::uint64_t r = rows; r; r &= r - 1) {
-      int z = std::countr_zero(r);
-      if ((M_.row_bits[z] & cols) == pat) return z;
-    }
-    return x;
+  int row_rep(int x, const Set& rows, const Set& cols) const {
+    const Set pat = rowbits_[x] & cols;
+    int rep = x;
+    bool found = false;
+    rows.for_each([&](int z) {
+      if (!found && (rowbits_[z] & cols) == pat) {
+        rep = z;
+        found = true;
+      }
+    });
+    return rep;
   }
-  int col_rep(int y, std::uint64_t rows, std::uint64_t cols) const {
-    const std::uint64_t pat = colbits_[y] & rows;
-    for (std::uint64_t c = cols; c; c &= c - 1) {
-      int z = std::countr_zero(c);
-      if ((colbits_[z] & rows) == pat) return z;
-    }
-    return y;
+  int col_rep(int y, const Set& rows, const Set& cols) const {
+    const Set pat = colbits_[y] & rows;
+    int rep = y;
+    bool found = false;
+    cols.for_each([&](int z) {
+      if (!found && (colbits_[z] & rows) == pat) {
+        rep = z;
+        found = true;
+      }
+    });
+    return rep;
   }
 
-  int lower_bound(std::uint64_t rows, std::uint64_t cols) const {
+  // A protocol of depth D partitions the rectangle into at most 2^D monochromatic rectangles;
+  // a 1-rectangle has rank 1, so at least rank(M) of them are 1-rectangles, and at least
+  // rank(J − M) are 0-rectangles (ranks mod p are at most the ranks over Q).
+  int lower_bound(const Set& rows, const Set& cols) const {
     std::vector<std::vector<std::uint64_t>> a, b;
-    for (std::uint64_t r = rows; r; r &= r - 1) {
-      int x = std::countr_zero(r);
+    rows.for_each([&](int x) {
       std::vector<std::uint64_t> ra, rb;
-      for (std::uint64_t c = cols; c; c &= c - 1) {
-        int y = std::countr_zero(c);
+      cols.for_each([&](int y) {
         ra.push_back(M_.at(x, y));
         rb.push_back(1 - M_.at(x, y));
-      }
+      });
       a.push_back(std::move(ra));
       b.push_back(std::move(rb));
-    }
+    });
     const int leaves = rank_mod_p(std::move(a)) + rank_mod_p(std::move(b));
     return ceil_log2(static_cast<std::uint64_t>(std::max(leaves, 1)));
   }
 
   // Trivial protocol: one side names its class, the other answers (or a single value split).
-  void trivial(std::uint64_t rows, std::uint64_t cols, Entry& e) const {
-    const int kr = std::popcount(rows), kc = std::popcount(cols);
+  void trivial(const Set& rows, const Set& cols, Entry<W>& e) const {
+    const int kr = rows.count(), kc = cols.count();
     if (kr == 1 || kc == 1) {
       e.hi = 1;
       if (kr == 1) {  // Bob announces the value
         e.side = 'B';
-        e.part0 = cols & ~M_.row_bits[std::countr_zero(rows)];
+        e.part0 = cols.minus(rowbits_[rows.first()]);
       } else {
         e.side = 'A';
-        e.part0 = rows & ~colbits_[std::countr_zero(cols)];
+        e.part0 = rows.minus(colbits_[cols.first()]);
       }
       return;
     }
     const int ua = ceil_log2(kr) + 1, ub = ceil_log2(kc) + 1;
     const bool alice = ua <= ub;
-    const std::uint64_t set = alice ? rows : cols;
-    const int half = (std::popcount(set) + 1) / 2;
-    std::uint64_t part = 0, s = set;
-    for (int i = 0; i < half; ++i) {
-      part |= s & (~s + 1);
-      s &= s - 1;
-    }
+    const Set& set = alice ? rows : cols;
+    int half = (set.count() + 1) / 2;
+    Set part;
+    set.for_each([&](int i) {
+      if (half > 0) {
+        part.set(i);
+        --half;
+      }
+    });
     e.hi = alice ? ua : ub;
     e.side = alice ? 'A' : 'B';
     e.part0 = part;
   }
 
-  Entry& entry(std::uint64_t rows, std::uint64_t cols) {
+  Entry<W>& entry(const Set& rows, const Set& cols) {
     auto [it, inserted] = memo_.try_emplace({rows, cols});
     if (inserted && prune_) {
       trivial(rows, cols, it->second);
@@ -200,26 +235,26 @@ class Searcher {
   }
 
   // Is D(rows × cols) ≤ d?  Records the split achieving it.
-  bool decide(std::uint64_t rows0, std::uint64_t cols0, int d) {
+  bool decide(const Set& rows0, const Set& cols0, int d) {
     auto [rows, cols] = canonical(rows0, cols0);
-    if (std::popcount(rows) == 1 && std::popcount(cols) == 1) return true;  // monochromatic
+    if (rows.count() == 1 && cols.count() == 1) return true;  // monochromatic
     if (d <= 0) return false;
-    Entry& e = entry(rows, cols);
+    Entry<W>& e = entry(rows, cols);
     if (e.hi <= d) return true;
     if (e.lo > d) return false;
     if (++nodes_ > budget_) throw BudgetExceeded{};
     for (char side : {'A', 'B'}) {
-      const std::uint64_t set = side == 'A' ? rows : cols;
-      if (std::popcount(set) < 2) continue;
-      const std::uint64_t low = set & (~set + 1), rest = set ^ low;
+      const Set set = side == 'A' ? rows : cols;
+      if (set.count() < 2) continue;
+      const Set low = Set::single(set.first()), rest = set ^ low;
       // part0 = low ∪ s for every proper subset s of rest (each unordered split once).
-      for (std::uint64_t s = 0;; s = (s - rest) & rest) {
+      for (Set s;; s = s.next_subset_of(rest)) {
         if (s != rest) {
-          const std::uint64_t p0 = low | s, p1 = set ^ p0;
+          const Set p0 = low | s, p1 = set ^ p0;
           bool ok = side == 'A' ? decide(p0, cols, d - 1) && decide(p1, cols, d - 1)
                                 : decide(rows, p0, d - 1) && decide(rows, p1, d - 1);
           if (ok) {
-            e.hi = d;
+            e.hi = d;  // unordered_map references survive rehashing
             e.side = side;
             e.part0 = p0;
             return true;
@@ -233,30 +268,28 @@ class Searcher {
   }
 
   // Builds the tree from the recorded splits, on full (non-canonical) row and column sets.
-  ProtocolNode build(std::uint64_t rows, std::uint64_t cols) {
+  ProtocolNode build(const Set& rows, const Set& cols) {
     ProtocolNode node;
-    node.rows = rows;
-    node.cols = cols;
+    node.rows = widen(rows);
+    node.cols = widen(cols);
     auto [crow, ccol] = canonical(rows, cols);
-    if (std::popcount(crow) == 1 && std::popcount(ccol) == 1) {
-      node.colour = M_.at(std::countr_zero(crow), std::countr_zero(ccol));
+    if (crow.count() == 1 && ccol.count() == 1) {
+      node.colour = M_.at(crow.first(), ccol.first());
       return node;
     }
-    const Entry& e = entry(crow, ccol);
+    const Entry<W> e = entry(crow, ccol);
     node.speaker = e.side;
-    std::uint64_t p0 = 0;
+    Set p0;
     if (e.side == 'A') {
-      for (std::uint64_t r = rows; r; r &= r - 1) {
-        int x = std::countr_zero(r);
-        if ((e.part0 >> row_rep(x, crow, ccol)) & 1U) p0 |= std::uint64_t{1} << x;
-      }
+      rows.for_each([&](int x) {
+        if (e.part0.test(row_rep(x, crow, ccol))) p0.set(x);
+      });
       node.child.push_back(build(p0, cols));
       node.child.push_back(build(rows ^ p0, cols));
     } else {
-      for (std::uint64_t c = cols; c; c &= c - 1) {
-        int y = std::countr_zero(c);
-        if ((e.part0 >> col_rep(y, crow, ccol)) & 1U) p0 |= std::uint64_t{1} << y;
-      }
+      cols.for_each([&](int y) {
+        if (e.part0.test(col_rep(y, crow, ccol))) p0.set(y);
+      });
       node.child.push_back(build(rows, p0));
       node.child.push_back(build(rows, cols ^ p0));
     }
@@ -267,11 +300,11 @@ class Searcher {
 
  private:
   const BoolMatrix& M_;
-  std::vector<std::uint64_t> colbits_;
+  std::vector<Set> rowbits_, colbits_;
   std::uint64_t budget_;
   bool prune_;
   std::uint64_t nodes_ = 0;
-  std::unordered_map<std::pair<std::uint64_t, std::uint64_t>, Entry, KeyHash> memo_;
+  std::unordered_map<std::pair<Set, Set>, Entry<W>, KeyHash<W>> memo_;
 };
 
 // Maximum clique by branch and bound with greedy colouring bounds (Tomita-style).
@@ -342,13 +375,46 @@ class CliqueSearch {
   std::vector<int> best_;
 };
 
+// D by iterative deepening from the proven lower bound; fills D, the bounds, the verified protocol.
+template <int W>
+void search_exact(const BoolMatrix& M, const CcOptions& opts, CcResult& res) {
+  using Set = WordSet<W>;
+  Searcher<W> s(M, opts.node_budget, opts.prune);
+  const Set rows = Set::first_n(M.rows), cols = Set::first_n(M.cols);
+  auto [crow, ccol] = s.canonical(rows, cols);
+  if (crow.count() == 1 && ccol.count() == 1) {
+    res.D = 0;
+  } else {
+    Entry<W>& root = s.entry(crow, ccol);
+    res.D_lower = std::max({root.lo, res.fooling_bound});
+    res.D_upper = root.hi;
+    if (!opts.prune) {
+      res.D_lower = 1;
+      res.D_upper = M.rows + M.cols;  // any finite cap: Alice can always send her row index
+    }
+    try {
+      int d = res.D_lower;
+      while (d < res.D_upper && !s.decide(rows, cols, d)) ++d;
+      res.D = d;
+    } catch (const BudgetExceeded&) {
+      res.D_lower = std::max(res.D_lower, s.entry(crow, ccol).lo);
+    }
+  }
+  if (res.D) {
+    res.D_lower = res.D_upper = *res.D;
+    res.protocol = s.build(rows, cols);
+    if (res.protocol->depth() != *res.D) throw std::logic_error("cc: protocol depth differs from D");
+    std::string why;
+    if (!verify_protocol(M, *res.protocol, &why)) throw std::logic_error("cc: protocol check failed: " + why);
+  }
+  res.search_nodes = s.nodes();
+}
+
 }  // namespace
 
-std::vector<std::uint64_t> BoolMatrix::col_bits() const {
-  std::vector<std::uint64_t> out(cols, 0);
-  for (int x = 0; x < rows; ++x)
-    for (int y = 0; y < cols; ++y)
-      if (at(x, y)) out[y] |= std::uint64_t{1} << x;
+std::vector<IndexSet> BoolMatrix::col_bits() const {
+  std::vector<IndexSet> out(cols);
+  for (int x = 0; x < rows; ++x) row_bits[x].for_each([&](int y) { out[y].set(x); });
   return out;
 }
 
@@ -364,13 +430,14 @@ BoolMatrix make_ip(int n) {
   return make_square(n, "ip", [](auto a, auto b) { return (std::popcount(a & b) & 1) == 1; });
 }
 BoolMatrix make_index(int n) {
-  if (n < 1 || n > 6) throw ConfigError("n", fmt::format("index needs n in 1..6 (2^n rows, at most {}; got {})", kMaxSide, n));
+  if (n < 1 || n > kMaxNamedN)
+    throw ConfigError("n", fmt::format("index needs n in 1..{} (2^n rows, at most {}; got {})", kMaxNamedN, kMaxSide, n));
   BoolMatrix M;
   M.rows = 1 << n;
   M.cols = n;
-  M.row_bits.assign(M.rows, 0);
+  M.row_bits.assign(M.rows, IndexSet{});
   for (int b = 0; b < M.rows; ++b) {
-    M.row_bits[b] = static_cast<std::uint64_t>(b);  // INDEX(b, k) = b_k
+    M.row_bits[b].w[0] = static_cast<std::uint64_t>(b);  // INDEX(b, k) = b_k
     M.row_labels.push_back(bits_label(b, n));
   }
   for (int k = 0; k < n; ++k) M.col_labels.push_back(std::to_string(k + 1));
@@ -384,7 +451,7 @@ BoolMatrix parse_matrix(const std::string& text) {
   int lineno = 0;
   while (std::getline(in, line)) {
     ++lineno;
-    std::uint64_t bits = 0;
+    IndexSet bits;
     int width = 0;
     for (char ch : line) {
       if (ch == '#') break;
@@ -393,7 +460,7 @@ BoolMatrix parse_matrix(const std::string& text) {
         throw ConfigError("matrix", fmt::format("line {}: entry '{}' is not 0 or 1", lineno, ch));
       if (width >= kMaxSide)
         throw ConfigError("matrix", fmt::format("line {}: more than {} columns (the limit)", lineno, kMaxSide));
-      if (ch == '1') bits |= std::uint64_t{1} << width;
+      if (ch == '1') bits.set(width);
       ++width;
     }
     if (width == 0) continue;
@@ -440,26 +507,25 @@ int rank_rational(const BoolMatrix& M) {
 }
 
 int rank_gf2(const BoolMatrix& M) {
-  std::vector<std::uint64_t> rows = M.row_bits;
+  std::vector<IndexSet> rows = M.row_bits;
   int rank = 0;
   for (int c = 0; c < M.cols; ++c) {
-    const std::uint64_t bit = std::uint64_t{1} << c;
-    auto it = std::find_if(rows.begin() + rank, rows.end(), [&](std::uint64_t r) { return r & bit; });
+    auto it = std::find_if(rows.begin() + rank, rows.end(), [&](const IndexSet& r) { return r.test(c); });
     if (it == rows.end()) continue;
     std::swap(*it, rows[rank]);
     for (std::size_t r = 0; r < rows.size(); ++r)
-      if (static_cast<int>(r) != rank && (rows[r] & bit)) rows[r] ^= rows[rank];
+      if (static_cast<int>(r) != rank && rows[r].test(c)) rows[r] = rows[r] ^ rows[rank];
     ++rank;
   }
   return rank;
 }
 
 int distinct_rows(const BoolMatrix& M) {
-  return static_cast<int>(std::set<std::uint64_t>(M.row_bits.begin(), M.row_bits.end()).size());
+  return static_cast<int>(std::set<IndexSet>(M.row_bits.begin(), M.row_bits.end()).size());
 }
 int distinct_cols(const BoolMatrix& M) {
   auto c = M.col_bits();
-  return static_cast<int>(std::set<std::uint64_t>(c.begin(), c.end()).size());
+  return static_cast<int>(std::set<IndexSet>(c.begin(), c.end()).size());
 }
 
 bool is_fooling_set(const BoolMatrix& M, int colour, const std::vector<std::pair<int, int>>& pairs) {
@@ -478,7 +544,7 @@ FoolingSet max_fooling_set(const BoolMatrix& M, int colour, std::uint64_t node_b
   // Distinct representatives suffice: two pairs in one row (or column) never fool each other.
   std::vector<int> rows, cols;
   {
-    std::set<std::uint64_t> seen;
+    std::set<IndexSet> seen;
     for (int x = 0; x < M.rows; ++x)
       if (seen.insert(M.row_bits[x]).second) rows.push_back(x);
     auto cb = M.col_bits();
@@ -493,6 +559,22 @@ FoolingSet max_fooling_set(const BoolMatrix& M, int colour, std::uint64_t node_b
   FoolingSet out;
   out.colour = colour;
   if (verts.empty()) return out;
+  if (verts.size() > kMaxCliqueVertices) {
+    // The compatibility graph would not fit in memory: a greedy fooling set is still a valid
+    // lower bound, but not proven maximum.
+    for (auto [x, y] : verts) {
+      bool ok = true;
+      for (auto [u, v] : out.pairs)
+        if (u == x || v == y || (M.at(x, v) == colour && M.at(u, y) == colour)) {
+          ok = false;
+          break;
+        }
+      if (ok) out.pairs.push_back({x, y});
+    }
+    out.optimal = false;
+    std::sort(out.pairs.begin(), out.pairs.end());
+    return out;
+  }
   const int n = static_cast<int>(verts.size()), words = (n + 63) / 64;
   // Vertex order: by decreasing degree (helps the colouring bound).
   std::vector<std::vector<bool>> compat(n, std::vector<bool>(n, false));
@@ -533,24 +615,29 @@ bool verify_protocol(const BoolMatrix& M, const ProtocolNode& root, std::string*
     if (why) *why = msg;
     return false;
   };
-  if (root.rows != full_mask(M.rows) || root.cols != full_mask(M.cols)) return fail("root is not the whole matrix");
+  if (root.rows != IndexSet::first_n(M.rows) || root.cols != IndexSet::first_n(M.cols))
+    return fail("root is not the whole matrix");
   std::vector<const ProtocolNode*> stack{&root};
   while (!stack.empty()) {
     const ProtocolNode* n = stack.back();
     stack.pop_back();
     if (n->child.empty()) {
-      for (std::uint64_t r = n->rows; r; r &= r - 1)
-        for (std::uint64_t c = n->cols; c; c &= c - 1)
-          if (M.at(std::countr_zero(r), std::countr_zero(c)) != n->colour) return fail("leaf not monochromatic");
+      bool mono = true;
+      n->rows.for_each([&](int x) {
+        n->cols.for_each([&](int y) { mono = mono && M.at(x, y) == n->colour; });
+      });
+      if (!mono) return fail("leaf not monochromatic");
       continue;
     }
     if (n->child.size() != 2) return fail("internal node without two children");
     const auto &a = n->child[0], &b = n->child[1];
     if (n->speaker == 'A') {
-      if (a.cols != n->cols || b.cols != n->cols || (a.rows & b.rows) || (a.rows | b.rows) != n->rows || !a.rows || !b.rows)
+      if (a.cols != n->cols || b.cols != n->cols || a.rows.intersects(b.rows) || (a.rows | b.rows) != n->rows ||
+          a.rows.empty() || b.rows.empty())
         return fail("Alice's split does not partition the rows");
     } else if (n->speaker == 'B') {
-      if (a.rows != n->rows || b.rows != n->rows || (a.cols & b.cols) || (a.cols | b.cols) != n->cols || !a.cols || !b.cols)
+      if (a.rows != n->rows || b.rows != n->rows || a.cols.intersects(b.cols) || (a.cols | b.cols) != n->cols ||
+          a.cols.empty() || b.cols.empty())
         return fail("Bob's split does not partition the columns");
     } else {
       return fail("internal node without a speaker");
@@ -568,7 +655,7 @@ CcResult analyse(const BoolMatrix& M, const CcOptions& opts) {
   res.rank_GF2 = rank_gf2(M);
   {
     BoolMatrix C = M;
-    for (auto& r : C.row_bits) r = ~r & full_mask(M.cols);
+    for (auto& r : C.row_bits) r = IndexSet::first_n(M.cols).minus(r);
     res.rank_Q_complement = rank_rational(C);
   }
   res.log_rank_bound = ceil_log2(static_cast<std::uint64_t>(std::max(res.rank_Q + res.rank_Q_complement, 1)));
@@ -585,35 +672,8 @@ CcResult analyse(const BoolMatrix& M, const CcOptions& opts) {
   res.one_way_alice = ceil_log2(distinct_rows(M));
   res.one_way_bob = ceil_log2(distinct_cols(M));
 
-  Searcher s(M, opts.node_budget, opts.prune);
-  const std::uint64_t rows = full_mask(M.rows), cols = full_mask(M.cols);
-  auto [crow, ccol] = s.canonical(rows, cols);
-  if (std::popcount(crow) == 1 && std::popcount(ccol) == 1) {
-    res.D = 0;
-  } else {
-    Entry& root = s.entry(crow, ccol);
-    res.D_lower = std::max({root.lo, res.fooling_bound});
-    res.D_upper = root.hi;
-    if (!opts.prune) {
-      res.D_lower = 1;
-      res.D_upper = M.rows + M.cols;  // trivial: Alice sends her row index... any finite cap
-    }
-    try {
-      int d = res.D_lower;
-      while (d < res.D_upper && !s.decide(rows, cols, d)) ++d;
-      res.D = d;
-    } catch (const BudgetExceeded&) {
-      res.D_lower = std::max(res.D_lower, s.entry(crow, ccol).lo);
-    }
-  }
-  if (res.D) {
-    res.D_lower = res.D_upper = *res.D;
-    res.protocol = s.build(rows, cols);
-    if (res.protocol->depth() != *res.D) throw std::logic_error("cc: protocol depth differs from D");
-    std::string why;
-    if (!verify_protocol(M, *res.protocol, &why)) throw std::logic_error("cc: protocol check failed: " + why);
-  }
-  res.search_nodes = s.nodes();
+  if (M.rows <= 64 && M.cols <= 64) search_exact<1>(M, opts, res);
+  else search_exact<kMaxSide / 64>(M, opts, res);
   return res;
 }
 

@@ -2,8 +2,10 @@
 //
 // Rows are Alice's inputs, columns Bob's.  Everything here is exact: D(f) comes from a complete
 // search over protocol trees (not a heuristic), ranks from exact elimination.  Matrices are at
-// most kMaxSide × kMaxSide so that row and column sets are 64-bit masks.
+// most kMaxSide × kMaxSide; the search works on 64-bit masks up to 64 × 64 and on 256-bit sets above.
 #pragma once
+#include <array>
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,19 +14,104 @@
 
 namespace attnbounds::cc {
 
-constexpr int kMaxSide = 64;
+constexpr int kMaxSide = 256;
+
+// A set of indices below 64·W (rows or columns of a matrix), as W 64-bit words.
+template <int W>
+struct WordSet {
+  std::array<std::uint64_t, W> w{};
+
+  static WordSet first_n(int n) {
+    WordSet s;
+    for (int i = 0; i < W && n > 0; ++i, n -= 64) s.w[i] = n >= 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << n) - 1);
+    return s;
+  }
+  static WordSet single(int i) {
+    WordSet s;
+    s.set(i);
+    return s;
+  }
+  void set(int i) { w[i >> 6] |= std::uint64_t{1} << (i & 63); }
+  void reset(int i) { w[i >> 6] &= ~(std::uint64_t{1} << (i & 63)); }
+  bool test(int i) const { return (w[i >> 6] >> (i & 63)) & 1U; }
+  int count() const {
+    int c = 0;
+    for (auto x : w) c += std::popcount(x);
+    return c;
+  }
+  bool empty() const {
+    for (auto x : w)
+      if (x) return false;
+    return true;
+  }
+  int first() const {  // lowest member, -1 when empty
+    for (int i = 0; i < W; ++i)
+      if (w[i]) return i * 64 + std::countr_zero(w[i]);
+    return -1;
+  }
+  template <class F>
+  void for_each(F&& f) const {
+    for (int i = 0; i < W; ++i)
+      for (std::uint64_t x = w[i]; x; x &= x - 1) f(i * 64 + std::countr_zero(x));
+  }
+  // The next subset of `universe` after this one in counting order (this ⊆ universe); wraps to ∅.
+  WordSet next_subset_of(const WordSet& universe) const {
+    WordSet s;
+    bool carry = true;
+    for (int i = 0; i < W; ++i) {
+      std::uint64_t x = w[i] | ~universe.w[i];
+      if (carry) {
+        ++x;
+        carry = x == 0;
+      }
+      s.w[i] = x & universe.w[i];
+    }
+    return s;
+  }
+  friend WordSet operator&(WordSet a, const WordSet& b) {
+    for (int i = 0; i < W; ++i) a.w[i] &= b.w[i];
+    return a;
+  }
+  friend WordSet operator|(WordSet a, const WordSet& b) {
+    for (int i = 0; i < W; ++i) a.w[i] |= b.w[i];
+    return a;
+  }
+  friend WordSet operator^(WordSet a, const WordSet& b) {
+    for (int i = 0; i < W; ++i) a.w[i] ^= b.w[i];
+    return a;
+  }
+  WordSet minus(const WordSet& b) const {
+    WordSet a = *this;
+    for (int i = 0; i < W; ++i) a.w[i] &= ~b.w[i];
+    return a;
+  }
+  bool intersects(const WordSet& b) const {
+    for (int i = 0; i < W; ++i)
+      if (w[i] & b.w[i]) return true;
+    return false;
+  }
+  friend bool operator==(const WordSet& a, const WordSet& b) { return a.w == b.w; }
+  friend bool operator!=(const WordSet& a, const WordSet& b) { return a.w != b.w; }
+  friend bool operator<(const WordSet& a, const WordSet& b) { return a.w < b.w; }
+};
+
+// Rows or columns of a matrix up to kMaxSide.
+using IndexSet = WordSet<kMaxSide / 64>;
 
 struct BoolMatrix {
   int rows = 0, cols = 0;
-  std::vector<std::uint64_t> row_bits;  // bit y of row_bits[x] = M[x][y]
+  std::vector<IndexSet> row_bits;  // row_bits[x].test(y) = M[x][y]
   std::vector<std::string> row_labels, col_labels;  // optional (named functions)
 
-  bool at(int x, int y) const { return (row_bits[x] >> y) & 1U; }
-  std::vector<std::uint64_t> col_bits() const;  // bit x of col_bits[y] = M[x][y]
+  bool at(int x, int y) const { return row_bits[x].test(y); }
+  void set(int x, int y) { row_bits[x].set(y); }
+  std::vector<IndexSet> col_bits() const;  // col_bits()[y].test(x) = M[x][y]
 };
 
 // Named functions.  disj/eq/ip: rows and columns are a, b ∈ {0,1}^n as masks (bit i = element i+1).
-// index: rows b ∈ {0,1}^n, columns k ∈ [n].  Throws ConfigError("n") unless the matrix fits.
+// index: rows b ∈ {0,1}^n, columns k ∈ [n].  n in 1..kMaxNamedN (2^n ≤ kMaxSide); throws
+// ConfigError("n") otherwise.
+constexpr int kMaxNamedN = 8;
 BoolMatrix make_disj(int n);
 BoolMatrix make_eq(int n);
 BoolMatrix make_index(int n);
@@ -56,7 +143,7 @@ bool is_fooling_set(const BoolMatrix& M, int colour, const std::vector<std::pair
 // A protocol tree.  Internal node: `speaker` 'A' (Alice splits the rows) or 'B' (columns);
 // child[0] gets `part0` (the rows/cols sent as bit 0), child[1] the rest.  Leaf: colour.
 struct ProtocolNode {
-  std::uint64_t rows = 0, cols = 0;
+  IndexSet rows, cols;
   char speaker = 0;  // 0 for a leaf
   int colour = -1;   // leaf colour
   std::vector<ProtocolNode> child;  // 0 or 2 entries
@@ -75,7 +162,7 @@ struct CcResult {
   int fooling_bound = 0;        // ceil(log2(|F1| + |F0|))
   int one_way_alice = 0, one_way_bob = 0;
   std::optional<ProtocolNode> protocol;
-  std::uint64_t search_nodes = 0;
+  std::uint64_t search_nodes = 0;    // rectangles expanded by the search (decide() calls past the bounds)
 };
 
 struct CcOptions {

@@ -1,6 +1,8 @@
 #include "certify/qsa_checker.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -23,10 +25,46 @@ DInterval dinterval_of(Int128 x) {
   return {DInterval::down(d), DInterval::up(d)};
 }
 
+DInterval qsa_add_underflow_terms(DInterval sum, std::uint64_t k) {
+  // One addition is {down(lo + 0), up(hi + 2^-1074)}.  lo + 0 = lo, so lo takes k steps down.
+  // Once hi ≥ 2^-1020 its ulp is at least 2^-1072, so hi + 2^-1074 rounds back to hi and the
+  // addition is one step up.  Below that, and for non-finite endpoints, the additions are done
+  // one by one.
+  const DInterval tiny = qsa_underflow_term();
+  constexpr double kStepRegion = 0x1p-1020, kFar = 0x1p+1000;
+  double lo = sum.lower(), hi = sum.upper();
+  const bool plain = std::isfinite(lo) && std::isfinite(hi) && std::fabs(lo) < kFar && hi < kFar && k < (1ULL << 40);
+  if (!plain) {
+    for (std::uint64_t i = 0; i < k; ++i) sum += tiny;
+    return sum;
+  }
+  std::uint64_t k_hi = k;
+  while (k_hi > 0 && !(hi >= kStepRegion)) {
+    hi = (DInterval(0.0, hi) + tiny).upper();
+    --k_hi;
+  }
+  hi = std::bit_cast<double>(std::bit_cast<std::uint64_t>(hi) + k_hi);  // k_hi steps up (hi > 0)
+  // lo: positive values step down by bit decrements to +0, then −2^-1074, −2·2^-1074, ...
+  // (−0 steps to −2^-1074 as well).
+  std::uint64_t k_lo = k;
+  if (lo > 0) {
+    const std::uint64_t b = std::bit_cast<std::uint64_t>(lo);
+    if (k_lo <= b) {
+      lo = std::bit_cast<double>(b - k_lo);
+      k_lo = 0;
+    } else {
+      k_lo -= b;
+      lo = 0.0;
+    }
+  }
+  if (k_lo > 0) lo = std::bit_cast<double>((std::bit_cast<std::uint64_t>(-0.0) | std::bit_cast<std::uint64_t>(lo)) + k_lo);
+  return {lo, hi};
+}
+
 DInterval qsa_row_error_fast(const DInterval* r, const std::uint8_t* in_S, int N, int q, DInterval* e) {
   // exp(x) < 2^-1075 below −746: the enclosure [0, smallest subnormal] avoids libm's underflow path.
-  constexpr double kUnderflow = -746.0;
-  const DInterval tiny(0.0, std::numeric_limits<double>::denorm_min());
+  constexpr double kUnderflow = kQsaUnderflowScore;
+  const DInterval tiny = qsa_underflow_term();
   bool equal_on_S = true;
   DInterval off(0.0);
   for (int j = 0; j < N; ++j) {
@@ -255,10 +293,13 @@ class FilteredEvaluator : public RowEvaluator {
     }
   }
   RowOutcome evaluate(const int* S) override {
-    if (!worker_->row(S, r_.data())) return {RowStatus::Missing, 0, false};
-    for (int k = 0; k < s_.q; ++k) in_S_[S[k]] = 1;
-    DInterval E = qsa_row_error_fast(r_.data(), in_S_.data(), s_.N, s_.q, e_.data());
-    for (int k = 0; k < s_.q; ++k) in_S_[S[k]] = 0;
+    DInterval E;
+    if (!worker_->row_error(S, E)) {
+      if (!worker_->row(S, r_.data())) return {RowStatus::Missing, 0, false};
+      for (int k = 0; k < s_.q; ++k) in_S_[S[k]] = 1;
+      E = qsa_row_error_fast(r_.data(), in_S_.data(), s_.N, s_.q, e_.data());
+      for (int k = 0; k < s_.q; ++k) in_S_[S[k]] = 0;
+    }
     DInterval hi = E + s_.slack_fast;
     if (hi.upper() <= s_.eps_fast.lower()) return {RowStatus::Holds, hi.upper(), false};
     if (E.lower() > s_.eps_fast.upper()) return {RowStatus::Fails, hi.upper(), false};
@@ -372,6 +413,48 @@ struct Tally {
   std::uint64_t first_missing = std::numeric_limits<std::uint64_t>::max();
   std::uint64_t fallbacks = 0, undecided = 0, fails = 0, missing = 0;
 };
+
+// Tally as text: the worst upper bound by its bit pattern, every count in hex.
+std::string encode_tally(const Tally& t) {
+  const std::uint64_t fields[] = {std::bit_cast<std::uint64_t>(t.worst_upper), t.worst_rank, t.first_fail,
+                                  t.first_undecided, t.first_missing, t.fallbacks, t.undecided, t.fails, t.missing};
+  std::string out;
+  char buf[20];
+  for (std::uint64_t f : fields) {
+    std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(f));
+    if (!out.empty()) out += ',';
+    out += buf;
+  }
+  return out;
+}
+
+Tally decode_tally(const std::string& text) {
+  std::uint64_t f[9];
+  std::size_t pos = 0;
+  for (int i = 0; i < 9; ++i) {
+    const std::size_t end = i < 8 ? text.find(',', pos) : text.size();
+    if (end == std::string::npos || end == pos) throw std::runtime_error("qsa: malformed chunk record '" + text + "'");
+    std::size_t used = 0;
+    try {
+      f[i] = std::stoull(text.substr(pos, end - pos), &used, 16);
+    } catch (const std::exception&) {
+      throw std::runtime_error("qsa: malformed chunk record '" + text + "'");
+    }
+    if (used != end - pos) throw std::runtime_error("qsa: malformed chunk record '" + text + "'");
+    pos = end + 1;
+  }
+  Tally t;
+  t.worst_upper = std::bit_cast<double>(f[0]);
+  t.worst_rank = f[1];
+  t.first_fail = f[2];
+  t.first_undecided = f[3];
+  t.first_missing = f[4];
+  t.fallbacks = f[5];
+  t.undecided = f[6];
+  t.fails = f[7];
+  t.missing = f[8];
+  return t;
+}
 
 std::vector<int> subset_of_rank(std::uint64_t rank, int N, int q) {
   std::vector<int> S(q);
@@ -492,7 +575,7 @@ QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts) {
         acc.fails += p.fails;
         acc.missing += p.missing;
       },
-      opts.progress);
+      opts.progress, opts.hooks, PartialCodec<Tally>{&encode_tally, &decode_tally});
 
   res.fallback_rows = tally.fallbacks;
   res.undecided_rows = tally.undecided;

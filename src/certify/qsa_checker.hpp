@@ -9,6 +9,7 @@
 // MPFI intervals at rising precision when the double enclosure straddles ε.
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 
 #include "certify/min_precision.hpp"
 #include "core/verdict.hpp"
+#include "enumerate/parallel.hpp"
 #include "enumerate/progress.hpp"
 #include "model/matrix.hpp"
 #include "model/qsa_embedding.hpp"
@@ -42,6 +44,10 @@ class QsaRowWorker {
   virtual std::vector<Rational> exact_differences() = 0;
   // Why the last row() returned false (empty if it did not).
   virtual std::string missing_reason() const { return {}; }
+  // Optional fused path: writes into E exactly (bit for bit) the enclosure that
+  // qsa_row_error_fast computes from row()'s output, by a cheaper route, and returns true; after
+  // it exact_differences() describes S.  False: not offered (call row()).
+  virtual bool row_error(const int* S, DInterval& E) { return false; }
 };
 
 // Exact queries per subset, one worker per thread.  nullopt = no query for S (no certificate).
@@ -70,6 +76,7 @@ struct QsaCheckOptions {
   mpfr_prec_t start_bits = 128;
   mpfr_prec_t max_bits = 2048;
   bool verify_witness = true;  // forward pass on the witness input
+  ChunkHooks* hooks = nullptr;  // journal / sharding of the subset sweep (see parallel.hpp)
 };
 
 struct QsaCheckResult {
@@ -100,7 +107,15 @@ Interval qsa_row_error_interval(const std::vector<Rational>& r, const std::vecto
                                 std::vector<int>* signs = nullptr);
 
 // Fast enclosure of Σ|a_j − t_j| for one row (DInterval, no allocation). in_S has N flags.
+// A score whose upper end is below kQsaUnderflowScore gets the enclosure qsa_underflow_term()
+// for its exp without calling libm.
 DInterval qsa_row_error_fast(const DInterval* r, const std::uint8_t* in_S, int N, int q, DInterval* scratch);
+// e^x < 2^-1074 (the smallest subnormal) for x < −746, since ln(2^-1074) ≈ −744.44.
+constexpr double kQsaUnderflowScore = -746.0;
+inline DInterval qsa_underflow_term() { return {0.0, std::numeric_limits<double>::denorm_min()}; }
+// `sum` after k repetitions of sum += qsa_underflow_term(), the same double endpoints, without
+// the k additions (each one moves the endpoints outward by one rounding step).
+DInterval qsa_add_underflow_terms(DInterval sum, std::uint64_t k);
 
 // Rational bounds of a nonnegative enclosure, safe for endpoints like exp(−10^9).
 struct IntervalBounds {

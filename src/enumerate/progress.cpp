@@ -1,5 +1,6 @@
 #include "enumerate/progress.hpp"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -8,10 +9,22 @@
 
 namespace attnbounds {
 
+unsigned available_cpus() {
+  // The affinity mask (taskset, cgroup cpusets) limits where this process may run; the core
+  // count does not.  Fall back to the core count where the mask cannot be read.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return static_cast<unsigned>(n);
+  }
+  const unsigned h = std::thread::hardware_concurrency();
+  return h == 0 ? 1 : h;
+}
+
 unsigned resolve_threads(int requested) {
   if (requested > 0) return static_cast<unsigned>(requested);
-  unsigned h = std::thread::hardware_concurrency();
-  return h == 0 ? 1 : h;
+  return available_cpus();
 }
 
 Progress::Progress(std::string label, std::uint64_t total)

@@ -1,0 +1,89 @@
+#include "enumerate/mpi_shard.hpp"
+
+#include <cstdlib>
+#include <stdexcept>
+
+#ifdef ATTNBOUNDS_HAVE_MPI
+#include <mpi.h>
+#endif
+
+namespace attnbounds {
+
+#ifdef ATTNBOUNDS_HAVE_MPI
+
+bool mpi_available() { return true; }
+
+std::string mpi_description() {
+  char version[MPI_MAX_LIBRARY_VERSION_STRING];
+  int len = 0;
+  MPI_Get_library_version(version, &len);
+  std::string v(version, static_cast<std::size_t>(len));
+  const std::size_t cut = v.find_first_of(",\n");
+  return cut == std::string::npos ? v : v.substr(0, cut);
+}
+
+MpiShard& MpiShard::start() {
+  static MpiShard* shard = [] {
+    int provided = 0;
+    MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+    std::atexit([] {
+      int finalized = 0;
+      MPI_Finalized(&finalized);
+      if (!finalized) MPI_Finalize();
+    });
+    int rank = 0, size = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    return new MpiShard(rank, size);
+  }();
+  return *shard;
+}
+
+bool MpiShard::assigned(std::uint64_t chunk) { return chunk % static_cast<std::uint64_t>(size_) == static_cast<std::uint64_t>(rank_); }
+
+void MpiShard::exchange(std::vector<std::optional<std::string>>& payloads) {
+  // Each rank sends "<chunk> <payload>\n" for the chunks it computed; all ranks receive all.
+  std::string mine;
+  for (std::uint64_t c = 0; c < payloads.size(); ++c)
+    if (assigned(c) && payloads[c]) mine += std::to_string(c) + " " + *payloads[c] + "\n";
+  int len = static_cast<int>(mine.size());
+  std::vector<int> lens(size_), offsets(size_);
+  MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  long long total = 0;
+  for (int r = 0; r < size_; ++r) {
+    offsets[r] = static_cast<int>(total);
+    total += lens[r];
+  }
+  if (total > 2000000000LL) throw std::runtime_error("mpi: chunk results exceed 2 GB");
+  std::string all(static_cast<std::size_t>(total), '\0');
+  MPI_Allgatherv(mine.data(), len, MPI_CHAR, all.data(), lens.data(), offsets.data(), MPI_CHAR, MPI_COMM_WORLD);
+  std::size_t pos = 0;
+  while (pos < all.size()) {
+    const std::size_t eol = all.find('\n', pos), sp = all.find(' ', pos);
+    if (eol == std::string::npos || sp == std::string::npos || sp > eol) throw std::runtime_error("mpi: malformed chunk record");
+    const std::uint64_t c = std::stoull(all.substr(pos, sp - pos));
+    if (c >= payloads.size()) throw std::runtime_error("mpi: chunk index out of range");
+    if (!payloads[c]) payloads[c] = all.substr(sp + 1, eol - sp - 1);
+    pos = eol + 1;
+  }
+}
+
+bool MpiShard::agree(std::uint64_t value) const {
+  unsigned long long v = value, lo = 0, hi = 0;
+  MPI_Allreduce(&v, &lo, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Allreduce(&v, &hi, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
+  return lo == hi;
+}
+
+#else
+
+bool mpi_available() { return false; }
+std::string mpi_description() { return "off: this build has no MPI (configure with OpenMPI installed and -DATTNBOUNDS_MPI=ON)"; }
+MpiShard& MpiShard::start() { throw std::runtime_error(mpi_description()); }
+bool MpiShard::assigned(std::uint64_t) { return true; }
+void MpiShard::exchange(std::vector<std::optional<std::string>>&) {}
+bool MpiShard::agree(std::uint64_t) const { return true; }
+
+#endif
+
+}  // namespace attnbounds
