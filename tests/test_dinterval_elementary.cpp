@@ -143,7 +143,7 @@ TEST_CASE("DInterval reduction constants and coefficient tables are certified", 
 
 TEST_CASE("DInterval exp and log remainder bounds hold (MPFI)", "[numeric]") {
   // exp: e^0.35 * 0.35^15 / 15! < 2^-62 (Lagrange remainder of the degree-14 Taylor polynomial).
-  const Interval r(Rational(35, 100), 128);
+  const Interval r(Rational(7, 20), 128);
   Interval rn(1L, 128), fact(1L, 128);
   for (int i = 1; i <= DInterval::kExpDegree + 1; ++i) {
     rn *= r;
@@ -151,7 +151,7 @@ TEST_CASE("DInterval exp and log remainder bounds hold (MPFI)", "[numeric]") {
   }
   CHECK(certainly_less(exp(r) * rn / fact, Interval(Rational(DInterval::kExpRemainder), 128)));
   // log: 2 s^25 / (25 (1 - s^2)) <= 2^-64 s at s = 0.1716 (the bound grows with s).
-  const Interval s(Rational(1716, 10000), 128);
+  const Interval s(Rational(429, 2500), 128);  // 0.1716
   Interval s24(1L, 128);
   for (int i = 0; i < 2 * DInterval::kLogTerms; ++i) s24 *= s;
   const Interval bound = Interval(2L, 128) * s24 / (Interval(25L, 128) * (Interval(1L, 128) - s * s));
