@@ -1,3 +1,4 @@
+#include "core/config_error.hpp"
 #include "proofs/match3_local.hpp"
 
 #include <algorithm>
@@ -235,6 +236,10 @@ Rational arith_decode_error(const LocalModel& m, const std::vector<int>& S) {
     }
     Rational box = std::max(Rational(abs(s_max)), Rational(abs(s_min)));
     Rational accumulation;
+    if (m.sem.format.kind == Format::Kind::Bounded)  // underflow mixes absolute and relative error
+      throw ConfigError("semantics", "arith:" + m.sem.format.name() +
+                                         " (a bounded-exponent hardware format) is not supported by this checker yet; "
+                                         "use arith:float:P for P significand bits with an unbounded exponent");
     if (m.sem.format.kind == Format::Kind::Float) {
       Integer two_p;
       mpz_ui_pow_ui(two_p.get_mpz_t(), 2, static_cast<unsigned long>(m.sem.format.P));

@@ -97,7 +97,7 @@ namespace {
 // Random p-bit entry in [-1, 1]: an integer k with |k| ≤ 2^b over 2^b, b = significand bits - 1
 // (float) or F (fixed): exactly representable in the format.
 Rational random_entry(std::mt19937_64& rng, const Format& fmt) {
-  const int b = fmt.kind == Format::Kind::Float ? std::max(1, fmt.P - 1) : std::max(0, fmt.F);
+  const int b = fmt.kind != Format::Kind::Fixed ? std::max(1, fmt.P - 1) : std::max(0, fmt.F);
   const std::uint64_t span = (1ULL << std::min(b, 62)) * 2 + 1;
   const long k = static_cast<long>(rng() % span) - static_cast<long>(span / 2);
   Integer den;

@@ -281,8 +281,12 @@ TEST_CASE("match3-hinted / window hold at defaults; low temperature and low prec
   CHECK(window.verdict == Verdict::Holds);
   CHECK(window.rows == 10);
   CHECK(check_match3_local(Match3LocalConfig{false, 8, 8, 3, std::nullopt, parse_semantics("embed:fp32")}, 0, false).verdict == Verdict::Holds);
-  CHECK(check_match3_local(Match3LocalConfig{false, 8, 8, 2, std::nullopt, parse_semantics("arith:fp32")}, 0, false).verdict == Verdict::Holds);
-  CHECK(check_match3_local(Match3LocalConfig{true, 8, 8, 3, std::nullopt, parse_semantics("arith:fp32")}, 0, false).verdict == Verdict::Holds);
+  CHECK(check_match3_local(Match3LocalConfig{false, 8, 8, 2, std::nullopt, parse_semantics("arith:float:24")}, 0, false).verdict == Verdict::Holds);
+  CHECK(check_match3_local(Match3LocalConfig{true, 8, 8, 3, std::nullopt, parse_semantics("arith:float:24")}, 0, false).verdict == Verdict::Holds);
+  // fp32 has a bounded exponent: the arith accumulation bound does not cover underflow, so the
+  // checker refuses instead of guessing.
+  CHECK_THROWS_AS(check_match3_local(Match3LocalConfig{false, 8, 8, 2, std::nullopt, parse_semantics("arith:fp32")}, 0, false),
+                  ConfigError);
   for (auto cfg : {Match3LocalConfig{false, 8, 8, 2, Rational(2), Semantics{}},
                    Match3LocalConfig{false, 8, 8, 3, std::nullopt, parse_semantics("embed:bf16")},
                    Match3LocalConfig{false, 8, 8, 3, std::nullopt, parse_semantics("arith:bf16")}}) {

@@ -161,6 +161,12 @@ Rational z_rounding_slack(const Semantics& s, int d) {
     mpz_ui_pow_ui(den.get_mpz_t(), 2, s.format.P);
     return one / Rational(den);
   }
+  if (s.format.kind == Format::Kind::Bounded) {
+    // Each coordinate of z (|x| <= 1, far below any overflow) is off by <= u|x| + a (a: the
+    // subnormal spacing), so ||round(z) - z|| <= u||z|| + sqrt(d') a <= u + d' a.
+    const RoundingErrorBound e = rounding_error_bound(s.format);
+    return e.relative + Rational(d) * e.absolute;
+  }
   mpz_class den;
   mpz_ui_pow_ui(den.get_mpz_t(), 2, s.format.F + 1);
   return Rational(d) / Rational(den);
@@ -170,6 +176,12 @@ Rational z_rounding_slack(const Semantics& s, int d) {
 // of Σ_j a_j ‖ẑ_j‖: float γ_N = Nu/(1−Nu), u = 2^-P; fixed: N products each off by ≤ 2^{-F-1},
 // sums exact, over d' coordinates (√d' ≤ d').
 Rational arith_sum_slack_factor(const Format& f, int N, int d, bool* per_unit) {
+  // The bound below is relative (float:P) or absolute (fixed); a bounded-exponent format mixes
+  // both (underflow), which this bound does not cover: refuse rather than guess.
+  if (f.kind == Format::Kind::Bounded)
+    throw ConfigError("semantics", "arith:" + f.name() +
+                                       " (a bounded-exponent hardware format) is not supported by the qSA arith checker yet; "
+                                       "use arith:float:P for P significand bits with an unbounded exponent");
   mpz_class den;
   if (f.kind == Format::Kind::Float) {
     *per_unit = true;

@@ -63,6 +63,10 @@ Rational value_rounding(const Semantics& sem, int d) {
     pow2 <<= sem.format.P;
     return Rational(1) / Rational(pow2);
   }
+  if (sem.format.kind == Format::Kind::Bounded) {  // u|x| + a per coordinate, |x| <= 1
+    const RoundingErrorBound e = rounding_error_bound(sem.format);
+    return e.relative + Rational(d) * e.absolute;
+  }
   pow2 <<= (sem.format.F + 1);
   return Rational(d) / Rational(pow2);
 }
