@@ -455,8 +455,8 @@ TEST_CASE("the LaTeX tables and pgfplots figures compile inside a document", "[r
   Cli r = run_cli({"reproduce", "--out", (s.dir / "o").string(), "--quiet", "--gnuplot", "none", "--only", kFastDefaultRuns});
   REQUIRE(r.status == 0);
   std::string doc =
-      "\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage{booktabs}\n\\usepackage{pgfplots}\n"
-      "\\pgfplotsset{compat=1.16}\n\\begin{document}\n";
+      "\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage{booktabs,siunitx,longtable}\n\\usepackage{pgfplots}\n"
+      "\\pgfplotsset{compat=1.16}\n\\newcommand{\\attnboundsplotdir}{" + (s.dir / "o" / "plots").string() + "/}\n\\begin{document}\n";
   int inputs = 0;
   for (const char* sub : {"tables", "plots"})
     for (const auto& e : fs::directory_iterator(s.dir / "o" / sub))
@@ -465,7 +465,7 @@ TEST_CASE("the LaTeX tables and pgfplots figures compile inside a document", "[r
         ++inputs;
       }
   doc += "\\end{document}\n";
-  CHECK(inputs == 7 + 5);
+  CHECK(inputs == 2 * 11 + 5);  // each table as fragment and float, each plot
   spit(s.dir / "paper.tex", doc);
   ProcessResult tex = run_process(*pdflatex, {"-interaction=nonstopmode", "-halt-on-error", "paper.tex"}, 120, s.dir);
   INFO(tex.out.substr(tex.out.size() > 3000 ? tex.out.size() - 3000 : 0));
