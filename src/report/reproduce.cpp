@@ -274,7 +274,7 @@ int write_reproduce_outputs(const Manifest& manifest, const ReproduceOptions& op
     Plot plot = build_plot(spec, *table, manifest);
     plot.comments = comments;
     PlotFiles files = write_plot_files(plot, options.out / "plots", options.gnuplot);
-    if (!files.warning.empty() && options.progress) std::cerr << "reproduce: plot " << plot.id << ": " << files.warning << '\n';
+    if (!files.warning.empty() && (options.progress || !options.gnuplot.empty())) std::cerr << "reproduce: plot " << plot.id << ": " << files.warning << '\n';
     plots.emplace_back(std::move(plot), std::move(files));
   }
 
