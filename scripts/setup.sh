@@ -9,6 +9,7 @@ PACKAGES=(
   libboost-dev libgmp-dev libmpfr-dev libmpfi-dev libglpk-dev
   libfmt-dev libcli11-dev nlohmann-json3-dev catch2 libbenchmark-dev
   gnuplot-nox ccache
+  texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-science texlive-pictures
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
