@@ -11,6 +11,7 @@ PACKAGES=(
   gnuplot-nox ccache
   python3 python3-numpy python3-torch python3-pytest   # python/attnbounds and tests/python
   clang libclang-rt-14-dev                            # scripts/fuzz_modelfile.sh (libFuzzer)
+  texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-science texlive-pictures
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

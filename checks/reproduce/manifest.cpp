@@ -7,6 +7,7 @@
 #include "checks/usage_error.hpp"
 #include "reproduce/default_manifest_data.hpp"
 #include "expr.hpp"
+#include "tables.hpp"
 
 namespace attnbounds {
 
@@ -74,6 +75,12 @@ std::vector<std::string> get_strings(const json& j, const char* key, const std::
   return out;
 }
 
+// Text that reaches LaTeX may hold $...$ math, limited to symbols (no \input, \write, ...).
+void check_math(const std::string& text, const std::string& where) {
+  std::string why = check_inline_math(text);
+  if (!why.empty()) bad(where, why + " in \"" + text + "\"");
+}
+
 void check_expression(const std::string& expr, const std::string& where) {
   try {
     validate_expression(expr);
@@ -135,7 +142,7 @@ RunSpec parse_run(const json& j, std::size_t index) {
 }
 
 ColumnSpec parse_column(const json& j, const std::string& where) {
-  require_object(j, where, {"id", "header", "latex", "path", "expr", "template", "decimals", "sig", "round", "map", "missing", "hidden"});
+  require_object(j, where, {"id", "header", "latex", "description", "path", "expr", "template", "decimals", "sig", "round", "map", "missing", "hidden"});
   ColumnSpec c;
   c.path = get_string(j, "path", where);
   c.expr = get_string(j, "expr", where);
@@ -147,6 +154,8 @@ ColumnSpec parse_column(const json& j, const std::string& where) {
   if (c.id.empty()) bad(where, "needs an 'id' (or a 'header' to use as id)");
   if (c.header.empty()) c.header = c.id;
   c.latex = get_string(j, "latex", where);
+  c.description = get_string(j, "description", where);
+  for (const auto* text : {&c.header, &c.latex, &c.description}) check_math(*text, where);
   c.decimals = get_int(j, "decimals", where, -1);
   c.sig = get_int(j, "sig", where, -1);
   std::string round = get_string(j, "round", where, false, "nearest");
@@ -179,6 +188,8 @@ TableSpec parse_table(const json& j, std::size_t index, const Manifest& m) {
     if (!m.find_run(id)) bad(where, "unknown run '" + id + "'");
   t.array = get_string(j, "array", where);
   t.notes = get_strings(j, "notes", where, false);
+  check_math(t.title, where);
+  for (const auto& n : t.notes) check_math(n, where + " note");
   if (!j.contains("columns") || !j["columns"].is_array() || j["columns"].empty())
     bad(where, "'columns' must be a non-empty array");
   std::set<std::string> ids;
@@ -202,6 +213,8 @@ TableSpec parse_table(const json& j, std::size_t index, const Manifest& m) {
     pv.mark = get_string(p, "mark", where + " pivot");
     pv.marker = get_string(p, "marker", where + " pivot", false, "*");
     pv.mark_note = get_string(p, "mark_note", where + " pivot");
+    check_math(pv.mark_note, where + " pivot");
+    check_math(pv.corner, where + " pivot");
     for (const auto& id : {pv.rows, pv.cols})
       if (!known(id)) bad(where, "pivot uses unknown column '" + id + "'");
     for (const auto& name : placeholders(pv.cell))
@@ -222,6 +235,7 @@ PlotSpec parse_plot(const json& j, std::size_t index, const Manifest& m) {
   p.title = get_string(j, "title", where);
   p.xlabel = get_string(j, "xlabel", where);
   p.ylabel = get_string(j, "ylabel", where);
+  for (const auto* text : {&p.title, &p.xlabel, &p.ylabel}) check_math(*text, where);
   p.table = get_string(j, "table", where, true);
   p.x = get_string(j, "x", where, true);
   p.categorical_x = get_bool(j, "categorical_x", where, false);
@@ -245,6 +259,7 @@ PlotSpec parse_plot(const json& j, std::size_t index, const Manifest& m) {
     ss.group_by = get_string(s, "group_by", where + " series");
     ss.label = get_string(s, "label", where + " series", false, ss.y);
     ss.style = get_string(s, "style", where + " series", false, "linespoints");
+    check_math(ss.label, where + " series");
     if (ss.style != "linespoints" && ss.style != "points" && ss.style != "lines")
       bad(where, "series style must be linespoints, points or lines");
     if (s.contains("colors")) {
@@ -266,6 +281,7 @@ PlotSpec parse_plot(const json& j, std::size_t index, const Manifest& m) {
       CurveSpec cs;
       cs.expr = get_string(c, "expr", where + " curve", true);
       cs.label = get_string(c, "label", where + " curve", false, cs.expr);
+      check_math(cs.label, where + " curve");
       if (c.contains("from")) cs.from = get_number(c, "from", where, 0);
       if (c.contains("to")) cs.to = get_number(c, "to", where, 0);
       cs.samples = get_int(c, "samples", where, 64);
@@ -283,6 +299,7 @@ PlotSpec parse_plot(const json& j, std::size_t index, const Manifest& m) {
       VLineSpec vs;
       vs.expr = get_string(c, "x", where + " vline", true);
       vs.label = get_string(c, "label", where + " vline", false, "x = " + vs.expr);
+      check_math(vs.label, where + " vline");
       vs.color = get_string(c, "color", where);
       if (!vs.color.empty() && !valid_color(vs.color)) bad(where, "vline colour must be \"#rrggbb\"");
       check_expression(vs.expr, where + " vline");

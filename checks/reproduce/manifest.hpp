@@ -39,6 +39,7 @@ struct TheoremSpec {
 
 struct ColumnSpec {
   std::string id, header, latex;
+  std::string description;  // what the column means (listed under the table)
   std::string path;      // JSON path (element path in array mode; "$run.<path>" reaches the run)
   std::string expr;      // arithmetic over earlier columns (by id)
   std::string templ;     // text with {column_id} placeholders

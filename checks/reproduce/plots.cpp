@@ -12,17 +12,8 @@ namespace attnbounds {
 
 namespace {
 
-std::string gp_quote(const std::string& s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    out += ch;
-  }
-  return out + '"';
-}
-
 // Numbers in plot sources: shortest form that round-trips, so that scripts are deterministic.
-std::string num(double v) { return fmt::format("{}", v); }
+std::string num(double v) { return shortest_double(v); }
 // Sampled reference curves need no more than 6 significant digits.
 std::string short_num(double v) { return fmt::format("{:.6g}", v); }
 
@@ -33,23 +24,117 @@ bool finite_point(const std::pair<double, double>& p, const Plot& plot) {
   return true;
 }
 
-// Point types that stay distinguishable when points of two series coincide: filled circle,
-// open square, filled triangle, open circle, filled diamond, open triangle.
-const int kPointTypes[] = {7, 4, 9, 6, 13, 8};
-const double kPointSizes[] = {1.2, 2.0, 1.4, 2.0, 1.4, 2.0};
+bool has_points(const PlotSeries& s, const Plot& plot) {
+  for (const auto& p : s.points)
+    if (finite_point(p, plot)) return true;
+  return false;
+}
+
+// Markers that stay distinguishable when points of two series coincide, as (gnuplot point type,
+// pgfplots mark, filled): filled circle, open square, filled triangle, open circle, filled
+// diamond, open triangle; open ones are drawn larger so that a filled one inside stays visible.
+struct Marker {
+  int gnuplot;
+  const char* pgf;
+  bool filled;
+  double gnuplot_size, pgf_size;
+};
+const Marker kMarkers[] = {{7, "*", true, 1.2, 2.5},        {4, "square", false, 2.0, 3.5},
+                           {9, "triangle*", true, 1.4, 3.0}, {6, "o", false, 2.0, 3.5},
+                           {13, "diamond*", true, 1.4, 3.0}, {8, "triangle", false, 2.0, 3.8}};
+// A colour-blind-safe palette (Okabe-Ito) for series without a stated colour.
+const char* const kPalette[] = {"#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000"};
+
+std::size_t data_count(const Plot& plot) { return std::min(plot.data_series, plot.series.size()); }
+
+std::string rgb_pgf(const std::string& color) {
+  int rgb = std::stoi(color.substr(1), nullptr, 16);
+  return fmt::format("{{rgb,255:red,{};green,{};blue,{}}}", rgb >> 16, (rgb >> 8) & 255, rgb & 255);
+}
 
 }  // namespace
 
+SeriesStyle series_style(const Plot& plot, std::size_t index) {
+  SeriesStyle st;
+  const PlotSeries& s = plot.series[index];
+  std::size_t marker_index = 0, palette_index = 0;
+  for (std::size_t i = 0; i < index; ++i) {
+    if (plot.series[i].style != "lines") ++marker_index;
+    if (plot.series[i].color.empty()) ++palette_index;
+  }
+  st.color = s.color.empty() ? kPalette[palette_index % std::size(kPalette)] : s.color;
+  st.line = s.style != "points";
+  if (s.style != "lines") {
+    const Marker& m = kMarkers[marker_index % std::size(kMarkers)];
+    st.gnuplot_point = m.gnuplot;
+    st.pgf_mark = m.pgf;
+    st.fill = m.filled ? st.color : "none";
+  }
+  return st;
+}
+
+std::optional<AxisRanges> axis_ranges(const Plot& plot) {
+  std::optional<AxisRanges> r;
+  for (std::size_t i = 0; i < data_count(plot); ++i)
+    for (const auto& p : plot.series[i].points) {
+      if (!finite_point(p, plot)) continue;
+      if (!r) r = AxisRanges{p.first, p.first, p.second, p.second};
+      r->xmin = std::min(r->xmin, p.first);
+      r->xmax = std::max(r->xmax, p.first);
+      r->ymin = std::min(r->ymin, p.second);
+      r->ymax = std::max(r->ymax, p.second);
+    }
+  if (!r) return r;
+  auto pad = [](double& lo, double& hi, bool log) {
+    if (log) {
+      double f = std::pow(hi / lo, 0.04);
+      if (f < 1.2) f = 1.2;
+      lo /= f;
+      hi *= f;
+      return;
+    }
+    double span = hi - lo;
+    double d = span > 0 ? 0.04 * span : std::max(0.5, 0.04 * std::abs(hi));
+    bool non_negative = lo >= 0;
+    lo -= d;
+    hi += d;
+    if (non_negative && lo < 0) lo = 0;
+  };
+  if (!plot.x_categories.empty()) {
+    r->xmin = 0.5;
+    r->xmax = plot.x_categories.size() + 0.5;
+  } else {
+    pad(r->xmin, r->xmax, plot.logx);
+  }
+  pad(r->ymin, r->ymax, plot.logy);
+  return r;
+}
+
+std::string gnuplot_quote(const std::string& s) {
+  std::string out = "'";
+  for (char ch : s) {
+    if (ch == '\'') out += "''";
+    else if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) out += ' ';
+    else out += ch;
+  }
+  return out + "'";
+}
+
 bool Plot::has_data() const {
-  for (const auto& s : series)
-    for (const auto& p : s.points)
-      if (finite_point(p, *this)) return true;
+  for (std::size_t i = 0; i < data_count(*this); ++i)
+    if (has_points(series[i], *this)) return true;
   return false;
 }
 
 std::string gnuplot_script(const Plot& plot) {
   std::string gp;
-  gp += "# attnbounds plot '" + plot.id + "': run `gnuplot " + plot.id + ".gp` to re-render.\n";
+  gp += "# attnbounds plot '" + plot.id + "': run `gnuplot " + plot.id + ".gp` to re-render " + plot.id + ".pdf and " +
+        plot.id + ".png.\n";
+  for (const auto& c : plot.comments) {
+    std::string clean;
+    for (char ch : c) clean += (ch == '\n' || ch == '\r') ? ' ' : ch;
+    gp += "# " + clean + "\n";
+  }
   for (std::size_t i = 0; i < plot.series.size(); ++i) {
     gp += fmt::format("$series{} << EOD\n", i);
     auto fmt_num = plot.series[i].style == "lines" ? short_num : num;
@@ -57,11 +142,11 @@ std::string gnuplot_script(const Plot& plot) {
       if (finite_point(p, plot)) gp += fmt_num(p.first) + " " + fmt_num(p.second) + "\n";
     gp += "EOD\n";
   }
-  gp += "set title " + gp_quote(plot.title) + "\n";
-  gp += "set xlabel " + gp_quote(plot.xlabel) + "\n";
-  gp += "set ylabel " + gp_quote(plot.ylabel) + "\n";
-  // Literal text (no enhanced-mode ^ and _), and the legend below the plot when labels are long
-  // so that the plot area keeps its width.
+  // Literal text (noenhanced: no ^ and _ markup); $...$ math becomes plain text.
+  gp += "set title " + gnuplot_quote(plain_text(plot.title)) + "\n";
+  gp += "set xlabel " + gnuplot_quote(plain_text(plot.xlabel)) + "\n";
+  gp += "set ylabel " + gnuplot_quote(plain_text(plot.ylabel)) + "\n";
+  // The legend below the plot when labels are long, so that the plot area keeps its width.
   std::size_t longest = 0;
   for (const auto& s : plot.series) longest = std::max(longest, s.label.size());
   gp += longest > 24 ? "set key outside center bottom horizontal maxrows 4\nset grid\n" : "set key outside right top\nset grid\n";
@@ -70,71 +155,89 @@ std::string gnuplot_script(const Plot& plot) {
   if (!plot.x_categories.empty()) {
     gp += "set xtics (";
     for (std::size_t i = 0; i < plot.x_categories.size(); ++i)
-      gp += (i ? ", " : "") + gp_quote(plot.x_categories[i]) + " " + std::to_string(i + 1);
-    gp += ") rotate by -25\n";
-    gp += fmt::format("set xrange [0.5:{}.5]\n", plot.x_categories.size());
-    gp += "set offsets 0, 0, graph 0.05, graph 0.05\n";
-  } else {
-    gp += "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05\n";
+      gp += (i ? ", " : "") + gnuplot_quote(plain_text(plot.x_categories[i])) + " " + std::to_string(i + 1);
+    gp += ") rotate by -30 left\nset bmargin 7\n";
+  }
+  if (auto r = axis_ranges(plot)) {
+    gp += "set xrange [" + num(r->xmin) + ":" + num(r->xmax) + "]\n";
+    gp += "set yrange [" + num(r->ymin) + ":" + num(r->ymax) + "]\n";
   }
   std::string cmd = "plot ";
   bool first = true;
-  std::size_t point_series = 0;
   for (std::size_t i = 0; i < plot.series.size(); ++i) {
-    bool any = false;
-    for (const auto& p : plot.series[i].points) any = any || finite_point(p, plot);
-    if (!any) continue;
-    const auto& s = plot.series[i];
+    if (!has_points(plot.series[i], plot)) continue;
+    SeriesStyle st = series_style(plot, i);
     std::string with;
-    if (s.style == "lines") {
-      with = "lines lw 2";
-    } else {
-      std::size_t k = point_series++ % std::size(kPointTypes);
-      with = fmt::format("{} pt {} ps {}", s.style == "points" ? "points" : "linespoints lw 2", kPointTypes[k], kPointSizes[k]);
-    }
-    if (!s.color.empty()) with += " lc rgb " + gp_quote(s.color);
-    cmd += (first ? "" : ", ") + fmt::format("$series{} using 1:2 with {} title {}", i, with, gp_quote(s.label));
+    std::size_t marker_index = 0;
+    for (std::size_t j = 0; j < i; ++j) marker_index += plot.series[j].style != "lines";
+    double size = kMarkers[marker_index % std::size(kMarkers)].gnuplot_size;
+    if (st.gnuplot_point == 0) with = "lines lw 2";
+    else with = fmt::format("{} pt {} ps {}", st.line ? "linespoints lw 2" : "points", st.gnuplot_point, size);
+    with += " lc rgb " + gnuplot_quote(st.color);
+    cmd += (first ? "" : ", ") + fmt::format("$series{} using 1:2 with {} title {}", i, with, gnuplot_quote(plain_text(plot.series[i].label)));
     first = false;
   }
-  gp += "set terminal svg size 720,480 noenhanced font 'sans,12' background rgb 'white'\n";
-  gp += "set output " + gp_quote(plot.id + ".svg") + "\n" + cmd + "\n";
+  gp += "set terminal pdfcairo size 6in,4in noenhanced font 'sans,10'\n";
+  gp += "set output " + gnuplot_quote(plot.id + ".pdf") + "\n" + cmd + "\n";
   gp += "set terminal pngcairo size 960,640 noenhanced font 'sans,12'\n";
-  gp += "set output " + gp_quote(plot.id + ".png") + "\nreplot\nunset output\n";
+  gp += "set output " + gnuplot_quote(plot.id + ".png") + "\nreplot\nunset output\n";
   return gp;
+}
+
+std::string series_csv(const Plot& plot, std::size_t k) {
+  std::string out = "x,y\n";
+  auto fmt_num = plot.series[k].style == "lines" ? short_num : num;
+  for (const auto& p : plot.series[k].points)
+    if (finite_point(p, plot)) out += fmt_num(p.first) + "," + fmt_num(p.second) + "\n";
+  return out;
 }
 
 std::string pgfplots_source(const Plot& plot) {
   std::string tex;
   tex += "% attnbounds plot '" + plot.id + "'. Requires \\usepackage{pgfplots} (\\pgfplotsset{compat=1.16}).\n";
+  tex += "% Reads its points from " + plot.id + "-<k>.csv in \\attnboundsplotdir (default plots/).\n";
+  for (const auto& c : plot.comments) {
+    std::string clean;
+    for (char ch : c) clean += (ch == '\n' || ch == '\r') ? ' ' : ch;
+    tex += "% " + clean + "\n";
+  }
+  tex += "\\providecommand{\\attnboundsplotdir}{plots/}\n";
   tex += "\\begin{tikzpicture}\n\\begin{axis}[\n";
-  tex += "  title={" + latex_escape(plot.title) + "},\n";
-  tex += "  xlabel={" + latex_escape(plot.xlabel) + "},\n";
-  tex += "  ylabel={" + latex_escape(plot.ylabel) + "},\n";
-  tex += "  legend pos=outer north east, grid=major,\n";
+  tex += "  scale only axis, width=0.74\\linewidth, height=0.42\\linewidth,\n";
+  tex += "  title={" + latex_text(plot.title) + "}, title style={font=\\small, text width=0.9\\linewidth, align=center},\n";
+  tex += "  xlabel={" + latex_text(plot.xlabel) + "},\n";
+  tex += "  ylabel={" + latex_text(plot.ylabel) + "},\n";
+  tex += "  legend style={font=\\footnotesize, at={(0.5,-0.2)}, anchor=north, legend columns=2, /tikz/every even column/.append style={column sep=6pt}},\n";
+  tex += "  grid=major, tick label style={font=\\footnotesize}, label style={font=\\small},\n";
   if (plot.logx) tex += "  xmode=log, log basis x=2,\n";
   if (plot.logy) tex += "  ymode=log,\n";
+  if (auto r = axis_ranges(plot))
+    tex += "  xmin=" + num(r->xmin) + ", xmax=" + num(r->xmax) + ", ymin=" + num(r->ymin) + ", ymax=" + num(r->ymax) + ",\n";
   if (!plot.x_categories.empty()) {
     tex += "  xtick={";
     for (std::size_t i = 0; i < plot.x_categories.size(); ++i) tex += (i ? "," : "") + std::to_string(i + 1);
     tex += "},\n  xticklabels={";
-    for (std::size_t i = 0; i < plot.x_categories.size(); ++i) tex += (i ? "," : "") + ("{" + latex_escape(plot.x_categories[i]) + "}");
-    tex += "},\n  x tick label style={rotate=25, anchor=north east}, enlarge x limits=0.15,\n";
+    for (std::size_t i = 0; i < plot.x_categories.size(); ++i) tex += (i ? "," : "") + ("{" + latex_text(plot.x_categories[i]) + "}");
+    tex += "},\n  x tick label style={rotate=30, anchor=north east},\n";
   }
   tex += "]\n";
-  for (const auto& s : plot.series) {
-    std::string coords;
-    auto fmt_num = s.style == "lines" ? short_num : num;
-    for (const auto& p : s.points)
-      if (finite_point(p, plot)) coords += " (" + fmt_num(p.first) + "," + fmt_num(p.second) + ")";
-    if (coords.empty()) continue;
-    std::string opts = s.style == "points" ? "only marks" : s.style == "lines" ? "no marks, thick" : "mark=*, thick";
-    if (s.color.size() == 7 && s.color[0] == '#') {
-      // pgfplots takes RGB colours as {rgb,255:red,R;green,G;blue,B}.
-      int rgb = std::stoi(s.color.substr(1), nullptr, 16);
-      opts += fmt::format(", color={{rgb,255:red,{};green,{};blue,{}}}", rgb >> 16, (rgb >> 8) & 255, rgb & 255);
+  for (std::size_t i = 0; i < plot.series.size(); ++i) {
+    const auto& s = plot.series[i];
+    if (!has_points(s, plot)) continue;
+    SeriesStyle st = series_style(plot, i);
+    std::string opts = "color=" + rgb_pgf(st.color);
+    if (st.pgf_mark.empty()) {
+      opts += ", no marks, thick";
+    } else {
+      std::size_t marker_index = 0;
+      for (std::size_t j = 0; j < i; ++j) marker_index += plot.series[j].style != "lines";
+      double size = kMarkers[marker_index % std::size(kMarkers)].pgf_size;
+      opts += ", mark=" + st.pgf_mark + fmt::format(", mark size={}pt", size) + ", mark options={solid, draw=" + rgb_pgf(st.color) +
+              ", fill=" + (st.fill == "none" ? std::string("none") : rgb_pgf(st.fill)) + "}";
+      opts += st.line ? ", thick" : ", only marks";
     }
-    tex += "\\addplot+[" + opts + "] coordinates {" + coords + " };\n";
-    tex += "\\addlegendentry{" + latex_escape(s.label) + "}\n";
+    tex += "\\addplot[" + opts + "] table[x=x, y=y, col sep=comma] {\\attnboundsplotdir " + plot.id + "-" + std::to_string(i) + ".csv};\n";
+    tex += "\\addlegendentry{" + latex_text(s.label) + "}\n";
   }
   tex += "\\end{axis}\n\\end{tikzpicture}\n";
   return tex;
@@ -152,7 +255,7 @@ json plot_to_json(const Plot& plot) {
     json pts = json::array();
     for (const auto& p : s.points)
       if (finite_point(p, plot)) pts.push_back({p.first, p.second});
-    series.push_back({{"label", s.label}, {"points", pts}});
+    series.push_back({{"label", s.label}, {"style", s.style}, {"color", series_style(plot, &s - plot.series.data()).color}, {"points", pts}});
   }
   j["series"] = series;
   return j;
@@ -165,6 +268,12 @@ PlotFiles write_plot_files(const Plot& plot, const std::filesystem::path& dir, c
   write_text_file(gp, gnuplot_script(plot));
   write_text_file(tex, pgfplots_source(plot));
   files.written = {gp, tex};
+  for (std::size_t k = 0; k < plot.series.size(); ++k) {
+    if (!has_points(plot.series[k], plot)) continue;
+    auto csv = dir / (plot.id + "-" + std::to_string(k) + ".csv");
+    write_text_file(csv, series_csv(plot, k));
+    files.written.push_back(csv);
+  }
   if (!plot.has_data()) {
     files.warning = "no data points (the runs it reads produced no values); wrote " + gp.filename().string() + " and " +
                     tex.filename().string() + " only";
@@ -182,14 +291,14 @@ PlotFiles write_plot_files(const Plot& plot, const std::filesystem::path& dir, c
     return files;
   }
   auto r = run_process(*program, {gp.filename().string()}, 120, dir);
-  auto svg = dir / (plot.id + ".svg"), png = dir / (plot.id + ".png");
-  if (!r.started || r.exit_status != 0 || !std::filesystem::exists(svg)) {
+  auto pdf = dir / (plot.id + ".pdf"), png = dir / (plot.id + ".png");
+  if (!r.started || r.exit_status != 0 || !std::filesystem::exists(pdf)) {
     std::string why = r.started ? r.err : r.error;
     while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
     files.warning = "gnuplot failed on " + gp.filename().string() + ": " + why;
     return files;
   }
-  files.written.push_back(svg);
+  files.written.push_back(pdf);
   if (std::filesystem::exists(png)) files.written.push_back(png);
   return files;
 }

@@ -217,18 +217,54 @@ int run_reproduce(const Manifest& manifest, const ReproduceOptions& options) {
   std::vector<RunOutcome> ran;
   for (auto& o : outcomes)
     if (o.status != "skipped") ran.push_back(o);
+  Provenance provenance = current_provenance();
+  int exit_status = write_reproduce_outputs(manifest, options, ran, provenance);
+  if (options.progress)
+    std::cerr << fmt::format("reproduce: {} runs in {:.1f} s; report: {}\n", ran.size(), total_seconds,
+                             (options.out / "report.md").string());
+  return exit_status;
+}
 
+std::vector<RunOutcome> outcomes_from_results(const Manifest& manifest, const json& results) {
+  std::vector<RunOutcome> out;
+  if (!results.contains("runs") || !results["runs"].is_array()) return out;
+  for (const auto& r : results["runs"]) {
+    const RunSpec* spec = manifest.find_run(r.value("id", ""));
+    if (!spec) continue;
+    RunOutcome o;
+    o.spec = spec;
+    if (r.contains("argv") && r["argv"].is_array())
+      for (const auto& a : r["argv"]) o.argv.push_back(a.get<std::string>());
+    o.status = r.value("status", "error");
+    o.exit_status = r.value("exit_status", -1);
+    o.error = r.value("error", "");
+    o.warning = r.value("warning", "");
+    if (r.contains("result") && !r["result"].is_null()) o.result = r["result"];
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+int write_reproduce_outputs(const Manifest& manifest, const ReproduceOptions& options,
+                            const std::vector<RunOutcome>& ran, const Provenance& provenance) {
+  namespace fs = std::filesystem;
+  fs::create_directories(options.out / "tables");
+  fs::create_directories(options.out / "plots");
   bool unexpected = false, incomplete = false;
   for (const auto& o : ran) {
     unexpected = unexpected || !o.as_expected();
     incomplete = incomplete || !o.produced_result();
   }
   int exit_status = unexpected ? 1 : incomplete ? 3 : 0;
+  std::vector<std::string> comments;
+  for (const auto& [key, value] : provenance.fields()) comments.push_back(key + ": " + value);
 
   std::vector<BuiltTable> tables;
   for (const auto& spec : manifest.tables) {
     tables.push_back(build_table(spec, ran, manifest));
-    write_table_files(tables.back().table, options.out / "tables");
+    tables.back().table.comments = comments;
+    std::string csv = tidy_csv(tables.back(), spec);
+    write_table_files(tables.back().table, options.out / "tables", &csv);
   }
   std::vector<std::pair<Plot, PlotFiles>> plots;
   for (const auto& spec : manifest.plots) {
@@ -236,8 +272,9 @@ int run_reproduce(const Manifest& manifest, const ReproduceOptions& options) {
     for (std::size_t i = 0; i < manifest.tables.size(); ++i)
       if (manifest.tables[i].id == spec.table) table = &tables[i];
     Plot plot = build_plot(spec, *table, manifest);
+    plot.comments = comments;
     PlotFiles files = write_plot_files(plot, options.out / "plots", options.gnuplot);
-    if (!files.warning.empty()) std::cerr << "reproduce: plot " << plot.id << ": " << files.warning << '\n';
+    if (!files.warning.empty() && (options.progress || !options.gnuplot.empty())) std::cerr << "reproduce: plot " << plot.id << ": " << files.warning << '\n';
     plots.emplace_back(std::move(plot), std::move(files));
   }
 
@@ -245,6 +282,7 @@ int run_reproduce(const Manifest& manifest, const ReproduceOptions& options) {
   results["tool"] = "attnbounds";
   results["version"] = ATTNBOUNDS_VERSION;
   results["command"] = "reproduce";
+  results["provenance"] = provenance.to_json();
   results["manifest"] = {{"name", manifest.name}, {"label", options.manifest_label}, {"runs", manifest.runs.size()}};
   json counts = json::object();
   for (const auto& o : ran) counts[o.status] = counts.value(o.status, 0) + 1;
@@ -268,6 +306,8 @@ int run_reproduce(const Manifest& manifest, const ReproduceOptions& options) {
   write_text_file(options.out / "results.json", results.dump(2) + "\n");
 
   json timings;
+  double total_seconds = 0;
+  for (const auto& o : ran) total_seconds += o.wall_seconds;
   timings["total_seconds"] = total_seconds;
   json per_run = json::array();
   for (const auto& o : ran)
@@ -275,11 +315,8 @@ int run_reproduce(const Manifest& manifest, const ReproduceOptions& options) {
   timings["runs"] = per_run;
   write_text_file(options.out / "timings.json", timings.dump(2) + "\n");
 
-  ReportInputs in{&manifest, &options, &ran, &tables, &plots, exit_status};
+  ReportInputs in{&manifest, &options, &ran, &tables, &plots, exit_status, &provenance};
   write_text_file(options.out / "report.md", write_report_markdown(in));
-  if (options.progress)
-    std::cerr << fmt::format("reproduce: {} runs in {:.1f} s; report: {}\n", ran.size(), total_seconds,
-                             (options.out / "report.md").string());
   return exit_status;
 }
 

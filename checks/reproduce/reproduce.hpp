@@ -10,6 +10,7 @@
 
 #include "manifest.hpp"
 #include "plots.hpp"
+#include "provenance.hpp"
 #include "tables.hpp"
 
 namespace attnbounds {
@@ -53,14 +54,19 @@ RunOutcome execute_run(const RunSpec& run, const std::string& self, double timeo
 
 // A table cell: display text plus the number behind it (for expressions and plots).
 struct TableCell {
-  std::string text;
+  std::string text;                // for display (decimals, sig, map applied)
   std::optional<double> number;
+  std::string data;                // for the CSV: the producer's exact value, or the shortest round-trip double
 };
 struct BuiltTable {
   Table table;                                // what is rendered (pivoted if the spec says so)
   std::vector<std::string> column_ids;        // of the flat rows
   std::vector<std::vector<TableCell>> flat;   // one row per run or array element, before pivoting
+  std::vector<std::string> flat_runs;         // the run each flat row comes from
 };
+// The tidy CSV of a table: one line per flat row, a `run` column, then one column per shown
+// column (named by its id) with the full-precision data.
+std::string tidy_csv(const BuiltTable& table, const TableSpec& spec);
 
 BuiltTable build_table(const TableSpec& spec, const std::vector<RunOutcome>& outcomes, const Manifest& manifest);
 Plot build_plot(const PlotSpec& spec, const BuiltTable& table, const Manifest& manifest);
@@ -73,6 +79,7 @@ struct ReportInputs {
   const std::vector<BuiltTable>* tables;
   const std::vector<std::pair<Plot, PlotFiles>>* plots;
   int exit_status;
+  const Provenance* provenance;
 };
 std::string write_report_markdown(const ReportInputs& inputs);
 
@@ -81,5 +88,13 @@ std::string write_report_markdown(const ReportInputs& inputs);
 // expected, 1 some result contradicts the manifest's expectation, 3 some run produced no
 // result (not available, error, timeout) and none contradicts.
 int run_reproduce(const Manifest& manifest, const ReproduceOptions& options);
+
+// Writes every output of `reproduce` from outcomes that already exist (for example read back from
+// a results.json with outcomes_from_results); returns the exit status run_reproduce would.
+int write_reproduce_outputs(const Manifest& manifest, const ReproduceOptions& options,
+                            const std::vector<RunOutcome>& ran, const Provenance& provenance);
+// The runs recorded in a results.json, matched to `manifest`'s runs by id (unknown ids are
+// skipped).  The outcomes point into `manifest`.
+std::vector<RunOutcome> outcomes_from_results(const Manifest& manifest, const json& results);
 
 }  // namespace attnbounds

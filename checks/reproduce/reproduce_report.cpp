@@ -18,9 +18,38 @@ namespace attnbounds {
 
 namespace {
 
-std::string compact(const json& v, std::size_t limit) {
-  std::string s = v.is_string() ? v.get<std::string>() : v.dump();
-  return s.size() > limit ? s.substr(0, limit) + " …" : s;
+// A JSON value as text for the report: scalars as they are, arrays as comma lists, objects as
+// "key: value" pairs (nested ones in parentheses), never raw JSON syntax and never cut short.
+std::string readable(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
+  if (v.is_null()) return kNotAvailable;
+  if (v.is_array()) {
+    std::string out;
+    bool nested = false;
+    for (const auto& e : v) nested = nested || e.is_structured();
+    for (const auto& e : v) out += (out.empty() ? "" : nested ? "; " : ", ") + (e.is_object() ? "(" + readable(e) + ")" : e.is_array() ? "[" + readable(e) + "]" : readable(e));
+    return "[" + out + "]";
+  }
+  if (v.is_object()) {
+    std::string out;
+    for (auto it = v.begin(); it != v.end(); ++it)
+      out += (out.empty() ? "" : "; ") + it.key() + ": " + (it.value().is_object() ? "(" + readable(it.value()) + ")" : readable(it.value()));
+    return out;
+  }
+  return v.dump();
+}
+
+// A witness as an indented Markdown list: one item per top-level field, nested objects as
+// sub-items.
+std::string witness_list(const json& w, const std::string& indent) {
+  std::string out;
+  if (!w.is_object()) return indent + "- " + readable(w) + "\n";
+  for (auto it = w.begin(); it != w.end(); ++it) {
+    if (it.value().is_object()) out += indent + "- " + it.key() + ":\n" + witness_list(it.value(), indent + "  ");
+    else out += indent + "- " + it.key() + ": `" + readable(it.value()) + "`\n";
+  }
+  return out;
 }
 
 struct KeyNumber {
@@ -60,7 +89,7 @@ std::vector<KeyNumber> key_numbers(const RunOutcome& o) {
   std::set<std::string> seen_labels, seen_paths;
   for (const auto& k : o.spec->key) {
     const json* v = find_path(o.result, k.path);
-    out.push_back({k.label, v ? compact(*v, 200) : std::string(kNotAvailable)});
+    out.push_back({k.label, v ? readable(*v) : std::string(kNotAvailable)});
     seen_labels.insert(k.label);
     seen_paths.insert(k.path);
   }
@@ -68,7 +97,7 @@ std::vector<KeyNumber> key_numbers(const RunOutcome& o) {
     if (seen_labels.count(label) || seen_paths.count(path)) continue;
     const json* v = find_path(o.result, path);
     if (!v || v->is_null()) continue;
-    out.push_back({label, compact(*v, 200)});
+    out.push_back({label, readable(*v)});
     seen_labels.insert(label);
   }
   // margin = bound − certified upper end of the worst case, exactly, when the command did not
@@ -115,8 +144,18 @@ std::string write_report_markdown(const ReportInputs& in) {
   const Manifest& m = *in.manifest;
   std::string md;
   md += "# attnbounds reproduce report\n\n";
-  md += fmt::format("Tool: attnbounds {}. Manifest: `{}` ({} runs). Re-run everything with `{}`.\n\n", ATTNBOUNDS_VERSION,
-                    in.options->manifest_label, m.runs.size(), in.options->invocation);
+  md += "## How to cite\n\n"
+        "The theorems checked here are from: Clayton Sanford, Daniel Hsu and Matus Telgarsky, \"Representational "
+        "Strengths and Limitations of Transformers\", Advances in Neural Information Processing Systems 36 (NeurIPS "
+        "2023). Cite the paper for the statements; cite the attnbounds toolkit (version " ATTNBOUNDS_VERSION
+        ", commit `" + in.provenance->git_commit + "`) for the certified checks, constructions and numbers below. "
+        "Both entries are in `CITATION.cff` at the top of the repository (`cffconvert -f bibtex` turns it into "
+        "BibTeX). The toolkit is under the Apache License 2.0 (`LICENSE`).\n\n";
+  md += "## Provenance\n\n| field | value |\n|---|---|\n";
+  for (const auto& [key, value] : in.provenance->fields()) md += "| " + key + " | " + md_escape_inline(value) + " |\n";
+  md += "\n";
+  md += fmt::format("Manifest: `{}` ({} runs). Re-run everything with `{}`.\n\n", in.options->manifest_label, m.runs.size(),
+                    in.options->invocation);
   if (!m.description.empty()) md += m.description + "\n\n";
   md += "Every verdict below is the command's own: **holds** means a certified bound covers every case the claim "
         "quantifies over (after the sound reduction the command names); **fails** means a counterexample was found "
@@ -180,29 +219,31 @@ std::string write_report_markdown(const ReportInputs& in) {
       if (!used_by.empty()) md += "- in tables: " + used_by + "\n";
       const json* witness = o->produced_result() ? find_path(o->result, "worst.witness") : nullptr;
       if (o->status == "fails" && witness && !witness->is_null())
-        md += "- counterexample (re-verified by the command):\n\n  ```json\n  " + compact(*witness, 1500) + "\n  ```\n";
-      else if (o->status == "fails")
-        md += "- counterexample: the command reports fails without a `worst.witness` field\n";
+        md += "- counterexample (re-verified by the command):\n" + witness_list(*witness, "  ");
       md += "\n";
     }
   }
 
-  md += "## Tables\n\nEach table is in `tables/` as Markdown (`.md`), CSV (`.csv`) and a LaTeX booktabs fragment "
-        "(`.tex`, needs `\\usepackage{booktabs}`). `n/a` marks a value the run did not produce.\n\n";
+  md += "## Tables\n\nEach table is in `tables/` as Markdown (`.md`), tidy CSV (`.csv`: one row per observation, a "
+        "`run` column, one column per variable named by its id, full precision; an empty field is a value the run did "
+        "not produce), a LaTeX `tabular` fragment (`.tex`, needs `\\usepackage{booktabs,siunitx}`) and the same table as "
+        "a float with its caption above (`-float.tex`). `n/a` marks a value the run did not produce.\n\n";
   for (const auto& bt : *in.tables) {
     md += "### " + (bt.table.title.empty() ? bt.table.id : bt.table.title) + "\n\n";
     Table untitled = bt.table;
     untitled.title.clear();
-    md += render_markdown(untitled) + "\nFiles: `tables/" + bt.table.id + ".md`, `.csv`, `.tex`.\n\n";
+    untitled.comments.clear();
+    md += render_markdown(untitled) + "\nFiles: `tables/" + bt.table.id + ".md`, `.csv`, `.tex`, `-float.tex`.\n\n";
   }
   md += "## Plots\n\nEach plot is in `plots/` as a gnuplot script (`.gp`, data inline), pgfplots source (`.tex`, needs "
-        "`\\usepackage{pgfplots}`) and, when gnuplot is installed, rendered SVG and PNG.\n\n";
+        "`\\usepackage{pgfplots}`, reads `<id>-<k>.csv` from `\\attnboundsplotdir`, default `plots/`) and, when gnuplot "
+        "is installed, rendered PDF and PNG.\n\n";
   for (const auto& [plot, files] : *in.plots) {
     md += "### " + (plot.title.empty() ? plot.id : plot.title) + "\n\n";
-    if (files.warning.empty()) md += "![" + plot.title + "](plots/" + plot.id + ".svg)\n\n";
+    if (files.warning.empty()) md += "![" + plain_text(plot.title) + "](plots/" + plot.id + ".png)\n\n";
     else md += "Not rendered: " + files.warning + ".\n\n";
     md += "Files: `plots/" + plot.id + ".gp`, `plots/" + plot.id + ".tex`" +
-          (files.warning.empty() ? ", `plots/" + plot.id + ".svg`, `plots/" + plot.id + ".png`" : std::string()) + ".\n\n";
+          (files.warning.empty() ? ", `plots/" + plot.id + ".pdf`, `plots/" + plot.id + ".png`" : std::string()) + ".\n\n";
   }
 
   std::string problems;
@@ -211,7 +252,7 @@ std::string write_report_markdown(const ReportInputs& in) {
       problems += fmt::format("- `{}` ({}): {}\n", o.spec->id, o.status, o.error);
   if (!problems.empty()) md += "## Runs without a result\n\n" + problems + "\n";
   md += "Timings are in `timings.json`; everything else is in `results.json` (deterministic: the same manifest gives "
-        "byte-identical tables and results.json).\n";
+        "byte-identical tables and results.json apart from the provenance lines: date and command line).\n";
   return md;
 }
 

@@ -87,7 +87,13 @@ TableCell column_cell(const ColumnSpec& c, const json* element, const RunOutcome
       if (o.produced_result())
         if (const json* v = find_path(o.result, c.path.substr(5))) value = *v;
     } else if (element) {
-      if (const json* v = find_path(*element, c.path)) value = *v;
+      // "a|b": the first of several paths that the element has (producers name a field differently).
+      for (std::size_t start = 0; value.is_null() && start <= c.path.size();) {
+        std::size_t bar = c.path.find('|', start);
+        if (bar == std::string::npos) bar = c.path.size();
+        if (const json* v = find_path(*element, c.path.substr(start, bar - start)); v && !v->is_null()) value = *v;
+        start = bar + 1;
+      }
     }
     if (value.is_null()) {
       cell.text = c.missing;
@@ -96,6 +102,7 @@ TableCell column_cell(const ColumnSpec& c, const json* element, const RunOutcome
     cell.text = display_value(value);
     cell.number = to_double(value);
     exact = numeric_text(value);
+    cell.data = exact ? *exact : cell.text;
   } else if (!c.expr.empty()) {
     VariableLookup lookup = [&](const std::string& name) -> std::optional<double> {
       auto it = earlier.find(name);
@@ -110,9 +117,11 @@ TableCell column_cell(const ColumnSpec& c, const json* element, const RunOutcome
       cell.text = c.missing;
       return cell;
     }
-    cell.text = fmt::format("{}", *cell.number);
+    cell.text = shortest_double(*cell.number);
+    cell.data = cell.text;
   } else {
     cell.text = fill_template(c.templ, earlier);
+    cell.data = cell.text;
   }
   if (cell.number) {
     if (c.decimals >= 0) {
@@ -185,6 +194,7 @@ BuiltTable build_table(const TableSpec& spec, const std::vector<RunOutcome>& out
         row.push_back(cell);
       }
       built.flat.push_back(std::move(row));
+      built.flat_runs.push_back(run_id);
     }
   }
 
@@ -194,6 +204,7 @@ BuiltTable build_table(const TableSpec& spec, const std::vector<RunOutcome>& out
       if (c.hidden) continue;
       t.headers.push_back(c.header);
       t.latex_headers.push_back(c.latex);
+      t.descriptions.push_back(c.description);
     }
     for (const auto& row : built.flat) {
       std::vector<std::string> texts;
@@ -239,12 +250,31 @@ BuiltTable build_table(const TableSpec& spec, const std::vector<RunOutcome>& out
       }
       t.rows.push_back(std::move(texts));
     }
+    const ColumnSpec& row_spec = spec.columns[rcol];
+    const ColumnSpec& col_spec = spec.columns[ccol];
+    if (!row_spec.description.empty() || !col_spec.description.empty())
+      t.notes.push_back("Rows: " + (row_spec.description.empty() ? row_spec.header : row_spec.description) +
+                        "; columns: " + (col_spec.description.empty() ? col_spec.header : col_spec.description) + ".");
     if (!pv.mark.empty()) t.notes.push_back(pv.mark_note.empty() ? without_spaces(pv.marker) + " marks cells where " + pv.mark : pv.mark_note);
     if (duplicates) t.notes.push_back("several rows fell into one cell; the first is shown");
   }
   t.notes.insert(t.notes.end(), spec.notes.begin(), spec.notes.end());
   t.notes.insert(t.notes.end(), run_notes.begin(), run_notes.end());
   return built;
+}
+
+std::string tidy_csv(const BuiltTable& table, const TableSpec& spec) {
+  std::vector<std::string> header = {"run"};
+  for (const auto& c : spec.columns)
+    if (!c.hidden) header.push_back(c.id);
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t r = 0; r < table.flat.size(); ++r) {
+    std::vector<std::string> row = {table.flat_runs[r]};
+    for (std::size_t i = 0; i < spec.columns.size(); ++i)
+      if (!spec.columns[i].hidden) row.push_back(table.flat[r][i].number || !table.flat[r][i].data.empty() ? table.flat[r][i].data : "");
+    rows.push_back(std::move(row));
+  }
+  return csv_lines(header, rows);
 }
 
 Plot build_plot(const PlotSpec& spec, const BuiltTable& table, const Manifest& manifest) {
@@ -262,7 +292,6 @@ Plot build_plot(const PlotSpec& spec, const BuiltTable& table, const Manifest& m
     auto it = std::find(plot.x_categories.begin(), plot.x_categories.end(), row[xcol].text);
     return static_cast<double>(it - plot.x_categories.begin() + 1);
   };
-  std::optional<double> xmin, xmax;
   for (const auto& s : spec.series) {
     std::size_t ycol = column_index(table.column_ids, s.y);
     std::vector<std::string> groups = {""};
@@ -283,8 +312,6 @@ Plot build_plot(const PlotSpec& spec, const BuiltTable& table, const Manifest& m
         auto y = row[ycol].number;
         if (!x || !y) continue;
         series.points.emplace_back(*x, *y);
-        xmin = xmin ? std::min(*xmin, *x) : *x;
-        xmax = xmax ? std::max(*xmax, *x) : *x;
       }
       std::stable_sort(series.points.begin(), series.points.end(),
                        [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -297,49 +324,45 @@ Plot build_plot(const PlotSpec& spec, const BuiltTable& table, const Manifest& m
       plot.series.push_back(std::move(series));
     }
   }
-  const std::size_t data_series = plot.series.size();
+  // Reference curves span the whole x axis and vertical lines its whole height (both are
+  // clipped to the data's ranges, so they never stretch the axes).
+  plot.data_series = plot.series.size();
+  std::optional<AxisRanges> ranges = axis_ranges(plot);
+  VariableLookup vars_only = [&](const std::string& name) -> std::optional<double> {
+    auto var = manifest.vars.find(name);
+    if (var != manifest.vars.end()) return var->second;
+    return std::nullopt;
+  };
   for (const auto& c : spec.curves) {
-    double from = c.from.value_or(xmin.value_or(0)), to = c.to.value_or(xmax.value_or(1));
     PlotSeries series;
     series.label = c.label;
     series.style = "lines";
     series.color = c.color;
-    if (xmin || (c.from && c.to))
+    if (ranges || (c.from && c.to)) {
+      double from = c.from.value_or(ranges ? ranges->xmin : 0), to = c.to.value_or(ranges ? ranges->xmax : 1);
+      bool geometric = plot.logx && from > 0 && to > 0;
       for (int i = 0; i < c.samples; ++i) {
-        double x = from + (to - from) * i / (c.samples - 1);
+        double t = static_cast<double>(i) / (c.samples - 1);
+        double x = geometric ? from * std::pow(to / from, t) : from + (to - from) * t;
         VariableLookup lookup = [&](const std::string& name) -> std::optional<double> {
           if (name == "x") return x;
-          auto var = manifest.vars.find(name);
-          if (var != manifest.vars.end()) return var->second;
-          return std::nullopt;
+          return vars_only(name);
         };
         auto y = evaluate_expression(c.expr, lookup);
         if (y && std::isfinite(*y)) series.points.emplace_back(x, *y);
       }
+    }
     plot.series.push_back(std::move(series));
   }
-  // Vertical lines span the y range of the data series (not of the curves, which may run far off).
-  std::optional<double> ymin, ymax;
-  for (std::size_t i = 0; i < plot.series.size() && i < data_series; ++i)
-    for (const auto& pt : plot.series[i].points)
-      if (std::isfinite(pt.second) && (!plot.logy || pt.second > 0)) {
-        ymin = ymin ? std::min(*ymin, pt.second) : pt.second;
-        ymax = ymax ? std::max(*ymax, pt.second) : pt.second;
-      }
   for (const auto& v : spec.vlines) {
     PlotSeries series;
     series.label = v.label;
     series.style = "lines";
     series.color = v.color;
-    VariableLookup lookup = [&](const std::string& name) -> std::optional<double> {
-      auto var = manifest.vars.find(name);
-      if (var != manifest.vars.end()) return var->second;
-      return std::nullopt;
-    };
-    auto x = evaluate_expression(v.expr, lookup);
-    if (x && std::isfinite(*x) && ymin) {
-      series.points.emplace_back(*x, *ymin);
-      series.points.emplace_back(*x, *ymax);
+    auto x = evaluate_expression(v.expr, vars_only);
+    if (x && std::isfinite(*x) && ranges) {
+      series.points.emplace_back(*x, ranges->ymin);
+      series.points.emplace_back(*x, ranges->ymax);
     }
     plot.series.push_back(std::move(series));
   }
