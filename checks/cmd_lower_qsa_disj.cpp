@@ -226,7 +226,7 @@ const Registrar reg{{"lower", "qsa-disj", "Theorem 4", "paper statement; reducti
                        app->add_option("--p-values", o->p_values, "grid: precision bits p")->capture_default_str();
                        app->add_option("--grid-format", o->grid_format, "grid: fixed (fixed:1.(p-1)) or float (float:p)")
                            ->capture_default_str();
-                       app->add_option("--format", o->format, "grid output: md | csv | latex | json")->capture_default_str();
+                       app->add_option("--format", o->format, "grid output: md | csv | latex | json")->capture_default_str()->excludes("--json");
                        app->callback([o] {
                          if (o->common.semantics == "exact" && !o->grid) {
                            // exact is allowed: the message is then an exact rational vector.

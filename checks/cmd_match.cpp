@@ -1,6 +1,7 @@
 // CLI wiring of the Match2 / Match3 claims (SPEC §4.3-4.5): check, eval and min-p.
 #include <fstream>
 #include <iostream>
+#include <filesystem>
 #include <sstream>
 
 #include "common.hpp"
@@ -9,6 +10,7 @@
 #include "proofs/match2_trig.hpp"
 #include "proofs/match3_third_order.hpp"
 #include "proofs/match3_local.hpp"
+#include "core/input_file.hpp"
 
 namespace attnbounds {
 namespace {
@@ -175,8 +177,15 @@ std::vector<int> index_list(const std::string& text, const std::string& param) {
 // Hinted input: --input FILE with one token per line "x: j1 j2 ... jq" (1-based indices), or
 // --input "3,5,1" with --hints "2 3|1 3|1 2".
 void read_hinted(const LocalCli& o, std::vector<int>& x, std::vector<std::vector<int>>& y) {
-  std::ifstream file(o.input);
-  if (file) {
+  std::error_code ec;
+  const bool is_file = std::filesystem::exists(std::filesystem::symlink_status(o.input, ec));
+  std::istringstream file;
+  if (is_file) {
+    try {
+      file.str(read_bounded_file(o.input, kMaxTextInputBytes));
+    } catch (const std::invalid_argument& e) {
+      throw UsageError("--input", e.what());
+    }
     std::string line;
     while (std::getline(file, line)) {
       if (line.empty() || line[0] == '#') continue;

@@ -1,5 +1,6 @@
 #include "proofs/match_common.hpp"
 
+#include <cmath>
 #include <map>
 
 namespace attnbounds {
@@ -68,7 +69,12 @@ MatchFailingCase failing_case(const MatchSweepResult& sweep) {
   return {sweep.first_fail, sweep.first_fail_outcome};
 }
 
-std::string match_decimal(double v, int direction) { return to_decimal_string(Rational(v), 17, direction); }
+std::string match_decimal(double v, int direction) {
+  // A bound that overflowed (e.g. under a huge temperature) is reported as the trivially true
+  // infinite bound in its direction; a double that is not finite has no rational value.
+  if (!std::isfinite(v)) return direction > 0 ? "inf" : "-inf";
+  return to_decimal_string(Rational(v), 17, direction);
+}
 
 }  // namespace attnbounds
 

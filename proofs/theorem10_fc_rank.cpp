@@ -11,6 +11,7 @@
 #include "cli/errors.hpp"
 #include "numeric/interval.hpp"
 #include "tasks/tasks.hpp"
+#include "core/input_file.hpp"
 
 namespace attnbounds::fc_rank {
 
@@ -79,8 +80,12 @@ Rational sqrt_upper(const Rational& x) {
 }  // namespace
 
 Mat<Rational> read_weights_file(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw std::invalid_argument(fmt::format("--weights: cannot open '{}'", path));
+  std::istringstream f;
+  try {
+    f.str(read_bounded_file(path, kMaxTextInputBytes));
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--weights: ") + e.what());
+  }
   std::vector<std::vector<Rational>> rows;
   std::string line;
   int lineno = 0;

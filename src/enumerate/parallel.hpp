@@ -6,6 +6,8 @@
 // case, witness, counts — is bit-identical whatever --threads is, provided `combine` is
 // deterministic (e.g. "larger value wins, ties go to the earlier chunk").
 #pragma once
+#include <mpfr.h>
+
 #include <atomic>
 #include <cstdint>
 #include <exception>
@@ -59,7 +61,12 @@ Partial parallel_reduce(std::uint64_t total, unsigned threads, const Partial& in
   unsigned n = threads == 0 ? 1 : threads;
   if (static_cast<std::uint64_t>(n) > nchunks) n = static_cast<unsigned>(nchunks);
   std::vector<std::thread> pool;
-  for (unsigned t = 1; t < n; ++t) pool.emplace_back(worker);
+  for (unsigned t = 1; t < n; ++t)
+    pool.emplace_back([&worker] {
+      worker();
+      // MPFR keeps per-thread caches (constants, pools) that would otherwise leak at thread exit.
+      mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE);
+    });
   worker();
   for (auto& th : pool) th.join();
   if (error) std::rethrow_exception(error);
