@@ -26,11 +26,17 @@ struct MatchCliOptions {
 
 std::optional<Rational> temperature_of(const std::string& text) {
   if (text.empty()) return std::nullopt;
+  Rational c;
   try {
-    return parse_rational(text);
+    c = parse_rational(text);
   } catch (const std::invalid_argument&) {
     throw UsageError("--c", "expected a positive rational such as 12.5 or 25/2 (got '" + text + "')");
   }
+  // Beyond 2^40 the attention is one-hot far below every precision checked, and the certified
+  // double filter's scores would overflow: refused up front instead of running for minutes.
+  if (c > Rational(mpz_class(1) << 40))
+    throw UsageError("--c", "must be at most 2^40 = 1099511627776 (got " + (text.size() > 40 ? text.substr(0, 40) + "..." : text) + ")");
+  return c;
 }
 
 // Token values "3,5,1,...": any integers (taken mod M), at least two tokens.

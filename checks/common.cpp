@@ -57,8 +57,9 @@ Semantics semantics_of(const CommonOptions& opts) {
 
 void emit(const json& result, const CommonOptions& opts, int status) {
   // Strings that are not UTF-8 (a file name, say) are printed with U+FFFD rather than failing.
-  if (opts.json) std::cout << result.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
-  else std::cout << render_text(result);
+  const json printable = json::parse(result.dump(-1, ' ', false, json::error_handler_t::replace));
+  if (opts.json) std::cout << printable.dump(2) << '\n';
+  else std::cout << render_text(printable);
   std::cout.flush();
   if (!std::cout) throw OutputError(std::string("cannot write the result to standard output (") + std::strerror(errno) + ")");
   set_exit_status(status);

@@ -162,5 +162,11 @@ int main(int argc, char** argv) {
     std::cerr << "attnbounds: internal error: " << e.what() << " (please report)\n";
     return 4;
   }
+  // Output that never reached its destination (a full disk, a closed stdout) is not a success.
+  std::cout.flush();
+  if (!std::cout) {
+    std::cerr << "attnbounds: error: cannot write to standard output\n";
+    return 2;
+  }
   return exit_status();
 }

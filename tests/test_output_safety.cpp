@@ -146,10 +146,20 @@ TEST_CASE("write errors exit 2 naming the output: /dev/full, closed stdout, bad 
   const fs::path cert = tmp.dir / "c.json";
   REQUIRE(run_attnbounds("check qsa-cyclic --N 4 --q 2 --certificate " + cert.string()).status == 0);
   const std::string before = slurp(cert);
-  CHECK(run_attnbounds("check qsa-cyclic --N 4 --q 2 --eps 1e-30 --certificate " + cert.string()).status != 0);
+  CHECK(run_attnbounds("check qsa-cyclic --N 4 --q 2 --c 1/1000 --certificate " + cert.string()).status != 0);
   CHECK(slurp(cert) == before);
   CHECK(run_attnbounds("check qsa-cyclic --N 4 --q 2 --certificate " + cert.string() + " > /dev/full").status == 2);
   CHECK(slurp(cert).size() > 0);
+}
+
+TEST_CASE("--json output survives a file name that is not UTF-8", "[output][cli]") {
+  TempDir tmp;
+  const fs::path cert = tmp.dir / "c\xff\xfe.json";
+  REQUIRE(run_attnbounds("check qsa-cyclic --N 4 --q 2 --certificate '" + cert.string() + "'").status == 0);
+  auto r = run_attnbounds("replay --json '" + cert.string() + "'", 120, true);
+  INFO(r.err);
+  CHECK(r.status == 0);
+  CHECK(json::parse(r.out)["verdict"] == "holds");
 }
 
 TEST_CASE("a manifest cannot reach outside --out or run another program", "[output][cli][reproduce]") {
