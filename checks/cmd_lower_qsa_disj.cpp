@@ -325,7 +325,7 @@ const DeclaredEntry reg{{"lower", "qsa-disj", "Theorem 4", "paper statement; red
                        app->add_option("--p-values", o->p_values, "grid: precision bits p")->capture_default_str();
                        app->add_option("--grid-format", o->grid_format, "grid: fixed (fixed:1.(p-1)) or float (float:p)")
                            ->capture_default_str();
-                       app->add_option("--format", o->format, "grid output: md | csv | latex | json")->capture_default_str();
+                       app->add_option("--format", o->format, "grid output: md | csv | latex | json")->capture_default_str()->excludes("--json");
                        app->callback([o] {
                          if (o->common.semantics == "exact" && !o->grid) {
                            // exact is allowed: the message is then an exact rational vector.

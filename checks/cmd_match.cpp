@@ -1,6 +1,7 @@
 // CLI wiring of the Match2 / Match3 claims (SPEC §4.3-4.5): check, eval and min-p.
 #include <fstream>
 #include <iostream>
+#include <filesystem>
 #include <sstream>
 
 #include "builtin_commands.hpp"
@@ -11,6 +12,7 @@
 #include "proofs/match2_trig.hpp"
 #include "proofs/match3_third_order.hpp"
 #include "proofs/match3_local.hpp"
+#include "core/input_file.hpp"
 
 namespace attnbounds {
 namespace {
@@ -26,11 +28,17 @@ struct MatchCliOptions {
 
 std::optional<Rational> temperature_of(const std::string& text) {
   if (text.empty()) return std::nullopt;
+  Rational c;
   try {
-    return parse_rational(text);
+    c = parse_rational(text);
   } catch (const std::invalid_argument&) {
     throw UsageError("--c", "expected a positive rational such as 12.5 or 25/2 (got '" + text + "')");
   }
+  // Beyond 2^40 the attention is one-hot far below every precision checked, and the certified
+  // double filter's scores would overflow: refused up front instead of running for minutes.
+  if (c > Rational(mpz_class(1) << 40))
+    throw UsageError("--c", "must be at most 2^40 = 1099511627776 (got " + (text.size() > 40 ? text.substr(0, 40) + "..." : text) + ")");
+  return c;
 }
 
 // Token values "3,5,1,...": any integers (taken mod M), at least two tokens.
@@ -191,8 +199,15 @@ std::vector<int> index_list(const std::string& text, const std::string& param) {
 // Hinted input: --input FILE with one token per line "x: j1 j2 ... jq" (1-based indices), or
 // --input "3,5,1" with --hints "2 3|1 3|1 2".
 void read_hinted(const LocalCli& o, std::vector<int>& x, std::vector<std::vector<int>>& y) {
-  std::ifstream file(o.input);
-  if (file) {
+  std::error_code ec;
+  const bool is_file = std::filesystem::exists(std::filesystem::symlink_status(o.input, ec));
+  std::istringstream file;
+  if (is_file) {
+    try {
+      file.str(read_bounded_file(o.input, kMaxTextInputBytes));
+    } catch (const std::invalid_argument& e) {
+      throw UsageError("--input", e.what());
+    }
     std::string line;
     while (std::getline(file, line)) {
       if (line.empty() || line[0] == '#') continue;

@@ -60,6 +60,7 @@ const DeclaredEntry reg{
        sub->add_option("--grid-H", o->grid_H, "H values for --grid")->capture_default_str();
        sub->add_option("--format", o->format, "--grid output: md | csv | latex | json")->capture_default_str();
        add_common(*sub, o->common);
+       sub->get_option("--format")->excludes("--json");
        o->common.semantics = "";
        sub->callback([o] {
          auto opts = options_of(*o);

@@ -23,6 +23,8 @@
 #include "proofs/theorem2_qsa_rip.hpp"
 #include "proofs/theorem3_qsa_cyclic.hpp"
 #include "tasks/tasks.hpp"
+#include "core/atomic_file.hpp"
+#include "core/input_file.hpp"
 
 namespace attnbounds {
 
@@ -91,6 +93,14 @@ void run_check(const std::string& claim, const QsaCliOptions& o) {
                cases > UINT64_MAX / static_cast<std::uint64_t>(o.N) ? UINT64_MAX : cases * o.N, 4000000000ULL,
                o.common.force);
   if (!o.certificate.empty()) require_size("--certificate (one query per subset)", cases, 1000000, o.common.force);
+  for (const auto& [flag, file] : {std::pair<const char*, const std::string*>{"--certificate", &o.certificate}, {"--emit-lrs", &o.emit_lrs}})
+    if (!file->empty()) {
+      try {
+        require_writable_output(*file);
+      } catch (const OutputError& e) {
+        throw UsageError(flag, e.what());
+      }
+    }
   auto emb = build_qsa(claim, p, o.common.force);
   const unsigned threads = resolve_threads(o.common.threads);
   QsaCheckOptions co;
@@ -137,9 +147,9 @@ void run_check(const std::string& claim, const QsaCliOptions& o) {
     out["geometry"] = geo;
   }
   if (!o.emit_lrs.empty()) {
-    std::ofstream os(o.emit_lrs);
-    if (!os) throw UsageError("--emit-lrs", "cannot write '" + o.emit_lrs + "'");
-    write_lrs(os, o.N, o.q);
+    AtomicFile lrs(o.emit_lrs);
+    write_lrs(lrs.stream(), o.N, o.q);
+    lrs.commit();
     out["lrs_file"] = o.emit_lrs;
   }
   if (!o.certificate.empty()) {
@@ -177,13 +187,11 @@ Rational json_rational(const json& v, const std::string& where) {
 
 void run_eval(const std::string& claim, const QsaCliOptions& o) {
   if (o.input.empty()) throw UsageError("--input", "a JSON file with \"z\" (N vectors) and \"y\" (N lists of q 1-based indices) is required");
-  std::ifstream is(o.input);
-  if (!is) throw UsageError("--input", "cannot read '" + o.input + "'");
   json in;
   try {
-    in = json::parse(is);
-  } catch (const std::exception& e) {
-    throw UsageError("--input", std::string("not JSON: ") + e.what());
+    in = parse_json_bounded(read_bounded_file(o.input, kMaxTextInputBytes), "'" + o.input + "'");
+  } catch (const std::invalid_argument& e) {
+    throw UsageError("--input", e.what());
   }
   if (!in.contains("z") || !in.contains("y") || !in["z"].is_array() || !in["y"].is_array() || in["z"].size() != in["y"].size() ||
       in["z"].empty())
@@ -300,14 +308,16 @@ void attach_claim(CLI::App& parent, const std::string& verb, const std::string& 
   if (verb == "check") {
     auto* sub = parent.add_subcommand(claim, std::string("certified exhaustive check of ") + qsa_theorem(claim));
     add_qsa_options(sub, *o, claim);
-    sub->add_option("--certificate", o->certificate, "write a replayable certificate (JSON) when the claim holds");
+    sub->add_option("--certificate", o->certificate, "write a replayable certificate (JSON) when the claim holds")
+        ->check(non_empty_file_name());
     sub->add_option("--journal", o->journal,
                     "checkpoint file: finished chunks are appended; an existing journal of the same run is continued");
     sub->add_option("--resume", o->resume, "continue the run recorded in this journal (it must exist and match)");
     sub->add_flag("--mpi", o->mpi,
                   std::string("shard the subsets over the ranks of mpirun (same result for any rank count); ") +
                       (mpi_available() ? "this build has MPI" : "off: this build has no MPI"));
-    if (claim == "qsa-cyclic") sub->add_option("--emit-lrs", o->emit_lrs, "write the moment-curve points in lrs format");
+    if (claim == "qsa-cyclic")
+      sub->add_option("--emit-lrs", o->emit_lrs, "write the moment-curve points in lrs format")->check(non_empty_file_name());
     sub->callback([o, claim] { run_check(claim, *o); });
   } else if (verb == "eval") {
     auto* sub = parent.add_subcommand(claim, "forward pass on one input with the true qSA and the error per token");

@@ -131,7 +131,7 @@ const DeclaredEntry reg_minm{{"min-m", "qsa-rip", "Theorem 2", "ours (new number
                             sub->add_option("--seeds", o->seeds, "number of seeds (seed, seed+1, ...)")->capture_default_str();
                             sub->add_option("--mk-max", o->mk_max, "largest m' tried")->capture_default_str();
                             sub->add_option("--strategy", o->strategy, "lp | least-norm")->capture_default_str();
-                            sub->add_option("--format", o->format, "md | csv | latex | json")->capture_default_str();
+                            sub->add_option("--format", o->format, "md | csv | latex | json")->capture_default_str()->excludes("--json");
                             sub->callback([o] { run_min_m(*o); });
                           }}};
 

@@ -8,6 +8,7 @@
 #include "certify/replay.hpp"
 #include "builtin_commands.hpp"
 #include "common.hpp"
+#include "core/input_file.hpp"
 #include "enumerate/parallel.hpp"
 
 namespace attnbounds {
@@ -22,6 +23,12 @@ void run_replay(const ReplayOptions& o) {
   Stopwatch sw;
   std::string format;
   {
+    // Never block on a FIFO or read a device: the kind and size of the file are checked first.
+    try {
+      require_regular_input(o.file, kMaxCertificateBytes);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError("FILE", e.what());
+    }
     std::ifstream is(o.file);
     if (!is) throw UsageError("FILE", "cannot read '" + o.file + "'");
     std::string head(4096, '\0');

@@ -10,6 +10,7 @@
 
 #include "checks/usage_error.hpp"
 #include "common.hpp"
+#include "core/atomic_file.hpp"
 #include "registry.hpp"
 #include "numeric/format.hpp"
 
@@ -61,6 +62,24 @@ void check_subcommand_names(int argc, char** argv, const std::map<std::string, C
     throw UsageError(what, "unknown " + what + " '" + args[i] + "' for '" + verb + "'; one of: " + join_names(children));
 }
 
+// CLI11 reads "0x10", "0b101" and "010" as 16, 5 and 8.  Numbers on this command line are
+// decimal: such a token is refused rather than silently reinterpreted.
+void refuse_non_decimal_integers(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string t = argv[i];
+    std::size_t eq = t.rfind("--", 0) == 0 ? t.find('=') : std::string::npos;
+    if (eq != std::string::npos) t = t.substr(eq + 1);
+    std::size_t b = !t.empty() && (t[0] == '+' || t[0] == '-') ? 1 : 0;
+    if (t.size() < b + 2 || t[b] != '0') continue;
+    const char c = t[b + 1];
+    const bool prefixed = (c == 'x' || c == 'X' || c == 'b' || c == 'B' || c == 'o' || c == 'O') &&
+                          t.find_first_not_of("0123456789abcdefABCDEF", b + 2) == std::string::npos;
+    const bool leading_zero = t.find_first_not_of("0123456789", b) == std::string::npos;
+    if (prefixed || leading_zero)
+      throw UsageError("argument", "'" + t + "' is not a plain decimal number (no hex, binary, octal or leading zeros)");
+  }
+}
+
 }  // namespace
 
 int run_command_line(int argc, char** argv) {
@@ -89,6 +108,7 @@ int run_command_line(int argc, char** argv) {
 
   try {
     check_subcommand_names(argc, argv, verbs, verb_names);
+    refuse_non_decimal_integers(argc, argv);
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
@@ -116,9 +136,19 @@ int run_command_line(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     std::cerr << "attnbounds: error: " << e.what() << '\n';
     return 2;
+  } catch (const OutputError& e) {
+    // A full disk or a closed stdout: the result was not delivered, so the run did not succeed.
+    std::cerr << "attnbounds: error: " << e.what() << '\n';
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "attnbounds: internal error: " << e.what() << " (please report)\n";
     return 4;
+  }
+  // Output that never reached its destination (a full disk, a closed stdout) is not a success.
+  std::cout.flush();
+  if (!std::cout) {
+    std::cerr << "attnbounds: error: cannot write to standard output\n";
+    return 2;
   }
   return exit_status();
 }

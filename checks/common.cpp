@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include "core/atomic_file.hpp"
+#include "core/input_file.hpp"
 
 namespace attnbounds {
 
@@ -24,7 +26,11 @@ void add_common(CLI::App& app, CommonOptions& opts, bool with_semantics) {
   // CLI11 would wrap "-1" into 2^64 - 1 silently.
   const CLI::Validator non_negative(
       [](std::string& text) {
-        return !text.empty() && text[0] == '-' ? "must be an integer in 0..2^64-1 (got " + text + ")" : std::string();
+        // Decimal digits only (no sign, hex or octal), and no wrap past 2^64 - 1.
+        const std::string max = "18446744073709551615";
+        bool ok = !text.empty() && text.size() <= max.size() && text.find_first_not_of("0123456789") == std::string::npos &&
+                  (text.size() < max.size() || text <= max);
+        return ok ? std::string() : "must be a decimal integer in 0..2^64-1 (got " + text + ")";
       },
       "UINT64");
   app.add_option("--seed", opts.seed, "seed for every random choice (default 1)")->check(non_negative);
@@ -33,6 +39,12 @@ void add_common(CLI::App& app, CommonOptions& opts, bool with_semantics) {
     app.add_option("--semantics", opts.semantics,
                    "exact | embed:<fmt> | arith:<fmt> | tiled:<fmt>:<T>; <fmt> = float:P, fixed:I.F, bf16, fp16, fp32, fp64")
         ->capture_default_str();
+}
+
+const CLI::Validator& non_empty_file_name() {
+  static const CLI::Validator v([](std::string& text) { return text.empty() ? std::string("needs a file name (got \"\")") : std::string(); },
+                                "FILE");
+  return v;
 }
 
 Semantics semantics_of(const CommonOptions& opts) {
@@ -44,9 +56,12 @@ Semantics semantics_of(const CommonOptions& opts) {
 }
 
 void emit(const json& result, const CommonOptions& opts, int status) {
-  if (opts.json) std::cout << result.dump(2) << '\n';
-  else std::cout << render_text(result);
+  // Strings that are not UTF-8 (a file name, say) are printed with U+FFFD rather than failing.
+  const json printable = json::parse(result.dump(-1, ' ', false, json::error_handler_t::replace));
+  if (opts.json) std::cout << printable.dump(2) << '\n';
+  else std::cout << render_text(printable);
   std::cout.flush();
+  if (!std::cout) throw OutputError(std::string("cannot write the result to standard output (") + std::strerror(errno) + ")");
   set_exit_status(status);
 }
 
@@ -80,12 +95,10 @@ void validate_precision(long long p, const std::string& param) {
 
 void require_readable_file(const std::string& param, const std::string& path) {
   if (path.empty()) throw UsageError(param, "needs a file name");
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw UsageError(param, "'" + path + "' is a directory, not a file");
-  std::ifstream in(path);
-  if (!in) {
-    const int err = errno;
-    throw UsageError(param, "cannot read file '" + path + "'" + (err ? " (" + std::string(std::strerror(err)) + ")" : ""));
+  try {
+    require_regular_input(path, kMaxTextInputBytes);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(param, e.what());
   }
 }
 

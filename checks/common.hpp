@@ -24,6 +24,8 @@ struct CommonOptions {
 
 // Adds --json, --threads, --seed, --force and (when with_semantics) --semantics.
 void add_common(CLI::App& app, CommonOptions& opts, bool with_semantics = true);
+// CLI11 check: a file-name option given as "" is an error, not "no file".
+const CLI::Validator& non_empty_file_name();
 // Parses opts.semantics, turning a malformed string into a UsageError on --semantics.
 Semantics semantics_of(const CommonOptions& opts);
 // Prints the result (JSON object alone on stdout with --json, text otherwise) and records

@@ -1,11 +1,18 @@
 #include "json_match.hpp"
 
+#include <cmath>
+
 namespace attnbounds {
 
 namespace {
 
 // Decimal string of a double bound (exact value of the double, rounded outward to 17 digits).
-std::string decimal(double v, int direction) { return to_decimal_string(Rational(v), 17, direction); }
+// A bound that overflowed (e.g. under a huge temperature) is printed as the trivially true
+// infinite bound in its direction: a double that is not finite has no rational value.
+std::string decimal(double v, int direction) {
+  if (!std::isfinite(v)) return direction > 0 ? "inf" : "-inf";
+  return to_decimal_string(Rational(v), 17, direction);
+}
 
 json witness_json(const MatchCaseWitness& w) { return json{{"x", w.x}, {"token", w.token + 1}}; }
 

@@ -1,5 +1,6 @@
 #include "proofs/match_common.hpp"
 
+#include <cmath>
 #include <map>
 
 #include "core/elapsed_timer.hpp"

@@ -12,6 +12,7 @@
 #include "core/field_checks.hpp"
 #include "numeric/interval.hpp"
 #include "tasks/tasks.hpp"
+#include "core/input_file.hpp"
 
 namespace attnbounds::fc_rank {
 
@@ -62,8 +63,12 @@ Rational sqrt_upper(const Rational& x) {
 }  // namespace
 
 Mat<Rational> read_weights_file(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw ConfigError("weights", fmt::format("cannot open '{}'", path));
+  std::istringstream f;
+  try {
+    f.str(read_bounded_file(path, kMaxTextInputBytes));
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("weights", e.what());
+  }
   std::vector<std::vector<Rational>> rows;
   std::string line;
   int lineno = 0;

@@ -27,12 +27,45 @@ printf '1 2 3\n' > "$TMP/w1.txt"
 printf '{"format":"attnbounds-qsa-certificate-1"}' > "$TMP/cert_min.json"
 printf '{"format":"attnbounds-qsa-certificate-1","N":4,"q":2}' > "$TMP/cert_partial.json"
 printf 'attnbounds-qsa-certificate-1 garbage' > "$TMP/cert_garbage.json"
+# Special files, deep nesting and manifests that try to reach outside --out.
+mkfifo "$TMP/fifo"
+python3 -c "print('{\"runs\": ' + '[' * 100000 + ']' * 100000 + '}')" > "$TMP/deep.json"
+python3 -c "print('[' * 100000 + ']' * 100000)" > "$TMP/deeparr.json"
+mkdir -p "$TMP/deepbase" && cp "$TMP/deep.json" "$TMP/deepbase/deep.json"
+run='{"id": "r1", "theorem": "T", "args": ["list"]}'
+table='{"id": "t1", "runs": ["r1"], "columns": [{"id": "v", "path": "tool"}]}'
+printf '{"runs": [{"id": "../x", "theorem": "T", "args": ["list"]}]}' > "$TMP/m_runid.json"
+printf '{"runs": [%s], "tables": [{"id": "../../x", "runs": ["r1"], "columns": [{"id": "v", "path": "tool"}]}]}' "$run" > "$TMP/m_tableid.json"
+printf '{"runs": [%s], "tables": [%s], "plots": [{"id": "/tmp/x", "table": "t1", "x": "v", "series": [{"y": "v"}]}]}' "$run" "$table" > "$TMP/m_plotid.json"
+printf '{"runs": [{"id": "r1", "theorem": "T", "args": ["check", "qsa-cyclic", "--certificate", "/tmp/x.json"]}]}' > "$TMP/m_absarg.json"
+printf '{"runs": [{"id": "r1", "theorem": "T", "args": ["check", "qsa-cyclic", "--certificate=../x.json"]}]}' > "$TMP/m_dotdot.json"
+printf '{"runs": [{"id": "r1", "theorem": "T", "args": ["reproduce", "--out", "x"]}]}' > "$TMP/m_verb.json"
+printf '{"runs": [{"id": "r1", "theorem": "T", "args": ["list"], "program": "/bin/sh"}]}' > "$TMP/m_program.json"
+mkdir -p "$TMP/linkout" && ln -s /tmp "$TMP/linkout/tables"
+# Forged certificates derived from a real one.
+if "$BIN" check qsa-cyclic --N 4 --q 2 --certificate "$TMP/good.json" >/dev/null 2>&1; then
+  sed 's/"q": 2,/"q": 4294967298,/' "$TMP/good.json" > "$TMP/cert_qwrap.json"
+  sed 's/"N": 4,/"N": 4.0,/' "$TMP/good.json" > "$TMP/cert_nfloat.json"
+  sed 's/"queries"/"rows"/' "$TMP/good.json" > "$TMP/cert_otherkey.json"
+  sed 's/{"S": \[1, 2\]/{"S": [true, 2]/' "$TMP/good.json" > "$TMP/cert_boolS.json"
+  sed 's/{"S": \[1, 2\]/{"S": [1.0, 2]/' "$TMP/good.json" > "$TMP/cert_floatS.json"
+  sed 's/{"S": \[1, 3\]/{"S": [1, 2]/' "$TMP/good.json" > "$TMP/cert_twice.json"
+  grep -v '{"S": \[1, 2\]' "$TMP/good.json" > "$TMP/cert_missing.json"
+  sed 's/"bound": "0.1"/"bound": "0x1"/' "$TMP/good.json" > "$TMP/cert_hex.json"
+  sed 's/"m": 9,/"m": 9, "extra": 1,/' "$TMP/good.json" > "$TMP/cert_extra.json"
+  head -c 500 "$TMP/good.json" > "$TMP/cert_trunc.json"
+fi
 violations=0 total=0
 while IFS= read -r line; do
   [ -z "$line" ] && continue
   line=${line//@TMP@/$TMP}
+  line=${line//@SRC@/$HERE/..}
   total=$((total + 1))
-  ( ulimit -v 4000000; eval timeout 20 "$BIN" $line ) >"$TMP/out" 2>"$TMP/err" </dev/null
+  if [ -n "${ATTNBOUNDS_SWEEP_NO_ULIMIT:-}" ]; then
+    ( eval timeout 60 "$BIN" $line ) >"$TMP/out" 2>"$TMP/err" </dev/null
+  else
+    ( ulimit -v 4000000; eval timeout 20 "$BIN" $line ) >"$TMP/out" 2>"$TMP/err" </dev/null
+  fi
   rc=$?
   nerr=$(wc -l < "$TMP/err"); nout=$(wc -c < "$TMP/out")
   if [ $rc -ne 2 ] || [ "$nerr" -ne 1 ] || [ "$nout" -ne 0 ]; then

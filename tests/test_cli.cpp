@@ -302,7 +302,7 @@ TEST_CASE("audit: malformed certificates make replay exit 2, never exit 4 or all
   };
   expect_usage_error("replay " + variant("nstr.json", [](auto& c) { c["N"] = "five"; }), {"FILE", "N must be an integer"});
   expect_usage_error("replay " + variant("claim.json", [](auto& c) { c["claim"] = "foo"; }), {"FILE", "claim"});
-  expect_usage_error("replay " + variant("d0.json", [](auto& c) { c["d"] = 0; }), {"FILE", "d must be in 1..4096"});
+  expect_usage_error("replay " + variant("d0.json", [](auto& c) { c["d"] = 0; }), {"FILE", "d must be an integer in 1..4096"});
   expect_usage_error("replay " + variant("sstr.json", [](auto& c) { c["queries"][0]["S"] = {"a", "b"}; }),
                      {"FILE", "malformed certificate"});
   expect_usage_error("replay " + variant("big.json",
@@ -312,7 +312,7 @@ TEST_CASE("audit: malformed certificates make replay exit 2, never exit 4 or all
                                            c["keys"] = nlohmann::json::array();
                                            for (int j = 0; j < 60; ++j) c["keys"].push_back(cert["keys"][0]);
                                          }),
-                     {"FILE", "cannot cover every input"});
+                     {"FILE", "every subset must occur exactly once"});
   std::filesystem::remove_all(dir);
 }
 

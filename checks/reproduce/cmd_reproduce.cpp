@@ -24,6 +24,7 @@ struct ReproduceCli {
   bool print_manifest = false;
   bool quiet = false;
   bool json = false;
+  bool allow_programs = false;
 };
 
 void run_reproduce_command(const ReproduceCli& cli) {
@@ -44,6 +45,12 @@ void run_reproduce_command(const ReproduceCli& cli) {
     return;
   }
   Manifest manifest = parse_manifest_text(text, label);
+  // A manifest runs attnbounds itself; only the person at the command line may choose otherwise.
+  if (!cli.allow_programs)
+    for (const auto& r : manifest.runs)
+      if (!r.program.empty())
+        throw UsageError("--manifest", "run '" + r.id + "' names the program '" + r.program +
+                                           "': a manifest runs only attnbounds itself (--allow-programs permits it)");
   // A run's relative "program" path is relative to the manifest file.
   if (!cli.manifest.empty())
     for (auto& r : manifest.runs)
@@ -69,6 +76,12 @@ void run_reproduce_command(const ReproduceCli& cli) {
     return;
   }
   if (cli.out.empty()) throw UsageError("--out", "must name a directory");
+  {
+    std::error_code ec;
+    auto st = std::filesystem::symlink_status(cli.out, ec);
+    if (std::filesystem::exists(st) && !std::filesystem::is_directory(std::filesystem::status(cli.out, ec)))
+      throw UsageError("--out", "'" + cli.out + "' exists and is not a directory");
+  }
   if (!(cli.timeout >= 0)) throw UsageError("--timeout", "must be >= 0 seconds (0 = the manifest's limits)");
 
   ReproduceOptions opts;
@@ -104,7 +117,7 @@ void run_reproduce_command(const ReproduceCli& cli) {
 }
 
 const DeclaredEntry reg{{"reproduce", "", "", "", "run a manifest of checks and write report, tables and plots",
-                     "--manifest --out --only --timeout --gnuplot --program --list --print-manifest --quiet --json",
+                     "--manifest --out --only --timeout --gnuplot --program --allow-programs --list --print-manifest --quiet --json",
                      [](CLI::App& app) {
                        app.footer("Exit status: 0 every run produced its expected result; 1 a result contradicts the manifest's\n"
                                   "expectation; 3 some run produced no result (not available, error, timeout); 2 bad manifest.\n"
@@ -120,6 +133,8 @@ const DeclaredEntry reg{{"reproduce", "", "", "", "run a manifest of checks and 
                            ->capture_default_str();
                        app.add_option("--program", cli->program,
                                       "run the commands with this executable instead of this attnbounds binary");
+                       app.add_flag("--allow-programs", cli->allow_programs,
+                                    "let manifest runs name their own program (tests use a stand-in script)");
                        app.add_flag("--list", cli->list, "list the manifest's runs and exit");
                        app.add_flag("--print-manifest", cli->print_manifest,
                                     "print the manifest (the built-in one unless --manifest) and exit");

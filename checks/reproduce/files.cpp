@@ -1,17 +1,15 @@
 #include "files.hpp"
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
+
+#include "core/atomic_file.hpp"
+#include "core/input_file.hpp"
 
 namespace attnbounds {
 
 void write_text_file(const std::filesystem::path& path, const std::string& content) {
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  out.close();
-  if (!out) throw std::runtime_error("cannot write " + path.string());
+  write_file_atomically(path.string(), content);  // complete or absent, never half-written
 }
 
 void write_text_file_atomically(const std::filesystem::path& path, const std::string& content) {
@@ -27,11 +25,11 @@ void write_text_file_atomically(const std::filesystem::path& path, const std::st
 }
 
 std::string read_text_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path.string());
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
+  try {
+    return read_bounded_file(path.string(), kMaxTextInputBytes);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(e.what());
+  }
 }
 
 }  // namespace attnbounds

@@ -8,6 +8,8 @@
 #include "reproduce/default_manifest_data.hpp"
 #include "expr.hpp"
 #include "tables.hpp"
+#include "core/input_file.hpp"
+#include "core/safe_path.hpp"
 
 namespace attnbounds {
 
@@ -15,6 +17,29 @@ namespace {
 
 [[noreturn]] void bad(const std::string& where, const std::string& what) {
   throw UsageError("--manifest", where + ": " + what);
+}
+
+// Ids become file names below --out (tables/<id>.md, plots/<id>.gp, ...).
+void require_file_id(const std::string& id, const std::string& where) {
+  if (!is_safe_file_id(id))
+    bad(where, "id must be 1..100 characters of letters, digits, '.', '_' or '-', starting with a letter or digit "
+               "(it becomes a file name inside --out)");
+}
+
+// A run executes attnbounds inside --out: no argument may name a file outside it, and a run may not
+// start another reproduce or regress (which write elsewhere).
+void require_contained_args(const std::vector<std::string>& args, const std::string& where) {
+  if (args[0] == "reproduce" || args[0] == "regress") bad(where, "a run may not be '" + args[0] + "'");
+  for (const auto& a : args) {
+    std::string value = a;
+    if (a.rfind("--", 0) == 0) {
+      std::size_t eq = a.find('=');
+      if (eq == std::string::npos) continue;
+      value = a.substr(eq + 1);
+    }
+    if (!value.empty() && !is_contained_relative_path(value))
+      bad(where, "argument '" + a + "' names a path outside --out (absolute, or with '..')");
+  }
 }
 
 void require_object(const json& j, const std::string& where, std::initializer_list<const char*> allowed) {
@@ -113,13 +138,14 @@ RunSpec parse_run(const json& j, std::size_t index) {
   RunSpec r;
   r.id = get_string(j, "id", where, true);
   where = "run '" + r.id + "'";
-  if (r.id.empty() || r.id.find_first_of(" \t/") != std::string::npos) bad(where, "id must be non-empty without spaces or '/'");
+  require_file_id(r.id, where);
   r.theorem = get_string(j, "theorem", where, true);
   r.statement = get_string(j, "statement", where);
   r.provenance = get_string(j, "provenance", where);
   r.what = get_string(j, "what", where);
   r.args = get_strings(j, "args", where, false);
   if (r.args.empty()) bad(where, "'args' must be a non-empty array, e.g. [\"check\", \"qsa-cyclic\", \"--N\", \"16\"]");
+  require_contained_args(r.args, where);
   r.program = get_string(j, "program", where);
   r.append_json = get_bool(j, "json", where, true);
   r.expect = get_strings(j, "expect", where, true);
@@ -180,6 +206,7 @@ TableSpec parse_table(const json& j, std::size_t index, const Manifest& m) {
   require_object(j, where, {"id", "title", "runs", "array", "columns", "pivot", "notes"});
   TableSpec t;
   t.id = get_string(j, "id", where, true);
+  require_file_id(t.id, where);
   where = "table '" + t.id + "'";
   t.title = get_string(j, "title", where);
   t.runs = get_strings(j, "runs", where, false);
@@ -231,6 +258,7 @@ PlotSpec parse_plot(const json& j, std::size_t index, const Manifest& m) {
   require_object(j, where, {"id", "title", "xlabel", "ylabel", "table", "x", "categorical_x", "logx", "logy", "series", "curves", "vlines"});
   PlotSpec p;
   p.id = get_string(j, "id", where, true);
+  require_file_id(p.id, where);
   where = "plot '" + p.id + "'";
   p.title = get_string(j, "title", where);
   p.xlabel = get_string(j, "xlabel", where);
@@ -375,9 +403,9 @@ Manifest parse_manifest(const json& j) {
 Manifest parse_manifest_text(const std::string& text, const std::string& origin) {
   json j;
   try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw UsageError("--manifest", origin + " is not valid JSON: " + e.what());
+    j = parse_json_bounded(text, origin);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError("--manifest", e.what());
   }
   return parse_manifest(j);
 }

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "checks/usage_error.hpp"
+#include "core/input_file.hpp"
 #include "numeric/rational.hpp"
 #include "files.hpp"
 #include "json_path.hpp"
@@ -196,9 +197,11 @@ std::vector<Baseline> load_baselines(const std::filesystem::path& dir) {
   for (const auto& f : files) {
     json doc;
     try {
-      doc = json::parse(read_text_file(f));
-    } catch (const json::parse_error& e) {
-      bad(f, std::string("not valid JSON: ") + e.what());
+      doc = parse_json_bounded(read_text_file(f), "the file");
+    } catch (const std::invalid_argument& e) {
+      bad(f, e.what());
+    } catch (const std::runtime_error& e) {
+      bad(f, e.what());
     }
     out.push_back(parse_baseline(doc, f));
   }
@@ -325,6 +328,7 @@ int run_regress(const RegressOptions& o) {
   if (!fs::is_directory(o.dir))
     throw UsageError("--baselines", "no such directory '" + o.dir.string() + "' (give a directory of baseline *.json files)");
   std::vector<Baseline> baselines = load_baselines(o.dir);
+  const bool any_before_filter = !baselines.empty();
   // A name that selects nothing is a typo, not an empty success.
   for (const auto& name : o.only)
     if (std::none_of(baselines.begin(), baselines.end(), [&](const Baseline& b) { return b.name.find(name) != std::string::npos; }))
@@ -337,6 +341,11 @@ int run_regress(const RegressOptions& o) {
                                      });
                                    }),
                     baselines.end());
+  if (baselines.empty() && any_before_filter) {
+    std::string names;
+    for (const auto& s : o.only) names += (names.empty() ? "" : ",") + s;
+    throw UsageError("--only", "no baseline in " + o.dir.string() + " has a name containing any of '" + names + "'");
+  }
   if (baselines.empty()) {
     std::cerr << "regress: warning: no baseline files (*.json) in " << o.dir.string() << '\n';
     if (o.json) std::cout << json{{"command", "regress"}, {"baselines", 0}, {"differ", 0}, {"checks", json::array()}}.dump(2) << '\n';

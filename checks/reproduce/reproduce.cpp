@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 
+#include "checks/usage_error.hpp"
+#include "core/safe_path.hpp"
 #include "numeric/rational.hpp"
 #include "expr.hpp"
 #include "files.hpp"
@@ -175,6 +177,9 @@ bool selected(const RunSpec& r, const std::vector<std::string>& only) {
 int run_reproduce(const Manifest& manifest, const ReproduceOptions& options) {
   namespace fs = std::filesystem;
   const std::string self = self_executable();
+  // Nothing inside --out is followed through a symbolic link: a planted link could point anywhere.
+  if (auto link = find_symlink_below(options.out))
+    throw UsageError("--out", "'" + link->string() + "' is a symbolic link; reproduce does not write through links inside its output directory");
   fs::create_directories(options.out / "tables");
   fs::create_directories(options.out / "plots");
   fs::create_directories(options.out / "certificates");

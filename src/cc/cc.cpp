@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
+#include "core/input_file.hpp"
 
 #include "core/config_error.hpp"
 
@@ -479,11 +480,13 @@ BoolMatrix parse_matrix(const std::string& text) {
 }
 
 BoolMatrix read_matrix_file(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw ConfigError("matrix", fmt::format("cannot open '{}'", path));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_matrix(ss.str());
+  std::string text;
+  try {
+    text = read_bounded_file(path, kMaxTextInputBytes);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("matrix", e.what());
+  }
+  return parse_matrix(text);
 }
 
 int rank_rational(const BoolMatrix& M) {

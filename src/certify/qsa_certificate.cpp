@@ -5,6 +5,7 @@
 
 #include "certify/qsa_checker.hpp"
 #include "core/config_error.hpp"
+#include "core/atomic_file.hpp"
 #include "enumerate/combinatorics.hpp"
 
 namespace attnbounds {
@@ -17,8 +18,10 @@ std::uint64_t write_qsa_certificate(const std::string& path, const QsaEmbedding&
                                     const Semantics& sem, const std::string& claim) {
   if (sem.kind == Semantics::Kind::Arith || sem.kind == Semantics::Kind::Tiled)
     throw ConfigError("certificate", "certificates cover exact and embed:<fmt> semantics only (got " + sem.name() + ")");
-  std::ofstream os(path);
-  if (!os) throw ConfigError("certificate", "cannot write '" + path + "'");
+  // Written under a temporary name and renamed when complete: an interrupted or failed write never
+  // leaves a file that looks like a certificate, and never destroys an earlier one.
+  AtomicFile file(path);
+  std::ostream& os = file.stream();
   const bool rounded = sem.kind == Semantics::Kind::Embed;
   auto value = [&](const Rational& v) { return quoted(rounded ? round_to(sem.format, v) : v); };
   const int N = emb.N(), q = emb.q();
@@ -58,7 +61,7 @@ std::uint64_t write_qsa_certificate(const std::string& path, const QsaEmbedding&
     os << "]}" << (++count < total ? "," : "") << "\n";
   } while (next_subset(S.data(), q, N));
   os << "  ]\n}\n";
-  if (!os) throw ConfigError("certificate", "write to '" + path + "' failed");
+  file.commit();
   return count;
 }
 

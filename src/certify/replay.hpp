@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/verdict.hpp"
+#include "certify/certificate_reader.hpp"
 #include "numeric/rational.hpp"
 
 namespace attnbounds {
@@ -22,7 +23,9 @@ struct ReplayReport {
   std::string problem;              // a structural defect of the file (missing subset, bad number)
 };
 
-// Throws std::invalid_argument for an unreadable or malformed file.
+// Throws std::invalid_argument for an unreadable file or one that is not exactly in the documented
+// format (docs/certificate-format.md); the whole schema is checked before any row is evaluated.
+// "fails" means a row whose enclosure lies above the bound: a verified counterexample.
 ReplayReport replay_qsa_certificate(const std::string& path, unsigned threads);
 
 }  // namespace attnbounds

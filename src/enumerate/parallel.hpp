@@ -7,6 +7,8 @@
 // deterministic (e.g. "larger value wins, ties go to the earlier chunk").
 #pragma once
 #include <algorithm>
+#include <mpfr.h>
+
 #include <atomic>
 #include <cstdint>
 #include <exception>
@@ -117,7 +119,12 @@ Partial parallel_reduce(std::uint64_t total, unsigned threads, const Partial& in
   unsigned n = threads == 0 ? 1 : threads;
   if (static_cast<std::uint64_t>(n) > ntodo) n = static_cast<unsigned>(ntodo == 0 ? 1 : ntodo);
   std::vector<std::thread> pool;
-  for (unsigned t = 1; t < n; ++t) pool.emplace_back(worker);
+  for (unsigned t = 1; t < n; ++t)
+    pool.emplace_back([&worker] {
+      worker();
+      // MPFR keeps per-thread caches (constants, pools) that would otherwise leak at thread exit.
+      mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE);
+    });
   worker();
   for (auto& th : pool) th.join();
   if (error) std::rethrow_exception(error);
