@@ -1,5 +1,5 @@
 // `attnbounds cc disj|eq|index|ip --n N` and `attnbounds cc matrix --matrix FILE`:
-// exact communication complexity (SPEC §3.3, §5.5).
+// exact communication complexity (math §3.3, §5.5).
 #include <fmt/format.h>
 
 #include <bit>

@@ -1,5 +1,5 @@
-// `attnbounds lower fc-rank` (Theorem 10, SPEC §5.3) and `attnbounds lower rnn-index`
-// (Theorem 11, SPEC §5.4).
+// `attnbounds lower fc-rank` (Theorem 10, math §5.3) and `attnbounds lower rnn-index`
+// (Theorem 11, math §5.4).
 #include <fmt/format.h>
 
 #include <memory>
@@ -232,7 +232,7 @@ const DeclaredEntry reg_fc{{"lower", "fc-rank", "Theorem 10", "paper statement; 
                         "qSA error >= 1/q",
                         "--N --q --d --k --seed --weights FILE", [](CLI::App& parent) {
                           auto o = std::make_shared<FcRankCli>();
-                          CLI::App* app = parent.add_subcommand("fc-rank", "Theorem 10: FC networks need width >= N d'/2 (SPEC 5.3)");
+                          CLI::App* app = parent.add_subcommand("fc-rank", "Theorem 10: FC networks need width >= N d'/2 (math §5.3)");
                           add_common(*app, o->common, false);
                           app->add_option("--N", o->N, "tokens")->capture_default_str();
                           app->add_option("--q", o->q, "sparsity q")->capture_default_str();
@@ -250,7 +250,7 @@ const DeclaredEntry reg_rnn{{"lower", "rnn-index", "Theorem 11", "paper: (N-1)/2
                          "window|random --eps",
                          [](CLI::App& parent) {
                            auto o = std::make_shared<RnnIndexCli>();
-                           CLI::App* app = parent.add_subcommand("rnn-index", "Theorem 11: recurrent models need Omega(N) bits (SPEC 5.4)");
+                           CLI::App* app = parent.add_subcommand("rnn-index", "Theorem 11: recurrent models need Omega(N) bits (math §5.4)");
                            add_common(*app, o->common, false);
                            app->add_option("--N", o->N, "tokens (n = N-1 data tokens)")->capture_default_str();
                            app->add_option("--model", o->model, "linear | automaton")->capture_default_str();

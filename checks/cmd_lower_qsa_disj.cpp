@@ -1,4 +1,4 @@
-// `attnbounds lower qsa-disj` (Theorem 4, SPEC §5.1), with the --grid table over m and p.
+// `attnbounds lower qsa-disj` (Theorem 4, math §5.1), with the --grid table over m and p.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -67,7 +67,7 @@ json qsa_disj_json(const qsa_disj::QsaDisjResult& r, const json& params, const S
   json res = make_result("lower", "qsa-disj", "Theorem 4", "paper statement; reduction reconstructed", params, sem.name());
   res["claim_text"] =
       "the model 1/(2q)-approximates qSA at token 2q+1 on all 4^q DISJ_q reduction instances; any model that does "
-      "must send 2^q distinct messages, i.e. m*w >= q bits (SPEC 5.1)";
+      "must send 2^q distinct messages, i.e. m*w >= q bits (math §5.1)";
   res["cases"] = r.instances;
   res["instances"] = r.instances;
   res["model"] = r.model;
@@ -310,7 +310,7 @@ const DeclaredEntry reg{{"lower", "qsa-disj", "Theorem 4", "paper statement; red
                      "--q --N --d --model random|qsa-cyclic|qsa-rip --m --mk --eps --c --semantics embed:<fmt> --grid",
                      [](CLI::App& parent) {
                        auto o = std::make_shared<QsaDisjCli>();
-                       CLI::App* app = parent.add_subcommand("qsa-disj", "Theorem 4: qSA needs m*p >= c*q (SPEC 5.1)");
+                       CLI::App* app = parent.add_subcommand("qsa-disj", "Theorem 4: qSA needs m*p >= c*q (math §5.1)");
                        add_common(*app, o->common);
                        app->add_option("--q", o->q, "sparsity q (DISJ_q)")->capture_default_str();
                        app->add_option("--N", o->N, "tokens (default 2q+1, at least 2q+1)");

@@ -1,4 +1,4 @@
-// CLI wiring of the Match2 / Match3 claims (SPEC §4.3-4.5): check, eval and min-p.
+// CLI wiring of the Match2 / Match3 claims (math §4.3-4.5): check, eval and min-p.
 #include <fstream>
 #include <iostream>
 #include <filesystem>
@@ -299,7 +299,7 @@ void register_min_p(const std::string& name, const std::string& theorem, const s
                     sub->add_option("--c", o->c, "temperature (default: the claim's)");
                     sub->add_option("--mode", o->mode, "embed | arith")->capture_default_str();
                     sub->add_option("--p-min", o->p_min, "smallest p scanned (>= 2)")->capture_default_str();
-                    sub->add_option("--p-max", o->p_max, "largest p scanned (p_max of SPEC §2)")->capture_default_str();
+                    sub->add_option("--p-max", o->p_max, "largest p scanned (p_max of math §2)")->capture_default_str();
                     add_common(*sub, o->common, false);
                     sub->callback([o, name] {
                       if (o->mode != "embed" && o->mode != "arith") throw UsageError("--mode", "must be embed or arith");

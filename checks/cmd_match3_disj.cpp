@@ -1,4 +1,4 @@
-// `attnbounds lower match3-disj` (Theorem 7, SPEC §5.2).
+// `attnbounds lower match3-disj` (Theorem 7, math §5.2).
 #include <iostream>
 #include <sstream>
 

@@ -255,7 +255,7 @@ void run_eval(const std::string& claim, const QsaCliOptions& o) {
   emit(res, o.common, 0);
 }
 
-// p* (SPEC §2) by the library's one min-p rule (certify/min_precision.hpp).
+// p* (math §2) by the library's one min-p rule (certify/min_precision.hpp).
 void run_min_p(const std::string& claim, const QsaCliOptions& o) {
   Stopwatch sw;
   QsaEmbeddingParams p = qsa_params_from(o);

@@ -76,7 +76,7 @@ void run_min_m(const MinMOptions& o) {
     }
   json params = {{"N", o.N}, {"q", o.q}, {"seeds", o.seeds}, {"first_seed", o.common.seed}, {"strategy", o.strategy},
                  {"mk_max", o.mk_max}};
-  json out = make_result("min-m", "qsa-rip", "Theorem 2", "ours (new numbers; construction SPEC 4.1)", params, "exact");
+  json out = make_result("min-m", "qsa-rip", "Theorem 2", "ours (new numbers; construction math §4.1)", params, "exact");
   out["meaning"] =
       "m'* = smallest key width for which every S in ([N] choose q) gets an exactly verified certificate w_S with this "
       "seed (keys at width m' are a prefix of those at m'+1, so feasibility is monotone and binary search is exact "
@@ -119,7 +119,7 @@ void run_min_m(const MinMOptions& o) {
   set_exit_status(all ? 0 : 3);
 }
 
-const DeclaredEntry reg_minm{{"min-m", "qsa-rip", "Theorem 2", "ours (new numbers; construction SPEC 4.1)",
+const DeclaredEntry reg_minm{{"min-m", "qsa-rip", "Theorem 2", "ours (new numbers; construction math §4.1)",
                           "smallest key width m' a seed admits (exact certificates for every S); grid table vs q log2 N",
                           "--N list --q list --seeds --seed --strategy --mk-max --format md|csv|latex|json --threads --json",
                           [](CLI::App& parent) {

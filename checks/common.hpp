@@ -38,7 +38,7 @@ int status_of(const json& result);
 // reports bad input by field name (ConfigError); only the application knows the flags.
 std::string flag_of_field(const std::string& field);
 
-// Shared validation of the common parameters (SPEC §7): each throws UsageError naming the
+// Shared validation of the common parameters (math §7): each throws UsageError naming the
 // parameter and its allowed range, so every claim rejects bad input with the same words.
 void validate_N(long long N, const std::string& param = "--N");               // N >= 1
 void validate_N_q(long long N, long long q);                                    // N >= 1, 1 <= q <= N

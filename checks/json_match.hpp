@@ -1,5 +1,5 @@
 // The application's writers of the Match2 / Match3 / Theorem 7 typed results: one JSON writer
-// per result type (the SPEC §7 fields, in their published order), the grid's text formats, and
+// per result type (the math §7 fields, in their published order), the grid's text formats, and
 // the mapping of the library's size guard to the command line's one-line error.
 #pragma once
 #include <string>

@@ -110,7 +110,7 @@ void write_qsa_min_precision(json& out, const MinPrecisionResult& r, const MinPr
   out["islands"] = r.islands;
   out["table"] = table;
   out["bound"] = to_exact_decimal_or_fraction(eps);
-  // SPEC §7 worst: p* itself, with the p_max row's witness subset when there is none.
+  // math §7 worst: p* itself, with the p_max row's witness subset when there is none.
   const std::string p_text = r.p_star ? std::to_string(*r.p_star) : "none";
   const PrecisionRow* star = r.star_row();
   json witness = {{"p_star_semantics", star ? star->semantics.name() : std::string("none")}};

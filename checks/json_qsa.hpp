@@ -1,4 +1,4 @@
-// JSON writers of the qSA results (SPEC §7 fields): the library returns typed results, these are
+// JSON writers of the qSA results (math §7 fields): the library returns typed results, these are
 // the only places that turn them into the JSON the commands print.
 #pragma once
 #include <string>

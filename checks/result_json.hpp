@@ -1,4 +1,4 @@
-// The result object every check/lower command produces (SPEC §7), and how it is printed.
+// The result object every check/lower command produces (math §7), and how it is printed.
 #pragma once
 #include <nlohmann/json.hpp>
 

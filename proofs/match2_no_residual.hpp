@@ -1,4 +1,4 @@
-// Match2 WITHOUT a residual connection, m = 4 (SPEC §4.3 stretch goal) [construction ours].
+// Match2 WITHOUT a residual connection, m = 4 (math §4.3 stretch goal) [construction ours].
 //
 // ψ sees only the attention output, so the output itself must reveal x_i.  Scores
 //   s_ij = ⟨c·(2cos θ_i, −1), (cos θ_j, cos²θ_j)⟩ = −c(cos θ_j − cos θ_i)² + c·cos²θ_i
@@ -22,7 +22,7 @@ Interval match2nr_norm_threshold(int N, int M, mpfr_prec_t bits);  // τ₁
 Interval match2nr_axis_threshold(int M, mpfr_prec_t bits);         // τ₂
 Rational match2nr_default_temperature(int N, int M);
 
-// The certified check (SPEC §7 fields; the application renders them).
+// The certified check (math §7 fields; the application renders them).
 struct Match2NoResidualResult {
   int N = 0, M = 0;
   Rational c;

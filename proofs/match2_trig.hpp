@@ -1,4 +1,4 @@
-// Match2 with the trigonometric embedding and a residual, m = 2 (SPEC §4.3) [construction ours;
+// Match2 with the trigonometric embedding and a residual, m = 2 (math §4.3) [construction ours;
 // the paper states m = 3].
 //
 // θ(x) = 2πx/M, φ(x) = (cos θ, sin θ) = key; query c·(cos θ_i, −sin θ_i); value (−cos θ_j, sin θ_j).
@@ -62,7 +62,7 @@ MatchCaseOutcome match2_case(const Match2Model& model, int a, const int* vals, c
 // Direct forward pass on one input (attention.hpp templates: MPFI, or FormatReal under arith).
 std::vector<MatchTokenDecision> match2_forward(const Match2Model& model, const std::vector<int>& x);
 
-// The certified check (SPEC §7 fields; the application renders them).
+// The certified check (math §7 fields; the application renders them).
 struct Match2Result {
   int N = 0, M = 0;
   Rational c;

@@ -518,7 +518,7 @@ Match3LocalEval eval_match3_local(const Match3LocalConfig& cfg_in, const std::ve
   }
   for (auto& s : y) {
     std::sort(s.begin(), s.end());
-    // SPEC §4.5: y_i is a q-subset; a repeated index is not a valid hint set.
+    // math §4.5: y_i is a q-subset; a repeated index is not a valid hint set.
     if (std::adjacent_find(s.begin(), s.end()) != s.end())
       throw ConfigError("hints", "every hint set needs q distinct indices in 1..N (index " +
                                      std::to_string(*std::adjacent_find(s.begin(), s.end()) + 1) + " repeats)");

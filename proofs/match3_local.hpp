@@ -1,4 +1,4 @@
-// Match3 variants that ONE standard attention unit computes (SPEC §4.5) [paper: "assumptions
+// Match3 variants that ONE standard attention unit computes (math §4.5) [paper: "assumptions
 // about embedding structure or locality"; the exact definitions are ours].
 //
 // match3-hinted: token i carries y_i ∈ ([N] choose q); Match3-hinted(X)_i = 1 iff
@@ -15,7 +15,7 @@
 // identities, then the roots of Π(t − x_j) in [M]), and checks all pairs.
 // m = 1 (x_i) + q (value slot) + 2q (key) + 2q (query) = 5q + 1.
 // This is a self-contained minimal key/query construction (the shared qsa-cyclic factory is not
-// required); it is the moment-curve construction of SPEC §4.2.
+// required); it is the moment-curve construction of math §4.2.
 #pragma once
 #include <optional>
 #include <vector>
@@ -52,7 +52,7 @@ struct Match3LocalWitness {
   int model = 0, truth = 0;
 };
 
-// The certified check (SPEC §7 fields; the application renders them).
+// The certified check (math §7 fields; the application renders them).
 struct Match3LocalResult {
   bool window = false;
   int N = 0, M = 0, q = 0;

@@ -1,4 +1,4 @@
-// Match3 with one third-order unit, m = 4 (SPEC §1.5, §4.4) [paper statement: constant size;
+// Match3 with one third-order unit, m = 4 (math §1.5, §4.4) [paper statement: constant size;
 // construction ours].
 //
 // cos(α+β+γ) = c_α c_β c_γ − c_α s_β s_γ − s_α c_β s_γ − s_α s_β c_γ, so with
@@ -62,7 +62,7 @@ std::array<Match3TrigSelector, 4> match3_key2_pattern();
 MatchCaseOutcome match3_case(const Match3Model& model, int a, const int* vals, const int* counts, int k);
 std::vector<MatchTokenDecision> match3_forward(const Match3Model& model, const std::vector<int>& x);
 
-// The certified check (SPEC §7 fields; the application renders them).
+// The certified check (math §7 fields; the application renders them).
 struct Match3ThirdOrderResult {
   int N = 0, M = 0;
   Rational c;

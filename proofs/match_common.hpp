@@ -1,4 +1,4 @@
-// Shared machinery of the Match2 / Match3 checkers (SPEC §4.3-4.5, §6).
+// Shared machinery of the Match2 / Match3 checkers (math §4.3-4.5, §6).
 //
 // Sound reduction used by the standard and third-order constructions under exact and embed
 // semantics: φ is position-free and the unit is permutation-equivariant, so the output of
@@ -242,7 +242,7 @@ struct MatchMinPrecisionResult {
   std::string p_star_semantics() const;  // "<mode>:float:<p*>" or "none"
 };
 
-// Minimal precision (SPEC §2): runs `check(semantics)` for every float:p, p in [p_lo, p_hi],
+// Minimal precision (math §2): runs `check(semantics)` for every float:p, p in [p_lo, p_hi],
 // with semantics "<mode>:float:p"; p* = the smallest p such that every p' in [p, p_hi] holds.
 // Non-monotone islands (p' < p* that hold) are reported.  bf16/fp16/fp32 (p = 8/11/24) are
 // always reported, checked separately when outside the range.  Holds when p* exists, undecided

@@ -1,4 +1,4 @@
-// Theorem 10 (SPEC §5.3): a fully-connected network whose first layer has width k below
+// Theorem 10 (math §5.3): a fully-connected network whose first layer has width k below
 // (N−q+1)·d' cannot approximate qSA [paper statement; construction reconstructed].
 // q−1 dummy tokens D keep z = 0; every other token i has y_i = {i} ∪ D, so qSA(X)_i = z_i / q.
 // A kernel vector Δ of W restricted to those z-coordinates gives X_± = X_0 ± Δ/s with equal

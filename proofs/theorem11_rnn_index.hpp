@@ -1,4 +1,4 @@
-// Theorem 11 (SPEC §5.4): recurrent (streaming) models need Ω(N) bits of memory for qSA.
+// Theorem 11 (math §5.4): recurrent (streaming) models need Ω(N) bits of memory for qSA.
 // Paper: "(N−1)/2 bits".  Reduction ours, from one-way INDEX_n with n = N−1: tokens 1..n carry
 // z_j = (2b_j − 1)e_1 (Alice), the last token has y_N = {k} (Bob), so qSA(X)_N = ±e_1 = b_k.
 // A one-pass left-to-right model keeping S bits between tokens is a one-way protocol whose
@@ -91,7 +91,7 @@ struct RnnIndexResult {
   RnnIndexWitness witness;
 };
 
-// Validates `opts`, then runs parts 1–4 of SPEC §5.4 on the model.
+// Validates `opts`, then runs parts 1–4 of math §5.4 on the model.
 RnnIndexResult run_rnn_index(const RnnIndexOptions& opts, const StreamingModel& model);
 
 // The model classes the bound covers (printed in the output and in docs/lower.md).

@@ -1,5 +1,5 @@
 // Theorem 2 (paper statement): qSA with m = O(d' + q log N) at p = O(log(q log N / ε)) bits.
-// Construction [SPEC §4.1; the certificates are ours]:
+// Construction [math §4.1; the certificates are ours]:
 //   keys u_j ∈ {±1}^{m'} (seeded random signs, coordinate-major so that the keys for m' are a
 //   prefix of the keys for m'+1: feasibility is monotone in m'), and for every S a dual
 //   certificate w_S with ⟨u_j, w_S⟩ = 1 on S and ≤ 1/2 off S, VERIFIED EXACTLY in integers.

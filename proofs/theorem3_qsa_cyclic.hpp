@@ -1,5 +1,5 @@
 // Theorem 3 (paper statement): qSA with m = O(d' + q) at unbounded precision.
-// Construction [ours, via the moment curve; SPEC §4.2]:
+// Construction [ours, via the moment curve; math §4.2]:
 //   keys u_j = (j, j², …, j^{2q}) (1-based j), p_S(t) = Π_{k∈S}(t − k)² = Σ_r a_r t^r,
 //   query −c·(a_1, …, a_{2q}), so ⟨query, u_j⟩ = c·(a_0 − p_S(j)): equal on S, at least c below
 //   off S (p_S(j) ≥ 1 at integer nodes).  Gap 1.  m = d' + 2·2q (z, query part, key part).
@@ -31,7 +31,7 @@ class QsaCyclicEmbedding : public QsaEmbedding, public QsaRowSource {
 
   // Coefficients a_0..a_{2q} of p_S (S sorted, 0-based; the nodes are S[i] + 1).
   static std::vector<Integer> polynomial(const std::vector<int>& S);
-  // Default temperature (gap 1), SPEC §4.2, rounded up to 2^-20.
+  // Default temperature (gap 1), math §4.2, rounded up to 2^-20.
   static Rational default_temperature(int N, int q, const Rational& eps);
 
  private:

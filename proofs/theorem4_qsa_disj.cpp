@@ -180,7 +180,7 @@ std::vector<Interval> protocol_row(const QKV<Rational>& h, int row, mpfr_prec_t 
   return out;
 }
 
-// The double fast path (SPEC §6 filter): the same templates on DInterval, exact inputs enclosed
+// The double fast path (math §6 filter): the same templates on DInterval, exact inputs enclosed
 // outward.  Used when it decides the accuracy verdict; otherwise the MPFI path decides.
 QKV<DInterval> to_dintervals(const QKV<Rational>& h) {
   auto conv = [](const Rational& r) { return DInterval::from_interval(Interval(r, 64)); };

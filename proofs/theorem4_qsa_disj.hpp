@@ -1,4 +1,4 @@
-// Theorem 4 (SPEC §5.1): a one-unit attention model that 1/(2q)-approximates qSA needs m·p ≥ c·q.
+// Theorem 4 (math §5.1): a one-unit attention model that 1/(2q)-approximates qSA needs m·p ≥ c·q.
 // Reduction from DISJ_q [paper statement; reduction reconstructed]: Alice's set a chooses the
 // subset y of token 2q+1, Bob's set b chooses the signs of z on tokens 1..2q; qSA at token 2q+1
 // is (−1 + 2|a∧b|/q)·e_1.  Under embed:<fmt> the model is a one-way protocol whose message is
@@ -96,7 +96,7 @@ struct QsaDisjResult {
   QsaDisjWitness witness;
 };
 
-// Runs parts 1–4 of SPEC §5.1 on the model.  Verdict fails (with the two-input witness) on a
+// Runs parts 1–4 of math §5.1 on the model.  Verdict fails (with the two-input witness) on a
 // collision or on any instance with error > 1/(2q); holds only if neither happens.  Validates
 // `opts` first.
 QsaDisjResult run_qsa_disj(const QsaDisjOptions& opts, const TokenwiseModel& model);

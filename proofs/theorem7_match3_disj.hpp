@@ -1,4 +1,4 @@
-// Theorem 7 (SPEC §5.2): Match3 needs mpH ≥ cN / log log N [paper statement; reduction ours].
+// Theorem 7 (math §5.2): Match3 needs mpH ≥ cN / log log N [paper statement; reduction ours].
 //
 // Reduction from DISJ_n, N = 2n+1.  Token 0 holds a public value t; Alice's token j ∈ [n] holds
 // (j + s) mod M if j ∈ A else the dummy d; Bob's token n+j holds (−t − j − s) mod M if j ∈ B
@@ -84,7 +84,7 @@ struct Match3DisjLayout {
   int match3_token1 = 0;
 };
 
-// The result of `lower match3-disj` (SPEC §7 fields; the application renders them).
+// The result of `lower match3-disj` (math §7 fields; the application renders them).
 struct Match3DisjResult {
   int n = 0;
   TiledModelSpec model;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Bad-input sweep (SPEC §7, BRIEF non-negotiable 3): every line of scripts/bad_input_cases.txt is
+# Bad-input sweep (math §7, BRIEF non-negotiable 3): every line of scripts/bad_input_cases.txt is
 # a command that must exit 2 with exactly one line on stderr and nothing on stdout, within 20 s
 # and 4 GB of address space (no hang, no OOM, no abort, no exit 4).  Prints each violation and
 # exits 1 if there is any.

@@ -10,7 +10,9 @@ PACKAGES=(
   libfmt-dev libcli11-dev nlohmann-json3-dev catch2 libbenchmark-dev
   gnuplot-nox ccache
   python3 python3-numpy python3-torch python3-pytest   # python/attnbounds and tests/python
-  clang libclang-rt-14-dev                            # scripts/fuzz_modelfile.sh (libFuzzer)
+  python3-jsonschema                                  # the schemas test (docs/schemas)
+  libopenmpi-dev openmpi-bin                          # optional MPI sharding (--mpi) and its test
+  clang libclang-rt-14-dev                            # scripts/sanitize.sh, scripts/fuzz*.sh (ASan, UBSan, libFuzzer)
   texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-science texlive-pictures
 )
 missing=()

@@ -184,7 +184,7 @@ TEST_CASE("audit: qsa-cyclic worst case lies in [worst.lower, worst.upper] of an
 namespace {
 
 // Brute force over every tuple of [M]^N and every token with plain MPFR: the Match2 construction
-// out_i = phi_i + sum_j A_ij v_j (SPEC 4.3), phi = (cos, sin), query c(cos, -sin), value (-cos, sin).
+// out_i = phi_i + sum_j A_ij v_j (math §4.3), phi = (cos, sin), query c(cos, -sin), value (-cos, sin).
 struct Match2Extremes {
   Big largest_matched, smallest_unmatched;
   bool any_matched = false, any_unmatched = false;
@@ -318,7 +318,7 @@ TEST_CASE("audit: JSON minus seconds is identical for --threads 1 and 2 on every
       j->erase("threads");
     }
     CHECK(a.dump() == b.dump());
-    // The JSON verdict and the exit status agree (SPEC 7).
+    // The JSON verdict and the exit status agree (math §7).
     const std::string v = a["verdict"].get<std::string>();
     CHECK(s1 == (v == "holds" ? 0 : v == "fails" ? 1 : 3));
   }
@@ -390,7 +390,7 @@ TEST_CASE("audit: arith bounds with N*2^-P >= 1 are real bounds, not a sentinel"
   CHECK(qsa_upper >= std::stod(q["worst"]["lower"].get<std::string>()));
 }
 
-TEST_CASE("audit: every check / lower / min-p / replay result has the SPEC 7 fields, worst included", "[audit]") {
+TEST_CASE("audit: every check / lower / min-p / replay result has the math §7 fields, worst included", "[audit]") {
   // min-p qsa-* had no "worst"; lower match3-disj had no worst.witness when it held.
   for (const std::string cmd : {"check qsa-cyclic --N 7 --q 2", "check qsa-rip --N 8 --q 2 --mk 3", "check match2 --N 3 --M 6",
                                 "check match3-third-order --N 3 --M 6", "check match3-window --N 5 --M 6 --w 2",

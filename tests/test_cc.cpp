@@ -1,4 +1,4 @@
-// The communication-complexity engine against the SPEC §3.3 facts and an independent brute force.
+// The communication-complexity engine against the math §3.3 facts and an independent brute force.
 #include <catch2/catch.hpp>
 
 #include "cli_runner.hpp"
@@ -59,7 +59,7 @@ BoolMatrix random_matrix(int r, int c, double density, std::mt19937_64& rng) {
 
 }  // namespace
 
-TEST_CASE("DISJ_n: D = n+1, rank 2^n, fooling set of size 2^n, one-way n (SPEC 3.3)", "[cc]") {
+TEST_CASE("DISJ_n: D = n+1, rank 2^n, fooling set of size 2^n, one-way n (math §3.3)", "[cc]") {
   for (int n = 1; n <= 4; ++n) {
     auto M = make_disj(n);
     auto r = analyse(M);

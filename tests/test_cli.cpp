@@ -1,4 +1,4 @@
-// Command-line contract (SPEC §7): end to end through the built binary, plus the shared
+// Command-line contract (math §7): end to end through the built binary, plus the shared
 // parameter validators every claim command calls.
 #include <catch2/catch.hpp>
 
@@ -120,7 +120,7 @@ TEST_CASE("every registered claim, reduction and function answers --help and rej
     INFO(cmd);
     RunResult help = run_cli(cmd + " --help");
     CHECK(help.status == 0);
-    CHECK(help.out.find("--json") != std::string::npos);  // SPEC §7: every subcommand accepts --json
+    CHECK(help.out.find("--json") != std::string::npos);  // math §7: every subcommand accepts --json
     if (help.out.find("--semantics") == std::string::npos) continue;
     // A malformed --semantics must be refused (exit 2, one line naming it), never ignored.  When
     // the command also has a required option (eval's --input), CLI11 may name that one first.
@@ -199,7 +199,7 @@ TEST_CASE("the top-level verbs answer --help", "[cli]") {
   }
 }
 
-TEST_CASE("result skeleton has the SPEC §7 fields and exit statuses", "[cli]") {
+TEST_CASE("result skeleton has the math §7 fields and exit statuses", "[cli]") {
   json r = make_result("check", "demo", "Theorem 0", "ours", json{{"N", 4}}, "exact");
   finish_result(r, Verdict::Fails, 0.5, 2);
   for (const char* key : {"tool", "version", "command", "claim", "theorem", "provenance", "params", "semantics",

@@ -28,7 +28,7 @@ namespace {
 
 
 
-// Test-only qSA construction (moment-curve keys, SPEC §4.2), independent of the real one:
+// Test-only qSA construction (moment-curve keys, math §4.2), independent of the real one:
 // key_j = (j, j², …, j^{2q}) (j 1-based), query_S = −c·(a_1..a_{2q}) of Π_{k∈S}(t − k)².
 class MomentCurveForTest : public QsaEmbedding {
  public:

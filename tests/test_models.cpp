@@ -1,4 +1,4 @@
-// Attention models (SPEC §1) on every number type: hand-computed cases, invariances, and
+// Attention models (math §1) on every number type: hand-computed cases, invariances, and
 // agreement between double, DInterval, Interval, MpfrReal, FormatReal and Rational (hardmax).
 #include <catch2/catch.hpp>
 

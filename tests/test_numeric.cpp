@@ -1,4 +1,4 @@
-// Numeric engines (SPEC §2): rationals, MPFR reals, MPFI intervals, the DInterval double filter,
+// Numeric engines (math §2): rationals, MPFR reals, MPFI intervals, the DInterval double filter,
 // formats and the arith number type.  Oracles: exact rationals, and MPFR at higher precision.
 //
 // Why "contains the MPFR value at higher precision" is a rigorous test: an enclosure's endpoints

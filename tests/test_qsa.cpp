@@ -122,7 +122,7 @@ TEST_CASE("qsa-cyclic: known value N=3, q=1, c=7/10: worst S={2}, 2E/(1+E) with 
   CHECK(run(e, Rational(99, 100)).verdict == Verdict::Fails);
 }
 
-TEST_CASE("qsa default temperatures: exact worst case at gap g equals eps (SPEC 4.2 algebra)", "[qsa]") {
+TEST_CASE("qsa default temperatures: exact worst case at gap g equals eps (math §4.2 algebra)", "[qsa]") {
   // With every off-S gap exactly g the worst case is 2δ, δ = (N−q)e^{−cg}/(q + (N−q)e^{−cg}).
   for (auto [N, q, g] : {std::tuple{16, 2, Rational(1)}, std::tuple{64, 4, Rational(1, 2)}}) {
     Rational eps(1, 100);
@@ -193,7 +193,7 @@ TEST_CASE("negative twin: m' too small for qsa-rip fails naming an S without a c
   // That S really has no verified certificate at this width.
   RipCertificateSolver solver(e, true, false);
   CHECK_FALSE(solver.solve(r.witness_S.data()).has_value());
-  // least-norm needs more width than lp on the same seed (SPEC 4.1).
+  // least-norm needs more width than lp on the same seed (math §4.1).
   p.mk = 14;
   QsaRipEmbedding lp(p);
   p.strategy = "least-norm";

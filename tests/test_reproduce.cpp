@@ -440,7 +440,7 @@ TEST_CASE("the default manifest's tables fill in from the real commands", "[repr
   json res = json::parse(slurp(s.dir / "o" / "results.json"));
   CHECK(res["summary"]["without_result"].empty());
   CHECK(res["summary"]["unexpected"].empty());
-  // D(DISJ_3) = 4, rank 8, fooling set 8, one-way 3 (SPEC §3.3).
+  // D(DISJ_3) = 4, rank 8, fooling set 8, one-way 3 (math §3.3).
   CHECK(slurp(s.dir / "o" / "tables" / "cc_facts.csv").find("DISJ,3,4,8,8,8,3,3\n") != std::string::npos);
   // m'* for N = 8, q = 1 over seeds 1-3: min 5, median 7, max 8 (docs/qsa.md).
   CHECK(slurp(s.dir / "o" / "tables" / "thm2_mk_star.csv").find("thm2-min-m-grid,8,1,3,5,7,8,15,2.3333333333333335\n") != std::string::npos);

@@ -1,4 +1,4 @@
-// Ground-truth tasks (SPEC §3) against brute force, and the enumeration engine: combinatorics
+// Ground-truth tasks (math §3) against brute force, and the enumeration engine: combinatorics
 // against independent counts, and parallel_reduce giving identical results for any thread count.
 #include <catch2/catch.hpp>
 

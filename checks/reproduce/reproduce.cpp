@@ -123,7 +123,7 @@ RunOutcome execute_run(const RunSpec& run, const std::string& self, double timeo
         o.status = "error";
         o.error = o.warning;
       } else if (expected_exit != p.exit_status) {
-        o.warning = fmt::format("exit status {} disagrees with verdict {} (SPEC §7: {} exits {})", p.exit_status, o.status,
+        o.warning = fmt::format("exit status {} disagrees with verdict {} (math §7: {} exits {})", p.exit_status, o.status,
                                 o.status, expected_exit);
       }
     } else {

@@ -57,7 +57,7 @@ struct KeyNumber {
 };
 
 // The numbers the report shows for a run: the manifest's `key` list (missing -> n/a) plus the
-// standard fields of SPEC §7 and the issues, when present.
+// standard fields of math §7 and the issues, when present.
 std::vector<KeyNumber> key_numbers(const RunOutcome& o) {
   std::vector<KeyNumber> out;
   if (!o.produced_result()) return out;

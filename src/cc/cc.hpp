@@ -1,4 +1,4 @@
-// Exact two-party communication complexity of small Boolean matrices (SPEC §3.3, §5.5).
+// Exact two-party communication complexity of small Boolean matrices (math §3.3, §5.5).
 //
 // Rows are Alice's inputs, columns Bob's.  Everything here is exact: D(f) comes from a complete
 // search over protocol trees (not a heuristic), ranks from exact elimination.  Matrices are at

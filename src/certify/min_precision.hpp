@@ -1,4 +1,4 @@
-// The minimal precision p* of a claim over one family of number formats (SPEC §2), for every
+// The minimal precision p* of a claim over one family of number formats (math §2), for every
 // claim: the qSA constructions use it today, and the Match constructions are meant to call the
 // same function, so that p*, its table and its verdict rule are decided in one place.
 //

@@ -1,4 +1,4 @@
-// Writes a replayable qSA certificate (SPEC §6): keys, one query per subset, bound, semantics.
+// Writes a replayable qSA certificate (math §6): keys, one query per subset, bound, semantics.
 // Every number is an exact decimal or "p/q" string; the score of key j in a row is exactly
 // ⟨query, key_j⟩ (temperature inside the query).  Under embed:<fmt> the written keys and queries
 // are the rounded ones.

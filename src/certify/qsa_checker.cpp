@@ -151,7 +151,7 @@ void require_unit_representable(const Semantics& s) {
                                        s.format.name() + ")");
 }
 
-// max ‖round(z) − z‖ over unit vectors z (SPEC §2 rounding, to nearest): float:P relative 2^-P,
+// max ‖round(z) − z‖ over unit vectors z (math §2 rounding, to nearest): float:P relative 2^-P,
 // fixed:I.F at most 2^{-F-1} per entry (√d' ≤ d' entries' worth).
 Rational z_rounding_slack(const Semantics& s, int d) {
   if (s.kind == Semantics::Kind::Exact) return 0;

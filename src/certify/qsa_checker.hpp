@@ -1,4 +1,4 @@
-// Certified exhaustive checker for the qSA upper bounds (Theorems 2 and 3, SPEC §4.1, §4.2, §6).
+// Certified exhaustive checker for the qSA upper bounds (Theorems 2 and 3, math §4.1, §4.2, §6).
 //
 // Sound reduction (named in every report): keys depend only on the position j and a token's
 // query only on its subset y_i, so the attention row of any token is determined by S = y_i;
@@ -143,7 +143,7 @@ Mat<Interval> qsa_forward(const QsaEmbedding& emb, const QsaInput& x, const Sema
 // Fewest integer bits I (sign included) of fixed:I.F that hold every key, every query and ±1.
 int qsa_fixed_integer_bits(const QsaEmbedding& emb);
 
-// p* of `emb` against ε (SPEC §2) by the generic min_precision rule: one exhaustive check_qsa
+// p* of `emb` against ε (math §2) by the generic min_precision rule: one exhaustive check_qsa
 // per tested precision.  Each row's witness is the reported subset S (0-based) when it fails.
 MinPrecisionResult qsa_min_precision(const QsaEmbedding& emb, const Rational& eps, const MinPrecisionConfig& config,
                                      unsigned threads);
@@ -151,7 +151,7 @@ MinPrecisionResult qsa_min_precision(const QsaEmbedding& emb, const Rational& ep
 }  // namespace attnbounds
 
 namespace attnbounds {
-// SPEC §4.1/§4.2: the smallest c with worst case ≤ ε when every off-S gap is at least `gap`,
+// math §4.1/§4.2: the smallest c with worst case ≤ ε when every off-S gap is at least `gap`,
 // c = (1/gap)·ln((N−q)(2−ε)/(qε)), rounded UP to a multiple of 2^-20 (so the exact worst case
 // is still ≤ ε); 0 when the logarithm is not positive.
 Rational qsa_default_temperature(int N, int q, const Rational& eps, const Rational& gap);

@@ -41,7 +41,7 @@ Enclosure row_enclosure(const std::vector<Rational>& scores, const std::vector<c
   return {b.lower, b.upper};
 }
 
-// max ‖round(z) − z‖ for unit z under embed:<fmt> (same rounding model as SPEC §2).
+// max ‖round(z) − z‖ for unit z under embed:<fmt> (same rounding model as math §2).
 Rational value_rounding(const Semantics& sem, int d) {
   if (sem.kind == Semantics::Kind::Exact) return 0;
   mpz_class pow2 = 1;

@@ -1,4 +1,4 @@
-// Independent replay of a qSA certificate (SPEC §6).  Deliberately shares no row-evaluation code
+// Independent replay of a qSA certificate (math §6).  Deliberately shares no row-evaluation code
 // with the checker: scores are recomputed from the file in exact rationals, the softmax and the
 // worst case Σ_j |a_j − t_j| are enclosed with MPFI here, at rising precision.
 #pragma once

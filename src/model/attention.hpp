@@ -1,4 +1,4 @@
-// Attention models (SPEC §1), written once as templates over the number type.
+// Attention models (math §1), written once as templates over the number type.
 // The same code runs on double, DInterval (certified double filter), Interval (MPFI),
 // MpfrReal, FormatReal (arith semantics) and, for hardmax and scores, Rational.
 #pragma once
@@ -71,7 +71,7 @@ struct QKV {
   Mat<T> queries, keys, values;
 };
 
-// Projects token embeddings Φ (N×m) through Q, K (m×m) and V (m×d') as in SPEC §1.1:
+// Projects token embeddings Φ (N×m) through Q, K (m×m) and V (m×d') as in math §1.1:
 // q_i = Qᵀφ_i, i.e. the row vector φ_i Q.
 template <class T>
 QKV<T> project(const Mat<T>& phi, const Mat<T>& Q, const Mat<T>& K, const Mat<T>& V) {
@@ -140,7 +140,7 @@ Mat<T> multi_head(const std::vector<QKV<T>>& heads, const Mat<T>* residual_phi =
   return sum;
 }
 
-// Third-order attention (SPEC §1.5): softmax over all N² pairs (j,k), values v¹_j ⊙ v²_k.
+// Third-order attention (math §1.5): softmax over all N² pairs (j,k), values v¹_j ⊙ v²_k.
 template <class T>
 struct ThirdOrderHead {
   Mat<T> queries, keys1, keys2, values1, values2;  // N×m, N×m, N×m, N×d', N×d'

@@ -24,7 +24,7 @@ class QsaEmbedding {
   virtual int N() const = 0;
   virtual int q() const = 0;
   virtual int d() const = 0;  // d', the value width
-  virtual int m() const = 0;  // embedding dimension as reported (SPEC §1.1)
+  virtual int m() const = 0;  // embedding dimension as reported (math §1.1)
   // Keys, one row per token (N × k), exact.
   virtual const Mat<Rational>& keys() const = 0;
   // Query of a token whose subset is S (sorted, 0-based), temperature included, exact (length k).

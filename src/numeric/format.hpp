@@ -1,4 +1,4 @@
-// Number formats and finite-precision semantics (SPEC §2).
+// Number formats and finite-precision semantics (math §2).
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -12,7 +12,7 @@
 
 namespace attnbounds {
 
-// A format (SPEC §2).  Rounding is always to nearest, ties to even.
+// A format (math §2).  Rounding is always to nearest, ties to even.
 //   float:P    P-bit significand, unbounded exponent (MPFR semantics), no overflow, no subnormals;
 //   fixed:I.F  two's complement, I integer bits including the sign, F fraction bits;
 //   bounded    a hardware floating-point format: P-bit significand (implicit bit included),
@@ -132,7 +132,7 @@ Rational round_certified(const Format& fmt, Make&& make, mpfr_prec_t start_bits 
 int float_exponent_bits(long min_exp, long max_exp);
 int float_exponent_bits(const ExponentRange& used);
 
-// Where rounding happens (SPEC §2).
+// Where rounding happens (math §2).
 struct Semantics {
   enum class Kind { Exact, Embed, Arith, Tiled };
   Kind kind = Kind::Exact;

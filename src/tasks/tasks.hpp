@@ -1,4 +1,4 @@
-// Ground-truth tasks (SPEC §3).  Indices are 0-based inside the library; reports print 1-based.
+// Ground-truth tasks (math §3).  Indices are 0-based inside the library; reports print 1-based.
 #pragma once
 #include <cstdint>
 #include <vector>
