@@ -416,7 +416,7 @@ BoolMatrix read_matrix_file(const std::string& path) {
   try {
     text = read_bounded_file(path, kMaxTextInputBytes);
   } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(std::string("--matrix: ") + e.what());
+    throw std::invalid_argument(std::string("--matrix: cannot open: ") + e.what());
   }
   return parse_matrix(text);
 }
