@@ -191,7 +191,7 @@ void run_eval(const std::string& claim, const QsaCliOptions& o) {
   try {
     in = parse_json_bounded(read_bounded_file(o.input, kMaxTextInputBytes), "'" + o.input + "'");
   } catch (const std::invalid_argument& e) {
-    throw UsageError("--input", e.what());
+    throw UsageError("--input", std::string("not JSON, or not a readable regular file: ") + e.what());
   }
   if (!in.contains("z") || !in.contains("y") || !in["z"].is_array() || !in["y"].is_array() || in["z"].size() != in["y"].size() ||
       in["z"].empty())

@@ -484,7 +484,7 @@ BoolMatrix read_matrix_file(const std::string& path) {
   try {
     text = read_bounded_file(path, kMaxTextInputBytes);
   } catch (const std::invalid_argument& e) {
-    throw ConfigError("matrix", e.what());
+    throw ConfigError("matrix", std::string("cannot open: ") + e.what());
   }
   return parse_matrix(text);
 }
