@@ -284,7 +284,7 @@ TEST_CASE("audit: JSON minus seconds is identical for --threads 1 and 2 on every
       "check qsa-cyclic --N 9 --q 2",
       "check qsa-cyclic --N 8 --q 2 --c 1",
       "check qsa-cyclic --N 7 --q 2 --semantics embed:fp16",
-      "check qsa-cyclic --N 7 --q 2 --semantics arith:fp32",
+      "check qsa-cyclic --N 7 --q 2 --semantics arith:float:24",
       "check qsa-rip --N 10 --q 2",
       "check qsa-rip --N 10 --q 2 --mk 3",
       "check match2 --N 4 --M 8",

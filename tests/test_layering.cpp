@@ -14,10 +14,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Files allowed to include nlohmann-json: parsers of documented file formats (a certificate, a
-// safetensors header), never results.
+// Files allowed to include nlohmann-json: readers and writers of documented file formats (a
+// certificate, a safetensors header, a checkpoint journal, bounded JSON input), never results.
 const std::set<std::string> kFileFormatParsers = {
-    "src/certify/replay.cpp", "src/certify/certificate_reader.cpp", "src/modelfile/safetensors.cpp", "src/modelfile/safetensors.hpp"};
+    "src/certify/replay.cpp", "src/certify/certificate_reader.cpp", "src/core/input_file.hpp",
+    "src/enumerate/journal.cpp", "src/modelfile/safetensors.cpp", "src/modelfile/safetensors.hpp"};
 
 // Files not converted yet.  KNOWN EXCEPTIONS, to be removed from this list as they are
 // converted; a file listed here that no longer offends fails the test too, so the list cannot

@@ -289,7 +289,7 @@ TEST_CASE("match3-hinted / window hold at defaults; low temperature and low prec
                   ConfigError);
   for (auto cfg : {Match3LocalConfig{false, 8, 8, 2, Rational(2), Semantics{}},
                    Match3LocalConfig{false, 8, 8, 3, std::nullopt, parse_semantics("embed:bf16")},
-                   Match3LocalConfig{false, 8, 8, 3, std::nullopt, parse_semantics("arith:bf16")}}) {
+                   Match3LocalConfig{false, 8, 8, 3, std::nullopt, parse_semantics("arith:float:8")}}) {
     Match3LocalResult r = check_match3_local(cfg, 0, false);
     REQUIRE(r.verdict == Verdict::Fails);
     REQUIRE(r.witness.has_value());
