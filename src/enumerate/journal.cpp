@@ -1,5 +1,7 @@
 #include "enumerate/journal.hpp"
 
+#include "core/config_error.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -79,7 +81,7 @@ void ChunkJournal::begin(std::uint64_t nchunks, std::uint64_t chunk_size) {
   std::ifstream in(path_, std::ios::binary);
   std::uint64_t good_bytes = 0;
   bool fresh = !in;
-  if (fresh && must_exist_) throw std::invalid_argument("--resume: cannot read journal '" + path_ + "'");
+  if (fresh && must_exist_) throw ConfigError("resume", "cannot read journal '" + path_ + "'");
   if (!fresh) {
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (text.empty() && !must_exist_) {
@@ -87,7 +89,7 @@ void ChunkJournal::begin(std::uint64_t nchunks, std::uint64_t chunk_size) {
     } else {
       if (text.compare(0, header.size(), header) != 0) {
         const std::size_t eol = text.find('\n');
-        throw std::invalid_argument("--journal: '" + path_ + "' belongs to another run or chunking (its header: " +
+        throw ConfigError("journal", "'" + path_ + "' belongs to another run or chunking (its header: " +
                                     text.substr(0, std::min<std::size_t>(eol, 200)) + ")");
       }
       good_bytes = header.size();
@@ -114,12 +116,12 @@ void ChunkJournal::begin(std::uint64_t nchunks, std::uint64_t chunk_size) {
     }
   }
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw std::invalid_argument("--journal: cannot write '" + path_ + "': " + std::strerror(errno));
+  if (fd_ < 0) throw ConfigError("journal", "cannot write '" + path_ + "': " + std::strerror(errno));
   if (fresh) {
-    if (::ftruncate(fd_, 0) != 0) throw std::invalid_argument("--journal: cannot truncate '" + path_ + "'");
+    if (::ftruncate(fd_, 0) != 0) throw ConfigError("journal", "cannot truncate '" + path_ + "'");
     write_all(fd_, header, path_);
   } else if (::ftruncate(fd_, static_cast<off_t>(good_bytes)) != 0) {
-    throw std::invalid_argument("--journal: cannot truncate '" + path_ + "' to its last complete record");
+    throw ConfigError("journal", "cannot truncate '" + path_ + "' to its last complete record");
   }
   ::fsync(fd_);
   resumed_ = done_.size();
