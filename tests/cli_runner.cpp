@@ -47,4 +47,22 @@ CliRun run_attnbounds_under(const std::string& launcher, const std::string& args
   return r;
 }
 
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string templ = "/tmp/" + prefix + "XXXXXX";
+  if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("cannot create a temporary directory " + templ);
+  dir = templ;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 }  // namespace attnbounds_test

@@ -1,5 +1,6 @@
 // Runs the built attnbounds binary from a test (end-to-end: exit status, stdout, stderr).
 #pragma once
+#include <filesystem>
 #include <string>
 
 namespace attnbounds_test {
@@ -15,5 +16,17 @@ CliRun run_attnbounds(const std::string& args, int timeout_seconds = 300, bool c
 // The same, started through a launcher (shell words before the binary, e.g. "taskset -c 0").
 CliRun run_attnbounds_under(const std::string& launcher, const std::string& args, int timeout_seconds = 300,
                             bool capture_err = false);
+
+// The whole content of a file ("" when it cannot be read).
+std::string slurp(const std::filesystem::path& p);
+
+// A fresh directory /tmp/<prefix>XXXXXX, removed with everything in it at scope exit.
+struct TempDir {
+  std::filesystem::path dir;
+  explicit TempDir(const std::string& prefix);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
 
 }  // namespace attnbounds_test

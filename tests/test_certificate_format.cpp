@@ -22,22 +22,11 @@ namespace {
 namespace fs = std::filesystem;
 using attnbounds_test::run_attnbounds;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    char templ[] = "/tmp/attnbounds_certfmt_XXXXXX";
-    REQUIRE(mkdtemp(templ) != nullptr);
-    dir = templ;
-  }
-  ~TempDir() { fs::remove_all(dir); }
+struct TempDir : attnbounds_test::TempDir {
+  TempDir() : attnbounds_test::TempDir("attnbounds_certfmt_") {}
 };
+
+using attnbounds_test::slurp;
 
 std::string replaced(std::string text, const std::string& from, const std::string& to) {
   std::size_t at = text.find(from);

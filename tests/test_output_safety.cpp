@@ -25,22 +25,11 @@ namespace fs = std::filesystem;
 using attnbounds_test::run_attnbounds;
 using nlohmann::json;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    char templ[] = "/tmp/attnbounds_outsafe_XXXXXX";
-    REQUIRE(mkdtemp(templ) != nullptr);
-    dir = templ;
-  }
-  ~TempDir() { fs::remove_all(dir); }
+struct TempDir : attnbounds_test::TempDir {
+  TempDir() : attnbounds_test::TempDir("attnbounds_outsafe_") {}
 };
+
+using attnbounds_test::slurp;
 
 int line_count(const std::string& s) {
   int n = 0;

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "checks/reproduce/expr.hpp"
+#include "cli_runner.hpp"
 #include "checks/reproduce/json_path.hpp"
 #include "checks/reproduce/manifest.hpp"
 #include "checks/reproduce/regress.hpp"
@@ -29,12 +30,7 @@ namespace {
 const fs::path kSource = ATTNBOUNDS_SOURCE_DIR;
 const fs::path kFixtures = kSource / "tests" / "fixtures";
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using attnbounds_test::slurp;
 
 void spit(const fs::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary);
