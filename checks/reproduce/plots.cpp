@@ -156,7 +156,15 @@ std::string gnuplot_script(const Plot& plot) {
     gp += "set xtics (";
     for (std::size_t i = 0; i < plot.x_categories.size(); ++i)
       gp += (i ? ", " : "") + gnuplot_quote(plain_text(plot.x_categories[i])) + " " + std::to_string(i + 1);
-    gp += ") rotate by -30 left\nset bmargin 7\n";
+    // Labels end at their tick and run down to the left (as in the pgfplots source), so the margins
+    // must hold the rotated text: about sin 30° of the longest label below, cos 30° of the first one
+    // to the left (a character is about 0.55 of a line high).
+    std::size_t longest_label = 0;
+    for (const auto& c : plot.x_categories) longest_label = std::max(longest_label, plain_text(c).size());
+    std::size_t first_label = plain_text(plot.x_categories.front()).size();
+    gp += ") rotate by 30 right\n";
+    gp += fmt::format("set bmargin {}\n", 3 + (longest_label * 55 / 200 + 1));
+    gp += fmt::format("set lmargin {}\n", std::max<std::size_t>(10, first_label * 87 / 100));
   }
   if (auto r = axis_ranges(plot)) {
     gp += "set xrange [" + num(r->xmin) + ":" + num(r->xmax) + "]\n";

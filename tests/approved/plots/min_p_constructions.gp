@@ -31,8 +31,9 @@ set xlabel 'construction'
 set ylabel 'p* (significand bits)'
 set key outside right top
 set grid
-set xtics ('qsa-cyclic (N=16, q=2)' 1, 'qsa-rip (N=16, q=2)' 2, 'match2 (N=4, M=8)' 3, 'match3-third-order (N=3, M=6)' 4, 'match3-hinted (N=5, M=7, q=2)' 5, 'match3-window (N=6, M=7, w=2)' 6) rotate by -30 left
-set bmargin 7
+set xtics ('qsa-cyclic (N=16, q=2)' 1, 'qsa-rip (N=16, q=2)' 2, 'match2 (N=4, M=8)' 3, 'match3-third-order (N=3, M=6)' 4, 'match3-hinted (N=5, M=7, q=2)' 5, 'match3-window (N=6, M=7, w=2)' 6) rotate by 30 right
+set bmargin 11
+set lmargin 19
 set xrange [0.5:6.5]
 set yrange [1.1600000000000001:23.84]
 set terminal pdfcairo size 6in,4in noenhanced font 'sans,10'
