@@ -140,6 +140,49 @@ TEST_CASE("every table and figure compiles at a 397 pt text width without overfu
   }
 }
 
+TEST_CASE("a table longer than a page becomes a longtable that compiles and spans pages", "[reproduce][latex]") {
+  Table t;
+  t.id = "long";
+  t.title = "A long table: $p^*$ per instance";
+  t.headers = {"N", "worst", "verdict"};
+  t.descriptions = {"instance size", "certified upper bound", "holds or fails"};
+  t.notes = {"Rows repeat the header on every page."};
+  const std::size_t rows = 3 * kLongTableRows;
+  for (std::size_t i = 0; i < rows; ++i)
+    t.rows.push_back({std::to_string(i + 2), std::to_string(i + 1) + ".25e-05", i % 7 ? "holds" : "fails"});
+  for (bool as_float : {false, true}) {
+    std::string tex = as_float ? render_latex_float(t) : render_latex(t);
+    INFO(tex.substr(0, 600));
+    REQUIRE(tex.find("\\begin{longtable}") != std::string::npos);
+    CHECK(tex.find("\\endhead") != std::string::npos);
+    CHECK(tex.find("\\begin{tabular}") == std::string::npos);
+    // Every data row is there once.
+    std::size_t row_ends = 0;
+    for (std::size_t at = tex.find("e-05 & "); at != std::string::npos; at = tex.find("e-05 & ", at + 1)) ++row_ends;
+    CHECK(row_ends == rows);
+    auto pdflatex = find_program("pdflatex");
+    if (!pdflatex) {
+      WARN("pdflatex not installed (scripts/setup.sh installs it): longtable not compiled");
+      continue;
+    }
+    TempDir dir("longtable");
+    write_text_file(dir.dir / "long.tex", tex);
+    std::string doc =
+        "\\documentclass[10pt]{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs,siunitx,longtable}\n"
+        "\\setlength{\\textwidth}{397pt}\n\\begin{document}\n" +
+        std::string(as_float ? "\\input{long.tex}\n" : "{\\small\\input{long.tex}}\n") + "\\end{document}\n";
+    write_text_file(dir.dir / "doc.tex", doc);
+    ProcessResult r = run_process(*pdflatex, {"-interaction=nonstopmode", "-halt-on-error", "doc.tex"}, 120, dir.dir);
+    std::string log = fs::exists(dir.dir / "doc.log") ? read_text_file(dir.dir / "doc.log") : r.out;
+    INFO(log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
+    CHECK(r.exit_status == 0);
+    CHECK(log.find("Overfull \\hbox") == std::string::npos);
+    std::smatch pages;
+    REQUIRE(std::regex_search(log, pages, std::regex(R"(Output written on doc\.pdf \((\d+) pages?)")));
+    CHECK(std::stoi(pages[1]) >= 2);
+  }
+}
+
 namespace {
 
 // {label -> colour} as each plot source states it, and the fill of its marker.
