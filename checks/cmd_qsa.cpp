@@ -92,7 +92,13 @@ void run_check(const std::string& claim, const QsaCliOptions& o) {
   require_size("check " + claim + " (subsets x tokens, one exp each)",
                cases > UINT64_MAX / static_cast<std::uint64_t>(o.N) ? UINT64_MAX : cases * o.N, 4000000000ULL,
                o.common.force);
-  if (!o.certificate.empty()) require_size("--certificate (one query per subset)", cases, 1000000, o.common.force);
+  // JSON certificates grow to gigabytes near a million rows; CBOR(+zstd) is compact, and both stream.
+  if (!o.certificate.empty())
+    require_size(certificate_encoding_for_path(o.certificate) == CertificateEncoding::Json
+                     ? "--certificate FILE.json (one query per subset; *.cbor.zst allows 20 times more)"
+                     : "--certificate (one query per subset)",
+                 cases, certificate_encoding_for_path(o.certificate) == CertificateEncoding::Json ? 1000000 : 20000000,
+                 o.common.force);
   for (const auto& [flag, file] : {std::pair<const char*, const std::string*>{"--certificate", &o.certificate}, {"--emit-lrs", &o.emit_lrs}})
     if (!file->empty()) {
       try {
@@ -156,8 +162,9 @@ void run_check(const std::string& claim, const QsaCliOptions& o) {
     if (r.verdict != Verdict::Holds) {
       out["certificate"] = "not written: the claim does not hold";
     } else {
-      std::uint64_t n = write_qsa_certificate(o.certificate, *emb, p.eps, sem, claim);
-      out["certificate"] = {{"file", o.certificate}, {"subsets", n}};
+      const CertificateEncoding encoding = certificate_encoding_for_path(o.certificate);
+      std::uint64_t n = write_qsa_certificate(o.certificate, *emb, p.eps, sem, claim, encoding, threads);
+      out["certificate"] = {{"file", o.certificate}, {"subsets", n}, {"encoding", certificate_encoding_name(encoding)}};
     }
   }
   if (journal)
@@ -308,7 +315,7 @@ void attach_claim(CLI::App& parent, const std::string& verb, const std::string& 
   if (verb == "check") {
     auto* sub = parent.add_subcommand(claim, std::string("certified exhaustive check of ") + qsa_theorem(claim));
     add_qsa_options(sub, *o, claim);
-    sub->add_option("--certificate", o->certificate, "write a replayable certificate (JSON) when the claim holds")
+    sub->add_option("--certificate", o->certificate, "write a replayable certificate when the claim holds (FILE.json: JSON; FILE.cbor: CBOR; FILE.cbor.zst: zstd-compressed CBOR)")
         ->check(non_empty_file_name());
     sub->add_option("--journal", o->journal,
                     "checkpoint file: finished chunks are appended; an existing journal of the same run is continued");

@@ -8,6 +8,7 @@ PACKAGES=(
   g++ cmake make pkg-config
   libboost-dev libgmp-dev libmpfr-dev libmpfi-dev libglpk-dev
   libfmt-dev libcli11-dev nlohmann-json3-dev catch2 libbenchmark-dev
+  libzstd-dev zstd                                    # compressed certificates (*.cbor.zst); the CLI decodes them in a test
   gnuplot-nox ccache
   python3 python3-numpy python3-torch python3-pytest   # python/attnbounds and tests/python
   python3-jsonschema                                  # the schemas test (docs/schemas)

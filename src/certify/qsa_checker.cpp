@@ -286,10 +286,6 @@ struct Setup {
   DInterval eps_fast, slack_fast;
 };
 
-std::unique_ptr<QsaQueryWorker> make_query_worker(const QsaEmbedding& emb) {
-  if (auto* src = dynamic_cast<const QsaRowSource*>(&emb)) return src->query_worker();
-  return std::make_unique<PlainQueryWorker>(emb);
-}
 
 // Exact and embed semantics: DInterval filter, MPFI fallback at rising precision.
 class FilteredEvaluator : public RowEvaluator {
@@ -475,6 +471,11 @@ std::vector<int> subset_of_rank(std::uint64_t rank, int N, int q) {
 }
 
 }  // namespace
+
+std::unique_ptr<QsaQueryWorker> make_query_worker(const QsaEmbedding& emb) {
+  if (auto* src = dynamic_cast<const QsaRowSource*>(&emb)) return src->query_worker();
+  return std::make_unique<PlainQueryWorker>(emb);
+}
 
 Mat<Interval> qsa_forward(const QsaEmbedding& emb, const QsaInput& x, const Semantics& sem, mpfr_prec_t bits) {
   const int N = emb.N();

@@ -68,6 +68,9 @@ class QsaRowSource {
   virtual std::optional<std::string> prove_missing(const std::vector<int>& S) const { return std::nullopt; }
 };
 
+// A query worker for any embedding: its own fast one when it offers one, else emb.query(S).
+std::unique_ptr<QsaQueryWorker> make_query_worker(const QsaEmbedding& emb);
+
 struct QsaCheckOptions {
   Rational eps = Rational(1, 10);
   Semantics semantics;

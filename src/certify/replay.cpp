@@ -65,72 +65,120 @@ struct Tally {
   Rational worst_upper = -1, worst_lower = -1;
 };
 
-ReplayReport replay_parsed(const QsaCertificate& cert, unsigned threads) {
-  ReplayReport rep;
-  rep.claim = cert.claim;
-  rep.N = cert.N;
-  rep.q = cert.q;
-  rep.bound = cert.bound;
-  rep.semantics = cert.semantics;
-  const int N = cert.N, q = cert.q;
-  const Semantics sem = parse_semantics(cert.semantics);
-  const Rational slack = value_rounding(sem, cert.d);
-  const auto& keys = cert.keys;
-  const auto& rows = cert.rows;
-  const std::size_t width = keys[0].size();
-  rep.rows = rows.size();
+// Evaluates rows as the reader delivers them, a batch at a time across the threads; batches are
+// combined in file order, so the result does not depend on the thread count or the batch size.
+class StreamingReplay : public QsaCertificateConsumer {
+ public:
+  explicit StreamingReplay(unsigned threads) : threads_(threads) {}
 
-  Tally t = parallel_reduce(
-      rows.size(), threads, Tally{},
-      [&](std::uint64_t b, std::uint64_t e, Tally& acc) {
-        std::vector<Rational> scores(N);
-        std::vector<char> member(N);
-        for (std::uint64_t i = b; i < e; ++i) {
-          const QsaCertificateRow& r = rows[i];
-          std::fill(member.begin(), member.end(), 0);
-          for (int k : r.S) member[k] = 1;
-          for (int j = 0; j < N; ++j) {
-            Rational s = 0;
-            for (std::size_t c = 0; c < width; ++c) s += r.query[c] * keys[j][c];
-            scores[j] = s;
-          }
-          Enclosure enc{0, 0};
-          int state = 0;  // 1 within bound, -1 above, 0 undecided
-          for (mpfr_prec_t bits = 128; bits <= 4096 && state == 0; bits *= 2) {
-            enc = row_enclosure(scores, member, q, bits);
-            if (enc.upper + slack <= rep.bound) state = 1;
-            else if (enc.lower > rep.bound) state = -1;
-          }
-          if (state != 1 && i < acc.first_bad) acc.first_bad = i;
-          acc.any_fail = acc.any_fail || state == -1;
-          acc.any_undecided = acc.any_undecided || state == 0;
-          if (enc.upper + slack > acc.worst_upper) {
-            acc.worst_upper = enc.upper + slack;
-            acc.worst_lower = enc.lower;
-            acc.worst = i;
-          }
-        }
-      },
-      [](Tally& acc, Tally&& p) {
-        if (p.first_bad < acc.first_bad) acc.first_bad = p.first_bad;
-        acc.any_fail = acc.any_fail || p.any_fail;
-        acc.any_undecided = acc.any_undecided || p.any_undecided;
-        if (p.worst_upper > acc.worst_upper) {
-          acc.worst_upper = p.worst_upper;
-          acc.worst_lower = p.worst_lower;
-          acc.worst = p.worst;
-        }
-      });
-  rep.verdict = t.any_fail ? Verdict::Fails : t.any_undecided ? Verdict::Undecided : Verdict::Holds;
-  if (t.worst < rows.size()) {
-    rep.worst_upper = t.worst_upper;
-    rep.worst_lower = t.worst_lower;
-    for (int k : rows[t.worst].S) rep.worst_S.push_back(k + 1);
+  void begin(const QsaCertificateHeader& h) override {
+    h_ = h;
+    sem_ = parse_semantics(h.semantics);
+    slack_ = value_rounding(sem_, h.d);
+    batch_.reserve(kBatchRows);
   }
-  if (t.first_bad < rows.size())
-    for (int k : rows[t.first_bad].S) rep.first_bad_S.push_back(k + 1);
-  return rep;
-}
+  void row(QsaCertificateRow&& r) override {
+    batch_.push_back(std::move(r));
+    if (batch_.size() == kBatchRows) flush();
+  }
+
+  ReplayReport report() {
+    flush();
+    ReplayReport rep;
+    rep.claim = h_.claim;
+    rep.N = h_.N;
+    rep.q = h_.q;
+    rep.bound = h_.bound;
+    rep.semantics = h_.semantics;
+    rep.rows = rows_;
+    rep.verdict = total_.any_fail ? Verdict::Fails : total_.any_undecided ? Verdict::Undecided : Verdict::Holds;
+    if (total_.worst < rows_) {
+      rep.worst_upper = total_.worst_upper;
+      rep.worst_lower = total_.worst_lower;
+      rep.worst_S = worst_S_;
+    }
+    rep.first_bad_S = first_bad_S_;
+    return rep;
+  }
+
+ private:
+  static constexpr std::size_t kBatchRows = 1 << 14;
+
+  void flush() {
+    if (batch_.empty()) return;
+    const int N = h_.N, q = h_.q;
+    const auto& keys = h_.keys;
+    const std::size_t width = keys[0].size();
+    const Rational& bound = h_.bound;
+    const Rational& slack = slack_;
+    const std::uint64_t offset = rows_;
+    const auto& rows = batch_;
+    Tally t = parallel_reduce(
+        rows.size(), threads_, Tally{},
+        [&](std::uint64_t b, std::uint64_t e, Tally& acc) {
+          std::vector<Rational> scores(N);
+          std::vector<char> member(N);
+          for (std::uint64_t i = b; i < e; ++i) {
+            const QsaCertificateRow& r = rows[i];
+            std::fill(member.begin(), member.end(), 0);
+            for (int k : r.S) member[k] = 1;
+            for (int j = 0; j < N; ++j) {
+              Rational s = 0;
+              for (std::size_t c = 0; c < width; ++c) s += r.query[c] * keys[j][c];
+              scores[j] = s;
+            }
+            Enclosure enc{0, 0};
+            int state = 0;  // 1 within bound, -1 above, 0 undecided
+            for (mpfr_prec_t bits = 128; bits <= 4096 && state == 0; bits *= 2) {
+              enc = row_enclosure(scores, member, q, bits);
+              if (enc.upper + slack <= bound) state = 1;
+              else if (enc.lower > bound) state = -1;
+            }
+            if (state != 1 && i < acc.first_bad) acc.first_bad = i;
+            acc.any_fail = acc.any_fail || state == -1;
+            acc.any_undecided = acc.any_undecided || state == 0;
+            if (enc.upper + slack > acc.worst_upper) {
+              acc.worst_upper = enc.upper + slack;
+              acc.worst_lower = enc.lower;
+              acc.worst = i;
+            }
+          }
+        },
+        [](Tally& acc, Tally&& p) {
+          if (p.first_bad < acc.first_bad) acc.first_bad = p.first_bad;
+          acc.any_fail = acc.any_fail || p.any_fail;
+          acc.any_undecided = acc.any_undecided || p.any_undecided;
+          if (p.worst_upper > acc.worst_upper) {
+            acc.worst_upper = p.worst_upper;
+            acc.worst_lower = p.worst_lower;
+            acc.worst = p.worst;
+          }
+        });
+    // Combine with the earlier batches: the first row not within the bound, the first worst row.
+    if (t.first_bad < rows.size() && first_bad_S_.empty())
+      for (int k : rows[t.first_bad].S) first_bad_S_.push_back(k + 1);
+    total_.any_fail = total_.any_fail || t.any_fail;
+    total_.any_undecided = total_.any_undecided || t.any_undecided;
+    if (t.worst < rows.size() && t.worst_upper > total_.worst_upper) {
+      total_.worst_upper = t.worst_upper;
+      total_.worst_lower = t.worst_lower;
+      total_.worst = offset + t.worst;
+      worst_S_.clear();
+      for (int k : rows[t.worst].S) worst_S_.push_back(k + 1);
+    }
+    rows_ += rows.size();
+    batch_.clear();
+  }
+
+  unsigned threads_;
+  QsaCertificateHeader h_;
+  Semantics sem_;
+  Rational slack_;
+  std::vector<QsaCertificateRow> batch_;
+  std::uint64_t rows_ = 0;
+  Tally total_;
+  std::vector<int> worst_S_, first_bad_S_;
+};
 
 }  // namespace
 
@@ -142,9 +190,13 @@ ReplayReport replay_qsa_certificate(const std::string& path, unsigned threads) {
   }
   std::ifstream is(path, std::ios::binary);
   if (!is) throw std::invalid_argument("replay: cannot read '" + path + "'");
-  // The schema is checked in full before any mathematics.
-  const QsaCertificate cert = read_qsa_certificate(is);
-  return replay_parsed(cert, threads);
+  // Rows are evaluated while the file is read, but a verdict exists only once the reader has
+  // accepted the whole file: any defect, however late, is an error and no report.
+  StreamingReplay replay(threads);
+  const CertificateEncoding enc = read_qsa_certificate(is, replay);
+  ReplayReport rep = replay.report();
+  rep.encoding = certificate_encoding_name(enc);
+  return rep;
 }
 
 }  // namespace attnbounds

@@ -21,10 +21,12 @@ struct ReplayReport {
   std::vector<int> worst_S;         // 1-based
   std::vector<int> first_bad_S;     // 1-based: first row above the bound or undecided
   std::string problem;              // a structural defect of the file (missing subset, bad number)
+  std::string encoding;             // json | cbor | cbor+zstd
 };
 
 // Throws std::invalid_argument for an unreadable file or one that is not exactly in the documented
-// format (docs/certificate-format.md); the whole schema is checked before any row is evaluated.
+// format (docs/certificate-format.md), in any of its encodings.  Rows are evaluated as they are
+// read, in a fixed amount of memory; a report exists only for a file the reader accepted whole.
 // "fails" means a row whose enclosure lies above the bound: a verified counterexample.
 ReplayReport replay_qsa_certificate(const std::string& path, unsigned threads);
 
