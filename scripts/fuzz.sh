@@ -24,6 +24,8 @@ export ASAN_OPTIONS=detect_leaks=1
 "$BIN" check qsa-cyclic --N 5 --q 2 --certificate "$SEEDS/fuzz_certificate/cyclic.json" >/dev/null
 "$BIN" check qsa-rip --N 6 --q 2 --certificate "$SEEDS/fuzz_certificate/rip.json" >/dev/null
 "$BIN" check qsa-cyclic --N 4 --q 2 --semantics embed:fixed:8.12 --certificate "$SEEDS/fuzz_certificate/embed.json" >/dev/null
+"$BIN" check qsa-cyclic --N 4 --q 2 --certificate "$SEEDS/fuzz_certificate/cyclic.cbor" >/dev/null
+"$BIN" check qsa-cyclic --N 4 --q 2 --certificate "$SEEDS/fuzz_certificate/cyclic.cbor.zst" >/dev/null
 "$BIN" reproduce --print-manifest > "$SEEDS/fuzz_manifest/default.json"
 cp tests/fixtures/test_manifest.json "$SEEDS/fuzz_manifest/"
 cp tests/baselines/*.json "$SEEDS/fuzz_baseline/"
