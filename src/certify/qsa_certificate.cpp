@@ -1,7 +1,5 @@
 #include "certify/qsa_certificate.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <memory>
 #include <stdexcept>
 
