@@ -84,7 +84,8 @@ void add_match2_options(CLI::App& sub, MatchCliOptions& o, bool with_N) {
 bool match2_model_requested(const CLI::App& sub, const MatchCliOptions& o) {
   if (o.model.empty()) return false;
   for (const char* flag : {"--N", "--M", "--c", "--flip-query-sign", "--no-residual"})
-    if (sub.count(flag)) throw UsageError(flag, "not with --model (the file gives the model and its N, M)");
+    if (const CLI::Option* opt = sub.get_option_no_throw(flag); opt && opt->count() > 0)
+      throw UsageError(flag, "not with --model (the file gives the model and its N, M)");
   return true;
 }
 

@@ -168,7 +168,7 @@ SafetensorsFile match2_table_model_file(const Match2TableModel& m, const ModelWr
   auto put = [&](const std::string& name, const std::vector<ExactReal>& a, std::vector<std::uint64_t> shape) {
     if (a.empty()) return;
     if (opts.exact) {
-      add_exact_tensor(f, name, shape, a);
+      add_exact_real_tensor(f, name, shape, a);
     } else {
       std::vector<double> v;
       v.reserve(a.size());
@@ -188,7 +188,7 @@ SafetensorsFile match2_table_model_file(const Match2TableModel& m, const ModelWr
   put("psi_weights", m.psi_weights, {d});
   // ψ is exact: its threshold keeps every digit even in a rounded file, as an F64 nearest double
   // with its exact companion.
-  add_exact_tensor(f, "psi_threshold", {1}, std::vector<ExactReal>{m.threshold});
+  add_exact_real_tensor(f, "psi_threshold", {1}, std::vector<ExactReal>{m.threshold});
   return f;
 }
 

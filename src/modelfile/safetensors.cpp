@@ -454,8 +454,8 @@ Tensor make_float_tensor(const std::string& file, const std::string& name, DType
   return t;
 }
 
-void add_exact_tensor(SafetensorsFile& f, const std::string& name, std::vector<std::uint64_t> shape,
-                      const std::vector<ExactReal>& values) {
+void add_exact_real_tensor(SafetensorsFile& f, const std::string& name, std::vector<std::uint64_t> shape,
+                           const std::vector<ExactReal>& values) {
   std::vector<double> nearest;
   nearest.reserve(values.size());
   std::string text;
@@ -474,7 +474,7 @@ void add_exact_tensor(SafetensorsFile& f, const std::string& name, std::vector<s
 
 void add_exact_tensor(SafetensorsFile& f, const std::string& name, std::vector<std::uint64_t> shape,
                       const std::vector<Rational>& values) {
-  add_exact_tensor(f, name, std::move(shape), std::vector<ExactReal>(values.begin(), values.end()));
+  add_exact_real_tensor(f, name, std::move(shape), std::vector<ExactReal>(values.begin(), values.end()));
 }
 
 std::vector<double> tensor_doubles(const std::string& file, const std::string& name, const Tensor& t) {

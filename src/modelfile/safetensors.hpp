@@ -73,8 +73,8 @@ Tensor make_float_tensor(const std::string& file, const std::string& name, DType
 // Adds NAME (F64, nearest doubles) and NAME.exact (the exact values) to f.
 void add_exact_tensor(SafetensorsFile& f, const std::string& name, std::vector<std::uint64_t> shape,
                       const std::vector<Rational>& values);
-void add_exact_tensor(SafetensorsFile& f, const std::string& name, std::vector<std::uint64_t> shape,
-                      const std::vector<ExactReal>& values);
+void add_exact_real_tensor(SafetensorsFile& f, const std::string& name, std::vector<std::uint64_t> shape,
+                           const std::vector<ExactReal>& values);
 
 // Entries as doubles (exact for every float dtype).  Throws for U8.
 std::vector<double> tensor_doubles(const std::string& file, const std::string& name, const Tensor& t);
