@@ -69,6 +69,13 @@ ExactReal ExactReal::plus(const Rational& c) const {
   return x;
 }
 
+ExactReal ExactReal::negated() const {
+  ExactReal x = *this;
+  x.constant = -x.constant;
+  x.coefficient = -x.coefficient;
+  return x;
+}
+
 Interval ExactReal::at(mpfr_prec_t bits) const {
   if (trig == Trig::None) return Interval(constant, bits);
   Interval t = Interval(coefficient, bits) * (trig == Trig::Cos ? attnbounds::cos_turn(r, M, bits) : attnbounds::sin_turn(r, M, bits));

@@ -28,8 +28,9 @@ struct ExactReal {
   // scale·cos(2πr/M) (or sin), a rational when Niven's theorem says so.
   static ExactReal cos_turn(const Rational& scale, long r, long M);
   static ExactReal sin_turn(const Rational& scale, long r, long M);
-  // constant + this.
+  // constant + this; −this.
   ExactReal plus(const Rational& constant) const;
+  ExactReal negated() const;
 
   bool is_rational() const { return trig == Trig::None; }
   // An enclosure at `bits`.  For B·trig alone it is the product the constructions compute

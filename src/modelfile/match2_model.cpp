@@ -1,5 +1,7 @@
 #include "modelfile/match2_model.hpp"
 
+#include "modelfile/model_fields.hpp"
+
 #include <array>
 #include <cmath>
 #include <set>
@@ -15,6 +17,8 @@
 
 namespace attnbounds {
 
+using namespace model_fields;
+
 namespace {
 
 constexpr int kW = kMatch2TableMaxWidth;
@@ -22,62 +26,9 @@ constexpr int kMaxDistinct = 64;
 
 // ---- reading and writing -----------------------------------------------------------------------
 
-const std::string& meta(const std::string& file, const SafetensorsFile& f, const std::string& key) {
-  auto it = f.metadata.find(key);
-  if (it == f.metadata.end()) throw ModelFileError(file, "__metadata__." + key, "missing");
-  return it->second;
-}
-
-long long meta_int(const std::string& file, const SafetensorsFile& f, const std::string& key, long long lo, long long hi) {
-  const std::string& s = meta(file, f, key);
-  bool digits = !s.empty() && s.size() <= 12;
-  for (char c : s) digits = digits && c >= '0' && c <= '9';
-  if (!digits || (s.size() > 1 && s[0] == '0'))
-    throw ModelFileError(file, "__metadata__." + key, "must be a decimal integer in " + std::to_string(lo) + ".." + std::to_string(hi));
-  const long long v = std::stoll(s);
-  if (v < lo || v > hi)
-    throw ModelFileError(file, "__metadata__." + key,
-                         "must be in " + std::to_string(lo) + ".." + std::to_string(hi) + " (got " + s + ")");
-  return v;
-}
-
-std::string shape_text(const std::vector<std::uint64_t>& s) {
-  std::string t = "[";
-  for (std::size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
-  return t + "]";
-}
-
-// The tensor NAME as exact reals, with the required shape (a float dtype).
-std::vector<ExactReal> table(const std::string& file, const SafetensorsFile& f, const std::string& name,
-                             const std::vector<std::uint64_t>& shape, const std::string& why) {
-  auto it = f.tensors.find(name);
-  if (it == f.tensors.end()) throw ModelFileError(file, "tensor '" + name + "'", "missing (" + why + ")");
-  if (it->second.dtype == DType::U8) throw ModelFileError(file, "tensor '" + name + "'", "must be F64, F32, BF16 or F16 (got U8)");
-  if (it->second.shape != shape)
-    throw ModelFileError(file, "tensor '" + name + "'.shape",
-                         "must be " + shape_text(shape) + " (" + why + "), got " + shape_text(it->second.shape));
-  return tensor_exact_reals(file, f, name);
-}
-
-std::uint64_t width_of(const std::string& file, const SafetensorsFile& f, const std::string& name, std::size_t axis,
-                       const std::string& what) {
-  auto it = f.tensors.find(name);
-  if (it == f.tensors.end()) throw ModelFileError(file, "tensor '" + name + "'", "missing");
-  const auto& s = it->second.shape;
-  if (s.size() != 2 || s[axis] < 1 || s[axis] > static_cast<std::uint64_t>(kW))
-    throw ModelFileError(file, "tensor '" + name + "'.shape",
-                         "must be rank 2 with " + what + " in 1.." + std::to_string(kW) + ", got " + shape_text(s));
-  return s[axis];
-}
-
 const std::set<std::string> kMatch2Tensors = {"query_table", "key_table",   "value_table", "residual_table",
                                               "query_pos",   "key_pos",     "value_pos",   "residual_pos",
                                               "psi_weights", "psi_threshold"};
-
-std::string dtype_label(const SafetensorsFile& f, const std::string& name) {
-  const Tensor& t = f.tensors.at(name);
-  return std::string(dtype_name(t.dtype)) + (f.tensors.count(name + ".exact") ? "+exact" : "");
-}
 
 }  // namespace
 
@@ -105,8 +56,8 @@ Match2TableModel match2_table_model_from(const std::string& file, const Safetens
                            "query_pos, key_pos, value_pos, residual_pos, psi_weights, psi_threshold, and NAME.exact)");
   }
   const std::uint64_t M = m.M, N = m.N;
-  m.k = static_cast<int>(width_of(file, f, "key_table", 1, "key width k"));
-  m.d = static_cast<int>(width_of(file, f, "value_table", 1, "value width d"));
+  m.k = static_cast<int>(width_of(file, f, "key_table", 1, "key width k", kW));
+  m.d = static_cast<int>(width_of(file, f, "value_table", 1, "value width d", kW));
   const std::uint64_t k = m.k, d = m.d;
   m.query = table(file, f, "query_table", {M, k}, "one query per token value, width k of key_table");
   m.key = table(file, f, "key_table", {M, k}, "one key per token value");
@@ -632,7 +583,12 @@ MatchEvalResult eval_match2_table(const Match2TableModel& m, const Semantics& se
   r.construction = m.construction.empty() ? "match2-table" : m.construction;
   r.x = x;
   r.M = m.M;
-  if (m.metadata.count("c")) r.c = parse_rational(m.metadata.at("c"));
+  if (m.metadata.count("c")) {
+    try {
+      r.c = parse_rational(m.metadata.at("c"));  // informational: the construction's temperature
+    } catch (const std::exception&) {
+    }
+  }
   r.semantics = sem.name();
   r.residual = m.has_residual();
   r.threshold = m.threshold.at(128).lower();
