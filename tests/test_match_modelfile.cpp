@@ -15,7 +15,9 @@
 #include "core/config_error.hpp"
 #include "core/size_limit_error.hpp"
 #include "modelfile/match2_model.hpp"
+#include "modelfile/match3_model.hpp"
 #include "proofs/match2_trig.hpp"
+#include "proofs/match3_third_order.hpp"
 
 using namespace attnbounds;
 
@@ -350,4 +352,114 @@ TEST_CASE("CLI: export match2, check/eval match2 --model, refusals", "[modelfile
   CHECK(back.err.find("__metadata__") != std::string::npos);
   std::remove(path.c_str());
   std::remove(qsa.c_str());
+}
+
+TEST_CASE("match3-third-order: the exported construction checks exactly like the built-in check", "[modelfile][match]") {
+  struct Instance {
+    int N, M;
+    std::optional<Rational> c;
+    bool flip;
+    const char* semantics;
+    Verdict expect;
+  };
+  const Instance instances[] = {
+      {5, 9, std::nullopt, false, "exact", Verdict::Holds},
+      {5, 9, Rational(1), false, "exact", Verdict::Fails},
+      {4, 8, std::nullopt, true, "exact", Verdict::Fails},
+      {5, 9, std::nullopt, false, "embed:bf16", Verdict::Holds},
+      {5, 12, std::nullopt, false, "embed:float:2", Verdict::Fails},
+      {3, 6, std::nullopt, false, "arith:float:2", Verdict::Fails},
+  };
+  for (const auto& in : instances) {
+    INFO("N " << in.N << " M " << in.M << " " << in.semantics);
+    Match3Config cfg;
+    cfg.N = in.N;
+    cfg.M = in.M;
+    cfg.c = in.c;
+    cfg.flip_query_sign = in.flip;
+    cfg.semantics = parse_semantics(in.semantics);
+    const Match3ThirdOrderResult a = check_match3_third_order(cfg, 2, false);
+    const Rational c = in.c ? *in.c : match3_default_temperature(in.N, in.M);
+    const std::vector<unsigned char> bytes =
+        serialize_safetensors(match3_third_order_model_file(match3_third_order_model_of_construction(in.N, in.M, c, in.flip)));
+    const Match3ThirdOrderModel m = match3_third_order_model_from("m3.st", parse_safetensors("m3.st", bytes.data(), bytes.size()));
+    const Match2TableCheckResult b = check_match3_third_order_model(m, cfg.semantics, 2, false);
+    CHECK(a.verdict == in.expect);
+    CHECK(to_string(a.verdict) == to_string(b.verdict));
+    CHECK(a.sweep.cases == b.sweep.cases);
+    CHECK(a.sweep.fallbacks == b.sweep.fallbacks);
+    REQUIRE(b.sweep.worst.has_value());
+    CHECK(a.sweep.worst->lower == b.sweep.worst->lower);
+    CHECK(a.sweep.worst->upper == b.sweep.worst->upper);
+    CHECK(a.sweep.worst->witness.x == b.sweep.worst->witness.x);
+    CHECK(a.sweep.worst->witness.token == b.sweep.worst->witness.token);
+    if (in.expect == Verdict::Fails) CHECK(b.sweep.worst->check->confirmed);
+  }
+}
+
+TEST_CASE("match3-third-order: a perturbed ψ table fails with a witness that really fails", "[modelfile][match]") {
+  const int N = 4, M = 8;
+  Match3ThirdOrderModel m = match3_third_order_model_of_construction(N, M, match3_default_temperature(N, M), false);
+  REQUIRE(check_match3_third_order_model(m, Semantics{}, 2, false).verdict == Verdict::Holds);
+  // ψ of value 1 reads cos θ·(e1 − e2) + sin θ·(e3 + e4) = cos(θ_1 − θ_j − θ_k): the wrong sum.
+  const int r = 1;
+  m.psi_table[r * 4 + 2] = m.psi_table[r * 4 + 2].negated();
+  m.psi_table[r * 4 + 3] = m.psi_table[r * 4 + 3].negated();
+  const Match2TableCheckResult res = check_match3_third_order_model(m, Semantics{}, 2, false);
+  REQUIRE(res.verdict == Verdict::Fails);
+  REQUIRE(res.sweep.worst->check.has_value());
+  CHECK(res.sweep.worst->check->confirmed);
+  const auto& w = res.sweep.worst->witness;
+  CHECK(w.x[w.token] == r);
+  // Re-verified in plain doubles: the third-order unit over all N² pairs, then ψ.
+  auto val = [](const ExactReal& e) { return nearest_double(e); };
+  const int i = w.token;
+  std::vector<double> s, e(4, 0.0);
+  double top = -1e300;
+  for (int j = 0; j < N; ++j)
+    for (int k = 0; k < N; ++k) {
+      double sc = 0;
+      for (int c = 0; c < 4; ++c) sc += val(m.query[w.x[i] * 4 + c]) * val(m.key1[w.x[j] * 4 + c]) * val(m.key2[w.x[k] * 4 + c]);
+      s.push_back(sc);
+      top = std::max(top, sc);
+    }
+  double den = 0;
+  for (double sc : s) den += std::exp(sc - top);
+  for (int j = 0; j < N; ++j)
+    for (int k = 0; k < N; ++k)
+      for (int c = 0; c < 4; ++c)
+        e[c] += std::exp(s[j * N + k] - top) / den * val(m.value1[w.x[j] * 4 + c]) * val(m.value2[w.x[k] * 4 + c]);
+  double z = 0;
+  for (int c = 0; c < 4; ++c) z += val(m.psi_table[w.x[i] * 4 + c]) * e[c];
+  const double tau = val(m.threshold);
+  bool truth = false;
+  for (int j = 0; j < N; ++j)
+    for (int k = 0; k < N; ++k) truth = truth || (w.x[i] + w.x[j] + w.x[k]) % M == 0;
+  CHECK((z > tau) != truth);
+  CHECK(std::fabs(z - tau) > 1e-6);
+}
+
+TEST_CASE("CLI: export match3-third-order, check/eval match3 --model", "[modelfile][match][cli]") {
+  using attnbounds_test::run_attnbounds;
+  const std::string path = temp_path("m3.st");
+  REQUIRE(run_attnbounds("export match3-third-order --N 5 --M 9 --c 1 --out " + path, 60, true).status == 0);
+  auto from_file = run_attnbounds("check match3 --model " + path + " --json", 60, true);
+  auto built_in = run_attnbounds("check match3-third-order --N 5 --M 9 --c 1 --json", 60, true);
+  REQUIRE(from_file.status == 1);
+  REQUIRE(built_in.status == 1);
+  auto a = nlohmann::json::parse(from_file.out), b = nlohmann::json::parse(built_in.out);
+  for (const char* key : {"verdict", "cases", "worst", "smallest_matched_statistic", "largest_unmatched_statistic", "threshold"})
+    CHECK(a[key] == b[key]);
+  auto ev = run_attnbounds("eval match3 --model " + path + " --input 1,1,1,1,4 --json", 60, true);
+  CHECK(ev.status == 1);
+  auto e = nlohmann::json::parse(ev.out);
+  CHECK(e["tokens"][0]["truth"] == 1);
+  CHECK(e["tokens"][0]["model"] == 0);
+  const std::string m2 = temp_path("m2b.st");
+  REQUIRE(run_attnbounds("export match2 --N 4 --M 8 --out " + m2, 60, true).status == 0);
+  auto wrong = run_attnbounds("check match3 --model " + m2, 60, true);
+  CHECK(wrong.status == 2);
+  CHECK(wrong.err.find("__metadata__.class") != std::string::npos);
+  std::remove(path.c_str());
+  std::remove(m2.c_str());
 }
