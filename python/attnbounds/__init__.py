@@ -13,6 +13,10 @@ import numpy as np
 import torch
 
 from . import safetensors_io
+try:  # the compiled module (CMake target attnbounds_core), when it is built and on the path
+    import attnbounds_core as core
+except ImportError:
+    core = None
 from .match_model import Match2TableUnit, Match3ThirdOrderUnit
 from .model import QsaTableUnit
 from .safetensors_io import ExactTrig, ModelFileError
@@ -27,7 +31,7 @@ _MATCH2_TENSORS = ("query_table", "key_table", "value_table", "residual_table", 
 _MATCH3_TENSORS = ("query_table", "key1_table", "key2_table", "value1_table", "value2_table", "psi_table",
                    "psi_threshold")
 
-__all__ = ["load", "save", "QsaTableUnit", "Match2TableUnit", "Match3ThirdOrderUnit", "ModelFileError", "ExactTrig",
+__all__ = ["core", "load", "save", "QsaTableUnit", "Match2TableUnit", "Match3ThirdOrderUnit", "ModelFileError", "ExactTrig",
            "exact_tables"]
 
 
