@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "builtin_commands.hpp"
+#include "cmd_match_model.hpp"
 #include "common.hpp"
 #include "enumerate/parallel.hpp"
 #include "json_match.hpp"
@@ -24,6 +25,7 @@ struct MatchCliOptions {
   bool flip = false;
   bool no_residual = false;
   std::string input;
+  std::string model;  // match2: a model file instead of the construction
 };
 
 std::optional<Rational> temperature_of(const std::string& text) {
@@ -74,17 +76,28 @@ void add_match2_options(CLI::App& sub, MatchCliOptions& o, bool with_N) {
   sub.add_flag("--flip-query-sign", o.flip, "negative twin: query c(cos, +sin) instead of c(cos, -sin)");
   sub.add_flag("--no-residual", o.no_residual,
                "residual-free variant (m = 4, psi sees only the attention output; exact/embed only)");
+  sub.add_option("--model", o.model, "model file of class match2-table instead of the construction (docs/model-format.md)");
   add_common(sub, o.common);
+}
+
+// With --model the file is the model: the construction's own parameters would be ignored.
+bool match2_model_requested(const CLI::App& sub, const MatchCliOptions& o) {
+  if (o.model.empty()) return false;
+  for (const char* flag : {"--N", "--M", "--c", "--flip-query-sign", "--no-residual"})
+    if (const CLI::Option* opt = sub.get_option_no_throw(flag); opt && opt->count() > 0)
+      throw UsageError(flag, "not with --model (the file gives the model and its N, M)");
+  return true;
 }
 
 const DeclaredEntry check_match2_reg{
     {"check", "match2", "§4.3 (Match2)", "paper: m = 3; construction ours (m = 2 + residual)",
-     "Match2 with the trigonometric embedding + residual, m = 2, exhaustive over [M]^N", "--N --M --c --semantics",
+     "Match2 with the trigonometric embedding + residual, m = 2, exhaustive over [M]^N", "--N --M --c --model --semantics",
      [](CLI::App& verb) {
        auto o = std::make_shared<MatchCliOptions>();
        auto* sub = verb.add_subcommand("match2", "Match2, trigonometric embedding + residual (m = 2)");
        add_match2_options(*sub, *o, true);
-       sub->callback([o] {
+       sub->callback([o, sub] {
+         if (match2_model_requested(*sub, *o)) return run_check_match2_model(o->model, o->common);
          const unsigned threads = resolve_threads(o->common.threads);
          if (o->no_residual) check_no_residual_flags(*o);
          json r = with_size_guard([&] {
@@ -111,13 +124,14 @@ void emit_eval(const json& r, const CommonOptions& common) {
 
 const DeclaredEntry eval_match2_reg{
     {"eval", "match2", "§4.3 (Match2)", "paper: m = 3; construction ours (m = 2 + residual)",
-     "forward pass of the Match2 construction on one input", "--input --M --c --semantics",
+     "forward pass of the Match2 construction on one input", "--input --M --c --model --semantics",
      [](CLI::App& verb) {
        auto o = std::make_shared<MatchCliOptions>();
        auto* sub = verb.add_subcommand("match2", "forward pass of the Match2 construction");
        sub->add_option("--input", o->input, "comma-separated token values, e.g. 3,5,1,13")->required();
        add_match2_options(*sub, *o, false);
-       sub->callback([o] {
+       sub->callback([o, sub] {
+         if (match2_model_requested(*sub, *o)) return run_eval_match2_model(o->model, o->input, o->common);
          if (o->no_residual) check_no_residual_flags(*o);
          auto cfg = match2_config(*o);
          emit_eval(o->no_residual ? to_json(eval_match2_no_residual(cfg, parse_tokens(o->input)))

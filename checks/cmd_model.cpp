@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "certify/qsa_checker.hpp"
+#include "cmd_match_model.hpp"
 #include "cmd_qsa.hpp"
 #include "json_qsa.hpp"
 #include "common.hpp"
@@ -332,6 +333,7 @@ const DeclaredEntry reg_eval_model{{"eval", "qsa", "Theorems 2, 3", kModelProven
 void register_model_commands() {
   for (const DeclaredEntry* d : {&reg_export_cyclic, &reg_export_rip, &reg_check_model, &reg_minp_model, &reg_eval_model})
     register_entry(d->entry);
+  register_match_model_commands();
 }
 
 }  // namespace attnbounds

@@ -60,6 +60,10 @@ json one_based(const std::vector<int>& v) {
 
 }  // namespace
 
+void add_match_sweep(json& result, const MatchSweepSummary& s, const char* matched_name, const char* unmatched_name) {
+  add_sweep(result, s, matched_name, unmatched_name);
+}
+
 json to_json(const Match2Result& r) {
   json params{{"N", r.N}, {"M", r.M}, {"c", to_exact_string(r.c)}, {"flip_query_sign", r.flip_query_sign}};
   json result = make_result("check", "match2", r.theorem, r.provenance, params, r.semantics);

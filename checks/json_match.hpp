@@ -17,6 +17,8 @@
 namespace attnbounds {
 
 json to_json(const Match2Result& r);
+// The sweep fields every Match check prints (cases, the two tightest sides, worst, bound).
+void add_match_sweep(json& result, const MatchSweepSummary& s, const char* matched_name, const char* unmatched_name);
 json to_json(const Match2NoResidualResult& r);
 json to_json(const Match3ThirdOrderResult& r);
 json to_json(const Match3LocalResult& r);

@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "modelfile/match2_model.hpp"
+#include "modelfile/match3_model.hpp"
 #include "modelfile/qsa_model.hpp"
 #include "modelfile/safetensors.hpp"
 
@@ -11,9 +13,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   limits.max_elements = 1u << 16;  // keeps every run small; the limit logic is what is exercised
   try {
     attnbounds::SafetensorsFile f = attnbounds::parse_safetensors("fuzz", data, size, limits);
-    attnbounds::QsaTableModel m = attnbounds::qsa_table_model_from("fuzz", f, 1u << 16);
-    if (m.key_table.rows() != static_cast<std::size_t>(m.N)) __builtin_trap();
-    (void)attnbounds::qsa_certifiable_structure_problem(m, true);
+    const std::string cls = f.metadata.count("class") ? f.metadata.at("class") : "";
+    if (cls == "match2-table") {
+      attnbounds::Match2TableModel m = attnbounds::match2_table_model_from("fuzz", f);
+      if (m.query.size() != static_cast<std::size_t>(m.M) * m.k) __builtin_trap();
+    } else if (cls == "match3-third-order") {
+      attnbounds::Match3ThirdOrderModel m = attnbounds::match3_third_order_model_from("fuzz", f);
+      if (m.psi_table.size() != static_cast<std::size_t>(m.M) * m.d) __builtin_trap();
+    } else {
+      attnbounds::QsaTableModel m = attnbounds::qsa_table_model_from("fuzz", f, 1u << 16);
+      if (m.key_table.rows() != static_cast<std::size_t>(m.N)) __builtin_trap();
+      (void)attnbounds::qsa_certifiable_structure_problem(m, true);
+    }
   } catch (const attnbounds::ModelFileError&) {
   }
   return 0;

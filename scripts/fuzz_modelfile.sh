@@ -21,5 +21,7 @@ if [ -x "$BIN" ]; then
   "$BIN" export qsa-cyclic --N 4 --q 1 --dtype F16 --out "$OUT/corpus/cyclic_f16.st" >/dev/null
   "$BIN" export qsa-cyclic --N 4 --q 2 --dtype BF16 --out "$OUT/corpus/cyclic_bf16.st" >/dev/null
   "$BIN" export qsa-rip --N 5 --q 1 --dtype F32 --out "$OUT/corpus/rip_f32.st" >/dev/null
+  "$BIN" export match2 --N 4 --M 8 --out "$OUT/corpus/match2_exact.st" >/dev/null
+  "$BIN" export match3-third-order --N 3 --M 6 --dtype F32 --out "$OUT/corpus/match3_f32.st" >/dev/null
 fi
 "$OUT/fuzz_modelfile" -max_total_time="$SECONDS_TO_RUN" -max_len=65536 -timeout=10 -rss_limit_mb=2048 "$OUT/corpus"

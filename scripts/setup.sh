@@ -11,6 +11,7 @@ PACKAGES=(
   libzstd-dev zstd                                    # compressed certificates (*.cbor.zst); the CLI decodes them in a test
   gnuplot-nox ccache
   python3 python3-numpy python3-torch python3-pytest   # python/attnbounds and tests/python
+  pybind11-dev python3-dev                            # the module attnbounds_core (python/bindings)
   python3-jsonschema                                  # the schemas test (docs/schemas)
   libopenmpi-dev openmpi-bin                          # optional MPI sharding (--mpi) and its test
   clang libclang-rt-14-dev                            # scripts/sanitize.sh, scripts/fuzz*.sh (ASan, UBSan, libFuzzer)

@@ -1,7 +1,8 @@
 """attnbounds model files in PyTorch: load(path) -> torch.nn.Module, save(module, path).
 
-Format: docs/model-format.md (version 1, class qsa-table).  Exact entries are loaded as their
-nearest doubles; float32/bfloat16/float16 entries are loaded exactly (every one is a double).
+Format: docs/model-format.md (version 1: class qsa-table; version 2: classes match2-table and
+match3-third-order).  Exact entries are loaded as their nearest doubles; float32/bfloat16/float16
+entries are loaded exactly (every one is a double).
 """
 from __future__ import annotations
 
@@ -12,14 +13,26 @@ import numpy as np
 import torch
 
 from . import safetensors_io
+try:  # the compiled module (CMake target attnbounds_core), when it is built and on the path
+    import attnbounds_core as core
+except ImportError:
+    core = None
+from .match_model import Match2TableUnit, Match3ThirdOrderUnit
 from .model import QsaTableUnit
-from .safetensors_io import ModelFileError
+from .safetensors_io import ExactTrig, ModelFileError
 
 FORMAT_NAME = "attnbounds-model"
 FORMAT_VERSION = "1"
 _TENSORS = ("query_table", "key_table", "value_map", "output_map")
 
-__all__ = ["load", "save", "QsaTableUnit", "ModelFileError", "exact_tables"]
+MATCH_FORMAT_VERSION = "2"
+_MATCH2_TENSORS = ("query_table", "key_table", "value_table", "residual_table", "query_pos", "key_pos", "value_pos",
+                   "residual_pos", "psi_weights", "psi_threshold")
+_MATCH3_TENSORS = ("query_table", "key1_table", "key2_table", "value1_table", "value2_table", "psi_table",
+                   "psi_threshold")
+
+__all__ = ["core", "load", "save", "QsaTableUnit", "Match2TableUnit", "Match3ThirdOrderUnit", "ModelFileError", "ExactTrig",
+           "exact_tables"]
 
 
 def _meta_int(path, meta, key, lo, hi):
@@ -61,9 +74,92 @@ def _check(path, meta, arrays):
     return N, q, d, k, out.shape[0]
 
 
-def load(path: str, dtype=torch.float64) -> QsaTableUnit:
-    """Reads a model file into a QsaTableUnit (float64 by default)."""
-    meta, arrays, _exact = safetensors_io.read(path)
+def _shape(path, arrays, name, shape):
+    if name not in arrays:
+        raise ModelFileError(path, f"tensor '{name}'", "missing")
+    if tuple(arrays[name].shape) != tuple(shape):
+        raise ModelFileError(path, f"tensor '{name}'.shape", f"must be {list(shape)}, got {list(arrays[name].shape)}")
+
+
+def _check_match(path, meta, arrays, cls, allowed):
+    if meta.get("format") != FORMAT_NAME:
+        raise ModelFileError(path, "__metadata__.format", f"must be '{FORMAT_NAME}'")
+    if meta.get("format_version") != MATCH_FORMAT_VERSION:
+        raise ModelFileError(path, "__metadata__.format_version", f"must be {MATCH_FORMAT_VERSION} for class {cls}")
+    if meta.get("heads", "1") != "1":
+        raise ModelFileError(path, "__metadata__.heads", "must be 1")
+    for name in arrays:
+        if name not in allowed:
+            raise ModelFileError(path, f"tensor '{name}'", f"unknown in class {cls}")
+    if meta.get("psi_matched") not in ("below", "above"):
+        raise ModelFileError(path, "__metadata__.psi_matched", "must be below or above")
+
+
+def _load_match2(path, meta, arrays, exact, dtype):
+    _check_match(path, meta, arrays, "match2-table", _MATCH2_TENSORS)
+    N, M = _meta_int(path, meta, "N", 2, 64), _meta_int(path, meta, "M", 2, 1 << 20)
+    for name, axis in (("key_table", 1), ("value_table", 1)):
+        a = arrays.get(name)
+        if a is None or a.ndim != 2 or not 1 <= a.shape[axis] <= 16:
+            raise ModelFileError(path, f"tensor '{name}'.shape", "must be [M, w] with w in 1..16")
+    k, d = arrays["key_table"].shape[1], arrays["value_table"].shape[1]
+    psi = meta.get("psi")
+    if psi not in ("norm", "linear"):
+        raise ModelFileError(path, "__metadata__.psi", "must be norm or linear")
+    want = {"query_table": (M, k), "key_table": (M, k), "value_table": (M, d), "psi_threshold": (1,)}
+    optional = {"residual_table": (M, d), "query_pos": (N, k), "key_pos": (N, k), "value_pos": (N, d),
+                "residual_pos": (N, d), "psi_weights": (d,)}
+    if psi == "linear":
+        want["psi_weights"] = (d,)
+    for name, shape in list(want.items()) + [(n, s) for n, s in optional.items() if n in arrays]:
+        _shape(path, arrays, name, shape)
+    unit = Match2TableUnit(N, M, k, d, residual="residual_table" in arrays,
+                           positional=[n for n in ("query_pos", "key_pos", "value_pos", "residual_pos") if n in arrays],
+                           psi=psi, matched_below=meta["psi_matched"] == "below",
+                           threshold=float(arrays["psi_threshold"][0]), dtype=dtype,
+                           construction=meta.get("construction", ""))
+    with torch.no_grad():
+        for name in _MATCH2_TENSORS[:-1]:
+            if getattr(unit, name) is not None:
+                getattr(unit, name).copy_(torch.from_numpy(np.array(arrays[name], dtype=np.float64)).to(dtype))
+    unit.threshold_exact = (exact.get("psi_threshold") or [Fraction(float(arrays["psi_threshold"][0]))])[0]
+    unit.threshold_double = float(arrays["psi_threshold"][0])
+    unit.metadata = meta
+    return unit
+
+
+def _load_match3(path, meta, arrays, exact, dtype):
+    _check_match(path, meta, arrays, "match3-third-order", _MATCH3_TENSORS)
+    N, M = _meta_int(path, meta, "N", 2, 16), _meta_int(path, meta, "M", 2, 1 << 16)
+    for name in ("query_table", "value1_table"):
+        a = arrays.get(name)
+        if a is None or a.ndim != 2 or not 1 <= a.shape[1] <= 16:
+            raise ModelFileError(path, f"tensor '{name}'.shape", "must be [M, w] with w in 1..16")
+    m, d = arrays["query_table"].shape[1], arrays["value1_table"].shape[1]
+    for name, shape in (("query_table", (M, m)), ("key1_table", (M, m)), ("key2_table", (M, m)),
+                        ("value1_table", (M, d)), ("value2_table", (M, d)), ("psi_table", (M, d)),
+                        ("psi_threshold", (1,))):
+        _shape(path, arrays, name, shape)
+    unit = Match3ThirdOrderUnit(N, M, m, d, matched_below=meta["psi_matched"] == "below",
+                                threshold=float(arrays["psi_threshold"][0]), dtype=dtype,
+                                construction=meta.get("construction", ""))
+    with torch.no_grad():
+        for name in _MATCH3_TENSORS[:-1]:
+            getattr(unit, name).copy_(torch.from_numpy(np.array(arrays[name], dtype=np.float64)).to(dtype))
+    for name in ("psi_table", "psi_threshold"):
+        if name in exact:
+            unit.exact[name] = (exact[name], np.array(arrays[name], dtype=np.float64))
+    unit.metadata = meta
+    return unit
+
+
+def load(path: str, dtype=torch.float64):
+    """Reads a model file into a QsaTableUnit, Match2TableUnit or Match3ThirdOrderUnit (float64 by default)."""
+    meta, arrays, exact = safetensors_io.read(path)
+    if meta.get("class") == "match2-table":
+        return _load_match2(path, meta, arrays, exact, dtype)
+    if meta.get("class") == "match3-third-order":
+        return _load_match3(path, meta, arrays, exact, dtype)
     N, q, d, k, d_out = _check(path, meta, arrays)
     unit = QsaTableUnit(N, q, d, k, d_out, dtype=dtype, construction=meta.get("construction", ""))
     with torch.no_grad():
@@ -81,8 +177,51 @@ def exact_tables(path: str) -> dict:
             for n in _TENSORS}
 
 
-def save(module: QsaTableUnit, path: str, dtype: str = "F32", construction: str = "trained") -> None:
-    """Writes a QsaTableUnit as a version-1 qsa-table file, every tensor in `dtype`."""
+def _array(p):
+    return p.detach().to(torch.float64).cpu().numpy()
+
+
+def _save_match(module, path, dtype, construction):
+    """Tables in `dtype`; psi's threshold (and psi_table) exact: the file's exact values when the
+    module was loaded from one, else the exact value of the stored double."""
+    meta = {"format": FORMAT_NAME, "format_version": MATCH_FORMAT_VERSION, "N": str(module.N), "M": str(module.M),
+            "heads": "1", "psi_matched": "below" if module.matched_below else "above",
+            "construction": construction or module.construction or "trained"}
+    tensors, exact = {}, {}
+    if isinstance(module, Match2TableUnit):
+        meta.update({"class": "match2-table", "psi": module.psi,
+                     "residual": "true" if module.residual_table is not None or module.residual_pos is not None else "false"})
+        for name in _MATCH2_TENSORS[:-1]:
+            if getattr(module, name) is not None:
+                tensors[name] = (dtype, _array(getattr(module, name)))
+        t = float(module.threshold)
+        if module.threshold_exact is not None and getattr(module, "threshold_double", None) == t:
+            exact["psi_threshold"] = [module.threshold_exact]
+        else:
+            exact["psi_threshold"] = [Fraction(t)]
+        tensors["psi_threshold"] = ("F64", np.array([t]))
+    else:
+        meta["class"] = "match3-third-order"
+        for name in _MATCH3_TENSORS[:-2]:
+            tensors[name] = (dtype, _array(getattr(module, name)))
+        psi = _array(module.psi_table)
+        t = np.array([float(module.threshold)])
+        for name, now in (("psi_table", psi), ("psi_threshold", t)):
+            kept = module.exact.get(name)
+            if kept is not None and np.array_equal(kept[1].reshape(-1), now.reshape(-1)):
+                exact[name] = kept[0]
+            else:
+                exact[name] = [Fraction(float(v)) for v in now.reshape(-1)]
+            tensors[name] = ("F64", now)
+    safetensors_io.write(path, meta, tensors, exact)
+
+
+def save(module, path: str, dtype: str = "F32", construction: str = "trained") -> None:
+    """Writes a module as a model file, every table in `dtype` (F64 | F32 | F16 | BF16).  A
+    QsaTableUnit becomes a version-1 qsa-table file; a Match unit a version-2 file whose ψ
+    threshold (and ψ table) stay exact."""
+    if isinstance(module, (Match2TableUnit, Match3ThirdOrderUnit)):
+        return _save_match(module, path, dtype, construction)
     meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "class": "qsa-table",
             "N": str(module.N), "q": str(module.q), "d": str(module.d), "heads": "1", "residual": "false",
             "construction": construction}

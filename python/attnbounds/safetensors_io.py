@@ -1,8 +1,10 @@
 """safetensors files in pure Python (json + struct + numpy), with the toolkit's strict checks.
 
 A file is an 8-byte little-endian header length, a JSON header, then raw little-endian arrays.
-Exact arrays: a F64 tensor NAME may have a U8 companion "NAME.exact" of ASCII rationals separated
-by single spaces; NAME then holds the nearest double of each entry (docs/model-format.md).
+Exact arrays: a F64 tensor NAME may have a U8 companion "NAME.exact" of ASCII exact reals separated
+by single spaces; NAME then holds the nearest double of each entry (docs/model-format.md).  An exact
+real is a canonical rational ("-3/4") or, in format version 2, a trigonometric entry
+"B*cos(2pi*r/M)" / "A+B*sin(2pi*r/M)" (ExactTrig below).
 """
 from __future__ import annotations
 
@@ -48,6 +50,95 @@ def _parse_fraction(tok: str):
         return None
     canon = str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
     return f if canon == tok else None
+
+
+def _canonical(f: Fraction) -> str:
+    return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
+
+
+def _turn_is_rational(fn: str, r: int, M: int) -> bool:
+    """Niven: cos of a rational number of turns t is rational iff t's reduced denominator is 1, 2, 3, 4 or 6."""
+    t = Fraction(r, M) if fn == "cos" else Fraction(4 * r - M, 4 * M)  # sin(2πt) = cos(2π(t − 1/4))
+    return (t % 1).denominator in (1, 2, 3, 4, 6)
+
+
+def _cos_turn(t: Fraction) -> float:
+    """cos(2πt) in float64, the angle first reduced exactly to [0, π/4] (a few ulps at most)."""
+    import math
+    t %= 1
+    if t > Fraction(1, 2):
+        t = 1 - t
+    sign = 1.0
+    if t > Fraction(1, 4):
+        t, sign = Fraction(1, 2) - t, -1.0
+    if t > Fraction(1, 8):
+        return sign * math.sin(2.0 * math.pi * float(Fraction(1, 4) - t))
+    return sign * math.cos(2.0 * math.pi * float(t))
+
+
+class ExactTrig:
+    """The exact real constant + coefficient·fn(2π·r/M), fn = cos or sin, irrational."""
+
+    __slots__ = ("constant", "coefficient", "fn", "r", "M")
+
+    def __init__(self, constant: Fraction, coefficient: Fraction, fn: str, r: int, M: int):
+        self.constant, self.coefficient, self.fn, self.r, self.M = constant, coefficient, fn, r, M
+
+    def __float__(self) -> float:
+        return float(self.constant) + float(self.coefficient) * _cos_turn(
+            Fraction(self.r, self.M) if self.fn == "cos" else Fraction(4 * self.r - self.M, 4 * self.M))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ExactTrig) and str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __str__(self) -> str:
+        f = f"{self.fn}(2pi*{self.r}/{self.M})"
+        if self.constant == 0:
+            return f"{_canonical(self.coefficient)}*{f}"
+        op = "-" if self.coefficient < 0 else "+"
+        return f"{_canonical(self.constant)}{op}{_canonical(abs(self.coefficient))}*{f}"
+
+    __repr__ = __str__
+
+
+def _small_natural(s: str):
+    if not s or len(s) > 7 or not (s.isascii() and s.isdigit()) or (len(s) > 1 and s[0] == "0"):
+        return None
+    return int(s)
+
+
+def parse_exact_entry(tok: str):
+    """A Fraction or an ExactTrig for one canonical spelling, else None (the toolkit's rules)."""
+    star = tok.find("*")
+    if star < 0:
+        return _parse_fraction(tok)
+    prefix, fn = tok[:star], tok[star + 1:]
+    if not (fn.startswith("cos(2pi*") or fn.startswith("sin(2pi*")) or not fn.endswith(")"):
+        return None
+    num, _, den = fn[8:-1].partition("/")
+    r, M = _small_natural(num), _small_natural(den)
+    if r is None or M is None or not (2 <= M <= 1 << 20 and 1 <= r < M) or _turn_is_rational(fn[:3], r, M):
+        return None
+    op = next((i for i in range(1, len(prefix)) if prefix[i] in "+-"), None)
+    if op is None:
+        b = _parse_fraction(prefix)
+        if b is None or b == 0:
+            return None
+        return ExactTrig(Fraction(0), b, fn[:3], r, M)
+    a, b_text = _parse_fraction(prefix[:op]), prefix[op + 1:]
+    if not b_text or b_text[0] == "-":
+        return None
+    b = _parse_fraction(b_text)
+    if a is None or a == 0 or b is None or b == 0:
+        return None
+    return ExactTrig(a, b if prefix[op] == "+" else -b, fn[:3], r, M)
+
+
+def exact_text(v) -> str:
+    return str(v) if isinstance(v, ExactTrig) else _canonical(Fraction(v))
 
 
 def parse(data: bytes, file: str = "(bytes)"):
@@ -123,11 +214,14 @@ def parse(data: bytes, file: str = "(bytes)"):
         if dt != "U8" or a.ndim != 1 or base not in arrays or arrays[base][0] != "F64":
             raise ModelFileError(file, f"tensor '{name}'", "an exact companion is rank-1 U8 beside a F64 tensor")
         toks = a.tobytes().decode("ascii", errors="replace").split(" ") if a.size else []
-        vals = [_parse_fraction(t) for t in toks]
+        vals = [parse_exact_entry(t) for t in toks]
         base_a = arrays[base][1].reshape(-1)
         if any(v is None for v in vals) or len(vals) != base_a.size:
-            raise ModelFileError(file, f"tensor '{name}'", "must hold one canonical rational per entry, single spaces between")
-        if any(float(v) != float(x) for v, x in zip(vals, base_a)):
+            raise ModelFileError(file, f"tensor '{name}'", "must hold one canonical exact real per entry, single spaces between")
+        # Rationals exactly; a trigonometric entry within 4 ulps (math.cos is not correctly
+        # rounded; the toolkit checks the nearest double exactly).
+        if any(float(v) != float(x) if not isinstance(v, ExactTrig) else abs(float(v) - float(x)) > 4 * np.spacing(abs(float(x)) + 1e-300)
+               for v, x in zip(vals, base_a)):
             raise ModelFileError(file, f"tensor '{base}'", "an entry is not the nearest double of its exact value")
         exact[base] = vals
     plain = {k: v for k, (dt, v) in arrays.items() if not k.endswith(".exact")}
@@ -178,14 +272,22 @@ def _encode(dtype: str, a: np.ndarray) -> bytes:
 
 
 def serialize(metadata: dict, tensors: dict, exact: dict | None = None) -> bytes:
-    """tensors: {name: (dtype, array)}; exact: {name: list of Fraction} (stored as F64 + NAME.exact)."""
+    """tensors: {name: (dtype, array)}; exact: {name: list of Fraction or ExactTrig} (stored as F64 +
+    NAME.exact).  For an exact tensor that is also in `tensors` (F64), its array gives the nearest
+    doubles (needed for trigonometric entries: pass the doubles the toolkit wrote)."""
     items = {}
     for name, (dt, a) in tensors.items():
         items[name] = (dt, list(np.shape(a)), _encode(dt, a))
     for name, vals in (exact or {}).items():
         shape = list(np.shape(tensors[name][1])) if name in tensors else [len(vals)]
-        items[name] = ("F64", shape, np.array([float(v) for v in vals], dtype="<f8").tobytes())
-        text = " ".join(str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}" for v in vals)
+        if name in tensors:
+            doubles = np.asarray(tensors[name][1], dtype=np.float64).reshape(-1)
+        elif any(isinstance(v, ExactTrig) for v in vals):
+            raise ValueError(f"{name}: trigonometric exact entries need their nearest doubles")
+        else:
+            doubles = np.array([float(v) for v in vals], dtype=np.float64)
+        items[name] = ("F64", shape, doubles.astype("<f8").tobytes())
+        text = " ".join(exact_text(v) for v in vals)
         items[name + ".exact"] = ("U8", [len(text)], text.encode("ascii"))
     header, at, blobs = {"__metadata__": dict(metadata)}, 0, []
     for name in sorted(items):

@@ -75,11 +75,12 @@ std::string dtype_label(const SafetensorsFile& f, const std::string& name) {
 QsaTableModel qsa_table_model_from(const std::string& file, const SafetensorsFile& f, std::uint64_t max_entries) {
   if (meta(file, f, "format") != kModelFormatName)
     throw ModelFileError(file, "__metadata__.format", std::string("must be '") + kModelFormatName + "'");
-  meta_int(file, f, "format_version", kModelFormatVersion, kModelFormatVersion);
   const std::string& cls = meta(file, f, "class");
   if (cls != "qsa-table")
     throw ModelFileError(file, "__metadata__.class",
-                         "'" + cls + "' is not a class this version defines (format version 1 defines: qsa-table)");
+                         "is '" + cls + "', not qsa-table: the qSA checker needs a query table over subsets and a key "
+                         "table over positions (class qsa-table, format version 1)");
+  meta_int(file, f, "format_version", kModelFormatVersion, kModelFormatVersion);
   if (f.metadata.count("heads") && meta(file, f, "heads") != "1")
     throw ModelFileError(file, "__metadata__.heads",
                          "must be 1: class qsa-table is one unit (a sum of heads has no table reduction here)");

@@ -165,28 +165,10 @@ bool parse_dtype(const std::string& s, DType* t) {
   return false;
 }
 
-// One canonical rational: -?(0|[1-9][0-9]*)(/[1-9][0-9]*)? in lowest terms, denominator > 1.
-bool parse_canonical_rational(const std::string& tok, Rational* out) {
-  if (tok.empty() || tok.size() > 100000) return false;
-  for (char c : tok)
-    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '/')) return false;
-  try {
-    Rational r(tok, 10);
-    if (r.get_den() == 0) return false;
-    Rational c = r;
-    c.canonicalize();
-    if (to_exact_string(c) != tok) return false;
-    *out = c;
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
-std::vector<Rational> parse_exact_companion(const std::string& file, const std::string& name, const Tensor& t,
-                                            std::uint64_t expected) {
+std::vector<ExactReal> parse_exact_companion(const std::string& file, const std::string& name, const Tensor& t,
+                                             std::uint64_t expected) {
   const std::string field = tensor_field(name + ".exact");
-  std::vector<Rational> out;
+  std::vector<ExactReal> out;
   out.reserve(std::min<std::uint64_t>(expected, 1u << 20));
   const std::string text(t.bytes.begin(), t.bytes.end());
   std::size_t pos = 0;
@@ -194,12 +176,13 @@ std::vector<Rational> parse_exact_companion(const std::string& file, const std::
   while (true) {
     std::size_t sp = text.find(' ', pos);
     std::string tok = text.substr(pos, sp == std::string::npos ? std::string::npos : sp - pos);
-    Rational r;
-    if (!parse_canonical_rational(tok, &r))
+    std::optional<ExactReal> r = parse_exact_real(tok);
+    if (!r)
       throw ModelFileError(file, field,
                            "entry " + std::to_string(out.size()) + " '" + printable(tok, 40) +
-                               "' is not a canonical rational (-?digits or -?p/q in lowest terms, single spaces between)");
-    out.push_back(std::move(r));
+                               "' is not a canonical rational (-?digits or -?p/q in lowest terms, single spaces between)"
+                               " or trigonometric entry (B*cos(2pi*r/M), A+B*sin(2pi*r/M), ...)");
+    out.push_back(std::move(*r));
     if (out.size() > expected) break;
     if (sp == std::string::npos) break;
     pos = sp + 1;
@@ -366,14 +349,14 @@ SafetensorsFile parse_safetensors(const std::string& file, const unsigned char* 
       throw ModelFileError(file, tensor_field(name), "companion of a missing tensor '" + printable(base) + "'");
     if (it->second.dtype != DType::F64)
       throw ModelFileError(file, tensor_field(base), "has an exact companion, so it must be F64 (nearest doubles)");
-    std::vector<Rational> exact = parse_exact_companion(file, base, t, it->second.elements());
+    std::vector<ExactReal> exact = parse_exact_companion(file, base, t, it->second.elements());
     for (std::uint64_t i = 0; i < exact.size(); ++i) {
       double v;
       decode_entry(it->second, i, &v);
       if (v != nearest_double(exact[i]))
         throw ModelFileError(file, tensor_field(base),
                              "entry " + std::to_string(i) + " is not the nearest double of its exact value " +
-                                 printable(to_exact_string(exact[i]), 60));
+                                 printable(exact[i].text(), 60));
     }
   }
   return out;
@@ -471,15 +454,15 @@ Tensor make_float_tensor(const std::string& file, const std::string& name, DType
   return t;
 }
 
-void add_exact_tensor(SafetensorsFile& f, const std::string& name, std::vector<std::uint64_t> shape,
-                      const std::vector<Rational>& values) {
+void add_exact_real_tensor(SafetensorsFile& f, const std::string& name, std::vector<std::uint64_t> shape,
+                           const std::vector<ExactReal>& values) {
   std::vector<double> nearest;
   nearest.reserve(values.size());
   std::string text;
   for (std::size_t i = 0; i < values.size(); ++i) {
     nearest.push_back(nearest_double(values[i]));
     if (i) text.push_back(' ');
-    text += to_exact_string(values[i]);
+    text += values[i].text();
   }
   f.tensors[name] = make_float_tensor("(model)", name, DType::F64, std::move(shape), nearest);
   Tensor ex;
@@ -487,6 +470,11 @@ void add_exact_tensor(SafetensorsFile& f, const std::string& name, std::vector<s
   ex.shape = {text.size()};
   ex.bytes.assign(text.begin(), text.end());
   f.tensors[name + ".exact"] = std::move(ex);
+}
+
+void add_exact_tensor(SafetensorsFile& f, const std::string& name, std::vector<std::uint64_t> shape,
+                      const std::vector<Rational>& values) {
+  add_exact_real_tensor(f, name, std::move(shape), std::vector<ExactReal>(values.begin(), values.end()));
 }
 
 std::vector<double> tensor_doubles(const std::string& file, const std::string& name, const Tensor& t) {
@@ -498,15 +486,29 @@ std::vector<double> tensor_doubles(const std::string& file, const std::string& n
   return out;
 }
 
-std::vector<Rational> tensor_exact(const std::string& file, const SafetensorsFile& f, const std::string& name) {
+std::vector<ExactReal> tensor_exact_reals(const std::string& file, const SafetensorsFile& f, const std::string& name) {
   auto it = f.tensors.find(name);
   if (it == f.tensors.end()) throw ModelFileError(file, tensor_field(name), "missing");
   auto ex = f.tensors.find(name + ".exact");
   if (ex != f.tensors.end()) return parse_exact_companion(file, name, ex->second, it->second.elements());
   std::vector<double> d = tensor_doubles(file, name, it->second);
-  std::vector<Rational> out;
+  std::vector<ExactReal> out;
   out.reserve(d.size());
-  for (double v : d) out.emplace_back(v);  // mpq from a double is exact
+  for (double v : d) out.emplace_back(Rational(v));  // mpq from a double is exact
+  return out;
+}
+
+std::vector<Rational> tensor_exact(const std::string& file, const SafetensorsFile& f, const std::string& name) {
+  std::vector<ExactReal> reals = tensor_exact_reals(file, f, name);
+  std::vector<Rational> out;
+  out.reserve(reals.size());
+  for (std::size_t i = 0; i < reals.size(); ++i) {
+    if (!reals[i].is_rational())
+      throw ModelFileError(file, tensor_field(name + ".exact"),
+                           "entry " + std::to_string(i) + " '" + printable(reals[i].text(), 40) +
+                               "' is trigonometric; this tensor must hold rationals");
+    out.push_back(std::move(reals[i].constant));
+  }
   return out;
 }
 

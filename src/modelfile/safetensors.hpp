@@ -4,7 +4,7 @@
 // before anything is allocated, and floating-point arrays hold no NaN or infinity.
 //
 // Exact arrays: a tensor NAME of dtype F64 may have a companion tensor "NAME.exact" of dtype U8
-// holding ASCII rationals ("-3/4", "12") separated by single spaces, one per entry of NAME in
+// holding ASCII exact reals ("-3/4", "12", "5/2*cos(2pi*3/16)", exact_real.hpp) separated by single spaces, one per entry of NAME in
 // row-major order; NAME then holds the nearest double of each entry (checked on read), so tools
 // that ignore the companion still see the right numbers.
 #pragma once
@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "modelfile/exact_real.hpp"
 #include "numeric/rational.hpp"
 
 namespace attnbounds {
@@ -69,15 +70,20 @@ void write_safetensors(const std::string& path, const SafetensorsFile& f);
 // overflows the dtype.  Values are rounded to nearest, ties to even.
 Tensor make_float_tensor(const std::string& file, const std::string& name, DType dtype,
                          std::vector<std::uint64_t> shape, const std::vector<double>& values);
-// Adds NAME (F64, nearest doubles) and NAME.exact (the exact rationals) to f.
+// Adds NAME (F64, nearest doubles) and NAME.exact (the exact values) to f.
 void add_exact_tensor(SafetensorsFile& f, const std::string& name, std::vector<std::uint64_t> shape,
                       const std::vector<Rational>& values);
+void add_exact_real_tensor(SafetensorsFile& f, const std::string& name, std::vector<std::uint64_t> shape,
+                           const std::vector<ExactReal>& values);
 
 // Entries as doubles (exact for every float dtype).  Throws for U8.
 std::vector<double> tensor_doubles(const std::string& file, const std::string& name, const Tensor& t);
 // The exact reals a tensor denotes: its companion NAME.exact when present, else the binary
 // floating-point values themselves (a bf16 entry is the dyadic rational it encodes).
+// Refuses a trigonometric companion entry (tensors that must be rational).
 std::vector<Rational> tensor_exact(const std::string& file, const SafetensorsFile& f, const std::string& name);
+// The same, allowing the trigonometric entries of exact_real.hpp.
+std::vector<ExactReal> tensor_exact_reals(const std::string& file, const SafetensorsFile& f, const std::string& name);
 
 // The nearest double of a rational (round to nearest, ties to even).
 double nearest_double(const Rational& x);

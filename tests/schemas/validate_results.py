@@ -69,6 +69,10 @@ CASES = [
     ("check", ["check", "qsa-rip", "--N", "6", "--q", "2", "--eps", "0.1", "--mk", "16", "--certificate", "{cert_rip}"]),
     ("replay", ["replay", "{cert_cyclic}"]),
     ("replay", ["replay", "{cert_rip}"]),
+    ("check", ["check", "match2", "--model", "{match2_model}"]),
+    ("check", ["check", "match2", "--model", "{match2_model_low}", "--semantics", "embed:bf16"]),
+    ("check", ["check", "match3", "--model", "{match3_model}"]),
+    ("eval", ["eval", "match2", "--model", "{match2_model}", "--input", "3,5,1,4"]),
 ]
 
 # Fields whose type today differs from the contract in docs/schemas (kind, path, words of the
@@ -113,7 +117,14 @@ def main():
             "matrix": os.path.join(tmp, "matrix.txt"),
             "cert_cyclic": os.path.join(tmp, "cert_cyclic.json"),
             "cert_rip": os.path.join(tmp, "cert_rip.json"),
+            "match2_model": os.path.join(tmp, "match2.st"),
+            "match2_model_low": os.path.join(tmp, "match2_low.st"),
+            "match3_model": os.path.join(tmp, "match3.st"),
         }
+        for export in (["match2", "--N", "4", "--M", "8", "--out", files["match2_model"]],
+                       ["match2", "--N", "4", "--M", "8", "--c", "1", "--out", files["match2_model_low"]],
+                       ["match3-third-order", "--N", "3", "--M", "6", "--out", files["match3_model"]]):
+            subprocess.run([binary, "export"] + export, check=True, capture_output=True, timeout=60)
         with open(files["qsa_input"], "w") as f:
             f.write('{"z": [[1], [-1], ["1/2"], [0]], "y": [[1, 2], [2, 3], [3, 4], [1, 4]]}')
         with open(files["matrix"], "w") as f:

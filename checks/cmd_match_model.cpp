@@ -1,0 +1,307 @@
+// CLI wiring of the Match model-file class match2-table: export of the Match2 construction, and
+// check / eval of a file with the certified Match2 checker (src/modelfile/match2_model.*).
+#include "cmd_match_model.hpp"
+
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+
+#include "enumerate/parallel.hpp"
+#include "json_match.hpp"
+#include "modelfile/match2_model.hpp"
+#include "modelfile/match3_model.hpp"
+#include "proofs/match2_trig.hpp"
+#include "proofs/match3_third_order.hpp"
+#include "result_json.hpp"
+
+namespace attnbounds {
+namespace {
+
+constexpr const char* kMatch2ModelTheorem = "§4.3 (Match2)";
+constexpr const char* kMatch2ModelProvenance = "paper statement (Match2, math §4.3); the model is the file's";
+constexpr const char* kMatch3ModelTheorem = "§4.4 (Match3, third-order attention)";
+constexpr const char* kMatch3ModelProvenance = "paper statement (Match3, math §1.5, §4.4); the model is the file's";
+
+json match2_model_params(const Match2TableModel& m, const std::string& path) {
+  json p{{"model", path},
+         {"class", "match2-table"},
+         {"N", m.N},
+         {"M", m.M},
+         {"k", m.k},
+         {"d", m.d},
+         {"residual", m.has_residual()},
+         {"positional", m.positional()},
+         {"psi", m.psi == Match2TableModel::Psi::Norm ? "norm" : "linear"},
+         {"psi_matched", m.matched_below ? "below" : "above"},
+         {"dtypes", m.dtypes}};
+  if (!m.construction.empty()) p["construction"] = m.construction;
+  return p;
+}
+
+Match2TableModel load(const std::string& path) {
+  if (path.empty()) throw UsageError("--model", "needs a file name");
+  return read_match2_table_model(path);
+}
+
+}  // namespace
+
+void emit_match_model_eval(const json& r, const CommonOptions& common, const std::string& title);
+
+void run_check_match2_model(const std::string& path, const CommonOptions& common) {
+  const Match2TableModel m = load(path);
+  const Semantics sem = semantics_of(common);
+  const std::string problem = match2_certifiable_structure_problem(m, sem);
+  if (!problem.empty()) throw UsageError("--model", path + ": not certifiable as Match2 under " + sem.name() + ": " + problem);
+  const unsigned threads = resolve_threads(common.threads);
+  const Match2TableCheckResult r = with_size_guard([&] { return check_match2_table(m, sem, threads, common.force); });
+  json out = make_result("check", "match2", kMatch2ModelTheorem, kMatch2ModelProvenance, match2_model_params(m, path), r.semantics);
+  out["residual"] = m.has_residual();
+  out["threshold"] = to_decimal_string(r.threshold_lower, 17, 0);
+  out["reduction"] = r.reduction;
+  out["structure"] = std::string("verified from the file: class match2-table (query, key, value") +
+                     (m.has_residual() ? ", residual" : "") + " tables over token values" +
+                     (m.positional() ? " plus positional tables" : ", no positional tables") + "; ψ = 1[" +
+                     (m.psi == Match2TableModel::Psi::Norm ? "‖out‖" : "w·out") + (m.matched_below ? " < τ" : " > τ") + "])";
+  const bool norm_below = m.psi == Match2TableModel::Psi::Norm && m.matched_below;
+  add_match_sweep(out, r.sweep, norm_below ? "largest_matched_norm" : "tightest_matched_statistic",
+                  norm_below ? "smallest_unmatched_norm" : "tightest_unmatched_statistic");
+  finish_result(out, r.verdict, r.seconds, r.threads);
+  emit(out, common, exit_status_for(r.verdict));
+}
+
+void run_eval_match2_model(const std::string& path, const std::string& input, const CommonOptions& common) {
+  const Match2TableModel m = load(path);
+  const std::vector<int> x = parse_int_list("--input", input, -1000000000, 1000000000, 2);
+  if (x.size() != static_cast<std::size_t>(m.N))
+    throw UsageError("--input", fmt::format("needs N = {} token values (the model's N), got {}", m.N, x.size()));
+  json r = to_json(eval_match2_table(m, semantics_of(common), x));
+  r["params"]["model"] = path;
+  r["params"]["class"] = "match2-table";
+  emit_match_model_eval(r, common, "match2 --model " + path);
+}
+
+void emit_match_model_eval(const json& r, const CommonOptions& common, const std::string& title) {
+  if (common.json) std::cout << r.dump(2) << '\n';
+  else {
+    std::cout << "eval " << title << " (" << r["semantics"].get<std::string>() << ")\n";
+    std::cout << "  token  x   model  truth\n";
+    int i = 1;
+    for (const auto& t : r["tokens"])
+      std::cout << "  " << i++ << "\t" << t["x"].dump() << "\t" << t["model"].dump() << "\t" << t["truth"].dump()
+                << (t["model"] == t["truth"] ? "" : "   <- wrong") << '\n';
+    std::cout << "  errors " << r["errors"].dump() << '\n';
+  }
+  set_exit_status(r["errors"].get<int>() == 0 ? 0 : 1);
+}
+
+namespace {
+
+struct Match2ExportOptions {
+  CommonOptions common;
+  int N = 8, M = 16;
+  std::string c, out, dtype = "exact";
+  bool flip = false;
+};
+
+ModelWriteOptions write_options(const std::string& dtype) {
+  ModelWriteOptions w;
+  if (dtype == "exact") return w;
+  w.exact = false;
+  if (dtype == "F64") w.dtype = DType::F64;
+  else if (dtype == "F32") w.dtype = DType::F32;
+  else if (dtype == "BF16") w.dtype = DType::BF16;
+  else if (dtype == "F16") w.dtype = DType::F16;
+  else throw UsageError("--dtype", "must be exact, F64, F32, BF16 or F16 (got '" + dtype + "')");
+  return w;
+}
+
+// --c as given, else the construction's default.
+Rational export_temperature(const Match2ExportOptions& o, bool third_order) {
+  Rational c;
+  if (o.c.empty()) {
+    c = third_order ? match3_default_temperature(o.N, o.M) : match2_default_temperature(o.N, o.M);
+  } else {
+    try {
+      c = parse_rational(o.c);
+    } catch (const std::invalid_argument&) {
+      throw UsageError("--c", "expected a positive rational such as 12.5 or 25/2 (got '" + o.c + "')");
+    }
+    if (!(c > 0) || c > Rational(mpz_class(1) << 40)) throw UsageError("--c", "must be in (0, 2^40] (got " + o.c + ")");
+  }
+  return c;
+}
+
+void check_export_sizes(const Match2ExportOptions& o, int max_N) {
+  if (o.out.empty()) throw UsageError("--out", "a file name is required");
+  if (o.N < 2 || o.N > max_N) throw UsageError("--N", fmt::format("must be in 2..{} (got {})", max_N, o.N));
+  if (o.M < 2 || o.M > 4096) throw UsageError("--M", "must be in 2..4096 for export (got " + std::to_string(o.M) + ")");
+}
+
+void run_export_match2(const Match2ExportOptions& o) {
+  Stopwatch sw;
+  const ModelWriteOptions wopts = write_options(o.dtype);
+  check_export_sizes(o, 64);
+  const Rational c = export_temperature(o, false);
+  Match2TableModel m = match2_table_model_of_construction(o.N, o.M, c, o.flip);
+  json params{{"N", o.N}, {"M", o.M}, {"c", to_exact_string(c)}, {"flip_query_sign", o.flip}};
+  m.metadata["params"] = params.dump();
+  m.metadata["provenance"] = "paper: m = 3; construction ours (m = 2 + residual)";
+  try {
+    write_match2_table_model(o.out, m, wopts);
+  } catch (const ModelFileError& e) {
+    throw UsageError("--out", e.what());
+  }
+  json out = make_result("export", "match2", kMatch2ModelTheorem, "paper: m = 3; construction ours (m = 2 + residual)", params,
+                         "exact");
+  out["file"] = o.out;
+  out["class"] = "match2-table";
+  out["dtype"] = o.dtype;
+  out["seconds"] = sw.seconds();
+  if (!o.common.json) {
+    std::cout << fmt::format("export match2: wrote {} (class match2-table, N = {}, M = {}, k = d = 2, c = {}, {})\n", o.out,
+                             o.N, o.M, to_exact_string(c), o.dtype);
+    set_exit_status(0);
+    return;
+  }
+  emit(out, o.common, 0);
+}
+
+const DeclaredEntry reg_export_match2{
+    {"export", "match2", kMatch2ModelTheorem, "paper: m = 3; construction ours (m = 2 + residual)",
+     "write the Match2 construction (trigonometric tables + residual) as a model file, exact",
+     "--N --M --c --flip-query-sign --out --dtype --json", [](CLI::App& a) {
+       auto o = std::make_shared<Match2ExportOptions>();
+       auto* sub = a.add_subcommand("match2", "write the Match2 construction as a model file");
+       add_common(*sub, o->common, false);
+       sub->add_option("--N", o->N, "number of tokens (2..64)")->capture_default_str();
+       sub->add_option("--M", o->M, "modulus (values in [M])")->capture_default_str();
+       sub->add_option("--c", o->c, "temperature (exact rational); default as check match2");
+       sub->add_flag("--flip-query-sign", o->flip, "negative twin: query c(cos, +sin)");
+       sub->add_option("--out", o->out, "model file to write (safetensors)")->required();
+       sub->add_option("--dtype", o->dtype, "exact (F64 + exact companions) | F64 | F32 | BF16 | F16")->capture_default_str();
+       sub->callback([o] { run_export_match2(*o); });
+     }}};
+
+void run_export_match3(const Match2ExportOptions& o) {
+  Stopwatch sw;
+  const ModelWriteOptions wopts = write_options(o.dtype);
+  check_export_sizes(o, 16);
+  const Rational c = export_temperature(o, true);
+  Match3ThirdOrderModel m = match3_third_order_model_of_construction(o.N, o.M, c, o.flip);
+  json params{{"N", o.N}, {"M", o.M}, {"c", to_exact_string(c)}, {"flip_query_sign", o.flip}};
+  m.metadata["params"] = params.dump();
+  m.metadata["provenance"] = "paper statement; construction ours";
+  try {
+    write_match3_third_order_model(o.out, m, wopts);
+  } catch (const ModelFileError& e) {
+    throw UsageError("--out", e.what());
+  }
+  json out = make_result("export", "match3-third-order", kMatch3ModelTheorem, "paper statement; construction ours", params, "exact");
+  out["file"] = o.out;
+  out["class"] = "match3-third-order";
+  out["dtype"] = o.dtype;
+  out["seconds"] = sw.seconds();
+  if (!o.common.json) {
+    std::cout << fmt::format("export match3-third-order: wrote {} (class match3-third-order, N = {}, M = {}, m = d = 4, c = {}, {})\n",
+                             o.out, o.N, o.M, to_exact_string(c), o.dtype);
+    set_exit_status(0);
+    return;
+  }
+  emit(out, o.common, 0);
+}
+
+const DeclaredEntry reg_export_match3{
+    {"export", "match3-third-order", kMatch3ModelTheorem, "paper statement; construction ours",
+     "write the third-order Match3 construction (trigonometric tables) as a model file, exact",
+     "--N --M --c --flip-query-sign --out --dtype --json", [](CLI::App& a) {
+       auto o = std::make_shared<Match2ExportOptions>();
+       o->N = 6;
+       o->M = 9;
+       auto* sub = a.add_subcommand("match3-third-order", "write the third-order Match3 construction as a model file");
+       add_common(*sub, o->common, false);
+       sub->add_option("--N", o->N, "number of tokens (2..16)")->capture_default_str();
+       sub->add_option("--M", o->M, "modulus (values in [M])")->capture_default_str();
+       sub->add_option("--c", o->c, "temperature C (exact rational); default as check match3-third-order");
+       sub->add_flag("--flip-query-sign", o->flip, "negative twin: last query entry +C sin");
+       sub->add_option("--out", o->out, "model file to write (safetensors)")->required();
+       sub->add_option("--dtype", o->dtype, "exact (F64 + exact companions) | F64 | F32 | BF16 | F16")->capture_default_str();
+       sub->callback([o] { run_export_match3(*o); });
+     }}};
+
+struct Match3ModelOptions {
+  CommonOptions common;
+  std::string model, input;
+};
+
+json match3_model_params(const Match3ThirdOrderModel& m, const std::string& path) {
+  json p{{"model", path}, {"class", "match3-third-order"}, {"N", m.N}, {"M", m.M}, {"m", m.m}, {"d", m.d},
+         {"psi_matched", m.matched_below ? "below" : "above"}, {"dtypes", m.dtypes}};
+  if (!m.construction.empty()) p["construction"] = m.construction;
+  return p;
+}
+
+Match3ThirdOrderModel load3(const std::string& path) {
+  if (path.empty()) throw UsageError("--model", "needs a file name");
+  return read_match3_third_order_model(path);
+}
+
+void run_check_match3_model(const Match3ModelOptions& o) {
+  const Match3ThirdOrderModel m = load3(o.model);
+  const Semantics sem = semantics_of(o.common);
+  const std::string problem = match3_certifiable_structure_problem(m, sem);
+  if (!problem.empty()) throw UsageError("--model", o.model + ": not certifiable as Match3 under " + sem.name() + ": " + problem);
+  const unsigned threads = resolve_threads(o.common.threads);
+  const Match2TableCheckResult r = with_size_guard([&] { return check_match3_third_order_model(m, sem, threads, o.common.force); });
+  json out = make_result("check", "match3", kMatch3ModelTheorem, kMatch3ModelProvenance, match3_model_params(m, o.model), r.semantics);
+  out["threshold"] = to_decimal_string(r.threshold_lower, 17, 0);
+  out["reduction"] = r.reduction;
+  out["structure"] = std::string("verified from the file: class match3-third-order (query, key1, key2, value1, value2 tables "
+                                 "over token values, no positional tables; ψ = 1[psi_table[x_i]·out") +
+                     (m.matched_below ? " < τ" : " > τ") + "])";
+  add_match_sweep(out, r.sweep, "smallest_matched_statistic", "largest_unmatched_statistic");
+  finish_result(out, r.verdict, r.seconds, r.threads);
+  emit(out, o.common, exit_status_for(r.verdict));
+}
+
+void run_eval_match3_model(const Match3ModelOptions& o) {
+  const Match3ThirdOrderModel m = load3(o.model);
+  const std::vector<int> x = parse_int_list("--input", o.input, -1000000000, 1000000000, 2);
+  if (x.size() != static_cast<std::size_t>(m.N))
+    throw UsageError("--input", fmt::format("needs N = {} token values (the model's N), got {}", m.N, x.size()));
+  json r = to_json(eval_match3_third_order_model(m, semantics_of(o.common), x));
+  r["params"]["model"] = o.model;
+  r["params"]["class"] = "match3-third-order";
+  emit_match_model_eval(r, o.common, "match3 --model " + o.model);
+}
+
+const DeclaredEntry reg_check_match3{
+    {"check", "match3", kMatch3ModelTheorem, kMatch3ModelProvenance,
+     "certified exhaustive Match3 check of a model file of class match3-third-order", "--model --semantics --threads --force --json",
+     [](CLI::App& a) {
+       auto o = std::make_shared<Match3ModelOptions>();
+       auto* sub = a.add_subcommand("match3", "certified exhaustive Match3 check of a model file");
+       add_common(*sub, o->common);
+       sub->add_option("--model", o->model, "model file of class match3-third-order (docs/model-format.md)")->required();
+       sub->callback([o] { run_check_match3_model(*o); });
+     }}};
+
+const DeclaredEntry reg_eval_match3{
+    {"eval", "match3", kMatch3ModelTheorem, kMatch3ModelProvenance,
+     "forward pass of a match3-third-order model file on one input", "--model --input --semantics --json", [](CLI::App& a) {
+       auto o = std::make_shared<Match3ModelOptions>();
+       auto* sub = a.add_subcommand("match3", "forward pass of a match3-third-order model file");
+       add_common(*sub, o->common);
+       sub->add_option("--model", o->model, "model file of class match3-third-order")->required();
+       sub->add_option("--input", o->input, "comma-separated token values, N of them")->required();
+       sub->callback([o] { run_eval_match3_model(*o); });
+     }}};
+
+}  // namespace
+
+void register_match_model_commands() {
+  for (const DeclaredEntry* d : {&reg_export_match2, &reg_export_match3, &reg_check_match3, &reg_eval_match3})
+    register_entry(d->entry);
+}
+
+}  // namespace attnbounds

@@ -1,0 +1,24 @@
+// Reading the fields of a model file (metadata and tables), shared by the Match classes.  Every
+// error is a ModelFileError naming the file and the field.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "modelfile/safetensors.hpp"
+
+namespace attnbounds::model_fields {
+
+const std::string& meta(const std::string& file, const SafetensorsFile& f, const std::string& key);
+long long meta_int(const std::string& file, const SafetensorsFile& f, const std::string& key, long long lo, long long hi);
+std::string shape_text(const std::vector<std::uint64_t>& s);
+// The tensor NAME as exact reals, with the required shape (a float dtype).
+std::vector<ExactReal> table(const std::string& file, const SafetensorsFile& f, const std::string& name,
+                             const std::vector<std::uint64_t>& shape, const std::string& why);
+// Dimension `axis` of the rank-2 tensor NAME, required in 1..max_width.
+std::uint64_t width_of(const std::string& file, const SafetensorsFile& f, const std::string& name, std::size_t axis,
+                       const std::string& what, int max_width);
+// "F64+exact", "F32", ...
+std::string dtype_label(const SafetensorsFile& f, const std::string& name);
+
+}  // namespace attnbounds::model_fields
