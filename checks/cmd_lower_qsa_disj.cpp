@@ -7,6 +7,7 @@
 
 #include "builtin_commands.hpp"
 #include "claims.hpp"
+#include "tables.hpp"
 #include "common.hpp"
 #include "enumerate/parallel.hpp"
 #include "proofs/theorem4_qsa_disj.hpp"
@@ -283,21 +284,24 @@ void run_grid(const QsaDisjCli& o) {
                          c["message_bits"].dump(), c.value("messages_distinct", json(nullptr)).dump(),
                          c["state"].get<std::string>(), c["below_line"].get<bool>() ? 1 : 0);
   } else {
-    out += "% qsa-disj grid: P pass, C collision, F inaccurate; * marks m*w < q\n\\begin{tabular}{c|";
-    for (std::size_t i = 0; i < ps.size(); ++i) out += "c";
-    out += "}\n$m$";
-    for (int p : ps) out += fmt::format(" & $p={}$", p);
-    out += " \\\\\n\\hline\n";
-    for (std::size_t mi = 0; mi < ms.size(); ++mi) {
-      out += fmt::format("{}", cells[mi * ps.size()]["m"].get<int>());
-      for (std::size_t pi = 0; pi < ps.size(); ++pi) {
-        std::string t = cell_text(mi, pi);
-        if (t.back() == '*') t = t.substr(0, t.size() - 1) + "$^*$";
-        out += " & " + t;
-      }
-      out += " \\\\\n";
+    Table t;
+    t.id = "qsa_disj_grid";
+    t.headers = {head_m};
+    t.latex_headers = {o.model == "qsa-rip" ? "$m'$" : "$m$"};
+    for (int p : ps) {
+      t.headers.push_back(fmt::format("p={}", p));
+      t.latex_headers.push_back(fmt::format("$p={}$", p));
     }
-    out += "\\end{tabular}\n";
+    t.align = std::string("r") + std::string(ps.size(), 'c');
+    for (std::size_t mi = 0; mi < ms.size(); ++mi) {
+      std::vector<std::string> row = {std::to_string(cells[mi * ps.size()]["m"].get<int>())};
+      for (std::size_t pi = 0; pi < ps.size(); ++pi) row.push_back(cell_text(mi, pi));
+      t.rows.push_back(std::move(row));
+    }
+    t.comments = {fmt::format("qsa-disj grid, q = {}, model {}, formats {}: P pass, C collision, F inaccurate, * below the line m*w = q",
+                              o.q, o.model, o.grid_format == "fixed" ? "fixed:1.(p-1)" : "float:p")};
+    t.notes = {"P pass, C collision, F inaccurate; * marks $m w < q$"};
+    out += render_latex(t);
   }
   std::cout << out;
   set_exit_status(0);

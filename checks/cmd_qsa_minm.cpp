@@ -9,6 +9,7 @@
 
 #include "builtin_commands.hpp"
 #include "claims.hpp"
+#include "tables.hpp"
 #include "cmd_qsa.hpp"
 #include "enumerate/combinatorics.hpp"
 #include "enumerate/parallel.hpp"
@@ -103,11 +104,14 @@ void run_min_m(const MinMOptions& o) {
       std::cout << fmt::format("{},{},{},{},{},{}\n", r["N"].get<int>(), r["q"].get<int>(), r["q_log2_N"].get<std::string>(),
                                cell(r, "mk_min"), cell(r, "mk_median"), cell(r, "mk_max"));
   } else {
-    std::cout << "\\begin{tabular}{rrrrrr}\n$N$ & $q$ & $q\\log_2 N$ & $m'^*_{\\min}$ & $m'^*_{\\mathrm{med}}$ & $m'^*_{\\max}$ \\\\\n\\hline\n";
+    Table t;
+    t.id = "min_m_qsa_rip";
+    t.headers = {"N", "q", "q log2 N", "m'* min", "m'* median", "m'* max"};
+    t.latex_headers = {"$N$", "$q$", "$q\\log_2 N$", "$m'^*_{\\min}$", "$m'^*_{\\mathrm{med}}$", "$m'^*_{\\max}$"};
     for (const auto& r : rows)
-      std::cout << fmt::format("{} & {} & {} & {} & {} & {} \\\\\n", r["N"].get<int>(), r["q"].get<int>(),
-                               r["q_log2_N"].get<std::string>(), cell(r, "mk_min"), cell(r, "mk_median"), cell(r, "mk_max"));
-    std::cout << "\\end{tabular}\n";
+      t.rows.push_back({std::to_string(r["N"].get<int>()), std::to_string(r["q"].get<int>()), r["q_log2_N"].get<std::string>(),
+                        cell(r, "mk_min"), cell(r, "mk_median"), cell(r, "mk_max")});
+    std::cout << render_latex(t);
   }
   std::cerr << fmt::format("min-m qsa-rip: {} seed(s), strategy {}, {:.2f} s on {} thread(s)\n", o.seeds, o.strategy,
                            sw.seconds(), threads);

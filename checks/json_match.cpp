@@ -1,6 +1,7 @@
 #include "json_match.hpp"
 
 #include "claims.hpp"
+#include "tables.hpp"
 
 #include <cmath>
 
@@ -254,13 +255,16 @@ std::string render_grid(const Match3DisjGrid& g, const std::string& format) {
       out += line + "\n";
     }
   } else if (format == "latex") {
-    out += "\\begin{tabular}{rrrrrrrl}\n$m$ & $p$ & $H$ & bits & $n$ & distinct & $2^n$ & result \\\\\n\\hline\n";
+    Table t;
+    t.id = "match3_disj_grid";
+    t.headers = {"m", "p", "H", "bits", "n", "distinct", "2^n", "result"};
+    t.latex_headers = {"$m$", "$p$", "$H$", "bits", "$n$", "distinct", "$2^n$", "result"};
     for (const auto& r : grid["rows"]) {
-      std::string line;
-      for (const char* c : cols) line += (line.empty() ? "" : " & ") + cell(r[c]);
-      out += line + " \\\\\n";
+      std::vector<std::string> row;
+      for (const char* c : cols) row.push_back(cell(r[c]));
+      t.rows.push_back(std::move(row));
     }
-    out += "\\end{tabular}\n";
+    out += render_latex(t);
   } else if (format == "md") {
     out += "| m | p | H | message bits | n | distinct messages | 2^n | result |\n|---|---|---|---|---|---|---|---|\n";
     for (const auto& r : grid["rows"]) {

@@ -166,6 +166,12 @@ std::optional<long long> decimal_integer(const std::string& text) {
 
 std::string check_int(const ParamDef& d, const std::string& text) {
   auto v = decimal_integer(text);
+  // A bound given by another row is checked once every value is in; here only the syntax.
+  if (!d.lo_flag.empty() || !d.hi_flag.empty()) {
+    if (!v || *v < -2147483647LL || *v > 2147483647LL)
+      return fmt::format("must be an integer in {} (got {})", d.allowed(), text);
+    return "";
+  }
   if (!v || *v < d.lo || *v > d.hi)
     return d.range_note.empty() ? fmt::format("must be an integer in {}..{} (got {})", d.lo, d.hi, text)
                                 : fmt::format("must be an integer in {} (got {})", d.range_note, text);
@@ -298,7 +304,7 @@ GivenParams bind_params(CLI::App& app, const ParamTable& table, const std::vecto
         const ParamDef row = d;
         dep->check(CLI::Validator([row](std::string& text) { return check_value(row, text); }, "", "range"));
       }
-      dep->group("");  // hidden from --help
+      dep->group("Deprecated spellings");
       dep->each([old, flag](const std::string&) {
         std::cerr << "attnbounds: warning: " << old << " is deprecated here; use " << flag << "\n";
       });
