@@ -8,6 +8,7 @@
 
 #include "cc/cc.hpp"
 #include "builtin_commands.hpp"
+#include "claims.hpp"
 #include "common.hpp"
 
 namespace attnbounds {
@@ -86,7 +87,7 @@ void run_cc(const std::string& function, const CcCliOptions& o) {
   copts.node_budget = o.max_nodes;
   const cc::CcResult r = cc::analyse(M, copts);
 
-  json res = make_result("cc", function, "§3.3 / §5.5", "fact", params, "exact");
+  json res = make_claim_result("cc", function, params, "exact");
   res["rows"] = M.rows;
   res["cols"] = M.cols;
   res["cases"] = static_cast<std::uint64_t>(M.rows) * M.cols;
@@ -148,38 +149,49 @@ void run_cc(const std::string& function, const CcCliOptions& o) {
   set_exit_status(status);
 }
 
+ParamDef max_nodes_row() {
+  ParamDef d;
+  d.flag = "--max-nodes";
+  d.kind = ParamKind::UInt64;
+  d.help = "search budget before reporting D undecided";
+  d.default_value = "200000000";
+  d.lo = 1;
+  d.hi = 1LL << 40;
+  return d;
+}
+
+// n is the input length of the communication problem (never the number of tokens N).
+const ParamTable kNamedParams = with_common(
+    {param::N().with_flag("--n").with_range(1, cc::kMaxNamedN).with_default(3).with_help("input length n"), max_nodes_row()},
+    false);
+const ParamTable kMatrixParams = with_common(
+    {param::file("--matrix", "file of 0/1 rows (at most 256x256)").as_required(), max_nodes_row()}, false);
+
 void attach_function(CLI::App& parent, const std::string& function, const std::string& help) {
   auto opts = std::make_shared<CcCliOptions>();
   CLI::App* sub = parent.add_subcommand(function, help);
-  add_common(*sub, opts->common, false);
-  if (function == "matrix") sub->add_option("--matrix", opts->matrix_file, "file of 0/1 rows (at most 256x256)")->required();
-  else sub->add_option("--n", opts->n, "input length n (1..8)")->capture_default_str();
-  sub->add_option("--max-nodes", opts->max_nodes, "search budget before reporting D undecided")
-      ->capture_default_str()
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
-  sub->callback([opts, function] {
-    if (function != "matrix") require_range("--n", static_cast<long long>(opts->n), 1LL, static_cast<long long>(cc::kMaxNamedN));
-    run_cc(function, *opts);
-  });
+  if (function == "matrix")
+    bind_with_common(*sub, kMatrixParams, {{"--matrix", &opts->matrix_file}, {"--max-nodes", &opts->max_nodes}}, opts->common);
+  else
+    bind_with_common(*sub, kNamedParams, {{"--n", &opts->n}, {"--max-nodes", &opts->max_nodes}}, opts->common);
+  sub->callback([opts, function] { run_cc(function, *opts); });
 }
 
-const DeclaredEntry reg_disj{{"cc", "disj", "§3.3", "fact", "DISJ_n: D = n+1, rank 2^n, fooling set {(a, not a)}",
-                          "--n --json", [](CLI::App& app) { attach_function(app, "disj", "set disjointness DISJ_n"); }}};
-const DeclaredEntry reg_eq{{"cc", "eq", "§3.3", "fact", "EQ_n: D = n+1", "--n --json",
-                        [](CLI::App& app) { attach_function(app, "eq", "equality EQ_n"); }}};
-const DeclaredEntry reg_index{{"cc", "index", "§3.3", "fact", "INDEX_n: one-way Alice->Bob needs n bits", "--n --json",
-                           [](CLI::App& app) { attach_function(app, "index", "INDEX_n(b, k) = b_k"); }}};
-const DeclaredEntry reg_ip{{"cc", "ip", "§3.3", "fact", "inner product mod 2", "--n --json",
-                        [](CLI::App& app) { attach_function(app, "ip", "inner product mod 2 IP_n"); }}};
-const DeclaredEntry reg_matrix{{"cc", "matrix", "§5.5", "fact", "exact D, ranks, fooling set of a 0/1 matrix file",
-                            "--matrix FILE --json",
-                            [](CLI::App& app) { attach_function(app, "matrix", "a 0/1 matrix from a file"); }}};
+RegistryEntry cc_entry(const std::string& function, const std::string& description, const std::string& help) {
+  RegistryEntry e{"cc", function, "", "", description, "",
+                  [function, help](CLI::App& app) { attach_function(app, function, help); }};
+  e.table = function == "matrix" ? &kMatrixParams : &kNamedParams;
+  return e;
+}
 
 }  // namespace
 
 void register_cc_commands() {
-  for (const DeclaredEntry* d : {&reg_disj, &reg_eq, &reg_index, &reg_ip, &reg_matrix})
-    register_entry(d->entry);
+  register_entry(cc_entry("disj", "DISJ_n: D = n+1, rank 2^n, fooling set {(a, not a)}", "set disjointness DISJ_n"));
+  register_entry(cc_entry("eq", "EQ_n: D = n+1", "equality EQ_n"));
+  register_entry(cc_entry("index", "INDEX_n: one-way Alice->Bob needs n bits", "INDEX_n(b, k) = b_k"));
+  register_entry(cc_entry("ip", "inner product mod 2", "inner product mod 2 IP_n"));
+  register_entry(cc_entry("matrix", "exact D, ranks, fooling set of a 0/1 matrix file", "a 0/1 matrix from a file"));
 }
 
 }  // namespace attnbounds

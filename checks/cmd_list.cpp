@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "builtin_commands.hpp"
+#include "claims.hpp"
 #include "common.hpp"
 #include "result_schema.hpp"
 
@@ -12,14 +13,25 @@ namespace {
 
 struct ListOptions {
   bool json = false;
+  bool claims_table = false;
 };
 
 void run_list(const ListOptions& o) {
+  if (o.claims_table) {
+    std::cout << claim_table_markdown();
+    return;
+  }
   json out = json::array();
   for (const auto& e : registry()) {
     if (e.name.empty()) continue;
-    out.push_back({{"verb", e.verb}, {"name", e.name}, {"theorem", e.theorem}, {"provenance", e.provenance},
-                   {"params", e.params}, {"description", e.description}});
+    json row = {{"verb", e.verb}, {"name", e.name}, {"theorem", e.theorem}, {"provenance", e.provenance},
+                {"params", params_of(e)}, {"description", e.description}};
+    for (const auto& c : claim_table())
+      if (c.verb == e.verb && c.name == e.name) {
+        row["semantics"] = c.semantics;
+        row["limits"] = c.limits;
+      }
+    out.push_back(row);
   }
   if (o.json) {
     std::cout << json{{"tool", "attnbounds"}, {"schema_version", kResultSchemaVersion}, {"version", ATTNBOUNDS_VERSION}, {"command", "list"}, {"entries", out}}.dump(2)
@@ -36,11 +48,20 @@ void run_list(const ListOptions& o) {
                "reduction or finite-precision model (see docs/theorems.md).\n";
 }
 
-const DeclaredEntry reg{{"list", "", "", "", "list the registry", "--json", [](CLI::App& app) {
+ParamDef claims_table_flag() {
+  ParamDef d;
+  d.flag = "--claims-table";
+  d.kind = ParamKind::Flag;
+  d.help = "print the claims table (theorem, provenance, semantics, limits) as Markdown, as docs/theorems.md embeds it";
+  return d;
+}
+const ParamTable kListParams = {param::json(), claims_table_flag()};
+
+const DeclaredEntry reg{{"list", "", "", "", "list the registry", "", [](CLI::App& app) {
                        auto opts = std::make_shared<ListOptions>();
-                       app.add_flag("--json", opts->json, "print one JSON object on stdout");
+                       bind_params(app, kListParams, {{"--json", &opts->json}, {"--claims-table", &opts->claims_table}});
                        app.callback([opts] { run_list(*opts); });
-                     }}};
+                     }, &kListParams}};
 
 }  // namespace
 

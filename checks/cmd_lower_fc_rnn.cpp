@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "builtin_commands.hpp"
+#include "claims.hpp"
 #include "common.hpp"
 #include "enumerate/parallel.hpp"
 #include "proofs/theorem10_fc_rank.hpp"
@@ -41,7 +42,7 @@ json fc_input_json(const fc_rank::FcInput& X) {
 // The one JSON writer of a Theorem 10 result.
 json fc_rank_json(const fc_rank::FcRankResult& r, json params, bool k_in_params, double seconds) {
   if (k_in_params) params["k"] = r.k;  // the width actually used (the default is bound - 1)
-  json res = make_result("lower", "fc-rank", "Theorem 10", "paper statement; construction reconstructed", params, "exact");
+  json res = make_claim_result("lower", "fc-rank", params, "exact");
   res["claim_text"] = fmt::format(
       "no fully-connected network with this first layer W (k = {}) eps-approximates qSA for eps below the forced "
       "error; a counterexample of this form exists iff W restricted to the z-coordinates of the N-q+1 free tokens "
@@ -143,7 +144,7 @@ std::string bits_text(std::uint64_t b, int n) {
 
 // The one JSON writer of a Theorem 11 result.
 json rnn_index_json(const rnn_index::RnnIndexResult& r, const json& params, double seconds, unsigned threads) {
-  json res = make_result("lower", "rnn-index", "Theorem 11", "paper: (N-1)/2 bits; reduction ours (N-1 bits, one-pass models)",
+  json res = make_claim_result("lower", "rnn-index",
                          params, "exact");
   res["claim_text"] = fmt::format("the streaming model eps-approximates qSA at token N on all {} INDEX_{} instances; "
                                   "any one-pass model that does needs 2^(N-1) distinct states, S >= N-1 = {} bits",
@@ -227,42 +228,65 @@ void run_rnn(const RnnIndexCli& o) {
   emit(rnn_index_json(r, params, clock.seconds(), opts.threads), o.common, exit_status_for(r.verdict));
 }
 
-const DeclaredEntry reg_fc{{"lower", "fc-rank", "Theorem 10", "paper statement; construction reconstructed",
+ParamDef choice_row(const std::string& flag, const std::string& help, std::vector<std::string> choices, const std::string& def) {
+  ParamDef d;
+  d.flag = flag;
+  d.kind = ParamKind::Choice;
+  d.help = help;
+  return d.with_choices(std::move(choices), def);
+}
+
+const ParamTable kFcRankParams = with_common(
+    {param::N().with_range(2, 512).with_default(6), param::q().with_range(1, 512).at_most("--N").with_help("sparsity q"),
+     param::d().with_range(1, 64),
+     param::N().with_flag("--k").with_range(1, 4096).with_computed_default("bound - 1").with_help("first-layer width of the seeded random W"),
+     param::file("--weights", "first layer W from a file (rows of numbers, N*(d'+q+1) columns)")},
+    false);
+
+const ParamTable kRnnIndexParams = with_common(
+    {param::N().with_range(2, 31).with_default(9).with_help("tokens (n = N-1 data tokens)"),
+     choice_row("--model", "one-pass model under test", {"linear", "automaton"}, "automaton"),
+     param::N().with_flag("--r").with_range(1, 64).with_computed_default("N-1").with_help("linear: state dimension"),
+     [] {
+       ParamDef d;
+       d.flag = "--state-format";
+       d.help = "linear: format of the state entries (float:P or fixed:I.F)";
+       d.default_value = "fixed:2.0";
+       d.value_hint = "FORMAT";
+       return d;
+     }(),
+     choice_row("--recurrence", "linear: recurrence", {"shift", "random"}, "shift"),
+     param::N().with_flag("--S").with_range(1, 24).with_computed_default("N-1").with_help("automaton: state bits"),
+     choice_row("--automaton", "automaton: transition rule", {"window", "random"}, "window"),
+     param::eps().with_default("1/2").with_help("claimed accuracy")},
+    false);
+
+const DeclaredEntry reg_fc{{"lower", "fc-rank", "", "",
                         "first layer of width k < (N-q+1)d': exact kernel vector gives X+, X- with W X+ = W X- and "
                         "qSA error >= 1/q",
-                        "--N --q --d --k --seed --weights FILE", [](CLI::App& parent) {
+                        "", [](CLI::App& parent) {
                           auto o = std::make_shared<FcRankCli>();
                           CLI::App* app = parent.add_subcommand("fc-rank", "Theorem 10: FC networks need width >= N d'/2 (math §5.3)");
-                          add_common(*app, o->common, false);
-                          app->add_option("--N", o->N, "tokens")->capture_default_str();
-                          app->add_option("--q", o->q, "sparsity q")->capture_default_str();
-                          app->add_option("--d", o->d, "value width d'")->capture_default_str();
-                          app->add_option("--k", o->k, "first-layer width of the seeded random W (default: bound - 1)")
-                              ->check(CLI::Range(1, 4096));
-                          app->add_option("--weights", o->weights, "first layer W from a file (rows of numbers, N*(d'+q+1) columns)");
+                          bind_with_common(*app, kFcRankParams,
+                                           {{"--N", &o->N}, {"--q", &o->q}, {"--d", &o->d}, {"--k", &o->k}, {"--weights", &o->weights}},
+                                           o->common);
                           app->callback([o] { run_fc(*o); });
-                        }}};
+                        }, &kFcRankParams}};
 
-const DeclaredEntry reg_rnn{{"lower", "rnn-index", "Theorem 11", "paper: (N-1)/2 bits; reduction ours (N-1 bits, one-pass models)",
+const DeclaredEntry reg_rnn{{"lower", "rnn-index", "", "",
                          "one-way INDEX_{N-1} through qSA: a one-pass model with S < N-1 state bits has a verified "
                          "state collision",
-                         "--N --model linear|automaton --r --state-format --recurrence shift|random --S --automaton "
-                         "window|random --eps",
+                         "",
                          [](CLI::App& parent) {
                            auto o = std::make_shared<RnnIndexCli>();
                            CLI::App* app = parent.add_subcommand("rnn-index", "Theorem 11: recurrent models need Omega(N) bits (math §5.4)");
-                           add_common(*app, o->common, false);
-                           app->add_option("--N", o->N, "tokens (n = N-1 data tokens)")->capture_default_str();
-                           app->add_option("--model", o->model, "linear | automaton")->capture_default_str();
-                           app->add_option("--r", o->r, "linear: state dimension (default N-1)")->check(CLI::Range(1, 64));
-                           app->add_option("--state-format", o->state_format, "linear: format of the state entries")
-                               ->capture_default_str();
-                           app->add_option("--recurrence", o->recurrence, "linear: shift | random")->capture_default_str();
-                           app->add_option("--S", o->S, "automaton: state bits (default N-1)")->check(CLI::Range(1, 24));
-                           app->add_option("--automaton", o->automaton, "automaton: window | random")->capture_default_str();
-                           app->add_option("--eps", o->eps, "claimed accuracy, in (0, 1)")->capture_default_str();
+                           bind_with_common(*app, kRnnIndexParams,
+                                            {{"--N", &o->N}, {"--model", &o->model}, {"--r", &o->r},
+                                             {"--state-format", &o->state_format}, {"--recurrence", &o->recurrence},
+                                             {"--S", &o->S}, {"--automaton", &o->automaton}, {"--eps", &o->eps}},
+                                            o->common);
                            app->callback([o] { run_rnn(*o); });
-                         }}};
+                         }, &kRnnIndexParams}};
 
 }  // namespace
 

@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "builtin_commands.hpp"
+#include "claims.hpp"
+#include "tables.hpp"
 #include "common.hpp"
 #include "enumerate/parallel.hpp"
 #include "proofs/theorem4_qsa_disj.hpp"
@@ -64,7 +66,7 @@ json rationals_json(const std::vector<Rational>& v) {
 
 json qsa_disj_json(const qsa_disj::QsaDisjResult& r, const json& params, const Semantics& sem, double seconds,
                    unsigned threads) {
-  json res = make_result("lower", "qsa-disj", "Theorem 4", "paper statement; reduction reconstructed", params, sem.name());
+  json res = make_claim_result("lower", "qsa-disj", params, sem.name());
   res["claim_text"] =
       "the model 1/(2q)-approximates qSA at token 2q+1 on all 4^q DISJ_q reduction instances; any model that does "
       "must send 2^q distinct messages, i.e. m*w >= q bits (math §5.1)";
@@ -199,8 +201,6 @@ void run_single(const QsaDisjCli& o) {
 
 void run_grid(const QsaDisjCli& o) {
   Stopwatch clock;
-  if (o.grid_format != "fixed" && o.grid_format != "float")
-    throw UsageError("--grid-format", fmt::format("must be fixed or float (got '{}')", o.grid_format));
   if (o.format != "md" && o.format != "csv" && o.format != "latex" && o.format != "json")
     throw UsageError("--format", fmt::format("must be md, csv, latex or json (got '{}')", o.format));
   const std::vector<int> ms = o.model == "qsa-cyclic" ? std::vector<int>{0} : parse_int_list("--m-values", o.m_values, 1, 64);
@@ -244,7 +244,7 @@ void run_grid(const QsaDisjCli& o) {
   params["p_values"] = o.p_values;
   params["grid_format"] = o.grid_format;
   if (o.format == "json" || o.common.json) {
-    json res = make_result("lower", "qsa-disj --grid", "Theorem 4", "paper statement; reduction reconstructed", params,
+    json res = make_claim_result("lower", "qsa-disj --grid", params,
                            "embed:" + o.grid_format);
     res["cells"] = cells;
     res["legend"] = "P holds; C collision of Alice's messages (verified failing pair); F fails without collision "
@@ -284,56 +284,84 @@ void run_grid(const QsaDisjCli& o) {
                          c["message_bits"].dump(), c.value("messages_distinct", json(nullptr)).dump(),
                          c["state"].get<std::string>(), c["below_line"].get<bool>() ? 1 : 0);
   } else {
-    out += "% qsa-disj grid: P pass, C collision, F inaccurate; * marks m*w < q\n\\begin{tabular}{c|";
-    for (std::size_t i = 0; i < ps.size(); ++i) out += "c";
-    out += "}\n$m$";
-    for (int p : ps) out += fmt::format(" & $p={}$", p);
-    out += " \\\\\n\\hline\n";
-    for (std::size_t mi = 0; mi < ms.size(); ++mi) {
-      out += fmt::format("{}", cells[mi * ps.size()]["m"].get<int>());
-      for (std::size_t pi = 0; pi < ps.size(); ++pi) {
-        std::string t = cell_text(mi, pi);
-        if (t.back() == '*') t = t.substr(0, t.size() - 1) + "$^*$";
-        out += " & " + t;
-      }
-      out += " \\\\\n";
+    Table t;
+    t.id = "qsa_disj_grid";
+    t.headers = {head_m};
+    t.latex_headers = {o.model == "qsa-rip" ? "$m'$" : "$m$"};
+    for (int p : ps) {
+      t.headers.push_back(fmt::format("p={}", p));
+      t.latex_headers.push_back(fmt::format("$p={}$", p));
     }
-    out += "\\end{tabular}\n";
+    t.align = std::string("r") + std::string(ps.size(), 'c');
+    for (std::size_t mi = 0; mi < ms.size(); ++mi) {
+      std::vector<std::string> row = {std::to_string(cells[mi * ps.size()]["m"].get<int>())};
+      for (std::size_t pi = 0; pi < ps.size(); ++pi) row.push_back(cell_text(mi, pi));
+      t.rows.push_back(std::move(row));
+    }
+    t.comments = {fmt::format("qsa-disj grid, q = {}, model {}, formats {}: P pass, C collision, F inaccurate, * below the line m*w = q",
+                              o.q, o.model, o.grid_format == "fixed" ? "fixed:1.(p-1)" : "float:p")};
+    t.notes = {"P pass, C collision, F inaccurate; * marks $m w < q$"};
+    out += render_latex(t);
   }
   std::cout << out;
   set_exit_status(0);
 }
 
-const DeclaredEntry reg{{"lower", "qsa-disj", "Theorem 4", "paper statement; reduction reconstructed",
+ParamTable qsa_disj_params() {
+  ParamDef model;
+  model.flag = "--model";
+  model.kind = ParamKind::Choice;
+  model.help = "model under test";
+  model = model.with_choices({"random", "qsa-cyclic", "qsa-rip"}, "random");
+  ParamDef grid;
+  grid.flag = "--grid";
+  grid.kind = ParamKind::Flag;
+  grid.help = "pass/fail table over --m-values x --p-values";
+  ParamDef list;
+  list.kind = ParamKind::IntList;
+  list.lo = 1;
+  list.hi = 64;
+  ParamDef m_values = list, p_values = list;
+  m_values.flag = "--m-values";
+  m_values.help = "grid: m (random) or m' (qsa-rip) values";
+  m_values.default_value = "1,2,3,4";
+  p_values.flag = "--p-values";
+  p_values.help = "grid: precision bits p";
+  p_values.default_value = "2,3,4,5";
+  p_values.lo = 2;
+  ParamDef grid_format;
+  grid_format.flag = "--grid-format";
+  grid_format.kind = ParamKind::Choice;
+  grid_format.help = "grid: number family per cell, fixed:1.(p-1) or float:p";
+  grid_format = grid_format.with_choices({"fixed", "float"}, "fixed");
+  return with_common({param::q().with_range(1, 30).with_default(3).with_help("sparsity q (DISJ_q)"),
+                      param::N().with_range(0, 4096).with_range_note("2q+1..4096").with_computed_default("2q+1"),
+                      param::d(), model, param::m().with_help("embedding width of the random model"),
+                      param::mk().with_help("qsa-rip key width m' (0 = its default)"),
+                      param::eps().with_default("1/10").with_help("accuracy the construction is built for"),
+                      param::c().with_help("temperature override for the construction"), grid, m_values, p_values,
+                      grid_format, param::format().with_help("grid output format")});
+}
+const ParamTable kQsaDisjParams = qsa_disj_params();
+
+const DeclaredEntry reg{{"lower", "qsa-disj", "", "",
                      "qSA at token 2q+1 decides DISJ_q: a 1/(2q)-approximation needs m*w >= q bits (collision -> "
                      "verified failing pair)",
-                     "--q --N --d --model random|qsa-cyclic|qsa-rip --m --mk --eps --c --semantics embed:<fmt> --grid",
+                     "",
                      [](CLI::App& parent) {
                        auto o = std::make_shared<QsaDisjCli>();
                        CLI::App* app = parent.add_subcommand("qsa-disj", "Theorem 4: qSA needs m*p >= c*q (math §5.1)");
-                       add_common(*app, o->common);
-                       app->add_option("--q", o->q, "sparsity q (DISJ_q)")->capture_default_str();
-                       app->add_option("--N", o->N, "tokens (default 2q+1, at least 2q+1)");
-                       app->add_option("--d", o->d, "value width d'")->capture_default_str();
-                       app->add_option("--model", o->model, "random | qsa-cyclic | qsa-rip")->capture_default_str();
-                       app->add_option("--m", o->m, "embedding width of the random model")->capture_default_str();
-                       app->add_option("--mk", o->mk, "qsa-rip key width m' (0 = its default)");
-                       app->add_option("--eps", o->eps, "accuracy the construction is built for")->capture_default_str();
-                       app->add_option("--c", o->c, "temperature override for the construction");
-                       app->add_flag("--grid", o->grid, "pass/fail table over --m-values x --p-values");
-                       app->add_option("--m-values", o->m_values, "grid: m (random) or m' (qsa-rip) values")->capture_default_str();
-                       app->add_option("--p-values", o->p_values, "grid: precision bits p")->capture_default_str();
-                       app->add_option("--grid-format", o->grid_format, "grid: fixed (fixed:1.(p-1)) or float (float:p)")
-                           ->capture_default_str();
-                       app->add_option("--format", o->format, "grid output: md | csv | latex | json")->capture_default_str()->excludes("--json");
+                       bind_with_common(*app, kQsaDisjParams,
+                                        {{"--q", &o->q}, {"--N", &o->N}, {"--d", &o->d}, {"--model", &o->model},
+                                         {"--m", &o->m}, {"--mk", &o->mk}, {"--eps", &o->eps}, {"--c", &o->c},
+                                         {"--grid", &o->grid}, {"--m-values", &o->m_values}, {"--p-values", &o->p_values},
+                                         {"--grid-format", &o->grid_format}, {"--format", &o->format}},
+                                        o->common);
                        app->callback([o] {
-                         if (o->common.semantics == "exact" && !o->grid) {
-                           // exact is allowed: the message is then an exact rational vector.
-                         }
                          if (o->grid) run_grid(*o);
                          else run_single(*o);
                        });
-                     }}};
+                     }, &kQsaDisjParams}};
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 
 #include "builtin_commands.hpp"
 #include "cmd_match_model.hpp"
+#include "claims.hpp"
 #include "common.hpp"
 #include "enumerate/parallel.hpp"
 #include "json_match.hpp"
@@ -26,6 +27,7 @@ struct MatchCliOptions {
   bool no_residual = false;
   std::string input;
   std::string model;  // match2: a model file instead of the construction
+  GivenParams given;
 };
 
 std::optional<Rational> temperature_of(const std::string& text) {
@@ -43,9 +45,17 @@ std::optional<Rational> temperature_of(const std::string& text) {
   return c;
 }
 
-// Token values "3,5,1,...": any integers (taken mod M), at least two tokens.
-std::vector<int> parse_tokens(const std::string& text) {
-  return parse_int_list("--input", text, -1000000000, 1000000000, 2);
+// Token values "3,5,1,...": at least two tokens, each in 0..M-1 (never reduced mod M).  A --N
+// given on the command line must be the number of tokens.
+std::vector<int> parse_tokens(const std::string& text, int M, const GivenParams& given, int N) {
+  std::vector<int> x = parse_int_list("--input", text, -1000000000, 1000000000, 2);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (x[i] < 0 || x[i] >= M)
+      throw UsageError("--input", "token " + std::to_string(i + 1) + " is " + std::to_string(x[i]) +
+                                      ", outside 0..M-1 = 0.." + std::to_string(M - 1));
+  if (given.given("--N") && static_cast<int>(x.size()) != N)
+    throw UsageError("--N", "is " + std::to_string(N) + " but --input has " + std::to_string(x.size()) + " tokens");
+  return x;
 }
 
 // Match2Config and Match3Config share these fields.
@@ -69,35 +79,54 @@ void check_no_residual_flags(const MatchCliOptions& o) {
   if (o.flip) throw UsageError("--flip-query-sign", "not available with --no-residual");
 }
 
-void add_match2_options(CLI::App& sub, MatchCliOptions& o, bool with_N) {
-  if (with_N) sub.add_option("--N", o.N, "number of tokens (2..64)")->capture_default_str();
-  sub.add_option("--M", o.M, "modulus (values in [M])")->capture_default_str();
-  sub.add_option("--c", o.c, "temperature (exact rational); default slightly above (1/g) ln((N-1)(4-g)/g)");
-  sub.add_flag("--flip-query-sign", o.flip, "negative twin: query c(cos, +sin) instead of c(cos, -sin)");
-  sub.add_flag("--no-residual", o.no_residual,
-               "residual-free variant (m = 4, psi sees only the attention output; exact/embed only)");
-  sub.add_option("--model", o.model, "model file of class match2-table instead of the construction (docs/model-format.md)");
-  add_common(sub, o.common);
+ParamDef flag_row(const std::string& flag, const std::string& help) {
+  ParamDef d;
+  d.flag = flag;
+  d.kind = ParamKind::Flag;
+  d.help = help;
+  return d;
 }
 
-// With --model the file is the model: the construction's own parameters would be ignored.
-bool match2_model_requested(const CLI::App& sub, const MatchCliOptions& o) {
-  if (o.model.empty()) return false;
-  for (const char* flag : {"--N", "--M", "--c", "--flip-query-sign", "--no-residual"})
-    if (const CLI::Option* opt = sub.get_option_no_throw(flag); opt && opt->count() > 0)
-      throw UsageError(flag, "not with --model (the file gives the model and its N, M)");
-  return true;
+// eval: --N is the number of --input tokens; given, it must agree.
+ParamDef eval_N(ParamDef d) {
+  return d.with_computed_default("the number of --input tokens").with_help("number of tokens; when given, must equal the --input count");
 }
+ParamDef tokens_input(const std::string& help) { return param::input().with_help(help).as_required(); }
+
+ParamTable match2_params(bool eval) {
+  ParamDef N = param::N().with_range(2, 64).with_default(8);
+  ParamTable t = {eval ? eval_N(N) : N,
+                  param::M().with_range(2, 1 << 20).with_default(16),
+                  param::c().with_help("temperature (exact rational)").with_computed_default("slightly above (1/g) ln((N-1)(4-g)/g)"),
+                  flag_row("--flip-query-sign", "negative twin: query c(cos, +sin) instead of c(cos, -sin)"),
+                  flag_row("--no-residual", "residual-free variant (m = 4, psi sees only the attention output; exact/embed only)")};
+  // With --model the file is the model: the construction's own parameters would be ignored.
+  ParamDef model = param::file("--model", "model file of class match2-table instead of the construction (docs/model-format.md)");
+  for (const char* f : {"--N", "--M", "--c", "--flip-query-sign", "--no-residual"}) model = model.excluding(f);
+  t.push_back(model);
+  if (eval) t.push_back(tokens_input("comma-separated token values in 0..M-1, e.g. 3,5,1,13"));
+  return with_common(t);
+}
+const ParamTable kCheckMatch2 = match2_params(false), kEvalMatch2 = match2_params(true);
+
+void bind_match2(CLI::App& sub, MatchCliOptions& o, bool eval) {
+  std::vector<ParamBinding> b = {{"--N", &o.N}, {"--M", &o.M}, {"--c", &o.c}, {"--flip-query-sign", &o.flip},
+                                 {"--no-residual", &o.no_residual}, {"--model", &o.model}};
+  if (eval) b.push_back({"--input", &o.input});
+  o.given = bind_with_common(sub, eval ? kEvalMatch2 : kCheckMatch2, b, o.common);
+}
+
+
 
 const DeclaredEntry check_match2_reg{
-    {"check", "match2", "§4.3 (Match2)", "paper: m = 3; construction ours (m = 2 + residual)",
-     "Match2 with the trigonometric embedding + residual, m = 2, exhaustive over [M]^N", "--N --M --c --model --semantics",
+    {"check", "match2", "", "",
+     "Match2 with the trigonometric embedding + residual, m = 2, exhaustive over [M]^N", "",
      [](CLI::App& verb) {
        auto o = std::make_shared<MatchCliOptions>();
        auto* sub = verb.add_subcommand("match2", "Match2, trigonometric embedding + residual (m = 2)");
-       add_match2_options(*sub, *o, true);
-       sub->callback([o, sub] {
-         if (match2_model_requested(*sub, *o)) return run_check_match2_model(o->model, o->common);
+       bind_match2(*sub, *o, false);
+       sub->callback([o] {
+         if (!o->model.empty()) return run_check_match2_model(o->model, o->common);
          const unsigned threads = resolve_threads(o->common.threads);
          if (o->no_residual) check_no_residual_flags(*o);
          json r = with_size_guard([&] {
@@ -106,7 +135,7 @@ const DeclaredEntry check_match2_reg{
          });
          emit(r, o->common, status_of(r));
        });
-     }}};
+     }, &kCheckMatch2}};
 
 void emit_eval(const json& r, const CommonOptions& common) {
   if (common.json) std::cout << r.dump(2) << '\n';
@@ -123,66 +152,75 @@ void emit_eval(const json& r, const CommonOptions& common) {
 }
 
 const DeclaredEntry eval_match2_reg{
-    {"eval", "match2", "§4.3 (Match2)", "paper: m = 3; construction ours (m = 2 + residual)",
-     "forward pass of the Match2 construction on one input", "--input --M --c --model --semantics",
+    {"eval", "match2", "", "",
+     "forward pass of the Match2 construction on one input", "",
      [](CLI::App& verb) {
        auto o = std::make_shared<MatchCliOptions>();
        auto* sub = verb.add_subcommand("match2", "forward pass of the Match2 construction");
-       sub->add_option("--input", o->input, "comma-separated token values, e.g. 3,5,1,13")->required();
-       add_match2_options(*sub, *o, false);
-       sub->callback([o, sub] {
-         if (match2_model_requested(*sub, *o)) return run_eval_match2_model(o->model, o->input, o->common);
+       bind_match2(*sub, *o, true);
+       sub->callback([o] {
+         if (!o->model.empty()) return run_eval_match2_model(o->model, o->input, o->common);
          if (o->no_residual) check_no_residual_flags(*o);
+         const std::vector<int> x = parse_tokens(o->input, o->M, o->given, o->N);
          auto cfg = match2_config(*o);
-         emit_eval(o->no_residual ? to_json(eval_match2_no_residual(cfg, parse_tokens(o->input)))
-                                  : to_json(eval_match2(cfg, parse_tokens(o->input))),
+         emit_eval(o->no_residual ? to_json(eval_match2_no_residual(cfg, x))
+                                  : to_json(eval_match2(cfg, x)),
                    o->common);
        });
-     }}};
+     }, &kEvalMatch2}};
 
 Match3Config match3_config(const MatchCliOptions& o) { return match_config<Match3Config>(o); }
 
-void add_match3_options(CLI::App& sub, MatchCliOptions& o, bool with_N) {
-  if (with_N) sub.add_option("--N", o.N, "number of tokens (2..16)")->capture_default_str();
-  sub.add_option("--M", o.M, "modulus (values in [M])")->capture_default_str();
-  sub.add_option("--c", o.c, "temperature C (exact rational); default slightly above (1/g) ln((N^2-1)(4-g)/g)");
-  sub.add_flag("--flip-query-sign", o.flip, "negative twin: last query entry +C sin instead of -C sin");
-  add_common(sub, o.common);
+ParamTable match3_params(bool eval) {
+  ParamDef N = param::N().with_range(2, 16).with_default(6);
+  ParamTable t = {eval ? eval_N(N) : N,
+                  param::M().with_range(2, 1 << 20).with_default(9),
+                  param::c().with_help("temperature C (exact rational)").with_computed_default("slightly above (1/g) ln((N^2-1)(4-g)/g)"),
+                  flag_row("--flip-query-sign", "negative twin: last query entry +C sin instead of -C sin")};
+  if (eval) t.push_back(tokens_input("comma-separated token values in 0..M-1, e.g. 3,5,1"));
+  return with_common(t);
+}
+const ParamTable kCheckMatch3 = match3_params(false), kEvalMatch3 = match3_params(true);
+
+void bind_match3(CLI::App& sub, MatchCliOptions& o, bool eval) {
+  std::vector<ParamBinding> b = {{"--N", &o.N}, {"--M", &o.M}, {"--c", &o.c}, {"--flip-query-sign", &o.flip}};
+  if (eval) b.push_back({"--input", &o.input});
+  o.given = bind_with_common(sub, eval ? kEvalMatch3 : kCheckMatch3, b, o.common);
 }
 
 const DeclaredEntry check_match3_reg{
-    {"check", "match3-third-order", "§4.4 (Match3, third-order)", "paper statement; construction ours",
+    {"check", "match3-third-order", "", "",
      "Match3 with one third-order unit (softmax over all N^2 pairs), m = 4, exhaustive over [M]^N",
-     "--N --M --c --semantics", [](CLI::App& verb) {
+     "", [](CLI::App& verb) {
        auto o = std::make_shared<MatchCliOptions>();
-       o->N = 6;
-       o->M = 9;
        auto* sub = verb.add_subcommand("match3-third-order", "Match3 with one third-order unit (m = 4)");
-       add_match3_options(*sub, *o, true);
+       bind_match3(*sub, *o, false);
        sub->callback([o] {
          json r = with_size_guard([&] {
            return to_json(check_match3_third_order(match3_config(*o), resolve_threads(o->common.threads), o->common.force));
          });
          emit(r, o->common, status_of(r));
        });
-     }}};
+     }, &kCheckMatch3}};
 
 const DeclaredEntry eval_match3_reg{
-    {"eval", "match3-third-order", "§4.4 (Match3, third-order)", "paper statement; construction ours",
-     "forward pass of the third-order Match3 construction on one input", "--input --M --c --semantics",
+    {"eval", "match3-third-order", "", "",
+     "forward pass of the third-order Match3 construction on one input", "",
      [](CLI::App& verb) {
        auto o = std::make_shared<MatchCliOptions>();
-       o->M = 9;
        auto* sub = verb.add_subcommand("match3-third-order", "forward pass of the third-order Match3 construction");
-       sub->add_option("--input", o->input, "comma-separated token values, e.g. 3,5,1")->required();
-       add_match3_options(*sub, *o, false);
-       sub->callback([o] { emit_eval(to_json(eval_match3_third_order(match3_config(*o), parse_tokens(o->input))), o->common); });
-     }}};
+       bind_match3(*sub, *o, true);
+       sub->callback([o] {
+         const std::vector<int> x = parse_tokens(o->input, o->M, o->given, o->N);
+         emit_eval(to_json(eval_match3_third_order(match3_config(*o), x)), o->common);
+       });
+     }, &kEvalMatch3}};
 
 struct LocalCli {
   CommonOptions common;
   int N = 8, M = 8, q = 2;
   std::string c, input, hints;
+  GivenParams given;
 };
 
 Match3LocalConfig local_config(const LocalCli& o, bool window) {
@@ -227,39 +265,73 @@ void read_hinted(const LocalCli& o, std::vector<int>& x, std::vector<std::vector
       if (line.empty() || line[0] == '#') continue;
       auto colon = line.find(':');
       if (colon == std::string::npos) throw UsageError("--input", "each line must be 'x: j1 j2 ...' (got '" + line + "')");
+      std::size_t used = 0;
+      const std::string value = line.substr(0, colon);
       try {
-        x.push_back(std::stoi(line.substr(0, colon)));
+        x.push_back(std::stoi(value, &used));
       } catch (const std::exception&) {
         throw UsageError("--input", "bad token value in line '" + line + "'");
       }
+      if (value.find_first_not_of(" \t", used) != std::string::npos)
+        throw UsageError("--input", "bad token value in line '" + line + "'");
+      if (x.back() < 0 || x.back() >= o.M)
+        throw UsageError("--input", "token value " + std::to_string(x.back()) + " in line '" + line +
+                                        "' is outside 0..M-1 = 0.." + std::to_string(o.M - 1));
       y.push_back(index_list(line.substr(colon + 1), "--input"));
     }
+    if (o.given.given("--N") && static_cast<int>(x.size()) != o.N)
+      throw UsageError("--N", "is " + std::to_string(o.N) + " but --input has " + std::to_string(x.size()) + " tokens");
     return;
   }
-  x = parse_tokens(o.input);
+  x = parse_tokens(o.input, o.M, o.given, o.N);
   std::stringstream ss(o.hints);
   std::string part;
   while (std::getline(ss, part, '|')) y.push_back(index_list(part, "--hints"));
 }
 
-void add_local_options(CLI::App& sub, LocalCli& o, bool window, bool with_N) {
-  if (with_N) sub.add_option("--N", o.N, "number of tokens (2..24)")->capture_default_str();
-  sub.add_option("--M", o.M, "modulus (values in [M])")->capture_default_str();
-  sub.add_option(window ? "--w" : "--q", o.q, window ? "window length (positions i+1..i+w, cyclic)" : "hint set size q")
-      ->capture_default_str();
-  sub.add_option("--c", o.c, "temperature (exact rational); default from the decode-error bound");
-  add_common(sub, o.common);
+ParamDef window_or_hints(bool window) {
+  return window ? param::q().with_flag("--w").with_range(1, 6).with_help("window length (positions i+1..i+w, cyclic)")
+                : param::q().with_range(1, 6).with_help("hint set size q");
+}
+
+ParamTable local_params(bool window, bool eval) {
+  ParamDef N = param::N().with_range(2, 24).with_default(8);
+  ParamTable t = {eval ? eval_N(N) : N, param::M().with_range(2, 4096).with_default(8), window_or_hints(window),
+                  param::c().with_help("temperature (exact rational)").with_computed_default("from the decode-error bound")};
+  if (eval) {
+    t.push_back(tokens_input(window ? "comma-separated token values in 0..M-1"
+                                    : "FILE (lines 'x: j1 .. jq') or comma-separated token values in 0..M-1"));
+    if (!window) {
+      ParamDef hints;
+      hints.flag = "--hints";
+      hints.help = "hint sets, 1-based, '|'-separated: \"2 3|1 3|1 2\"";
+      t.push_back(hints);
+    }
+  }
+  return with_common(t);
+}
+const ParamTable kCheckHinted = local_params(false, false), kEvalHinted = local_params(false, true);
+const ParamTable kCheckWindow = local_params(true, false), kEvalWindow = local_params(true, true);
+
+const ParamTable& local_table(bool window, bool eval) {
+  return window ? (eval ? kEvalWindow : kCheckWindow) : (eval ? kEvalHinted : kCheckHinted);
+}
+
+void bind_local(CLI::App& sub, LocalCli& o, bool window, bool eval) {
+  std::vector<ParamBinding> b = {{"--N", &o.N}, {"--M", &o.M}, {window ? "--w" : "--q", &o.q}, {"--c", &o.c}};
+  if (eval) b.push_back({"--input", &o.input});
+  if (eval && !window) b.push_back({"--hints", &o.hints});
+  o.given = bind_with_common(sub, local_table(window, eval), b, o.common);
 }
 
 void register_local(bool window) {
   const std::string name = window ? "match3-window" : "match3-hinted";
   const std::string desc = window ? "Match3 over the window i+1..i+w with one standard unit (moment-curve keys, power-sum values)"
                                   : "Match3 over hint sets y_i with one standard unit (moment-curve keys, power-sum values)";
-  register_entry({"check", name, "§4.5 (Match3, structure/locality)", "paper: structure/locality; definitions ours", desc,
-                  window ? "--N --M --w --c --semantics" : "--N --M --q --c --semantics", [window, name](CLI::App& verb) {
+  register_entry({"check", name, "", "", desc, "", [window, name](CLI::App& verb) {
                     auto o = std::make_shared<LocalCli>();
                     auto* sub = verb.add_subcommand(name, "Match3 variant computed by one standard unit");
-                    add_local_options(*sub, *o, window, true);
+                    bind_local(*sub, *o, window, false);
                     sub->callback([o, window] {
                       json r = with_size_guard([&] {
                         return to_json(check_match3_local(local_config(*o, window), resolve_threads(o->common.threads),
@@ -267,25 +339,20 @@ void register_local(bool window) {
                       });
                       emit(r, o->common, status_of(r));
                     });
-                  }});
-  register_entry({"eval", name, "§4.5 (Match3, structure/locality)", "paper: structure/locality; definitions ours",
-                  "forward pass of the " + name + " construction on one input",
-                  window ? "--input --M --w --c" : "--input FILE|values --hints --M --q --c", [window, name](CLI::App& verb) {
+                  }, &local_table(window, false)});
+  register_entry({"eval", name, "", "", "forward pass of the " + name + " construction on one input", "",
+                  [window, name](CLI::App& verb) {
                     auto o = std::make_shared<LocalCli>();
                     auto* sub = verb.add_subcommand(name, "forward pass of the " + name + " construction");
-                    sub->add_option("--input", o->input, window ? "comma-separated token values"
-                                                                  : "FILE (lines 'x: j1 .. jq') or comma-separated values")
-                        ->required();
-                    if (!window) sub->add_option("--hints", o->hints, "hint sets, 1-based, '|'-separated: \"2 3|1 3|1 2\"");
-                    add_local_options(*sub, *o, window, false);
+                    bind_local(*sub, *o, window, true);
                     sub->callback([o, window] {
                       std::vector<int> x;
                       std::vector<std::vector<int>> y;
-                      if (window) x = parse_tokens(o->input);
+                      if (window) x = parse_tokens(o->input, o->M, o->given, o->N);
                       else read_hinted(*o, x, y);
                       emit_eval(to_json(eval_match3_local(local_config(*o, window), x, y)), o->common);
                     });
-                  }});
+                  }, &local_table(window, true)});
 }
 
 // ---- min-p --------------------------------------------------------------------------------
@@ -297,28 +364,37 @@ struct MinPCli {
   int p_min = 2, p_max = 24;
 };
 
-void register_min_p(const std::string& name, const std::string& theorem, const std::string& provenance, int N, int M,
-                    bool has_q, const std::string& q_name) {
-  register_entry({"min-p", name, theorem, provenance,
-                  "smallest float:p (embed or arith) for which " + name + " holds for every p' in [p, p_max]",
-                  "--mode embed|arith --p-min --p-max --N --M --c" + (has_q ? " " + q_name : std::string()),
+ParamTable min_p_params(const std::string& name, int N, int M) {
+  const ParamDef N_row = name == "match2" ? param::N().with_range(2, 64)
+                         : name == "match3-third-order" ? param::N().with_range(2, 16)
+                                                        : param::N().with_range(2, 24);
+  ParamTable t = {N_row.with_default(N), param::M().with_range(2, name == "match2" || name == "match3-third-order" ? 1 << 20 : 4096).with_default(M)};
+  if (name == "match3-hinted" || name == "match3-window") t.push_back(window_or_hints(name == "match3-window"));
+  t.push_back(param::c().with_help("temperature").with_computed_default("the claim's"));
+  t.push_back(param::mode());
+  t.push_back(param::p_min().with_range(2, 200).with_help("smallest p scanned"));
+  t.push_back(param::p_max().with_range(2, 200).with_default(24).at_least("--p-min").with_help("largest p scanned (p_max of math §2)"));
+  return with_common(t, false);
+}
+const ParamTable kMinPMatch2 = min_p_params("match2", 4, 8), kMinPMatch3 = min_p_params("match3-third-order", 3, 6);
+const ParamTable kMinPHinted = min_p_params("match3-hinted", 8, 8), kMinPWindow = min_p_params("match3-window", 8, 8);
+
+const ParamTable& min_p_table(const std::string& name) {
+  return name == "match2" ? kMinPMatch2 : name == "match3-third-order" ? kMinPMatch3 : name == "match3-hinted" ? kMinPHinted : kMinPWindow;
+}
+
+void register_min_p(const std::string& name) {
+  register_entry({"min-p", name, "", "",
+                  "smallest float:p (embed or arith) for which " + name + " holds for every p' in [p, p_max]", "",
                   [=](CLI::App& verb) {
                     auto o = std::make_shared<MinPCli>();
-                    o->N = N;
-                    o->M = M;
                     auto* sub = verb.add_subcommand(name, "minimal precision of " + name);
-                    sub->add_option("--N", o->N, "number of tokens")->capture_default_str();
-                    sub->add_option("--M", o->M, "modulus")->capture_default_str();
-                    if (has_q) sub->add_option(q_name, o->q, "hint set size / window length")->capture_default_str();
-                    sub->add_option("--c", o->c, "temperature (default: the claim's)");
-                    sub->add_option("--mode", o->mode, "embed | arith")->capture_default_str();
-                    sub->add_option("--p-min", o->p_min, "smallest p scanned (>= 2)")->capture_default_str();
-                    sub->add_option("--p-max", o->p_max, "largest p scanned (p_max of math §2)")->capture_default_str();
-                    add_common(*sub, o->common, false);
+                    std::vector<ParamBinding> b = {{"--N", &o->N}, {"--M", &o->M}, {"--c", &o->c}, {"--mode", &o->mode},
+                                                   {"--p-min", &o->p_min}, {"--p-max", &o->p_max}};
+                    if (name == "match3-hinted") b.push_back({"--q", &o->q});
+                    if (name == "match3-window") b.push_back({"--w", &o->q});
+                    bind_with_common(*sub, min_p_table(name), b, o->common);
                     sub->callback([o, name] {
-                      if (o->mode != "embed" && o->mode != "arith") throw UsageError("--mode", "must be embed or arith");
-                      require_range("--p-min", static_cast<long long>(o->p_min), 2LL, 200LL);
-                      require_range("--p-max", static_cast<long long>(o->p_max), static_cast<long long>(o->p_min), 200LL);
                       const unsigned threads = resolve_threads(o->common.threads);
                       // Each point runs the typed check; the first result's JSON gives min-p its
                       // theorem, provenance and params, and each row shows the worst value as the
@@ -349,7 +425,7 @@ void register_min_p(const std::string& name, const std::string& theorem, const s
                       json r = with_size_guard([&] { return to_json(min_precision_scan(name, o->mode, o->p_min, o->p_max, run), first, threads); });
                       emit(r, o->common, status_of(r));
                     });
-                  }});
+                  }, &min_p_table(name)});
 }
 
 }  // namespace
@@ -359,10 +435,7 @@ void register_match_commands() {
     register_entry(d->entry);
   register_local(false);
   register_local(true);
-  register_min_p("match2", "§4.3 (Match2)", "paper: m = 3; construction ours (m = 2 + residual)", 4, 8, false, "");
-  register_min_p("match3-third-order", "§4.4 (Match3, third-order)", "paper statement; construction ours", 3, 6, false, "");
-  register_min_p("match3-hinted", "§4.5 (Match3, structure/locality)", "paper: structure/locality; definitions ours", 8, 8, true, "--q");
-  register_min_p("match3-window", "§4.5 (Match3, structure/locality)", "paper: structure/locality; definitions ours", 8, 8, true, "--w");
+  for (const char* name : {"match2", "match3-third-order", "match3-hinted", "match3-window"}) register_min_p(name);
 }
 
 }  // namespace attnbounds

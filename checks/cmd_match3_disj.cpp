@@ -41,37 +41,63 @@ Match3DisjOptions options_of(const DisjCli& o) {
   return opts;
 }
 
+ParamTable disj_params() {
+  ParamDef n = param::N().with_flag("--n").with_range(1, 12).with_default(3).with_help("DISJ size n (N = 2n+1 tokens)");
+  ParamDef H = param::m().with_flag("--H").with_help("number of heads");
+  ParamDef model;
+  model.flag = "--model";
+  model.kind = ParamKind::Choice;
+  model.help = "model family: trig | random (seeded p-bit entries)";
+  model = model.with_choices({"trig", "random"}, "random");
+  ParamDef c = param::c().with_default("4").with_help("temperature of the trig family");
+  c.rational = RationalRange::Positive;
+  ParamDef dump, grid;
+  dump.flag = "--dump";
+  dump.kind = ParamKind::Flag;
+  dump.help = "include every instance's token layout";
+  grid.flag = "--grid";
+  grid.kind = ParamKind::Flag;
+  grid.help = "table over --grid-m x --grid-p x --grid-H (formats float:p)";
+  ParamDef list;
+  list.kind = ParamKind::IntList;
+  list.lo = 1;
+  list.hi = 64;
+  ParamDef grid_m = list, grid_p = list, grid_H = list;
+  grid_m.flag = "--grid-m";
+  grid_m.help = "m values for --grid";
+  grid_m.default_value = "1,2,4";
+  grid_p.flag = "--grid-p";
+  grid_p.help = "p values (float:p) for --grid";
+  grid_p.default_value = "2,4,8,16";
+  grid_p.lo = 2;
+  grid_H.flag = "--grid-H";
+  grid_H.help = "H values for --grid";
+  grid_H.default_value = "1,2";
+  ParamDef sem = param::semantics().with_computed_default("tiled:float:24:n (T = --n)");
+  return {n, param::m().with_default(2), H, model, c, dump, grid, grid_m, grid_p, grid_H,
+          param::format().with_help("--grid output format"), param::json(), param::threads(), param::seed(), param::force(), sem};
+}
+const ParamTable kDisjParams = disj_params();
+
 const DeclaredEntry reg{
-    {"lower", "match3-disj", "Theorem 7", "paper statement; reduction ours",
+    {"lower", "match3-disj", "", "",
      "Match3 needs mpH >= cN/log log N: DISJ reduction verified on all 4^n instances, tiled protocol, "
      "message count, verified collision counterexample",
-     "--n --m --H --model trig|random --semantics tiled:<fmt>:<T> --dump --grid", [](CLI::App& verb) {
+     "", [](CLI::App& verb) {
        auto o = std::make_shared<DisjCli>();
        auto* sub = verb.add_subcommand("match3-disj", "Theorem 7: Match3 lower bound via DISJ_n");
-       sub->add_option("--n", o->n, "DISJ size n (N = 2n+1), 1..12")->capture_default_str();
-       sub->add_option("--m", o->m, "embedding width of the model under test")->capture_default_str();
-       sub->add_option("--H", o->H, "number of heads")->capture_default_str();
-       sub->add_option("--model", o->model, "model family: trig | random (seeded p-bit entries)")->capture_default_str();
-       sub->add_option("--c", o->c, "temperature of the trig family")->capture_default_str();
-       sub->add_flag("--dump", o->dump, "include every instance's token layout");
-       sub->add_flag("--grid", o->grid, "table over --grid-m x --grid-p x --grid-H (formats float:p)");
-       sub->add_option("--grid-m", o->grid_m, "m values for --grid")->capture_default_str();
-       sub->add_option("--grid-p", o->grid_p, "p values (float:p) for --grid")->capture_default_str();
-       sub->add_option("--grid-H", o->grid_H, "H values for --grid")->capture_default_str();
-       sub->add_option("--format", o->format, "--grid output: md | csv | latex | json")->capture_default_str();
-       add_common(*sub, o->common);
-       sub->get_option("--format")->excludes("--json");
-       o->common.semantics = "";
+       o->common.semantics = "";  // "" = the computed default tiled:float:24:n
+       bind_with_common(*sub, kDisjParams,
+                        {{"--n", &o->n}, {"--m", &o->m}, {"--H", &o->H}, {"--model", &o->model}, {"--c", &o->c},
+                         {"--dump", &o->dump}, {"--grid", &o->grid}, {"--grid-m", &o->grid_m}, {"--grid-p", &o->grid_p},
+                         {"--grid-H", &o->grid_H}, {"--format", &o->format}},
+                        o->common);
        sub->callback([o] {
          auto opts = options_of(*o);
          const unsigned threads = resolve_threads(o->common.threads);
          if (o->grid) {
-           const std::vector<int> grid_p = parse_int_list("--grid-p", o->grid_p, 1, 64);
-           for (int p : grid_p)
-             if (p < 2) throw UsageError("--grid-p", "every p must be in 2..64 (float:p needs 2 significand bits; got 1)");
+           const std::vector<int> grid_p = parse_int_list("--grid-p", o->grid_p, 2, 64);
            const std::string format = o->common.json ? "json" : o->format;
-           if (format != "md" && format != "csv" && format != "latex" && format != "json")
-             throw UsageError("--format", "must be md, csv, latex or json (got '" + format + "')");
            Match3DisjGrid g = with_size_guard([&] {
              return lower_match3_disj_grid(opts, parse_int_list("--grid-m", o->grid_m, 1, 64), grid_p,
                                            parse_int_list("--grid-H", o->grid_H, 1, 64), threads);
@@ -85,7 +111,7 @@ const DeclaredEntry reg{
          json r = with_size_guard([&] { return to_json(lower_match3_disj(opts, threads)); });
          emit(r, o->common, status_of(r));
        });
-     }}};
+     }, &kDisjParams}};
 
 }  // namespace
 

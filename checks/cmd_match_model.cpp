@@ -1,6 +1,7 @@
 // CLI wiring of the Match model-file class match2-table: export of the Match2 construction, and
 // check / eval of a file with the certified Match2 checker (src/modelfile/match2_model.*).
 #include "cmd_match_model.hpp"
+#include "params.hpp"
 
 #include <fmt/format.h>
 
@@ -18,7 +19,7 @@
 namespace attnbounds {
 namespace {
 
-constexpr const char* kMatch2ModelTheorem = "§4.3 (Match2)";
+constexpr const char* kMatch2ModelTheorem = "§4.3 (Match2, constant m)";  // as the claims table
 constexpr const char* kMatch2ModelProvenance = "paper statement (Match2, math §4.3); the model is the file's";
 constexpr const char* kMatch3ModelTheorem = "§4.4 (Match3, third-order attention)";
 constexpr const char* kMatch3ModelProvenance = "paper statement (Match3, math §1.5, §4.4); the model is the file's";
@@ -167,21 +168,43 @@ void run_export_match2(const Match2ExportOptions& o) {
   emit(out, o.common, 0);
 }
 
+ParamDef flag_row(const std::string& flag, const std::string& help) {
+  ParamDef d;
+  d.flag = flag;
+  d.kind = ParamKind::Flag;
+  d.help = help;
+  return d;
+}
+
+ParamTable export_match_params(int max_N, int default_N, int default_M, const std::string& c_default, const std::string& flip_help) {
+  ParamDef dtype;
+  dtype.flag = "--dtype";
+  dtype.kind = ParamKind::Choice;
+  dtype.help = "exact (F64 + exact companions) or a stored dtype";
+  ParamTable t = {param::N().with_range(2, max_N).with_default(default_N), param::M().with_range(2, 1 << 20).with_default(default_M),
+                  param::c().with_help("temperature (exact rational)").with_computed_default(c_default),
+                  flag_row("--flip-query-sign", flip_help),
+                  param::file("--out", "model file to write (safetensors)").as_required(),
+                  dtype.with_choices({"exact", "F64", "F32", "BF16", "F16"}, "exact")};
+  return with_common(t, false);
+}
+const ParamTable kExportMatch2 = export_match_params(64, 8, 16, "as check match2", "negative twin: query c(cos, +sin)");
+const ParamTable kExportMatch3 =
+    export_match_params(16, 6, 9, "as check match3-third-order", "negative twin: last query entry +C sin");
+
+std::vector<ParamBinding> export_bindings(Match2ExportOptions& o) {
+  return {{"--N", &o.N}, {"--M", &o.M}, {"--c", &o.c}, {"--flip-query-sign", &o.flip}, {"--out", &o.out}, {"--dtype", &o.dtype}};
+}
+
 const DeclaredEntry reg_export_match2{
-    {"export", "match2", kMatch2ModelTheorem, "paper: m = 3; construction ours (m = 2 + residual)",
-     "write the Match2 construction (trigonometric tables + residual) as a model file, exact",
-     "--N --M --c --flip-query-sign --out --dtype --json", [](CLI::App& a) {
+    {"export", "match2", "", "", "write the Match2 construction (trigonometric tables + residual) as a model file, exact", "",
+     [](CLI::App& a) {
        auto o = std::make_shared<Match2ExportOptions>();
        auto* sub = a.add_subcommand("match2", "write the Match2 construction as a model file");
-       add_common(*sub, o->common, false);
-       sub->add_option("--N", o->N, "number of tokens (2..64)")->capture_default_str();
-       sub->add_option("--M", o->M, "modulus (values in [M])")->capture_default_str();
-       sub->add_option("--c", o->c, "temperature (exact rational); default as check match2");
-       sub->add_flag("--flip-query-sign", o->flip, "negative twin: query c(cos, +sin)");
-       sub->add_option("--out", o->out, "model file to write (safetensors)")->required();
-       sub->add_option("--dtype", o->dtype, "exact (F64 + exact companions) | F64 | F32 | BF16 | F16")->capture_default_str();
+       bind_with_common(*sub, kExportMatch2, export_bindings(*o), o->common);
        sub->callback([o] { run_export_match2(*o); });
-     }}};
+     },
+     &kExportMatch2}};
 
 void run_export_match3(const Match2ExportOptions& o) {
   Stopwatch sw;
@@ -212,22 +235,15 @@ void run_export_match3(const Match2ExportOptions& o) {
 }
 
 const DeclaredEntry reg_export_match3{
-    {"export", "match3-third-order", kMatch3ModelTheorem, "paper statement; construction ours",
-     "write the third-order Match3 construction (trigonometric tables) as a model file, exact",
-     "--N --M --c --flip-query-sign --out --dtype --json", [](CLI::App& a) {
+    {"export", "match3-third-order", "", "", "write the third-order Match3 construction (trigonometric tables) as a model file, exact",
+     "",
+     [](CLI::App& a) {
        auto o = std::make_shared<Match2ExportOptions>();
-       o->N = 6;
-       o->M = 9;
        auto* sub = a.add_subcommand("match3-third-order", "write the third-order Match3 construction as a model file");
-       add_common(*sub, o->common, false);
-       sub->add_option("--N", o->N, "number of tokens (2..16)")->capture_default_str();
-       sub->add_option("--M", o->M, "modulus (values in [M])")->capture_default_str();
-       sub->add_option("--c", o->c, "temperature C (exact rational); default as check match3-third-order");
-       sub->add_flag("--flip-query-sign", o->flip, "negative twin: last query entry +C sin");
-       sub->add_option("--out", o->out, "model file to write (safetensors)")->required();
-       sub->add_option("--dtype", o->dtype, "exact (F64 + exact companions) | F64 | F32 | BF16 | F16")->capture_default_str();
+       bind_with_common(*sub, kExportMatch3, export_bindings(*o), o->common);
        sub->callback([o] { run_export_match3(*o); });
-     }}};
+     },
+     &kExportMatch3}};
 
 struct Match3ModelOptions {
   CommonOptions common;
@@ -275,27 +291,31 @@ void run_eval_match3_model(const Match3ModelOptions& o) {
   emit_match_model_eval(r, o.common, "match3 --model " + o.model);
 }
 
+const ParamTable kCheckMatch3Model =
+    with_common({param::file("--model", "model file of class match3-third-order (docs/model-format.md)").as_required()});
+const ParamTable kEvalMatch3Model =
+    with_common({param::file("--model", "model file of class match3-third-order (docs/model-format.md)").as_required(),
+                 param::input().with_help("comma-separated token values in 0..M-1, N of them").as_required()});
+
 const DeclaredEntry reg_check_match3{
-    {"check", "match3", kMatch3ModelTheorem, kMatch3ModelProvenance,
-     "certified exhaustive Match3 check of a model file of class match3-third-order", "--model --semantics --threads --force --json",
+    {"check", "match3", "", "", "certified exhaustive Match3 check of a model file of class match3-third-order", "",
      [](CLI::App& a) {
        auto o = std::make_shared<Match3ModelOptions>();
        auto* sub = a.add_subcommand("match3", "certified exhaustive Match3 check of a model file");
-       add_common(*sub, o->common);
-       sub->add_option("--model", o->model, "model file of class match3-third-order (docs/model-format.md)")->required();
+       bind_with_common(*sub, kCheckMatch3Model, {{"--model", &o->model}}, o->common);
        sub->callback([o] { run_check_match3_model(*o); });
-     }}};
+     },
+     &kCheckMatch3Model}};
 
 const DeclaredEntry reg_eval_match3{
-    {"eval", "match3", kMatch3ModelTheorem, kMatch3ModelProvenance,
-     "forward pass of a match3-third-order model file on one input", "--model --input --semantics --json", [](CLI::App& a) {
+    {"eval", "match3", "", "", "forward pass of a match3-third-order model file on one input", "",
+     [](CLI::App& a) {
        auto o = std::make_shared<Match3ModelOptions>();
        auto* sub = a.add_subcommand("match3", "forward pass of a match3-third-order model file");
-       add_common(*sub, o->common);
-       sub->add_option("--model", o->model, "model file of class match3-third-order")->required();
-       sub->add_option("--input", o->input, "comma-separated token values, N of them")->required();
+       bind_with_common(*sub, kEvalMatch3Model, {{"--model", &o->model}, {"--input", &o->input}}, o->common);
        sub->callback([o] { run_eval_match3_model(*o); });
-     }}};
+     },
+     &kEvalMatch3Model}};
 
 }  // namespace
 

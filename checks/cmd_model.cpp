@@ -10,6 +10,7 @@
 
 #include "certify/qsa_checker.hpp"
 #include "cmd_match_model.hpp"
+#include "claims.hpp"
 #include "cmd_qsa.hpp"
 #include "json_qsa.hpp"
 #include "common.hpp"
@@ -20,8 +21,6 @@
 
 namespace attnbounds {
 namespace {
-
-constexpr const char* kModelProvenance = "paper statement (qSA class of Theorems 2 and 3); the model is the file's";
 
 struct ExportOptions {
   QsaCliOptions qsa;
@@ -57,13 +56,13 @@ void run_export(const std::string& claim, const ExportOptions& o) {
   }
   json params = qsa_params_json(*emb, p);
   m.metadata["params"] = params.dump();
-  m.metadata["provenance"] = qsa_provenance(claim);
+  m.metadata["provenance"] = claim_info("export", claim).provenance;
   try {
     write_qsa_table_model(o.out, m, wopts);
   } catch (const ModelFileError& e) {
     throw UsageError("--out", e.what());
   }
-  json out = make_result("export", claim, qsa_theorem(claim), qsa_provenance(claim), params, "exact");
+  json out = make_claim_result("export", claim, params, "exact");
   out["file"] = o.out;
   out["class"] = "qsa-table";
   out["dtype"] = o.dtype;
@@ -82,8 +81,10 @@ void run_export(const std::string& claim, const ExportOptions& o) {
 struct ModelOptions {
   CommonOptions common;
   std::string model, eps = "0.1", input;
-  std::string format = "float", mode = "embed";  // min-p
+  std::string number_format = "float", mode = "embed";  // min-p
   int p_min = 2, p_max = 64;
+  int N = 0;  // eval: when given, must be the model's and the input's N
+  GivenParams given;
 };
 
 // A FIFO or device would block an ifstream: only regular files are opened.
@@ -146,7 +147,7 @@ void run_check_model(const ModelOptions& o) {
   }
   json params = model_params(m, o.model);
   params["eps"] = to_exact_decimal_or_fraction(eps);
-  json out = make_result("check", "qsa", "Theorems 2, 3", kModelProvenance, params, sem.name());
+  json out = make_claim_result("check", "qsa", params, sem.name());
   write_qsa_check(out, r, emb.d(), eps);
   out["structure"] = "verified from the file: class qsa-table (query a table over y_i, key a table over j, "
                      "value linear in z_j, ψ linear) with ψ·V = I" +
@@ -179,6 +180,11 @@ void run_eval_model(const ModelOptions& o) {
   } catch (const std::exception& e) {
     throw UsageError("--input", std::string("not JSON: ") + e.what());
   }
+  if (o.given.given("--N") && o.N != m.N)
+    throw UsageError("--N", "is " + std::to_string(o.N) + " but the --model file has N = " + std::to_string(m.N));
+  if (in.is_object())
+    for (const auto& [key, value] : in.items())
+      if (key != "z" && key != "y") throw UsageError("--input", "unknown key \"" + key + "\" (the file has \"z\" and \"y\" only)");
   if (!in.is_object() || !in.contains("z") || !in.contains("y") || !in["z"].is_array() || !in["y"].is_array() ||
       in["z"].size() != static_cast<std::size_t>(m.N) || in["y"].size() != static_cast<std::size_t>(m.N))
     throw UsageError("--input", "needs arrays \"z\" and \"y\" of length N = " + std::to_string(m.N) + " (the model's N)");
@@ -222,7 +228,7 @@ void run_eval_model(const ModelOptions& o) {
     for (int c = 0; c < m.d; ++c) t.push_back(to_exact_decimal_or_fraction(truth(i, c)));
     tokens.push_back({{"i", i + 1}, {"output_lower", lo}, {"output_upper", hi}, {"qsa", t}});
   }
-  json res = make_result("eval", "qsa", "Theorems 2, 3", kModelProvenance, model_params(m, o.model), sem.name());
+  json res = make_claim_result("eval", "qsa", model_params(m, o.model), sem.name());
   res["tokens"] = tokens;
   res["output_note"] = "output_lower/output_upper: a certified enclosure of ψ(unit output) at 256 bits, rounded outward";
   res["seconds"] = sw.seconds();
@@ -233,11 +239,9 @@ void run_eval_model(const ModelOptions& o) {
 void run_min_p_model(const ModelOptions& o) {
   Stopwatch sw;
   const Rational eps = eps_of(o.eps);
-  if (o.format != "float" && o.format != "fixed") throw UsageError("--format", "must be float or fixed (got '" + o.format + "')");
-  if (o.mode != "embed" && o.mode != "arith") throw UsageError("--mode", "must be embed or arith (got '" + o.mode + "')");
   MinPrecisionConfig mc;
   mc.mode = o.mode == "arith" ? Semantics::Kind::Arith : Semantics::Kind::Embed;
-  mc.family = o.format == "fixed" ? FormatFamily::Fixed : FormatFamily::Float;
+  mc.family = o.number_format == "fixed" ? FormatFamily::Fixed : FormatFamily::Float;
   mc.p_min = o.p_min;
   mc.p_max = o.p_max;
   mc.validate();
@@ -252,87 +256,87 @@ void run_min_p_model(const ModelOptions& o) {
   const MinPrecisionResult r = qsa_min_precision(emb, eps, mc, threads);
   json params = model_params(m, o.model);
   params["eps"] = to_exact_decimal_or_fraction(eps);
-  json out = make_result("min-p", "qsa", "Theorems 2, 3", kModelProvenance, params, min_precision_family_name(mc));
+  json out = make_claim_result("min-p", "qsa", params, min_precision_family_name(mc));
   write_qsa_min_precision(out, r, mc, cases, eps);
   finish_result(out, r.verdict, sw.seconds(), threads);
   emit(out, o.common, exit_status_for(r.verdict));
 }
 
+ParamTable export_params(const std::string& claim) {
+  ParamTable t = qsa_construction_params(claim);
+  for (auto& d : t)
+    if (d.flag == "--eps") d = d.with_help("accuracy the default temperature is chosen for");
+  t.push_back(param::file("--out", "model file to write (safetensors)").as_required());
+  ParamDef dtype;
+  dtype.flag = "--dtype";
+  dtype.kind = ParamKind::Choice;
+  dtype.help = "exact (F64 + exact rationals) or a stored dtype";
+  t.push_back(dtype.with_choices({"exact", "F64", "F32", "BF16", "F16"}, "exact"));
+  return with_common(t, false);
+}
+const ParamTable kExportCyclic = export_params("qsa-cyclic"), kExportRip = export_params("qsa-rip");
+
+ParamDef model_file() { return param::file("--model", "model file (docs/model-format.md)").as_required(); }
+
+const ParamTable kCheckModel = with_common({model_file(), param::eps()});
+const ParamTable kMinPModel = with_common({model_file(), param::eps(), param::number_format(), param::mode(), param::p_min(),
+                                           param::p_max().at_least("--p-min")},
+                                          false);
+const ParamTable kEvalModel = with_common(
+    {model_file(),
+     param::N().with_computed_default("the --model file's").with_help("number of tokens; when given, must equal the --model file's"),
+     param::input().with_help("JSON file: {\"z\": [[...], ...], \"y\": [[1-based indices], ...]}").as_required()});
+
 void attach_export(CLI::App& parent, const std::string& claim) {
   auto o = std::make_shared<ExportOptions>();
   auto* sub = parent.add_subcommand(claim, "write the exact " + claim + " construction as a model file");
-  add_common(*sub, o->qsa.common, false);
-  sub->add_option("--N", o->qsa.N, "number of tokens")->capture_default_str();
-  sub->add_option("--q", o->qsa.q, "subset size q")->capture_default_str();
-  sub->add_option("--d", o->qsa.d, "value width d'")->capture_default_str();
-  sub->add_option("--eps", o->qsa.eps, "accuracy the default temperature is chosen for")->capture_default_str();
-  sub->add_option("--c", o->qsa.c, "temperature override (exact decimal or p/q)");
-  if (claim == "qsa-rip") {
-    sub->add_option("--mk", o->qsa.mk, "key width m' (0 = default)")->capture_default_str();
-    sub->add_option("--strategy", o->qsa.strategy, "lp | least-norm")->capture_default_str();
-  }
-  sub->add_option("--out", o->out, "model file to write (safetensors)")->required();
-  sub->add_option("--dtype", o->dtype, "exact (F64 + exact rationals) | F64 | F32 | BF16 | F16")->capture_default_str();
+  std::vector<ParamBinding> b = qsa_construction_bindings(o->qsa, claim);
+  b.push_back({"--out", &o->out});
+  b.push_back({"--dtype", &o->dtype});
+  bind_with_common(*sub, claim == "qsa-rip" ? kExportRip : kExportCyclic, b, o->qsa.common);
   sub->callback([o, claim] { run_export(claim, *o); });
 }
 
-const DeclaredEntry reg_export_cyclic{{"export", "qsa-cyclic", "Theorem 3", qsa_provenance("qsa-cyclic"),
-                                   "write the moment-curve qSA unit as a model file (exact rationals)",
-                                   "--N --q --d --eps --c --out --dtype --json",
-                                   [](CLI::App& a) { attach_export(a, "qsa-cyclic"); }}};
-const DeclaredEntry reg_export_rip{{"export", "qsa-rip", "Theorem 2", qsa_provenance("qsa-rip"),
-                                "write the random-sign qSA unit (verified certificates) as a model file",
-                                "--N --q --d --eps --c --seed --mk --strategy --out --dtype --json",
-                                [](CLI::App& a) { attach_export(a, "qsa-rip"); }}};
-
-const DeclaredEntry reg_check_model{{"check", "qsa", "Theorems 2, 3", kModelProvenance,
-                                 "certified exhaustive qSA check of a model file of class qsa-table",
-                                 "--model --eps --semantics --threads --force --json",
-                                 [](CLI::App& a) {
-                                   auto o = std::make_shared<ModelOptions>();
-                                   auto* sub = a.add_subcommand("qsa", "certified exhaustive qSA check of a model file");
-                                   add_common(*sub, o->common);
-                                   sub->add_option("--model", o->model, "model file (docs/model-format.md)")->required();
-                                   sub->add_option("--eps", o->eps, "accuracy epsilon in (0,1), exact decimal or p/q")
-                                       ->capture_default_str();
-                                   sub->callback([o] { run_check_model(*o); });
-                                 }}};
-
-const DeclaredEntry reg_minp_model{{"min-p", "qsa", "Theorems 2, 3", kModelProvenance,
-                                "minimal precision p* of a qsa-table model file (embed/arith, float/fixed)",
-                                "--model --eps --format float|fixed --mode embed|arith --p-min --p-max --json",
-                                [](CLI::App& a) {
-                                  auto o = std::make_shared<ModelOptions>();
-                                  auto* sub = a.add_subcommand("qsa", "minimal precision p* of a model file");
-                                  add_common(*sub, o->common, false);
-                                  sub->add_option("--model", o->model, "model file (docs/model-format.md)")->required();
-                                  sub->add_option("--eps", o->eps, "accuracy epsilon in (0,1)")->capture_default_str();
-                                  sub->add_option("--format", o->format, "float | fixed")->capture_default_str();
-                                  sub->add_option("--mode", o->mode, "embed | arith")->capture_default_str();
-                                  sub->add_option("--p-min", o->p_min, "smallest p tested")->capture_default_str();
-                                  sub->add_option("--p-max", o->p_max, "largest p tested")->capture_default_str();
-                                  sub->callback([o] { run_min_p_model(*o); });
-                                }}};
-
-const DeclaredEntry reg_eval_model{{"eval", "qsa", "Theorems 2, 3", kModelProvenance,
-                                "forward pass of a qsa-table model file on an input file, certified enclosure",
-                                "--model --input --semantics --json",
-                                [](CLI::App& a) {
-                                  auto o = std::make_shared<ModelOptions>();
-                                  auto* sub = a.add_subcommand("qsa", "forward pass of a model file on one input");
-                                  add_common(*sub, o->common);
-                                  sub->add_option("--model", o->model, "model file (docs/model-format.md)")->required();
-                                  sub->add_option("--input", o->input,
-                                                  "JSON file: {\"z\": [[...], ...], \"y\": [[1-based indices], ...]}")
-                                      ->required();
-                                  sub->callback([o] { run_eval_model(*o); });
-                                }}};
+RegistryEntry model_entry(const std::string& verb, const std::string& name, const std::string& description,
+                          const ParamTable& table, std::function<void(CLI::App&)> attach) {
+  RegistryEntry e{verb, name, "", "", description, "", std::move(attach)};
+  e.table = &table;
+  return e;
+}
 
 }  // namespace
 
 void register_model_commands() {
-  for (const DeclaredEntry* d : {&reg_export_cyclic, &reg_export_rip, &reg_check_model, &reg_minp_model, &reg_eval_model})
-    register_entry(d->entry);
+  register_entry(model_entry("export", "qsa-cyclic", "write the moment-curve qSA unit as a model file (exact rationals)",
+                             kExportCyclic, [](CLI::App& a) { attach_export(a, "qsa-cyclic"); }));
+  register_entry(model_entry("export", "qsa-rip", "write the random-sign qSA unit (verified certificates) as a model file",
+                             kExportRip, [](CLI::App& a) { attach_export(a, "qsa-rip"); }));
+  register_entry(model_entry("check", "qsa", "certified exhaustive qSA check of a model file of class qsa-table", kCheckModel,
+                             [](CLI::App& a) {
+                               auto o = std::make_shared<ModelOptions>();
+                               auto* sub = a.add_subcommand("qsa", "certified exhaustive qSA check of a model file");
+                               bind_with_common(*sub, kCheckModel, {{"--model", &o->model}, {"--eps", &o->eps}}, o->common);
+                               sub->callback([o] { run_check_model(*o); });
+                             }));
+  register_entry(model_entry("min-p", "qsa", "minimal precision p* of a qsa-table model file (embed/arith, float/fixed)",
+                             kMinPModel, [](CLI::App& a) {
+                               auto o = std::make_shared<ModelOptions>();
+                               auto* sub = a.add_subcommand("qsa", "minimal precision p* of a model file");
+                               bind_with_common(*sub, kMinPModel,
+                                                {{"--model", &o->model}, {"--eps", &o->eps}, {"--number-format", &o->number_format},
+                                                 {"--mode", &o->mode}, {"--p-min", &o->p_min}, {"--p-max", &o->p_max}},
+                                                o->common);
+                               sub->callback([o] { run_min_p_model(*o); });
+                             }));
+  register_entry(model_entry("eval", "qsa", "forward pass of a qsa-table model file on an input file, certified enclosure",
+                             kEvalModel, [](CLI::App& a) {
+                               auto o = std::make_shared<ModelOptions>();
+                               auto* sub = a.add_subcommand("qsa", "forward pass of a model file on one input");
+                               o->given = bind_with_common(*sub, kEvalModel,
+                                                           {{"--model", &o->model}, {"--N", &o->N}, {"--input", &o->input}},
+                                                           o->common);
+                               sub->callback([o] { run_eval_model(*o); });
+                             }));
   register_match_model_commands();
 }
 

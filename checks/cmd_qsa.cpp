@@ -9,9 +9,11 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <tuple>
 
 #include "certify/qsa_certificate.hpp"
 #include "certify/qsa_checker.hpp"
+#include "claims.hpp"
 #include "cmd_qsa.hpp"
 #include "builtin_commands.hpp"
 #include "common.hpp"
@@ -28,9 +30,26 @@
 
 namespace attnbounds {
 
-const char* qsa_theorem(const std::string& claim) { return claim == "qsa-rip" ? "Theorem 2" : "Theorem 3"; }
-const char* qsa_provenance(const std::string& claim) {
-  return claim == "qsa-rip" ? "paper statement; certificates ours" : "paper statement; moment-curve construction ours";
+const char* qsa_theorem(const std::string& claim) { return claim_info("check", claim).theorem.c_str(); }
+const char* qsa_provenance(const std::string& claim) { return claim_info("check", claim).provenance.c_str(); }
+
+ParamTable qsa_construction_params(const std::string& claim) {
+  ParamTable t = {param::N(), param::q().at_most("--N"), param::d(),
+                  param::eps(), param::c()};
+  if (claim == "qsa-rip") {
+    t.push_back(param::mk());
+    t.push_back(param::strategy());
+  }
+  return t;
+}
+
+std::vector<ParamBinding> qsa_construction_bindings(QsaCliOptions& o, const std::string& claim) {
+  std::vector<ParamBinding> b = {{"--N", &o.N}, {"--q", &o.q}, {"--d", &o.d}, {"--eps", &o.eps}, {"--c", &o.c}};
+  if (claim == "qsa-rip") {
+    b.push_back({"--mk", &o.mk});
+    b.push_back({"--strategy", &o.strategy});
+  }
+  return b;
 }
 
 Rational parse_rational_option(const std::string& name, const std::string& text) {
@@ -135,7 +154,7 @@ void run_check(const std::string& claim, const QsaCliOptions& o) {
     co.hooks = journal.get();
   }
   const QsaCheckResult r = check_qsa(*emb, co);
-  json out = make_result("check", claim, qsa_theorem(claim), qsa_provenance(claim), qsa_params_json(*emb, p), sem.name());
+  json out = make_claim_result("check", claim, qsa_params_json(*emb, p), sem.name());
   write_qsa_check(out, r, emb->d(), p.eps);
   if (auto* rip = dynamic_cast<const QsaRipEmbedding*>(emb.get())) out["certificates"] = rip_certificate_summary_json(rip->summary());
   if (dynamic_cast<const QsaCyclicEmbedding*>(emb.get())) {
@@ -207,9 +226,15 @@ void run_eval(const std::string& claim, const QsaCliOptions& o) {
     if (!in["z"][i].is_array() || in["z"][i].empty() || !in["y"][i].is_array())
       throw UsageError("--input", "token " + std::to_string(i + 1) +
                                       ": z_i must be a non-empty array of numbers and y_i an array of 1-based indices");
+  for (const auto& [key, value] : in.items())
+    if (key != "z" && key != "y") throw UsageError("--input", "unknown key \"" + key + "\" (the file has \"z\" and \"y\" only)");
   const int N = static_cast<int>(in["z"].size());
   const int d = static_cast<int>(in["z"][0].size());
   const int q = static_cast<int>(in["y"][0].size());
+  // A size given on the command line must be the input's, never silently replaced by it.
+  for (const auto& [flag, given_value, actual] : {std::tuple<const char*, int, int>{"--N", o.N, N}, {"--q", o.q, q}, {"--d", o.d, d}})
+    if (o.given.given(flag) && given_value != actual)
+      throw UsageError(flag, fmt::format("is {} but the --input file has {} = {}", given_value, std::string(flag).substr(2), actual));
   Mat<Rational> z(N, d);
   std::vector<std::vector<int>> y(N);
   for (int i = 0; i < N; ++i) {
@@ -253,7 +278,7 @@ void run_eval(const std::string& claim, const QsaCliOptions& o) {
     max_err = std::max(max_err, err_up);
     tokens.push_back({{"i", i + 1}, {"output", o_i}, {"qsa", t_i}, {"error_upper", to_decimal_string(err_up, 6, +1)}});
   }
-  json res = make_result("eval", claim, qsa_theorem(claim), qsa_provenance(claim), qsa_params_json(*emb, p), sem.name());
+  json res = make_claim_result("eval", claim, qsa_params_json(*emb, p), sem.name());
   res["tokens"] = tokens;
   res["output_note"] = "output: midpoint of a certified 256-bit enclosure (display only); error_upper: certified upper bound";
   res["max_error_upper"] = to_decimal_string(max_err, 17, +1);
@@ -266,11 +291,9 @@ void run_eval(const std::string& claim, const QsaCliOptions& o) {
 void run_min_p(const std::string& claim, const QsaCliOptions& o) {
   Stopwatch sw;
   QsaEmbeddingParams p = qsa_params_from(o);
-  if (o.format != "float" && o.format != "fixed") throw UsageError("--format", "must be float or fixed (got '" + o.format + "')");
-  if (o.mode != "embed" && o.mode != "arith") throw UsageError("--mode", "must be embed or arith (got '" + o.mode + "')");
   MinPrecisionConfig mc;
   mc.mode = o.mode == "arith" ? Semantics::Kind::Arith : Semantics::Kind::Embed;
-  mc.family = o.format == "fixed" ? FormatFamily::Fixed : FormatFamily::Float;
+  mc.family = o.number_format == "fixed" ? FormatFamily::Fixed : FormatFamily::Float;
   mc.p_min = o.p_min;
   mc.p_max = o.p_max;
   mc.validate();
@@ -280,8 +303,7 @@ void run_min_p(const std::string& claim, const QsaCliOptions& o) {
   const unsigned threads = resolve_threads(o.common.threads);
   if (mc.family == FormatFamily::Fixed) mc.fixed_integer_bits = qsa_fixed_integer_bits(*emb);
   const MinPrecisionResult r = qsa_min_precision(*emb, p.eps, mc, threads);
-  json out = make_result("min-p", claim, qsa_theorem(claim), qsa_provenance(claim), qsa_params_json(*emb, p),
-                         min_precision_family_name(mc));
+  json out = make_claim_result("min-p", claim, qsa_params_json(*emb, p), min_precision_family_name(mc));
   write_qsa_min_precision(out, r, mc, cases, p.eps);
   finish_result(out, r.verdict, sw.seconds(), threads);
   if (!o.common.json) {
@@ -297,80 +319,91 @@ void run_min_p(const std::string& claim, const QsaCliOptions& o) {
   emit(out, o.common, exit_status_for(r.verdict));
 }
 
-void add_qsa_options(CLI::App* sub, QsaCliOptions& o, const std::string& claim, bool with_semantics = true) {
-  add_common(*sub, o.common, with_semantics);
-  sub->add_option("--N", o.N, "number of tokens")->capture_default_str();
-  sub->add_option("--q", o.q, "subset size q")->capture_default_str();
-  sub->add_option("--d", o.d, "value width d'")->capture_default_str();
-  sub->add_option("--eps", o.eps, "accuracy epsilon in (0,1), exact decimal or p/q")->capture_default_str();
-  sub->add_option("--c", o.c, "temperature override (exact decimal or p/q)");
-  if (claim == "qsa-rip") {
-    sub->add_option("--mk", o.mk, "key width m' (0 = default ceil(2 q log2 N) + 8)")->capture_default_str();
-    sub->add_option("--strategy", o.strategy, "lp | least-norm")->capture_default_str();
+ParamTable check_params(const std::string& claim) {
+  ParamTable t = qsa_construction_params(claim);
+  t.push_back(param::file("--certificate", "write a replayable certificate when the claim holds (FILE.json: JSON; FILE.cbor: CBOR; FILE.cbor.zst: zstd-compressed CBOR)"));
+  t.push_back(param::file("--journal", "checkpoint file: finished chunks are appended; an existing journal of the same run is continued"));
+  t.push_back(param::file("--resume", "continue the run recorded in this journal (it must exist and match)"));
+  ParamDef mpi;
+  mpi.flag = "--mpi";
+  mpi.kind = ParamKind::Flag;
+  mpi.help = std::string("shard the subsets over the ranks of mpirun (same result for any rank count); ") +
+             (mpi_available() ? "this build has MPI" : "off: this build has no MPI");
+  t.push_back(mpi);
+  if (claim == "qsa-cyclic") t.push_back(param::file("--emit-lrs", "write the moment-curve points in lrs format"));
+  return with_common(t);
+}
+
+ParamTable eval_params(const std::string& claim) {
+  ParamTable t = qsa_construction_params(claim);
+  for (auto& d : t) {
+    if (d.flag == "--N" || d.flag == "--q" || d.flag == "--d") {
+      d = d.with_computed_default("the --input file's").with_help(d.help + "; when given, must equal the --input file's");
+      d.hi_flag.clear();
+    }
   }
+  t.push_back(param::input().with_help("JSON file: {\"z\": [[...], ...], \"y\": [[1-based indices], ...]}").as_required());
+  return with_common(t);
+}
+
+ParamTable min_p_params(const std::string& claim) {
+  ParamTable t = qsa_construction_params(claim);
+  t.push_back(param::number_format());
+  t.push_back(param::mode());
+  t.push_back(param::p_min());
+  t.push_back(param::p_max().at_least("--p-min"));
+  return with_common(t, false);
+}
+
+const ParamTable kCheckCyclic = check_params("qsa-cyclic"), kCheckRip = check_params("qsa-rip");
+const ParamTable kEvalCyclic = eval_params("qsa-cyclic"), kEvalRip = eval_params("qsa-rip");
+const ParamTable kMinPCyclic = min_p_params("qsa-cyclic"), kMinPRip = min_p_params("qsa-rip");
+
+const ParamTable& table_of(const std::string& verb, const std::string& claim) {
+  const bool rip = claim == "qsa-rip";
+  if (verb == "check") return rip ? kCheckRip : kCheckCyclic;
+  if (verb == "eval") return rip ? kEvalRip : kEvalCyclic;
+  return rip ? kMinPRip : kMinPCyclic;
 }
 
 void attach_claim(CLI::App& parent, const std::string& verb, const std::string& claim) {
   auto o = std::make_shared<QsaCliOptions>();
+  std::vector<ParamBinding> b = qsa_construction_bindings(*o, claim);
+  const ParamTable& table = table_of(verb, claim);
   if (verb == "check") {
     auto* sub = parent.add_subcommand(claim, std::string("certified exhaustive check of ") + qsa_theorem(claim));
-    add_qsa_options(sub, *o, claim);
-    sub->add_option("--certificate", o->certificate, "write a replayable certificate when the claim holds (FILE.json: JSON; FILE.cbor: CBOR; FILE.cbor.zst: zstd-compressed CBOR)")
-        ->check(non_empty_file_name());
-    sub->add_option("--journal", o->journal,
-                    "checkpoint file: finished chunks are appended; an existing journal of the same run is continued");
-    sub->add_option("--resume", o->resume, "continue the run recorded in this journal (it must exist and match)");
-    sub->add_flag("--mpi", o->mpi,
-                  std::string("shard the subsets over the ranks of mpirun (same result for any rank count); ") +
-                      (mpi_available() ? "this build has MPI" : "off: this build has no MPI"));
-    if (claim == "qsa-cyclic")
-      sub->add_option("--emit-lrs", o->emit_lrs, "write the moment-curve points in lrs format")->check(non_empty_file_name());
+    b.insert(b.end(), {{"--certificate", &o->certificate}, {"--journal", &o->journal}, {"--resume", &o->resume}, {"--mpi", &o->mpi}});
+    if (claim == "qsa-cyclic") b.push_back({"--emit-lrs", &o->emit_lrs});
+    o->given = bind_with_common(*sub, table, b, o->common);
     sub->callback([o, claim] { run_check(claim, *o); });
   } else if (verb == "eval") {
     auto* sub = parent.add_subcommand(claim, "forward pass on one input with the true qSA and the error per token");
-    add_qsa_options(sub, *o, claim);
-    sub->add_option("--input", o->input, "JSON file: {\"z\": [[...], ...], \"y\": [[1-based indices], ...]}")->required();
+    b.push_back({"--input", &o->input});
+    o->given = bind_with_common(*sub, table, b, o->common);
     sub->callback([o, claim] { run_eval(claim, *o); });
   } else if (verb == "min-p") {
     auto* sub = parent.add_subcommand(claim, "minimal precision p* under embed:float:P or embed:fixed:I.F");
-    add_qsa_options(sub, *o, claim, false);
-    sub->add_option("--format", o->format, "float | fixed")->capture_default_str();
-    sub->add_option("--mode", o->mode, "embed (entries rounded) | arith (every operation rounded)")->capture_default_str();
-    sub->add_option("--p-min", o->p_min, "smallest p tested")->capture_default_str();
-    sub->add_option("--p-max", o->p_max, "largest p tested")->capture_default_str();
+    b.insert(b.end(), {{"--number-format", &o->number_format}, {"--mode", &o->mode}, {"--p-min", &o->p_min}, {"--p-max", &o->p_max}});
+    o->given = bind_with_common(*sub, table, b, o->common);
     sub->callback([o, claim] { run_min_p(claim, *o); });
   }
 }
 
-const std::string kParams = "--N --q --d --eps --c --seed --semantics --threads --json";
-const DeclaredEntry reg_check_cyclic{{"check", "qsa-cyclic", "Theorem 3", qsa_provenance("qsa-cyclic"),
-                                  "qSA with m = d' + 4q (moment curve, gap 1), exhaustive over all q-subsets",
-                                  kParams + " --certificate --emit-lrs --journal --resume --mpi",
-                                  [](CLI::App& a) { attach_claim(a, "check", "qsa-cyclic"); }}};
-const DeclaredEntry reg_check_rip{{"check", "qsa-rip", "Theorem 2", qsa_provenance("qsa-rip"),
-                               "qSA with m = d' + 2m' (random sign keys, exact dual certificates w_S, gap 1/2)",
-                               kParams + " --mk --strategy --certificate --journal --resume --mpi",
-                               [](CLI::App& a) { attach_claim(a, "check", "qsa-rip"); }}};
-const DeclaredEntry reg_eval_cyclic{{"eval", "qsa-cyclic", "Theorem 3", qsa_provenance("qsa-cyclic"),
-                                 "forward pass of the moment-curve qSA unit on an input file", kParams + " --input",
-                                 [](CLI::App& a) { attach_claim(a, "eval", "qsa-cyclic"); }}};
-const DeclaredEntry reg_eval_rip{{"eval", "qsa-rip", "Theorem 2", qsa_provenance("qsa-rip"),
-                              "forward pass of the random-sign qSA unit on an input file", kParams + " --mk --strategy --input",
-                              [](CLI::App& a) { attach_claim(a, "eval", "qsa-rip"); }}};
-const DeclaredEntry reg_minp_cyclic{{"min-p", "qsa-cyclic", "Theorem 3", "ours (finite-precision model); construction ours",
-                                 "minimal precision p* of the moment-curve embedding (embed:float:P / embed:fixed)",
-                                 "--N --q --d --eps --c --seed --threads --json --format float|fixed --mode embed|arith --p-min --p-max",
-                                 [](CLI::App& a) { attach_claim(a, "min-p", "qsa-cyclic"); }}};
-const DeclaredEntry reg_minp_rip{{"min-p", "qsa-rip", "Theorem 2", "ours (finite-precision model); certificates ours",
-                              "minimal precision p* of the random-sign embedding (embed:float:P / embed:fixed)",
-                              "--N --q --d --eps --c --seed --threads --json --mk --strategy --format float|fixed --mode embed|arith --p-min --p-max",
-                              [](CLI::App& a) { attach_claim(a, "min-p", "qsa-rip"); }}};
+RegistryEntry qsa_entry(const std::string& verb, const std::string& claim, const std::string& description) {
+  RegistryEntry e{verb, claim, "", "", description, "", [verb, claim](CLI::App& a) { attach_claim(a, verb, claim); }};
+  e.table = &table_of(verb, claim);
+  return e;
+}
 
 }  // namespace
 
 void register_qsa_commands() {
-  for (const DeclaredEntry* d : {&reg_check_cyclic, &reg_check_rip, &reg_eval_cyclic, &reg_eval_rip, &reg_minp_cyclic, &reg_minp_rip})
-    register_entry(d->entry);
+  register_entry(qsa_entry("check", "qsa-cyclic", "qSA with m = d' + 4q (moment curve, gap 1), exhaustive over all q-subsets"));
+  register_entry(qsa_entry("check", "qsa-rip", "qSA with m = d' + 2m' (random sign keys, exact dual certificates w_S, gap 1/2)"));
+  register_entry(qsa_entry("eval", "qsa-cyclic", "forward pass of the moment-curve qSA unit on an input file"));
+  register_entry(qsa_entry("eval", "qsa-rip", "forward pass of the random-sign qSA unit on an input file"));
+  register_entry(qsa_entry("min-p", "qsa-cyclic", "minimal precision p* of the moment-curve embedding (embed:float:P / embed:fixed)"));
+  register_entry(qsa_entry("min-p", "qsa-rip", "minimal precision p* of the random-sign embedding (embed:float:P / embed:fixed)"));
 }
 
 }  // namespace attnbounds

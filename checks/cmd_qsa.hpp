@@ -15,12 +15,18 @@ struct QsaCliOptions {
   int mk = 0;
   std::string strategy = "lp";
   std::string certificate, emit_lrs, input;
-  std::string format = "float";
+  std::string number_format = "float";  // min-p: float:P or fixed:I.F
   std::string mode = "embed";  // min-p: embed (entries rounded) or arith (every operation rounded)
   int p_min = 2, p_max = 64;
   std::string journal, resume;  // check: checkpoint file (create or continue) / continue an existing one
   bool mpi = false;             // check: shard the subsets over the ranks of mpirun
+  GivenParams given;            // which flags were given (eval checks them against the input)
 };
+
+// The table rows of the qSA construction parameters (--N --q --d --eps --c, and --mk
+// --strategy for qsa-rip), and their targets.
+ParamTable qsa_construction_params(const std::string& claim);
+std::vector<ParamBinding> qsa_construction_bindings(QsaCliOptions& o, const std::string& claim);
 
 const char* qsa_theorem(const std::string& claim);
 const char* qsa_provenance(const std::string& claim);

@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "builtin_commands.hpp"
+#include "claims.hpp"
+#include "tables.hpp"
 #include "cmd_qsa.hpp"
 #include "enumerate/combinatorics.hpp"
 #include "enumerate/parallel.hpp"
@@ -29,12 +31,6 @@ void run_min_m(const MinMOptions& o) {
   Stopwatch sw;
   auto Ns = parse_int_list("--N", o.N, 2, 4096);
   auto qs = parse_int_list("--q", o.q, 1, 64);
-  require_range("--seeds", static_cast<long long>(o.seeds), 1LL, 1000LL);
-  require_range("--mk-max", static_cast<long long>(o.mk_max), 1LL, 4096LL);
-  if (o.strategy != "lp" && o.strategy != "least-norm")
-    throw UsageError("--strategy", "must be lp or least-norm (got '" + o.strategy + "')");
-  if (o.format != "md" && o.format != "csv" && o.format != "latex" && o.format != "json")
-    throw UsageError("--format", "must be md, csv, latex or json (got '" + o.format + "')");
   if (*std::min_element(qs.begin(), qs.end()) > *std::max_element(Ns.begin(), Ns.end()))
     throw UsageError("--q", "every q exceeds every N: need 1 <= q <= N for at least one pair (got --q " + o.q + ", --N " +
                                 o.N + ")");
@@ -76,7 +72,7 @@ void run_min_m(const MinMOptions& o) {
     }
   json params = {{"N", o.N}, {"q", o.q}, {"seeds", o.seeds}, {"first_seed", o.common.seed}, {"strategy", o.strategy},
                  {"mk_max", o.mk_max}};
-  json out = make_result("min-m", "qsa-rip", "Theorem 2", "ours (new numbers; construction math §4.1)", params, "exact");
+  json out = make_claim_result("min-m", "qsa-rip", params, "exact");
   out["meaning"] =
       "m'* = smallest key width for which every S in ([N] choose q) gets an exactly verified certificate w_S with this "
       "seed (keys at width m' are a prefix of those at m'+1, so feasibility is monotone and binary search is exact "
@@ -108,32 +104,52 @@ void run_min_m(const MinMOptions& o) {
       std::cout << fmt::format("{},{},{},{},{},{}\n", r["N"].get<int>(), r["q"].get<int>(), r["q_log2_N"].get<std::string>(),
                                cell(r, "mk_min"), cell(r, "mk_median"), cell(r, "mk_max"));
   } else {
-    std::cout << "\\begin{tabular}{rrrrrr}\n$N$ & $q$ & $q\\log_2 N$ & $m'^*_{\\min}$ & $m'^*_{\\mathrm{med}}$ & $m'^*_{\\max}$ \\\\\n\\hline\n";
+    Table t;
+    t.id = "min_m_qsa_rip";
+    t.headers = {"N", "q", "q log2 N", "m'* min", "m'* median", "m'* max"};
+    t.latex_headers = {"$N$", "$q$", "$q\\log_2 N$", "$m'^*_{\\min}$", "$m'^*_{\\mathrm{med}}$", "$m'^*_{\\max}$"};
     for (const auto& r : rows)
-      std::cout << fmt::format("{} & {} & {} & {} & {} & {} \\\\\n", r["N"].get<int>(), r["q"].get<int>(),
-                               r["q_log2_N"].get<std::string>(), cell(r, "mk_min"), cell(r, "mk_median"), cell(r, "mk_max"));
-    std::cout << "\\end{tabular}\n";
+      t.rows.push_back({std::to_string(r["N"].get<int>()), std::to_string(r["q"].get<int>()), r["q_log2_N"].get<std::string>(),
+                        cell(r, "mk_min"), cell(r, "mk_median"), cell(r, "mk_max")});
+    std::cout << render_latex(t);
   }
   std::cerr << fmt::format("min-m qsa-rip: {} seed(s), strategy {}, {:.2f} s on {} thread(s)\n", o.seeds, o.strategy,
                            sw.seconds(), threads);
   set_exit_status(all ? 0 : 3);
 }
 
-const DeclaredEntry reg_minm{{"min-m", "qsa-rip", "Theorem 2", "ours (new numbers; construction math §4.1)",
+ParamTable min_m_params() {
+  ParamDef N, q;
+  N.flag = "--N";
+  N.kind = q.kind = ParamKind::IntList;
+  N.help = "number of tokens: N or a comma-separated list";
+  N.lo = 2;
+  N.hi = 4096;
+  N.default_value = "16";
+  q.flag = "--q";
+  q.help = "subset size: q or a comma-separated list (pairs with q > N are skipped)";
+  q.lo = 1;
+  q.hi = 64;
+  q.default_value = "2";
+  return with_common({N, q, param::N().with_flag("--seeds").with_range(1, 1000).with_default(1).with_help("number of seeds (seed, seed+1, ...)"),
+                      param::mk().with_flag("--mk-max").with_range(1, 4096).with_default(512).with_help("largest m' tried"),
+                      param::strategy(), param::format()},
+                     false);
+}
+const ParamTable kMinMParams = min_m_params();
+
+const DeclaredEntry reg_minm{{"min-m", "qsa-rip", "", "",
                           "smallest key width m' a seed admits (exact certificates for every S); grid table vs q log2 N",
-                          "--N list --q list --seeds --seed --strategy --mk-max --format md|csv|latex|json --threads --json",
+                          "",
                           [](CLI::App& parent) {
                             auto o = std::make_shared<MinMOptions>();
                             auto* sub = parent.add_subcommand("qsa-rip", "smallest m' admitting certificates for all S");
-                            add_common(*sub, o->common, false);
-                            sub->add_option("--N", o->N, "N or a comma-separated list")->capture_default_str();
-                            sub->add_option("--q", o->q, "q or a comma-separated list")->capture_default_str();
-                            sub->add_option("--seeds", o->seeds, "number of seeds (seed, seed+1, ...)")->capture_default_str();
-                            sub->add_option("--mk-max", o->mk_max, "largest m' tried")->capture_default_str();
-                            sub->add_option("--strategy", o->strategy, "lp | least-norm")->capture_default_str();
-                            sub->add_option("--format", o->format, "md | csv | latex | json")->capture_default_str()->excludes("--json");
+                            bind_with_common(*sub, kMinMParams,
+                                             {{"--N", &o->N}, {"--q", &o->q}, {"--seeds", &o->seeds}, {"--mk-max", &o->mk_max},
+                                              {"--strategy", &o->strategy}, {"--format", &o->format}},
+                                             o->common);
                             sub->callback([o] { run_min_m(*o); });
-                          }}};
+                          }, &kMinMParams}};
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 
 #include "certify/replay.hpp"
 #include "builtin_commands.hpp"
+#include "claims.hpp"
 #include "common.hpp"
 #include "core/input_file.hpp"
 #include "enumerate/parallel.hpp"
@@ -50,8 +51,8 @@ void run_replay(const ReplayOptions& o) {
     throw UsageError("FILE", e.what());
   }
   json params = {{"file", o.file}, {"N", rep.N}, {"q", rep.q}, {"encoding", rep.encoding}};
-  json out = make_result("replay", rep.claim, rep.claim == "qsa-rip" ? "Theorem 2" : "Theorem 3", "certificate replay (ours)",
-                         params, rep.semantics);
+  const ClaimInfo& claim = claim_info("replay", rep.claim == "qsa-rip" ? "qsa-rip" : "qsa-cyclic");
+  json out = make_result("replay", rep.claim, claim.theorem, claim.provenance, params, rep.semantics);
   out["cases"] = rep.rows;
   out["method"] = "scores <query, key_j> recomputed in exact rationals; softmax and sum_j |a_j - t_j| enclosed with MPFI "
                   "(128 bits, doubled up to 4096 when undecided); coverage of every q-subset checked; rows streamed, verdict only for a file "
@@ -71,13 +72,14 @@ void run_replay(const ReplayOptions& o) {
   emit(out, o.common, exit_status_for(rep.verdict));
 }
 
-const DeclaredEntry reg{{"replay", "", "", "", "replay a certificate independently", "FILE --threads --json",
+const ParamTable kReplayParams = with_common({param::file("FILE", "certificate file (JSON, CBOR or zstd-compressed CBOR; told apart by content)").as_required()}, false);
+
+const DeclaredEntry reg{{"replay", "", "", "", "replay a certificate independently", "",
                      [](CLI::App& app) {
                        auto o = std::make_shared<ReplayOptions>();
-                       app.add_option("FILE", o->file, "certificate file (JSON, CBOR or zstd-compressed CBOR; told apart by content)")->required();
-                       add_common(app, o->common, false);
+                       bind_with_common(app, kReplayParams, {{"FILE", &o->file}}, o->common);
                        app.callback([o] { run_replay(*o); });
-                     }}};
+                     }, &kReplayParams}};
 
 }  // namespace
 

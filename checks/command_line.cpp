@@ -80,6 +80,39 @@ void refuse_non_decimal_integers(int argc, char** argv) {
   }
 }
 
+// The deepest subcommand the parse reached.
+CLI::App* deepest_parsed(CLI::App& app) {
+  CLI::App* at = &app;
+  while (true) {
+    std::vector<CLI::App*> parsed = at->get_subcommands();
+    if (parsed.empty()) return at;
+    at = parsed.front();
+  }
+}
+
+std::string command_path(CLI::App* app) {
+  std::string path;
+  for (CLI::App* a = app; a && a->get_parent(); a = a->get_parent()) path = a->get_name() + (path.empty() ? "" : " " + path);
+  return path;
+}
+
+// "--NN: unknown option for 'check qsa-cyclic'; did you mean --N?" for the first unknown flag,
+// or "" when the extra arguments are not flags.
+std::string unknown_flag_message(CLI::App& app) {
+  CLI::App* at = deepest_parsed(app);
+  std::vector<std::string> known;
+  for (const CLI::Option* opt : at->get_options())
+    for (const auto& name : opt->get_lnames()) known.push_back("--" + name);
+  for (std::string arg : at->remaining()) {
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    const std::size_t eq = arg.find('=');
+    if (eq != std::string::npos) arg = arg.substr(0, eq);
+    const std::string nearest = nearest_name(arg, known);
+    return arg + ": unknown option for '" + command_path(at) + "'" + (nearest.empty() ? "" : "; did you mean " + nearest + "?");
+  }
+  return "";
+}
+
 }  // namespace
 
 int run_command_line(int argc, char** argv) {
@@ -116,6 +149,13 @@ int run_command_line(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::ExtrasError& e) {
+    std::string msg = unknown_flag_message(app);
+    if (msg.empty()) msg = e.what();
+    for (auto& ch : msg)
+      if (ch == '\n') ch = ' ';
+    std::cerr << "attnbounds: error: " << msg << " (see --help)\n";
+    return 2;
   } catch (const CLI::ParseError& e) {
     std::string msg = e.what();
     if (msg.empty()) msg = e.get_name();

@@ -13,32 +13,44 @@ namespace attnbounds {
 
 std::string flag_of_field(const std::string& field) {
   if (field.empty() || field.rfind("--", 0) == 0) return field;
+  const std::string from_table = flag_for_field(field);
+  if (!from_table.empty()) return from_table;
   std::string flag = "--" + field;
   std::replace(flag.begin() + 2, flag.end(), '_', '-');
   return flag;
 }
 
+ParamTable common_params(bool with_semantics) {
+  ParamTable t = {param::json(), param::threads(), param::seed(), param::force()};
+  if (with_semantics) t.push_back(param::semantics());
+  return t;
+}
+
+std::vector<ParamBinding> common_bindings(CommonOptions& opts, bool with_semantics) {
+  std::vector<ParamBinding> b = {{"--json", &opts.json}, {"--threads", &opts.threads}, {"--seed", &opts.seed},
+                                 {"--force", &opts.force}};
+  if (with_semantics) b.push_back({"--semantics", &opts.semantics});
+  return b;
+}
+
+ParamTable with_common(ParamTable own, bool with_semantics) {
+  for (auto& d : common_params(with_semantics))
+    if (std::none_of(own.begin(), own.end(), [&](const ParamDef& o) { return o.flag == d.flag; })) own.push_back(d);
+  return own;
+}
+
+GivenParams bind_with_common(CLI::App& app, const ParamTable& table, std::vector<ParamBinding> targets, CommonOptions& opts) {
+  const bool with_semantics = std::any_of(table.begin(), table.end(), [](const ParamDef& d) { return d.flag == "--semantics"; });
+  for (auto& b : common_bindings(opts, with_semantics))
+    if (std::any_of(table.begin(), table.end(), [&](const ParamDef& d) { return d.flag == b.flag; }) &&
+        std::none_of(targets.begin(), targets.end(), [&](const ParamBinding& t) { return t.flag == b.flag; }))
+      targets.push_back(b);
+  return bind_params(app, table, targets);
+}
 
 void add_common(CLI::App& app, CommonOptions& opts, bool with_semantics) {
-  app.add_flag("--json", opts.json, "print one JSON object on stdout");
-  app.add_option("--threads", opts.threads, "worker threads (0 = every CPU the process may use, see taskset); results do not depend on it")
-      ->check(CLI::Range(0, 1024));
-  // CLI11 would wrap "-1" into 2^64 - 1 silently.
-  const CLI::Validator non_negative(
-      [](std::string& text) {
-        // Decimal digits only (no sign, hex or octal), and no wrap past 2^64 - 1.
-        const std::string max = "18446744073709551615";
-        bool ok = !text.empty() && text.size() <= max.size() && text.find_first_not_of("0123456789") == std::string::npos &&
-                  (text.size() < max.size() || text <= max);
-        return ok ? std::string() : "must be a decimal integer in 0..2^64-1 (got " + text + ")";
-      },
-      "UINT64");
-  app.add_option("--seed", opts.seed, "seed for every random choice (default 1)")->check(non_negative);
-  app.add_flag("--force", opts.force, "run enumerations above the size guard");
-  if (with_semantics)
-    app.add_option("--semantics", opts.semantics,
-                   "exact | embed:<fmt> | arith:<fmt> | tiled:<fmt>:<T>; <fmt> = float:P, fixed:I.F, bf16, fp16, fp32, fp64")
-        ->capture_default_str();
+  static const ParamTable with_sem = common_params(true), without_sem = common_params(false);
+  bind_params(app, with_semantics ? with_sem : without_sem, common_bindings(opts, with_semantics));
 }
 
 const CLI::Validator& non_empty_file_name() {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "checks/params.hpp"
 #include "checks/usage_error.hpp"
 #include "core/config_error.hpp"
 #include "registry.hpp"
@@ -22,7 +23,17 @@ struct CommonOptions {
   bool force = false;
 };
 
-// Adds --json, --threads, --seed, --force and (when with_semantics) --semantics.
+// The rows of --json, --threads, --seed, --force and (when with_semantics) --semantics, to be
+// appended to a command's own rows, and their targets in `opts`.
+ParamTable common_params(bool with_semantics = true);
+std::vector<ParamBinding> common_bindings(CommonOptions& opts, bool with_semantics = true);
+// A command's own rows followed by the common ones.
+ParamTable with_common(ParamTable own, bool with_semantics = true);
+// Binds `own` rows to `targets` and the common rows to `opts` in one table (see params.hpp).
+// `table` must outlive the app (declare it at namespace scope).
+GivenParams bind_with_common(CLI::App& app, const ParamTable& table, std::vector<ParamBinding> targets,
+                             CommonOptions& opts);
+// Adds only the common rows (for a command that has no table of its own yet).
 void add_common(CLI::App& app, CommonOptions& opts, bool with_semantics = true);
 // CLI11 check: a file-name option given as "" is an error, not "no file".
 const CLI::Validator& non_empty_file_name();
@@ -34,8 +45,9 @@ void emit(const json& result, const CommonOptions& opts, int status);
 // Exit status from the result's verdict field (0 holds, 1 fails, 3 undecided).
 int status_of(const json& result);
 
-// The command-line flag of a library configuration field: "p_min" -> "--p-min".  The library
-// reports bad input by field name (ConfigError); only the application knows the flags.
+// The command-line flag of a library configuration field: the running command's table names it
+// (params.hpp); otherwise "p_min" -> "--p-min".  The library reports bad input by field name
+// (ConfigError); only the application knows the flags.
 std::string flag_of_field(const std::string& field);
 
 // Shared validation of the common parameters (math §7): each throws UsageError naming the

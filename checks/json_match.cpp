@@ -1,5 +1,8 @@
 #include "json_match.hpp"
 
+#include "claims.hpp"
+#include "tables.hpp"
+
 #include <cmath>
 
 namespace attnbounds {
@@ -66,7 +69,7 @@ void add_match_sweep(json& result, const MatchSweepSummary& s, const char* match
 
 json to_json(const Match2Result& r) {
   json params{{"N", r.N}, {"M", r.M}, {"c", to_exact_string(r.c)}, {"flip_query_sign", r.flip_query_sign}};
-  json result = make_result("check", "match2", r.theorem, r.provenance, params, r.semantics);
+  json result = make_claim_result("check", "match2", params, r.semantics);
   result["m"] = 2;
   result["m_paper"] = 3;
   result["residual"] = true;
@@ -82,7 +85,8 @@ json to_json(const Match2Result& r) {
 
 json to_json(const Match2NoResidualResult& r) {
   json params{{"N", r.N}, {"M", r.M}, {"c", to_exact_string(r.c)}, {"residual", false}};
-  json result = make_result("check", "match2", r.theorem, r.provenance, params, r.semantics);
+  const ClaimInfo& claim = claim_info("check", "match2 --no-residual");
+  json result = make_result("check", "match2", claim.theorem, claim.provenance, params, r.semantics);
   result["m"] = 4;
   result["m_paper"] = 3;
   result["residual"] = false;
@@ -98,7 +102,7 @@ json to_json(const Match2NoResidualResult& r) {
 
 json to_json(const Match3ThirdOrderResult& r) {
   json params{{"N", r.N}, {"M", r.M}, {"c", to_exact_string(r.c)}, {"flip_query_sign", r.flip_query_sign}};
-  json result = make_result("check", "match3-third-order", r.theorem, r.provenance, params, r.semantics);
+  json result = make_claim_result("check", "match3-third-order", params, r.semantics);
   result["m"] = 4;
   result["residual"] = r.residual;
   result["gap"] = to_decimal_string(r.gap_lower, 17, -1);
@@ -113,7 +117,7 @@ json to_json(const Match3ThirdOrderResult& r) {
 
 json to_json(const Match3LocalResult& r) {
   json params{{"N", r.N}, {"M", r.M}, {r.window ? "w" : "q", r.q}, {"c", to_exact_string(r.c)}};
-  json result = make_result("check", r.claim, r.theorem, r.provenance, params, r.semantics);
+  json result = make_claim_result("check", r.claim, params, r.semantics);
   result["m"] = r.m;
   result["m_formula"] = r.m_formula;
   result["reduction"] = r.reduction;
@@ -163,8 +167,7 @@ json to_json(const Match3LocalEval& r) {
 }
 
 json to_json(const MatchMinPrecisionResult& r, const json& first, unsigned threads) {
-  json result = make_result("min-p", r.claim, first.value("theorem", ""), first.value("provenance", ""),
-                            first.value("params", json::object()), r.mode + ":float:p");
+  json result = make_claim_result("min-p", r.claim, first.value("params", json::object()), r.mode + ":float:p");
   result["range"] = {r.p_lo, r.p_hi};
   result["p_star"] = r.p_star ? json(*r.p_star) : json("none in range");
   result["non_monotone_islands"] = r.islands;
@@ -187,7 +190,7 @@ json to_json(const Match3DisjResult& r) {
   json params{{"n", r.n}, {"N", 2 * r.n + 1}, {"model", r.model.family}, {"m", r.model.m}, {"H", r.model.H},
               {"seed", r.model.seed}};
   if (r.model.family == "trig") params["c"] = to_exact_string(r.model.c);
-  json result = make_result("lower", "match3-disj", r.theorem, r.provenance, params, r.semantics);
+  json result = make_claim_result("lower", "match3-disj", params, r.semantics);
   result["reduction"] = {{"M", r.reduction.M}, {"t", r.reduction.t}, {"s", r.reduction.s}, {"dummy", r.reduction.dummy}};
   result["reduction_search"] = {{"order", r.search_order}, {"candidates_tried", r.candidates_tried}};
   result["instances"] = r.instances;
@@ -234,7 +237,7 @@ json to_json(const Match3DisjGrid& g) {
                     {"result", row.verdict == Verdict::Fails   ? "fail (verified collision)"
                                : row.verdict == Verdict::Holds ? "pass"
                                                                : "undecided"}});
-  json out = make_result("lower", "match3-disj --grid", g.theorem, g.provenance,
+  json out = make_claim_result("lower", "match3-disj --grid",
                          {{"n", g.n}, {"model", g.model_family}, {"seed", g.seed}}, g.semantics);
   out["rows"] = rows;
   out["seconds"] = g.seconds;
@@ -256,13 +259,16 @@ std::string render_grid(const Match3DisjGrid& g, const std::string& format) {
       out += line + "\n";
     }
   } else if (format == "latex") {
-    out += "\\begin{tabular}{rrrrrrrl}\n$m$ & $p$ & $H$ & bits & $n$ & distinct & $2^n$ & result \\\\\n\\hline\n";
+    Table t;
+    t.id = "match3_disj_grid";
+    t.headers = {"m", "p", "H", "bits", "n", "distinct", "2^n", "result"};
+    t.latex_headers = {"$m$", "$p$", "$H$", "bits", "$n$", "distinct", "$2^n$", "result"};
     for (const auto& r : grid["rows"]) {
-      std::string line;
-      for (const char* c : cols) line += (line.empty() ? "" : " & ") + cell(r[c]);
-      out += line + " \\\\\n";
+      std::vector<std::string> row;
+      for (const char* c : cols) row.push_back(cell(r[c]));
+      t.rows.push_back(std::move(row));
     }
-    out += "\\end{tabular}\n";
+    out += render_latex(t);
   } else if (format == "md") {
     out += "| m | p | H | message bits | n | distinct messages | 2^n | result |\n|---|---|---|---|---|---|---|---|\n";
     for (const auto& r : grid["rows"]) {

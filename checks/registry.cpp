@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "claims.hpp"
+
 namespace attnbounds {
 
 namespace {
@@ -34,6 +36,14 @@ void register_entry(RegistryEntry entry) {
   const auto& verbs = registry_verbs();
   if (std::none_of(verbs.begin(), verbs.end(), [&](const VerbInfo& v) { return v.name == entry.verb; }))
     throw std::invalid_argument("register_entry: unknown verb '" + entry.verb + "'");
+  // Theorem and provenance come from the claims table (claims.hpp) when it has the entry.
+  for (const auto& c : claim_table())
+    if (c.verb == entry.verb && c.name == entry.name) {
+      if ((!entry.theorem.empty() && entry.theorem != c.theorem) || (!entry.provenance.empty() && entry.provenance != c.provenance))
+        throw std::logic_error("register_entry: '" + entry.verb + " " + entry.name + "' disagrees with the claims table");
+      entry.theorem = c.theorem;
+      entry.provenance = c.provenance;
+    }
   auto& v = storage();
   auto before = [](const RegistryEntry& a, const RegistryEntry& b) {
     return a.verb != b.verb ? a.verb < b.verb : a.name < b.name;
@@ -46,6 +56,7 @@ void register_entry(RegistryEntry entry) {
 }
 
 const std::vector<RegistryEntry>& registry() { return storage(); }
+std::string params_of(const RegistryEntry& entry) { return entry.table ? params_column(*entry.table) : entry.params; }
 void set_exit_status(int status) { g_exit_status = status; }
 int exit_status() { return g_exit_status; }
 

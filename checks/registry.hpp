@@ -4,6 +4,8 @@
 // line (run_command_line) may add entries of its own with register_entry before running it.
 #pragma once
 #include <functional>
+
+#include "checks/params.hpp"
 #include <string>
 #include <vector>
 
@@ -19,16 +21,21 @@ struct RegistryEntry {
   std::string theorem;      // "Theorem 3", "§4.3", ...
   std::string provenance;   // "paper" | "ours" | "paper statement, construction ours" ...
   std::string description;  // one line
-  std::string params;       // e.g. "--N --q --d --eps --c --semantics"
+  std::string params;       // e.g. "--N --q --d --eps --c --semantics"; ignored when `table` is set
   // Adds options and a callback.  For entries with a name, `parent` is the verb's app and the
   // entry adds its own nested subcommand; without a name, `parent` is the verb's app itself.
   std::function<void(CLI::App& parent)> attach;
+  // The command's parameter table (params.hpp): `list`'s parameter column is made from it.
+  const ParamTable* table = nullptr;
 };
 
-// Adds an entry; the registry stays sorted by (verb, name).  Throws std::invalid_argument for
+// Adds an entry; the registry stays sorted by (verb, name).  An entry the claims table
+// (claims.hpp) knows gets its theorem and provenance from there (leave them empty).  Throws std::invalid_argument for
 // an unknown verb or a (verb, name) pair that is already registered.
 void register_entry(RegistryEntry entry);
 const std::vector<RegistryEntry>& registry();
+// `list`'s parameter column of an entry: from its table when it has one, else `params`.
+std::string params_of(const RegistryEntry& entry);
 // The verbs an entry may use, in the order `--help` shows them.
 struct VerbInfo {
   std::string name;

@@ -238,8 +238,6 @@ Match2NoResidualResult check_match2_no_residual(const Match2Config& cfg, unsigne
   r.M = cfg.M;
   r.c = c;
   r.semantics = cfg.semantics.name();
-  r.theorem = "§4.3 (Match2, constant m)";
-  r.provenance = "paper: m = 3; construction ours (m = 4, no residual)";
   r.score_gap_lower = match2nr_score_gap(cfg.M, 128).lower();
   r.norm_threshold_lower = match2nr_norm_threshold(cfg.N, cfg.M, 128).lower();
   r.axis_threshold_lower = match2nr_axis_threshold(cfg.M, 128).lower();

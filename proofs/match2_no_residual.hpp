@@ -27,7 +27,6 @@ struct Match2NoResidualResult {
   int N = 0, M = 0;
   Rational c;
   std::string semantics;
-  std::string theorem, provenance;
   Rational score_gap_lower;       // g₂
   Rational norm_threshold_lower;  // τ₁
   Rational axis_threshold_lower;  // τ₂

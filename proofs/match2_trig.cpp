@@ -306,8 +306,6 @@ Match2Result check_match2(const Match2Config& cfg, unsigned threads, bool force)
   r.c = c;
   r.flip_query_sign = cfg.flip_query_sign;
   r.semantics = cfg.semantics.name();
-  r.theorem = "§4.3 (Match2, constant m)";
-  r.provenance = "paper: m = 3; construction ours (m = 2 + residual)";
   r.gap_lower = match2_gap(cfg.M, 128).lower();
   r.threshold_lower = model.threshold(128).lower();
   r.temperature_bound_upper = bound.upper();

@@ -68,7 +68,6 @@ struct Match2Result {
   Rational c;
   bool flip_query_sign = false;
   std::string semantics;
-  std::string theorem, provenance;
   Rational gap_lower;                // g = 1 − cos(2π/M), lower end
   Rational threshold_lower;          // g/2
   Rational temperature_bound_upper;  // (1/g)·ln((N−1)(4−g)/g), upper end

@@ -421,8 +421,6 @@ Match3LocalResult check_match3_local(const Match3LocalConfig& cfg, unsigned thre
   r.c = c;
   r.claim = cfg.window ? "match3-window" : "match3-hinted";
   r.semantics = cfg.semantics.name();
-  r.theorem = "§4.5 (Match3 with structure/locality)";
-  r.provenance = "paper: structure/locality; definitions ours";
   const LocalRowProblem problem{model, cfg.window, cfg.window ? window_hints(cfg.N, cfg.q) : std::vector<std::vector<int>>{}};
   r.rows = problem.cases();
   require_size_limit(r.claim + " rows", r.rows, 5'000'000ULL, force);

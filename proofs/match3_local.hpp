@@ -57,7 +57,7 @@ struct Match3LocalResult {
   bool window = false;
   int N = 0, M = 0, q = 0;
   Rational c;
-  std::string claim, semantics, theorem, provenance;
+  std::string claim, semantics;
   int m = 0;
   std::string m_formula, reduction, worst_meaning;
   std::uint64_t rows = 0, decoder_multisets = 0, decoder_failures = 0, fallback_rows = 0;

@@ -280,8 +280,6 @@ Match3ThirdOrderResult check_match3_third_order(const Match3Config& cfg, unsigne
   r.c = c;
   r.flip_query_sign = cfg.flip_query_sign;
   r.semantics = cfg.semantics.name();
-  r.theorem = "§4.4 (Match3, third-order attention)";
-  r.provenance = "paper statement; construction ours";
   r.residual = "psi sees x_i (cos, sin of theta_i) besides the 4-wide unit output";
   r.gap_lower = match2_gap(cfg.M, 128).lower();
   r.threshold_lower = model.threshold(128).lower();

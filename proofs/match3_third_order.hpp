@@ -68,7 +68,6 @@ struct Match3ThirdOrderResult {
   Rational c;
   bool flip_query_sign = false;
   std::string semantics;
-  std::string theorem, provenance;
   std::string residual;              // what ψ sees besides the unit output
   Rational gap_lower;                // g = 1 − cos(2π/M)
   Rational threshold_lower;          // 1 − g/2

@@ -299,8 +299,6 @@ Match3DisjResult lower_match3_disj(const Match3DisjOptions& opts, unsigned threa
   r.n = n;
   r.model = opts.model;
   r.semantics = opts.semantics.name();
-  r.theorem = "Theorem 7";
-  r.provenance = "paper statement; reduction ours";
   r.reduction = *red;
   r.search_order = "M from N+1 up, then t, s, dummy lexicographically";
   r.candidates_tried = tried;
@@ -403,8 +401,6 @@ Match3DisjGrid lower_match3_disj_grid(const Match3DisjOptions& base, const std::
   g.model_family = base.model.family;
   g.seed = base.model.seed;
   g.semantics = base.semantics.name();
-  g.theorem = "Theorem 7";
-  g.provenance = "paper statement; reduction ours";
   for (int m : ms)
     for (int p : ps)
       for (int H : Hs) {

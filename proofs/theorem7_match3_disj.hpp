@@ -88,7 +88,7 @@ struct Match3DisjLayout {
 struct Match3DisjResult {
   int n = 0;
   TiledModelSpec model;
-  std::string semantics, theorem, provenance;
+  std::string semantics;
   Match3DisjReduction reduction;
   std::string search_order;
   std::uint64_t candidates_tried = 0;
@@ -124,7 +124,7 @@ struct Match3DisjGrid {
   int n = 0;
   std::string model_family;
   std::uint64_t seed = 0;
-  std::string semantics, theorem, provenance;
+  std::string semantics;
   std::vector<Match3DisjGridRow> rows;
   double seconds = 0;
   unsigned threads = 0;

@@ -20,6 +20,9 @@ printf '{"z": [[2],[0]], "y": [[1],[2]]}' > "$TMP/zbig.json"
 printf '{"z": [[0.5],[0.5]], "y": [[1,1],[1,2]]}' > "$TMP/ydup.json"
 printf '{"z": [[0.5],[0.5]], "y": [[4294967297],[2]]}' > "$TMP/yhuge.json"
 printf '[1,2,3]' > "$TMP/arr.json"
+printf '{"z": [[0.5],[0.25]], "y": [[1],[2]]}' > "$TMP/qgood.json"
+printf '{"z": [[0.5],[0.25]], "y": [[1],[2]], "w": 1}' > "$TMP/qextrakey.json"
+printf '3: 2 3\n1: 1 3\n99: 1 2\n' > "$TMP/hinted_range.txt"
 printf '0 1\n1\n' > "$TMP/ragged.txt"
 printf '0 2\n1 0\n' > "$TMP/nonbool.txt"
 printf 'abc\n' > "$TMP/text.txt"
@@ -55,6 +58,7 @@ if "$BIN" check qsa-cyclic --N 4 --q 2 --certificate "$TMP/good.json" >/dev/null
   sed 's/"m": 9,/"m": 9, "extra": 1,/' "$TMP/good.json" > "$TMP/cert_extra.json"
   head -c 500 "$TMP/good.json" > "$TMP/cert_trunc.json"
 fi
+"$BIN" export qsa-cyclic --N 2 --q 1 --out "$TMP/m2.st" >/dev/null 2>&1
 violations=0 total=0
 while IFS= read -r line; do
   [ -z "$line" ] && continue

@@ -16,7 +16,7 @@
 #include "checks/reproduce/plots.hpp"
 #include "checks/reproduce/reproduce.hpp"
 #include "checks/reproduce/subprocess.hpp"
-#include "checks/reproduce/tables.hpp"
+#include "checks/tables.hpp"
 
 using namespace attnbounds;
 namespace fs = std::filesystem;

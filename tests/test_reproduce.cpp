@@ -16,11 +16,11 @@
 
 #include "checks/reproduce/expr.hpp"
 #include "cli_runner.hpp"
-#include "checks/reproduce/json_path.hpp"
+#include "checks/json_path.hpp"
 #include "checks/reproduce/manifest.hpp"
 #include "checks/reproduce/regress.hpp"
 #include "checks/reproduce/subprocess.hpp"
-#include "checks/reproduce/tables.hpp"
+#include "checks/tables.hpp"
 
 using namespace attnbounds;
 namespace fs = std::filesystem;

@@ -2,6 +2,7 @@
 // results.json and timings.json (src/report/reproduce.hpp; format in docs/reproduce.md).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "checks/common.hpp"
@@ -45,6 +46,11 @@ void run_reproduce_command(const ReproduceCli& cli) {
     return;
   }
   Manifest manifest = parse_manifest_text(text, label);
+  // An --only name that selects nothing is a mistake, not an empty report.
+  for (const auto& name : cli.only)
+    if (std::none_of(manifest.runs.begin(), manifest.runs.end(),
+                     [&](const RunSpec& r) { return r.id.find(name) != std::string::npos; }))
+      throw UsageError("--only", "no run id contains '" + name + "' in the manifest " + label + " (see --list)");
   // A manifest runs attnbounds itself; only the person at the command line may choose otherwise.
   if (!cli.allow_programs)
     for (const auto& r : manifest.runs)
@@ -116,32 +122,54 @@ void run_reproduce_command(const ReproduceCli& cli) {
   set_exit_status(status);
 }
 
+ParamDef flag_row(const std::string& flag, const std::string& help) {
+  ParamDef d;
+  d.flag = flag;
+  d.kind = ParamKind::Flag;
+  d.help = help;
+  return d;
+}
+
+ParamTable reproduce_params() {
+  ParamDef only, timeout, gnuplot, program;
+  only.flag = "--only";
+  only.kind = ParamKind::TextList;
+  only.help = "run only the runs whose id contains one of these strings (each must match a run)";
+  timeout.flag = "--timeout";
+  timeout.kind = ParamKind::Real;
+  timeout.help = "per-run time limit in seconds, >= 0 (0 = the manifest's)";
+  timeout.default_value = "0";
+  gnuplot.flag = "--gnuplot";
+  gnuplot.help = "gnuplot program used to render plots ('none' = scripts only)";
+  gnuplot.default_value = "gnuplot";
+  gnuplot.value_hint = "PROGRAM";
+  program.flag = "--program";
+  program.help = "run the commands with this executable instead of this attnbounds binary";
+  program.value_hint = "PROGRAM";
+  return {param::file("--manifest", "manifest JSON file").with_computed_default("the built-in manifests/default.json"),
+          param::file("--out", "output directory").with_default("out"),
+          only, timeout, gnuplot, program,
+          flag_row("--allow-programs", "let manifest runs name their own program (tests use a stand-in script)"),
+          flag_row("--list", "list the manifest's runs and exit"),
+          flag_row("--print-manifest", "print the manifest (the built-in one unless --manifest) and exit"),
+          flag_row("--quiet", "no progress lines on stderr"), param::json().with_help("print a JSON summary on stdout")};
+}
+const ParamTable kReproduceParams = reproduce_params();
+
 const DeclaredEntry reg{{"reproduce", "", "", "", "run a manifest of checks and write report, tables and plots",
-                     "--manifest --out --only --timeout --gnuplot --program --allow-programs --list --print-manifest --quiet --json",
+                     "",
                      [](CLI::App& app) {
                        app.footer("Exit status: 0 every run produced its expected result; 1 a result contradicts the manifest's\n"
                                   "expectation; 3 some run produced no result (not available, error, timeout); 2 bad manifest.\n"
                                   "Formats: docs/reproduce.md");
                        auto cli = std::make_shared<ReproduceCli>();
-                       app.add_option("--manifest", cli->manifest,
-                                      "manifest JSON file (default: the built-in manifests/default.json)");
-                       app.add_option("--out", cli->out, "output directory")->capture_default_str();
-                       app.add_option("--only", cli->only, "run only the runs whose id contains one of these strings")
-                           ->delimiter(',');
-                       app.add_option("--timeout", cli->timeout, "per-run time limit in seconds (0 = the manifest's)");
-                       app.add_option("--gnuplot", cli->gnuplot, "gnuplot program used to render plots ('none' = scripts only)")
-                           ->capture_default_str();
-                       app.add_option("--program", cli->program,
-                                      "run the commands with this executable instead of this attnbounds binary");
-                       app.add_flag("--allow-programs", cli->allow_programs,
-                                    "let manifest runs name their own program (tests use a stand-in script)");
-                       app.add_flag("--list", cli->list, "list the manifest's runs and exit");
-                       app.add_flag("--print-manifest", cli->print_manifest,
-                                    "print the manifest (the built-in one unless --manifest) and exit");
-                       app.add_flag("--quiet", cli->quiet, "no progress lines on stderr");
-                       app.add_flag("--json", cli->json, "print a JSON summary on stdout");
+                       bind_params(app, kReproduceParams,
+                                   {{"--manifest", &cli->manifest}, {"--out", &cli->out}, {"--only", &cli->only},
+                                    {"--timeout", &cli->timeout}, {"--gnuplot", &cli->gnuplot}, {"--program", &cli->program},
+                                    {"--allow-programs", &cli->allow_programs}, {"--list", &cli->list},
+                                    {"--print-manifest", &cli->print_manifest}, {"--quiet", &cli->quiet}, {"--json", &cli->json}});
                        app.callback([cli] { run_reproduce_command(*cli); });
-                     }}};
+                     }, &kReproduceParams}};
 
 }  // namespace
 

@@ -7,7 +7,7 @@
 #include "checks/usage_error.hpp"
 #include "reproduce/default_manifest_data.hpp"
 #include "expr.hpp"
-#include "tables.hpp"
+#include "checks/tables.hpp"
 #include "core/input_file.hpp"
 #include "core/safe_path.hpp"
 

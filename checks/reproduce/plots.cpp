@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "files.hpp"
-#include "tables.hpp"
+#include "checks/tables.hpp"
 #include "subprocess.hpp"
 
 namespace attnbounds {

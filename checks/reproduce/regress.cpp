@@ -9,9 +9,9 @@
 #include "core/input_file.hpp"
 #include "numeric/rational.hpp"
 #include "files.hpp"
-#include "json_path.hpp"
+#include "checks/json_path.hpp"
 #include "subprocess.hpp"
-#include "tables.hpp"
+#include "checks/tables.hpp"
 
 namespace attnbounds {
 

@@ -14,8 +14,9 @@
 #include "numeric/rational.hpp"
 #include "expr.hpp"
 #include "files.hpp"
-#include "json_path.hpp"
+#include "checks/json_path.hpp"
 #include "subprocess.hpp"
+#include "table_files.hpp"
 
 namespace attnbounds {
 

@@ -11,7 +11,7 @@
 #include "manifest.hpp"
 #include "plots.hpp"
 #include "provenance.hpp"
-#include "tables.hpp"
+#include "checks/tables.hpp"
 
 namespace attnbounds {
 

@@ -11,7 +11,7 @@
 
 #include "numeric/rational.hpp"
 #include "expr.hpp"
-#include "json_path.hpp"
+#include "checks/json_path.hpp"
 #include "subprocess.hpp"
 
 namespace attnbounds {

@@ -1,7 +1,7 @@
 // One table type and the one writer of every table format: Markdown, CSV and LaTeX (a booktabs
 // tabular fragment with siunitx number columns, and an optional float with the caption above).
-// Used by `reproduce` and by any command that prints a grid (min-m, lower --grid): build a Table,
-// then call render(table, format).
+// Used by `reproduce` and by every command that prints a grid (min-m, lower --grid): build a
+// Table, then call render(table, format).  Writing table files lives in checks/reproduce/table_files.hpp.
 #pragma once
 #include <filesystem>
 #include <string>
@@ -67,15 +67,10 @@ std::string plain_text(std::string_view text);
 // column per {header, path}; a missing field shows n/a.  For `--format md|csv|latex|json`.
 struct ColumnRef {
   std::string header;
-  std::string path;  // JSON path into each object (see report/json_path.hpp)
+  std::string path;  // JSON path into each object (see checks/json_path.hpp)
 };
 Table table_from_objects(const std::string& id, const std::string& title, const json& objects,
                          const std::vector<ColumnRef>& columns);
-
-// Writes dir/<id>.md, dir/<id>.tex (fragment), dir/<id>-float.tex and, unless `tidy_csv` is
-// given, dir/<id>.csv from the display rows; returns the paths.
-std::vector<std::filesystem::path> write_table_files(const Table& t, const std::filesystem::path& dir,
-                                                     const std::string* tidy_csv = nullptr);
 
 // CSV of data (RFC 4180): header line, then one line per row.
 std::string csv_lines(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);

@@ -1,0 +1,113 @@
+#include "claims.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace attnbounds {
+
+namespace {
+
+const char* kCyclic = "paper statement; moment-curve construction ours";
+const char* kRip = "paper statement; certificates ours";
+const char* kModel = "paper statement (qSA class of Theorems 2 and 3); the model is the file's";
+const char* kMatch2 = "paper: m = 3; construction ours (m = 2 + residual)";
+const char* kMatch3 = "paper statement; construction ours";
+const char* kLocal = "paper: structure/locality; definitions ours";
+const char* kQsaSem = "exact, embed:<fmt>, arith:<fmt>";
+const char* kMatchSem = "exact, embed:<fmt>, arith:<fmt>";
+const char* kMinPSem = "embed or arith over float:P or fixed:I.F, P in p_min..p_max";
+const char* kThm2 = "Theorem 2";
+const char* kThm3 = "Theorem 3";
+const char* kModelThm = "Theorems 2, 3";
+const char* kMatch2Thm = "§4.3 (Match2, constant m)";
+const char* kMatch3Thm = "§4.4 (Match3, third-order attention)";
+const char* kLocalThm = "§4.5 (Match3 with structure/locality)";
+
+std::vector<ClaimInfo> make_table() {
+  std::vector<ClaimInfo> t = {
+      {"cc", "disj", "§3.3", "fact", "exact", "n in 1..8"},
+      {"cc", "eq", "§3.3", "fact", "exact", "n in 1..8"},
+      {"cc", "index", "§3.3", "fact", "exact", "n in 1..8"},
+      {"cc", "ip", "§3.3", "fact", "exact", "n in 1..8"},
+      {"cc", "matrix", "§5.5", "fact", "exact", "at most 256 x 256 entries"},
+      {"check", "match2", kMatch2Thm, kMatch2, kMatchSem, "N in 2..64; M^N cases, size guard without --force"},
+      {"check", "match2 --no-residual", kMatch2Thm, "paper: m = 3; construction ours (m = 4, no residual)",
+       "exact, embed:<fmt>", "N in 2..64; size guard without --force"},
+      {"check", "match3-hinted", kLocalThm, kLocal, kMatchSem, "N in 2..24; size guard without --force"},
+      {"check", "match3-third-order", kMatch3Thm, kMatch3, kMatchSem, "N in 2..16; size guard without --force"},
+      {"check", "match3-window", kLocalThm, kLocal, kMatchSem, "N in 2..24; size guard without --force"},
+      {"check", "qsa", kModelThm, kModel, kQsaSem, "the model file's N and q; C(N, q) size guard without --force"},
+      {"check", "qsa-cyclic", kThm3, kCyclic, kQsaSem, "N in 1..100000, q in 1..N; C(N, q) <= 2e7 without --force"},
+      {"check", "qsa-rip", kThm2, kRip, kQsaSem, "N in 1..100000, q in 1..N; C(N, q) <= 2e7 without --force"},
+      {"eval", "match2", kMatch2Thm, kMatch2, kMatchSem, "token values in 0..M-1"},
+      {"eval", "match3-hinted", kLocalThm, kLocal, kMatchSem, "token values in 0..M-1"},
+      {"eval", "match3-third-order", kMatch3Thm, kMatch3, kMatchSem, "token values in 0..M-1"},
+      {"eval", "match3-window", kLocalThm, kLocal, kMatchSem, "token values in 0..M-1"},
+      {"eval", "qsa", kModelThm, kModel, kQsaSem, "the model file's N and q"},
+      {"eval", "qsa-cyclic", kThm3, kCyclic, kQsaSem, "z_i in the unit ball, y_i q distinct indices in 1..N"},
+      {"eval", "qsa-rip", kThm2, kRip, kQsaSem, "z_i in the unit ball, y_i q distinct indices in 1..N"},
+      {"check", "match3", kMatch3Thm, "paper statement (Match3, math §1.5, §4.4); the model is the file's", kMatchSem,
+       "the model file's N and M; size guard without --force"},
+      {"eval", "match3", kMatch3Thm, "paper statement (Match3, math §1.5, §4.4); the model is the file's", kMatchSem,
+       "token values in 0..M-1"},
+      {"export", "match2", kMatch2Thm, kMatch2, "exact", "N in 2..64"},
+      {"export", "match3-third-order", kMatch3Thm, kMatch3, "exact", "N in 2..16"},
+      {"export", "qsa-cyclic", kThm3, kCyclic, "exact", "C(N, q) <= 1e6 query rows without --force"},
+      {"export", "qsa-rip", kThm2, kRip, "exact", "C(N, q) <= 1e6 query rows without --force"},
+      {"lower", "fc-rank", "Theorem 10", "paper statement; construction reconstructed", "exact", "k in 1..4096"},
+      {"lower", "match3-disj", "Theorem 7", "paper statement; reduction ours", "tiled:<fmt>:<T>",
+       "n in 1..12 (4^n instances)"},
+      {"lower", "match3-disj --grid", "Theorem 7", "paper statement; reduction ours", "tiled:float:p:n per cell",
+       "n in 1..12; m, H in 1..64, p in 2..64"},
+      {"lower", "qsa-disj", "Theorem 4", "paper statement; reduction reconstructed", "exact, embed:<fmt>",
+       "q in 1..30, N in 2q+1..4096"},
+      {"lower", "qsa-disj --grid", "Theorem 4", "paper statement; reduction reconstructed",
+       "embed:fixed:1.(p-1) or embed:float:p per cell", "q in 1..30"},
+      {"lower", "rnn-index", "Theorem 11", "paper: (N-1)/2 bits; reduction ours (N-1 bits, one-pass models)", "exact",
+       "2^(N-1)(N-1) instance steps <= 2^22 without --force"},
+      {"min-m", "qsa-rip", kThm2, "ours (new numbers; construction math §4.1)", "exact", "N, q lists; q <= N"},
+      {"min-p", "match2", kMatch2Thm, kMatch2, kMinPSem, "p in 2..200"},
+      {"min-p", "match3-hinted", kLocalThm, kLocal, kMinPSem, "p in 2..200"},
+      {"min-p", "match3-third-order", kMatch3Thm, kMatch3, kMinPSem, "p in 2..200"},
+      {"min-p", "match3-window", kLocalThm, kLocal, kMinPSem, "p in 2..200"},
+      {"min-p", "qsa", kModelThm, kModel, kMinPSem, "p in 2..4096"},
+      {"min-p", "qsa-cyclic", kThm3, "ours (finite-precision model); construction ours", kMinPSem, "p in 2..4096"},
+      {"min-p", "qsa-rip", kThm2, "ours (finite-precision model); certificates ours", kMinPSem, "p in 2..4096"},
+      {"replay", "qsa-cyclic", kThm3, "certificate replay (ours)", "exact or embed:<fmt>, as certified",
+       "the certificate's N and q"},
+      {"replay", "qsa-rip", kThm2, "certificate replay (ours)", "exact or embed:<fmt>, as certified",
+       "the certificate's N and q"},
+  };
+  std::sort(t.begin(), t.end(), [](const ClaimInfo& a, const ClaimInfo& b) {
+    return a.verb != b.verb ? a.verb < b.verb : a.name < b.name;
+  });
+  return t;
+}
+
+}  // namespace
+
+const std::vector<ClaimInfo>& claim_table() {
+  static const std::vector<ClaimInfo> table = make_table();
+  return table;
+}
+
+const ClaimInfo& claim_info(const std::string& verb, const std::string& name) {
+  for (const auto& c : claim_table())
+    if (c.verb == verb && c.name == name) return c;
+  throw std::logic_error("no claim metadata for '" + verb + " " + name + "'");
+}
+
+json make_claim_result(const std::string& verb, const std::string& name, const json& params, const std::string& semantics) {
+  const ClaimInfo& c = claim_info(verb, name);
+  return make_result(verb, name, c.theorem, c.provenance, params, semantics);
+}
+
+std::string claim_table_markdown() {
+  std::string out = "| command | theorem | provenance | semantics | limits |\n|---|---|---|---|---|\n";
+  for (const auto& c : claim_table())
+    out += "| `" + c.verb + " " + c.name + "` | " + c.theorem + " | " + c.provenance + " | " + c.semantics + " | " +
+           c.limits + " |\n";
+  return out;
+}
+
+}  // namespace attnbounds
