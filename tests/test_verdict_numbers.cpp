@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "certify/qsa_checker.hpp"
+#include "enumerate/combinatorics.hpp"
 #include "numeric/format.hpp"
 #include "numeric/rational.hpp"
 #include "proofs/theorem3_qsa_cyclic.hpp"
@@ -89,16 +90,20 @@ TEST_CASE("min-p fixed: the fewest integer bits holding every entry at every F",
     CHECK_FALSE(fits_every_F(with_units, I - 1, 12));
   }
   // On a construction: the I min-p uses is the fewest that rounds every key and query into range.
-  const auto emb = make_qsa_cyclic_embedding(4, 2, Rational(3));
-  std::vector<Rational> entries(emb->keys().data().begin(), emb->keys().data().end());
+  QsaEmbeddingParams p;
+  p.N = 4;
+  p.q = 2;
+  p.c = Rational(3);
+  const QsaCyclicEmbedding emb(p);
+  std::vector<Rational> entries(emb.keys().data().begin(), emb.keys().data().end());
   std::vector<int> S{0, 1};
   do {
-    auto w = emb->query(S);
+    auto w = emb.query(S);
     entries.insert(entries.end(), w.begin(), w.end());
   } while (next_subset(S.data(), 2, 4));
   entries.push_back(1);
   entries.push_back(-1);
-  const int I = qsa_fixed_integer_bits(*emb);
+  const int I = qsa_fixed_integer_bits(emb);
   CHECK(fits_every_F(entries, I, 12));
   CHECK_FALSE(fits_every_F(entries, I - 1, 12));
 }

@@ -710,7 +710,7 @@ int fixed_integer_bits_for(const std::vector<Rational>& entries) {
   // -2^(I-1) <= v < 2^(I-1) - 1/2: F = 0 is the coarsest grid, where 2^(I-1) - 1/2 is a tie
   // that goes to the even 2^(I-1) (out of range), and as F grows the lower end must hold exactly.
   int I = 1;
-  Rational half_range = Rational(1, 2);  // 2^(I-1)
+  Rational half_range = 1;  // 2^(I-1)
   while (!(top < half_range - Rational(1, 2) && bottom <= half_range)) {
     ++I;
     half_range *= 2;
