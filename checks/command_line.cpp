@@ -170,8 +170,8 @@ int run_command_line(int argc, char** argv) {
     std::cerr << "attnbounds: error: " << flag_of_field(e.field()) << ": " << e.what() << '\n';
     return 2;
   } catch (const FormatRangeError& e) {
-    // A value of the construction does not fit the chosen fixed format: never clamped, refused.
-    std::cerr << "attnbounds: error: --semantics: " << e.what() << "; use a format with more integer bits\n";
+    // A value of the construction does not fit the chosen format: never clamped, refused.
+    std::cerr << "attnbounds: error: --semantics: " << e.what() << "; " << e.hint() << '\n';
     return 2;
   } catch (const std::invalid_argument& e) {
     std::cerr << "attnbounds: error: " << e.what() << '\n';

@@ -201,7 +201,7 @@ json to_json(const Match3DisjResult& r) {
                         {"pigeonhole_forces_collision", r.pigeonhole_forces_collision}};
   result["bound"] = std::to_string(r.sets);
   result["cases"] = r.instances;
-  result["bound_proved"] = r.bound_proved;
+  result["bound_proved"] = r.bound_proved.empty() ? json(nullptr) : json(r.bound_proved);
   result["verdict_meaning"] = r.verdict_meaning;
   if (r.error) result["error"] = *r.error;
   const std::string distinct = std::to_string(r.distinct_messages);

@@ -41,14 +41,17 @@ void write_qsa_check(json& out, const QsaCheckResult& r, int d, const Rational& 
   if (r.forward_error_lower) {
     witness["forward_pass_error_lower"] = to_decimal_string(*r.forward_error_lower, 17, -1);
     witness["verified_by_forward_pass"] = r.witness_verified;
+    witness["forward_pass_bits"] = r.forward_bits;
   }
   worst["witness"] = witness;
   out["worst"] = worst;
   out["bound"] = to_exact_decimal_or_fraction(eps);
   out["bound_derivation"] = r.bound_derivation;
-  out["working_precision"] = {{"filter", "DInterval: IEEE double, outward rounded (libm exp widened 4 ulp)"},
-                              {"fallback", "MPFI 128, 256, ..., 2048 bits"},
-                              {"report", "MPFI 128 bits; witness forward pass 256 bits"}};
+  out["working_precision"] = {
+      {"filter", "DInterval: IEEE double, outward rounded (exp/log from IEEE operations alone)"},
+      {"fallback", "MPFI 128, 256, ..., 2048 bits"},
+      {"report", r.forward_bits > 0 ? fmt::format("MPFI 128 bits; witness forward pass {} bits", r.forward_bits)
+                                    : std::string("MPFI 128 bits")}};
   out["rows"] = {{"fallback_mpfi", r.fallback_rows},
                  {"failing", r.failing_rows},
                  {"undecided", r.undecided_rows},

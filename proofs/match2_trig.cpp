@@ -123,7 +123,7 @@ void set_margin(MatchCaseOutcome& o, const T& norm, const T& tau) {
   }
 }
 
-bool decided(const MatchCaseOutcome& o) { return o.margin_lo > 0 || o.margin_hi < 0; }
+bool decided(const MatchCaseOutcome& o) { return o.settled(); }
 
 }  // namespace
 

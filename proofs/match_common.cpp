@@ -1,5 +1,6 @@
 #include "proofs/match_common.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -37,7 +38,7 @@ MatchCaseWitness sweep_witness(std::uint64_t index, int N, int M, bool tuples) {
 
 IndexedOutcome<MatchCaseOutcome> failing_case(const MatchTally& tally) {
   const auto& worst = tally.overall_worst();
-  if (worst && worst->outcome.margin_hi < 0) return *worst;
+  if (worst && worst->outcome.state() == CaseState::Fails) return *worst;
   return tally.first_failure ? *tally.first_failure : IndexedOutcome<MatchCaseOutcome>{};
 }
 
@@ -63,7 +64,11 @@ MatchSweepSummary summarize_sweep(const MatchTally& tally, int N, int M, bool tu
   s.unmatched = side_of(tally.worst[1], N, M, tuples);
   if (tally.failures > 0) {
     const auto fc = failing_case(tally);
-    s.worst = MatchWorst{fc.outcome.margin_lo, fc.outcome.margin_hi, true, sweep_witness(fc.index, N, M, tuples), {}};
+    // The smallest room over all cases lies between the smallest lower end (the overall worst's)
+    // and the failing case's upper end, whichever case is the witness.
+    double lo = fc.outcome.margin_lo;
+    if (const auto& w = tally.overall_worst()) lo = std::min(lo, w->outcome.margin_lo);
+    s.worst = MatchWorst{lo, fc.outcome.margin_hi, true, sweep_witness(fc.index, N, M, tuples), {}};
   } else if (const auto& w = tally.overall_worst()) {
     s.worst = MatchWorst{w->outcome.margin_lo, w->outcome.margin_hi, false, sweep_witness(w->index, N, M, tuples), {}};
   }

@@ -32,11 +32,17 @@ struct MatchCaseOutcome {
   double margin_lo = 0, margin_hi = 0;
   bool used_fallback = false;  // set by the single-case entry points (match2_case, ...)
 
+  // A margin enclosed by [0, 0] is exactly 0: the statistic equals ψ's threshold.  ψ answers
+  // "matched" only on the strict side of its threshold (decide_tokens), so at a tie it answers
+  // "unmatched": right for an unmatched token, wrong for a matched one.
+  bool exact_tie() const { return margin_lo == 0 && margin_hi == 0; }
   CaseState state() const {
     if (margin_hi < 0) return CaseState::Fails;
-    return margin_lo > 0 ? CaseState::Holds : CaseState::Open;
+    if (margin_lo > 0) return CaseState::Holds;
+    if (exact_tie()) return matched ? CaseState::Fails : CaseState::Holds;
+    return CaseState::Open;
   }
-  bool settled() const { return margin_lo > 0 || margin_hi < 0; }
+  bool settled() const { return state() != CaseState::Open; }
   double rank() const { return margin_lo; }
   int group() const { return matched ? 0 : 1; }  // 0 matched, 1 unmatched
 };

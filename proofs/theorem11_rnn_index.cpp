@@ -83,7 +83,12 @@ class LinearRecurrence : public StreamingModel {
     }
   }
   std::string name() const override { return fmt::format("linear-recurrence:{}(r={}, {})", kind_, r_, fmt_.name()); }
-  long state_bits() const override { return static_cast<long>(r_) * fmt_.value_bits(); }
+  long state_bits(const std::vector<State>& reached) const override {
+    ExponentRange used;
+    for (const auto& h : reached)
+      for (const auto& v : h) used.add(v);
+    return static_cast<long>(r_) * encoded_value_bits(fmt_, used);
+  }
   State initial() const override { return State(r_, Rational(0)); }
   State step(const State& h, const Token& x) const override {
     State out(r_);
@@ -134,7 +139,7 @@ class Automaton : public StreamingModel {
     }
   }
   std::string name() const override { return fmt::format("automaton:{}(S={})", kind_, S_); }
-  long state_bits() const override { return S_; }
+  long state_bits(const std::vector<State>&) const override { return S_; }
   State initial() const override { return State{Rational(0)}; }
   State step(const State& h, const Token& x) const override {
     const std::uint64_t s = h[0].get_num().get_ui(), bit = x.z > 0 ? 1 : 0;
@@ -263,7 +268,7 @@ RnnIndexResult run_rnn_index(const RnnIndexOptions& o, const StreamingModel& mod
   RnnIndexResult res;
   res.model = model.name();
   res.n = n;
-  res.state_bits = model.state_bits();
+  res.state_bits = model.state_bits(total.states);
   res.instances = instances;
   res.reduction_verified = reduction_ok;
   res.states_distinct = first_with.size();

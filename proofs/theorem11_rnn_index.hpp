@@ -36,7 +36,9 @@ class StreamingModel {
  public:
   virtual ~StreamingModel() = default;
   virtual std::string name() const = 0;
-  virtual long state_bits() const = 0;  // S: bits kept between tokens
+  // S: bits of the state kept between tokens, for a fixed-width code of every state in `reached`
+  // (the states Alice's prefixes reach): floating-point entries count the exponents they use.
+  virtual long state_bits(const std::vector<State>& reached) const = 0;
   virtual State initial() const = 0;
   virtual State step(const State& h, const Token& x) const = 0;
   virtual Rational readout(const State& h, const Token& last) const = 0;

@@ -100,7 +100,10 @@ struct Match3DisjResult {
   long bits_per_message = 0;
   std::string bits_formula;
   int bits_needed = 0;
+  // Proved facts only: both are false / empty unless the reduction and protocol are verified and
+  // the width encodes every distinct message (width_consistent).
   bool pigeonhole_forces_collision = false;
+  bool width_consistent = false;
   std::string bound_proved, verdict_meaning;
   std::optional<std::string> error;
   std::optional<Match3DisjCollision> collision;

@@ -353,7 +353,7 @@ TEST_CASE("rnn-index: n-bit window automaton passes; fewer bits collide (re-veri
   for (const auto& model : below) {
     const rnn_index::RnnIndexResult res = rnn_index::run_rnn_index(o, *model);
     INFO(model->name());
-    CHECK(model->state_bits() >= 1);
+    CHECK(res.state_bits >= 1);
     REQUIRE(res.verdict == Verdict::Fails);
     const rnn_index::RnnIndexWitness& w = res.witness;
     REQUIRE(w.kind == rnn_index::RnnWitnessKind::StateCollision);

@@ -509,6 +509,13 @@ Mat<Interval> qsa_forward(const QsaEmbedding& emb, const QsaInput& x, const Sema
   return attention_unit(h);
 }
 
+namespace {
+// Row upper bounds below this (2^-1000) come from the filter's underflow handling, not from a
+// relative error bound; at most this many rows are then re-enclosed with MPFI.
+constexpr double kTinyRowUpper = 0x1p-1000;
+constexpr std::uint64_t kTinyResweepRows = 1u << 16;
+}  // namespace
+
 QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts) {
   require_unit_representable(opts.semantics);
   const int N = emb.N(), q = emb.q(), d = emb.d();
@@ -621,47 +628,108 @@ QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts) {
     if (res.missing_proof.empty()) res.verdict = Verdict::Undecided;
     return res;
   }
+  // worst.lower / worst.upper enclose the maximum over all rows, whichever row is reported: the
+  // upper end is the largest certified row upper bound of the sweep (it bounds every row, and
+  // rows closer than the filter's resolution may be ranked in either order); the lower end is the
+  // largest certified lower bound among the reported row and the row of that largest upper bound.
   res.worst_lower = det.lower;
   res.worst_upper = det.upper;
-  // Rows closer than the double filter's resolution may be ranked in either order, so the row
-  // reported as the worst need not be the exact maximum: its upper bound is widened to the largest
-  // certified row upper bound of the sweep, which bounds every row.
-  if (report_rank == tally.worst_rank && std::isfinite(tally.worst_upper))
-    res.worst_upper = std::max(res.worst_upper, Rational(tally.worst_upper));
+  if (std::isfinite(tally.worst_upper)) res.worst_upper = std::max(res.worst_upper, Rational(tally.worst_upper));
+  if (report_rank != tally.worst_rank && tally.worst_rank != std::numeric_limits<std::uint64_t>::max()) {
+    const RowDetail top = eval->detail(subset_of_rank(tally.worst_rank, N, q));
+    if (top.present) {
+      res.worst_lower = std::max(res.worst_lower, top.lower);
+      res.worst_upper = std::max(res.worst_upper, top.upper);
+    }
+  }
+  // Below the double range the filter's row bounds are only [0, 2^-1074]-sized: when every row is
+  // that small, each row's enclosure is recomputed in MPFI (bounded number of rows), so the
+  // printed enclosure is the multiprecision one, e.g. 5e-435, not [0, 4.9e-324].
+  if (std::isfinite(tally.worst_upper) && tally.worst_upper < kTinyRowUpper && res.cases <= kTinyResweepRows &&
+      tally.missing == 0) {
+    struct Envelope {
+      bool any = false;
+      Rational lower, upper;
+    };
+    const Envelope env = parallel_reduce(
+        res.cases, opts.threads, Envelope{},
+        [&](std::uint64_t begin, std::uint64_t end, Envelope& e) {
+          auto ev = make_evaluator(setup);
+          for (std::uint64_t rank = begin; rank < end; ++rank) {
+            const RowDetail r = ev->detail(subset_of_rank(rank, N, q));
+            if (!r.present) continue;
+            if (!e.any || r.lower > e.lower) e.lower = r.lower;
+            if (!e.any || r.upper > e.upper) e.upper = r.upper;
+            e.any = true;
+          }
+        },
+        [](Envelope& acc, Envelope&& p) {
+          if (!p.any) return;
+          if (!acc.any || p.lower > acc.lower) acc.lower = p.lower;
+          if (!acc.any || p.upper > acc.upper) acc.upper = p.upper;
+          acc.any = true;
+        });
+    if (env.any) {
+      res.worst_lower = std::max(res.worst_lower, env.lower);
+      res.worst_upper = std::min(res.worst_upper, std::max(env.upper, res.worst_lower));
+      res.bound_derivation += "; below the double range every row re-enclosed with MPFI";
+    }
+  }
   res.witness_signs = det.signs;
   if (res.verdict == Verdict::Fails && opts.verify_witness) {
     // Re-verify with a direct forward pass of the unit on the concrete witness input.
+    // The precision rises until the enclosure of the error clears ε or is certainly at most ε
+    // (then the witness is not one), up to kWitnessCeilingBits; the bits used are reported.
     QsaInput x = qsa_witness_input(N, d, res.witness_S, res.witness_signs);
-    Mat<Interval> out = qsa_forward(emb, x, opts.semantics, 256);
     Mat<Rational> truth = qsa(x.z, x.y);
-    Interval sq(0L, 256);
-    for (int c = 0; c < d; ++c) {
-      Interval diff = out(0, c) - Interval(truth(0, c), 256);
-      sq += diff * diff;
+    for (mpfr_prec_t bits = kWitnessStartBits; bits <= kWitnessCeilingBits; bits *= 2) {
+      Mat<Interval> out = qsa_forward(emb, x, opts.semantics, bits);
+      Interval sq(0L, bits);
+      for (int c = 0; c < d; ++c) {
+        Interval diff = out(0, c) - Interval(truth(0, c), bits);
+        sq += diff * diff;
+      }
+      IntervalBounds err = safe_bounds(sqrt(sq));
+      res.forward_error_lower = err.lower;
+      res.forward_bits = bits;
+      res.witness_verified = err.lower > opts.eps;
+      if (res.witness_verified || err.upper <= opts.eps) break;
     }
-    IntervalBounds err = safe_bounds(sqrt(sq));
-    res.forward_error_lower = err.lower;
-    res.witness_verified = err.lower > opts.eps;
     if (!res.witness_verified) res.verdict = Verdict::Undecided;  // never report fails unverified
   }
   return res;
 }
 
+int fixed_integer_bits_for(const std::vector<Rational>& entries) {
+  // Largest positive entry and largest magnitude of a negative one (±1 always included).
+  Rational top = 1, bottom = 1;
+  for (const auto& v : entries) {
+    if (v > top) top = v;
+    if (-v > bottom) bottom = -v;
+  }
+  // fixed:I.F holds [-2^(I-1), 2^(I-1) - 2^-F].  v rounds into range at every F >= 0 iff
+  // -2^(I-1) <= v < 2^(I-1) - 1/2: F = 0 is the coarsest grid, where 2^(I-1) - 1/2 is a tie
+  // that goes to the even 2^(I-1) (out of range), and as F grows the lower end must hold exactly.
+  int I = 1;
+  Rational half_range = 1;  // 2^(I-1)
+  while (!(top < half_range - Rational(1, 2) && bottom <= half_range)) {
+    ++I;
+    half_range *= 2;
+  }
+  return I;
+}
+
 int qsa_fixed_integer_bits(const QsaEmbedding& emb) {
-  Rational mx = 1;
-  for (const auto& v : emb.keys().data()) mx = std::max(mx, Rational(abs(v)));
+  std::vector<Rational> entries(emb.keys().data().begin(), emb.keys().data().end());
   auto qw = make_query_worker(emb);
   const int N = emb.N(), q = emb.q();
   std::vector<int> S(q);
   for (int k = 0; k < q; ++k) S[k] = k;
   do {
     auto w = qw->query(S);
-    if (w)
-      for (const auto& v : *w) mx = std::max(mx, Rational(abs(v)));
+    if (w) entries.insert(entries.end(), w->begin(), w->end());
   } while (next_subset(S.data(), q, N));
-  mpz_class ceil_mx;
-  mpz_cdiv_q(ceil_mx.get_mpz_t(), mx.get_num_mpz_t(), mx.get_den_mpz_t());
-  return static_cast<int>(mpz_sizeinbase(ceil_mx.get_mpz_t(), 2)) + 2;
+  return fixed_integer_bits_for(entries);
 }
 
 MinPrecisionResult qsa_min_precision(const QsaEmbedding& emb, const Rational& eps, const MinPrecisionConfig& config,

@@ -95,11 +95,17 @@ struct QsaCheckResult {
   std::string missing_reason;          // for the first missing S
   std::string missing_proof;           // exact proof that it has none (empty: not proven)
   std::optional<Rational> forward_error_lower;  // direct forward pass on the witness input
+  mpfr_prec_t forward_bits = 0;        // MPFI bits of that forward pass (0: none ran)
   bool witness_verified = false;
   std::string reduction;               // the sound reduction, in words
   std::string bound_derivation;        // how worst.lower / worst.upper are derived
   Rational rounding_slack;             // added to the upper bound for rounded z (embed/arith)
 };
+
+// The witness forward pass starts at kWitnessStartBits and doubles up to kWitnessCeilingBits
+// until its enclosure of the error decides against ε.
+inline constexpr mpfr_prec_t kWitnessStartBits = 256;
+inline constexpr mpfr_prec_t kWitnessCeilingBits = 65536;
 
 // Runs the exhaustive check of `emb` against ε under the given semantics.
 QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts);
@@ -143,8 +149,12 @@ QsaInput qsa_witness_input(int N, int d, const std::vector<int>& S, const std::v
 // Returns per-token output enclosures (N × d').
 Mat<Interval> qsa_forward(const QsaEmbedding& emb, const QsaInput& x, const Semantics& sem, mpfr_prec_t bits);
 
-// Fewest integer bits I (sign included) of fixed:I.F that hold every key, every query and ±1.
+// Fewest integer bits I (sign included) of fixed:I.F such that every key, every query entry and
+// ±1 rounds into the range [-2^(I-1), 2^(I-1) - 2^-F] at every F >= 0 (so no row of a min-p sweep
+// is refused): -2^(I-1) <= v < 2^(I-1) - 1/2 for every v.
 int qsa_fixed_integer_bits(const QsaEmbedding& emb);
+// The same rule for a list of values.
+int fixed_integer_bits_for(const std::vector<Rational>& entries);
 
 // p* of `emb` against ε (math §2) by the generic min_precision rule: one exhaustive check_qsa
 // per tested precision.  Each row's witness is the reported subset S (0-based) when it fails.

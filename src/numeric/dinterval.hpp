@@ -9,8 +9,8 @@
 // certified two-part ln 2, a Taylor / atanh series with a proven remainder bound, all in this
 // outward-rounded arithmetic; proofs beside the code and in docs/precision.md).  cos and sin go
 // through MPFI (MPFR's correctly rounded functions), not the C library.
-// Every rounded operation is stepped outward before its result is used again, so contracting
-// a*b+c into a fused multiply-add could only make a result more accurate, never unsound.
+// The proofs are about the operations as written, each rounded once: the library is compiled with
+// -ffp-contract=off (a PUBLIC option, so consumers instantiating these inline functions too).
 // NaN means "no information": an operation with a NaN endpoint in an operand returns an all-NaN
 // interval (every comparison on it is false, so no verdict can come from it), as does log of an
 // interval reaching below 0 or sqrt of one entirely below 0.  sqrt of an interval straddling 0

@@ -212,11 +212,13 @@ void require_in_range(const Format& fmt, const Rational& rounded, const std::str
   if (overflows(fmt, rounded))
     throw FormatRangeError("value " + what + " overflows " + fmt.name() + " (largest finite " +
                            to_exact_decimal_or_fraction(fmt.max_finite()) + "; the hardware result would be " +
-                           (fmt.has_infinity ? "inf" : "NaN") + ")");
+                           (fmt.has_infinity ? "inf" : "NaN") + ")",
+                           "use a format with a wider exponent range (e.g. fp32 or float:P)");
   if (fmt.kind == Format::Kind::Fixed && (rounded > fmt.fixed_max() || rounded < fmt.fixed_min()))
     throw FormatRangeError("value " + what + " is outside the range of " + fmt.name() + " [" +
                            to_decimal_string(fmt.fixed_min(), 8) + ", " + to_decimal_string(fmt.fixed_max(), 8) +
-                           "]");
+                           "]",
+                           "use a format with more integer bits");
 }
 }  // namespace
 

@@ -102,8 +102,15 @@ DecodedValue decode_bits(const Format& fmt, std::uint64_t bits);
 
 // Thrown when a value falls outside the format's range: a fixed-point value beyond the range
 // (never clamped), or a bounded floating-point value that overflows (would be inf or NaN).
+// hint() says what kind of format would hold the value (more integer bits for fixed point, a
+// wider exponent range for floating point).
 struct FormatRangeError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit FormatRangeError(const std::string& what, std::string hint = "use a format with a wider range")
+      : std::runtime_error(what), hint_(std::move(hint)) {}
+  const std::string& hint() const noexcept { return hint_; }
+
+ private:
+  std::string hint_;
 };
 
 // Parses "float:P", "fixed:I.F", and the bounded formats fp16, bf16, fp32, fp64, fp8e4m3, fp8e5m2.
