@@ -286,7 +286,7 @@ TrainedRun train_and_certify(const LearnOptions& o, const QsaLearnConfig& cfg, c
   j["test_loss"] = r.test_loss;
   j["test_mean_error"] = r.test_mean_error;
   j["test_max_error"] = r.test_max_error;
-  j["train_seconds"] = r.seconds;
+  j["timings"] = {{"train_seconds", r.seconds}};
   t.row = {{"family", learn_family_name(cfg.family)}, {"N", cfg.N}, {"q", cfg.q}, {"samples", cfg.samples},
            {"seed", cfg.seed}, {"test_mean_error", r.test_mean_error}, {"test_max_error", r.test_max_error},
            {"epochs_run", static_cast<int>(r.history.size())}, {"best_epoch", r.best_epoch},
@@ -315,7 +315,7 @@ TrainedRun train_and_certify(const LearnOptions& o, const QsaLearnConfig& cfg, c
       Stopwatch sw;
       const TrainedCertification c = certify_trained_model(t.model_bytes, model_name, co);
       j["certification"] = certification_json(c, cfg.d, co.eps, r.test_max_error, t.row);
-      j["certification"]["seconds"] = sw.seconds();
+      j["timings"]["certify_seconds"] = sw.seconds();
       j["certification"]["meaning"] =
           "a theorem about this model file only: its worst case over every input z in the unit ball and every y, "
           "exact semantics; test errors are sampled";
