@@ -349,7 +349,8 @@ void run_learn_qsa(const LearnOptions& o) {
   const fs::path dir = prepare_out_dir(o.out);
   const std::string model_name = dir.empty() ? "(model in memory)" : (dir / "model.safetensors").string();
   TrainedRun t = train_and_certify(o, cfg, model_name);
-  json out = make_result("learn", "qsa", "Appendix D", kLearnProvenance, config_json(cfg), "float64 training");
+  json out = make_result("learn", "qsa", "Appendix D", kLearnProvenance, config_json(cfg),
+                         cfg.float64 ? "float64 training" : "float32 training");
   for (auto it = t.result_json.begin(); it != t.result_json.end(); ++it) out[it.key()] = it.value();
   json history = json::array();
   for (const auto& e : t.result.history) {
@@ -530,8 +531,10 @@ void run_learn_sweep(const LearnOptions& o) {
   }
 
   json params = {{"families", o.families}, {"N", o.N}, {"q", o.q}, {"d", o.d}, {"samples", o.samples},
-                 {"seeds", o.seeds}, {"first_seed", o.common.seed}, {"target", o.target}, {"eps", o.eps}};
-  json out = make_result("learn", "qsa-sweep", "Appendix D", kLearnProvenance, params, "float64 training");
+                 {"seeds", o.seeds}, {"first_seed", o.common.seed}, {"target", o.target}, {"eps", o.eps},
+                 {"precision", o.precision.empty() ? "float64 attention, float32 fc and lstm" : o.precision}};
+  json out = make_result("learn", "qsa-sweep", "Appendix D", kLearnProvenance, params,
+                         "training in float64 (attention) / float32 (fc, lstm) unless --precision");
   out["runs"] = runs;
   out["samples_needed"] = needed;
   out["exponents"] = exponents;
