@@ -25,6 +25,7 @@ const std::vector<VerbInfo>& registry_verbs() {
       {"min-p", "minimal precision p* for a claim", true, "claim"},
       {"min-m", "minimal embedding width m* for a claim", true, "claim"},
       {"export", "write a construction as a model file (docs/model-format.md)", true, "construction"},
+      {"learn", "train models on a task (LibTorch) and certify the trained attention units", true, "experiment"},
       {"replay", "re-check a certificate file independently, in exact arithmetic", false, ""},
       {"reproduce", "the main job: every theorem at default sizes, with report, tables and plots", false, ""},
       {"regress", "compare verdicts, p* and m* with the stored baselines", false, ""},

@@ -13,6 +13,7 @@ PACKAGES=(
   python3 python3-numpy python3-torch python3-pytest   # python/attnbounds and tests/python
   pybind11-dev python3-dev                            # the module attnbounds_core (python/bindings)
   python3-jsonschema                                  # the schemas test (docs/schemas)
+  libtorch-dev                                        # attnbounds learn (src/learn, optional: built only when found)
   libopenmpi-dev openmpi-bin                          # optional MPI sharding (--mpi) and its test
   clang libclang-rt-14-dev                            # scripts/sanitize.sh, scripts/fuzz*.sh (ASan, UBSan, libFuzzer)
   texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-science texlive-pictures

@@ -478,7 +478,7 @@ TEST_CASE("the LaTeX tables and pgfplots figures compile inside a document", "[r
         ++inputs;
       }
   doc += "\\end{document}\n";
-  CHECK(inputs == 2 * 11 + 5);  // each table as fragment and float, each plot
+  CHECK(inputs == 2 * 13 + 6);  // each table as fragment and float, each plot
   spit(s.dir / "paper.tex", doc);
   ProcessResult tex = run_process(*pdflatex, {"-interaction=nonstopmode", "-halt-on-error", "paper.tex"}, 120, s.dir);
   INFO(tex.out.substr(tex.out.size() > 3000 ? tex.out.size() - 3000 : 0));
