@@ -14,24 +14,23 @@ namespace attnbounds {
 
 namespace {
 
-// Enclosure of Σ_j |a_j − t_j| with a = softmax(scores), t = 1_S/q, at `bits`.
+// Enclosure of Σ_j |a_j − t_j| with a = softmax(scores), t = 1_S/q, at `bits`; `diffs` are the
+// exact s_j − max_k s_k.
 struct Enclosure {
   Rational lower, upper;
 };
-Enclosure row_enclosure(const std::vector<Rational>& scores, const std::vector<char>& member, int q,
+Enclosure row_enclosure(const std::vector<Rational>& diffs, const std::vector<char>& member, int q,
                         mpfr_prec_t bits) {
-  Rational top = scores[0];
-  for (const auto& s : scores) top = s > top ? s : top;
   std::vector<Interval> w;
   Interval total(0L, bits);
-  for (const auto& s : scores) {
-    Interval e(Rational(s - top), bits);
+  for (const auto& s : diffs) {
+    Interval e(s, bits);
     mpfi_exp(e.get(), e.get());
     total += e;
     w.push_back(e);
   }
   Interval err(0L, bits), target(Rational(1, q), bits);
-  for (std::size_t j = 0; j < scores.size(); ++j) {
+  for (std::size_t j = 0; j < diffs.size(); ++j) {
     Interval a = w[j] / total;
     if (member[j]) a -= target;
     mpfi_abs(a.get(), a.get());
@@ -80,24 +79,52 @@ ReplayReport replay_parsed(const QsaCertificate& cert, unsigned threads) {
   const std::size_t width = keys[0].size();
   rep.rows = rows.size();
 
+  // Scores in integers over one denominator: with D_k the lcm of every key denominator and D_q
+  // that of the row's query, s_j = S_j / (D_q·D_k) for the integers S_j = Σ_c (D_q·query_c)·(D_k·key_jc),
+  // so s_j − max_k s_k = (S_j − max_k S_k) / (D_q·D_k) exactly (the denominator is positive).
+  mpz_class key_den = 1;
+  for (const auto& key : keys)
+    for (const auto& v : key) mpz_lcm(key_den.get_mpz_t(), key_den.get_mpz_t(), v.get_den_mpz_t());
+  std::vector<std::vector<mpz_class>> key_int(N, std::vector<mpz_class>(width));
+  for (int j = 0; j < N; ++j)
+    for (std::size_t c = 0; c < width; ++c)
+      key_int[j][c] = keys[j][c].get_num() * (key_den / keys[j][c].get_den());
+
   Tally t = parallel_reduce(
       rows.size(), threads, Tally{},
       [&](std::uint64_t b, std::uint64_t e, Tally& acc) {
-        std::vector<Rational> scores(N);
+        std::vector<Rational> diffs(N);
+        std::vector<mpz_class> S_int(N), query_int(width);
+        mpz_class query_den, den;
         std::vector<char> member(N);
         for (std::uint64_t i = b; i < e; ++i) {
           const QsaCertificateRow& r = rows[i];
           std::fill(member.begin(), member.end(), 0);
           for (int k : r.S) member[k] = 1;
+          query_den = 1;
+          for (const auto& v : r.query) mpz_lcm(query_den.get_mpz_t(), query_den.get_mpz_t(), v.get_den_mpz_t());
+          for (std::size_t c = 0; c < width; ++c) {
+            mpz_divexact(query_int[c].get_mpz_t(), query_den.get_mpz_t(), r.query[c].get_den_mpz_t());
+            query_int[c] *= r.query[c].get_num();
+          }
+          int top = 0;
           for (int j = 0; j < N; ++j) {
-            Rational s = 0;
-            for (std::size_t c = 0; c < width; ++c) s += r.query[c] * keys[j][c];
-            scores[j] = s;
+            mpz_set_ui(S_int[j].get_mpz_t(), 0);
+            for (std::size_t c = 0; c < width; ++c)
+              mpz_addmul(S_int[j].get_mpz_t(), query_int[c].get_mpz_t(), key_int[j][c].get_mpz_t());
+            if (S_int[j] > S_int[top]) top = j;
+          }
+          den = query_den * key_den;
+          for (int j = 0; j < N; ++j) {
+            mpq_ptr x = diffs[j].get_mpq_t();
+            mpz_sub(mpq_numref(x), S_int[j].get_mpz_t(), S_int[top].get_mpz_t());
+            mpz_set(mpq_denref(x), den.get_mpz_t());
+            mpq_canonicalize(x);
           }
           Enclosure enc{0, 0};
           int state = 0;  // 1 within bound, -1 above, 0 undecided
           for (mpfr_prec_t bits = 128; bits <= 4096 && state == 0; bits *= 2) {
-            enc = row_enclosure(scores, member, q, bits);
+            enc = row_enclosure(diffs, member, q, bits);
             if (enc.upper + slack <= rep.bound) state = 1;
             else if (enc.lower > rep.bound) state = -1;
           }
