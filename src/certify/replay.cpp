@@ -3,6 +3,7 @@
 #include <fstream>
 #include <limits>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "core/input_file.hpp"
 #include "enumerate/combinatorics.hpp"
@@ -14,20 +15,66 @@ namespace attnbounds {
 
 namespace {
 
+// e^x at the ladder's first precision for exact x, memoised per thread: rows share most of their
+// score differences (qsa-cyclic: a row and its translates have the same ones), and mpfi_exp is a
+// deterministic function of x and the precision, so a stored enclosure is the one it would
+// recompute.  Bounded, so that memory stays small; when full, new values are computed only.
+class ExpMemo {
+ public:
+  static constexpr mpfr_prec_t kBits = 128;
+  static constexpr std::size_t kMaxEntries = std::size_t{1} << 17;
+  const Interval& exp_of(const Rational& x) {
+    if (mpfr_get_emin() != emin_ || mpfr_get_emax() != emax_) {  // MPFR's exponent range is part of the result
+      memo_.clear();
+      emin_ = mpfr_get_emin();
+      emax_ = mpfr_get_emax();
+    }
+    auto it = memo_.find(x);
+    if (it != memo_.end()) return it->second;
+    Interval e(x, kBits);
+    mpfi_exp(e.get(), e.get());
+    if (memo_.size() >= kMaxEntries) return scratch_ = std::move(e);
+    return memo_.emplace(x, std::move(e)).first->second;
+  }
+
+ private:
+  struct Hash {
+    static std::size_t of(mpz_srcptr z) {
+      std::size_t h = static_cast<std::size_t>(mpz_size(z)) * 0x9e3779b97f4a7c15ULL + (mpz_sgn(z) < 0 ? 1 : 0);
+      for (std::size_t i = 0; i < mpz_size(z); ++i) h = (h ^ mpz_getlimbn(z, static_cast<mp_size_t>(i))) * 0x100000001b3ULL;
+      return h;
+    }
+    std::size_t operator()(const Rational& r) const {
+      return of(mpq_numref(r.get_mpq_t())) * 31 + of(mpq_denref(r.get_mpq_t()));
+    }
+  };
+  struct Equal {
+    bool operator()(const Rational& a, const Rational& b) const { return mpq_equal(a.get_mpq_t(), b.get_mpq_t()) != 0; }
+  };
+  std::unordered_map<Rational, Interval, Hash, Equal> memo_;
+  Interval scratch_{0L, kBits};
+  mpfr_exp_t emin_ = mpfr_get_emin(), emax_ = mpfr_get_emax();
+};
+
 // Enclosure of Σ_j |a_j − t_j| with a = softmax(scores), t = 1_S/q, at `bits`; `diffs` are the
 // exact s_j − max_k s_k.
 struct Enclosure {
   Rational lower, upper;
 };
 Enclosure row_enclosure(const std::vector<Rational>& diffs, const std::vector<char>& member, int q,
-                        mpfr_prec_t bits) {
+                        mpfr_prec_t bits, ExpMemo& memo) {
   std::vector<Interval> w;
+  w.reserve(diffs.size());
   Interval total(0L, bits);
   for (const auto& s : diffs) {
-    Interval e(s, bits);
-    mpfi_exp(e.get(), e.get());
-    total += e;
-    w.push_back(e);
+    if (bits == ExpMemo::kBits) {
+      w.push_back(memo.exp_of(s));
+    } else {
+      Interval e(s, bits);
+      mpfi_exp(e.get(), e.get());
+      w.push_back(std::move(e));
+    }
+    total += w.back();
   }
   Interval err(0L, bits), target(Rational(1, q), bits);
   for (std::size_t j = 0; j < diffs.size(); ++j) {
@@ -94,6 +141,7 @@ ReplayReport replay_parsed(const QsaCertificate& cert, unsigned threads) {
       rows.size(), threads, Tally{},
       [&](std::uint64_t b, std::uint64_t e, Tally& acc) {
         std::vector<Rational> diffs(N);
+        thread_local ExpMemo memo;  // entries are pure functions of x: valid across rows, chunks and files
         std::vector<mpz_class> S_int(N), query_int(width);
         mpz_class query_den, den;
         std::vector<char> member(N);
@@ -124,7 +172,7 @@ ReplayReport replay_parsed(const QsaCertificate& cert, unsigned threads) {
           Enclosure enc{0, 0};
           int state = 0;  // 1 within bound, -1 above, 0 undecided
           for (mpfr_prec_t bits = 128; bits <= 4096 && state == 0; bits *= 2) {
-            enc = row_enclosure(diffs, member, q, bits);
+            enc = row_enclosure(diffs, member, q, bits, memo);
             if (enc.upper + slack <= rep.bound) state = 1;
             else if (enc.lower > rep.bound) state = -1;
           }
