@@ -42,7 +42,9 @@ def worst_case(N, q, c, chunk=8192):
             worst, worst_S = float(err[i]), S[i].tolist()
             # The on-set deficit 1/q - a_j is lost to rounding when every on-set weight rounds
             # to exactly 1/q although the off-set mass is positive.
-            off = e[i].sum() - e[i][S[i]].sum()
+            off_set = np.ones(N, dtype=bool)
+            off_set[S[i]] = False
+            off = e[i][off_set].sum()
             lost = bool(off > 0 and np.all(a[i][S[i]] == 1.0 / q))
     return worst, worst_S, len(S_all), lost
 
