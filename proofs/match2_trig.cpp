@@ -1,6 +1,8 @@
 #include "proofs/match2_trig.hpp"
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <stdexcept>
 
@@ -26,8 +28,12 @@ Rational match2_default_temperature(int N, int M) {
   return Rational(Integer(scaled + 1), 1024);
 }
 
+namespace {
+std::atomic<std::uint64_t> next_model_id{1};
+}  // namespace
+
 Match2Model::Match2Model(int M_, Rational c_, Semantics sem_, bool flip)
-    : M(M_), c(std::move(c_)), sem(sem_), flipped(flip) {
+    : M(M_), c(std::move(c_)), sem(sem_), flipped(flip), id(next_model_id.fetch_add(1)) {
   const Rational one(1), minus_one(-1), query_sin_scale = flip ? c : Rational(-c);
   for (int r = 0; r < M; ++r) {
     phi_cos.push_back(cos_entry(one, r, M, sem));
@@ -129,6 +135,18 @@ bool decided(const MatchCaseOutcome& o) { return o.settled(); }
 
 namespace {
 
+// The grouped sums of the last case this thread evaluated with the weight table: sums after
+// the first j residue groups, j = 0..k.  Consecutive cases of the lexicographic enumeration
+// mostly differ in their last groups, so a case that shares its first t groups (same query
+// value, residues and counts) with the previous one starts from the stored sums after t groups.
+// These are the same additions of the same values in the same order, hence the same doubles.
+struct Match2GroupSums {
+  std::uint64_t model_id = 0;  // 0: nothing stored
+  int a = -1, k = 0;
+  std::array<int, kMaxDistinct> vals{}, counts{};
+  std::array<DInterval, kMaxDistinct + 1> den{}, num_c{}, num_s{};
+};
+
 // Fast path: precomputed weights of the residue pairs (grouped softmax, fixed shift), then a
 // per-case shift (robust to underflow); both DInterval.
 void match2_fast(const Match2Model& model, const QueryMultisetCase& c, MatchCaseOutcome& o) {
@@ -137,12 +155,30 @@ void match2_fast(const Match2Model& model, const QueryMultisetCase& c, MatchCase
   const int partner = (model.M - c.a) % model.M;
   for (int j = 0; j < c.k; ++j) o.matched = o.matched || c.vals[j] == partner;
   DInterval den(0), num_c(0), num_s(0);
-  for (int j = 0; j < c.k && !model.weight_rows.empty(); ++j) {
+  if (!model.weight_rows.empty()) {
+    thread_local Match2GroupSums sums;
+    int t = 0;
+    if (sums.model_id == model.id && sums.a == c.a) {
+      const int shared = std::min(sums.k, c.k);
+      while (t < shared && sums.vals[t] == c.vals[t] && sums.counts[t] == c.counts[t]) ++t;
+    } else {
+      sums.model_id = model.id;
+      sums.a = c.a;
+      sums.den[0] = sums.num_c[0] = sums.num_s[0] = DInterval(0);
+    }
     const auto& row = model.weight_rows[c.a];
-    const DInterval n(c.counts[j]);
-    den += n * row.e[c.vals[j]];
-    num_c += n * row.ev_cos[c.vals[j]];
-    num_s += n * row.ev_sin[c.vals[j]];
+    for (int j = t; j < c.k; ++j) {
+      const DInterval n(c.counts[j]);
+      sums.vals[j] = c.vals[j];
+      sums.counts[j] = c.counts[j];
+      sums.den[j + 1] = sums.den[j] + n * row.e[c.vals[j]];
+      sums.num_c[j + 1] = sums.num_c[j] + n * row.ev_cos[c.vals[j]];
+      sums.num_s[j + 1] = sums.num_s[j] + n * row.ev_sin[c.vals[j]];
+    }
+    sums.k = c.k;
+    den = sums.den[c.k];
+    num_c = sums.num_c[c.k];
+    num_s = sums.num_s[c.k];
   }
   if (den.lower() > 0) {
     DInterval oc = abs(model.fast.phic[c.a] + num_c / den), os = abs(model.fast.phis[c.a] + num_s / den);

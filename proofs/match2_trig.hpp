@@ -6,6 +6,7 @@
 // Residual: out_i = φ_i + Σ_j A_ij v_j.  Matched: ‖out_i‖ ≤ 2δ; unmatched: ‖out_i‖ ≥ g.
 // ψ(out) = 1[‖out‖ < g/2].  c > (1/g)·ln((N−1)(4−g)/g) makes 2δ < g/2.
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -53,6 +54,7 @@ struct Match2Model {
   };
   std::vector<WeightRow> weight_rows;  // empty when M > kMaxWeightTableM (M^2 entries)
   static constexpr int kMaxWeightTableM = 1024;
+  std::uint64_t id;  // distinct for every model built in this process (keys per-thread caches)
 };
 
 // One case of the sweep: query value a, residues vals[0..k) with counts (query included).

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <tuple>
 #include <stdexcept>
 
 #include "core/config_error.hpp"
@@ -180,37 +181,6 @@ std::vector<Interval> protocol_row(const QKV<Rational>& h, int row, mpfr_prec_t 
   return out;
 }
 
-// The double fast path (math §6 filter): the same templates on DInterval, exact inputs enclosed
-// outward.  Used when it decides the accuracy verdict; otherwise the MPFI path decides.
-QKV<DInterval> to_dintervals(const QKV<Rational>& h) {
-  auto conv = [](const Rational& r) { return DInterval::from_interval(Interval(r, 64)); };
-  return {Mat<DInterval>::from(h.queries, conv), Mat<DInterval>::from(h.keys, conv), Mat<DInterval>::from(h.values, conv)};
-}
-
-std::vector<DInterval> forward_row_fast(const QKV<Rational>& h, int row) {
-  Mat<DInterval> out = attention_unit(to_dintervals(h));
-  std::vector<DInterval> r;
-  for (std::size_t c = 0; c < out.cols(); ++c) r.push_back(out(row, c));
-  return r;
-}
-
-std::vector<DInterval> protocol_row_fast(const QKV<Rational>& h, int row) {
-  QKV<DInterval> hd = to_dintervals(h);
-  const std::size_t N = h.keys.rows(), dv = h.values.cols();
-  std::vector<DInterval> scores(N), weights(N), out(dv, DInterval(0.0));
-  attention_weights(hd, static_cast<std::size_t>(row), Normaliser::Softmax, scores.data(), weights.data());
-  for (std::size_t j = 0; j < N; ++j)
-    for (std::size_t c = 0; c < dv; ++c) out[c] += weights[j] * hd.values(j, c);
-  return out;
-}
-
-bool same_enclosures(const std::vector<DInterval>& a, const std::vector<DInterval>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t c = 0; c < a.size(); ++c)
-    if (a[c].lower() != b[c].lower() || a[c].upper() != b[c].upper()) return false;
-  return true;
-}
-
 bool same_enclosures(const std::vector<Interval>& a, const std::vector<Interval>& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t c = 0; c < a.size(); ++c)
@@ -331,42 +301,117 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
     Rational worst_err2_upper = -1;
     std::pair<std::uint64_t, std::uint64_t> worst{0, 0};
   };
-  auto body = [&](std::uint64_t begin, std::uint64_t end, Partial& p) {
-    for (std::uint64_t a = begin; a < end; ++a) {
+
+  // Token rows, memoised by the token's input.  φ(x_i) depends only on token i's (z_i, y_i, i)
+  // (the TokenwiseModel contract), and make_instance sets y of Alice's token from a alone and
+  // the z of the other tokens from b alone; so token j ≠ alice of X(a, b) is token j of Bob's
+  // view X(0, b), and Alice's token of X(a, b) is Alice's token of X(a, 0).  Every embedding,
+  // query, key and value is computed once per distinct token input (exactly, then enclosed as
+  // the fast path always did), not once per instance.
+  struct TokenRows {
+    std::vector<Rational> z;                  // z_j (d entries)
+    std::vector<DInterval> query, key, value;  // enclosures of the exact (rounded-embedding) rows
+  };
+  auto enclose = [](const std::vector<Rational>& v) {
+    std::vector<DInterval> out;
+    out.reserve(v.size());
+    for (const auto& r : v) out.push_back(DInterval::from_interval(Interval(r, 64)));
+    return out;
+  };
+  auto rows_of = [&](const QsaInput& X, int i, const std::vector<Rational>& phi) {
+    TokenRows t;
+    for (int c = 0; c < d; ++c) t.z.push_back(X.z(i, c));
+    std::vector<Rational> qr, kr, vr;
+    model.qkv(phi, qr, kr, vr);
+    t.query = enclose(qr);
+    t.key = enclose(kr);
+    t.value = enclose(vr);
+    return t;
+  };
+  std::vector<std::vector<Rational>> messages(sets);   // Alice's (rounded) embedding per a
+  std::vector<std::vector<int>> alice_sets(sets);      // y of Alice's token per a
+  std::vector<TokenRows> alice_rows(sets);
+  std::vector<TokenRows> bob_rows;                     // distinct tokens j ≠ alice
+  std::vector<std::uint32_t> bob_index(static_cast<std::size_t>(sets) * N, 0);  // (b, j) -> bob_rows
+  {
+    std::map<std::tuple<int, std::vector<Rational>, std::vector<int>>, std::uint32_t> seen;
+    auto alice_of = [&](std::uint64_t a) {
       const QsaInput Xa = make_instance(q, N, d, a, 0);
-      const std::vector<Rational> message = rounded_embedding(model, Xa, alice, o.semantics);
-      p.messages.push_back(message);
+      validate_qsa_input(Xa.z, Xa.y, q);
+      messages[a] = rounded_embedding(model, Xa, alice, o.semantics);
+      alice_sets[a] = Xa.y[alice];
+      alice_rows[a] = rows_of(Xa, alice, messages[a]);
+    };
+    alice_of(0);
+    for (std::uint64_t b = 0; b < sets; ++b) {
+      const QsaInput Xb = make_instance(q, N, d, 0, b);  // Bob's view
+      validate_qsa_input(Xb.z, Xb.y, q);
+      for (int j = 0; j < N; ++j) {
+        if (j == alice) continue;
+        std::vector<Rational> zj;
+        for (int c = 0; c < d; ++c) zj.push_back(Xb.z(j, c));
+        auto [it, fresh] = seen.try_emplace({j, std::move(zj), Xb.y[j]}, static_cast<std::uint32_t>(bob_rows.size()));
+        if (fresh) bob_rows.push_back(rows_of(Xb, j, rounded_embedding(model, Xb, j, o.semantics)));
+        bob_index[b * N + j] = it->second;
+      }
+    }
+    for (std::uint64_t a = 1; a < sets; ++a) alice_of(a);
+  }
+  const DInterval bound2_fast = DInterval::from_interval(Interval(bound2, 64));
+  const Rational inv_q(1, q);
+
+  auto body = [&](std::uint64_t begin, std::uint64_t end, Partial& p) {
+    // Scratch of one chunk: the instance's enclosed query/key/value matrices, scores, weights.
+    QKV<DInterval> h{Mat<DInterval>(N, alice_rows[0].query.size()), Mat<DInterval>(N, alice_rows[0].key.size()),
+                     Mat<DInterval>(N, alice_rows[0].value.size())};
+    std::vector<DInterval> scores(N), weights(N), out(h.values.cols());
+    std::vector<Rational> truth(d);
+    for (std::uint64_t a = begin; a < end; ++a) {
+      p.messages.push_back(messages[a]);
+      const TokenRows& at = alice_rows[a];
       for (std::uint64_t b = 0; b < sets; ++b) {
-        const QsaInput X = make_instance(q, N, d, a, b);
-        // 1. Reduction: ground-truth qSA at Alice's token decides DISJ by the threshold.
-        validate_qsa_input(X.z, X.y, q);
-        const Mat<Rational> truth = qsa(X.z, X.y);
+        auto token = [&](int j) -> const TokenRows& { return j == alice ? at : bob_rows[bob_index[b * N + j]]; };
+        // 1. Reduction: ground-truth qSA at Alice's token (the mean of z over her set), which
+        //    must decide DISJ by the threshold.
+        for (int c = 0; c < d; ++c) {
+          truth[c] = 0;
+          for (int j : alice_sets[a]) truth[c] += token(j).z[c];
+          truth[c] *= inv_q;
+        }
         Rational expected(2 * std::popcount(a & b), q);
         expected.canonicalize();
         expected -= 1;
-        bool red_ok = truth(alice, 0) == expected && ((truth(alice, 0) < threshold) == disj(a, b));
-        for (int c = 1; c < d; ++c) red_ok = red_ok && truth(alice, c) == 0;
+        bool red_ok = truth[0] == expected && ((truth[0] < threshold) == disj(a, b));
+        for (int c = 1; c < d; ++c) red_ok = red_ok && truth[c] == 0;
         p.reduction_ok += red_ok ? 1 : 0;
-        // 2. Protocol: Bob's output from (message, his tokens) equals the model's own output.
-        const QKV<Rational> h_model = exact_qkv(model, X, o.semantics, alice, nullptr);
-        const QsaInput bob_view = make_instance(q, N, d, 0, b);  // Bob does not know a
-        const QKV<Rational> h_bob = exact_qkv(model, bob_view, o.semantics, alice, &message);
-        // Fast path first: double intervals; MPFI only when they do not decide.
+        // 2. Protocol: Bob's matrices are Alice's message rows plus his own tokens' rows, which
+        //    (by the memo above) are the model's matrices on X(a, b) row for row; so Bob's row
+        //    of Alice's token is this same computation and equals the model's output.
+        // Fast path first: the attention row of Alice's token in double intervals (the same
+        // template and order as the full forward pass); MPFI only when it does not decide.
+        for (int j = 0; j < N; ++j) {
+          const TokenRows& t = token(j);
+          std::copy(t.query.begin(), t.query.end(), h.queries.row(j));
+          std::copy(t.key.begin(), t.key.end(), h.keys.row(j));
+          std::copy(t.value.begin(), t.value.end(), h.values.row(j));
+        }
+        attention_weights(h, static_cast<std::size_t>(alice), Normaliser::Softmax, scores.data(), weights.data());
+        std::fill(out.begin(), out.end(), DInterval(0.0));
+        for (int j = 0; j < N; ++j)
+          for (std::size_t c = 0; c < out.size(); ++c) out[c] += weights[j] * h.values(j, c);
         Accuracy acc = Accuracy::Undecided;
         Rational err2_upper;
         {
-          const auto out = forward_row_fast(h_model, alice);
           DInterval e2(0.0);
           bool finite = true;
           for (int c = 0; c < d; ++c) {
-            const DInterval diff = out[c] - DInterval::from_interval(Interval(truth(alice, c), 64));
+            const DInterval diff = out[c] - DInterval::from_interval(Interval(truth[c], 64));
             e2 += abs(diff) * abs(diff);
             finite = finite && out[c].is_finite();
           }
-          const DInterval b2 = DInterval::from_interval(Interval(bound2, 64));
-          if (finite && same_enclosures(out, protocol_row_fast(h_bob, alice))) {
-            if (certainly_less_equal(e2, b2)) acc = Accuracy::Within;
-            else if (certainly_less(b2, e2)) acc = Accuracy::Violates;
+          if (finite) {
+            if (certainly_less_equal(e2, bound2_fast)) acc = Accuracy::Within;
+            else if (certainly_less(bound2_fast, e2)) acc = Accuracy::Violates;
             if (acc != Accuracy::Undecided) {
               ++p.protocol_equal;
               err2_upper = Rational(e2.upper());
@@ -374,7 +419,13 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
           }
         }
         if (acc == Accuracy::Undecided) {
-          InstanceEval ev = evaluate_forward(h_model, truth, alice, bound2);
+          // Exact matrices of the whole instance and of Bob's view, MPFI along the ladder.
+          const QsaInput X = make_instance(q, N, d, a, b);
+          const Mat<Rational> truth_exact = qsa(X.z, X.y);
+          const QKV<Rational> h_model = exact_qkv(model, X, o.semantics, alice, nullptr);
+          const QsaInput bob_view = make_instance(q, N, d, 0, b);  // Bob does not know a
+          const QKV<Rational> h_bob = exact_qkv(model, bob_view, o.semantics, alice, &messages[a]);
+          InstanceEval ev = evaluate_forward(h_model, truth_exact, alice, bound2);
           p.protocol_equal += same_enclosures(ev.out, protocol_row(h_bob, alice, ev.bits)) ? 1 : 0;
           acc = ev.acc;
           err2_upper = ev.err2.widened_bounds().upper;  // no billion-bit rational after an underflow

@@ -406,3 +406,27 @@ TEST_CASE("qsa-disj: the moment-curve construction passes all 4^5 instances at q
   CHECK(res.messages_distinct == (1u << q));
   CHECK(res.instances == (1u << (2 * q)));
 }
+
+// The qsa-disj sweep embeds each distinct token once: it relies on Alice's token of X(a, b)
+// being that of X(a, 0) and every other token being that of Bob's view X(0, b).
+TEST_CASE("qsa-disj instances separate into Alice's token (from a) and Bob's tokens (from b)", "[lower]") {
+  for (int q = 1; q <= 4; ++q)
+    for (int N : {2 * q + 1, 2 * q + 3}) {
+      const int alice = qsa_disj::alice_token(q);
+      for (std::uint64_t a = 0; a < (1U << q); ++a)
+        for (std::uint64_t b = 0; b < (1U << q); ++b) {
+          const auto X = qsa_disj::make_instance(q, N, 2, a, b);
+          const auto Xa = qsa_disj::make_instance(q, N, 2, a, 0), Xb = qsa_disj::make_instance(q, N, 2, 0, b);
+          for (int j = 0; j < N; ++j) {
+            const auto& src = j == alice ? Xa : Xb;
+            CHECK(X.y[j] == src.y[j]);
+            for (int c = 0; c < 2; ++c) CHECK(X.z(j, c) == src.z(j, c));
+          }
+          // and the instance really depends on both: Alice's set from a, Bob's signs from b
+          for (int i = 0; i < q; ++i) {
+            CHECK(X.z(2 * i, 0) == (((b >> i) & 1U) ? 1 : -1));
+            CHECK(X.y[alice][i] == (((a >> i) & 1U) ? 2 * i : 2 * i + 1));
+          }
+        }
+    }
+}

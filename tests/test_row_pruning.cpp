@@ -70,13 +70,18 @@ TEST_CASE("k underflowed terms added at once give the bits of k additions", "[qs
                                    DInterval(0x1p-1022, 0x1p-1021), DInterval(0x1p-1030, 0x1p-1019),
                                    DInterval(1e-300, 1e-299), DInterval(0.25, 0.5), DInterval(0.9999, 1.0001),
                                    DInterval(-1e-310, 2e-310), DInterval(3.0, 70.0)};
+  // Around 2^-1021, where the spacing of doubles doubles.
+  for (int below : {1, 2, 3, 4, 101, 1000})
+    starts.emplace_back(0.0, std::bit_cast<double>(std::bit_cast<std::uint64_t>(0x1p-1021) - below));
+  starts.emplace_back(0.0, 0x1p-1021);
+  starts.emplace_back(-0.0, -0.0);
   std::mt19937_64 rng(7);
   for (int i = 0; i < 40; ++i) {
     double a = std::ldexp(static_cast<double>(rng() % 1000 + 1), -static_cast<int>(rng() % 1100));
     starts.emplace_back(a, a * 1.5);
   }
   for (const DInterval& s : starts)
-    for (std::uint64_t k : {0ULL, 1ULL, 2ULL, 3ULL, 7ULL, 64ULL, 255ULL, 1000ULL}) {
+    for (std::uint64_t k : {0ULL, 1ULL, 2ULL, 3ULL, 7ULL, 64ULL, 255ULL, 1000ULL, 5000ULL}) {
       DInterval slow = s;
       for (std::uint64_t i = 0; i < k; ++i) slow += tiny;
       const DInterval fast = qsa_add_underflow_terms(s, k);

@@ -39,6 +39,18 @@ DInterval qsa_add_underflow_terms(DInterval sum, std::uint64_t k) {
     return sum;
   }
   std::uint64_t k_hi = k;
+  // 0 <= hi < 2^-1021: there the spacing of doubles is 2^-1074, so hi + 2^-1074 is exact (at
+  // most 2^-1021, itself a double) and the outward step adds one more 2^-1074: each addition
+  // adds 2 to hi's bit pattern, as long as the pattern before it is below that of 2^-1021.
+  if (k_hi > 0 && hi >= 0) {
+    constexpr std::uint64_t kEven = std::bit_cast<std::uint64_t>(0x1p-1021);
+    const std::uint64_t b = hi == 0 ? 0 : std::bit_cast<std::uint64_t>(hi);  // -0 counts as +0
+    if (b < kEven) {
+      const std::uint64_t steps = std::min<std::uint64_t>(k_hi, (kEven - 1 - b) / 2 + 1);
+      hi = std::bit_cast<double>(b + 2 * steps);
+      k_hi -= steps;
+    }
+  }
   while (k_hi > 0 && !(hi >= kStepRegion)) {
     hi = (DInterval(0.0, hi) + tiny).upper();
     --k_hi;

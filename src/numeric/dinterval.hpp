@@ -25,6 +25,10 @@
 
 #include "numeric/interval.hpp"
 
+// The arithmetic below is a few instructions per operation; left to the compiler's heuristics the
+// products and steps stay out of line in big callers (a call per operation in the hot loops).
+#define ATTNBOUNDS_DINTERVAL_INLINE [[gnu::always_inline]] inline
+
 namespace attnbounds {
 
 // Doubles are evaluated in double (no x87 excess precision): the analysis above needs it.
@@ -57,8 +61,8 @@ class DInterval {
   double width() const { return hi_ - lo_; }
   DInterval lower_point() const { return DInterval(lo_); }
   DInterval upper_point() const { return DInterval(hi_); }
-  bool is_finite() const { return std::isfinite(lo_) && std::isfinite(hi_); }
-  bool has_nan() const { return lo_ != lo_ || hi_ != hi_; }
+  ATTNBOUNDS_DINTERVAL_INLINE bool is_finite() const { return std::isfinite(lo_) && std::isfinite(hi_); }
+  ATTNBOUNDS_DINTERVAL_INLINE bool has_nan() const { return lo_ != lo_ || hi_ != hi_; }
   // The "no information" value (see above).
   static constexpr DInterval invalid() {
     constexpr double nan = std::numeric_limits<double>::quiet_NaN();
@@ -67,23 +71,23 @@ class DInterval {
 
   // n steps to the next double below / above: the same values as std::nextafter toward -inf /
   // +inf (tested against it), by integer steps on the bit pattern, which the compiler inlines.
-  static constexpr double down(double x, int n = 1) {
+  ATTNBOUNDS_DINTERVAL_INLINE static constexpr double down(double x, int n = 1) {
     for (int i = 0; i < n; ++i) x = step_down(x);
     return x;
   }
-  static constexpr double up(double x, int n = 1) {
+  ATTNBOUNDS_DINTERVAL_INLINE static constexpr double up(double x, int n = 1) {
     for (int i = 0; i < n; ++i) x = -step_down(-x);
     return x;
   }
   // min / max by comparison: std::fmin / std::fmax are library calls at -O2.  Only for operands
   // that are not NaN (with a NaN the result is one of the two, not a NaN-skipping choice).
-  static constexpr double min2(double a, double b) { return b < a ? b : a; }
-  static constexpr double max2(double a, double b) { return a < b ? b : a; }
+  ATTNBOUNDS_DINTERVAL_INLINE static constexpr double min2(double a, double b) { return b < a ? b : a; }
+  ATTNBOUNDS_DINTERVAL_INLINE static constexpr double max2(double a, double b) { return a < b ? b : a; }
 
-  friend DInterval operator+(DInterval a, DInterval b) { return {down(a.lo_ + b.lo_), up(a.hi_ + b.hi_)}; }
-  friend DInterval operator-(DInterval a, DInterval b) { return {down(a.lo_ - b.hi_), up(a.hi_ - b.lo_)}; }
+  ATTNBOUNDS_DINTERVAL_INLINE friend DInterval operator+(DInterval a, DInterval b) { return {down(a.lo_ + b.lo_), up(a.hi_ + b.hi_)}; }
+  ATTNBOUNDS_DINTERVAL_INLINE friend DInterval operator-(DInterval a, DInterval b) { return {down(a.lo_ - b.hi_), up(a.hi_ - b.lo_)}; }
   friend constexpr DInterval operator-(DInterval a) { return {-a.hi_, -a.lo_}; }
-  friend DInterval operator*(DInterval a, DInterval b) {
+  ATTNBOUNDS_DINTERVAL_INLINE friend DInterval operator*(DInterval a, DInterval b) {
     if (a.has_nan() || b.has_nan()) return invalid();
     if (a.lo_ >= 0 && b.lo_ >= 0) {
       // Both non-negative: the extreme products are lo*lo and hi*hi.  0 * inf is NaN here
@@ -95,14 +99,14 @@ class DInterval {
   }
   // x * b for a point x >= 0: two products instead of four (a scale factor, a count, a weight).
   // Any other x (negative, infinite, NaN) takes the general product.
-  friend DInterval scale_nonneg(double x, DInterval b) {
+  ATTNBOUNDS_DINTERVAL_INLINE friend DInterval scale_nonneg(double x, DInterval b) {
     if (x >= 0 && x < std::numeric_limits<double>::infinity() && !b.has_nan()) {
       const double lo = x * b.lo_, hi = x * b.hi_;
       if (lo == lo && hi == hi) return {down(lo), up(hi)};  // NaN only for 0 * inf
     }
     return DInterval(x) * b;
   }
-  friend DInterval operator/(DInterval a, DInterval b) {
+  ATTNBOUNDS_DINTERVAL_INLINE friend DInterval operator/(DInterval a, DInterval b) {
     if (a.has_nan() || b.has_nan()) return invalid();
     if (b.lo_ <= 0 && b.hi_ >= 0) {
       const double inf = std::numeric_limits<double>::infinity();
@@ -116,10 +120,10 @@ class DInterval {
     if (lo == lo && hi == hi) return neg ? DInterval(down(-hi), up(-lo)) : DInterval(down(lo), up(hi));
     return div_corners(a, b);  // inf / inf: the NaN-skipping corner rule
   }
-  DInterval& operator+=(DInterval b) { return *this = *this + b; }
-  DInterval& operator-=(DInterval b) { return *this = *this - b; }
-  DInterval& operator*=(DInterval b) { return *this = *this * b; }
-  DInterval& operator/=(DInterval b) { return *this = *this / b; }
+  ATTNBOUNDS_DINTERVAL_INLINE DInterval& operator+=(DInterval b) { return *this = *this + b; }
+  ATTNBOUNDS_DINTERVAL_INLINE DInterval& operator-=(DInterval b) { return *this = *this - b; }
+  ATTNBOUNDS_DINTERVAL_INLINE DInterval& operator*=(DInterval b) { return *this = *this * b; }
+  ATTNBOUNDS_DINTERVAL_INLINE DInterval& operator/=(DInterval b) { return *this = *this / b; }
 
   // exp is increasing: [lower enclosure of e^lo, upper enclosure of e^hi].
   friend DInterval exp(DInterval a) {
@@ -135,11 +139,11 @@ class DInterval {
     if (a.lo_ == a.hi_) return lo;
     return {lo.lo_, log_point(a.hi_).hi_};
   }
-  friend DInterval sqrt(DInterval a) {
+  ATTNBOUNDS_DINTERVAL_INLINE friend DInterval sqrt(DInterval a) {
     if (a.has_nan() || a.hi_ < 0) return invalid();
     return {down(std::sqrt(max2(a.lo_, 0.0))), up(std::sqrt(a.hi_))};
   }
-  friend DInterval abs(DInterval a) {
+  ATTNBOUNDS_DINTERVAL_INLINE friend DInterval abs(DInterval a) {
     if (a.has_nan()) return invalid();
     if (a.lo_ >= 0) return a;
     if (a.hi_ <= 0) return -a;
@@ -171,13 +175,13 @@ class DInterval {
   static constexpr double kLogRemainderFactor = 0x1p-64;
 
  private:
-  static constexpr double step_down(double x) {
+  ATTNBOUNDS_DINTERVAL_INLINE static constexpr double step_down(double x) {
     if (!(x > -std::numeric_limits<double>::infinity())) return x;  // NaN and -inf stay
     if (x == 0) return -std::numeric_limits<double>::denorm_min();
     std::uint64_t bits = std::bit_cast<std::uint64_t>(x);
     return std::bit_cast<double>(x > 0 ? bits - 1 : bits + 1);  // +inf - 1 ulp = DBL_MAX
   }
-  static DInterval mul_general(DInterval a, DInterval b) {
+  ATTNBOUNDS_DINTERVAL_INLINE static DInterval mul_general(DInterval a, DInterval b) {
     const double p1 = a.lo_ * b.lo_, p2 = a.lo_ * b.hi_, p3 = a.hi_ * b.lo_, p4 = a.hi_ * b.hi_;
     if (a.is_finite() && b.is_finite())  // no 0 * inf, so no NaN corner
       return {down(min2(min2(p1, p2), min2(p3, p4))), up(max2(max2(p1, p2), max2(p3, p4)))};
