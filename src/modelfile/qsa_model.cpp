@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "enumerate/combinatorics.hpp"
+#include "modelfile/model_fields.hpp"
 
 namespace attnbounds {
 
@@ -11,24 +12,8 @@ namespace {
 
 const std::set<std::string> kTensors = {"query_table", "key_table", "value_map", "output_map"};
 
-const std::string& meta(const std::string& file, const SafetensorsFile& f, const std::string& key) {
-  auto it = f.metadata.find(key);
-  if (it == f.metadata.end()) throw ModelFileError(file, "__metadata__." + key, "missing");
-  return it->second;
-}
-
-long long meta_int(const std::string& file, const SafetensorsFile& f, const std::string& key, long long lo, long long hi) {
-  const std::string& s = meta(file, f, key);
-  bool digits = !s.empty() && s.size() <= 12;
-  for (char c : s) digits = digits && c >= '0' && c <= '9';
-  if (!digits || (s.size() > 1 && s[0] == '0'))
-    throw ModelFileError(file, "__metadata__." + key, "must be a decimal integer in " + std::to_string(lo) + ".." + std::to_string(hi));
-  const long long v = std::stoll(s);
-  if (v < lo || v > hi)
-    throw ModelFileError(file, "__metadata__." + key,
-                         "must be in " + std::to_string(lo) + ".." + std::to_string(hi) + " (got " + s + ")");
-  return v;
-}
+using model_fields::meta;
+using model_fields::meta_int;
 
 const Tensor& tensor(const std::string& file, const SafetensorsFile& f, const std::string& name) {
   auto it = f.tensors.find(name);
