@@ -17,6 +17,7 @@
 #include "enumerate/combinatorics.hpp"
 #include "enumerate/parallel.hpp"
 #include "json_qsa.hpp"
+#include "min_p.hpp"
 #include "learn/qsa_learning.hpp"
 #include "learn/trained_certification.hpp"
 #include "reproduce/plots.hpp"
@@ -149,16 +150,8 @@ std::string subset_text(const std::vector<int>& S) {
 json min_p_json(const MinPrecisionResult& r) {
   json j = {{"verdict", to_string(r.verdict)}};
   j["p_star"] = r.p_star ? json(*r.p_star) : json(nullptr);
-  json islands = json::array();
-  for (int p : r.islands) islands.push_back(p);
-  j["islands"] = islands;
-  json table = json::array();
-  for (const auto& row : r.table) {
-    json t = {{"p", row.p}, {"verdict", to_string(row.trial.verdict)}};
-    if (row.trial.worst_upper) t["worst_upper"] = to_decimal_string(*row.trial.worst_upper, 6, +1);
-    table.push_back(t);
-  }
-  j["table"] = table;
+  j["islands"] = r.islands;
+  j["table"] = min_precision_table_json(r);
   return j;
 }
 

@@ -10,6 +10,8 @@
 #include "common.hpp"
 #include "enumerate/parallel.hpp"
 #include "json_match.hpp"
+#include "min_p.hpp"
+#include "core/elapsed_timer.hpp"
 #include "proofs/match2_no_residual.hpp"
 #include "proofs/match2_trig.hpp"
 #include "proofs/match3_third_order.hpp"
@@ -383,6 +385,75 @@ const ParamTable& min_p_table(const std::string& name) {
   return name == "match2" ? kMinPMatch2 : name == "match3-third-order" ? kMinPMatch3 : name == "match3-hinted" ? kMinPHinted : kMinPWindow;
 }
 
+// One check of the claim under `sem`, as min-p's trial: the verdict, the certified ends of the
+// worst case and, for a failure, its input witness (re-verified by the checker's forward pass).
+// `first` receives the first check's JSON (its params and bound describe the claim).
+PrecisionTrial match_trial(const std::string& name, const MinPCli& o, const Semantics& sem, unsigned threads, json& first) {
+  PrecisionTrial t;
+  auto from_sweep = [&](const auto& typed) {
+    if (first.is_null()) first = to_json(typed);
+    t.verdict = typed.verdict;
+    t.witness_verified = typed.verdict == Verdict::Fails;  // the sweep fails only on a confirmed witness
+    if (typed.sweep.worst) {
+      t.worst_lower = Rational(typed.sweep.worst->lower);
+      t.worst_upper = Rational(typed.sweep.worst->upper);
+      if (typed.verdict == Verdict::Fails) {
+        t.witness = typed.sweep.worst->witness.x;
+        t.witness_token = typed.sweep.worst->witness.token;
+      }
+    }
+  };
+  if (name == "match2") {
+    from_sweep(check_match2(Match2Config{o.N, o.M, temperature_of(o.c), sem, false}, threads, o.common.force));
+  } else if (name == "match3-third-order") {
+    from_sweep(check_match3_third_order(Match3Config{o.N, o.M, temperature_of(o.c), sem, false}, threads, o.common.force));
+  } else {
+    const Match3LocalResult r = check_match3_local(
+        Match3LocalConfig{name == "match3-window", o.N, o.M, o.q, temperature_of(o.c), sem}, threads, o.common.force);
+    if (first.is_null()) first = to_json(r);
+    t.verdict = r.verdict;
+    t.witness_verified = r.verdict == Verdict::Fails && r.witness.has_value();
+    t.worst_lower = Rational(r.worst_lower);
+    t.worst_upper = Rational(r.worst_upper);
+    // No row witness: an input of these claims needs its hint sets as well (check prints them).
+  }
+  return t;
+}
+
+// p* by the library's one min-p rule (certify/min_precision.hpp), over float:P; beside it the
+// verdicts under the bounded hardware formats bf16, fp16 and fp32 (their exponent ranges
+// included, so they can differ from float:8, float:11, float:24).
+void run_min_p(const std::string& name, const MinPCli& o) {
+  ElapsedTimer timer;
+  const unsigned threads = resolve_threads(o.common.threads);
+  const MinPrecisionConfig mc = min_precision_config(o.mode, "float", o.p_min, o.p_max);
+  json first;
+  json out = with_size_guard([&] {
+    const MinPrecisionResult r =
+        min_precision(mc, [&](const Semantics& sem) { return match_trial(name, o, sem, threads, first); });
+    json hardware;
+    for (const auto& [label, format] : {std::pair{"bf16", Format::bf16()}, {"fp16", Format::fp16()}, {"fp32", Format::fp32()}}) {
+      Semantics sem;
+      sem.kind = mc.mode;
+      sem.format = format;
+      try {
+        hardware[label] = to_string(match_trial(name, o, sem, threads, first).verdict);
+      } catch (const ConfigError& e) {  // a checker that cannot certify this format says why
+        hardware[label] = std::string("not supported: ") + e.what();
+      } catch (const FormatRangeError& e) {  // a value outside the format's finite range
+        hardware[label] = std::string("out of range: ") + e.what();
+      }
+    }
+    json result = make_claim_result("min-p", name, first.value("params", json::object()), min_precision_family_name(mc));
+    const std::uint64_t cases_per_p = first.value("cases", std::uint64_t{0});
+    write_min_precision(result, r, mc, cases_per_p, first.value("bound", std::string()));
+    result["hardware_formats"] = hardware;
+    finish_result(result, r.verdict, timer.seconds(), threads);
+    return result;
+  });
+  emit(out, o.common, status_of(out));
+}
+
 void register_min_p(const std::string& name) {
   register_entry({"min-p", name, "", "",
                   "smallest float:p (embed or arith) for which " + name + " holds for every p' in [p, p_max]", "",
@@ -394,37 +465,7 @@ void register_min_p(const std::string& name) {
                     if (name == "match3-hinted") b.push_back({"--q", &o->q});
                     if (name == "match3-window") b.push_back({"--w", &o->q});
                     bind_with_common(*sub, min_p_table(name), b, o->common);
-                    sub->callback([o, name] {
-                      const unsigned threads = resolve_threads(o->common.threads);
-                      // Each point runs the typed check; the first result's JSON gives min-p its
-                      // theorem, provenance and params, and each row shows the worst value as the
-                      // check prints it.
-                      json first;
-                      auto point = [&first](const auto& typed) {
-                        json r = to_json(typed);
-                        if (first.is_null()) first = r;
-                        return MatchMinPrecisionPoint{typed.verdict, r.value("worst", json::object()).value("value", "")};
-                      };
-                      std::function<MatchMinPrecisionPoint(const Semantics&)> run;
-                      if (name == "match2") {
-                        run = [o, threads, &point](const Semantics& sem) {
-                          Match2Config cfg{o->N, o->M, temperature_of(o->c), sem, false};
-                          return point(check_match2(cfg, threads, o->common.force));
-                        };
-                      } else if (name == "match3-third-order") {
-                        run = [o, threads, &point](const Semantics& sem) {
-                          Match3Config cfg{o->N, o->M, temperature_of(o->c), sem, false};
-                          return point(check_match3_third_order(cfg, threads, o->common.force));
-                        };
-                      } else {
-                        run = [o, threads, name, &point](const Semantics& sem) {
-                          Match3LocalConfig cfg{name == "match3-window", o->N, o->M, o->q, temperature_of(o->c), sem};
-                          return point(check_match3_local(cfg, threads, o->common.force));
-                        };
-                      }
-                      json r = with_size_guard([&] { return to_json(min_precision_scan(name, o->mode, o->p_min, o->p_max, run), first, threads); });
-                      emit(r, o->common, status_of(r));
-                    });
+                    sub->callback([o, name] { run_min_p(name, *o); });
                   }, &min_p_table(name)});
 }
 

@@ -13,6 +13,7 @@
 #include "claims.hpp"
 #include "cmd_qsa.hpp"
 #include "json_qsa.hpp"
+#include "min_p.hpp"
 #include "common.hpp"
 #include "enumerate/combinatorics.hpp"
 #include "enumerate/parallel.hpp"
@@ -239,12 +240,7 @@ void run_eval_model(const ModelOptions& o) {
 void run_min_p_model(const ModelOptions& o) {
   Stopwatch sw;
   const Rational eps = eps_of(o.eps);
-  MinPrecisionConfig mc;
-  mc.mode = o.mode == "arith" ? Semantics::Kind::Arith : Semantics::Kind::Embed;
-  mc.family = o.number_format == "fixed" ? FormatFamily::Fixed : FormatFamily::Float;
-  mc.p_min = o.p_min;
-  mc.p_max = o.p_max;
-  mc.validate();
+  MinPrecisionConfig mc = min_precision_config(o.mode, o.number_format, o.p_min, o.p_max);
   QsaTableModel m = load_model(o.model, o.common.force);
   const std::string problem = qsa_certifiable_structure_problem(m, false);
   if (!problem.empty()) throw UsageError("--model", o.model + ": not certifiable as qSA under rounding: " + problem);
@@ -257,7 +253,7 @@ void run_min_p_model(const ModelOptions& o) {
   json params = model_params(m, o.model);
   params["eps"] = to_exact_decimal_or_fraction(eps);
   json out = make_claim_result("min-p", "qsa", params, min_precision_family_name(mc));
-  write_qsa_min_precision(out, r, mc, cases, eps);
+  write_min_precision(out, r, mc, cases, to_exact_decimal_or_fraction(eps));
   finish_result(out, r.verdict, sw.seconds(), threads);
   emit(out, o.common, exit_status_for(r.verdict));
 }

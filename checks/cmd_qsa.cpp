@@ -18,6 +18,7 @@
 #include "builtin_commands.hpp"
 #include "common.hpp"
 #include "json_qsa.hpp"
+#include "min_p.hpp"
 #include "enumerate/combinatorics.hpp"
 #include "enumerate/journal.hpp"
 #include "enumerate/mpi_shard.hpp"
@@ -291,12 +292,7 @@ void run_eval(const std::string& claim, const QsaCliOptions& o) {
 void run_min_p(const std::string& claim, const QsaCliOptions& o) {
   Stopwatch sw;
   QsaEmbeddingParams p = qsa_params_from(o);
-  MinPrecisionConfig mc;
-  mc.mode = o.mode == "arith" ? Semantics::Kind::Arith : Semantics::Kind::Embed;
-  mc.family = o.number_format == "fixed" ? FormatFamily::Fixed : FormatFamily::Float;
-  mc.p_min = o.p_min;
-  mc.p_max = o.p_max;
-  mc.validate();
+  MinPrecisionConfig mc = min_precision_config(o.mode, o.number_format, o.p_min, o.p_max);
   const std::uint64_t cases = binomial_saturating(o.N, o.q);
   require_size("min-p " + claim + " (subsets per precision)", cases * (o.p_max - o.p_min + 1), 5000000, o.common.force);
   auto emb = build_qsa(claim, p, o.common.force);
@@ -304,18 +300,8 @@ void run_min_p(const std::string& claim, const QsaCliOptions& o) {
   if (mc.family == FormatFamily::Fixed) mc.fixed_integer_bits = qsa_fixed_integer_bits(*emb);
   const MinPrecisionResult r = qsa_min_precision(*emb, p.eps, mc, threads);
   json out = make_claim_result("min-p", claim, qsa_params_json(*emb, p), min_precision_family_name(mc));
-  write_qsa_min_precision(out, r, mc, cases, p.eps);
+  write_min_precision(out, r, mc, cases, to_exact_decimal_or_fraction(p.eps));
   finish_result(out, r.verdict, sw.seconds(), threads);
-  if (!o.common.json) {
-    std::cout << fmt::format("min-p {} ({}): p* = {}\n", claim, out["semantics"].get<std::string>(),
-                             r.p_star ? std::to_string(*r.p_star) : std::string("none in range"));
-    for (const auto& row : out["table"])
-      std::cout << fmt::format("  p = {:>3}  {:<10} {}\n", row["p"].get<int>(), row["verdict"].get<std::string>(),
-                               row.contains("worst_upper") ? row["worst_upper"].get<std::string>() : "");
-    if (!r.islands.empty()) std::cout << "  non-monotone islands (hold below p*): " << out["islands"].dump() << "\n";
-    set_exit_status(exit_status_for(r.verdict));
-    return;
-  }
   emit(out, o.common, exit_status_for(r.verdict));
 }
 

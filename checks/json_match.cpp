@@ -166,26 +166,6 @@ json to_json(const Match3LocalEval& r) {
               {"semantics", r.semantics}, {"tokens", tokens}, {"errors", r.errors}};
 }
 
-json to_json(const MatchMinPrecisionResult& r, const json& first, unsigned threads) {
-  json result = make_claim_result("min-p", r.claim, first.value("params", json::object()), r.mode + ":float:p");
-  result["range"] = {r.p_lo, r.p_hi};
-  result["p_star"] = r.p_star ? json(*r.p_star) : json("none in range");
-  result["non_monotone_islands"] = r.islands;
-  json formats;
-  for (const auto& [name, v] : r.formats) formats[name] = to_string(v);
-  result["formats"] = formats;
-  json rows = json::array();
-  for (const auto& row : r.scan) rows.push_back({{"p", row.p}, {"verdict", to_string(row.verdict)}, {"worst", row.worst}});
-  result["scan"] = rows;
-  result["cases"] = r.p_hi - r.p_lo + 1;
-  result["bound"] = std::to_string(r.p_hi);
-  const std::string p_text = r.p_star ? std::to_string(*r.p_star) : "none";
-  result["worst"] = {{"value", p_text}, {"lower", p_text}, {"upper", p_text},
-                     {"witness", {{"p_star_semantics", r.p_star_semantics()}}}};
-  finish_result(result, r.verdict, r.seconds, threads);
-  return result;
-}
-
 json to_json(const Match3DisjResult& r) {
   json params{{"n", r.n}, {"N", 2 * r.n + 1}, {"model", r.model.family}, {"m", r.model.m}, {"H", r.model.H},
               {"seed", r.model.seed}};

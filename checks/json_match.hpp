@@ -25,7 +25,6 @@ json to_json(const Match3LocalResult& r);
 json to_json(const MatchEvalResult& r);
 json to_json(const Match3LocalEval& r);
 // min-p: theorem, provenance and params are those of the scan's first checked result.
-json to_json(const MatchMinPrecisionResult& r, const json& first_result, unsigned threads);
 json to_json(const Match3DisjResult& r);
 json to_json(const Match3DisjGrid& g);
 

@@ -78,47 +78,4 @@ json rip_certificate_summary_json(const RipCertificateSummary& s) {
   return j;
 }
 
-namespace {
-const char* mode_name(Semantics::Kind k) { return k == Semantics::Kind::Arith ? "arith" : "embed"; }
-json one_based(const std::vector<int>& S) {
-  json a = json::array();
-  for (int k : S) a.push_back(k + 1);
-  return a;
-}
-}  // namespace
-
-std::string min_precision_family_name(const MinPrecisionConfig& c) {
-  return c.family == FormatFamily::Float ? fmt::format("{}:float:P", mode_name(c.mode))
-                                         : fmt::format("{}:fixed:{}.F", mode_name(c.mode), c.fixed_integer_bits);
-}
-
-void write_qsa_min_precision(json& out, const MinPrecisionResult& r, const MinPrecisionConfig& c,
-                             std::uint64_t cases_per_p, const Rational& eps) {
-  const std::string mode = mode_name(c.mode);
-  const bool is_float = c.family == FormatFamily::Float;
-  json table = json::array();
-  for (const auto& row : r.table) {
-    json j = {{"p", row.p}, {"semantics", row.semantics.name()}, {"verdict", to_string(row.trial.verdict)}};
-    if (row.trial.worst_upper) j["worst_upper"] = to_decimal_string(*row.trial.worst_upper, 6, +1);
-    if (row.trial.verdict == Verdict::Fails && !row.trial.witness.empty()) j["witness_S"] = one_based(row.trial.witness);
-    table.push_back(j);
-  }
-  out["params"]["format"] = is_float ? "float" : "fixed";
-  out["params"]["mode"] = mode;
-  out["params"]["p_min"] = c.p_min;
-  out["params"]["p_max"] = c.p_max;
-  out["cases"] = cases_per_p * r.table.size();
-  out["p_star"] = r.p_star ? json(*r.p_star) : json(nullptr);
-  out["p_star_meaning"] = is_float ? "significand bits P of " + mode + ":float:P" : "total bits I+F of " + mode + ":fixed:I.F";
-  out["islands"] = r.islands;
-  out["table"] = table;
-  out["bound"] = to_exact_decimal_or_fraction(eps);
-  // math §7 worst: p* itself, with the p_max row's witness subset when there is none.
-  const std::string p_text = r.p_star ? std::to_string(*r.p_star) : "none";
-  const PrecisionRow* star = r.star_row();
-  json witness = {{"p_star_semantics", star ? star->semantics.name() : std::string("none")}};
-  if (!r.p_star && !table.empty() && table.back().contains("witness_S")) witness["p_max_failing_S"] = table.back()["witness_S"];
-  out["worst"] = {{"value", p_text}, {"lower", p_text}, {"upper", p_text}, {"witness", witness}};
-}
-
 }  // namespace attnbounds

@@ -3,7 +3,6 @@
 #pragma once
 #include <string>
 
-#include "certify/min_precision.hpp"
 #include "certify/qsa_checker.hpp"
 #include "proofs/theorem2_qsa_rip.hpp"
 #include "checks/result_json.hpp"
@@ -17,11 +16,5 @@ void write_qsa_check(json& out, const QsaCheckResult& r, int d, const Rational& 
 // "certificates" of a qsa-rip check.
 json rip_certificate_summary_json(const RipCertificateSummary& s);
 
-// The min-p fields (params additions, cases, p_star, islands, table, bound, worst) of a qSA
-// min-p result; `cases_per_p` subsets are checked at each tested precision.
-void write_qsa_min_precision(json& out, const MinPrecisionResult& r, const MinPrecisionConfig& config,
-                             std::uint64_t cases_per_p, const Rational& eps);
-// The family as a semantics pattern: "embed:float:P" or "arith:fixed:4.F".
-std::string min_precision_family_name(const MinPrecisionConfig& config);
 
 }  // namespace attnbounds

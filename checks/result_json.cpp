@@ -40,7 +40,33 @@ namespace {
 std::string scalar(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 }  // namespace
 
+namespace {
+// min-p: p* and one line per tested precision (the row's certified worst-case ends).
+std::string render_min_precision_text(const json& r) {
+  const json& p_star = r["p_star"];
+  std::string out = fmt::format("min-p {} ({}): p* = {}\n", r.value("claim", ""), r.value("semantics", ""),
+                                p_star.is_number_integer() ? std::to_string(p_star.get<int>()) : std::string("none in range"));
+  for (const auto& row : r["table"]) {
+    std::string worst;
+    if (row.contains("worst_lower") && row.contains("worst_upper"))
+      worst = fmt::format("[{}, {}]", row["worst_lower"].get<std::string>(), row["worst_upper"].get<std::string>());
+    else if (row.contains("worst_upper"))
+      worst = row["worst_upper"].get<std::string>();
+    out += fmt::format("  p = {:>3}  {:<10} {}\n", row.value("p", 0), row.value("verdict", ""), worst);
+  }
+  if (r.contains("islands") && !r["islands"].empty())
+    out += "  non-monotone islands (hold below p*): " + r["islands"].dump() + "\n";
+  if (r.contains("hardware_formats"))
+    for (const auto& [name, v] : r["hardware_formats"].items()) out += fmt::format("  {:<8} {}\n", name, scalar(v));
+  out += fmt::format("  verdict {} ({:.3f} s on {} thread(s))\n", r.value("verdict", "undecided"), r.value("seconds", 0.0),
+                     r.value("threads", 1));
+  return out;
+}
+}  // namespace
+
 std::string render_text(const json& r) {
+  if (r.value("command", "") == "min-p" && r.contains("table") && r["table"].is_array() && r.contains("p_star"))
+    return render_min_precision_text(r);
   std::string out;
   if (r.contains("verdict"))
     out += fmt::format("{} {}: {}\n", r.value("command", ""), r.value("claim", ""), r["verdict"].get<std::string>());

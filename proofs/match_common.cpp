@@ -81,39 +81,4 @@ int count_wrong(const std::vector<MatchTokenDecision>& tokens) {
   return wrong;
 }
 
-std::string MatchMinPrecisionResult::p_star_semantics() const {
-  return p_star ? mode + ":float:" + std::to_string(*p_star) : std::string("none");
-}
-
-MatchMinPrecisionResult min_precision_scan(const std::string& claim, const std::string& mode, int p_lo, int p_hi,
-                                      const std::function<MatchMinPrecisionPoint(const Semantics&)>& check) {
-  ElapsedTimer timer;
-  auto sem_of = [&](int p) { return parse_semantics(mode + ":float:" + std::to_string(p)); };
-  MatchMinPrecisionResult r;
-  r.claim = claim;
-  r.mode = mode;
-  r.p_lo = p_lo;
-  r.p_hi = p_hi;
-  std::map<int, Verdict> verdicts;
-  for (int p = p_lo; p <= p_hi; ++p) {
-    MatchMinPrecisionPoint point = check(sem_of(p));
-    verdicts[p] = point.verdict;
-    r.scan.push_back({p, point.verdict, point.worst});
-  }
-  for (int p = p_hi; p >= p_lo && verdicts[p] == Verdict::Holds; --p) r.p_star = p;
-  if (r.p_star)
-    for (int p = p_lo; p < *r.p_star; ++p)
-      if (verdicts[p] == Verdict::Holds) r.islands.push_back(p);
-  const std::pair<const char*, int> named[] = {{"bf16", 8}, {"fp16", 11}, {"fp32", 24}};
-  for (const auto& [name, p] : named) {
-    if (!verdicts.count(p)) verdicts[p] = check(sem_of(p)).verdict;
-    r.formats.emplace_back(name, verdicts[p]);
-  }
-  r.verdict = r.p_star ? Verdict::Holds : Verdict::Fails;
-  for (const auto& [p, v] : verdicts)
-    if (p >= p_lo && p <= p_hi && v == Verdict::Undecided && (!r.p_star || p >= *r.p_star)) r.verdict = Verdict::Undecided;
-  r.seconds = timer.seconds();
-  return r;
-}
-
 }  // namespace attnbounds

@@ -225,35 +225,4 @@ struct MatchEvalResult {
 };
 int count_wrong(const std::vector<MatchTokenDecision>& tokens);
 
-// ---- minimal precision ------------------------------------------------------------------------
-
-struct MatchMinPrecisionPoint {
-  Verdict verdict = Verdict::Undecided;
-  std::string worst;  // the checker's worst value as printed ("" when it has none)
-};
-struct MatchMinPrecisionRow {
-  int p = 0;
-  Verdict verdict = Verdict::Undecided;
-  std::string worst;
-};
-struct MatchMinPrecisionResult {
-  std::string claim, mode;
-  int p_lo = 0, p_hi = 0;
-  std::optional<int> p_star;
-  std::vector<int> islands;
-  std::vector<std::pair<std::string, Verdict>> formats;  // bf16, fp16, fp32
-  std::vector<MatchMinPrecisionRow> scan;
-  Verdict verdict = Verdict::Undecided;
-  double seconds = 0;
-  std::string p_star_semantics() const;  // "<mode>:float:<p*>" or "none"
-};
-
-// Minimal precision (math §2): runs `check(semantics)` for every float:p, p in [p_lo, p_hi],
-// with semantics "<mode>:float:p"; p* = the smallest p such that every p' in [p, p_hi] holds.
-// Non-monotone islands (p' < p* that hold) are reported.  bf16/fp16/fp32 (p = 8/11/24) are
-// always reported, checked separately when outside the range.  Holds when p* exists, undecided
-// when some p' ≥ p* (or any p' when there is no p*) is undecided, fails otherwise.
-MatchMinPrecisionResult min_precision_scan(const std::string& claim, const std::string& mode, int p_lo, int p_hi,
-                                      const std::function<MatchMinPrecisionPoint(const Semantics&)>& check);
-
 }  // namespace attnbounds

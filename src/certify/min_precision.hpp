@@ -1,6 +1,6 @@
 // The minimal precision p* of a claim over one family of number formats (math §2), for every
-// claim: the qSA constructions use it today, and the Match constructions are meant to call the
-// same function, so that p*, its table and its verdict rule are decided in one place.
+// claim (qSA constructions and model files, the Match constructions, trained units), so that p*,
+// its table and its verdict rule are decided in one place.
 //
 // Every p in [p_min, p_max] is checked (the claim need not be monotone in p).  p* is the
 // smallest p such that the claim holds at every tested p' in [p, p_max]; a p < p* that holds is a
@@ -31,12 +31,16 @@ struct MinPrecisionConfig {
   std::optional<Semantics> semantics_at(int p) const;
 };
 
-// What one check at one precision established.
+// What one check at one precision established.  The worst case is the claim's own statistic
+// (qSA: the error, compared worst <= bound; Match: the room, compared margin > 0), given by the
+// certified ends the check has.
 struct PrecisionTrial {
   Verdict verdict = Verdict::Undecided;
   bool witness_verified = false;          // a Fails verdict backed by a verified witness
-  std::optional<Rational> worst_upper;    // certified upper bound of the worst case, if any
-  std::vector<int> witness;               // the claim's own witness (e.g. a subset), if any
+  std::optional<Rational> worst_lower;    // certified lower end of the worst case, if reported
+  std::optional<Rational> worst_upper;    // certified upper end of the worst case, if any
+  std::vector<int> witness;               // the claim's own witness (a subset, an input), if any
+  std::optional<int> witness_token;       // the 0-based token of an input witness, if any
 };
 
 struct PrecisionRow {

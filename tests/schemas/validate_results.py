@@ -84,9 +84,6 @@ KNOWN_DEVIATIONS = [
     ("check", "residual", "is not of type 'boolean'", "check match3-third-order describes its residual in a string"),
     ("eval", "", "'schema_version' is a required property",
      "eval results of the Match constructions are built outside make_result"),
-    ("min-p", "worst/value", "'none' is not valid", "min-p of qsa writes \"none\" where the contract has null"),
-    ("min-p", "worst/lower", "'none' is not valid", "min-p of qsa writes \"none\" where the contract has null"),
-    ("min-p", "worst/upper", "'none' is not valid", "min-p of qsa writes \"none\" where the contract has null"),
 ]
 
 
