@@ -23,6 +23,57 @@ const char* kMatch2Thm = "§4.3 (Match2, constant m)";
 const char* kMatch3Thm = "§4.4 (Match3, third-order attention)";
 const char* kLocalThm = "§4.5 (Match3 with structure/locality)";
 
+// What each verdict compares: the claims of one family share their rule.
+const char* kQsaRule =
+    "holds: worst.upper <= bound, certified on every row of the reduction; fails: an input whose error exceeds "
+    "bound, re-verified by a direct forward pass; otherwise undecided";
+const char* kMarginRule =
+    "holds: worst.lower > bound (= 0), i.e. psi's room is certified positive on every case of the reduction; "
+    "fails: a token psi decides wrongly, re-verified by a direct forward pass; otherwise undecided";
+const char* kDecodeRule =
+    "holds: worst.upper < bound (= 1/2) on every hint row and psi's decoder is exact on every multiset; fails: an "
+    "input psi gets wrong, re-verified by a direct forward pass; otherwise undecided";
+const char* kMinPRule =
+    "holds: p_star exists, i.e. every tested p' in [p_star, p_max] holds; fails: no p_star and the p_max row fails "
+    "with a verified witness; otherwise undecided";
+const char* kMinMRule =
+    "holds: every (N, q) cell has m'* (an exactly verified certificate for every S at m'*); otherwise undecided";
+const char* kQsaDisjRule =
+    "holds: all Alice messages are distinct and every instance's error is certified <= bound (= 1/(2q)); fails: a "
+    "message collision or an instance whose error exceeds bound, verified by forward passes; otherwise undecided";
+const char* kMatch3DisjRule =
+    "holds: the reduction is verified on every instance, the protocol output equals the forward pass and all Bob "
+    "messages are distinct (it does not certify that the model computes Match3); fails: a message collision gives "
+    "an input the model gets wrong, verified by a forward pass; otherwise undecided";
+const char* kFcRankRule =
+    "holds: the first layer has no kernel vector on the free inputs, so no pair is forced; fails: an exact pair "
+    "X+, X- with W X+ = W X- whose true outputs differ, forcing error >= bound on one of them";
+const char* kRnnRule =
+    "holds: every INDEX instance's output error is exactly <= eps; fails: an instance with error > eps, or a state "
+    "collision forcing one, computed exactly; otherwise undecided";
+const char* kCcRule =
+    "holds: D is exact (a verified protocol of depth D and a matching lower bound: log-rank, fooling set or "
+    "exhaustive search); otherwise undecided with [worst.lower, worst.upper]";
+
+std::string rule_of(const std::string& verb, const std::string& name) {
+  const std::string base = name.substr(0, name.find(' '));
+  if (verb == "check" || verb == "replay") {
+    if (base.rfind("qsa", 0) == 0) return kQsaRule;
+    if (base == "match3-hinted" || base == "match3-window") return kDecodeRule;
+    if (base.rfind("match", 0) == 0) return kMarginRule;
+  }
+  if (verb == "min-p") return kMinPRule;
+  if (verb == "min-m") return kMinMRule;
+  if (verb == "cc") return kCcRule;
+  if (verb == "lower") {
+    if (base == "qsa-disj") return kQsaDisjRule;
+    if (base == "match3-disj") return kMatch3DisjRule;
+    if (base == "fc-rank") return kFcRankRule;
+    if (base == "rnn-index") return kRnnRule;
+  }
+  return "";  // eval, export: no verdict
+}
+
 std::vector<ClaimInfo> make_table() {
   std::vector<ClaimInfo> t = {
       {"cc", "disj", "§3.3", "fact", "exact", "n in 1..8"},
@@ -78,6 +129,7 @@ std::vector<ClaimInfo> make_table() {
       {"replay", "qsa-rip", kThm2, "certificate replay (ours)", "exact or embed:<fmt>, as certified",
        "the certificate's N and q"},
   };
+  for (auto& c : t) c.verdict_rule = rule_of(c.verb, c.name);
   std::sort(t.begin(), t.end(), [](const ClaimInfo& a, const ClaimInfo& b) {
     return a.verb != b.verb ? a.verb < b.verb : a.name < b.name;
   });
@@ -97,16 +149,22 @@ const ClaimInfo& claim_info(const std::string& verb, const std::string& name) {
   throw std::logic_error("no claim metadata for '" + verb + " " + name + "'");
 }
 
+std::string claim_verdict_rule(const std::string& verb, const std::string& name) {
+  for (const auto& c : claim_table())
+    if (c.verb == verb && (c.name == name || c.name.rfind(name + " ", 0) == 0)) return c.verdict_rule;
+  return "";
+}
+
 json make_claim_result(const std::string& verb, const std::string& name, const json& params, const std::string& semantics) {
   const ClaimInfo& c = claim_info(verb, name);
   return make_result(verb, name, c.theorem, c.provenance, params, semantics);
 }
 
 std::string claim_table_markdown() {
-  std::string out = "| command | theorem | provenance | semantics | limits |\n|---|---|---|---|---|\n";
+  std::string out = "| command | theorem | provenance | semantics | limits | verdict rule |\n|---|---|---|---|---|---|\n";
   for (const auto& c : claim_table())
     out += "| `" + c.verb + " " + c.name + "` | " + c.theorem + " | " + c.provenance + " | " + c.semantics + " | " +
-           c.limits + " |\n";
+           c.limits + " | " + (c.verdict_rule.empty() ? "(no verdict)" : c.verdict_rule) + " |\n";
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "result_json.hpp"
 
+#include "claims.hpp"
+
 #include "result_schema.hpp"
 
 #include <fmt/format.h>
@@ -32,6 +34,11 @@ json make_result(const std::string& command, const std::string& claim, const std
 
 void finish_result(json& result, Verdict verdict, double seconds, unsigned threads) {
   result["verdict"] = to_string(verdict);
+  // Which comparison the verdict makes, from the claims table (one place for every command).
+  if (!result.contains("verdict_rule")) {
+    const std::string rule = claim_verdict_rule(result.value("command", ""), result.value("claim", ""));
+    if (!rule.empty()) result["verdict_rule"] = rule;
+  }
   result["seconds"] = seconds;
   result["threads"] = threads;
 }

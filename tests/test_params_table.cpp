@@ -261,6 +261,11 @@ TEST_CASE("each claim's result carries the claims table's theorem and provenance
     const ClaimInfo& c = claim_info(run.verb, run.name);
     CHECK(j["theorem"] == c.theorem);
     CHECK(j["provenance"] == c.provenance);
+    // A result with a verdict says which comparison it makes, as the claims table does.
+    if (j.contains("verdict")) {
+      CHECK_FALSE(c.verdict_rule.empty());
+      CHECK(j["verdict_rule"] == c.verdict_rule);
+    }
     covered.insert(run.verb + " " + run.name);
   }
   // Every claim row whose results carry metadata is covered (Match eval results have none).
@@ -271,6 +276,18 @@ TEST_CASE("each claim's result carries the claims table's theorem and provenance
                                     key == "cc ip" || (c.verb == "min-p" && c.name.rfind("match3", 0) == 0);
     if (!match_eval && !covered_by_sibling) CHECK(covered.count(key) == 1);
   }
+}
+
+TEST_CASE("claims table: every command with a verdict has a verdict rule, eval and export none", "[claims]") {
+  for (const ClaimInfo& c : claim_table()) {
+    INFO(c.verb << " " << c.name);
+    if (c.verb == "eval" || c.verb == "export") CHECK(c.verdict_rule.empty());
+    else CHECK(c.verdict_rule.rfind("holds: ", 0) == 0);
+  }
+  CHECK(claim_verdict_rule("check", "match2") == claim_info("check", "match2").verdict_rule);
+  CHECK(claim_verdict_rule("check", "match2").find("worst.lower > bound") != std::string::npos);
+  CHECK(claim_verdict_rule("check", "qsa-cyclic").find("worst.upper <= bound") != std::string::npos);
+  CHECK(claim_verdict_rule("eval", "qsa-cyclic").empty());
 }
 
 TEST_CASE("docs/theorems.md embeds the claims table as generated", "[claims]") {
