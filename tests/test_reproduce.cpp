@@ -13,6 +13,10 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <csignal>
+#include <functional>
+#include <optional>
+#include <thread>
 
 #include "checks/reproduce/expr.hpp"
 #include "cli_runner.hpp"
@@ -696,4 +700,257 @@ TEST_CASE("baseline fields: $exit and $counterexample", "[regress]") {
   CHECK(baseline_field(json::parse(R"({"verdict":"fails"})"), 1, "$counterexample") == false);
   CHECK(baseline_field(nullptr, 2, "$exit") == 2);
   CHECK(baseline_field(nullptr, 2, "verdict").is_null());
+}
+
+// ---- interruptions, --resume, the lock, process groups (docs/reproduce.md) ----
+
+namespace {
+
+// `attnbounds ARGS` started in the background with stdout and stderr to files, so a test can
+// signal it while it works.  Killed (SIGKILL) if the test leaves it running.
+struct Background {
+  pid_t pid = -1;
+  fs::path out, err;
+  Background(const std::vector<std::string>& args, const fs::path& dir, const std::string& log) {
+    out = dir / "bg.out";
+    err = dir / "bg.err";
+    pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      setenv("ATTNBOUNDS_FAKE_LOG", log.c_str(), 1);
+      FILE* o = std::freopen(out.c_str(), "w", stdout);
+      FILE* e = std::freopen(err.c_str(), "w", stderr);
+      if (!o || !e) _exit(127);
+      std::vector<char*> argv = {const_cast<char*>(ATTNBOUNDS_BINARY)};
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execv(ATTNBOUNDS_BINARY, argv.data());
+      _exit(127);
+    }
+  }
+  int wait() {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    pid = -1;
+    return status;
+  }
+  ~Background() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+// Fields of /proc/PID/stat after the command name: state, ppid, pgrp.
+struct ProcStat {
+  char state = '?';
+  long ppid = 0, pgrp = 0;
+};
+std::optional<ProcStat> proc_stat(const fs::path& stat_file) {
+  std::string text = slurp(stat_file);
+  std::size_t close = text.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream in(text.substr(close + 1));
+  ProcStat s;
+  if (!(in >> s.state >> s.ppid >> s.pgrp)) return std::nullopt;
+  return s;
+}
+
+// Live (not zombie) processes in process group `pgid`.
+int live_in_group(long pgid) {
+  int n = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    auto s = proc_stat(e.path() / "stat");
+    if (s && s->pgrp == pgid && s->state != 'Z' && s->state != 'X') ++n;
+  }
+  return n;
+}
+
+std::vector<long> children_of(long pid) {
+  std::vector<long> kids;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    auto s = proc_stat(e.path() / "stat");
+    if (s && s->ppid == pid && s->state != 'Z') kids.push_back(std::atol(e.path().filename().c_str()));
+  }
+  return kids;
+}
+
+bool wait_until(const std::function<bool()>& ready, double seconds) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return ready();
+}
+
+// The run records of a journal, in order (header and completion lines left out).
+std::vector<std::string> journal_runs(const fs::path& dir) {
+  std::vector<std::string> ids;
+  std::istringstream in(slurp(dir / "reproduce-journal.jsonl"));
+  for (std::string line; std::getline(in, line);) {
+    json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("run")) ids.push_back(j["run"].get<std::string>());
+  }
+  return ids;
+}
+
+// Four fake runs; the third blocks until DIR/gate exists, which is where the tests interrupt.
+json gate_manifest() {
+  const std::string fake = (kFixtures / "fake_attnbounds.sh").string();
+  auto run = [&](const std::string& id, std::vector<std::string> args) {
+    return json{{"id", id}, {"theorem", "T"}, {"args", args}, {"program", fake}};
+  };
+  return {{"name", "gate"},
+          {"runs", {run("a-holds", {"check", "fake", "--c", "3"}), run("b-fails", {"check", "fake", "--c", "1"}),
+                    run("c-wait", {"wait", "gate"}), run("d-grid", {"min-m", "fake-grid"})}},
+          {"tables", {{{"id", "t"}, {"title", "T"}, {"runs", {"a-holds", "b-fails", "c-wait"}},
+                       {"columns", {{{"id", "status"}, {"path", "$status"}}, {{"id", "cases"}, {"path", "cases"}}}}}}}};
+}
+
+std::vector<std::string> gate_args(const fs::path& manifest, const fs::path& out) {
+  return {"reproduce", "--manifest", manifest.string(), "--out", out.string(), "--gnuplot", "none", "--allow-programs"};
+}
+
+int count_lines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
+
+}  // namespace
+
+TEST_CASE("reproduce killed midway: the journal keeps finished runs, --resume finishes them identically", "[reproduce][interrupt]") {
+  Scratch s("kill");
+  spit(s.dir / "m.json", gate_manifest().dump(2));
+  const fs::path o = s.dir / "o", log = s.dir / "calls.log";
+  Background bg(gate_args(s.dir / "m.json", o), s.dir, log.string());
+  const long reproduce_pid = bg.pid;
+  std::vector<long> kids;
+  REQUIRE(wait_until([&] { return journal_runs(o).size() == 2 && !(kids = children_of(reproduce_pid)).empty(); }, 20));
+  const long child = kids.at(0);
+  // The child leads its own process group, apart from reproduce's.
+  REQUIRE(proc_stat(fs::path("/proc") / std::to_string(child) / "stat")->pgrp == child);
+  CHECK(proc_stat(fs::path("/proc") / std::to_string(reproduce_pid) / "stat")->pgrp != child);
+
+  kill(reproduce_pid, SIGKILL);
+  int status = bg.wait();
+  CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
+  // No orphan: the kernel kills the child when reproduce dies (PR_SET_PDEATHSIG).
+  CHECK(wait_until([&] { return live_in_group(child) == 0; }, 5));
+  CHECK(journal_runs(o) == std::vector<std::string>{"a-holds", "b-fails"});
+  CHECK_FALSE(fs::exists(o / "report.md"));
+  CHECK_FALSE(fs::exists(o / "results.json"));
+
+  // Without --resume the interrupted run is not silently discarded.
+  Cli plain = run_cli(gate_args(s.dir / "m.json", o));
+  CHECK(plain.status == 2);
+  CHECK(plain.err.find("holds an interrupted reproduce (2 finished runs") != std::string::npos);
+  CHECK(plain.err.find("--resume") != std::string::npos);
+  CHECK(count_lines(plain.err) == 1);
+
+  // --resume redoes only the two unfinished runs (the fake logs every call).
+  spit(o / "gate", "");
+  fs::remove(log);
+  auto resume_args = gate_args(s.dir / "m.json", o);
+  resume_args.push_back("--resume");
+  setenv("ATTNBOUNDS_FAKE_LOG", log.c_str(), 1);
+  Cli resumed = run_cli(resume_args);
+  unsetenv("ATTNBOUNDS_FAKE_LOG");
+  INFO(resumed.err);
+  CHECK(resumed.status == 0);
+  CHECK(slurp(log) == "wait gate --json\nmin-m fake-grid --json\n");
+  CHECK(resumed.err.find("4 runs (2 from the journal)") != std::string::npos);
+  CHECK(journal_runs(o) == std::vector<std::string>{"a-holds", "b-fails", "c-wait", "d-grid"});
+  json timings = json::parse(slurp(o / "timings.json"));
+  CHECK(timings["runs"][0]["from_journal"] == true);
+  CHECK(timings["runs"][2]["from_journal"] == false);
+
+  // The same outputs as one uninterrupted run.
+  const fs::path r = s.dir / "r";
+  fs::create_directories(r);
+  spit(r / "gate", "");
+  REQUIRE(run_cli(gate_args(s.dir / "m.json", r)).status == 0);
+  for (const char* f : {"results.json", "report.md", "tables/t.md", "tables/t.csv", "tables/t.tex", "tables/t-float.tex"}) {
+    INFO(f);
+    CHECK(!slurp(r / f).empty());
+    CHECK(without_volatile_provenance(slurp(o / f)) == without_volatile_provenance(slurp(r / f)));
+  }
+
+  SECTION("a resumed run redoes a finished run whose command line changed") {
+    json m = gate_manifest();
+    m["runs"][0]["args"] = {"check", "fake", "--c", "4"};
+    spit(s.dir / "m2.json", m.dump(2));
+    fs::remove(log);
+    setenv("ATTNBOUNDS_FAKE_LOG", log.c_str(), 1);
+    auto args = gate_args(s.dir / "m2.json", o);
+    args.push_back("--resume");
+    Cli again = run_cli(args);
+    unsetenv("ATTNBOUNDS_FAKE_LOG");
+    CHECK(again.status == 0);
+    CHECK(slurp(log) == "check fake --c 4 --json\n");
+    CHECK(json::parse(slurp(o / "results.json"))["runs"][0]["result"]["params"]["c"] == 4);
+  }
+}
+
+TEST_CASE("reproduce on SIGTERM kills its child group, keeps the journal and the previous report; a second reproduce is refused", "[reproduce][interrupt]") {
+  Scratch s("term");
+  spit(s.dir / "m.json", gate_manifest().dump(2));
+  const fs::path o = s.dir / "o", log = s.dir / "calls.log";
+  // A complete earlier run in the same folder.
+  fs::create_directories(o);
+  spit(o / "gate", "");
+  REQUIRE(run_cli(gate_args(s.dir / "m.json", o)).status == 0);
+  const std::string previous_report = slurp(o / "report.md");
+  REQUIRE(!previous_report.empty());
+  fs::remove(o / "gate");
+
+  Background bg(gate_args(s.dir / "m.json", o), s.dir, log.string());
+  std::vector<long> kids;
+  REQUIRE(wait_until([&] { return journal_runs(o).size() == 2 && !(kids = children_of(bg.pid)).empty(); }, 20));
+  const long child = kids.at(0);
+  // While it works, the earlier report is kept under a name that says so.
+  CHECK_FALSE(fs::exists(o / "report.md"));
+  CHECK(slurp(o / "report.previous.md") == previous_report);
+
+  Cli second = run_cli(gate_args(s.dir / "m.json", o));
+  CHECK(second.status == 2);
+  CHECK(second.err.find("another reproduce (pid " + std::to_string(bg.pid) + ") is writing to") != std::string::npos);
+  CHECK(count_lines(second.err) == 1);
+
+  kill(bg.pid, SIGTERM);
+  int status = bg.wait();
+  CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
+  CHECK(live_in_group(child) == 0);  // killed and reaped before reproduce ended
+  CHECK(slurp(bg.err).find("interrupted by SIGTERM: 2 finished runs are recorded") != std::string::npos);
+  CHECK(journal_runs(o) == std::vector<std::string>{"a-holds", "b-fails"});
+  CHECK_FALSE(fs::exists(o / "report.md"));
+  CHECK(slurp(o / "report.previous.md") == previous_report);
+
+  spit(o / "gate", "");
+  auto resume_args = gate_args(s.dir / "m.json", o);
+  resume_args.push_back("--resume");
+  CHECK(run_cli(resume_args).status == 0);
+  CHECK(without_volatile_provenance(slurp(o / "report.md")) == without_volatile_provenance(previous_report));
+  CHECK_FALSE(fs::exists(o / "report.previous.md"));
+}
+
+TEST_CASE("reproduce: a timed-out run kills its whole process group and leaves no stale certificate", "[reproduce][interrupt]") {
+  Scratch s("stale");
+  const std::string fake = (kFixtures / "fake_attnbounds.sh").string();
+  json m = {{"name", "stale"},
+            {"runs", {{{"id", "slow-cert"}, {"theorem", "T"}, {"args", {"sleep", "tree", "--certificate", "certificates/x.json"}},
+                       {"program", fake}, {"timeout_seconds", 1}}}}};
+  spit(s.dir / "m.json", m.dump());
+  const fs::path o = s.dir / "o";
+  fs::create_directories(o / "certificates");
+  spit(o / "certificates" / "x.json", "{\"stale\": true}");
+  Cli r = run_cli({"reproduce", "--manifest", (s.dir / "m.json").string(), "--out", o.string(), "--quiet", "--gnuplot", "none"});
+  CHECK(r.status == 3);
+  CHECK(json::parse(slurp(o / "results.json"))["runs"][0]["status"] == "timeout");
+  // An earlier run's certificate is gone, so no later replay can read it as this run's.
+  CHECK_FALSE(fs::exists(o / "certificates" / "x.json"));
+  // The fake's own child (sleep 30) died with it.
+  const long group = std::atol(slurp(o / "tree.pid").c_str());
+  REQUIRE(group > 1);
+  CHECK(wait_until([&] { return live_in_group(group) == 0; }, 5));
 }
