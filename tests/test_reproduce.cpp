@@ -24,6 +24,7 @@
 #include "checks/reproduce/manifest.hpp"
 #include "checks/reproduce/regress.hpp"
 #include "checks/reproduce/subprocess.hpp"
+#include "learn/qsa_learning.hpp"
 #include "checks/tables.hpp"
 
 using namespace attnbounds;
@@ -953,4 +954,30 @@ TEST_CASE("reproduce: a timed-out run kills its whole process group and leaves n
   const long group = std::atol(slurp(o / "tree.pid").c_str());
   REQUIRE(group > 1);
   CHECK(wait_until([&] { return live_in_group(group) == 0; }, 5));
+}
+
+TEST_CASE("learn qsa --out stopped by SIGTERM ends by the signal and leaves no result.json", "[learn][interrupt]") {
+  if (!learning_available()) {
+    WARN("no LibTorch in this build");
+    return;
+  }
+  Scratch s("learnstop");
+  const fs::path out = s.dir / "run";
+  fs::create_directories(out);
+  spit(out / "result.json", "{\"earlier\": true}\n");  // an earlier complete run in the same folder
+  // Far more epochs than the test waits for: training is under way when the signal comes.
+  Background bg({"learn", "qsa", "--N", "8", "--q", "2", "--samples", "200000", "--epochs", "100000", "--patience", "100000",
+                 "--no-certify", "--threads", "1", "--gnuplot", "", "--out", out.string()},
+                s.dir, (s.dir / "unused.log").string());
+  REQUIRE(wait_until([&] { return fs::exists(out / "result.previous.json"); }, 20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  kill(bg.pid, SIGTERM);
+  const auto start = std::chrono::steady_clock::now();
+  int status = bg.wait();
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 20);
+  CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
+  CHECK(slurp(bg.err).find("learn interrupted by SIGTERM during training") != std::string::npos);
+  CHECK_FALSE(fs::exists(out / "result.json"));
+  CHECK(slurp(out / "result.previous.json") == "{\"earlier\": true}\n");  // not destroyed
+  CHECK_FALSE(fs::exists(out / "model.safetensors"));
 }
