@@ -1,6 +1,7 @@
 // reproduce and regress, end to end through the CLI (a fake CLI script stands in for the claim
 // commands, which live in other files), plus unit tests of the table, expression and JSON-path
 // helpers they are built from.
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -703,6 +704,8 @@ TEST_CASE("baseline fields: $exit and $counterexample", "[regress]") {
   CHECK(baseline_field(nullptr, 2, "verdict").is_null());
 }
 
+extern char** environ;
+
 // ---- interruptions, --resume, the lock, process groups (docs/reproduce.md) ----
 
 namespace {
@@ -715,19 +718,29 @@ struct Background {
   Background(const std::vector<std::string>& args, const fs::path& dir, const std::string& log) {
     out = dir / "bg.out";
     err = dir / "bg.err";
+    // Everything is prepared before fork: the child only makes async-signal-safe calls.
+    const int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    REQUIRE(out_fd >= 0);
+    REQUIRE(err_fd >= 0);
+    std::vector<char*> argv = {const_cast<char*>(ATTNBOUNDS_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    std::vector<std::string> env_text = {"ATTNBOUNDS_FAKE_LOG=" + log};
+    for (char** e = environ; *e; ++e)
+      if (std::string(*e).rfind("ATTNBOUNDS_FAKE_LOG=", 0) != 0) env_text.emplace_back(*e);
+    std::vector<char*> envp;
+    for (auto& e : env_text) envp.push_back(e.data());
+    envp.push_back(nullptr);
     pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
-      setenv("ATTNBOUNDS_FAKE_LOG", log.c_str(), 1);
-      FILE* o = std::freopen(out.c_str(), "w", stdout);
-      FILE* e = std::freopen(err.c_str(), "w", stderr);
-      if (!o || !e) _exit(127);
-      std::vector<char*> argv = {const_cast<char*>(ATTNBOUNDS_BINARY)};
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(ATTNBOUNDS_BINARY, argv.data());
+      if (dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(127);
+      execve(ATTNBOUNDS_BINARY, argv.data(), envp.data());
       _exit(127);
     }
+    ::close(out_fd);
+    ::close(err_fd);
   }
   int wait() {
     int status = 0;
