@@ -862,6 +862,11 @@ TEST_CASE("reproduce killed midway: the journal keeps finished runs, --resume fi
   CHECK(plain.err.find("--resume") != std::string::npos);
   CHECK(count_lines(plain.err) == 1);
 
+  // A record cut short by a kill (no newline) is dropped, and cut off before anything is appended.
+  {
+    std::ofstream torn(o / "reproduce-journal.jsonl", std::ios::app | std::ios::binary);
+    torn << R"({"run":"c-wait","fingerprint":{"argv":[)";
+  }
   // --resume redoes only the two unfinished runs (the fake logs every call).
   spit(o / "gate", "");
   fs::remove(log);
@@ -875,6 +880,12 @@ TEST_CASE("reproduce killed midway: the journal keeps finished runs, --resume fi
   CHECK(slurp(log) == "wait gate --json\nmin-m fake-grid --json\n");
   CHECK(resumed.err.find("4 runs (2 from the journal)") != std::string::npos);
   CHECK(journal_runs(o) == std::vector<std::string>{"a-holds", "b-fails", "c-wait", "d-grid"});
+  {
+    std::istringstream lines(slurp(o / "reproduce-journal.jsonl"));
+    int n = 0;
+    for (std::string line; std::getline(lines, line); ++n) CHECK_FALSE(json::parse(line, nullptr, false).is_discarded());
+    CHECK(n == 6);  // header, four runs, completion
+  }
   json timings = json::parse(slurp(o / "timings.json"));
   CHECK(timings["runs"][0]["from_journal"] == true);
   CHECK(timings["runs"][2]["from_journal"] == false);
@@ -967,6 +978,17 @@ TEST_CASE("reproduce: a timed-out run kills its whole process group and leaves n
   const long group = std::atol(slurp(o / "tree.pid").c_str());
   REQUIRE(group > 1);
   CHECK(wait_until([&] { return live_in_group(group) == 0; }, 5));
+
+  // --resume reuses a timed-out run under the same time limit only.
+  std::vector<std::string> resume = {"reproduce", "--manifest", (s.dir / "m.json").string(), "--out", o.string(), "--gnuplot", "none", "--resume"};
+  Cli same = run_cli(resume);
+  CHECK(same.status == 3);
+  CHECK(same.err.find("1 runs (1 from the journal)") != std::string::npos);
+  resume.insert(resume.end(), {"--timeout", "1.5"});
+  Cli longer = run_cli(resume);
+  CHECK(longer.status == 3);
+  CHECK(longer.err.find("1 runs (0 from the journal)") != std::string::npos);
+  CHECK(longer.err.find("killed after the time limit of 1.5 s") != std::string::npos);
 }
 
 TEST_CASE("learn qsa --out stopped by SIGTERM ends by the signal and leaves no result.json", "[learn][interrupt]") {
