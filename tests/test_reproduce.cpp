@@ -1016,3 +1016,20 @@ TEST_CASE("learn qsa --out stopped by SIGTERM ends by the signal and leaves no r
   CHECK(slurp(out / "result.previous.json") == "{\"earlier\": true}\n");  // not destroyed
   CHECK_FALSE(fs::exists(out / "model.safetensors"));
 }
+
+TEST_CASE("reproduce never overwrites a file under the journal's name that is not its journal", "[reproduce][interrupt]") {
+  Scratch s("foreign");
+  spit(s.dir / "m.json", gate_manifest().dump(2));
+  const fs::path o = s.dir / "o";
+  fs::create_directories(o);
+  spit(o / "reproduce-journal.jsonl", "my notes\n");
+  for (bool resume : {false, true}) {
+    auto args = gate_args(s.dir / "m.json", o);
+    if (resume) args.push_back("--resume");
+    Cli r = run_cli(args);
+    CHECK(r.status == 2);
+    CHECK(r.err.find("reproduce-journal.jsonl' is not a reproduce journal") != std::string::npos);
+    CHECK(count_lines(r.err) == 1);
+    CHECK(slurp(o / "reproduce-journal.jsonl") == "my notes\n");
+  }
+}

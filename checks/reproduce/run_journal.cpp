@@ -101,8 +101,11 @@ RunJournal::RunJournal(const fs::path& dir) : path_(dir / kFileName) {
     pos = eol + 1;
     good_bytes_ = pos;
   }
-  // An empty file, or a header cut short: nothing was recorded.
-  if (!header_seen) exists_ = false;
+  // The header is written atomically (never cut short), so a non-empty file without one is
+  // something else, which is never overwritten.
+  if (!header_seen && !text.empty())
+    throw UsageError("--out", "'" + path_.string() + "' is not a reproduce journal (move it away or choose another --out)");
+  if (!header_seen) exists_ = false;  // an empty file: nothing was recorded
 }
 
 RunJournal::~RunJournal() {
