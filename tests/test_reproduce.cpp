@@ -1032,4 +1032,27 @@ TEST_CASE("reproduce never overwrites a file under the journal's name that is no
     CHECK(count_lines(r.err) == 1);
     CHECK(slurp(o / "reproduce-journal.jsonl") == "my notes\n");
   }
+
+  SECTION("a record that lost a field is not reused: the run is executed again") {
+    fs::remove(o / "reproduce-journal.jsonl");
+    spit(o / "gate", "");
+    REQUIRE(run_cli(gate_args(s.dir / "m.json", o)).status == 0);
+    std::string edited;
+    std::istringstream in(slurp(o / "reproduce-journal.jsonl"));
+    for (std::string line; std::getline(in, line);) {
+      json j = json::parse(line);
+      if (j.value("run", "") == "a-holds") j["outcome"].erase("status");
+      edited += j.dump() + "\n";
+    }
+    spit(o / "reproduce-journal.jsonl", edited);
+    const fs::path log = s.dir / "calls.log";
+    setenv("ATTNBOUNDS_FAKE_LOG", log.c_str(), 1);
+    auto args = gate_args(s.dir / "m.json", o);
+    args.push_back("--resume");
+    Cli r = run_cli(args);
+    unsetenv("ATTNBOUNDS_FAKE_LOG");
+    CHECK(r.status == 0);
+    CHECK(slurp(log) == "check fake --c 3 --json\n");
+    CHECK(json::parse(slurp(o / "results.json"))["runs"][0]["status"] == "holds");
+  }
 }

@@ -253,33 +253,37 @@ json outcome_record(const RunOutcome& o, const json& fingerprint, const json& fi
   return {{"run", o.spec->id}, {"fingerprint", fingerprint}, {"files", files}, {"time_limit", limit}, {"outcome", outcome}};
 }
 
+// Throws json::exception when the record lacks a field (a journal edited by hand).
 RunOutcome outcome_from_record(const RunSpec& spec, const json& record) {
-  const json& r = record["outcome"];
+  const json& r = record.at("outcome");
   RunOutcome o;
   o.spec = &spec;
-  for (const auto& a : r["argv"]) o.argv.push_back(a.get<std::string>());
-  o.status = r["status"].get<std::string>();
-  o.exit_status = r["exit_status"].get<int>();
-  o.error = r["error"].get<std::string>();
-  o.warning = r["warning"].get<std::string>();
-  o.result = r["result"];
-  o.wall_seconds = r["wall_seconds"].get<double>();
-  o.reported_seconds = r["seconds"];
-  o.threads = r["threads"];
+  for (const auto& a : r.at("argv")) o.argv.push_back(a.get<std::string>());
+  o.status = r.at("status").get<std::string>();
+  o.exit_status = r.at("exit_status").get<int>();
+  o.error = r.at("error").get<std::string>();
+  o.warning = r.at("warning").get<std::string>();
+  o.result = r.at("result");
+  o.wall_seconds = r.at("wall_seconds").get<double>();
+  o.reported_seconds = r.at("seconds");
+  o.threads = r.at("threads");
   o.from_journal = true;
   return o;
 }
 
-// A record is reused when the run's command line, the program's bytes and the files its
-// arguments name are what they were; a timed-out run only under the same time limit.
-bool reusable(const json* record, const json& fingerprint, const json& files, double limit) {
-  if (!record) return false;
+// The journal's outcome of a run, when it may be reused: the run's command line, the program's
+// bytes and the files its arguments name are what they were, and a timed-out run had the same
+// time limit.  A record that cannot be read is not reused (the run is executed again).
+std::optional<RunOutcome> reusable_outcome(const RunSpec& spec, const json* record, const json& fingerprint,
+                                           const json& files, double limit) {
+  if (!record) return std::nullopt;
   try {
-    if ((*record)["fingerprint"] != fingerprint || (*record)["files"] != files) return false;
-    if ((*record)["outcome"]["status"] == "timeout" && (*record)["time_limit"].get<double>() != limit) return false;
-    return (*record)["outcome"]["argv"].is_array() && (*record)["outcome"]["status"].is_string();
+    if (record->at("fingerprint") != fingerprint || record->at("files") != files) return std::nullopt;
+    RunOutcome o = outcome_from_record(spec, *record);
+    if (o.status == "timeout" && record->at("time_limit").get<double>() != limit) return std::nullopt;
+    return o;
   } catch (const json::exception&) {
-    return false;
+    return std::nullopt;
   }
 }
 
@@ -358,8 +362,10 @@ int run_reproduce(const Manifest& manifest, const ReproduceOptions& options) {
       const json fingerprint = {{"argv", shown_argv(run)}, {"program_bytes", program_hashes[program]}};
       if (options.progress)
         std::cerr << fmt::format("[{}/{}] {:<28} {}", done, total, run.id, shell_join(run.args)) << std::flush;
-      if (continuing && reusable(journal.find(run.id), fingerprint, files_named_by(run, run_dir), limit)) {
-        RunOutcome o = outcome_from_record(run, *journal.find(run.id));
+      std::optional<RunOutcome> kept;
+      if (continuing) kept = reusable_outcome(run, journal.find(run.id), fingerprint, files_named_by(run, run_dir), limit);
+      if (kept) {
+        RunOutcome o = std::move(*kept);
         ++reused;
         if (options.progress) std::cerr << fmt::format("  -> {} (from the journal)\n", o.status);
         outcomes.push_back(std::move(o));
