@@ -1056,3 +1056,26 @@ TEST_CASE("reproduce never overwrites a file under the journal's name that is no
     CHECK(json::parse(slurp(o / "results.json"))["runs"][0]["status"] == "holds");
   }
 }
+
+TEST_CASE("check --certificate killed while it streams keeps the previous certificate; the partial file is refused", "[output][interrupt]") {
+  Scratch s("certkill");
+  const fs::path cert = s.dir / "c.cbor.zst";
+  spit(cert, "previous\n");
+  // 635,376 subsets on one thread: seconds of streaming, killed as soon as the partial file grows.
+  Background bg({"check", "qsa-cyclic", "--N", "64", "--q", "4", "--eps", "0.01", "--threads", "1", "--certificate", cert.string()},
+                s.dir, (s.dir / "unused.log").string());
+  auto partial = [&]() -> std::optional<fs::path> {
+    for (const auto& e : fs::directory_iterator(s.dir))
+      if (e.path().filename().string().rfind(".c.cbor.zst.partial-", 0) == 0 && fs::file_size(e.path()) > 0) return e.path();
+    return std::nullopt;
+  };
+  REQUIRE(wait_until([&] { return partial().has_value(); }, 60));
+  kill(bg.pid, SIGKILL);
+  bg.wait();
+  CHECK(slurp(cert) == "previous\n");  // never replaced by a half-written certificate
+  const fs::path left = *partial();
+  CHECK(left.filename().string()[0] == '.');  // hidden, named as partial
+  Cli replay = run_cli({"replay", left.string()});
+  CHECK(replay.status == 2);  // incomplete: malformed, not a verdict
+  CHECK(replay.err.find("truncated") != std::string::npos);
+}
