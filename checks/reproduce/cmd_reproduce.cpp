@@ -110,10 +110,10 @@ void run_reproduce_command(const ReproduceCli& cli) {
   // directories are byte-identical.
   opts.invocation = shell_join(inv) + " --out DIR";
 
-  int status = run_reproduce(manifest, opts);
+  json summary;
+  int status = run_reproduce(manifest, opts, &summary);
   auto report = (std::filesystem::path(cli.out) / "report.md").string();
   if (cli.json) {
-    json summary = json::parse(read_text_file(std::filesystem::path(cli.out) / "results.json"))["summary"];
     std::cout << json{{"tool", "attnbounds"}, {"version", ATTNBOUNDS_VERSION}, {"command", "reproduce"},
                       {"out", cli.out}, {"report", report}, {"summary", summary}}
                      .dump(2)

@@ -302,7 +302,7 @@ const char* signal_name(int sig) {
 
 }  // namespace
 
-int run_reproduce(const Manifest& manifest, const ReproduceOptions& options) {
+int run_reproduce(const Manifest& manifest, const ReproduceOptions& options, json* summary) {
   namespace fs = std::filesystem;
   const std::string self = self_executable();
   // Nothing inside --out is followed through a symbolic link: a planted link could point anywhere.
@@ -405,7 +405,7 @@ int run_reproduce(const Manifest& manifest, const ReproduceOptions& options) {
   for (auto& o : outcomes)
     if (o.status != "skipped") ran.push_back(o);
   Provenance provenance = current_provenance();
-  int exit_status = write_reproduce_outputs(manifest, options, ran, provenance);
+  int exit_status = write_reproduce_outputs(manifest, options, ran, provenance, summary);
   journal.mark_complete(exit_status);
   for (const auto& [name, previous] : previous_names()) {
     std::error_code ec;
@@ -438,7 +438,7 @@ std::vector<RunOutcome> outcomes_from_results(const Manifest& manifest, const js
 }
 
 int write_reproduce_outputs(const Manifest& manifest, const ReproduceOptions& options,
-                            const std::vector<RunOutcome>& ran, const Provenance& provenance) {
+                            const std::vector<RunOutcome>& ran, const Provenance& provenance, json* summary) {
   namespace fs = std::filesystem;
   fs::create_directories(options.out / "tables");
   fs::create_directories(options.out / "plots");
@@ -496,6 +496,7 @@ int write_reproduce_outputs(const Manifest& manifest, const ReproduceOptions& op
   for (const auto& [plot, files] : plots) plot_json.push_back(plot_to_json(plot));
   results["plots"] = plot_json;
   write_text_file(options.out / "results.json", results.dump(2) + "\n");
+  if (summary) *summary = results["summary"];
 
   json timings;
   double total_seconds = 0;

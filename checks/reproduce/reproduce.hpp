@@ -91,13 +91,14 @@ std::string write_report_markdown(const ReportInputs& inputs);
 // result (not available, error, timeout) and none contradicts.  Holds DIR/reproduce.lock
 // while it works and records each finished run in DIR/reproduce-journal.jsonl; on SIGINT,
 // SIGTERM or SIGHUP it kills the running child's process group, writes no report and ends by
-// that signal.
-int run_reproduce(const Manifest& manifest, const ReproduceOptions& options);
+// that signal.  `summary`, when given, receives results.json's summary (read while the lock is
+// held, so no other reproduce can have replaced the file).
+int run_reproduce(const Manifest& manifest, const ReproduceOptions& options, json* summary = nullptr);
 
 // Writes every output of `reproduce` from outcomes that already exist (for example read back from
 // a results.json with outcomes_from_results); returns the exit status run_reproduce would.
 int write_reproduce_outputs(const Manifest& manifest, const ReproduceOptions& options,
-                            const std::vector<RunOutcome>& ran, const Provenance& provenance);
+                            const std::vector<RunOutcome>& ran, const Provenance& provenance, json* summary = nullptr);
 // The runs recorded in a results.json, matched to `manifest`'s runs by id (unknown ids are
 // skipped).  The outcomes point into `manifest`.
 std::vector<RunOutcome> outcomes_from_results(const Manifest& manifest, const json& results);
