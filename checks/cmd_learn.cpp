@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -257,6 +259,74 @@ void render_gnuplot(const fs::path& dir, const std::string& script_name, const s
   if (!r.started || r.exit_status != 0) warnings.push_back("gnuplot failed on " + script_name);
 }
 
+// SIGINT, SIGTERM or SIGHUP while a model trains: the trainer stops at its next batch and the
+// command ends by that signal, writing nothing more.  Outside training the default actions apply
+// (result.json is written last, so a kill at any point leaves none).
+std::atomic<bool> g_stop_training{false};
+volatile sig_atomic_t g_stop_signal = 0;
+extern "C" void on_stop_training(int sig) {
+  if (g_stop_signal == 0) g_stop_signal = sig;
+  g_stop_training.store(true);
+}
+
+class StopTrainingOnSignal {
+ public:
+  StopTrainingOnSignal() {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_training;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 3; ++i) sigaction(kSignals[i], &sa, &previous_[i]);
+  }
+  ~StopTrainingOnSignal() {
+    for (int i = 0; i < 3; ++i) sigaction(kSignals[i], &previous_[i], nullptr);
+  }
+  StopTrainingOnSignal(const StopTrainingOnSignal&) = delete;
+  StopTrainingOnSignal& operator=(const StopTrainingOnSignal&) = delete;
+
+ private:
+  static constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction previous_[3];
+};
+
+[[noreturn]] void end_interrupted(const std::string& out, const char* marker) {
+  const int sig = g_stop_signal;
+  const char* name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
+  std::cerr << "attnbounds: learn interrupted by " << name << " during training"
+            << (out.empty() ? std::string() : "; '" + out + "' holds an incomplete run (no " + marker + ")") << '\n';
+  InterruptGuard::die_by(sig);
+}
+
+QsaLearnResult train_stoppable(const QsaLearnConfig& cfg, const std::string& out, const char* marker) {
+  QsaLearnResult r;
+  {
+    StopTrainingOnSignal guard;
+    try {
+      r = train_qsa(cfg, &g_stop_training);
+    } catch (const LearningInterrupted&) {
+      end_interrupted(out, marker);
+    }
+  }
+  if (g_stop_signal != 0) end_interrupted(out, marker);  // caught just as training ended
+  return r;
+}
+
+// The file that marks a complete run (result.json, sweep.json) from an earlier run in the same
+// directory is renamed to <name>.previous.json before training, so an interrupted run leaves
+// nothing that looks complete and the earlier result is not destroyed; removed after success.
+void set_previous_aside(const fs::path& dir, const std::string& marker) {
+  if (dir.empty()) return;
+  std::error_code ec;
+  const fs::path current = dir / marker;
+  if (!fs::exists(current, ec)) return;
+  fs::rename(current, dir / (fs::path(marker).stem().string() + ".previous.json"), ec);
+  if (ec) throw UsageError("--out", "cannot rename '" + current.string() + "' aside: " + ec.message());
+}
+void remove_previous(const fs::path& dir, const std::string& marker) {
+  if (dir.empty()) return;
+  std::error_code ec;
+  fs::remove(dir / (fs::path(marker).stem().string() + ".previous.json"), ec);
+}
+
 // Trains one model and certifies it (attention).  `model_path` empty: the file's bytes are
 // certified in memory and not written.
 struct TrainedRun {
@@ -265,9 +335,10 @@ struct TrainedRun {
   std::vector<unsigned char> model_bytes;
 };
 
-TrainedRun train_and_certify(const LearnOptions& o, const QsaLearnConfig& cfg, const std::string& model_name) {
+TrainedRun train_and_certify(const LearnOptions& o, const QsaLearnConfig& cfg, const std::string& model_name,
+                             const char* marker) {
   TrainedRun t;
-  t.result = train_qsa(cfg);
+  t.result = train_stoppable(cfg, o.out, marker);
   const QsaLearnResult& r = t.result;
   json j;
   j["config"] = config_json(cfg);
@@ -340,8 +411,9 @@ void run_learn_qsa(const LearnOptions& o) {
   if (family == LearnFamily::Attention && !o.no_certify)
     require_size("learn qsa (certification: subsets x tokens)", binomial_saturating(N, o.q) * N, 400000000ULL, o.common.force);
   const fs::path dir = prepare_out_dir(o.out);
+  set_previous_aside(dir, "result.json");
   const std::string model_name = dir.empty() ? "(model in memory)" : (dir / "model.safetensors").string();
-  TrainedRun t = train_and_certify(o, cfg, model_name);
+  TrainedRun t = train_and_certify(o, cfg, model_name, "result.json");
   json out = make_result("learn", "qsa", "Appendix D", kLearnProvenance, config_json(cfg),
                          cfg.float64 ? "float64 training" : "float32 training");
   for (auto it = t.result_json.begin(); it != t.result_json.end(); ++it) out[it.key()] = it.value();
@@ -388,6 +460,7 @@ void run_learn_qsa(const LearnOptions& o) {
   out["threads"] = cfg.threads;
   const json* cert = out.contains("certification") ? &out["certification"] : nullptr;
   if (!dir.empty()) write_text(dir / "result.json", out.dump(2) + "\n");
+  remove_previous(dir, "result.json");
   if (!o.common.json) {
     std::cout << fmt::format("learn qsa: {} N = {} q = {} d' = {}, {} samples: test error mean {:.4g}, max {:.4g} ({} epochs)\n",
                              o.family, N, o.q, o.d, samples, t.result.test_mean_error, t.result.test_max_error,
@@ -460,6 +533,7 @@ void run_learn_sweep(const LearnOptions& o) {
   for (LearnFamily f : families)
     for (int N : Ns) base_config(o, f, N, *std::max_element(sample_sizes.begin(), sample_sizes.end()), o.common.seed).validate();
   const fs::path dir = prepare_out_dir(o.out);
+  set_previous_aside(dir, "sweep.json");
   if (!dir.empty()) fs::create_directory(dir / "models");
 
   json runs = json::array(), cert_rows = json::array();
@@ -472,7 +546,7 @@ void run_learn_sweep(const LearnOptions& o) {
           QsaLearnConfig cfg = base_config(o, f, N, samples, seed);
           const std::string name = fmt::format("attention-N{}-q{}-samples{}-seed{}.safetensors", N, o.q, samples, seed);
           const std::string model_name = dir.empty() ? name : (dir / "models" / name).string();
-          TrainedRun t = train_and_certify(o, cfg, model_name);
+          TrainedRun t = train_and_certify(o, cfg, model_name, "sweep.json");
           if (!dir.empty() && !t.model_bytes.empty())
             write_file_atomically(model_name, std::string_view(reinterpret_cast<const char*>(t.model_bytes.data()), t.model_bytes.size()));
           if (f == LearnFamily::Attention && first_attention_history.is_null()) {
@@ -605,6 +679,7 @@ void run_learn_sweep(const LearnOptions& o) {
   if (!warnings.empty()) out["warnings"] = warnings;
   out["seconds"] = sw.seconds();
   if (!dir.empty()) write_text(dir / "sweep.json", out.dump(2) + "\n");
+  remove_previous(dir, "sweep.json");
   if (!o.common.json) {
     for (const auto& e : exponents)
       std::cout << fmt::format("learn qsa-sweep: {}: exponent of samples needed vs N: {}\n", e["family"].get<std::string>(),

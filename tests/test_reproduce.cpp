@@ -1,6 +1,7 @@
 // reproduce and regress, end to end through the CLI (a fake CLI script stands in for the claim
 // commands, which live in other files), plus unit tests of the table, expression and JSON-path
 // helpers they are built from.
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,10 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <csignal>
+#include <functional>
+#include <optional>
+#include <thread>
 
 #include "checks/reproduce/expr.hpp"
 #include "cli_runner.hpp"
@@ -20,6 +25,7 @@
 #include "checks/reproduce/manifest.hpp"
 #include "checks/reproduce/regress.hpp"
 #include "checks/reproduce/subprocess.hpp"
+#include "learn/qsa_learning.hpp"
 #include "checks/tables.hpp"
 
 using namespace attnbounds;
@@ -696,4 +702,380 @@ TEST_CASE("baseline fields: $exit and $counterexample", "[regress]") {
   CHECK(baseline_field(json::parse(R"({"verdict":"fails"})"), 1, "$counterexample") == false);
   CHECK(baseline_field(nullptr, 2, "$exit") == 2);
   CHECK(baseline_field(nullptr, 2, "verdict").is_null());
+}
+
+extern char** environ;
+
+// ---- interruptions, --resume, the lock, process groups (docs/reproduce.md) ----
+
+namespace {
+
+// `attnbounds ARGS` started in the background with stdout and stderr to files, so a test can
+// signal it while it works.  Killed (SIGKILL) if the test leaves it running.
+struct Background {
+  pid_t pid = -1;
+  fs::path out, err;
+  Background(const std::vector<std::string>& args, const fs::path& dir, const std::string& log) {
+    out = dir / "bg.out";
+    err = dir / "bg.err";
+    // Everything is prepared before fork: the child only makes async-signal-safe calls.
+    const int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    REQUIRE(out_fd >= 0);
+    REQUIRE(err_fd >= 0);
+    std::vector<char*> argv = {const_cast<char*>(ATTNBOUNDS_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    std::vector<std::string> env_text = {"ATTNBOUNDS_FAKE_LOG=" + log};
+    for (char** e = environ; *e; ++e)
+      if (std::string(*e).rfind("ATTNBOUNDS_FAKE_LOG=", 0) != 0) env_text.emplace_back(*e);
+    std::vector<char*> envp;
+    for (auto& e : env_text) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      if (dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(127);
+      execve(ATTNBOUNDS_BINARY, argv.data(), envp.data());
+      _exit(127);
+    }
+    ::close(out_fd);
+    ::close(err_fd);
+  }
+  int wait() {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    pid = -1;
+    return status;
+  }
+  ~Background() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+// Fields of /proc/PID/stat after the command name: state, ppid, pgrp.
+struct ProcStat {
+  char state = '?';
+  long ppid = 0, pgrp = 0;
+};
+std::optional<ProcStat> proc_stat(const fs::path& stat_file) {
+  std::string text = slurp(stat_file);
+  std::size_t close = text.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream in(text.substr(close + 1));
+  ProcStat s;
+  if (!(in >> s.state >> s.ppid >> s.pgrp)) return std::nullopt;
+  return s;
+}
+
+// Live (not zombie) processes in process group `pgid`.
+int live_in_group(long pgid) {
+  int n = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    auto s = proc_stat(e.path() / "stat");
+    if (s && s->pgrp == pgid && s->state != 'Z' && s->state != 'X') ++n;
+  }
+  return n;
+}
+
+std::vector<long> children_of(long pid) {
+  std::vector<long> kids;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    auto s = proc_stat(e.path() / "stat");
+    if (s && s->ppid == pid && s->state != 'Z') kids.push_back(std::atol(e.path().filename().c_str()));
+  }
+  return kids;
+}
+
+bool wait_until(const std::function<bool()>& ready, double seconds) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return ready();
+}
+
+// The run records of a journal, in order (header and completion lines left out).
+std::vector<std::string> journal_runs(const fs::path& dir) {
+  std::vector<std::string> ids;
+  std::istringstream in(slurp(dir / "reproduce-journal.jsonl"));
+  for (std::string line; std::getline(in, line);) {
+    json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("run")) ids.push_back(j["run"].get<std::string>());
+  }
+  return ids;
+}
+
+// Four fake runs; the third blocks until DIR/gate exists, which is where the tests interrupt.
+json gate_manifest() {
+  const std::string fake = (kFixtures / "fake_attnbounds.sh").string();
+  auto run = [&](const std::string& id, std::vector<std::string> args) {
+    return json{{"id", id}, {"theorem", "T"}, {"args", args}, {"program", fake}};
+  };
+  return {{"name", "gate"},
+          {"runs", {run("a-holds", {"check", "fake", "--c", "3"}), run("b-fails", {"check", "fake", "--c", "1"}),
+                    run("c-wait", {"wait", "gate"}), run("d-grid", {"min-m", "fake-grid"})}},
+          {"tables", {{{"id", "t"}, {"title", "T"}, {"runs", {"a-holds", "b-fails", "c-wait"}},
+                       {"columns", {{{"id", "status"}, {"path", "$status"}}, {{"id", "cases"}, {"path", "cases"}}}}}}}};
+}
+
+std::vector<std::string> gate_args(const fs::path& manifest, const fs::path& out) {
+  return {"reproduce", "--manifest", manifest.string(), "--out", out.string(), "--gnuplot", "none", "--allow-programs"};
+}
+
+int count_lines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
+
+}  // namespace
+
+TEST_CASE("reproduce killed midway: the journal keeps finished runs, --resume finishes them identically", "[reproduce][interrupt]") {
+  Scratch s("kill");
+  spit(s.dir / "m.json", gate_manifest().dump(2));
+  const fs::path o = s.dir / "o", log = s.dir / "calls.log";
+  Background bg(gate_args(s.dir / "m.json", o), s.dir, log.string());
+  const long reproduce_pid = bg.pid;
+  std::vector<long> kids;
+  REQUIRE(wait_until([&] { return journal_runs(o).size() == 2 && !(kids = children_of(reproduce_pid)).empty(); }, 20));
+  const long child = kids.at(0);
+  // The child leads its own process group, apart from reproduce's.
+  REQUIRE(proc_stat(fs::path("/proc") / std::to_string(child) / "stat")->pgrp == child);
+  CHECK(proc_stat(fs::path("/proc") / std::to_string(reproduce_pid) / "stat")->pgrp != child);
+
+  kill(reproduce_pid, SIGKILL);
+  int status = bg.wait();
+  CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
+  // No orphan: the kernel kills the child when reproduce dies (PR_SET_PDEATHSIG).
+  CHECK(wait_until([&] { return live_in_group(child) == 0; }, 5));
+  CHECK(journal_runs(o) == std::vector<std::string>{"a-holds", "b-fails"});
+  CHECK_FALSE(fs::exists(o / "report.md"));
+  CHECK_FALSE(fs::exists(o / "results.json"));
+
+  // Without --resume the interrupted run is not silently discarded.
+  Cli plain = run_cli(gate_args(s.dir / "m.json", o));
+  CHECK(plain.status == 2);
+  CHECK(plain.err.find("holds an interrupted reproduce (2 finished runs") != std::string::npos);
+  CHECK(plain.err.find("--resume") != std::string::npos);
+  CHECK(count_lines(plain.err) == 1);
+
+  // A record cut short by a kill (no newline) is dropped, and cut off before anything is appended.
+  {
+    std::ofstream torn(o / "reproduce-journal.jsonl", std::ios::app | std::ios::binary);
+    torn << R"({"run":"c-wait","fingerprint":{"argv":[)";
+  }
+  // --resume redoes only the two unfinished runs (the fake logs every call).
+  spit(o / "gate", "");
+  fs::remove(log);
+  auto resume_args = gate_args(s.dir / "m.json", o);
+  resume_args.push_back("--resume");
+  setenv("ATTNBOUNDS_FAKE_LOG", log.c_str(), 1);
+  Cli resumed = run_cli(resume_args);
+  unsetenv("ATTNBOUNDS_FAKE_LOG");
+  INFO(resumed.err);
+  CHECK(resumed.status == 0);
+  CHECK(slurp(log) == "wait gate --json\nmin-m fake-grid --json\n");
+  CHECK(resumed.err.find("4 runs (2 from the journal)") != std::string::npos);
+  CHECK(journal_runs(o) == std::vector<std::string>{"a-holds", "b-fails", "c-wait", "d-grid"});
+  {
+    std::istringstream lines(slurp(o / "reproduce-journal.jsonl"));
+    int n = 0;
+    for (std::string line; std::getline(lines, line); ++n) CHECK_FALSE(json::parse(line, nullptr, false).is_discarded());
+    CHECK(n == 6);  // header, four runs, completion
+  }
+  json timings = json::parse(slurp(o / "timings.json"));
+  CHECK(timings["runs"][0]["from_journal"] == true);
+  CHECK(timings["runs"][2]["from_journal"] == false);
+
+  // The same outputs as one uninterrupted run.
+  const fs::path r = s.dir / "r";
+  fs::create_directories(r);
+  spit(r / "gate", "");
+  REQUIRE(run_cli(gate_args(s.dir / "m.json", r)).status == 0);
+  for (const char* f : {"results.json", "report.md", "tables/t.md", "tables/t.csv", "tables/t.tex", "tables/t-float.tex"}) {
+    INFO(f);
+    CHECK(!slurp(r / f).empty());
+    CHECK(without_volatile_provenance(slurp(o / f)) == without_volatile_provenance(slurp(r / f)));
+  }
+
+  SECTION("a resumed run redoes a finished run whose command line changed") {
+    json m = gate_manifest();
+    m["runs"][0]["args"] = {"check", "fake", "--c", "4"};
+    spit(s.dir / "m2.json", m.dump(2));
+    fs::remove(log);
+    setenv("ATTNBOUNDS_FAKE_LOG", log.c_str(), 1);
+    auto args = gate_args(s.dir / "m2.json", o);
+    args.push_back("--resume");
+    Cli again = run_cli(args);
+    unsetenv("ATTNBOUNDS_FAKE_LOG");
+    CHECK(again.status == 0);
+    CHECK(slurp(log) == "check fake --c 4 --json\n");
+    CHECK(json::parse(slurp(o / "results.json"))["runs"][0]["result"]["params"]["c"] == 4);
+  }
+}
+
+TEST_CASE("reproduce on SIGTERM kills its child group, keeps the journal and the previous report; a second reproduce is refused", "[reproduce][interrupt]") {
+  Scratch s("term");
+  spit(s.dir / "m.json", gate_manifest().dump(2));
+  const fs::path o = s.dir / "o", log = s.dir / "calls.log";
+  // A complete earlier run in the same folder.
+  fs::create_directories(o);
+  spit(o / "gate", "");
+  REQUIRE(run_cli(gate_args(s.dir / "m.json", o)).status == 0);
+  const std::string previous_report = slurp(o / "report.md");
+  REQUIRE(!previous_report.empty());
+  fs::remove(o / "gate");
+
+  Background bg(gate_args(s.dir / "m.json", o), s.dir, log.string());
+  std::vector<long> kids;
+  REQUIRE(wait_until([&] { return journal_runs(o).size() == 2 && !(kids = children_of(bg.pid)).empty(); }, 20));
+  const long child = kids.at(0);
+  // While it works, the earlier report is kept under a name that says so.
+  CHECK_FALSE(fs::exists(o / "report.md"));
+  CHECK(slurp(o / "report.previous.md") == previous_report);
+
+  Cli second = run_cli(gate_args(s.dir / "m.json", o));
+  CHECK(second.status == 2);
+  CHECK(second.err.find("another reproduce (pid " + std::to_string(bg.pid) + ") is writing to") != std::string::npos);
+  CHECK(count_lines(second.err) == 1);
+
+  kill(bg.pid, SIGTERM);
+  int status = bg.wait();
+  CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
+  CHECK(live_in_group(child) == 0);  // killed and reaped before reproduce ended
+  CHECK(slurp(bg.err).find("interrupted by SIGTERM: 2 finished runs are recorded") != std::string::npos);
+  CHECK(journal_runs(o) == std::vector<std::string>{"a-holds", "b-fails"});
+  CHECK_FALSE(fs::exists(o / "report.md"));
+  CHECK(slurp(o / "report.previous.md") == previous_report);
+
+  spit(o / "gate", "");
+  auto resume_args = gate_args(s.dir / "m.json", o);
+  resume_args.push_back("--resume");
+  CHECK(run_cli(resume_args).status == 0);
+  CHECK(without_volatile_provenance(slurp(o / "report.md")) == without_volatile_provenance(previous_report));
+  CHECK_FALSE(fs::exists(o / "report.previous.md"));
+}
+
+TEST_CASE("reproduce: a timed-out run kills its whole process group and leaves no stale certificate", "[reproduce][interrupt]") {
+  Scratch s("stale");
+  const std::string fake = (kFixtures / "fake_attnbounds.sh").string();
+  json m = {{"name", "stale"},
+            {"runs", {{{"id", "slow-cert"}, {"theorem", "T"}, {"args", {"sleep", "tree", "--certificate", "certificates/x.json"}},
+                       {"program", fake}, {"timeout_seconds", 1}}}}};
+  spit(s.dir / "m.json", m.dump());
+  const fs::path o = s.dir / "o";
+  fs::create_directories(o / "certificates");
+  spit(o / "certificates" / "x.json", "{\"stale\": true}");
+  Cli r = run_cli({"reproduce", "--manifest", (s.dir / "m.json").string(), "--out", o.string(), "--quiet", "--gnuplot", "none"});
+  CHECK(r.status == 3);
+  CHECK(json::parse(slurp(o / "results.json"))["runs"][0]["status"] == "timeout");
+  // An earlier run's certificate is gone, so no later replay can read it as this run's.
+  CHECK_FALSE(fs::exists(o / "certificates" / "x.json"));
+  // The fake's own child (sleep 30) died with it.
+  const long group = std::atol(slurp(o / "tree.pid").c_str());
+  REQUIRE(group > 1);
+  CHECK(wait_until([&] { return live_in_group(group) == 0; }, 5));
+
+  // --resume reuses a timed-out run under the same time limit only.
+  std::vector<std::string> resume = {"reproduce", "--manifest", (s.dir / "m.json").string(), "--out", o.string(), "--gnuplot", "none", "--resume"};
+  Cli same = run_cli(resume);
+  CHECK(same.status == 3);
+  CHECK(same.err.find("1 runs (1 from the journal)") != std::string::npos);
+  resume.insert(resume.end(), {"--timeout", "1.5"});
+  Cli longer = run_cli(resume);
+  CHECK(longer.status == 3);
+  CHECK(longer.err.find("1 runs (0 from the journal)") != std::string::npos);
+  CHECK(longer.err.find("killed after the time limit of 1.5 s") != std::string::npos);
+}
+
+TEST_CASE("learn qsa --out stopped by SIGTERM ends by the signal and leaves no result.json", "[learn][interrupt]") {
+  if (!learning_available()) {
+    WARN("no LibTorch in this build");
+    return;
+  }
+  Scratch s("learnstop");
+  const fs::path out = s.dir / "run";
+  fs::create_directories(out);
+  spit(out / "result.json", "{\"earlier\": true}\n");  // an earlier complete run in the same folder
+  // Far more epochs than the test waits for: training is under way when the signal comes.
+  Background bg({"learn", "qsa", "--N", "8", "--q", "2", "--samples", "200000", "--epochs", "100000", "--patience", "100000",
+                 "--no-certify", "--threads", "1", "--gnuplot", "", "--out", out.string()},
+                s.dir, (s.dir / "unused.log").string());
+  REQUIRE(wait_until([&] { return fs::exists(out / "result.previous.json"); }, 20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  kill(bg.pid, SIGTERM);
+  const auto start = std::chrono::steady_clock::now();
+  int status = bg.wait();
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 20);
+  CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
+  CHECK(slurp(bg.err).find("learn interrupted by SIGTERM during training") != std::string::npos);
+  CHECK_FALSE(fs::exists(out / "result.json"));
+  CHECK(slurp(out / "result.previous.json") == "{\"earlier\": true}\n");  // not destroyed
+  CHECK_FALSE(fs::exists(out / "model.safetensors"));
+}
+
+TEST_CASE("reproduce never overwrites a file under the journal's name that is not its journal", "[reproduce][interrupt]") {
+  Scratch s("foreign");
+  spit(s.dir / "m.json", gate_manifest().dump(2));
+  const fs::path o = s.dir / "o";
+  fs::create_directories(o);
+  spit(o / "reproduce-journal.jsonl", "my notes\n");
+  for (bool resume : {false, true}) {
+    auto args = gate_args(s.dir / "m.json", o);
+    if (resume) args.push_back("--resume");
+    Cli r = run_cli(args);
+    CHECK(r.status == 2);
+    CHECK(r.err.find("reproduce-journal.jsonl' is not a reproduce journal") != std::string::npos);
+    CHECK(count_lines(r.err) == 1);
+    CHECK(slurp(o / "reproduce-journal.jsonl") == "my notes\n");
+  }
+
+  SECTION("a record that lost a field is not reused: the run is executed again") {
+    fs::remove(o / "reproduce-journal.jsonl");
+    spit(o / "gate", "");
+    REQUIRE(run_cli(gate_args(s.dir / "m.json", o)).status == 0);
+    std::string edited;
+    std::istringstream in(slurp(o / "reproduce-journal.jsonl"));
+    for (std::string line; std::getline(in, line);) {
+      json j = json::parse(line);
+      if (j.value("run", "") == "a-holds") j["outcome"].erase("status");
+      edited += j.dump() + "\n";
+    }
+    spit(o / "reproduce-journal.jsonl", edited);
+    const fs::path log = s.dir / "calls.log";
+    setenv("ATTNBOUNDS_FAKE_LOG", log.c_str(), 1);
+    auto args = gate_args(s.dir / "m.json", o);
+    args.push_back("--resume");
+    Cli r = run_cli(args);
+    unsetenv("ATTNBOUNDS_FAKE_LOG");
+    CHECK(r.status == 0);
+    CHECK(slurp(log) == "check fake --c 3 --json\n");
+    CHECK(json::parse(slurp(o / "results.json"))["runs"][0]["status"] == "holds");
+  }
+}
+
+TEST_CASE("check --certificate killed while it streams keeps the previous certificate; the partial file is refused", "[output][interrupt]") {
+  Scratch s("certkill");
+  const fs::path cert = s.dir / "c.cbor.zst";
+  spit(cert, "previous\n");
+  // 635,376 subsets on one thread: seconds of streaming, killed as soon as the partial file grows.
+  Background bg({"check", "qsa-cyclic", "--N", "64", "--q", "4", "--eps", "0.01", "--threads", "1", "--certificate", cert.string()},
+                s.dir, (s.dir / "unused.log").string());
+  auto partial = [&]() -> std::optional<fs::path> {
+    for (const auto& e : fs::directory_iterator(s.dir))
+      if (e.path().filename().string().rfind(".c.cbor.zst.partial-", 0) == 0 && fs::file_size(e.path()) > 0) return e.path();
+    return std::nullopt;
+  };
+  REQUIRE(wait_until([&] { return partial().has_value(); }, 60));
+  kill(bg.pid, SIGKILL);
+  bg.wait();
+  CHECK(slurp(cert) == "previous\n");  // never replaced by a half-written certificate
+  const fs::path left = *partial();
+  CHECK(left.filename().string()[0] == '.');  // hidden, named as partial
+  Cli replay = run_cli({"replay", left.string()});
+  CHECK(replay.status == 2);  // incomplete: malformed, not a verdict
+  CHECK(replay.err.find("truncated") != std::string::npos);
 }

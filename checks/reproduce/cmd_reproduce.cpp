@@ -26,6 +26,7 @@ struct ReproduceCli {
   bool quiet = false;
   bool json = false;
   bool allow_programs = false;
+  bool resume = false;
 };
 
 void run_reproduce_command(const ReproduceCli& cli) {
@@ -97,6 +98,7 @@ void run_reproduce_command(const ReproduceCli& cli) {
   opts.timeout_seconds = cli.timeout;
   opts.gnuplot = cli.gnuplot == "none" ? std::string() : cli.gnuplot;
   opts.progress = !cli.quiet;
+  opts.resume = cli.resume;
   std::vector<std::string> inv = {"attnbounds", "reproduce"};
   if (!cli.manifest.empty()) inv.insert(inv.end(), {"--manifest", cli.manifest});
   if (!cli.only.empty()) {
@@ -108,10 +110,10 @@ void run_reproduce_command(const ReproduceCli& cli) {
   // directories are byte-identical.
   opts.invocation = shell_join(inv) + " --out DIR";
 
-  int status = run_reproduce(manifest, opts);
+  json summary;
+  int status = run_reproduce(manifest, opts, &summary);
   auto report = (std::filesystem::path(cli.out) / "report.md").string();
   if (cli.json) {
-    json summary = json::parse(read_text_file(std::filesystem::path(cli.out) / "results.json"))["summary"];
     std::cout << json{{"tool", "attnbounds"}, {"version", ATTNBOUNDS_VERSION}, {"command", "reproduce"},
                       {"out", cli.out}, {"report", report}, {"summary", summary}}
                      .dump(2)
@@ -150,6 +152,7 @@ ParamTable reproduce_params() {
           param::file("--out", "output directory").with_default("out"),
           only, timeout, gnuplot, program,
           flag_row("--allow-programs", "let manifest runs name their own program (tests use a stand-in script)"),
+          flag_row("--resume", "continue an interrupted reproduce in --out: reuse the runs its journal records (unchanged ones only), redo the rest"),
           flag_row("--list", "list the manifest's runs and exit"),
           flag_row("--print-manifest", "print the manifest (the built-in one unless --manifest) and exit"),
           flag_row("--quiet", "no progress lines on stderr"), param::json().with_help("print a JSON summary on stdout")};
@@ -160,13 +163,16 @@ const DeclaredEntry reg{{"reproduce", "", "", "", "run a manifest of checks and 
                      "",
                      [](CLI::App& app) {
                        app.footer("Exit status: 0 every run produced its expected result; 1 a result contradicts the manifest's\n"
-                                  "expectation; 3 some run produced no result (not available, error, timeout); 2 bad manifest.\n"
+                                  "expectation; 3 some run produced no result (not available, error, timeout); 2 bad manifest,\n"
+                                  "or --out is in use by another reproduce or holds an interrupted one (use --resume).\n"
+                                  "SIGINT/SIGTERM: the running command is killed, no report is written, the journal keeps\n"
+                                  "the finished runs.\n"
                                   "Formats: docs/reproduce.md");
                        auto cli = std::make_shared<ReproduceCli>();
                        bind_params(app, kReproduceParams,
                                    {{"--manifest", &cli->manifest}, {"--out", &cli->out}, {"--only", &cli->only},
                                     {"--timeout", &cli->timeout}, {"--gnuplot", &cli->gnuplot}, {"--program", &cli->program},
-                                    {"--allow-programs", &cli->allow_programs}, {"--list", &cli->list},
+                                    {"--allow-programs", &cli->allow_programs}, {"--resume", &cli->resume}, {"--list", &cli->list},
                                     {"--print-manifest", &cli->print_manifest}, {"--quiet", &cli->quiet}, {"--json", &cli->json}});
                        app.callback([cli] { run_reproduce_command(*cli); });
                      }, &kReproduceParams}};

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <csignal>
+#include <fstream>
 #include <cmath>
 #include <cstring>
 #include <iostream>
@@ -10,11 +12,13 @@
 #include <set>
 
 #include "checks/usage_error.hpp"
+#include "core/atomic_file.hpp"
 #include "core/safe_path.hpp"
 #include "numeric/rational.hpp"
 #include "expr.hpp"
 #include "files.hpp"
 #include "checks/json_path.hpp"
+#include "run_journal.hpp"
 #include "subprocess.hpp"
 #include "table_files.hpp"
 
@@ -89,6 +93,11 @@ RunOutcome execute_run(const RunSpec& run, const std::string& self, double timeo
   ProcessResult p = run_process(run.program.empty() ? self : run.program, args, timeout_seconds, cwd);
   o.wall_seconds = p.seconds;
   o.exit_status = p.exit_status;
+  if (p.interrupted) {
+    o.status = "interrupted";
+    o.error = "interrupted by a signal to reproduce";
+    return o;
+  }
   if (!p.started) {
     o.status = "error";
     o.error = p.error;
@@ -172,10 +181,128 @@ bool selected(const RunSpec& r, const std::vector<std::string>& only) {
   return false;
 }
 
+// 64-bit FNV-1a of a file's bytes, in hex ("" when it cannot be read).
+std::string file_hash(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      h ^= static_cast<unsigned char>(buf[static_cast<std::size_t>(i)]);
+      h *= 0x100000001b3ULL;
+    }
+  }
+  return fmt::format("{:016x}", h);
+}
+
+// Each argument as a possible file name: the value of --flag=value, else the word itself.
+std::vector<std::string> argument_values(const std::vector<std::string>& args) {
+  std::vector<std::string> values;
+  for (const auto& a : args) {
+    std::size_t eq = a.find('=');
+    values.push_back(a.rfind("--", 0) == 0 && eq != std::string::npos ? a.substr(eq + 1) : a);
+  }
+  return values;
+}
+
+// The regular files inside the output directory that a run's arguments name (certificates it
+// writes, files it reads), each with a hash of its bytes.  A journal record is reused only when
+// these are unchanged, so a replay is never reused against a certificate that has been rewritten.
+json files_named_by(const RunSpec& run, const std::filesystem::path& run_dir) {
+  json files = json::object();
+  for (const auto& v : argument_values(run.args)) {
+    if (v.empty() || v[0] == '-') continue;
+    std::error_code ec;
+    const auto p = run_dir / v;
+    if (std::filesystem::is_regular_file(std::filesystem::symlink_status(p, ec))) files[v] = file_hash(p);
+  }
+  return files;
+}
+
+// The files a run writes (--certificate, --emit-lrs, --out) are removed before it starts, so a
+// run that fails or is killed cannot leave an earlier run's file behind for a later run (replay)
+// to read as if it were new.  Directories (learn --out) are left: learn clears its own result.
+void remove_stale_outputs(const RunSpec& run, const std::filesystem::path& run_dir) {
+  static const std::vector<std::string> output_flags = {"--certificate", "--emit-lrs", "--out"};
+  for (std::size_t i = 0; i < run.args.size(); ++i) {
+    std::string target;
+    for (const auto& f : output_flags) {
+      if (run.args[i] == f && i + 1 < run.args.size()) target = run.args[i + 1];
+      else if (run.args[i].rfind(f + "=", 0) == 0) target = run.args[i].substr(f.size() + 1);
+    }
+    if (target.empty()) continue;
+    std::error_code ec;
+    const auto p = run_dir / target;
+    if (std::filesystem::is_regular_file(std::filesystem::symlink_status(p, ec))) std::filesystem::remove(p, ec);
+  }
+}
+
+std::vector<std::string> shown_argv(const RunSpec& run) {
+  std::vector<std::string> argv = {run.program.empty() ? "attnbounds" : run.program};
+  argv.insert(argv.end(), run.args.begin(), run.args.end());
+  if (run.append_json) argv.push_back("--json");
+  return argv;
+}
+
+json outcome_record(const RunOutcome& o, const json& fingerprint, const json& files, double limit) {
+  json outcome = {{"argv", o.argv}, {"status", o.status}, {"exit_status", o.exit_status},
+                  {"error", o.error}, {"warning", o.warning}, {"result", o.result},
+                  {"wall_seconds", o.wall_seconds}, {"seconds", o.reported_seconds}, {"threads", o.threads}};
+  return {{"run", o.spec->id}, {"fingerprint", fingerprint}, {"files", files}, {"time_limit", limit}, {"outcome", outcome}};
+}
+
+// Throws json::exception when the record lacks a field (a journal edited by hand).
+RunOutcome outcome_from_record(const RunSpec& spec, const json& record) {
+  const json& r = record.at("outcome");
+  RunOutcome o;
+  o.spec = &spec;
+  for (const auto& a : r.at("argv")) o.argv.push_back(a.get<std::string>());
+  o.status = r.at("status").get<std::string>();
+  o.exit_status = r.at("exit_status").get<int>();
+  o.error = r.at("error").get<std::string>();
+  o.warning = r.at("warning").get<std::string>();
+  o.result = r.at("result");
+  o.wall_seconds = r.at("wall_seconds").get<double>();
+  o.reported_seconds = r.at("seconds");
+  o.threads = r.at("threads");
+  o.from_journal = true;
+  return o;
+}
+
+// The journal's outcome of a run, when it may be reused: the run's command line, the program's
+// bytes and the files its arguments name are what they were, and a timed-out run had the same
+// time limit.  A record that cannot be read is not reused (the run is executed again).
+std::optional<RunOutcome> reusable_outcome(const RunSpec& spec, const json* record, const json& fingerprint,
+                                           const json& files, double limit) {
+  if (!record) return std::nullopt;
+  try {
+    if (record->at("fingerprint") != fingerprint || record->at("files") != files) return std::nullopt;
+    RunOutcome o = outcome_from_record(spec, *record);
+    if (o.status == "timeout" && record->at("time_limit").get<double>() != limit) return std::nullopt;
+    return o;
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+// Outputs of the previous reproduce in `dir` that would look like the current run's while this
+// one works: moved to *.previous.* names first, removed once the new ones are written.
+const std::vector<std::pair<std::string, std::string>>& previous_names() {
+  static const std::vector<std::pair<std::string, std::string>> names = {
+      {"report.md", "report.previous.md"}, {"results.json", "results.previous.json"}, {"timings.json", "timings.previous.json"}};
+  return names;
+}
+
+const char* signal_name(int sig) {
+  return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
+}
+
 
 }  // namespace
 
-int run_reproduce(const Manifest& manifest, const ReproduceOptions& options) {
+int run_reproduce(const Manifest& manifest, const ReproduceOptions& options, json* summary) {
   namespace fs = std::filesystem;
   const std::string self = self_executable();
   // Nothing inside --out is followed through a symbolic link: a planted link could point anywhere.
@@ -186,48 +313,107 @@ int run_reproduce(const Manifest& manifest, const ReproduceOptions& options) {
   fs::create_directories(options.out / "certificates");
   const fs::path run_dir = fs::absolute(options.out);
 
+  // One reproduce per directory; then the journal decides what a second one may reuse.
+  OutputDirLock lock(options.out);
+  RunJournal journal(options.out);
+  if (journal.exists() && !journal.complete() && journal.finished_runs() > 0 && !options.resume)
+    throw UsageError("--out", fmt::format("'{}' holds an interrupted reproduce ({} finished runs in {}); continue it with "
+                                          "--resume, or delete that file to start over",
+                                          options.out.string(), journal.finished_runs(), journal.path().string()));
+  for (const auto& [name, previous] : previous_names()) {
+    std::error_code ec;
+    if (!fs::exists(options.out / name, ec)) continue;
+    fs::rename(options.out / name, options.out / previous, ec);
+    if (ec) throw OutputError("cannot rename '" + (options.out / name).string() + "' to " + previous + ": " + ec.message());
+  }
+  const bool continuing = options.resume && journal.exists();
+  if (continuing) journal.continue_existing();
+  else journal.start_fresh({{"manifest", manifest.name}, {"label", options.manifest_label}});
+
   std::vector<RunOutcome> outcomes;
   std::size_t total = 0;
   for (const auto& r : manifest.runs) total += selected(r, options.only);
   if (total == 0) std::cerr << "reproduce: warning: no run id matches --only\n";
-  std::size_t done = 0;
+  std::size_t done = 0, reused = 0;
   double total_seconds = 0;
-  for (const auto& run : manifest.runs) {
-    if (!selected(run, options.only)) {
-      RunOutcome skipped;
-      skipped.spec = &run;
-      skipped.argv.push_back(run.program.empty() ? "attnbounds" : run.program);
-      skipped.argv.insert(skipped.argv.end(), run.args.begin(), run.args.end());
-      outcomes.push_back(std::move(skipped));
-      continue;
+  std::map<std::string, std::string> program_hashes;
+  int interrupted_by = 0;
+  {
+    InterruptGuard guard;
+    for (const auto& run : manifest.runs) {
+      if (!selected(run, options.only)) {
+        RunOutcome skipped;
+        skipped.spec = &run;
+        skipped.argv.push_back(run.program.empty() ? "attnbounds" : run.program);
+        skipped.argv.insert(skipped.argv.end(), run.args.begin(), run.args.end());
+        outcomes.push_back(std::move(skipped));
+        continue;
+      }
+      if ((interrupted_by = InterruptGuard::caught_signal()) != 0) break;
+      ++done;
+      double limit = options.timeout_seconds > 0 ? options.timeout_seconds
+                     : run.timeout_seconds > 0   ? run.timeout_seconds
+                                                 : manifest.timeout_seconds;
+      const std::string program = run.program.empty() ? self : run.program;
+      if (!program_hashes.count(program)) {
+        auto found = program.find('/') != std::string::npos ? std::optional<std::string>(program) : find_program(program);
+        program_hashes[program] = found ? file_hash(*found) : "";
+      }
+      const json fingerprint = {{"argv", shown_argv(run)}, {"program_bytes", program_hashes[program]}};
+      if (options.progress)
+        std::cerr << fmt::format("[{}/{}] {:<28} {}", done, total, run.id, shell_join(run.args)) << std::flush;
+      std::optional<RunOutcome> kept;
+      if (continuing) kept = reusable_outcome(run, journal.find(run.id), fingerprint, files_named_by(run, run_dir), limit);
+      if (kept) {
+        RunOutcome o = std::move(*kept);
+        ++reused;
+        if (options.progress) std::cerr << fmt::format("  -> {} (from the journal)\n", o.status);
+        outcomes.push_back(std::move(o));
+        continue;
+      }
+      remove_stale_outputs(run, run_dir);
+      RunOutcome o = execute_run(run, self, limit, run_dir);
+      if (o.status == "interrupted") {
+        interrupted_by = InterruptGuard::caught_signal();
+        if (options.progress) std::cerr << "  -> interrupted\n";
+        break;
+      }
+      journal.append(outcome_record(o, fingerprint, files_named_by(run, run_dir), limit));
+      total_seconds += o.wall_seconds;
+      if (options.progress) {
+        std::string note = o.status == "not-available" ? ""
+                           : !o.produced_result()      ? "  (" + o.error + ")"
+                           : !o.as_expected()          ? "  UNEXPECTED"
+                                                       : "";
+        if (note.size() > 120) note = note.substr(0, 120) + "...)";
+        std::cerr << fmt::format("  -> {} ({:.1f} s){}\n", o.status, o.wall_seconds, note);
+      }
+      outcomes.push_back(std::move(o));
     }
-    ++done;
-    double limit = options.timeout_seconds > 0 ? options.timeout_seconds
-                   : run.timeout_seconds > 0   ? run.timeout_seconds
-                                               : manifest.timeout_seconds;
-    if (options.progress)
-      std::cerr << fmt::format("[{}/{}] {:<28} {}", done, total, run.id, shell_join(run.args)) << std::flush;
-    RunOutcome o = execute_run(run, self, limit, run_dir);
-    total_seconds += o.wall_seconds;
-    if (options.progress) {
-      std::string note = o.status == "not-available" ? ""
-                         : !o.produced_result()      ? "  (" + o.error + ")"
-                         : !o.as_expected()          ? "  UNEXPECTED"
-                                                     : "";
-      if (note.size() > 120) note = note.substr(0, 120) + "...)";
-      std::cerr << fmt::format("  -> {} ({:.1f} s){}\n", o.status, o.wall_seconds, note);
-    }
-    outcomes.push_back(std::move(o));
+    if (interrupted_by == 0) interrupted_by = InterruptGuard::caught_signal();
+  }
+  if (interrupted_by != 0) {
+    std::size_t recorded = 0;
+    for (const auto& o : outcomes) recorded += o.status != "skipped";
+    std::cerr << fmt::format("reproduce: interrupted by {}: {} finished runs are recorded in {}; no report was written; "
+                             "'reproduce --resume' with the same options continues\n",
+                             signal_name(interrupted_by), recorded, journal.path().string());
+    InterruptGuard::die_by(interrupted_by);
   }
   // Skipped runs are not part of this report.
   std::vector<RunOutcome> ran;
   for (auto& o : outcomes)
     if (o.status != "skipped") ran.push_back(o);
   Provenance provenance = current_provenance();
-  int exit_status = write_reproduce_outputs(manifest, options, ran, provenance);
+  int exit_status = write_reproduce_outputs(manifest, options, ran, provenance, summary);
+  journal.mark_complete(exit_status);
+  for (const auto& [name, previous] : previous_names()) {
+    std::error_code ec;
+    fs::remove(options.out / previous, ec);
+  }
   if (options.progress)
-    std::cerr << fmt::format("reproduce: {} runs in {:.1f} s; report: {}\n", ran.size(), total_seconds,
-                             (options.out / "report.md").string());
+    std::cerr << fmt::format("reproduce: {} runs ({} from the journal) in {:.1f} s; report: {}\n", ran.size(), reused,
+                             total_seconds, (options.out / "report.md").string());
   return exit_status;
 }
 
@@ -252,7 +438,7 @@ std::vector<RunOutcome> outcomes_from_results(const Manifest& manifest, const js
 }
 
 int write_reproduce_outputs(const Manifest& manifest, const ReproduceOptions& options,
-                            const std::vector<RunOutcome>& ran, const Provenance& provenance) {
+                            const std::vector<RunOutcome>& ran, const Provenance& provenance, json* summary) {
   namespace fs = std::filesystem;
   fs::create_directories(options.out / "tables");
   fs::create_directories(options.out / "plots");
@@ -310,6 +496,7 @@ int write_reproduce_outputs(const Manifest& manifest, const ReproduceOptions& op
   for (const auto& [plot, files] : plots) plot_json.push_back(plot_to_json(plot));
   results["plots"] = plot_json;
   write_text_file(options.out / "results.json", results.dump(2) + "\n");
+  if (summary) *summary = results["summary"];
 
   json timings;
   double total_seconds = 0;
@@ -317,7 +504,8 @@ int write_reproduce_outputs(const Manifest& manifest, const ReproduceOptions& op
   timings["total_seconds"] = total_seconds;
   json per_run = json::array();
   for (const auto& o : ran)
-    per_run.push_back({{"id", o.spec->id}, {"wall_seconds", o.wall_seconds}, {"seconds", o.reported_seconds}, {"threads", o.threads}});
+    per_run.push_back({{"id", o.spec->id}, {"wall_seconds", o.wall_seconds}, {"seconds", o.reported_seconds}, {"threads", o.threads},
+                       {"from_journal", o.from_journal}});
   timings["runs"] = per_run;
   write_text_file(options.out / "timings.json", timings.dump(2) + "\n");
 

@@ -23,6 +23,7 @@ struct ReproduceOptions {
   std::string gnuplot = "gnuplot";         // empty: write scripts only
   bool progress = true;                    // progress lines on stderr
   std::string invocation = "attnbounds reproduce";
+  bool resume = false;  // reuse the runs the journal in `out` records (unchanged ones only)
 };
 
 // What happened to one run.  `status`: holds | fails | undecided | ok (a result), or
@@ -38,6 +39,7 @@ struct RunOutcome {
   double wall_seconds = 0;
   json reported_seconds;  // the command's own `seconds`, for timings.json
   json threads;           // the command's `threads`, for timings.json
+  bool from_journal = false;  // taken from the journal of an interrupted reproduce (--resume)
 
   bool produced_result() const;
   bool as_expected() const;  // true when no expectation or the status is one of them
@@ -86,13 +88,17 @@ std::string write_report_markdown(const ReportInputs& inputs);
 // Runs everything and writes DIR/report.md, DIR/tables/, DIR/plots/, DIR/results.json and
 // DIR/timings.json.  Returns the exit status: 0 every selected run produced a result as
 // expected, 1 some result contradicts the manifest's expectation, 3 some run produced no
-// result (not available, error, timeout) and none contradicts.
-int run_reproduce(const Manifest& manifest, const ReproduceOptions& options);
+// result (not available, error, timeout) and none contradicts.  Holds DIR/reproduce.lock
+// while it works and records each finished run in DIR/reproduce-journal.jsonl; on SIGINT,
+// SIGTERM or SIGHUP it kills the running child's process group, writes no report and ends by
+// that signal.  `summary`, when given, receives results.json's summary (read while the lock is
+// held, so no other reproduce can have replaced the file).
+int run_reproduce(const Manifest& manifest, const ReproduceOptions& options, json* summary = nullptr);
 
 // Writes every output of `reproduce` from outcomes that already exist (for example read back from
 // a results.json with outcomes_from_results); returns the exit status run_reproduce would.
 int write_reproduce_outputs(const Manifest& manifest, const ReproduceOptions& options,
-                            const std::vector<RunOutcome>& ran, const Provenance& provenance);
+                            const std::vector<RunOutcome>& ran, const Provenance& provenance, json* summary = nullptr);
 // The runs recorded in a results.json, matched to `manifest`'s runs by id (unknown ids are
 // skipped).  The outcomes point into `manifest`.
 std::vector<RunOutcome> outcomes_from_results(const Manifest& manifest, const json& results);
