@@ -46,6 +46,8 @@ struct LearnOptions {
   int width = 256, depth = 2, hidden = 64;
   std::string inputs = "ball";
   long long validation = 500, test = 1000;
+  int validation_int = 500, test_int = 1000;  // the table's integer targets (ranges fit in int)
+  int N_one = 8, samples_one = 1000;          // learn qsa: one N, one training-set size
   int epochs = 200, batch = 64, patience = 20;
   double lr = 0.01;
   std::string precision;  // float32 | float64; default per family
@@ -597,7 +599,8 @@ void run_learn_sweep(const LearnOptions& o) {
     exponents.push_back(e);
   }
 
-  json params = {{"families", o.families}, {"N", o.N}, {"q", o.q}, {"d", o.d}, {"samples", o.samples},
+  // The grid's lists have their own names: params.N is a single integer in every result.
+  json params = {{"families", o.families}, {"N_values", Ns}, {"q", o.q}, {"d", o.d}, {"samples_values", sample_sizes},
                  {"seeds", o.seeds}, {"first_seed", o.common.seed}, {"target", o.target}, {"eps", o.eps},
                  {"precision", o.precision.empty() ? "float64 attention, float32 fc and lstm" : o.precision}};
   json out = make_result("learn", "qsa-sweep", "Appendix D", kLearnProvenance, params,
@@ -694,63 +697,168 @@ void run_learn_sweep(const LearnOptions& o) {
   emit(out, o.common, 0);
 }
 
-void add_training_options(CLI::App& sub, LearnOptions& o) {
-  add_common(sub, o.common, false);
-  o.common.threads = 1;
-  sub.add_option("--q", o.q, "subset size q")->capture_default_str();
-  sub.add_option("--d", o.d, "value width d'")->capture_default_str();
-  sub.add_option("--m", o.m, "attention: width k of queries and keys (0 = N)")->capture_default_str();
-  sub.add_flag("--no-scale", o.no_scale, "attention: no learned scalar on the query");
-  sub.add_option("--width", o.width, "fc: hidden width")->capture_default_str();
-  sub.add_option("--depth", o.depth, "fc: hidden layers")->capture_default_str();
-  sub.add_option("--hidden", o.hidden, "lstm: hidden size per direction")->capture_default_str();
-  sub.add_option("--inputs", o.inputs, "z_i uniform in the unit ball or on the unit sphere: ball | sphere")->capture_default_str();
-  sub.add_option("--validation", o.validation, "validation samples (early stopping)")->capture_default_str();
-  sub.add_option("--test", o.test, "held-out test samples")->capture_default_str();
-  sub.add_option("--epochs", o.epochs, "maximum epochs")->capture_default_str();
-  sub.add_option("--batch", o.batch, "minibatch size")->capture_default_str();
-  sub.add_option("--lr", o.lr, "Adam learning rate, > 0")->capture_default_str();
-  sub.add_option("--patience", o.patience, "stop after this many epochs without a better validation loss")->capture_default_str();
-  sub.add_option("--precision", o.precision, "float32 | float64 (default: float64 for attention, float32 otherwise)");
-  sub.add_option("--out", o.out, "output directory (created if its parent exists)");
-  sub.add_option("--eps", o.eps, "accuracy the certified check of a trained unit is run at")->capture_default_str();
-  sub.add_option("--model-dtype", o.model_dtype, "dtype of the written model file: F64 | F32")->capture_default_str();
-  sub.add_flag("--no-certify", o.no_certify, "skip the certified check of trained attention units");
-  sub.add_flag("--no-min-p", o.no_min_p, "skip min-p (embed and arith, float:P) of trained attention units");
-  sub.add_option("--p-min", o.p_min, "min-p: smallest P")->capture_default_str();
-  sub.add_option("--p-max", o.p_max, "min-p: largest P")->capture_default_str();
-  sub.add_option("--gnuplot", o.gnuplot, "gnuplot program for the figures (empty: do not render)")->capture_default_str();
+// The parameter table of learn qsa (sweep = false) or learn qsa-sweep: the ranges are those
+// QsaLearnConfig::validate enforces, so a bad value is refused by the flag before any training.
+ParamTable learn_params(bool sweep) {
+  auto int_row = [](const char* flag, long long lo, long long hi, long long def, const char* help) {
+    ParamDef d;
+    d.flag = flag;
+    d.kind = ParamKind::Int;
+    d.help = help;
+    return d.with_range(lo, hi).with_default(def);
+  };
+  auto real_row = [](const char* flag, const char* def, const char* help, const char* range) {
+    ParamDef d;
+    d.flag = flag;
+    d.kind = ParamKind::Real;
+    d.help = help;
+    d.default_value = def;
+    d.range_note = range;
+    return d;
+  };
+  ParamTable t;
+  if (sweep) {
+    ParamDef families;
+    families.flag = "--families";
+    families.kind = ParamKind::TextList;
+    families.help = "comma-separated model families: attention, fc, lstm";
+    t.push_back(families.with_default("attention,fc,lstm"));
+    ParamDef N;
+    N.flag = "--N";
+    N.kind = ParamKind::IntList;
+    N.help = "comma-separated numbers of tokens";
+    N.value_hint = "list";
+    t.push_back(N.with_range(2, 1024).with_default("8,16"));
+    ParamDef samples;
+    samples.flag = "--samples";
+    samples.kind = ParamKind::IntList;
+    samples.help = "comma-separated training-set sizes";
+    samples.value_hint = "list";
+    t.push_back(samples.with_range(1, 10000000).with_default("100,300,1000"));
+    t.push_back(int_row("--seeds", 1, 100, 1, "seeds per point (seed, seed+1, ...)"));
+    t.push_back(real_row("--target", "0.1", "mean test error that counts as learned, in (0, 10]", "(0, 10]"));
+  } else {
+    ParamDef family;
+    family.flag = "--family";
+    family.kind = ParamKind::Choice;
+    family.help = "model family";
+    t.push_back(family.with_choices({"attention", "fc", "lstm"}, "attention"));
+    t.push_back(int_row("--N", 2, 1024, 8, "number of tokens"));
+    t.push_back(int_row("--samples", 1, 10000000, 1000, "training samples"));
+  }
+  t.push_back(int_row("--q", 1, 1024, 2, "subset size q, at most N"));
+  t.push_back(int_row("--d", 1, 256, 2, "value width d'"));
+  t.push_back(int_row("--m", 0, 4096, 0, "attention: width of queries and keys (0 = N)"));
+  ParamDef no_scale;
+  no_scale.flag = "--no-scale";
+  no_scale.kind = ParamKind::Flag;
+  no_scale.help = "attention: no learned scalar on the query";
+  t.push_back(no_scale);
+  t.push_back(int_row("--width", 1, 16384, 256, "fc: hidden width"));
+  t.push_back(int_row("--depth", 1, 64, 2, "fc: hidden layers"));
+  t.push_back(int_row("--hidden", 1, 4096, 64, "lstm: hidden size per direction"));
+  ParamDef inputs;
+  inputs.flag = "--inputs";
+  inputs.kind = ParamKind::Choice;
+  inputs.help = "z_i uniform in the unit ball or on the unit sphere";
+  t.push_back(inputs.with_choices({"ball", "sphere"}, "ball"));
+  t.push_back(int_row("--validation", 1, 1000000, 500, "validation samples (early stopping)"));
+  t.push_back(int_row("--test", 1, 1000000, 1000, "held-out test samples"));
+  t.push_back(int_row("--epochs", 1, 100000, 200, "maximum epochs"));
+  t.push_back(int_row("--batch", 1, 100000, 64, "minibatch size"));
+  t.push_back(real_row("--lr", "0.01", "Adam learning rate, in (0, 10]", "(0, 10]"));
+  t.push_back(int_row("--patience", 1, 100000, 20, "stop after this many epochs without a better validation loss"));
+  ParamDef precision;
+  precision.flag = "--precision";
+  precision.kind = ParamKind::Choice;
+  precision.help = "training precision";
+  t.push_back(precision.with_choices({"float32", "float64"}, "").with_computed_default("float64 for attention, float32 otherwise"));
+  t.push_back(param::file("--out", "output directory (created if its parent exists)"));
+  t.push_back(param::eps().with_help("accuracy the certified check of a trained unit is run at").with_default("0.1"));
+  ParamDef dtype;
+  dtype.flag = "--model-dtype";
+  dtype.kind = ParamKind::Choice;
+  dtype.help = "dtype of the written model file";
+  t.push_back(dtype.with_choices({"F64", "F32"}, "F64"));
+  ParamDef no_certify;
+  no_certify.flag = "--no-certify";
+  no_certify.kind = ParamKind::Flag;
+  no_certify.help = "skip the certified check of trained attention units";
+  t.push_back(no_certify);
+  ParamDef no_min_p = no_certify;
+  no_min_p.flag = "--no-min-p";
+  no_min_p.help = "skip min-p (embed and arith, float:P) of trained attention units";
+  t.push_back(no_min_p);
+  t.push_back(param::p_min().with_range(2, 4096).with_help("min-p of a trained unit: smallest P"));
+  t.push_back(param::p_max().with_range(2, 4096).with_default(24).at_least("--p-min").with_help("min-p of a trained unit: largest P"));
+  ParamDef gnuplot;
+  gnuplot.flag = "--gnuplot";
+  gnuplot.kind = ParamKind::Text;
+  gnuplot.help = "gnuplot program for the figures (empty: do not render)";
+  t.push_back(gnuplot.with_default("gnuplot"));
+  // Training is reproducible bit for bit only on one thread (LibTorch's reductions depend on the
+  // thread count), so learn defaults to one and says so.
+  ParamTable common = common_params(false);
+  for (auto& d : common)
+    if (d.flag == "--threads")
+      d = d.with_default(1).with_help("worker threads of training and certification (0 = every CPU the process may use); "
+                                      "training is bit-for-bit reproducible with one thread only");
+  t.insert(t.end(), common.begin(), common.end());
+  return t;
+}
+const ParamTable kLearnQsa = learn_params(false), kLearnSweep = learn_params(true);
+
+std::vector<ParamBinding> training_bindings(LearnOptions& o) {
+  return {{"--q", &o.q}, {"--d", &o.d}, {"--m", &o.m}, {"--no-scale", &o.no_scale}, {"--width", &o.width},
+          {"--depth", &o.depth}, {"--hidden", &o.hidden}, {"--inputs", &o.inputs}, {"--validation", &o.validation_int},
+          {"--test", &o.test_int}, {"--epochs", &o.epochs}, {"--batch", &o.batch}, {"--lr", &o.lr},
+          {"--patience", &o.patience}, {"--precision", &o.precision}, {"--out", &o.out}, {"--eps", &o.eps},
+          {"--model-dtype", &o.model_dtype}, {"--no-certify", &o.no_certify}, {"--no-min-p", &o.no_min_p},
+          {"--p-min", &o.p_min}, {"--p-max", &o.p_max}, {"--gnuplot", &o.gnuplot}};
+}
+
+std::vector<ParamBinding> with_common_bindings(std::vector<ParamBinding> b, LearnOptions& o) {
+  for (auto& c : common_bindings(o.common, false)) b.push_back(c);
+  return b;
 }
 
 const DeclaredEntry reg_learn_qsa{{"learn", "qsa", "Appendix D", kLearnProvenance,
-                                   "train one attention unit, FC network or LSTM on qSA; certify a trained unit",
-                                   "--family --N --q --d --m --width --depth --hidden --samples --epochs --lr --seed --out --json",
+                                   "train one attention unit, FC network or LSTM on qSA; certify a trained unit", "",
                                    [](CLI::App& a) {
                                      auto o = std::make_shared<LearnOptions>();
                                      auto* sub = a.add_subcommand("qsa", "train one model on qSA (docs/learning.md)");
-                                     add_training_options(*sub, *o);
-                                     sub->add_option("--family", o->family, "attention | fc | lstm")->capture_default_str();
-                                     sub->add_option("--N", o->N, "number of tokens")->capture_default_str();
-                                     sub->add_option("--samples", o->samples, "training samples")->capture_default_str();
-                                     sub->callback([o] { run_learn_qsa(*o); });
-                                   }}};
+                                     auto b = training_bindings(*o);
+                                     b.push_back({"--family", &o->family});
+                                     b.push_back({"--N", &o->N_one});
+                                     b.push_back({"--samples", &o->samples_one});
+                                     bind_params(*sub, kLearnQsa, with_common_bindings(b, *o));
+                                     sub->callback([o] {
+                                       o->N = std::to_string(o->N_one);
+                                       o->samples = std::to_string(o->samples_one);
+                                       o->validation = o->validation_int;
+                                       o->test = o->test_int;
+                                       run_learn_qsa(*o);
+                                     });
+                                   }, &kLearnQsa}};
 
 const DeclaredEntry reg_learn_sweep{{"learn", "qsa-sweep", "Appendix D", kLearnProvenance,
-                                     "samples x N x seeds grid per family: test error, samples needed, log-log exponent",
-                                     "--families --N --samples --seeds --target --q --d --out --json",
+                                     "samples x N x seeds grid per family: test error, samples needed, log-log exponent", "",
                                      [](CLI::App& a) {
                                        auto o = std::make_shared<LearnOptions>();
                                        auto* sub = a.add_subcommand("qsa-sweep", "sample-complexity sweep (docs/learning.md)");
-                                       add_training_options(*sub, *o);
-                                       o->N = "8,16";
-                                       o->samples = "100,300,1000";
-                                       sub->add_option("--families", o->families, "comma-separated: attention,fc,lstm")->capture_default_str();
-                                       sub->add_option("--N", o->N, "comma-separated N")->capture_default_str();
-                                       sub->add_option("--samples", o->samples, "comma-separated training-set sizes")->capture_default_str();
-                                       sub->add_option("--seeds", o->seeds, "seeds per point (seed, seed+1, ...)")->capture_default_str();
-                                       sub->add_option("--target", o->target, "mean test error that counts as learned")->capture_default_str();
-                                       sub->callback([o] { run_learn_sweep(*o); });
-                                     }}};
+                                       auto b = training_bindings(*o);
+                                       b.push_back({"--families", &o->families});
+                                       b.push_back({"--N", &o->N});
+                                       b.push_back({"--samples", &o->samples});
+                                       b.push_back({"--seeds", &o->seeds});
+                                       b.push_back({"--target", &o->target});
+                                       bind_params(*sub, kLearnSweep, with_common_bindings(b, *o));
+                                       sub->callback([o] {
+                                         o->validation = o->validation_int;
+                                         o->test = o->test_int;
+                                         run_learn_sweep(*o);
+                                       });
+                                     }, &kLearnSweep}};
 
 }  // namespace
 

@@ -140,17 +140,16 @@ const DeclaredEntry check_match2_reg{
      }, &kCheckMatch2}};
 
 void emit_eval(const json& r, const CommonOptions& common) {
-  if (common.json) std::cout << r.dump(2) << '\n';
-  else {
-    std::cout << "eval " << r.value("construction", "") << " (" << r["semantics"].get<std::string>() << ")\n";
-    std::cout << "  token  x   model  truth\n";
-    int i = 1;
-    for (const auto& t : r["tokens"])
-      std::cout << "  " << i++ << "\t" << t["x"].dump() << "\t" << t["model"].dump() << "\t" << t["truth"].dump()
-                << (t["model"] == t["truth"] ? "" : "   <- wrong") << '\n';
-    std::cout << "  errors " << r["errors"].dump() << '\n';
-  }
-  set_exit_status(r["errors"].get<int>() == 0 ? 0 : 1);
+  const int status = r["errors"].get<int>() == 0 ? 0 : 1;
+  if (common.json) return emit(r, common, status);
+  std::cout << "eval " << r.value("construction", "") << " (" << r["semantics"].get<std::string>() << ")\n";
+  std::cout << "  token  x   model  truth\n";
+  int i = 1;
+  for (const auto& t : r["tokens"])
+    std::cout << "  " << i++ << "\t" << t["x"].dump() << "\t" << t["model"].dump() << "\t" << t["truth"].dump()
+              << (t["model"] == t["truth"] ? "" : "   <- wrong") << '\n';
+  std::cout << "  errors " << r["errors"].dump() << '\n';
+  set_exit_status(status);
 }
 
 const DeclaredEntry eval_match2_reg{
@@ -165,8 +164,8 @@ const DeclaredEntry eval_match2_reg{
          if (o->no_residual) check_no_residual_flags(*o);
          const std::vector<int> x = parse_tokens(o->input, o->M, o->given, o->N);
          auto cfg = match2_config(*o);
-         emit_eval(o->no_residual ? to_json(eval_match2_no_residual(cfg, x))
-                                  : to_json(eval_match2(cfg, x)),
+         emit_eval(o->no_residual ? to_json(eval_match2_no_residual(cfg, x), "match2")
+                                  : to_json(eval_match2(cfg, x), "match2"),
                    o->common);
        });
      }, &kEvalMatch2}};
@@ -214,7 +213,7 @@ const DeclaredEntry eval_match3_reg{
        bind_match3(*sub, *o, true);
        sub->callback([o] {
          const std::vector<int> x = parse_tokens(o->input, o->M, o->given, o->N);
-         emit_eval(to_json(eval_match3_third_order(match3_config(*o), x)), o->common);
+         emit_eval(to_json(eval_match3_third_order(match3_config(*o), x), "match3-third-order"), o->common);
        });
      }, &kEvalMatch3}};
 

@@ -76,7 +76,7 @@ void run_eval_match2_model(const std::string& path, const std::string& input, co
   const std::vector<int> x = parse_int_list("--input", input, -1000000000, 1000000000, 2);
   if (x.size() != static_cast<std::size_t>(m.N))
     throw UsageError("--input", fmt::format("needs N = {} token values (the model's N), got {}", m.N, x.size()));
-  json r = to_json(eval_match2_table(m, semantics_of(common), x));
+  json r = to_json(eval_match2_table(m, semantics_of(common), x), "match2");
   r["params"]["model"] = path;
   r["params"]["class"] = "match2-table";
   emit_match_model_eval(r, common, "match2 --model " + path);
@@ -285,7 +285,7 @@ void run_eval_match3_model(const Match3ModelOptions& o) {
   const std::vector<int> x = parse_int_list("--input", o.input, -1000000000, 1000000000, 2);
   if (x.size() != static_cast<std::size_t>(m.N))
     throw UsageError("--input", fmt::format("needs N = {} token values (the model's N), got {}", m.N, x.size()));
-  json r = to_json(eval_match3_third_order_model(m, semantics_of(o.common), x));
+  json r = to_json(eval_match3_third_order_model(m, semantics_of(o.common), x), "match3");
   r["params"]["model"] = o.model;
   r["params"]["class"] = "match3-third-order";
   emit_match_model_eval(r, o.common, "match3 --model " + o.model);

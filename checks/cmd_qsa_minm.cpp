@@ -70,7 +70,9 @@ void run_min_m(const MinMOptions& o) {
       }
       rows.push_back(row);
     }
-  json params = {{"N", o.N}, {"q", o.q}, {"seeds", o.seeds}, {"first_seed", o.common.seed}, {"strategy", o.strategy},
+  // The grid's N and q lists have their own names: params.N and params.q are single integers in
+  // every result.
+  json params = {{"N_values", Ns}, {"q_values", qs}, {"seeds", o.seeds}, {"first_seed", o.common.seed}, {"strategy", o.strategy},
                  {"mk_max", o.mk_max}};
   json out = make_claim_result("min-m", "qsa-rip", params, "exact");
   out["meaning"] =

@@ -104,7 +104,8 @@ json to_json(const Match3ThirdOrderResult& r) {
   json params{{"N", r.N}, {"M", r.M}, {"c", to_exact_string(r.c)}, {"flip_query_sign", r.flip_query_sign}};
   json result = make_claim_result("check", "match3-third-order", params, r.semantics);
   result["m"] = 4;
-  result["residual"] = r.residual;
+  result["residual"] = true;  // psi sees x_i besides the unit output
+  result["residual_meaning"] = r.residual;
   result["gap"] = to_decimal_string(r.gap_lower, 17, -1);
   result["threshold"] = to_decimal_string(r.threshold_lower, 17, 0);
   result["temperature_bound"] = to_decimal_string(r.temperature_bound_upper, 17, +1);
@@ -141,11 +142,11 @@ json to_json(const Match3LocalResult& r) {
   return result;
 }
 
-json to_json(const MatchEvalResult& r) {
+json to_json(const MatchEvalResult& r, const std::string& claim) {
   json params{{"N", r.x.size()}, {"M", r.M}, {"c", to_exact_string(r.c)}};
   if (r.residual) params["residual"] = *r.residual;
-  json result{{"tool", "attnbounds"}, {"version", ATTNBOUNDS_VERSION}, {"command", "eval"}, {"construction", r.construction},
-              {"params", params}, {"semantics", r.semantics}};
+  json result = make_claim_result("eval", claim, params, r.semantics);
+  result["construction"] = r.construction;
   if (r.threshold) result["threshold"] = to_decimal_string(*r.threshold, 17, 0);
   json tokens = json::array();
   for (const auto& d : r.tokens)
@@ -160,10 +161,13 @@ json to_json(const Match3LocalEval& r) {
   for (const auto& t : r.tokens)
     tokens.push_back({{"x", t.x}, {"y", one_based(t.y)}, {"model", t.model}, {"truth", t.truth},
                       {"decoded_candidates", t.decoded}, {"decided", t.decided}});
-  return json{{"tool", "attnbounds"}, {"version", ATTNBOUNDS_VERSION}, {"command", "eval"},
-              {"construction", r.window ? "match3-window" : "match3-hinted"},
-              {"params", {{"N", r.N}, {"M", r.M}, {r.window ? "w" : "q", r.q}, {"c", to_exact_string(r.c)}}},
-              {"semantics", r.semantics}, {"tokens", tokens}, {"errors", r.errors}};
+  const char* claim = r.window ? "match3-window" : "match3-hinted";
+  json result = make_claim_result("eval", claim,
+                                  {{"N", r.N}, {"M", r.M}, {r.window ? "w" : "q", r.q}, {"c", to_exact_string(r.c)}}, r.semantics);
+  result["construction"] = claim;
+  result["tokens"] = tokens;
+  result["errors"] = r.errors;
+  return result;
 }
 
 json to_json(const Match3DisjResult& r) {

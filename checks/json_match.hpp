@@ -22,7 +22,8 @@ void add_match_sweep(json& result, const MatchSweepSummary& s, const char* match
 json to_json(const Match2NoResidualResult& r);
 json to_json(const Match3ThirdOrderResult& r);
 json to_json(const Match3LocalResult& r);
-json to_json(const MatchEvalResult& r);
+// `claim` is the eval command's name (match2, match3-third-order, match3 for a model file).
+json to_json(const MatchEvalResult& r, const std::string& claim);
 json to_json(const Match3LocalEval& r);
 // min-p: theorem, provenance and params are those of the scan's first checked result.
 json to_json(const Match3DisjResult& r);

@@ -79,11 +79,6 @@ CASES = [
 # error).  Each is reported on every run and tolerated until the producing command is fixed;
 # remove the entry then, so the schema guards the field.
 KNOWN_DEVIATIONS = [
-    ("min-m", "params/N", "is not of type 'integer'", "min-m writes its N list as a string"),
-    ("min-m", "params/q", "is not of type 'integer'", "min-m writes its q list as a string"),
-    ("check", "residual", "is not of type 'boolean'", "check match3-third-order describes its residual in a string"),
-    ("eval", "", "'schema_version' is a required property",
-     "eval results of the Match constructions are built outside make_result"),
 ]
 
 
