@@ -153,6 +153,8 @@ def _argument(name: str, value) -> str:
         if not math.isfinite(value):
             raise ValueError(f"--{name}: must be finite (got {value})")
         return repr(float(value))  # the shortest decimal of the double: eps=0.1 means 1/10
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = list(value)
     if isinstance(value, (list, tuple)):
         return ",".join(_argument(name, v) for v in value)
     if isinstance(value, os.PathLike):
@@ -179,8 +181,9 @@ def _flag(name: str) -> str:
 
 
 def command_line(verb: str, name: str | None, params: dict, temporary: list) -> list[str]:
-    """The argument list of a call (without the program name and --json).  A dict or list given
-    for a file parameter (input=..., for example) is written to a temporary JSON file."""
+    """The argument list of a call (without the program name and --json).  A dict (the input of
+    eval qsa-cyclic, say) is written to a temporary JSON file whose name is passed; a list, tuple
+    or 1-D array is passed comma-separated (input=[3, 5, 1] for eval match2)."""
     args = [verb] + ([name] if name else [])
     for key, value in params.items():
         if key == "json":
@@ -190,7 +193,7 @@ def command_line(verb: str, name: str | None, params: dict, temporary: list) -> 
         if value is True or isinstance(value, np.bool_):
             args.append(_flag(key))
             continue
-        if isinstance(value, dict) or (key == "input" and isinstance(value, (list, np.ndarray))):
+        if isinstance(value, dict):
             handle = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
             with handle:
                 _json.dump(value, handle, default=_json_default)
