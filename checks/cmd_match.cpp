@@ -360,7 +360,7 @@ void register_local(bool window) {
 struct MinPCli {
   CommonOptions common;
   int N = 4, M = 8, q = 2;
-  std::string c, mode = "embed";
+  std::string c, mode = "embed", model;
   int p_min = 2, p_max = 24;
 };
 
@@ -374,6 +374,12 @@ ParamTable min_p_params(const std::string& name, int N, int M) {
   t.push_back(param::mode());
   t.push_back(param::p_min().with_range(2, 200).with_help("smallest p scanned"));
   t.push_back(param::p_max().with_range(2, 200).with_default(24).at_least("--p-min").with_help("largest p scanned (p_max of math §2)"));
+  if (name == "match2") {
+    // With --model the file is the model: the construction's own parameters would be ignored.
+    ParamDef model = param::file("--model", "model file of class match2-table instead of the construction (docs/model-format.md)");
+    for (const char* f : {"--N", "--M", "--c"}) model = model.excluding(f);
+    t.push_back(model);
+  }
   return with_common(t, false);
 }
 const ParamTable kMinPMatch2 = min_p_params("match2", 4, 8), kMinPMatch3 = min_p_params("match3-third-order", 3, 6);
@@ -393,8 +399,13 @@ void register_min_p(const std::string& name) {
                                                    {"--p-min", &o->p_min}, {"--p-max", &o->p_max}};
                     if (name == "match3-hinted") b.push_back({"--q", &o->q});
                     if (name == "match3-window") b.push_back({"--w", &o->q});
+                    if (name == "match2") b.push_back({"--model", &o->model});
                     bind_with_common(*sub, min_p_table(name), b, o->common);
                     sub->callback([o, name] {
+                      if (!o->model.empty()) {
+                        MatchMinPOfModel m{o->common, o->model, o->mode, o->p_min, o->p_max};
+                        return run_min_p_match2_model(m);
+                      }
                       const unsigned threads = resolve_threads(o->common.threads);
                       // Each point runs the typed check; the first result's JSON gives min-p its
                       // theorem, provenance and params, and each row shows the worst value as the
