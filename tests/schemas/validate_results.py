@@ -72,6 +72,8 @@ CASES = [
     ("check", ["check", "match2", "--model", "{match2_model}"]),
     ("check", ["check", "match2", "--model", "{match2_model_low}", "--semantics", "embed:bf16"]),
     ("check", ["check", "match3", "--model", "{match3_model}"]),
+    ("min-p", ["min-p", "match2", "--model", "{match2_model}", "--p-max", "6"]),
+    ("min-p", ["min-p", "match3", "--model", "{match3_model}", "--p-max", "6", "--mode", "arith"]),
     ("eval", ["eval", "match2", "--model", "{match2_model}", "--input", "3,5,1,4"]),
 ]
 
