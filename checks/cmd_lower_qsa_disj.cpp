@@ -4,12 +4,14 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <tuple>
 
 #include "builtin_commands.hpp"
 #include "claims.hpp"
 #include "tables.hpp"
 #include "common.hpp"
 #include "enumerate/parallel.hpp"
+#include "modelfile/qsa_model.hpp"
 #include "proofs/theorem4_qsa_disj.hpp"
 
 namespace attnbounds {
@@ -22,7 +24,49 @@ struct QsaDisjCli {
   std::string eps = "1/10", c;
   bool grid = false;
   std::string m_values = "1,2,3,4", p_values = "2,3,4,5", grid_format = "fixed", format = "md";
+  GivenParams given;
+  std::shared_ptr<const QsaTableModel> file;  // --model FILE, read once before the run
 };
+
+// --model names a built-in family or a model file; a file called like a family is given with a path.
+bool is_family(const std::string& model) { return model == "random" || model == "qsa-cyclic" || model == "qsa-rip"; }
+
+// A qsa-table file as the embedding of the model under test; it owns the tables it points into.
+struct TableOwner {
+  std::shared_ptr<const QsaTableModel> model;
+};
+class FileEmbedding : private TableOwner, public QsaTableEmbedding {
+ public:
+  explicit FileEmbedding(std::shared_ptr<const QsaTableModel> m) : TableOwner{std::move(m)}, QsaTableEmbedding(*model) {}
+};
+
+// Reads --model FILE, verifies the structure the reduction needs, and takes q, N, d' from it.
+void load_model_file(QsaDisjCli& o) {
+  if (is_family(o.model)) return;
+  for (const char* flag : {"--m", "--mk", "--eps", "--c"})
+    if (o.given.given(flag)) throw UsageError(flag, "does not apply to --model FILE (the file is the model)");
+  if (o.model.empty()) throw UsageError("--model", "needs random, qsa-cyclic, qsa-rip or a file name");
+  auto m = std::make_shared<QsaTableModel>();
+  try {
+    *m = read_qsa_table_model(o.model, o.common.force ? 200000000 : 20000000);
+  } catch (const ModelFileError& e) {
+    throw UsageError("--model", e.what());
+  }
+  // The reduction reads the model's output at token 2q+1 as z-weighted attention: V = ψ = I.
+  const std::string problem = qsa_certifiable_structure_problem(*m, false);
+  if (!problem.empty()) throw UsageError("--model", o.model + ": not usable in the qSA reduction: " + problem);
+  for (const auto& [flag, given_value, actual] :
+       {std::tuple<const char*, int, int>{"--q", o.q, m->q}, {"--N", o.N, m->N}, {"--d", o.d, m->d}})
+    if (o.given.given(flag) && given_value != actual)
+      throw UsageError(flag, fmt::format("is {} but the --model file has {} = {}", given_value, std::string(flag).substr(2), actual));
+  if (m->N < 2 * m->q + 1)
+    throw UsageError("--model", fmt::format("{}: N = {} is below 2q+1 = {}; the reduction needs tokens 1..2q+1", o.model,
+                                            m->N, 2 * m->q + 1));
+  o.q = m->q;
+  o.N = m->N;
+  o.d = m->d;
+  o.file = std::move(m);
+}
 
 // ---- the one JSON writer of a Theorem 4 result ------------------------------------------------
 
@@ -140,12 +184,13 @@ void require_instances(const qsa_disj::QsaDisjOptions& opts, bool force) {
 
 std::unique_ptr<qsa_disj::TokenwiseModel> build_model(const QsaDisjCli& o, int m_or_mk, const Semantics& sem) {
   const int N = o.N == 0 ? 2 * o.q + 1 : o.N;
+  if (o.file) return qsa_disj::wrap_qsa_embedding(std::make_shared<FileEmbedding>(o.file));
   if (o.model == "random") {
     require_range("--m", static_cast<long long>(m_or_mk), 1LL, 64LL);
     return qsa_disj::make_random_model(N, o.q, o.d, m_or_mk, o.common.seed, qsa_disj::random_model_scale(sem));
   }
   if (o.model != "qsa-cyclic" && o.model != "qsa-rip")
-    throw UsageError("--model", fmt::format("must be random, qsa-cyclic or qsa-rip (got '{}')", o.model));
+    throw UsageError("--model", fmt::format("must be random, qsa-cyclic, qsa-rip or a model file (got '{}')", o.model));
   QsaEmbeddingParams p;
   p.N = N;
   p.q = o.q;
@@ -175,6 +220,12 @@ std::unique_ptr<qsa_disj::TokenwiseModel> build_model(const QsaDisjCli& o, int m
 
 json base_params(const QsaDisjCli& o) {
   json p = {{"q", o.q}, {"N", o.N == 0 ? 2 * o.q + 1 : o.N}, {"d", o.d}, {"model", o.model}, {"seed", o.common.seed}};
+  if (o.file) {
+    p["class"] = "qsa-table";
+    p["dtypes"] = o.file->dtypes;
+    p["k"] = o.file->k();
+    return p;
+  }
   if (o.model == "random") p["m"] = o.m;
   else {
     p["eps"] = o.eps;
@@ -203,7 +254,7 @@ void run_grid(const QsaDisjCli& o) {
   Stopwatch clock;
   if (o.format != "md" && o.format != "csv" && o.format != "latex" && o.format != "json")
     throw UsageError("--format", fmt::format("must be md, csv, latex or json (got '{}')", o.format));
-  const std::vector<int> ms = o.model == "qsa-cyclic" ? std::vector<int>{0} : parse_int_list("--m-values", o.m_values, 1, 64);
+  const std::vector<int> ms = o.model == "qsa-cyclic" || o.file ? std::vector<int>{0} : parse_int_list("--m-values", o.m_values, 1, 64);
   const std::vector<int> ps = parse_int_list("--p-values", o.p_values, 1, 64);
   for (int p : ps)
     if (p < 2) throw UsageError("--p-values", "every p must be >= 2 (formats fixed:1.(p-1) and float:p need 2 bits)");
@@ -308,11 +359,11 @@ void run_grid(const QsaDisjCli& o) {
 }
 
 ParamTable qsa_disj_params() {
-  ParamDef model;
-  model.flag = "--model";
-  model.kind = ParamKind::Choice;
-  model.help = "model under test";
-  model = model.with_choices({"random", "qsa-cyclic", "qsa-rip"}, "random");
+  ParamDef model = param::file("--model", "model under test: random | qsa-cyclic | qsa-rip, or a model file of class "
+                                           "qsa-table with V = psi = I (docs/model-format.md; q, N, d' are the file's; "
+                                           "a file named like a family needs a path, ./random)")
+                       .with_default("random");
+  model.value_hint = "random|qsa-cyclic|qsa-rip|FILE";
   ParamDef grid;
   grid.flag = "--grid";
   grid.kind = ParamKind::Flag;
@@ -351,13 +402,15 @@ const DeclaredEntry reg{{"lower", "qsa-disj", "", "",
                      [](CLI::App& parent) {
                        auto o = std::make_shared<QsaDisjCli>();
                        CLI::App* app = parent.add_subcommand("qsa-disj", "Theorem 4: qSA needs m*p >= c*q (math §5.1)");
-                       bind_with_common(*app, kQsaDisjParams,
+                       const GivenParams given = bind_with_common(*app, kQsaDisjParams,
                                         {{"--q", &o->q}, {"--N", &o->N}, {"--d", &o->d}, {"--model", &o->model},
                                          {"--m", &o->m}, {"--mk", &o->mk}, {"--eps", &o->eps}, {"--c", &o->c},
                                          {"--grid", &o->grid}, {"--m-values", &o->m_values}, {"--p-values", &o->p_values},
                                          {"--grid-format", &o->grid_format}, {"--format", &o->format}},
                                         o->common);
+                       o->given = given;
                        app->callback([o] {
+                         load_model_file(*o);
                          if (o->grid) run_grid(*o);
                          else run_single(*o);
                        });

@@ -361,7 +361,7 @@ void register_local(bool window) {
 struct MinPCli {
   CommonOptions common;
   int N = 4, M = 8, q = 2;
-  std::string c, mode = "embed";
+  std::string c, mode = "embed", model;
   int p_min = 2, p_max = 24;
 };
 
@@ -375,6 +375,12 @@ ParamTable min_p_params(const std::string& name, int N, int M) {
   t.push_back(param::mode());
   t.push_back(param::p_min().with_range(2, 200).with_help("smallest p scanned"));
   t.push_back(param::p_max().with_range(2, 200).with_default(24).at_least("--p-min").with_help("largest p scanned (p_max of math §2)"));
+  if (name == "match2") {
+    // With --model the file is the model: the construction's own parameters would be ignored.
+    ParamDef model = param::file("--model", "model file of class match2-table instead of the construction (docs/model-format.md)");
+    for (const char* f : {"--N", "--M", "--c"}) model = model.excluding(f);
+    t.push_back(model);
+  }
   return with_common(t, false);
 }
 const ParamTable kMinPMatch2 = min_p_params("match2", 4, 8), kMinPMatch3 = min_p_params("match3-third-order", 3, 6);
@@ -423,32 +429,14 @@ PrecisionTrial match_trial(const std::string& name, const MinPCli& o, const Sema
 // verdicts under the bounded hardware formats bf16, fp16 and fp32 (their exponent ranges
 // included, so they can differ from float:8, float:11, float:24).
 void run_min_p(const std::string& name, const MinPCli& o) {
-  ElapsedTimer timer;
   const unsigned threads = resolve_threads(o.common.threads);
   const MinPrecisionConfig mc = min_precision_config(o.mode, "float", o.p_min, o.p_max);
   json first;
   json out = with_size_guard([&] {
-    const MinPrecisionResult r =
-        min_precision(mc, [&](const Semantics& sem) { return match_trial(name, o, sem, threads, first); });
-    json hardware;
-    for (const auto& [label, format] : {std::pair{"bf16", Format::bf16()}, {"fp16", Format::fp16()}, {"fp32", Format::fp32()}}) {
-      Semantics sem;
-      sem.kind = mc.mode;
-      sem.format = format;
-      try {
-        hardware[label] = to_string(match_trial(name, o, sem, threads, first).verdict);
-      } catch (const ConfigError& e) {  // a checker that cannot certify this format says why
-        hardware[label] = std::string("not supported: ") + e.what();
-      } catch (const FormatRangeError& e) {  // a value outside the format's finite range
-        hardware[label] = std::string("out of range: ") + e.what();
-      }
-    }
-    json result = make_claim_result("min-p", name, first.value("params", json::object()), min_precision_family_name(mc));
-    const std::uint64_t cases_per_p = first.value("cases", std::uint64_t{0});
-    write_min_precision(result, r, mc, cases_per_p, first.value("bound", std::string()));
-    result["hardware_formats"] = hardware;
-    finish_result(result, r.verdict, timer.seconds(), threads);
-    return result;
+    return match_min_precision_result(mc, [&](const Semantics& sem) { return match_trial(name, o, sem, threads, first); },
+                                      first, threads, [&](const json& params) {
+                                        return make_claim_result("min-p", name, params, min_precision_family_name(mc));
+                                      });
   });
   emit(out, o.common, status_of(out));
 }
@@ -463,8 +451,15 @@ void register_min_p(const std::string& name) {
                                                    {"--p-min", &o->p_min}, {"--p-max", &o->p_max}};
                     if (name == "match3-hinted") b.push_back({"--q", &o->q});
                     if (name == "match3-window") b.push_back({"--w", &o->q});
+                    if (name == "match2") b.push_back({"--model", &o->model});
                     bind_with_common(*sub, min_p_table(name), b, o->common);
-                    sub->callback([o, name] { run_min_p(name, *o); });
+                    sub->callback([o, name] {
+                      if (!o->model.empty()) {
+                        MatchMinPOfModel m{o->common, o->model, o->mode, o->p_min, o->p_max};
+                        return run_min_p_match2_model(m);
+                      }
+                      run_min_p(name, *o);
+                    });
                   }, &min_p_table(name)});
 }
 

@@ -1,10 +1,12 @@
 // CLI wiring of the Match model-file class match2-table: export of the Match2 construction, and
 // check / eval of a file with the certified Match2 checker (src/modelfile/match2_model.*).
 #include "cmd_match_model.hpp"
+#include "min_p.hpp"
 #include "params.hpp"
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <iostream>
 #include <memory>
 
@@ -49,13 +51,14 @@ Match2TableModel load(const std::string& path) {
 
 void emit_match_model_eval(const json& r, const CommonOptions& common, const std::string& title);
 
-void run_check_match2_model(const std::string& path, const CommonOptions& common) {
-  const Match2TableModel m = load(path);
-  const Semantics sem = semantics_of(common);
+namespace {
+
+// check match2 --model as its result JSON: the command itself and every point of min-p match2 --model.
+json match2_model_check(const Match2TableModel& m, const std::string& path, const Semantics& sem, unsigned threads,
+                        bool force) {
   const std::string problem = match2_certifiable_structure_problem(m, sem);
   if (!problem.empty()) throw UsageError("--model", path + ": not certifiable as Match2 under " + sem.name() + ": " + problem);
-  const unsigned threads = resolve_threads(common.threads);
-  const Match2TableCheckResult r = with_size_guard([&] { return check_match2_table(m, sem, threads, common.force); });
+  const Match2TableCheckResult r = with_size_guard([&] { return check_match2_table(m, sem, threads, force); });
   json out = make_result("check", "match2", kMatch2ModelTheorem, kMatch2ModelProvenance, match2_model_params(m, path), r.semantics);
   out["residual"] = m.has_residual();
   out["threshold"] = to_decimal_string(r.threshold_lower, 17, 0);
@@ -68,7 +71,42 @@ void run_check_match2_model(const std::string& path, const CommonOptions& common
   add_match_sweep(out, r.sweep, norm_below ? "largest_matched_norm" : "tightest_matched_statistic",
                   norm_below ? "smallest_unmatched_norm" : "tightest_unmatched_statistic");
   finish_result(out, r.verdict, r.seconds, r.threads);
-  emit(out, common, exit_status_for(r.verdict));
+  return out;
+}
+
+// min-p of a model file: the file's own check at every <mode>:float:p, by the one min-p rule
+// (certify/min_precision.hpp) and the Match min-p result (checks/min_p.hpp).
+void run_min_p_of_model(const std::string& claim, const std::string& provenance, const MatchMinPOfModel& o,
+                        const std::function<json(const Semantics&, unsigned)>& check_at) {
+  const unsigned threads = resolve_threads(o.common.threads);
+  const MinPrecisionConfig mc = min_precision_config(o.mode, "float", o.p_min, o.p_max);
+  json first;
+  const json r = match_min_precision_result(
+      mc,
+      [&](const Semantics& sem) {
+        json c = check_at(sem, threads);
+        if (first.is_null()) first = c;
+        return trial_from_check_json(c);
+      },
+      first, threads, [&](const json& params) {
+        return make_result("min-p", claim, first.value("theorem", ""), provenance, params, min_precision_family_name(mc));
+      });
+  emit(r, o.common, status_of(r));
+}
+
+}  // namespace
+
+void run_check_match2_model(const std::string& path, const CommonOptions& common) {
+  const Match2TableModel m = load(path);
+  const json out = match2_model_check(m, path, semantics_of(common), resolve_threads(common.threads), common.force);
+  emit(out, common, status_of(out));
+}
+
+void run_min_p_match2_model(const MatchMinPOfModel& o) {
+  const Match2TableModel m = load(o.model);
+  run_min_p_of_model("match2", kMatch2ModelProvenance, o, [&](const Semantics& sem, unsigned threads) {
+    return match2_model_check(m, o.model, sem, threads, o.common.force);
+  });
 }
 
 void run_eval_match2_model(const std::string& path, const std::string& input, const CommonOptions& common) {
@@ -262,14 +300,12 @@ Match3ThirdOrderModel load3(const std::string& path) {
   return read_match3_third_order_model(path);
 }
 
-void run_check_match3_model(const Match3ModelOptions& o) {
-  const Match3ThirdOrderModel m = load3(o.model);
-  const Semantics sem = semantics_of(o.common);
+json match3_model_check(const Match3ThirdOrderModel& m, const std::string& path, const Semantics& sem, unsigned threads,
+                        bool force) {
   const std::string problem = match3_certifiable_structure_problem(m, sem);
-  if (!problem.empty()) throw UsageError("--model", o.model + ": not certifiable as Match3 under " + sem.name() + ": " + problem);
-  const unsigned threads = resolve_threads(o.common.threads);
-  const Match2TableCheckResult r = with_size_guard([&] { return check_match3_third_order_model(m, sem, threads, o.common.force); });
-  json out = make_result("check", "match3", kMatch3ModelTheorem, kMatch3ModelProvenance, match3_model_params(m, o.model), r.semantics);
+  if (!problem.empty()) throw UsageError("--model", path + ": not certifiable as Match3 under " + sem.name() + ": " + problem);
+  const Match2TableCheckResult r = with_size_guard([&] { return check_match3_third_order_model(m, sem, threads, force); });
+  json out = make_result("check", "match3", kMatch3ModelTheorem, kMatch3ModelProvenance, match3_model_params(m, path), r.semantics);
   out["threshold"] = to_decimal_string(r.threshold_lower, 17, 0);
   out["reduction"] = r.reduction;
   out["structure"] = std::string("verified from the file: class match3-third-order (query, key1, key2, value1, value2 tables "
@@ -277,7 +313,20 @@ void run_check_match3_model(const Match3ModelOptions& o) {
                      (m.matched_below ? " < τ" : " > τ") + "])";
   add_match_sweep(out, r.sweep, "smallest_matched_statistic", "largest_unmatched_statistic");
   finish_result(out, r.verdict, r.seconds, r.threads);
-  emit(out, o.common, exit_status_for(r.verdict));
+  return out;
+}
+
+void run_check_match3_model(const Match3ModelOptions& o) {
+  const Match3ThirdOrderModel m = load3(o.model);
+  const json out = match3_model_check(m, o.model, semantics_of(o.common), resolve_threads(o.common.threads), o.common.force);
+  emit(out, o.common, status_of(out));
+}
+
+void run_min_p_match3_model(const MatchMinPOfModel& o) {
+  const Match3ThirdOrderModel m = load3(o.model);
+  run_min_p_of_model("match3", kMatch3ModelProvenance, o, [&](const Semantics& sem, unsigned threads) {
+    return match3_model_check(m, o.model, sem, threads, o.common.force);
+  });
 }
 
 void run_eval_match3_model(const Match3ModelOptions& o) {
@@ -296,6 +345,25 @@ const ParamTable kCheckMatch3Model =
 const ParamTable kEvalMatch3Model =
     with_common({param::file("--model", "model file of class match3-third-order (docs/model-format.md)").as_required(),
                  param::input().with_help("comma-separated token values in 0..M-1, N of them").as_required()});
+
+const ParamTable kMinPMatch3Model = with_common(
+    {param::file("--model", "model file of class match3-third-order (docs/model-format.md)").as_required(), param::mode(),
+     param::p_min().with_range(2, 200).with_help("smallest p scanned"),
+     param::p_max().with_range(2, 200).with_default(24).at_least("--p-min").with_help("largest p scanned (p_max of math §2)")},
+    false);
+
+const DeclaredEntry reg_min_p_match3{
+    {"min-p", "match3", "", "", "smallest float:p (embed or arith) for which a match3-third-order model file holds for every p' in [p, p_max]",
+     "",
+     [](CLI::App& a) {
+       auto o = std::make_shared<MatchMinPOfModel>();
+       auto* sub = a.add_subcommand("match3", "minimal precision of a match3-third-order model file");
+       bind_with_common(*sub, kMinPMatch3Model,
+                        {{"--model", &o->model}, {"--mode", &o->mode}, {"--p-min", &o->p_min}, {"--p-max", &o->p_max}},
+                        o->common);
+       sub->callback([o] { run_min_p_match3_model(*o); });
+     },
+     &kMinPMatch3Model}};
 
 const DeclaredEntry reg_check_match3{
     {"check", "match3", "", "", "certified exhaustive Match3 check of a model file of class match3-third-order", "",
@@ -320,7 +388,7 @@ const DeclaredEntry reg_eval_match3{
 }  // namespace
 
 void register_match_model_commands() {
-  for (const DeclaredEntry* d : {&reg_export_match2, &reg_export_match3, &reg_check_match3, &reg_eval_match3})
+  for (const DeclaredEntry* d : {&reg_export_match2, &reg_export_match3, &reg_check_match3, &reg_eval_match3, &reg_min_p_match3})
     register_entry(d->entry);
 }
 

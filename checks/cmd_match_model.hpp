@@ -7,7 +7,15 @@
 
 namespace attnbounds {
 
+// min-p match2 --model / min-p match3: the options of a minimal-precision scan of a file.
+struct MatchMinPOfModel {
+  CommonOptions common;
+  std::string model, mode = "embed";
+  int p_min = 2, p_max = 24;
+};
+
 void run_check_match2_model(const std::string& model, const CommonOptions& common);
+void run_min_p_match2_model(const MatchMinPOfModel& options);
 void run_eval_match2_model(const std::string& model, const std::string& input, const CommonOptions& common);
 void register_match_model_commands();
 

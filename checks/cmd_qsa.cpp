@@ -273,7 +273,7 @@ void run_eval(const std::string& claim, const QsaCliOptions& o) {
       o_i.push_back(fmt::format("{:.17g}", out(i, c).mid_double()));
       t_i.push_back(to_exact_decimal_or_fraction(truth(i, c)));
       Interval diff = out(i, c) - Interval(truth(i, c), 256);
-      sq += diff * diff;
+      sq += sqr(diff);  // x * x of an interval around 0 has a negative end, and its sqrt is NaN
     }
     Rational err_up = safe_bounds(sqrt(sq)).upper;
     max_err = std::max(max_err, err_up);

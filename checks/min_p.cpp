@@ -2,6 +2,12 @@
 
 #include <fmt/format.h>
 
+#include "checks/usage_error.hpp"
+#include "core/config_error.hpp"
+#include "core/elapsed_timer.hpp"
+#include "numeric/format.hpp"
+#include "numeric/rational.hpp"
+
 
 namespace attnbounds {
 
@@ -36,6 +42,50 @@ MinPrecisionConfig min_precision_config(const std::string& mode, const std::stri
 std::string min_precision_family_name(const MinPrecisionConfig& c) {
   return c.family == FormatFamily::Float ? fmt::format("{}:float:P", mode_name(c.mode))
                                          : fmt::format("{}:fixed:{}.F", mode_name(c.mode), c.fixed_integer_bits);
+}
+
+json match_min_precision_result(const MinPrecisionConfig& mc, const PrecisionCheck& trial, const json& first_check,
+                                unsigned threads, const std::function<json(const json& params)>& skeleton) {
+  ElapsedTimer timer;
+  const MinPrecisionResult r = min_precision(mc, trial);
+  json hardware;
+  for (const auto& [label, format] : {std::pair{"bf16", Format::bf16()}, {"fp16", Format::fp16()}, {"fp32", Format::fp32()}}) {
+    Semantics sem;
+    sem.kind = mc.mode;
+    sem.format = format;
+    try {
+      hardware[label] = to_string(trial(sem).verdict);
+    } catch (const ConfigError& e) {  // a checker that cannot certify this format says why
+      hardware[label] = std::string("not supported: ") + e.what();
+    } catch (const UsageError& e) {  // a model file whose structure this semantics cannot certify
+      hardware[label] = std::string("not supported: ") + e.what();
+    } catch (const FormatRangeError& e) {  // a value outside the format's finite range
+      hardware[label] = std::string("out of range: ") + e.what();
+    }
+  }
+  json result = skeleton(first_check.value("params", json::object()));
+  const std::uint64_t cases_per_p = first_check.value("cases", std::uint64_t{0});
+  write_min_precision(result, r, mc, cases_per_p, first_check.value("bound", std::string()));
+  result["hardware_formats"] = hardware;
+  finish_result(result, r.verdict, timer.seconds(), threads);
+  return result;
+}
+
+PrecisionTrial trial_from_check_json(const json& check) {
+  PrecisionTrial t;
+  const std::string v = check.value("verdict", "undecided");
+  t.verdict = v == "holds" ? Verdict::Holds : v == "fails" ? Verdict::Fails : Verdict::Undecided;
+  const json worst = check.value("worst", json::object());
+  if (worst.value("lower", json()).is_string()) t.worst_lower = parse_rational(worst["lower"].get<std::string>());
+  if (worst.value("upper", json()).is_string()) t.worst_upper = parse_rational(worst["upper"].get<std::string>());
+  const json witness = worst.value("witness", json::object());
+  // A Match check fails only on a witness its forward pass confirmed (verify_sweep).
+  t.witness_verified = t.verdict == Verdict::Fails;
+  if (t.verdict == Verdict::Fails && witness.contains("x") && witness.contains("token")) {
+    t.witness = witness["x"].get<std::vector<int>>();
+    t.witness_token = witness["token"].get<int>() - 1;
+  }
+  return t;
 }
 
 json min_precision_table_json(const MinPrecisionResult& r) {

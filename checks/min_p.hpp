@@ -3,6 +3,7 @@
 // constructions, qSA model files, the Match constructions and the learning runs.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "certify/min_precision.hpp"
@@ -25,6 +26,18 @@ std::string min_precision_family_name(const MinPrecisionConfig& config);
 // "witness_token" (an input and its 1-based token).
 void write_min_precision(json& out, const MinPrecisionResult& r, const MinPrecisionConfig& config,
                          std::uint64_t cases_per_p, const std::string& bound);
+
+// The min-p result of a Match claim: p* by min_precision over `trial`, then the verdict under the
+// bounded hardware formats bf16, fp16 and fp32 in the same mode (their exponent ranges included,
+// so they can differ from float:8, float:11, float:24), or why the checker refuses one.
+// `first_check` is the JSON of the first check `trial` ran (filled by it): its params, cases and
+// bound describe the claim; `skeleton(params)` makes the result's common fields.
+json match_min_precision_result(const MinPrecisionConfig& config, const PrecisionCheck& trial, const json& first_check,
+                                unsigned threads, const std::function<json(const json& params)>& skeleton);
+
+// A min-p trial from a check's JSON result (a model file's check, say): verdict, the worst case's
+// printed ends (outward-rounded decimals, still certified bounds) and a failing input witness.
+PrecisionTrial trial_from_check_json(const json& check);
 
 // The table alone (the learning runs embed it in their own result).
 json min_precision_table_json(const MinPrecisionResult& r);

@@ -1,4 +1,6 @@
-"""attnbounds model files in PyTorch: load(path) -> torch.nn.Module, save(module, path).
+"""attnbounds in Python: the toolkit's verbs (check, eval, lower, min_p, min_m, export, cc, run)
+returning the data of --json as Python objects, the numeric formats (round), and model files in
+PyTorch: load(path) -> torch.nn.Module, save(module, path).  See docs/python.md.
 
 Format: docs/model-format.md (version 1: class qsa-table; version 2: classes match2-table and
 match3-third-order).  Exact entries are loaded as their nearest doubles; float32/bfloat16/float16
@@ -17,6 +19,8 @@ try:  # the compiled module (CMake target attnbounds_core), when it is built and
     import attnbounds_core as core
 except ImportError:
     core = None
+from .api import (AttnboundsWarning, cc, check, eval, export, format_name, lower, min_m, min_p, round, run,
+                  to_python, usage)
 from .match_model import Match2TableUnit, Match3ThirdOrderUnit
 from .model import QsaTableUnit
 from .safetensors_io import ExactTrig, ModelFileError
@@ -31,7 +35,8 @@ _MATCH2_TENSORS = ("query_table", "key_table", "value_table", "residual_table", 
 _MATCH3_TENSORS = ("query_table", "key1_table", "key2_table", "value1_table", "value2_table", "psi_table",
                    "psi_threshold")
 
-__all__ = ["core", "load", "save", "QsaTableUnit", "Match2TableUnit", "Match3ThirdOrderUnit", "ModelFileError", "ExactTrig",
+__all__ = ["check", "eval", "lower", "min_p", "min_m", "export", "cc", "run", "usage", "round", "format_name",
+           "to_python", "AttnboundsWarning", "core", "load", "save", "QsaTableUnit", "Match2TableUnit", "Match3ThirdOrderUnit", "ModelFileError", "ExactTrig",
            "exact_tables"]
 
 

@@ -5,17 +5,24 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "certify/qsa_checker.hpp"
+#include "checks/builtin_commands.hpp"
+#include "checks/command_line.hpp"
 #include "core/config_error.hpp"
 #include "core/size_limit_error.hpp"
 #include "enumerate/combinatorics.hpp"
 #include "modelfile/match2_model.hpp"
 #include "modelfile/match3_model.hpp"
 #include "modelfile/qsa_model.hpp"
+#include "numeric/format.hpp"
 #include "proofs/match2_trig.hpp"
 #include "proofs/theorem2_qsa_rip.hpp"
 #include "proofs/theorem3_qsa_cyclic.hpp"
@@ -267,6 +274,65 @@ py::dict check_match3_model_file(const std::string& path, const std::string& sem
   return out;
 }
 
+// The command line in-process: the same registry, parser, checks and JSON writer as the
+// executable, with stdout and stderr captured.  One run at a time: the command layer keeps the
+// exit status and the running command's parameter table in globals, and std::cout is shared.
+std::mutex g_command_line_mutex;
+
+class StreamCapture {
+ public:
+  StreamCapture(std::ostream& stream, std::streambuf* into) : stream_(stream), saved_(stream.rdbuf(into)) {}
+  ~StreamCapture() { stream_.rdbuf(saved_); }
+  StreamCapture(const StreamCapture&) = delete;
+  StreamCapture& operator=(const StreamCapture&) = delete;
+
+ private:
+  std::ostream& stream_;
+  std::streambuf* saved_;
+};
+
+py::tuple run_command_line_captured(const std::vector<std::string>& args) {
+  std::string out, err;
+  int status = 4;
+  {
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(g_command_line_mutex);
+    register_builtin_commands();
+    std::vector<std::string> words = {"attnbounds"};
+    words.insert(words.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+    std::ostringstream captured_out, captured_err;
+    {
+      StreamCapture o(std::cout, captured_out.rdbuf()), e(std::cerr, captured_err.rdbuf());
+      status = run_command_line(static_cast<int>(words.size()), argv.data());
+    }
+    out = captured_out.str();
+    err = captured_err.str();
+  }
+  return py::make_tuple(status, py::bytes(out), py::bytes(err));
+}
+
+// round_to of the library: exact rounding (nearest, ties to even) of an exact rational.
+py::object round_exact(const std::string& value, const std::string& format) {
+  Format f;
+  try {
+    f = parse_format(format);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("format", e.what());
+  }
+  return fraction(round_to(f, rational_arg("x", value)));
+}
+
+std::string format_name(const std::string& format) {
+  try {
+    return parse_format(format).name();
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("format", e.what());
+  }
+}
+
 }  // namespace
 
 PYBIND11_MODULE(attnbounds_core, mod) {
@@ -275,6 +341,8 @@ PYBIND11_MODULE(attnbounds_core, mod) {
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
+    } catch (const FormatRangeError& e) {
+      PyErr_SetString(PyExc_OverflowError, (std::string(e.what()) + "; " + e.hint()).c_str());
     } catch (const SizeLimitError& e) {
       PyErr_SetString(PyExc_ValueError, (std::string(e.what()) + "; pass force=True to run it anyway").c_str());
     } catch (const ConfigError& e) {
@@ -297,6 +365,12 @@ PYBIND11_MODULE(attnbounds_core, mod) {
           arg("threads") = 0, arg("force") = false);
   mod.def("check_match2_model", &check_match2_model_file, "certified Match2 check of a match2-table model file", arg("path"),
           arg("semantics") = "exact", arg("threads") = 0, arg("force") = false);
+  mod.def("run_command_line", &run_command_line_captured,
+          "runs `attnbounds ARGS...` in-process; returns (exit status, stdout bytes, stderr bytes)", arg("args"));
+  mod.def("round_to_format", &round_exact, "exact rounding of a rational (decimal or p/q string) to a format",
+          arg("x"), arg("format"));
+  mod.def("format_name", &format_name, "canonical name of a format string (fp16, float:24, fixed:4.12, ...)",
+          arg("format"));
   mod.def("check_match3_model", &check_match3_model_file, "certified Match3 check of a match3-third-order model file",
           arg("path"), arg("semantics") = "exact", arg("threads") = 0, arg("force") = false);
 }

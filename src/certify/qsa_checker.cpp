@@ -699,7 +699,7 @@ QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts) {
       Interval sq(0L, bits);
       for (int c = 0; c < d; ++c) {
         Interval diff = out(0, c) - Interval(truth(0, c), bits);
-        sq += diff * diff;
+        sq += sqr(diff);  // x * x of an interval around 0 has a negative end, and its sqrt is NaN
       }
       IntervalBounds err = safe_bounds(sqrt(sq));
       res.forward_error_lower = err.lower;

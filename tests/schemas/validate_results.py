@@ -37,6 +37,7 @@ CASES = [
     ("eval", ["eval", "match3-hinted", "--input", "1,2,3", "--hints", "2 3|1 3|1 2", "--M", "8"]),
     ("lower-qsa-disj", ["lower", "qsa-disj", "--q", "3", "--model", "random", "--m", "1", "--semantics", "embed:fixed:2.0"]),
     ("lower-qsa-disj", ["lower", "qsa-disj", "--q", "3", "--model", "qsa-cyclic", "--semantics", "embed:float:24"]),
+    ("lower-qsa-disj", ["lower", "qsa-disj", "--model", "{qsa_model_7_3}", "--semantics", "embed:float:4"]),
     ("lower-qsa-disj-grid", ["lower", "qsa-disj", "--q", "3", "--model", "random", "--grid", "--m-values", "1,2",
                              "--p-values", "2,3"]),
     ("lower-match3-disj", ["lower", "match3-disj", "--n", "3"]),
@@ -72,6 +73,8 @@ CASES = [
     ("check", ["check", "match2", "--model", "{match2_model}"]),
     ("check", ["check", "match2", "--model", "{match2_model_low}", "--semantics", "embed:bf16"]),
     ("check", ["check", "match3", "--model", "{match3_model}"]),
+    ("min-p", ["min-p", "match2", "--model", "{match2_model}", "--p-max", "6"]),
+    ("min-p", ["min-p", "match3", "--model", "{match3_model}", "--p-max", "6", "--mode", "arith"]),
     ("eval", ["eval", "match2", "--model", "{match2_model}", "--input", "3,5,1,4"]),
 ]
 
@@ -112,10 +115,12 @@ def main():
             "match2_model": os.path.join(tmp, "match2.st"),
             "match2_model_low": os.path.join(tmp, "match2_low.st"),
             "match3_model": os.path.join(tmp, "match3.st"),
+            "qsa_model_7_3": os.path.join(tmp, "cyclic_7_3.st"),
         }
         for export in (["match2", "--N", "4", "--M", "8", "--out", files["match2_model"]],
                        ["match2", "--N", "4", "--M", "8", "--c", "1", "--out", files["match2_model_low"]],
-                       ["match3-third-order", "--N", "3", "--M", "6", "--out", files["match3_model"]]):
+                       ["match3-third-order", "--N", "3", "--M", "6", "--out", files["match3_model"]],
+                       ["qsa-cyclic", "--N", "7", "--q", "3", "--out", files["qsa_model_7_3"]]):
             subprocess.run([binary, "export"] + export, check=True, capture_output=True, timeout=60)
         with open(files["qsa_input"], "w") as f:
             f.write('{"z": [[1], [-1], ["1/2"], [0]], "y": [[1, 2], [2, 3], [3, 4], [1, 4]]}')
