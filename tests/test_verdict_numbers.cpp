@@ -108,6 +108,35 @@ TEST_CASE("min-p fixed: the fewest integer bits holding every entry at every F",
   CHECK_FALSE(fits_every_F(entries, I - 1, 12));
 }
 
+TEST_CASE("min-p fixed arith: an overflow inside a trial is an undecided row, not the end of the run", "[verdict-numbers]") {
+  // qsa-cyclic N = 4, q = 1, c = 2: the entries fit fixed:6.F (I = 6, range [-32, 32 - 2^-F]), but
+  // the arithmetic reaches the value 32 at every F, one past the top of the range.  That used to
+  // end min-p with exit 2; now each row is undecided with its reason and the scan covers p = 6..9.
+  int status = -1;
+  const json r = run_json("min-p qsa-cyclic --N 4 --q 1 --c 2 --number-format fixed --mode arith --p-min 2 --p-max 9",
+                          &status);
+  CHECK(status == 3);
+  CHECK(r["verdict"] == "undecided");
+  CHECK(r["p_star"].is_null());
+  CHECK(r["semantics"] == "arith:fixed:6.F");
+  REQUIRE(r["table"].size() == 4);
+  for (int F = 0; F < 4; ++F) {
+    const json& row = r["table"][F];
+    INFO(row.dump());
+    CHECK(row["p"] == 6 + F);
+    CHECK(row["semantics"] == "arith:fixed:6." + std::to_string(F));
+    CHECK(row["verdict"] == "undecided");
+    CHECK_FALSE(row.contains("worst_upper"));  // no value was computed, so no number is printed
+    CHECK(row["undecided_reason"].get<std::string>().find("value 32 is outside the range of fixed:6." +
+                                                          std::to_string(F) + " [-32, ") != std::string::npos);
+  }
+  // The value 32 really is out of range at every F, and in range one integer bit up.
+  for (int F = 0; F < 4; ++F) {
+    CHECK_THROWS_AS(round_to(Format::fixed_bits(6, F), Rational(32)), FormatRangeError);
+    CHECK(round_to(Format::fixed_bits(7, F), Rational(32)) == 32);
+  }
+}
+
 TEST_CASE("match2: an exact tie at psi's threshold is decided by psi's strict rule", "[verdict-numbers]") {
   // M = 6: tau = (1 - cos(2pi/6))/2 = 1/4 exactly, and under arith:float:2 some token's output
   // norm is exactly 1/4; psi says "matched" only when the norm is strictly below tau.
