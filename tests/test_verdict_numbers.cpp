@@ -130,6 +130,11 @@ TEST_CASE("min-p fixed arith: an overflow inside a trial is an undecided row, no
     CHECK(row["undecided_reason"].get<std::string>().find("value 32 is outside the range of fixed:6." +
                                                           std::to_string(F) + " [-32, ") != std::string::npos);
   }
+  // The text form names the reason on the row.
+  const auto text = attnbounds_test::run_attnbounds(
+      "min-p qsa-cyclic --N 4 --q 1 --c 2 --number-format fixed --mode arith --p-min 2 --p-max 6");
+  CHECK(text.status == 3);
+  CHECK(text.out.find("p =   6  undecided  value 32 is outside the range of fixed:6.0 [-32, 31]") != std::string::npos);
   // The value 32 really is out of range at every F, and in range one integer bit up.
   for (int F = 0; F < 4; ++F) {
     CHECK_THROWS_AS(round_to(Format::fixed_bits(6, F), Rational(32)), FormatRangeError);
