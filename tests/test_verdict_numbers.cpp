@@ -199,6 +199,32 @@ TEST_CASE("lower match3-disj: message widths count the exponent bits used (float
   CHECK(r["bound_proved"].is_string());
 }
 
+TEST_CASE("lower match3-disj: more distinct messages than the exponent-free width holds (the audit case)", "[verdict-numbers]") {
+  // n = 8, one head, one tile of Bob's 8 tokens, float:2: 72 distinct messages among 256 sets.
+  // Without the exponent a message would be 2 * (1 + 2) = 6 bits, only 64 codes: fewer than the
+  // messages seen, and below n = 8 bits, so that count "forced" a collision it could not justify.
+  // Counted with the exponents used (-7..4: 12 exponents and zero, 13 codes, 4 bits), w = 6 and
+  // a message is 12 bits >= 8: the pigeonhole principle forces nothing, and the width holds
+  // every message seen.
+  const json r = run_json("lower match3-disj --n 8 --model random --m 5 --seed 5 --semantics tiled:float:2:8");
+  const json& msg = r["messages"];
+  CHECK(msg["distinct"] == 72);
+  CHECK(msg["distinct"].get<std::uint64_t>() > (std::uint64_t{1} << 6));
+  CHECK(msg["bits_formula"].get<std::string>().find("exponents used -7..4") != std::string::npos);
+  ExponentRange used;
+  used.add(-7L);
+  used.add(4L);
+  CHECK(encoded_value_bits(parse_format("float:2"), used) == 6);
+  CHECK(msg["bits_per_message"] == 2 * 6);
+  CHECK(msg["distinct"].get<std::uint64_t>() <= (std::uint64_t{1} << 12));
+  CHECK(msg["bits_needed"] == 8);
+  CHECK(msg["pigeonhole_forces_collision"] == false);
+  // The counting bound is stated because the 12-bit width is consistent with the 72 messages.
+  CHECK(r["bound_proved"].is_string());
+  CHECK(r["reduction_verified"] == true);
+  CHECK(r["protocol"]["mismatches"] == 0);
+}
+
 TEST_CASE("lower rnn-index: state widths count the exponent bits", "[verdict-numbers]") {
   // Bounded formats cost their full width: 2 entries of fp8e4m3 = 16 bits.
   const json b = run_json("lower rnn-index --N 9 --model linear --recurrence random --r 2 --state-format fp8e4m3");
