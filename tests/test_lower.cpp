@@ -322,17 +322,26 @@ TEST_CASE("qsa-disj JSON: bound_proved is null without a finite width; the grid'
   CHECK(fj["bound_proved"].is_string());
   // Grid over float:p: every cell's line test is message_bits < q with w = bits_per_entry, and
   // w counts the exponent bits (w > p + 1 whenever the messages use more than one exponent).
+  // q = 4, m = 1, float:2: Alice's messages take 11 distinct values, more than the 2^3 codes of
+  // the exponent-free count 1 * (2 + 1) = 3 bits, which called the cell "below the line".
   auto g = attnbounds_test::run_attnbounds(
-      "lower qsa-disj --q 3 --grid --grid-format float --m-values 1 --p-values 2,3 --format json");
+      "lower qsa-disj --q 4 --grid --grid-format float --m-values 1 --p-values 2,3 --format json");
   REQUIRE(g.status == 0);
   const json gj = json::parse(g.out);
+  REQUIRE(gj["cells"].size() == 2);
   for (const auto& cell : gj["cells"]) {
-    if (!cell["message_bits"].is_number()) continue;
+    REQUIRE(cell["message_bits"].is_number());
     const int p = cell["p"].get<int>();
+    INFO(cell.dump());
     CHECK(cell["bits_per_entry"].get<int>() >= p);  // sign + (p-1) fraction bits at least
     CHECK(cell["message_bits"] == cell["m"].get<int>() * cell["bits_per_entry"].get<int>());
-    CHECK(cell["below_line"] == (cell["message_bits"].get<int>() < 3));
+    CHECK(cell["messages_distinct"].get<long>() <= (1L << cell["message_bits"].get<int>()));
+    CHECK(cell["below_line"] == (cell["message_bits"].get<int>() < 4));
   }
+  const json& low = gj["cells"][0];
+  CHECK(low["messages_distinct"] == 11);
+  CHECK(low["messages_distinct"].get<long>() > (1L << 3));
+  CHECK(low["below_line"] == false);
 }
 
 TEST_CASE("qsa-disj from the command line: exit codes and the missing construction", "[lower]") {
