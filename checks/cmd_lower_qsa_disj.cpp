@@ -127,11 +127,16 @@ json qsa_disj_json(const qsa_disj::QsaDisjResult& r, const json& params, const S
   res["message_entries"] = r.message_entries;
   if (r.message_bits) {
     res["message_bits"] = *r.message_bits;
+    res["bits_per_entry"] = *r.bits_per_entry;
+    res["message_bits_counted"] = "message_entries * bits_per_entry; " + r.width_counting;
     if (r.exponent_bits_seen) res["exponent_bits_seen"] = *r.exponent_bits_seen;
   } else {
     res["message_bits"] = nullptr;
     res["message_bits_note"] = "exact semantics: an embedding entry is an exact rational, the message is unbounded";
   }
+  res["width_consistent"] = r.width_consistent;
+  res["pigeonhole_forces_collision"] = r.pigeonhole_forces_collision;
+  res["bound_proved"] = r.bound_proved.empty() ? json(nullptr) : json(r.bound_proved);
   res["bits_bound"] = r.bits_bound;
   res["bound"] = to_decimal_string(r.bound, 17, 0);
   const qsa_disj::QsaDisjWitness& w = r.witness;
@@ -278,15 +283,19 @@ void run_grid(const QsaDisjCli& o) {
         cell["verdict"] = to_string(r.verdict);
         cell["state"] = r.verdict == Verdict::Holds ? "P" : collision ? "C" : r.verdict == Verdict::Fails ? "F" : "U";
         cell["message_bits"] = r.message_bits ? json(*r.message_bits) : json(nullptr);
+        cell["bits_per_entry"] = r.bits_per_entry ? json(*r.bits_per_entry) : json(nullptr);
         cell["messages_distinct"] = r.messages_distinct;
+        // Below the line only when the counting really forces a collision (width counted with
+        // the exponent bits, reduction and protocol verified).
+        cell["below_line"] = r.pigeonhole_forces_collision;
       } catch (const ConfigError& e) {  // this format cannot hold the model's embedding
         cell["verdict"] = "n/a";
         cell["state"] = "-";
         cell["note"] = flag_of_field(e.field()) + ": " + e.what();
         cell["message_bits"] = nullptr;
+        cell["bits_per_entry"] = nullptr;
+        cell["below_line"] = false;
       }
-      const bool below = cell["message_bits"].is_number() && cell["message_bits"].get<long>() < o.q;
-      cell["below_line"] = below;
       cells.push_back(cell);
     }
   }
@@ -299,7 +308,8 @@ void run_grid(const QsaDisjCli& o) {
                            "embed:" + o.grid_format);
     res["cells"] = cells;
     res["legend"] = "P holds; C collision of Alice's messages (verified failing pair); F fails without collision "
-                    "(inaccurate); U undecided; below_line: m*w < q, where a collision is forced by counting";
+                    "(inaccurate); U undecided; below_line: m*w < q, where a collision is forced by counting (w = bits_per_entry: "
+                    "fixed:1.(p-1) p bits; float:p sign + p-1 fraction bits + the exponent bits the messages use)";
     res["seconds"] = clock.seconds();
     res["threads"] = resolve_threads(o.common.threads);
     std::cout << res.dump(2) << '\n';

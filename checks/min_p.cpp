@@ -95,6 +95,7 @@ json min_precision_table_json(const MinPrecisionResult& r) {
     if (row.trial.worst_lower) j["worst_lower"] = to_decimal_string(*row.trial.worst_lower, 6, -1);
     if (row.trial.worst_upper) j["worst_upper"] = to_decimal_string(*row.trial.worst_upper, 6, +1);
     write_witness(j, row.trial);
+    if (!row.trial.undecided_reason.empty()) j["undecided_reason"] = row.trial.undecided_reason;
     table.push_back(j);
   }
   return table;

@@ -59,6 +59,8 @@ std::string render_min_precision_text(const json& r) {
       worst = fmt::format("[{}, {}]", row["worst_lower"].get<std::string>(), row["worst_upper"].get<std::string>());
     else if (row.contains("worst_upper"))
       worst = row["worst_upper"].get<std::string>();
+    else if (row.contains("undecided_reason"))
+      worst = row["undecided_reason"].get<std::string>();
     out += fmt::format("  p = {:>3}  {:<10} {}\n", row.value("p", 0), row.value("verdict", ""), worst);
   }
   if (r.contains("islands") && !r["islands"].empty())

@@ -88,8 +88,19 @@ struct QsaDisjResult {
   std::uint64_t instances = 0, reduction_verified = 0, protocol_equal_instances = 0;
   std::uint64_t messages_distinct = 0, messages_needed = 0, undecided_instances = 0;
   std::size_t message_entries = 0;
-  std::optional<std::uint64_t> message_bits;  // embed only: entries × bits per value
+  // embed only: entries × bits_per_entry, where bits_per_entry = encoded_value_bits of the format
+  // over the exponents Alice's messages use (bounded: the format's full width; fixed: I+F;
+  // float:P: sign + P-1 fraction bits + the exponent bits those messages actually need).
+  std::optional<std::uint64_t> message_bits;
+  std::optional<int> bits_per_entry;
   std::optional<int> exponent_bits_seen;      // embed:float only
+  std::string width_counting;                 // how bits_per_entry was counted (empty for exact)
+  // Proved facts only: width_consistent says messages_distinct <= 2^message_bits (checked); the
+  // counting bound is stated (bound_proved non-empty) only for a finite, consistent width, and
+  // pigeonhole_forces_collision only when that width is below q bits as well.
+  bool width_consistent = false;
+  bool pigeonhole_forces_collision = false;
+  std::string bound_proved;
   int bits_bound = 0;                         // q
   Rational bound;                             // 1/(2q)
   Enclosure worst_error;                      // the witness's (larger) error

@@ -210,6 +210,140 @@ TEST_CASE("qsa-disj: the construction at too low a temperature fails with a veri
   reverify_qsa_disj_witness(res, q);
 }
 
+namespace {
+
+// A model whose message is known by hand: Alice's token embeds to table[|a|] (|a| = the number of
+// even 0-based elements of her set, math §5.1 layout), every other token to its z; zero query
+// and key, value = φ.  With float:2 every table entry is representable.
+class CountingModelForTest : public qsa_disj::TokenwiseModel {
+ public:
+  CountingModelForTest(int q, std::vector<Rational> table) : q_(q), table_(std::move(table)) {}
+  std::string name() const override { return "counting-test"; }
+  int m() const override { return 1; }
+  std::vector<Rational> embed(const qsa_disj::QsaInput& X, int i) const override {
+    if (i != qsa_disj::alice_token(q_)) return {X.z(i, 0)};
+    int evens = 0;
+    for (int j : X.y[i]) evens += j % 2 == 0 ? 1 : 0;
+    return {table_.at(evens)};
+  }
+  void qkv(const std::vector<Rational>& phi, std::vector<Rational>& query, std::vector<Rational>& key,
+           std::vector<Rational>& value) const override {
+    query.assign(1, Rational(0));
+    key.assign(1, Rational(0));
+    value = phi;
+  }
+
+ private:
+  int q_;
+  std::vector<Rational> table_;
+};
+
+}  // namespace
+
+TEST_CASE("qsa-disj: message widths count the exponent bits (float:P used, bounded the format's)", "[lower]") {
+  const int q = 4;
+  const Rational h(3, 2);
+  {
+    // Messages 1, 3/2, 2, 3: exponents 0..1, so 3 codes (with zero) need 2 exponent bits and
+    // w = 1 sign + 1 fraction + 2 = 4 bits; 4 bits is not below q = 4 (P + 1 = 3 would be).
+    CountingModelForTest model(q, {Rational(1), h, Rational(2), Rational(3), Rational(3)});
+    const auto res = qsa_disj::run_qsa_disj(disj_options(q, "embed:float:2"), model);
+    CHECK(res.messages_distinct == 4);
+    REQUIRE(res.exponent_bits_seen.has_value());
+    CHECK(*res.exponent_bits_seen == 2);
+    REQUIRE(res.bits_per_entry.has_value());
+    CHECK(*res.bits_per_entry == 4);
+    CHECK(*res.message_bits == 4);
+    CHECK(res.width_consistent);
+    CHECK_FALSE(res.pigeonhole_forces_collision);
+    CHECK_FALSE(res.bound_proved.empty());
+    CHECK(res.width_counting.find("float:2") != std::string::npos);
+    // Five values for 16 sets: a collision all the same, verified by forward passes.
+    CHECK(res.verdict == Verdict::Fails);
+    CHECK(res.witness.kind == qsa_disj::QsaDisjWitnessKind::Collision);
+  }
+  {
+    // Messages 1 and 3/2 only: one exponent (0) plus zero's code, 1 exponent bit, w = 3 < q.
+    CountingModelForTest model(q, {Rational(1), h, Rational(1), h, Rational(1)});
+    const auto res = qsa_disj::run_qsa_disj(disj_options(q, "embed:float:2"), model);
+    CHECK(res.messages_distinct == 2);
+    CHECK(*res.exponent_bits_seen == 1);
+    CHECK(*res.bits_per_entry == 3);
+    CHECK(*res.message_bits == 3);
+    CHECK(res.pigeonhole_forces_collision);
+    CHECK(res.witness.kind == qsa_disj::QsaDisjWitnessKind::Collision);
+    CHECK(res.verdict == Verdict::Fails);
+  }
+  {
+    // A bounded format costs its full width whatever the values: fp16 is 1 + 5 + 10 = 16 bits.
+    CountingModelForTest model(q, {Rational(1), h, Rational(2), Rational(3), Rational(3)});
+    const auto res = qsa_disj::run_qsa_disj(disj_options(q, "embed:fp16"), model);
+    CHECK(*res.bits_per_entry == 16);
+    CHECK(*res.message_bits == 16);
+    CHECK_FALSE(res.exponent_bits_seen.has_value());
+    CHECK_FALSE(res.pigeonhole_forces_collision);
+    CHECK(res.width_counting.find("5 exponent") != std::string::npos);
+    // bf16 likewise: 1 + 8 + 7.
+    const auto bf = qsa_disj::run_qsa_disj(disj_options(q, "embed:bf16"), model);
+    CHECK(*bf.bits_per_entry == 16);
+  }
+  {
+    // Fixed point: I + F bits (fixed:3.2: 5), no exponent.
+    CountingModelForTest model(q, {Rational(1), h, Rational(2), Rational(3), Rational(3)});
+    const auto res = qsa_disj::run_qsa_disj(disj_options(q, "embed:fixed:3.2"), model);
+    CHECK(*res.bits_per_entry == 5);
+    CHECK(*res.message_bits == 5);
+    CHECK_FALSE(res.pigeonhole_forces_collision);
+  }
+  {
+    // Exact semantics: no finite width, so no bound is stated as proved.
+    CountingModelForTest model(q, {Rational(1), h, Rational(2), Rational(3), Rational(3)});
+    const auto res = qsa_disj::run_qsa_disj(disj_options(q, "exact"), model);
+    CHECK_FALSE(res.message_bits.has_value());
+    CHECK_FALSE(res.bits_per_entry.has_value());
+    CHECK(res.bound_proved.empty());
+    CHECK_FALSE(res.pigeonhole_forces_collision);
+    CHECK_FALSE(res.width_consistent);
+  }
+}
+
+TEST_CASE("qsa-disj JSON: bound_proved is null without a finite width; the grid's line counts exponent bits", "[lower]") {
+  auto e = attnbounds_test::run_attnbounds("lower qsa-disj --q 3 --model random --m 1 --semantics exact --json");
+  REQUIRE((e.status == 0 || e.status == 1 || e.status == 3));
+  const json ej = json::parse(e.out);
+  CHECK(ej["bound_proved"].is_null());
+  CHECK(ej["message_bits"].is_null());
+  CHECK(ej["pigeonhole_forces_collision"] == false);
+  auto f = attnbounds_test::run_attnbounds("lower qsa-disj --q 3 --model random --m 1 --semantics embed:fixed:2.0 --json");
+  const json fj = json::parse(f.out);
+  CHECK(fj["bits_per_entry"] == 2);
+  CHECK(fj["message_bits"] == 2);
+  CHECK(fj["pigeonhole_forces_collision"] == true);
+  CHECK(fj["bound_proved"].is_string());
+  // Grid over float:p: every cell's line test is message_bits < q with w = bits_per_entry, and
+  // w counts the exponent bits (w > p + 1 whenever the messages use more than one exponent).
+  // q = 4, m = 1, float:2: Alice's messages take 11 distinct values, more than the 2^3 codes of
+  // the exponent-free count 1 * (2 + 1) = 3 bits, which called the cell "below the line".
+  auto g = attnbounds_test::run_attnbounds(
+      "lower qsa-disj --q 4 --grid --grid-format float --m-values 1 --p-values 2,3 --format json");
+  REQUIRE(g.status == 0);
+  const json gj = json::parse(g.out);
+  REQUIRE(gj["cells"].size() == 2);
+  for (const auto& cell : gj["cells"]) {
+    REQUIRE(cell["message_bits"].is_number());
+    const int p = cell["p"].get<int>();
+    INFO(cell.dump());
+    CHECK(cell["bits_per_entry"].get<int>() >= p);  // sign + (p-1) fraction bits at least
+    CHECK(cell["message_bits"] == cell["m"].get<int>() * cell["bits_per_entry"].get<int>());
+    CHECK(cell["messages_distinct"].get<long>() <= (1L << cell["message_bits"].get<int>()));
+    CHECK(cell["below_line"] == (cell["message_bits"].get<int>() < 4));
+  }
+  const json& low = gj["cells"][0];
+  CHECK(low["messages_distinct"] == 11);
+  CHECK(low["messages_distinct"].get<long>() > (1L << 3));
+  CHECK(low["below_line"] == false);
+}
+
 TEST_CASE("qsa-disj from the command line: exit codes and the missing construction", "[lower]") {
   auto r = attnbounds_test::run_attnbounds("lower qsa-disj --q 3 --model random --m 1 --semantics embed:fixed:2.0 --json");
   CHECK(r.status == 1);

@@ -109,3 +109,47 @@ TEST_CASE("min-p: fixed formats start at I bits, arith mode is named arith, rang
   CHECK(field_of(exact) == "mode");
   CHECK(field_of(float_range(2, 8)).empty());
 }
+
+TEST_CASE("min-p: a value leaving the format's range makes that row undecided and the scan goes on", "[certify]") {
+  // fixed:2.F holds [-2, 2 - 2^-F]; a claim whose computation produces 15/8 overflows where 15/8
+  // rounds to 2 (F = 0 and 1: nearest; F = 2: the tie between 7/4 and 2 goes to the even 2) and
+  // holds from F = 3 on (15/8 is the largest value of fixed:2.3).
+  MinPrecisionConfig c = float_range(2, 6);
+  c.family = FormatFamily::Fixed;
+  c.fixed_integer_bits = 2;
+  c.mode = Semantics::Kind::Arith;
+  std::vector<std::string> asked;
+  const MinPrecisionResult r = min_precision(c, [&](const Semantics& sem) {
+    asked.push_back(sem.name());
+    round_to(sem.format, Rational(15, 8));  // throws FormatRangeError when out of range
+    PrecisionTrial t;
+    t.verdict = Verdict::Holds;
+    t.worst_upper = Rational(1, 8);
+    return t;
+  });
+  CHECK(asked.size() == 5);  // every p was tried: the overflow did not end the scan
+  REQUIRE(r.table.size() == 5);
+  for (int i = 0; i < 3; ++i) {
+    INFO("p = " << r.table[i].p);
+    CHECK(r.table[i].trial.verdict == Verdict::Undecided);
+    CHECK_FALSE(r.table[i].trial.witness_verified);
+    CHECK_FALSE(r.table[i].trial.worst_upper.has_value());
+    CHECK(r.table[i].trial.undecided_reason.find("fixed:2.") != std::string::npos);
+  }
+  for (int i = 3; i < 5; ++i) {
+    CHECK(r.table[i].trial.verdict == Verdict::Holds);
+    CHECK(r.table[i].trial.undecided_reason.empty());
+  }
+  REQUIRE(r.p_star.has_value());
+  CHECK(*r.p_star == 5);  // fixed:2.3
+  CHECK(r.verdict == Verdict::Holds);
+
+  // Overflow at the top row too: no p*, and undecided (never fails: no counterexample exists).
+  c.p_max = 3;
+  const MinPrecisionResult top = min_precision(c, [&](const Semantics& sem) {
+    round_to(sem.format, Rational(15, 8));
+    return PrecisionTrial{Verdict::Holds};
+  });
+  CHECK_FALSE(top.p_star.has_value());
+  CHECK(top.verdict == Verdict::Undecided);
+}

@@ -108,6 +108,40 @@ TEST_CASE("min-p fixed: the fewest integer bits holding every entry at every F",
   CHECK_FALSE(fits_every_F(entries, I - 1, 12));
 }
 
+TEST_CASE("min-p fixed arith: an overflow inside a trial is an undecided row, not the end of the run", "[verdict-numbers]") {
+  // qsa-cyclic N = 4, q = 1, c = 2: the entries fit fixed:6.F (I = 6, range [-32, 32 - 2^-F]), but
+  // the arithmetic reaches the value 32 at every F, one past the top of the range.  That used to
+  // end min-p with exit 2; now each row is undecided with its reason and the scan covers p = 6..9.
+  int status = -1;
+  const json r = run_json("min-p qsa-cyclic --N 4 --q 1 --c 2 --number-format fixed --mode arith --p-min 2 --p-max 9",
+                          &status);
+  CHECK(status == 3);
+  CHECK(r["verdict"] == "undecided");
+  CHECK(r["p_star"].is_null());
+  CHECK(r["semantics"] == "arith:fixed:6.F");
+  REQUIRE(r["table"].size() == 4);
+  for (int F = 0; F < 4; ++F) {
+    const json& row = r["table"][F];
+    INFO(row.dump());
+    CHECK(row["p"] == 6 + F);
+    CHECK(row["semantics"] == "arith:fixed:6." + std::to_string(F));
+    CHECK(row["verdict"] == "undecided");
+    CHECK_FALSE(row.contains("worst_upper"));  // no value was computed, so no number is printed
+    CHECK(row["undecided_reason"].get<std::string>().find("value 32 is outside the range of fixed:6." +
+                                                          std::to_string(F) + " [-32, ") != std::string::npos);
+  }
+  // The text form names the reason on the row.
+  const auto text = attnbounds_test::run_attnbounds(
+      "min-p qsa-cyclic --N 4 --q 1 --c 2 --number-format fixed --mode arith --p-min 2 --p-max 6");
+  CHECK(text.status == 3);
+  CHECK(text.out.find("p =   6  undecided  value 32 is outside the range of fixed:6.0 [-32, 31]") != std::string::npos);
+  // The value 32 really is out of range at every F, and in range one integer bit up.
+  for (int F = 0; F < 4; ++F) {
+    CHECK_THROWS_AS(round_to(Format::fixed_bits(6, F), Rational(32)), FormatRangeError);
+    CHECK(round_to(Format::fixed_bits(7, F), Rational(32)) == 32);
+  }
+}
+
 TEST_CASE("match2: an exact tie at psi's threshold is decided by psi's strict rule", "[verdict-numbers]") {
   // M = 6: tau = (1 - cos(2pi/6))/2 = 1/4 exactly, and under arith:float:2 some token's output
   // norm is exactly 1/4; psi says "matched" only when the norm is strictly below tau.
@@ -163,6 +197,32 @@ TEST_CASE("lower match3-disj: message widths count the exponent bits used (float
   CHECK(r["messages"]["pigeonhole_forces_collision"] == false);
   CHECK(r["messages"]["distinct"].get<std::uint64_t>() <= (std::uint64_t{1} << 12));
   CHECK(r["bound_proved"].is_string());
+}
+
+TEST_CASE("lower match3-disj: more distinct messages than the exponent-free width holds (the audit case)", "[verdict-numbers]") {
+  // n = 8, one head, one tile of Bob's 8 tokens, float:2: 72 distinct messages among 256 sets.
+  // Without the exponent a message would be 2 * (1 + 2) = 6 bits, only 64 codes: fewer than the
+  // messages seen, and below n = 8 bits, so that count "forced" a collision it could not justify.
+  // Counted with the exponents used (-7..4: 12 exponents and zero, 13 codes, 4 bits), w = 6 and
+  // a message is 12 bits >= 8: the pigeonhole principle forces nothing, and the width holds
+  // every message seen.
+  const json r = run_json("lower match3-disj --n 8 --model random --m 5 --seed 5 --semantics tiled:float:2:8");
+  const json& msg = r["messages"];
+  CHECK(msg["distinct"] == 72);
+  CHECK(msg["distinct"].get<std::uint64_t>() > (std::uint64_t{1} << 6));
+  CHECK(msg["bits_formula"].get<std::string>().find("exponents used -7..4") != std::string::npos);
+  ExponentRange used;
+  used.add(-7L);
+  used.add(4L);
+  CHECK(encoded_value_bits(parse_format("float:2"), used) == 6);
+  CHECK(msg["bits_per_message"] == 2 * 6);
+  CHECK(msg["distinct"].get<std::uint64_t>() <= (std::uint64_t{1} << 12));
+  CHECK(msg["bits_needed"] == 8);
+  CHECK(msg["pigeonhole_forces_collision"] == false);
+  // The counting bound is stated because the 12-bit width is consistent with the 72 messages.
+  CHECK(r["bound_proved"].is_string());
+  CHECK(r["reduction_verified"] == true);
+  CHECK(r["protocol"]["mismatches"] == 0);
 }
 
 TEST_CASE("lower rnn-index: state widths count the exponent bits", "[verdict-numbers]") {

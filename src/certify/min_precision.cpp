@@ -63,7 +63,19 @@ MinPrecisionResult min_precision(const MinPrecisionConfig& config, const Precisi
   for (int p = config.p_min; p <= config.p_max; ++p) {
     const std::optional<Semantics> sem = config.semantics_at(p);
     if (!sem) continue;
-    table.push_back({p, *sem, check(*sem)});
+    PrecisionTrial trial;
+    try {
+      trial = check(*sem);
+    } catch (const FormatRangeError& e) {
+      // Overflow is an error of the format, not a wrong value: the claim is simply not
+      // established at this p (a wider range or a larger p may hold).
+      trial = PrecisionTrial{};
+      trial.verdict = Verdict::Undecided;
+      trial.undecided_reason = std::string(e.what()) +
+                               "; overflow is an error of the format, neither an output nor a counterexample, so "
+                               "the claim is not established at this p";
+    }
+    table.push_back({p, *sem, std::move(trial)});
   }
   return decide_min_precision(std::move(table));
 }

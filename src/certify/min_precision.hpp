@@ -9,6 +9,7 @@
 #pragma once
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/verdict.hpp"
@@ -41,6 +42,9 @@ struct PrecisionTrial {
   std::optional<Rational> worst_upper;    // certified upper end of the worst case, if any
   std::vector<int> witness;               // the claim's own witness (a subset, an input), if any
   std::optional<int> witness_token;       // the 0-based token of an input witness, if any
+  // Why an Undecided row is undecided, when the trial itself did not decide (e.g. a value of the
+  // computation left the format's range); empty otherwise.
+  std::string undecided_reason;
 };
 
 struct PrecisionRow {
@@ -60,7 +64,10 @@ struct MinPrecisionResult {
 
 using PrecisionCheck = std::function<PrecisionTrial(const Semantics&)>;
 
-// Runs `check` at every p of the range (validated first) and applies the rule above.
+// Runs `check` at every p of the range (validated first) and applies the rule above.  A check
+// that throws FormatRangeError (a value leaves the format's range: an error under docs/precision.md,
+// never a number, so neither an output nor a counterexample) gives an Undecided row whose
+// undecided_reason names the overflow, and the scan goes on.
 MinPrecisionResult min_precision(const MinPrecisionConfig& config, const PrecisionCheck& check);
 // The rule alone, on a table already computed (rows ascending in p).
 MinPrecisionResult decide_min_precision(std::vector<PrecisionRow> table);
