@@ -75,7 +75,9 @@ ParamTable learn_match2_params() {
       false);
   // Training is reproducible only with one thread, so one is the default here.
   for (auto& row : t)
-    if (row.flag == "--threads") row = row.with_range(1, 1024).with_default(1);
+    if (row.flag == "--threads")
+      row = row.with_range(1, 1024).with_default(1).with_help(
+          "Torch intra-op threads and checker threads (1: training is bit-reproducible; more threads may change the trained tables)");
   return t;
 }
 const ParamTable kLearnMatch2 = learn_match2_params();
