@@ -26,6 +26,7 @@
 #include "reproduce/subprocess.hpp"
 
 namespace attnbounds {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -868,6 +869,7 @@ void register_learn_commands() {
   done = true;
   register_entry(reg_learn_qsa.entry);
   register_entry(reg_learn_sweep.entry);
+  register_learn_match2_command();
 }
 
 }  // namespace attnbounds

@@ -5,5 +5,7 @@
 namespace attnbounds {
 
 void register_learn_commands();
+// `learn match2` (checks/cmd_learn_match2.cpp); called by register_learn_commands.
+void register_learn_match2_command();
 
 }  // namespace attnbounds
