@@ -251,6 +251,7 @@ void run_grid(const QsaDisjCli& o) {
                     "(inaccurate); U undecided; below_line: m*w < q, where a collision is forced by counting";
     res["seconds"] = clock.seconds();
     res["threads"] = resolve_threads(o.common.threads);
+    annotate_run(res);
     std::cout << res.dump(2) << '\n';
     set_exit_status(0);
     return;

@@ -1,4 +1,5 @@
 #include "proofs/match_common.hpp"
+#include "enumerate/run_control.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -96,6 +97,7 @@ MatchMinPrecisionResult min_precision_scan(const std::string& claim, const std::
   r.p_hi = p_hi;
   std::map<int, Verdict> verdicts;
   for (int p = p_lo; p <= p_hi; ++p) {
+    const RepeatHint remaining(static_cast<std::uint64_t>(p_hi - p + 1));  // for the time estimate
     MatchMinPrecisionPoint point = check(sem_of(p));
     verdicts[p] = point.verdict;
     r.scan.push_back({p, point.verdict, point.worst});
