@@ -307,6 +307,7 @@ TEST_CASE("min-p, min-m, check match*, and the lower-bound enumerations resume a
   kill_and_resume("min-m qsa-rip --N 8 --q 2 --json --threads 2", 5, "minm");
   kill_and_resume("lower qsa-disj --q 6 --model random --m 1 --semantics embed:fixed:2.0 --json --threads 2", 20, "qsadisj");
   kill_and_resume("lower match3-disj --n 3 --json --threads 2", 40, "m3disj");
+  kill_and_resume("lower rnn-index --N 12 --S 8 --json --threads 2", 500, "rnn");
 }
 
 TEST_CASE("a journal refuses another run's file: the whole command line identifies the run", "[scale][journal]") {
@@ -334,6 +335,7 @@ TEST_CASE("min-p, min-m, check match* and the lower bounds under mpirun -np 1, 2
       "min-m qsa-rip --N 8 --q 2 --json --threads 1",
       "lower qsa-disj --q 5 --model random --m 1 --semantics embed:fixed:2.0 --json --threads 1",
       "lower match3-disj --n 3 --json --threads 2",
+      "lower rnn-index --N 10 --S 8 --json --threads 1",
   };
   for (const auto& args : commands) {
     INFO(args);
