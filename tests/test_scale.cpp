@@ -359,4 +359,12 @@ TEST_CASE("min-p, min-m, check match* and the lower bounds under mpirun -np 1, 2
       CHECK(result_only(r.out) == want);
     }
   }
+  if (attnbounds::mpi_available()) {
+    // The time-limit decision is collective: every rank refuses (none waits for the others).
+    CliRun refused = attnbounds_test::run_attnbounds_under(
+        "mpirun --oversubscribe --allow-run-as-root -np 2", "check match2 --N 6 --M 10 --time-limit 0.00001 --mpi", 120, true);
+    CHECK(refused.status == 2);
+    CHECK(refused.out.empty());
+    CHECK(refused.err.find("--time-limit: estimated ") != std::string::npos);
+  }
 }
