@@ -312,6 +312,7 @@ void run_grid(const QsaDisjCli& o) {
                     "fixed:1.(p-1) p bits; float:p sign + p-1 fraction bits + the exponent bits the messages use)";
     res["seconds"] = clock.seconds();
     res["threads"] = resolve_threads(o.common.threads);
+    annotate_run(res);
     std::cout << res.dump(2) << '\n';
     set_exit_status(0);
     return;

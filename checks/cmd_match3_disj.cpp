@@ -75,7 +75,8 @@ ParamTable disj_params() {
   grid_H.default_value = "1,2";
   ParamDef sem = param::semantics().with_computed_default("tiled:float:24:n (T = --n)");
   return {n, param::m().with_default(2), H, model, c, dump, grid, grid_m, grid_p, grid_H,
-          param::format().with_help("--grid output format"), param::json(), param::threads(), param::seed(), param::force(), sem};
+          param::format().with_help("--grid output format"), param::json(), param::threads(), param::seed(), param::force(), param::time_limit(),
+          param::journal(), param::resume(), param::mpi(), sem};
 }
 const ParamTable kDisjParams = disj_params();
 

@@ -20,8 +20,6 @@
 #include "json_qsa.hpp"
 #include "min_p.hpp"
 #include "enumerate/combinatorics.hpp"
-#include "enumerate/journal.hpp"
-#include "enumerate/mpi_shard.hpp"
 #include "enumerate/parallel.hpp"
 #include "proofs/theorem2_qsa_rip.hpp"
 #include "proofs/theorem3_qsa_cyclic.hpp"
@@ -135,25 +133,6 @@ void run_check(const std::string& claim, const QsaCliOptions& o) {
   co.threads = threads;
   Progress progress("check " + claim, cases);
   co.progress = &progress;
-  // Checkpoints and sharding: both see the chunking of parallel_reduce, fixed by the case count.
-  if (!o.journal.empty() && !o.resume.empty()) throw UsageError("--resume", "give either --journal or --resume, not both");
-  const std::string journal_path = o.resume.empty() ? o.journal : o.resume;
-  std::unique_ptr<ChunkJournal> journal;
-  MpiShard* shard = nullptr;
-  if (o.mpi) {
-    if (!mpi_available()) throw UsageError("--mpi", mpi_description());
-    if (!journal_path.empty()) throw UsageError("--mpi", "cannot be combined with --journal or --resume");
-    shard = &MpiShard::start();
-    co.hooks = shard;
-  }
-  if (!journal_path.empty()) {
-    const std::string run = "check " + claim + " " + qsa_params_json(*emb, p).dump() + " semantics=" + sem.name();
-    journal = std::make_unique<ChunkJournal>(journal_path, run, !o.resume.empty());
-    const std::uint64_t chunk = chunk_size_for(cases);
-    journal->begin((cases + chunk - 1) / chunk, chunk);  // refuses another run's file before any work
-    if (const char* k = std::getenv("ATTNBOUNDS_TEST_KILL_AFTER_CHUNKS")) journal->kill_after(std::strtoull(k, nullptr, 10));
-    co.hooks = journal.get();
-  }
   const QsaCheckResult r = check_qsa(*emb, co);
   json out = make_claim_result("check", claim, qsa_params_json(*emb, p), sem.name());
   write_qsa_check(out, r, emb->d(), p.eps);
@@ -185,18 +164,6 @@ void run_check(const std::string& claim, const QsaCliOptions& o) {
       const CertificateEncoding encoding = certificate_encoding_for_path(o.certificate);
       std::uint64_t n = write_qsa_certificate(o.certificate, *emb, p.eps, sem, claim, encoding, threads);
       out["certificate"] = {{"file", o.certificate}, {"subsets", n}, {"encoding", certificate_encoding_name(encoding)}};
-    }
-  }
-  if (journal)
-    out["journal"] = {{"file", journal_path},
-                      {"chunks_resumed", journal->resumed_chunks()},
-                      {"chunks_written", journal->written_chunks()}};
-  if (shard) {
-    out["mpi"] = {{"ranks", shard->size()}, {"library", mpi_description()}};
-    if (!shard->agree(r.cases)) throw std::logic_error("mpi: the ranks disagree");
-    if (shard->rank() != 0) {  // one report per run: rank 0 prints
-      set_exit_status(exit_status_for(r.verdict));
-      return;
     }
   }
   finish_result(out, r.verdict, sw.seconds(), threads);
@@ -308,14 +275,6 @@ void run_min_p(const std::string& claim, const QsaCliOptions& o) {
 ParamTable check_params(const std::string& claim) {
   ParamTable t = qsa_construction_params(claim);
   t.push_back(param::file("--certificate", "write a replayable certificate when the claim holds (FILE.json: JSON; FILE.cbor: CBOR; FILE.cbor.zst: zstd-compressed CBOR)"));
-  t.push_back(param::file("--journal", "checkpoint file: finished chunks are appended; an existing journal of the same run is continued"));
-  t.push_back(param::file("--resume", "continue the run recorded in this journal (it must exist and match)"));
-  ParamDef mpi;
-  mpi.flag = "--mpi";
-  mpi.kind = ParamKind::Flag;
-  mpi.help = std::string("shard the subsets over the ranks of mpirun (same result for any rank count); ") +
-             (mpi_available() ? "this build has MPI" : "off: this build has no MPI");
-  t.push_back(mpi);
   if (claim == "qsa-cyclic") t.push_back(param::file("--emit-lrs", "write the moment-curve points in lrs format"));
   return with_common(t);
 }
@@ -358,7 +317,7 @@ void attach_claim(CLI::App& parent, const std::string& verb, const std::string& 
   const ParamTable& table = table_of(verb, claim);
   if (verb == "check") {
     auto* sub = parent.add_subcommand(claim, std::string("certified exhaustive check of ") + qsa_theorem(claim));
-    b.insert(b.end(), {{"--certificate", &o->certificate}, {"--journal", &o->journal}, {"--resume", &o->resume}, {"--mpi", &o->mpi}});
+    b.push_back({"--certificate", &o->certificate});
     if (claim == "qsa-cyclic") b.push_back({"--emit-lrs", &o->emit_lrs});
     o->given = bind_with_common(*sub, table, b, o->common);
     sub->callback([o, claim] { run_check(claim, *o); });

@@ -18,8 +18,6 @@ struct QsaCliOptions {
   std::string number_format = "float";  // min-p: float:P or fixed:I.F
   std::string mode = "embed";  // min-p: embed (entries rounded) or arith (every operation rounded)
   int p_min = 2, p_max = 64;
-  std::string journal, resume;  // check: checkpoint file (create or continue) / continue an existing one
-  bool mpi = false;             // check: shard the subsets over the ranks of mpirun
   GivenParams given;            // which flags were given (eval checks them against the input)
 };
 

@@ -89,6 +89,7 @@ void run_min_m(const MinMOptions& o) {
   for (const auto& r : rows) all = all && r.contains("mk_min");
   finish_result(out, all ? Verdict::Holds : Verdict::Undecided, sw.seconds(), threads);
   if (o.common.json || o.format == "json") {
+    annotate_run(out);
     std::cout << out.dump(2) << '\n';
     set_exit_status(all ? 0 : 3);
     return;

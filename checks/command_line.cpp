@@ -140,6 +140,9 @@ int run_command_line(int argc, char** argv) {
   for (const auto& entry : registry())
     if (entry.attach) entry.attach(*verbs.at(entry.verb));
 
+  struct EndRun {
+    ~EndRun() { end_command_run(); }
+  } end_run;  // closes the command's journal, whatever the outcome
   try {
     check_subcommand_names(argc, argv, verbs, verb_names);
     refuse_non_decimal_integers(argc, argv);

@@ -6,8 +6,15 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
+#include <set>
+
 #include "core/atomic_file.hpp"
 #include "core/input_file.hpp"
+#include "enumerate/journal.hpp"
+#include "enumerate/mpi_shard.hpp"
+#include "enumerate/run_control.hpp"
 
 namespace attnbounds {
 
@@ -20,15 +27,118 @@ std::string flag_of_field(const std::string& field) {
   return flag;
 }
 
+namespace {
+
+// The run control of the command being run, installed once its options are parsed.
+struct CommandRun {
+  RunControl control;
+  std::unique_ptr<ChunkJournal> journal;
+  std::string journal_path;
+  MpiShard* shard = nullptr;
+  std::optional<RunControlScope> scope;
+};
+std::unique_ptr<CommandRun> g_run;
+
+// Swallows what a non-zero MPI rank would print: one report per run.
+class NullBuffer : public std::streambuf {
+ protected:
+  int overflow(int ch) override { return traits_type::not_eof(ch); }
+  std::streamsize xsputn(const char*, std::streamsize n) override { return n; }
+};
+NullBuffer g_null_buffer;
+std::streambuf* g_saved_cout = nullptr;
+
+std::string command_path_of(CLI::App& app) {
+  std::string path;
+  for (CLI::App* a = &app; a && a->get_parent(); a = a->get_parent()) path = a->get_name() + (path.empty() ? "" : " " + path);
+  return path;
+}
+
+// What identifies the run in a journal: the command, the toolkit version and every given option
+// that can change a result (not the output format, the threads or the process flags); an input
+// file by its contents, not its name.
+std::string run_description(CLI::App& app) {
+  static const std::set<std::string> process_only = {"--json", "--threads", "--force", "--time-limit", "--journal",
+                                                     "--resume", "--mpi", "--format", "--certificate", "--emit-lrs",
+                                                     "--out"};
+  std::string run = command_path_of(app) + " (attnbounds " + ATTNBOUNDS_VERSION + ")";
+  for (const CLI::Option* opt : app.get_options()) {
+    if (opt->count() == 0 || opt->get_lnames().empty()) continue;
+    const std::string flag = "--" + opt->get_lnames().front();
+    if (process_only.count(flag)) continue;
+    std::string value;
+    for (const auto& r : opt->results()) value += (value.empty() ? "" : ",") + r;
+    if (flag == "--model" || flag == "--input") {
+      std::ifstream in(value, std::ios::binary);
+      const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      value += "#" + std::to_string(fnv1a64(bytes));
+    }
+    run += " " + flag + "=" + value;
+  }
+  return run;
+}
+
+void start_command_run(CLI::App& app, const CommonOptions& o) {
+  auto run = std::make_unique<CommandRun>();
+  run->control.label = command_path_of(app);
+  run->control.force = o.force;
+  run->control.time_limit_seconds = parse_rational_param("--time-limit", o.time_limit).get_d() * 60.0;
+  if (!o.journal.empty() && !o.resume.empty()) throw UsageError("--resume", "give either --journal or --resume, not both");
+  run->journal_path = o.resume.empty() ? o.journal : o.resume;
+  if (o.mpi) {
+    if (!mpi_available()) throw UsageError("--mpi", mpi_description());
+    if (!run->journal_path.empty()) throw UsageError("--mpi", "cannot be combined with --journal or --resume");
+    run->shard = &MpiShard::start();
+    run->control.hooks = run->shard;
+    if (run->shard->rank() != 0 && !g_saved_cout) g_saved_cout = std::cout.rdbuf(&g_null_buffer);
+  }
+  if (!run->journal_path.empty()) {
+    // Opening reads the file: another run's journal is refused before any work.
+    run->journal = std::make_unique<ChunkJournal>(run->journal_path, run_description(app), !o.resume.empty());
+    if (const char* k = std::getenv("ATTNBOUNDS_TEST_KILL_AFTER_CHUNKS")) run->journal->kill_after(std::strtoull(k, nullptr, 10));
+    run->control.hooks = run->journal.get();
+  }
+  g_run.reset();  // one command per process; a previous scope must end before the next begins
+  g_run = std::move(run);
+  g_run->scope.emplace(g_run->control);
+}
+
+}  // namespace
+
+void end_command_run() {
+  g_run.reset();
+  if (g_saved_cout) {
+    std::cout.flush();
+    std::cout.rdbuf(g_saved_cout);
+    g_saved_cout = nullptr;
+  }
+}
+
+void annotate_run(json& result) {
+  if (g_run && g_run->journal)
+    result["journal"] = {{"file", g_run->journal_path},
+                         {"chunks_resumed", g_run->journal->resumed_chunks()},
+                         {"chunks_written", g_run->journal->written_chunks()}};
+  if (g_run && g_run->shard) {
+    json same = result;
+    for (const char* k : {"seconds", "threads"}) same.erase(k);
+    if (!g_run->shard->agree(fnv1a64(same.dump()))) throw std::logic_error("mpi: the ranks reached different results");
+    result["mpi"] = {{"ranks", g_run->shard->size()}, {"library", mpi_description()}};
+  }
+}
+
 ParamTable common_params(bool with_semantics) {
-  ParamTable t = {param::json(), param::threads(), param::seed(), param::force()};
+  ParamTable t = {param::json(),       param::threads(), param::seed(),   param::force(),
+                  param::time_limit(), param::journal(), param::resume(), param::mpi()};
   if (with_semantics) t.push_back(param::semantics());
   return t;
 }
 
 std::vector<ParamBinding> common_bindings(CommonOptions& opts, bool with_semantics) {
-  std::vector<ParamBinding> b = {{"--json", &opts.json}, {"--threads", &opts.threads}, {"--seed", &opts.seed},
-                                 {"--force", &opts.force}};
+  std::vector<ParamBinding> b = {{"--json", &opts.json},         {"--threads", &opts.threads},
+                                 {"--seed", &opts.seed},         {"--force", &opts.force},
+                                 {"--time-limit", &opts.time_limit}, {"--journal", &opts.journal},
+                                 {"--resume", &opts.resume},     {"--mpi", &opts.mpi}};
   if (with_semantics) b.push_back({"--semantics", &opts.semantics});
   return b;
 }
@@ -45,12 +155,15 @@ GivenParams bind_with_common(CLI::App& app, const ParamTable& table, std::vector
     if (std::any_of(table.begin(), table.end(), [&](const ParamDef& d) { return d.flag == b.flag; }) &&
         std::none_of(targets.begin(), targets.end(), [&](const ParamBinding& t) { return t.flag == b.flag; }))
       targets.push_back(b);
-  return bind_params(app, table, targets);
+  GivenParams given = bind_params(app, table, targets);
+  after_parse(app, [&app, &opts] { start_command_run(app, opts); });
+  return given;
 }
 
 void add_common(CLI::App& app, CommonOptions& opts, bool with_semantics) {
   static const ParamTable with_sem = common_params(true), without_sem = common_params(false);
   bind_params(app, with_semantics ? with_sem : without_sem, common_bindings(opts, with_semantics));
+  after_parse(app, [&app, &opts] { start_command_run(app, opts); });
 }
 
 const CLI::Validator& non_empty_file_name() {
@@ -67,7 +180,9 @@ Semantics semantics_of(const CommonOptions& opts) {
   }
 }
 
-void emit(const json& result, const CommonOptions& opts, int status) {
+void emit(const json& given, const CommonOptions& opts, int status) {
+  json result = given;
+  annotate_run(result);
   // Strings that are not UTF-8 (a file name, say) are printed with U+FFFD rather than failing.
   const json printable = json::parse(result.dump(-1, ' ', false, json::error_handler_t::replace));
   if (opts.json) std::cout << printable.dump(2) << '\n';

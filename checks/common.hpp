@@ -21,10 +21,16 @@ struct CommonOptions {
   std::uint64_t seed = 1;
   std::string semantics = "exact";
   bool force = false;
+  std::string time_limit = "10";  // minutes (--time-limit)
+  std::string journal, resume;    // checkpoint file to create or continue / to continue
+  bool mpi = false;               // shard the chunks over the ranks of mpirun
 };
 
-// The rows of --json, --threads, --seed, --force and (when with_semantics) --semantics, to be
-// appended to a command's own rows, and their targets in `opts`.
+// The rows of --json, --threads, --seed, --force, --time-limit, --journal, --resume, --mpi and
+// (when with_semantics) --semantics, to be appended to a command's own rows, and their targets
+// in `opts`.  Binding them (bind_with_common, add_common) also installs, once the values are
+// parsed, the run control every long reduction of the command obeys (enumerate/run_control.hpp):
+// the progress line, the time limit, and the journal or MPI sharding.
 ParamTable common_params(bool with_semantics = true);
 std::vector<ParamBinding> common_bindings(CommonOptions& opts, bool with_semantics = true);
 // A command's own rows followed by the common ones.
@@ -40,10 +46,17 @@ const CLI::Validator& non_empty_file_name();
 // Parses opts.semantics, turning a malformed string into a UsageError on --semantics.
 Semantics semantics_of(const CommonOptions& opts);
 // Prints the result (JSON object alone on stdout with --json, text otherwise) and records
-// the exit status for main.
+// the exit status for main.  With --journal/--resume the result gains "journal" (file, chunks
+// resumed and written); under --mpi "mpi" (ranks, library) and the ranks check they reached the
+// same result (annotate_run).
 void emit(const json& result, const CommonOptions& opts, int status);
 // Exit status from the result's verdict field (0 holds, 1 fails, 3 undecided).
 int status_of(const json& result);
+// What emit adds to a result, for a command that prints its JSON itself (collective under MPI:
+// every rank calls it once).  Output of MPI ranks other than 0 is discarded whatever prints it.
+void annotate_run(json& result);
+// Ends the run control of the command that ran (closes its journal).  Called by the driver.
+void end_command_run();
 
 // The command-line flag of a library configuration field: the running command's table names it
 // (params.hpp); otherwise "p_min" -> "--p-min".  The library reports bad input by field name

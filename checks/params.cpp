@@ -12,6 +12,7 @@
 
 #include "checks/usage_error.hpp"
 #include "numeric/rational.hpp"
+#include "enumerate/mpi_shard.hpp"
 
 namespace attnbounds {
 
@@ -237,6 +238,7 @@ std::string check_value(const ParamDef& d, const std::string& text) {
 }
 
 const ParamTable* g_active = nullptr;
+std::map<CLI::App*, std::vector<std::function<void()>>> g_after_parse;
 
 void write_default(const ParamDef& d, const ParamTarget& target) {
   if (d.default_value.empty()) return;
@@ -266,6 +268,8 @@ CLI::Option* add_one(CLI::App& app, const std::string& names, const ParamDef& d,
 }
 
 }  // namespace
+
+void after_parse(CLI::App& app, std::function<void()> action) { g_after_parse[&app].push_back(std::move(action)); }
 
 // ---- binding ------------------------------------------------------------------------------------
 
@@ -324,15 +328,18 @@ GivenParams bind_params(CLI::App& app, const ParamTable& table, const std::vecto
     if (!d.lo_flag.empty() || !d.hi_flag.empty())
       dependent.emplace_back(d, int_target(d.flag), d.lo_flag.empty() ? nullptr : int_target(d.lo_flag),
                              d.hi_flag.empty() ? nullptr : int_target(d.hi_flag));
-  if (!dependent.empty())
-    app.parse_complete_callback([dependent] {
-      for (const auto& [d, v, lo, hi] : dependent) {
-        const long long l = lo ? *lo : d.lo, h = hi ? *hi : d.hi;
-        if (*v < l || *v > h)
-          throw UsageError(d.flag, fmt::format("must be in {}..{} = {}..{} (got {})", lo ? d.lo_flag.substr(2) : std::to_string(l),
-                                               hi ? d.hi_flag.substr(2) : std::to_string(h), l, h, *v));
-      }
-    });
+  CLI::App* at = &app;
+  app.parse_complete_callback([dependent, at] {
+    for (const auto& [d, v, lo, hi] : dependent) {
+      const long long l = lo ? *lo : d.lo, h = hi ? *hi : d.hi;
+      if (*v < l || *v > h)
+        throw UsageError(d.flag, fmt::format("must be in {}..{} = {}..{} (got {})", lo ? d.lo_flag.substr(2) : std::to_string(l),
+                                             hi ? d.hi_flag.substr(2) : std::to_string(h), l, h, *v));
+    }
+    auto it = g_after_parse.find(at);
+    if (it != g_after_parse.end())
+      for (const auto& action : it->second) action();
+  });
   const ParamTable* t = &table;
   app.preparse_callback([t](std::size_t) { g_active = t; });
   return given;
@@ -418,7 +425,28 @@ ParamDef seed() {
   d.default_value = "1";
   return d;
 }
-ParamDef force() { return row("--force", ParamKind::Flag, "run enumerations above the size guard"); }
+ParamDef force() {
+  return row("--force", ParamKind::Flag, "run enumerations above the size guard or the --time-limit estimate");
+}
+ParamDef time_limit() {
+  ParamDef d = row("--time-limit", ParamKind::Rational,
+                   "minutes a run may take by the estimate timed on its first chunks; above it the run is refused "
+                   "(exit 2) unless --force");
+  d.rational = RationalRange::Positive;
+  d.default_value = "10";
+  d.value_hint = "MIN";
+  return d;
+}
+ParamDef journal() {
+  ParamDef d = file("--journal", "checkpoint file: finished chunks are appended; an existing journal of the same run is continued");
+  return d;
+}
+ParamDef resume() { return file("--resume", "continue the run recorded in this journal (it must exist and match)"); }
+ParamDef mpi() {
+  return row("--mpi", ParamKind::Flag,
+             "shard the chunks over the ranks of mpirun -np K (same result for any K); " +
+                 std::string(mpi_available() ? "this build has MPI" : "off: this build has no MPI"));
+}
 ParamDef semantics() {
   ParamDef d = row("--semantics", ParamKind::Text,
                    "exact | embed:<fmt> | arith:<fmt> | tiled:<fmt>:<T>; <fmt> = float:P, fixed:I.F, bf16, fp16, fp32, fp64");

@@ -16,6 +16,7 @@
 // (with_computed_default) and the target keeps its "not given" value.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <variant>
@@ -117,6 +118,10 @@ class GivenParams {
 // the tests that build every command).
 GivenParams bind_params(CLI::App& app, const ParamTable& table, const std::vector<ParamBinding>& bindings);
 
+// Runs `action` once the values of `app` are parsed and checked, before its callback (after
+// bind_params' own checks).  Several actions run in the order they were added.
+void after_parse(CLI::App& app, std::function<void()> action);
+
 // `list`'s parameter column: "--N 2..64 --M 2..32 --semantics ... --json".
 std::string params_column(const ParamTable& table);
 
@@ -137,6 +142,10 @@ ParamDef json();
 ParamDef threads();
 ParamDef seed();
 ParamDef force();
+ParamDef time_limit();  // minutes, default 10
+ParamDef journal();
+ParamDef resume();
+ParamDef mpi();
 ParamDef semantics();  // default exact
 // Sizes.  N is always the number of tokens; n is always the size of a communication problem
 // (DISJ_n, INDEX_n, EQ_n, IP_n), so the two never stand for each other.

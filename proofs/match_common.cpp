@@ -1,4 +1,5 @@
 #include "proofs/match_common.hpp"
+#include "enumerate/run_control.hpp"
 
 #include <algorithm>
 #include <cmath>

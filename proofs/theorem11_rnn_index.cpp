@@ -10,6 +10,7 @@
 #include "core/config_error.hpp"
 #include "core/field_checks.hpp"
 #include "enumerate/parallel.hpp"
+#include "enumerate/partial_text.hpp"
 #include "tasks/tasks.hpp"
 
 namespace attnbounds::rnn_index {
@@ -253,7 +254,30 @@ RnnIndexResult run_rnn_index(const RnnIndexOptions& o, const StreamingModel& mod
       acc.worst_at = p.worst_at;
     }
   };
-  Partial total = parallel_reduce(sets, o.threads, Partial{}, body, combine);
+  // Lossless text of a chunk's partial, so a journal or MPI ranks can carry it.
+  PartialCodec<Partial> codec;
+  codec.encode = [](const Partial& p) {
+    PartialWriter w;
+    w.u64(p.reduction_ok).u64(p.within).optional_pair(p.first_bad).rational(p.worst_err);
+    w.u64(p.worst_at.first).u64(static_cast<std::uint64_t>(p.worst_at.second)).u64(p.states.size());
+    for (const auto& h : p.states) w.rationals(h);
+    return w.text();
+  };
+  codec.decode = [](const std::string& text) {
+    PartialReader r(text);
+    Partial p;
+    p.reduction_ok = r.u64();
+    p.within = r.u64();
+    p.first_bad = r.optional_pair<std::uint64_t, int>();
+    p.worst_err = r.rational();
+    p.worst_at.first = r.u64();
+    p.worst_at.second = static_cast<int>(r.u64());
+    const std::uint64_t n = r.u64();
+    for (std::uint64_t i = 0; i < n; ++i) p.states.push_back(r.rationals());
+    r.finish();
+    return p;
+  };
+  Partial total = parallel_reduce(sets, o.threads, Partial{}, body, combine, nullptr, nullptr, codec);
   const std::uint64_t reduction_ok = total.reduction_ok, within = total.within;
   const auto first_bad = total.first_bad;
   const auto worst_at = total.worst_at;

@@ -13,6 +13,7 @@
 #include "core/config_error.hpp"
 #include "core/field_checks.hpp"
 #include "enumerate/parallel.hpp"
+#include "enumerate/partial_text.hpp"
 #include "model/attention.hpp"
 #include "numeric/dinterval.hpp"
 #include "numeric/interval.hpp"
@@ -457,7 +458,33 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
       acc.worst = p.worst;
     }
   };
-  Partial total = parallel_reduce(sets, o.threads, Partial{}, body, combine);
+  // Lossless text of a chunk's partial, so a journal or MPI ranks can carry it.
+  PartialCodec<Partial> codec;
+  codec.encode = [](const Partial& p) {
+    PartialWriter w;
+    w.u64(p.instances).u64(p.reduction_ok).u64(p.protocol_equal).u64(p.undecided);
+    w.optional_pair(p.first_violation).optional_pair(p.first_undecided).rational(p.worst_err2_upper).pair(p.worst);
+    w.u64(p.messages.size());
+    for (const auto& m : p.messages) w.rationals(m);
+    return w.text();
+  };
+  codec.decode = [](const std::string& text) {
+    PartialReader r(text);
+    Partial p;
+    p.instances = r.u64();
+    p.reduction_ok = r.u64();
+    p.protocol_equal = r.u64();
+    p.undecided = r.u64();
+    p.first_violation = r.optional_pair<std::uint64_t, std::uint64_t>();
+    p.first_undecided = r.optional_pair<std::uint64_t, std::uint64_t>();
+    p.worst_err2_upper = r.rational();
+    p.worst = r.pair();
+    const std::uint64_t n = r.u64();
+    for (std::uint64_t i = 0; i < n; ++i) p.messages.push_back(r.rationals());
+    r.finish();
+    return p;
+  };
+  Partial total = parallel_reduce(sets, o.threads, Partial{}, body, combine, nullptr, nullptr, codec);
   if (total.reduction_ok != instances) throw std::logic_error("qsa-disj: the reduction failed on some instance");
   if (total.protocol_equal != instances) throw std::logic_error("qsa-disj: protocol output differs from the forward pass");
 

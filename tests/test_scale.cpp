@@ -3,6 +3,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -10,8 +11,15 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.hpp"
+#include <chrono>
+#include <cmath>
+#include <optional>
+#include <thread>
+
+#include "enumerate/journal.hpp"
 #include "enumerate/mpi_shard.hpp"
 #include "enumerate/parallel.hpp"
+#include "enumerate/run_control.hpp"
 
 using attnbounds_test::CliRun;
 
@@ -72,14 +80,14 @@ TEST_CASE("a run killed with SIGKILL resumes from its journal to the identical r
     CHECK(killed.status != 0);
     CHECK(killed.out.empty());  // it died before reporting
     const std::size_t lines = count_lines(path);
-    CHECK(lines >= 701);   // header + the records written before the kill
-    CHECK(lines < 4941);   // not finished
+    CHECK(lines >= 702);   // header, the reduction's line and the records written before the kill
+    CHECK(lines < 4942);   // not finished
     // A torn last record (as if the kill hit mid-write) must be ignored, not trusted.
     { std::ofstream(path, std::ios::app) << "1234 deadbeef,"; }
     CliRun resumed = attnbounds_test::run_attnbounds(args + " --threads " + std::to_string(threads) + " --resume " + path, 300);
     REQUIRE(resumed.status == 0);
     const nlohmann::json got = nlohmann::json::parse(resumed.out);
-    CHECK(got["journal"]["chunks_resumed"].get<std::uint64_t>() + 1 == lines);
+    CHECK(got["journal"]["chunks_resumed"].get<std::uint64_t>() + 2 == lines);
     CHECK(got["journal"]["chunks_resumed"].get<std::uint64_t>() + got["journal"]["chunks_written"].get<std::uint64_t>() ==
           4940);
     CHECK(result_only(resumed.out) == want);
@@ -159,4 +167,204 @@ TEST_CASE("mpirun -np 1, 2, 3 give the single-process result bit for bit", "[sca
       attnbounds_test::run_attnbounds_under("mpirun --oversubscribe --allow-run-as-root -np 3", low + " --mpi", 300);
   REQUIRE(fails3.status == 1);
   CHECK(result_only(fails3.out) == result_only(fails.out));
+}
+
+namespace {
+
+// A floating sum whose value depends on the order of its additions: bit-identity shows that the
+// chunks were combined in the same order.
+double float_sum(unsigned threads, attnbounds::RunControl* control) {
+  std::optional<attnbounds::RunControlScope> scope;
+  if (control) scope.emplace(*control);
+  return attnbounds::parallel_reduce(
+      std::uint64_t{300000}, threads, 0.0,
+      [](std::uint64_t b, std::uint64_t e, double& acc) {
+        for (std::uint64_t i = b; i < e; ++i) acc += 1.0 / static_cast<double>(3 * i + 1);
+      },
+      [](double& acc, double&& part) { acc += part; });
+}
+
+}  // namespace
+
+TEST_CASE("calibration refuses a run estimated above the time limit, and changes no result", "[scale][time-limit]") {
+  using namespace attnbounds;
+  // 4096 chunks of one item, each sleeping 1 ms: about 4 s on one thread, 2 s on two.
+  auto slow = [](unsigned threads, RunControl& control) {
+    RunControlScope scope(control);
+    return parallel_reduce(
+        std::uint64_t{4096}, threads, std::uint64_t{0},
+        [](std::uint64_t b, std::uint64_t e, std::uint64_t& n) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          n += e - b;
+        },
+        [](std::uint64_t& acc, std::uint64_t&& part) { acc += part; });
+  };
+  for (unsigned threads : {1u, 2u}) {
+    RunControl tight;
+    tight.time_limit_seconds = 0.5;
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      slow(threads, tight);
+      FAIL("the run was not refused");
+    } catch (const TimeLimitError& e) {
+      const std::string what = e.what();
+      CHECK(what.find("estimated ") == 0);
+      CHECK(what.find("on " + std::to_string(threads) + " thread") != std::string::npos);
+      CHECK(what.find("for 4096 cases, above the limit of") != std::string::npos);
+      CHECK(what.find("pass --force or --time-limit") != std::string::npos);
+      CHECK(e.field() == "time_limit");
+      // Sleeping 1 ms per chunk, the estimate is at least 4096 ms / threads less the calibration.
+      CHECK(e.estimate_seconds() > 4.0 / threads - 0.1);
+    }
+    // Refused after the calibration chunks, not after the whole run.
+    CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < 1.0);
+    // A repeat hint multiplies the estimate: a run that fits once does not fit 100 times.
+    RunControl roomy;
+    roomy.time_limit_seconds = 30;
+    {
+      RepeatHint hundred(100);
+      CHECK_THROWS_AS(slow(threads, roomy), TimeLimitError);
+    }
+  }
+  RunControl forced;
+  forced.time_limit_seconds = 0.5;
+  forced.force = true;
+  CHECK(slow(2, forced) == 4096);
+  // Calibrated (generous limit), forced, or without any control: the same bits for any threads.
+  const double want = float_sum(1, nullptr);
+  for (unsigned threads : {1u, 2u, 3u, 8u}) {
+    RunControl calibrated, force;
+    force.force = true;
+    CHECK(float_sum(threads, &calibrated) == want);
+    CHECK(float_sum(threads, &force) == want);
+    CHECK(calibrated.reductions == 1);
+    CHECK(calibrated.largest_estimate_seconds < 10);
+  }
+}
+
+TEST_CASE("the command line refuses a run above --time-limit with exit 2 and runs it with --force", "[scale][time-limit]") {
+  const std::string args = "check qsa-cyclic --N 40 --q 3 --eps 0.01 --json";
+  CliRun refused = attnbounds_test::run_attnbounds(args + " --time-limit 0.00001", 120, true);
+  CHECK(refused.status == 2);
+  CHECK(refused.out.empty());
+  INFO(refused.err);
+  CHECK(refused.err.find("--time-limit: estimated ") != std::string::npos);
+  CHECK(refused.err.find(" cases, above the limit of ") != std::string::npos);
+  CHECK(refused.err.find("pass --force or --time-limit") != std::string::npos);
+  CHECK(std::count(refused.err.begin(), refused.err.end(), '\n') == 1);  // one line
+  CliRun forced = attnbounds_test::run_attnbounds(args + " --time-limit 0.00001 --force --threads 2", 300);
+  REQUIRE(forced.status == 0);
+  CliRun calibrated = attnbounds_test::run_attnbounds(args + " --threads 1", 300);
+  REQUIRE(calibrated.status == 0);
+  CHECK(result_only(forced.out) == result_only(calibrated.out));
+  // min-p: the estimate covers every precision still to run, so a limit that one check fits in
+  // can still refuse the scan; the Match claims go through the same reductions.
+  CliRun minp = attnbounds_test::run_attnbounds("min-p match2 --N 6 --M 8 --p-min 2 --p-max 12 --time-limit 0.00001", 120, true);
+  CHECK(minp.status == 2);
+  CHECK(minp.err.find("--time-limit: estimated ") != std::string::npos);
+  CHECK(attnbounds_test::run_attnbounds("check qsa-cyclic --N 8 --q 2 --time-limit 0", 60, true).status == 2);
+  CHECK(attnbounds_test::run_attnbounds("check qsa-cyclic --N 8 --q 2 --time-limit abc", 60, true).status == 2);
+}
+
+namespace {
+
+// Kills `args` (a JSON command) after `kill_after` journal records, resumes it, and checks the
+// resumed result equals an uninterrupted run's, with the journaled chunks reused.
+void kill_and_resume(const std::string& args, std::uint64_t kill_after, const std::string& tag) {
+  INFO(args);
+  CliRun whole = attnbounds_test::run_attnbounds(args, 600);
+  REQUIRE(whole.status >= 0);
+  REQUIRE(whole.status != 2);
+  const nlohmann::json want = result_only(whole.out);
+  const std::string path = "/tmp/attnbounds_test_journal_" + tag + ".log";
+  std::remove(path.c_str());
+  CliRun killed = attnbounds_test::run_attnbounds_under("env ATTNBOUNDS_TEST_KILL_AFTER_CHUNKS=" + std::to_string(kill_after),
+                                                        args + " --journal " + path, 600);
+  CHECK(killed.status != whole.status);
+  CHECK(killed.out.empty());
+  CHECK(count_lines(path) >= kill_after + 2);
+  CliRun resumed = attnbounds_test::run_attnbounds(args + " --resume " + path, 600);
+  REQUIRE(resumed.status == whole.status);
+  const nlohmann::json got = nlohmann::json::parse(resumed.out);
+  CHECK(got["journal"]["chunks_resumed"].get<std::uint64_t>() == kill_after);
+  CHECK(got["journal"]["chunks_written"].get<std::uint64_t>() > 0);
+  CHECK(result_only(resumed.out) == want);
+  CliRun again = attnbounds_test::run_attnbounds(args + " --resume " + path, 600);
+  REQUIRE(again.status == whole.status);
+  CHECK(nlohmann::json::parse(again.out)["journal"]["chunks_written"] == 0);
+  CHECK(result_only(again.out) == want);
+  std::remove(path.c_str());
+}
+
+}  // namespace
+
+TEST_CASE("min-p, min-m, check match*, and the lower-bound enumerations resume after SIGKILL", "[scale][journal]") {
+  // min-p runs one reduction per precision: the journal numbers them and resumes mid-scan.
+  kill_and_resume("min-p qsa-cyclic --N 16 --q 2 --p-min 8 --p-max 14 --json --threads 2", 300, "minp_qsa");
+  kill_and_resume("min-p match2 --N 6 --M 8 --p-min 6 --p-max 12 --json --threads 2", 8000, "minp_match2");
+  kill_and_resume("check match2 --N 6 --M 10 --json --threads 2", 1500, "match2");
+  kill_and_resume("check match3-third-order --N 5 --M 9 --json --threads 1", 700, "match3");
+  kill_and_resume("min-m qsa-rip --N 8 --q 2 --json --threads 2", 5, "minm");
+  kill_and_resume("lower qsa-disj --q 6 --model random --m 1 --semantics embed:fixed:2.0 --json --threads 2", 20, "qsadisj");
+  kill_and_resume("lower match3-disj --n 3 --json --threads 2", 40, "m3disj");
+  kill_and_resume("lower rnn-index --N 12 --S 8 --json --threads 2", 500, "rnn");
+}
+
+TEST_CASE("a journal refuses another run's file: the whole command line identifies the run", "[scale][journal]") {
+  const std::string path = "/tmp/attnbounds_test_journal_minp_other.log";
+  std::remove(path.c_str());
+  REQUIRE(attnbounds_test::run_attnbounds("min-p match2 --N 4 --M 6 --p-min 6 --p-max 8 --journal " + path, 120).status != 2);
+  CliRun other = attnbounds_test::run_attnbounds("min-p match2 --N 4 --M 6 --p-min 6 --p-max 9 --resume " + path, 120, true);
+  CHECK(other.status == 2);
+  CHECK(other.err.find("--resume: ") != std::string::npos);
+  CHECK(other.err.find("another run") != std::string::npos);
+  // The output format, thread count and time limit do not change the run.
+  CliRun same = attnbounds_test::run_attnbounds(
+      "min-p match2 --N 4 --M 6 --p-min 6 --p-max 8 --json --threads 1 --time-limit 20 --resume " + path, 120, true);
+  CHECK(same.status != 2);
+  CHECK(nlohmann::json::parse(same.out)["journal"]["chunks_written"] == 0);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("min-p, min-m, check match* and the lower bounds under mpirun -np 1, 2, 3", "[scale][mpi]") {
+  const std::vector<std::string> commands = {
+      "min-p qsa-cyclic --N 16 --q 2 --p-min 8 --p-max 14 --json --threads 1",
+      "min-p match2 --N 6 --M 8 --p-min 6 --p-max 12 --json --threads 2",
+      "check match2 --N 6 --M 10 --json --threads 1",
+      "check match3-third-order --N 5 --M 9 --json --threads 1",
+      "min-m qsa-rip --N 8 --q 2 --json --threads 1",
+      "lower qsa-disj --q 5 --model random --m 1 --semantics embed:fixed:2.0 --json --threads 1",
+      "lower match3-disj --n 3 --json --threads 2",
+      "lower rnn-index --N 10 --S 8 --json --threads 1",
+  };
+  for (const auto& args : commands) {
+    INFO(args);
+    CliRun single = attnbounds_test::run_attnbounds(args, 300);
+    REQUIRE(single.status >= 0);
+    REQUIRE(single.status != 2);
+    if (!attnbounds::mpi_available()) {
+      CliRun off = attnbounds_test::run_attnbounds(args + " --mpi", 60, true);
+      CHECK(off.status == 2);
+      CHECK(off.err.find("no MPI") != std::string::npos);
+      continue;
+    }
+    const nlohmann::json want = result_only(single.out);
+    for (int ranks : {1, 2, 3}) {
+      INFO("ranks = " << ranks);
+      CliRun r = attnbounds_test::run_attnbounds_under(
+          "mpirun --oversubscribe --allow-run-as-root -np " + std::to_string(ranks), args + " --mpi", 300);
+      REQUIRE(r.status == single.status);
+      const nlohmann::json got = nlohmann::json::parse(r.out);  // one report (rank 0 only)
+      CHECK(got["mpi"]["ranks"] == ranks);
+      CHECK(result_only(r.out) == want);
+    }
+  }
+  if (attnbounds::mpi_available()) {
+    // The time-limit decision is collective: every rank refuses (none waits for the others).
+    CliRun refused = attnbounds_test::run_attnbounds_under(
+        "mpirun --oversubscribe --allow-run-as-root -np 2", "check match2 --N 6 --M 10 --time-limit 0.00001 --mpi", 120, true);
+    CHECK(refused.status == 2);
+    CHECK(refused.out.empty());
+    CHECK(refused.err.find("--time-limit: estimated ") != std::string::npos);
+  }
 }

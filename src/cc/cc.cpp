@@ -1,5 +1,10 @@
 #include "cc/cc.hpp"
 
+#include <optional>
+
+#include "enumerate/progress.hpp"
+#include "enumerate/run_control.hpp"
+
 #include <fmt/format.h>
 #include <gmpxx.h>
 
@@ -489,7 +494,9 @@ BoolMatrix read_matrix_file(const std::string& path) {
   return parse_matrix(text);
 }
 
-int rank_rational(const BoolMatrix& M) {
+int rank_rational(const BoolMatrix& M) { return rank_rational(M, nullptr); }
+
+int rank_rational(const BoolMatrix& M, Progress* progress) {
   std::vector<std::vector<mpq_class>> a(M.rows, std::vector<mpq_class>(M.cols));
   for (int x = 0; x < M.rows; ++x)
     for (int y = 0; y < M.cols; ++y) a[x][y] = M.at(x, y) ? 1 : 0;
@@ -505,6 +512,7 @@ int rank_rational(const BoolMatrix& M) {
       for (int k = c; k < M.cols; ++k) a[r][k] -= f * a[rank][k];
     }
     ++rank;
+    if (progress) progress->advance(1);
   }
   return rank;
 }
@@ -654,13 +662,18 @@ bool verify_protocol(const BoolMatrix& M, const ProtocolNode& root, std::string*
 CcResult analyse(const BoolMatrix& M, const CcOptions& opts) {
   require_fits(M.rows, M.cols, "matrix");
   CcResult res;
-  res.rank_Q = rank_rational(M);
+  // The exact ranks dominate at 256 x 256: a progress line (on a terminal) over their pivots.
+  std::optional<Progress> progress;
+  if (RunControl* control = active_run_control(); control && !control->label.empty())
+    progress.emplace(control->label + " (exact ranks)", static_cast<std::uint64_t>(2 * std::min(M.rows, M.cols)));
+  res.rank_Q = rank_rational(M, progress ? &*progress : nullptr);
   res.rank_GF2 = rank_gf2(M);
   {
     BoolMatrix C = M;
     for (auto& r : C.row_bits) r = IndexSet::first_n(M.cols).minus(r);
-    res.rank_Q_complement = rank_rational(C);
+    res.rank_Q_complement = rank_rational(C, progress ? &*progress : nullptr);
   }
+  progress.reset();
   res.log_rank_bound = ceil_log2(static_cast<std::uint64_t>(std::max(res.rank_Q + res.rank_Q_complement, 1)));
   auto f1 = max_fooling_set(M, 1, opts.fooling_budget);
   auto f0 = max_fooling_set(M, 0, opts.fooling_budget);

@@ -4,6 +4,7 @@
 // search over protocol trees (not a heuristic), ranks from exact elimination.  Matrices are at
 // most kMaxSide × kMaxSide; the search works on 64-bit masks up to 64 × 64 and on 256-bit sets above.
 #pragma once
+#include "enumerate/progress.hpp"
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -122,6 +123,7 @@ BoolMatrix parse_matrix(const std::string& text);
 BoolMatrix read_matrix_file(const std::string& path);
 
 int rank_rational(const BoolMatrix& M);  // exact over Q (GMP)
+int rank_rational(const BoolMatrix& M, Progress* progress);  // advances progress once per pivot
 int rank_gf2(const BoolMatrix& M);
 int distinct_rows(const BoolMatrix& M);
 int distinct_cols(const BoolMatrix& M);

@@ -1,5 +1,7 @@
 #include "certify/min_precision.hpp"
 
+#include "enumerate/run_control.hpp"
+
 #include "core/config_error.hpp"
 #include "core/field_checks.hpp"
 
@@ -63,6 +65,7 @@ MinPrecisionResult min_precision(const MinPrecisionConfig& config, const Precisi
   for (int p = config.p_min; p <= config.p_max; ++p) {
     const std::optional<Semantics> sem = config.semantics_at(p);
     if (!sem) continue;
+    const RepeatHint remaining(static_cast<std::uint64_t>(config.p_max - p + 1));  // for the time estimate
     PrecisionTrial trial;
     try {
       trial = check(*sem);

@@ -2,12 +2,14 @@
 
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 
 #include "core/input_file.hpp"
 #include "enumerate/combinatorics.hpp"
 #include "enumerate/parallel.hpp"
+#include "enumerate/run_control.hpp"
 #include "numeric/format.hpp"
 #include "numeric/interval.hpp"
 
@@ -122,6 +124,10 @@ class StreamingReplay : public QsaCertificateConsumer {
     sem_ = parse_semantics(h.semantics);
     slack_ = value_rounding(sem_, h.d);
     batch_.reserve(kBatchRows);
+    // One progress line for the whole file (a certificate has one row per q-subset); the
+    // batches run without the command's run control (one estimate per batch would mislead).
+    if (RunControl* control = active_run_control(); control && !control->label.empty())
+      progress_.emplace(control->label, binomial_saturating(h.N, h.q));
     // Scores in integers over one denominator: with D_k the lcm of every key denominator and D_q
     // that of the row's query, s_j = S_j / (D_q·D_k) for the integers S_j = Σ_c (D_q·query_c)·(D_k·key_jc),
     // so s_j − max_k s_k = (S_j − max_k S_k) / (D_q·D_k) exactly (the denominator is positive).
@@ -159,6 +165,7 @@ class StreamingReplay : public QsaCertificateConsumer {
 
  private:
   static constexpr std::size_t kBatchRows = 1 << 14;
+  std::optional<Progress> progress_;
 
   void flush() {
     if (batch_.empty()) return;
@@ -168,6 +175,7 @@ class StreamingReplay : public QsaCertificateConsumer {
     const Rational& slack = slack_;
     const std::uint64_t offset = rows_;
     const auto& rows = batch_;
+    const RunControlPause plain_batches;
     Tally t = parallel_reduce(
         rows.size(), threads_, Tally{},
         [&](std::uint64_t b, std::uint64_t e, Tally& acc) {
@@ -226,7 +234,8 @@ class StreamingReplay : public QsaCertificateConsumer {
             acc.worst_lower = p.worst_lower;
             acc.worst = p.worst;
           }
-        });
+        },
+        progress_ ? &*progress_ : nullptr);
     // Combine with the earlier batches: the first row not within the bound, the first worst row.
     if (t.first_bad < rows.size() && first_bad_S_.empty())
       for (int k : rows[t.first_bad].S) first_bad_S_.push_back(k + 1);

@@ -68,6 +68,12 @@ void MpiShard::exchange(std::vector<std::optional<std::string>>& payloads) {
   }
 }
 
+bool MpiShard::any(bool mine) {
+  int v = mine ? 1 : 0, all = 0;
+  MPI_Allreduce(&v, &all, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD);
+  return all != 0;
+}
+
 bool MpiShard::agree(std::uint64_t value) const {
   unsigned long long v = value, lo = 0, hi = 0;
   MPI_Allreduce(&v, &lo, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
@@ -82,6 +88,7 @@ std::string mpi_description() { return "off: this build has no MPI (configure wi
 MpiShard& MpiShard::start() { throw std::runtime_error(mpi_description()); }
 bool MpiShard::assigned(std::uint64_t) { return true; }
 void MpiShard::exchange(std::vector<std::optional<std::string>>&) {}
+bool MpiShard::any(bool mine) { return mine; }
 bool MpiShard::agree(std::uint64_t) const { return true; }
 
 #endif

@@ -24,6 +24,7 @@ class MpiShard : public ChunkHooks {
   int size() const { return size_; }
   bool assigned(std::uint64_t chunk) override;
   void exchange(std::vector<std::optional<std::string>>& payloads) override;
+  bool any(bool mine) override;
   // Whether every rank reached the same value (an all-reduce of min and max).
   bool agree(std::uint64_t value) const;
 

@@ -10,6 +10,9 @@
 #include <mpfr.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstring>
+#include <type_traits>
 #include <cstdint>
 #include <exception>
 #include <mutex>
@@ -20,6 +23,7 @@
 #include <vector>
 
 #include "enumerate/progress.hpp"
+#include "enumerate/run_control.hpp"
 
 namespace attnbounds {
 
@@ -53,6 +57,9 @@ class ChunkHooks {
   // After the local work: fills the payloads of the chunks computed elsewhere.  payloads has one
   // entry per chunk; this process's entries are set.
   virtual void exchange(std::vector<std::optional<std::string>>& payloads) {}
+  // A decision every process must share (refusing a run): true when `mine` is true in any of
+  // them.  Collective under MPI: every process calls it for the same reductions.
+  virtual bool any(bool mine) { return mine; }
 };
 
 // Lossless text form of a partial result (needed only with ChunkHooks).
@@ -62,13 +69,75 @@ struct PartialCodec {
   Partial (*decode)(const std::string&) = nullptr;  // throws std::runtime_error on bad text
 };
 
-// body(begin, end, partial&) folds// body(begin, end, partial&) folds items [begin, end) into partial (a fresh copy of init).
+// A lossless text form for a trivially copyable partial: its bytes in hex.  The reader checks
+// the length, so a journal of another build's layout is refused rather than misread.
+template <class Partial>
+std::string encode_partial_bytes(const Partial& p) {
+  static const char* digits = "0123456789abcdef";
+  unsigned char bytes[sizeof(Partial)];
+  std::memcpy(bytes, &p, sizeof(Partial));
+  std::string out(2 * sizeof(Partial), '0');
+  for (std::size_t i = 0; i < sizeof(Partial); ++i) {
+    out[2 * i] = digits[bytes[i] >> 4];
+    out[2 * i + 1] = digits[bytes[i] & 15];
+  }
+  return out;
+}
+
+template <class Partial>
+Partial decode_partial_bytes(const std::string& text) {
+  if (text.size() != 2 * sizeof(Partial)) throw std::runtime_error("chunk record: wrong length for this build's partial");
+  auto nibble = [](char ch) -> unsigned {
+    if (ch >= '0' && ch <= '9') return static_cast<unsigned>(ch - '0');
+    if (ch >= 'a' && ch <= 'f') return static_cast<unsigned>(ch - 'a' + 10);
+    throw std::runtime_error("chunk record: not hex");
+  };
+  unsigned char bytes[sizeof(Partial)];
+  for (std::size_t i = 0; i < sizeof(Partial); ++i)
+    bytes[i] = static_cast<unsigned char>(nibble(text[2 * i]) << 4 | nibble(text[2 * i + 1]));
+  Partial p;
+  std::memcpy(&p, bytes, sizeof(Partial));
+  return p;
+}
+
+// The codec used when a caller gives none: bytes for trivially copyable partials (every filtered
+// sweep's tally, counters), none otherwise (such a reduction then runs without hooks).
+template <class Partial>
+PartialCodec<Partial> default_partial_codec() {
+  if constexpr (std::is_trivially_copyable_v<Partial> && std::is_default_constructible_v<Partial>)
+    return {&encode_partial_bytes<Partial>, &decode_partial_bytes<Partial>};
+  else
+    return {};
+}
+
+namespace detail {
+// Set while this thread runs a top-level reduction, so a nested one stays plain.
+inline thread_local bool in_reduction = false;
+}  // namespace detail
+
+// body(begin, end, partial&) folds items [begin, end) into partial (a fresh copy of init).
 // combine(acc&, partial&&) merges partials in increasing chunk order.
+// Without explicit hooks, a top-level reduction on a thread with a RunControl (run_control.hpp)
+// uses its hooks (when the partial has a codec), its progress label and its time limit.
 template <class Partial, class Body, class Combine>
 Partial parallel_reduce(std::uint64_t total, unsigned threads, const Partial& init, Body&& body,
                         Combine&& combine, Progress* progress = nullptr, ChunkHooks* hooks = nullptr,
                         PartialCodec<Partial> codec = {}) {
   if (total == 0) return init;
+  RunControl* control = detail::in_reduction ? nullptr : active_run_control();
+  struct Nest {
+    bool outer;
+    Nest() : outer(detail::in_reduction) { detail::in_reduction = true; }
+    ~Nest() { detail::in_reduction = outer; }
+  } nest;
+  if (control) {
+    ++control->reductions;
+    if (!codec.encode) codec = default_partial_codec<Partial>();
+    if (!hooks && control->hooks && codec.encode && codec.decode) hooks = control->hooks;
+    if (hooks == control->hooks && hooks) ++control->hooked_reductions;
+  }
+  std::optional<Progress> own_progress;
+  if (!progress && control && !control->label.empty()) progress = &own_progress.emplace(control->label, total);
   const std::uint64_t chunk = chunk_size_for(total);
   const std::uint64_t nchunks = (total + chunk - 1) / chunk;
   std::vector<std::optional<Partial>> partials(nchunks);
@@ -87,47 +156,81 @@ Partial parallel_reduce(std::uint64_t total, unsigned threads, const Partial& in
         todo.push_back(c);
       }
     }
+  } else {
+    todo.resize(nchunks);
+    for (std::uint64_t c = 0; c < nchunks; ++c) todo[c] = c;
   }
-  const std::uint64_t ntodo = hooks ? todo.size() : nchunks;
-  std::atomic<std::uint64_t> next{0};
-  std::exception_ptr error;
   std::mutex error_mutex, hook_mutex;
-  auto worker = [&]() {
-    try {
-      for (;;) {
-        std::uint64_t i = next.fetch_add(1);
-        if (i >= ntodo) break;
-        const std::uint64_t c = hooks ? todo[i] : i;
-        Partial p = init;
-        std::uint64_t b = c * chunk, e = b + chunk < total ? b + chunk : total;
-        body(b, e, p);
-        if (hooks) {
-          std::string text = codec.encode(p);
-          std::lock_guard<std::mutex> lock(hook_mutex);
-          hooks->completed(c, text);
-          payloads[c] = std::move(text);
+  const unsigned nthreads = threads == 0 ? 1 : threads;
+  // Runs the chunks `list` on up to nthreads threads; each chunk's partial lands in its slot.
+  auto run_chunks = [&](const std::vector<std::uint64_t>& list) {
+    if (list.empty()) return;
+    std::atomic<std::uint64_t> next{0};
+    std::exception_ptr error;
+    auto worker = [&]() {
+      try {
+        for (;;) {
+          std::uint64_t i = next.fetch_add(1);
+          if (i >= list.size()) break;
+          const std::uint64_t c = list[i];
+          Partial p = init;
+          std::uint64_t b = c * chunk, e = b + chunk < total ? b + chunk : total;
+          body(b, e, p);
+          if (hooks) {
+            std::string text = codec.encode(p);
+            std::lock_guard<std::mutex> lock(hook_mutex);
+            hooks->completed(c, text);
+            payloads[c] = std::move(text);
+          }
+          partials[c].emplace(std::move(p));
+          if (progress) progress->advance(e - b);
         }
-        partials[c].emplace(std::move(p));
-        if (progress) progress->advance(e - b);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+        next.store(list.size());
       }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-      next.store(ntodo);
-    }
+    };
+    unsigned n = nthreads;
+    if (static_cast<std::uint64_t>(n) > list.size()) n = static_cast<unsigned>(list.size());
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < n; ++t)
+      pool.emplace_back([&worker] {
+        worker();
+        // MPFR keeps per-thread caches (constants, pools) that would otherwise leak at thread exit.
+        mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE);
+      });
+    worker();
+    for (auto& th : pool) th.join();
+    if (error) std::rethrow_exception(error);
   };
-  unsigned n = threads == 0 ? 1 : threads;
-  if (static_cast<std::uint64_t>(n) > ntodo) n = static_cast<unsigned>(ntodo == 0 ? 1 : ntodo);
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < n; ++t)
-    pool.emplace_back([&worker] {
-      worker();
-      // MPFR keeps per-thread caches (constants, pools) that would otherwise leak at thread exit.
-      mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE);
-    });
-  worker();
-  for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
+  if (control && !control->force) {
+    // Calibration: about two chunks per thread, spread over this process's chunks, timed; the
+    // rest is extrapolated.  Under MPI every rank takes part in the decision.
+    const std::uint64_t want = 2 * static_cast<std::uint64_t>(nthreads);
+    const std::uint64_t ncal = std::min<std::uint64_t>(todo.size(), want);
+    std::vector<std::uint64_t> cal, rest;
+    std::vector<bool> is_cal(todo.size(), false);
+    for (std::uint64_t i = 0; i < ncal; ++i) is_cal[i * todo.size() / ncal] = true;
+    for (std::uint64_t i = 0; i < todo.size(); ++i) (is_cal[i] ? cal : rest).push_back(todo[i]);
+    const auto t0 = std::chrono::steady_clock::now();
+    run_chunks(cal);
+    const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double remaining = cal.empty() ? 0.0 : spent * static_cast<double>(rest.size()) / static_cast<double>(cal.size());
+    const double repeats = static_cast<double>(RepeatHint::current());
+    // The work ahead: this reduction, times the repeats the command announced (RepeatHint).
+    const double estimate = remaining + (repeats - 1) * (spent + remaining);
+    control->largest_estimate_seconds = std::max(control->largest_estimate_seconds, estimate);
+    bool refuse = estimate > control->time_limit_seconds;
+    if (ChunkHooks* decider = control->hooks ? control->hooks : hooks) refuse = decider->any(refuse);
+    if (refuse) {
+      const std::uint64_t cases = total > UINT64_MAX / RepeatHint::current() ? UINT64_MAX : total * RepeatHint::current();
+      throw TimeLimitError(estimate, nthreads, cases, control->time_limit_seconds);
+    }
+    run_chunks(rest);
+  } else {
+    run_chunks(todo);
+  }
   if (hooks) {
     hooks->exchange(payloads);
     for (std::uint64_t c = 0; c < nchunks; ++c) {
