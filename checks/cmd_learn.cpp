@@ -98,26 +98,6 @@ Rational eps_of(const std::string& text) {
   return eps;
 }
 
-// The output directory: created when its parent exists; refused before any training when it
-// cannot be written.
-fs::path prepare_out_dir(const std::string& out) {
-  if (out.empty()) return {};
-  std::error_code ec;
-  fs::path dir(out);
-  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) throw UsageError("--out", "'" + out + "' exists and is not a directory");
-  if (!fs::exists(dir, ec)) {
-    const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
-    if (!fs::is_directory(parent, ec)) throw UsageError("--out", "the parent directory of '" + out + "' does not exist");
-    fs::create_directory(dir, ec);
-    if (ec) throw UsageError("--out", "cannot create directory '" + out + "': " + ec.message());
-  }
-  try {
-    require_writable_output((dir / "result.json").string());
-  } catch (const OutputError& e) {
-    throw UsageError("--out", e.what());
-  }
-  return dir;
-}
 
 json config_json(const QsaLearnConfig& c) {
   json j = {{"family", learn_family_name(c.family)}, {"N", c.N}, {"q", c.q}, {"d", c.d}};
@@ -413,7 +393,7 @@ void run_learn_qsa(const LearnOptions& o) {
   validate_common(o);
   if (family == LearnFamily::Attention && !o.no_certify)
     require_size("learn qsa (certification: subsets x tokens)", binomial_saturating(N, o.q) * N, 400000000ULL, o.common.force);
-  const fs::path dir = prepare_out_dir(o.out);
+  const fs::path dir = prepare_learn_out_dir(o.out);
   set_previous_aside(dir, "result.json");
   const std::string model_name = dir.empty() ? "(model in memory)" : (dir / "model.safetensors").string();
   TrainedRun t = train_and_certify(o, cfg, model_name, "result.json");
@@ -535,7 +515,7 @@ void run_learn_sweep(const LearnOptions& o) {
   require_range("--target", o.target, 0.0, 10.0, true, false);
   for (LearnFamily f : families)
     for (int N : Ns) base_config(o, f, N, *std::max_element(sample_sizes.begin(), sample_sizes.end()), o.common.seed).validate();
-  const fs::path dir = prepare_out_dir(o.out);
+  const fs::path dir = prepare_learn_out_dir(o.out);
   set_previous_aside(dir, "sweep.json");
   if (!dir.empty()) fs::create_directory(dir / "models");
 
@@ -862,6 +842,25 @@ const DeclaredEntry reg_learn_sweep{{"learn", "qsa-sweep", "Appendix D", kLearnP
                                      }, &kLearnSweep}};
 
 }  // namespace
+
+fs::path prepare_learn_out_dir(const std::string& out) {
+  if (out.empty()) return {};
+  std::error_code ec;
+  fs::path dir(out);
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) throw UsageError("--out", "'" + out + "' exists and is not a directory");
+  if (!fs::exists(dir, ec)) {
+    const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+    if (!fs::is_directory(parent, ec)) throw UsageError("--out", "the parent directory of '" + out + "' does not exist");
+    fs::create_directory(dir, ec);
+    if (ec) throw UsageError("--out", "cannot create directory '" + out + "': " + ec.message());
+  }
+  try {
+    require_writable_output((dir / "result.json").string());
+  } catch (const OutputError& e) {
+    throw UsageError("--out", e.what());
+  }
+  return dir;
+}
 
 void register_learn_commands() {
   static bool done = false;

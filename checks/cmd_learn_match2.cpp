@@ -82,25 +82,6 @@ ParamTable learn_match2_params() {
 }
 const ParamTable kLearnMatch2 = learn_match2_params();
 
-fs::path prepare_dir(const std::string& out) {
-  if (out.empty()) return {};
-  std::error_code ec;
-  const fs::path dir(out);
-  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) throw UsageError("--out", "'" + out + "' exists and is not a directory");
-  if (!fs::exists(dir, ec)) {
-    const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
-    if (!fs::is_directory(parent, ec)) throw UsageError("--out", "the parent directory of '" + out + "' does not exist");
-    fs::create_directory(dir, ec);
-    if (ec) throw UsageError("--out", "cannot create directory '" + out + "': " + ec.message());
-  }
-  try {
-    require_writable_output((dir / "result.json").string());
-  } catch (const OutputError& e) {
-    throw UsageError("--out", e.what());
-  }
-  return dir;
-}
-
 json config_json(const Match2LearnConfig& c) {
   return {{"N", c.N}, {"M", c.M}, {"k", c.k}, {"d", c.d}, {"residual", c.residual}, {"psi", "norm"},
           {"samples", c.samples}, {"validation", c.validation}, {"test", c.test}, {"sampler", "balanced"},
@@ -121,7 +102,7 @@ void run_learn_match2(const LearnMatch2Options& o) {
   if (!o.no_certify)
     require_size("learn match2 (certification: M·C(M+N−2, N−1) multiset cases)", query_multiset_cases(cfg.N, cfg.M),
                  200000000ULL, o.common.force);
-  const fs::path dir = prepare_dir(o.out);
+  const fs::path dir = prepare_learn_out_dir(o.out);
   const std::string model_name = dir.empty() ? "(model in memory)" : (dir / "model.safetensors").string();
   if (!dir.empty()) {
     std::error_code ec;

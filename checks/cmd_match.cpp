@@ -139,18 +139,8 @@ const DeclaredEntry check_match2_reg{
        });
      }, &kCheckMatch2}};
 
-void emit_eval(const json& r, const CommonOptions& common) {
-  const int status = r["errors"].get<int>() == 0 ? 0 : 1;
-  if (common.json) return emit(r, common, status);
-  std::cout << "eval " << r.value("construction", "") << " (" << r["semantics"].get<std::string>() << ")\n";
-  std::cout << "  token  x   model  truth\n";
-  int i = 1;
-  for (const auto& t : r["tokens"])
-    std::cout << "  " << i++ << "\t" << t["x"].dump() << "\t" << t["model"].dump() << "\t" << t["truth"].dump()
-              << (t["model"] == t["truth"] ? "" : "   <- wrong") << '\n';
-  std::cout << "  errors " << r["errors"].dump() << '\n';
-  set_exit_status(status);
-}
+// The eval result, titled by its construction (one renderer with the model files' eval).
+void emit_eval(const json& r, const CommonOptions& common) { emit_match_model_eval(r, common, r.value("construction", "")); }
 
 const DeclaredEntry eval_match2_reg{
     {"eval", "match2", "", "",

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <memory>
 
+#include "core/atomic_file.hpp"
 #include "enumerate/parallel.hpp"
 #include "json_match.hpp"
 #include "modelfile/match2_model.hpp"
@@ -49,7 +50,6 @@ Match2TableModel load(const std::string& path) {
 
 }  // namespace
 
-void emit_match_model_eval(const json& r, const CommonOptions& common, const std::string& title);
 
 namespace {
 
@@ -121,17 +121,18 @@ void run_eval_match2_model(const std::string& path, const std::string& input, co
 }
 
 void emit_match_model_eval(const json& r, const CommonOptions& common, const std::string& title) {
-  if (common.json) std::cout << r.dump(2) << '\n';
-  else {
-    std::cout << "eval " << title << " (" << r["semantics"].get<std::string>() << ")\n";
-    std::cout << "  token  x   model  truth\n";
-    int i = 1;
-    for (const auto& t : r["tokens"])
-      std::cout << "  " << i++ << "\t" << t["x"].dump() << "\t" << t["model"].dump() << "\t" << t["truth"].dump()
-                << (t["model"] == t["truth"] ? "" : "   <- wrong") << '\n';
-    std::cout << "  errors " << r["errors"].dump() << '\n';
-  }
-  set_exit_status(r["errors"].get<int>() == 0 ? 0 : 1);
+  const int status = r["errors"].get<int>() == 0 ? 0 : 1;  // any wrong or undecided token
+  if (common.json) return emit(r, common, status);
+  std::cout << "eval " << title << " (" << r["semantics"].get<std::string>() << ")\n";
+  std::cout << "  token  x   model  truth\n";
+  int i = 1;
+  for (const auto& t : r["tokens"])
+    std::cout << "  " << i++ << "\t" << t["x"].dump() << "\t" << t["model"].dump() << "\t" << t["truth"].dump()
+              << (t["model"] == t["truth"] ? "" : "   <- wrong") << '\n';
+  std::cout << "  errors " << r["errors"].dump() << '\n';
+  std::cout.flush();
+  if (!std::cout) throw OutputError("cannot write the result to standard output");
+  set_exit_status(status);
 }
 
 namespace {

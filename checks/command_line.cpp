@@ -117,6 +117,7 @@ std::string unknown_flag_message(CLI::App& app) {
 
 int run_command_line(int argc, char** argv) {
   set_exit_status(0);  // a program may run the command line more than once (the Python module does)
+  clear_after_parse_actions();
   CLI::App app{"attnbounds — certified checks of attention upper and lower bounds\n"
                "(Sanford, Hsu, Telgarsky: Representational Strengths and Limitations of Transformers, NeurIPS 2023)\n"
                "Exit status: 0 holds/ok, 1 fails with a verified counterexample, 2 bad input, 3 undecided."};

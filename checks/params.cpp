@@ -270,6 +270,7 @@ CLI::Option* add_one(CLI::App& app, const std::string& names, const ParamDef& d,
 }  // namespace
 
 void after_parse(CLI::App& app, std::function<void()> action) { g_after_parse[&app].push_back(std::move(action)); }
+void clear_after_parse_actions() { g_after_parse.clear(); }
 
 // ---- binding ------------------------------------------------------------------------------------
 

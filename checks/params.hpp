@@ -121,6 +121,10 @@ GivenParams bind_params(CLI::App& app, const ParamTable& table, const std::vecto
 // Runs `action` once the values of `app` are parsed and checked, before its callback (after
 // bind_params' own checks).  Several actions run in the order they were added.
 void after_parse(CLI::App& app, std::function<void()> action);
+// Forgets every action added so far.  run_command_line calls it before it builds its apps: a
+// program that runs the command line more than once (the Python module) must not run an action
+// of an earlier, destroyed app that happens to share its address.
+void clear_after_parse_actions();
 
 // `list`'s parameter column: "--N 2..64 --M 2..32 --semantics ... --json".
 std::string params_column(const ParamTable& table);
