@@ -42,13 +42,23 @@ if [ "$WHAT" = test ] || [ "$WHAT" = all ]; then
   export ATTNBOUNDS_SWEEP_NO_ULIMIT=1
   start=$(date +%s)
   status=0
-  # The unit suite runs directly, to record each test case's time (the slowest are printed);
-  # ctest runs the other default tests (regress, schemas, python) against this build.
-  build-asan/attnbounds_tests "~[long]" --durations yes >build-asan/unit.log 2>&1 || status=1
+  # The default suite's four tests, against this build: unit runs directly, to record each test
+  # case's time (the slowest are printed); then regress, and ctest runs schemas and python.
+  # [mpi] is left out: Open MPI leaks inside its own dlopened components at MPI_Finalize, which
+  # LeakSanitizer cannot attribute (the release stage runs it).
+  build-asan/attnbounds_tests "~[long]~[mpi]" --durations yes >build-asan/unit.log 2>&1 || status=1
   { grep -E '^[0-9]+\.[0-9]+ s: ' build-asan/unit.log | sort -rn | head -15 | sed 's/^/sanitize: slowest: /'; } || true
   tail -4 build-asan/unit.log
   if [ $status -ne 0 ]; then { grep -B5 -A25 -E 'FAILED|failed' build-asan/unit.log | head -200; } || true; fi
-  ctest --test-dir build-asan --output-on-failure -LE long -E '^unit$' || status=1
+  # regress without the learn baselines (they need LibTorch; the release stage runs them).
+  BASELINES=build-asan/baselines-without-learn
+  rm -rf "$BASELINES" && mkdir -p "$BASELINES"
+  for f in tests/baselines/*.json; do
+    case $(basename "$f") in learn-*) ;; *) cp "$f" "$BASELINES/" ;; esac
+  done
+  build-asan/attnbounds regress --baselines "$BASELINES" >build-asan/regress.log 2>&1 || { status=1; cat build-asan/regress.log; }
+  tail -1 build-asan/regress.log
+  ctest --test-dir build-asan --output-on-failure -R '^(schemas|python)$' || status=1
   if compgen -G "$LOGS/*" >/dev/null; then
     echo "sanitize: sanitizer reports:"
     for f in "$LOGS"/*; do echo "== $f"; head -60 "$f" || true; done
