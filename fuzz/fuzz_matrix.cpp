@@ -1,4 +1,5 @@
-// libFuzzer harness: cc matrix files.
+// libFuzzer harness: cc matrix files (the text read_matrix_file hands to parse_matrix); a bad
+// matrix is refused with ConfigError, a std::invalid_argument.
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -8,7 +9,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
-    attnbounds::parse_matrix(std::string(reinterpret_cast<const char*>(data), size));
+    attnbounds::cc::parse_matrix(std::string(reinterpret_cast<const char*>(data), size));
   } catch (const std::invalid_argument&) {
   }
   return 0;

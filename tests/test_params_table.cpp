@@ -203,8 +203,15 @@ TEST_CASE("list's parameter column is made from each command's table", "[params]
 TEST_CASE("list's theorem and provenance are the claims table's", "[claims]") {
   auto r = run_attnbounds("list --json", 60);
   REQUIRE(r.status == 0);
-  for (const auto& row : nlohmann::json::parse(r.out)["entries"]) {
+  // Named: a range-for over a member of a temporary would read the freed document (ASan).
+  const nlohmann::json listing = nlohmann::json::parse(r.out);
+  for (const auto& row : listing["entries"]) {
     INFO(row.dump());
+    if (row["verb"] == "learn") {  // registered by the application with their own metadata
+      CHECK(row["theorem"] == "Appendix D");
+      CHECK(!row["provenance"].get<std::string>().empty());
+      continue;
+    }
     const ClaimInfo& c = claim_info(row["verb"], row["name"]);
     CHECK(row["theorem"] == c.theorem);
     CHECK(row["provenance"] == c.provenance);

@@ -1,6 +1,7 @@
 // Ground-truth tasks (math §3) against brute force, and the enumeration engine: combinatorics
 // against independent counts, and parallel_reduce giving identical results for any thread count.
 #include <catch2/catch.hpp>
+#include <glpk.h>
 
 #include <algorithm>
 #include <cmath>
@@ -9,6 +10,7 @@
 #include <random>
 #include <set>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "enumerate/combinatorics.hpp"
@@ -366,4 +368,26 @@ TEST_CASE("parallel_reduce: empty range, exceptions, progress", "[enum]") {
   CHECK(resolve_threads(0) >= 1);
   CHECK(chunk_size_for(100) == 1);
   CHECK(chunk_size_for(4096 * 10) == 10);
+}
+
+TEST_CASE("release_thread_resources frees a worker's GLPK environment (else every worker leaked it)", "[enum]") {
+  // glp_free_env() answers 1 when the calling thread has no GLPK environment, 0 when it freed one.
+  int after_use = -1, after_release = -1, unused = -1;
+  std::thread([&] {
+    glp_prob* lp = glp_create_prob();  // creates this thread's environment
+    glp_delete_prob(lp);
+    attnbounds::release_thread_resources();
+    after_release = glp_free_env();
+  }).join();
+  std::thread([&] {
+    glp_delete_prob(glp_create_prob());
+    after_use = glp_free_env();  // the environment outlives its last problem until freed
+  }).join();
+  std::thread([&] {
+    attnbounds::release_thread_resources();  // a thread that never used GLPK: nothing to free
+    unused = glp_free_env();
+  }).join();
+  CHECK(after_use == 0);
+  CHECK(after_release == 1);
+  CHECK(unused == 1);
 }

@@ -278,7 +278,11 @@ class Searcher {
     ProtocolNode node;
     node.rows = widen(rows);
     node.cols = widen(cols);
-    auto [crow, ccol] = canonical(rows, cols);
+    // Named references, not a structured binding: the lambdas below capture them, which clang
+    // before 16 rejects for bindings.
+    const std::pair<Set, Set> canon = canonical(rows, cols);
+    const Set& crow = canon.first;
+    const Set& ccol = canon.second;
     if (crow.count() == 1 && ccol.count() == 1) {
       node.colour = M_.at(crow.first(), ccol.first());
       return node;

@@ -8,7 +8,6 @@
 #pragma once
 #include <algorithm>
 #include <mpfr.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -32,6 +31,11 @@ namespace attnbounds {
 unsigned available_cpus();
 // 0 means "every CPU in the affinity mask".
 unsigned resolve_threads(int requested);
+
+// Frees what the numeric libraries keep per thread (MPFR's constant caches and pools, GLPK's
+// environment); a worker thread calls it last, else each exited worker leaks them.  Only for a
+// thread that holds no live MPFR or GLPK object any more.
+void release_thread_resources();
 
 // Chunk size used for `total` items: about 4096 chunks, at least 1 item each.
 inline std::uint64_t chunk_size_for(std::uint64_t total) {
@@ -197,8 +201,7 @@ Partial parallel_reduce(std::uint64_t total, unsigned threads, const Partial& in
     for (unsigned t = 1; t < n; ++t)
       pool.emplace_back([&worker] {
         worker();
-        // MPFR keeps per-thread caches (constants, pools) that would otherwise leak at thread exit.
-        mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE);
+        release_thread_resources();  // MPFR's caches and GLPK's environment would leak at thread exit
       });
     worker();
     for (auto& th : pool) th.join();
