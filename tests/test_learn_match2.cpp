@@ -204,7 +204,9 @@ TEST_CASE("learn match2: bad input exits 2 with one line", "[learn][cli]") {
     INFO(k.args << "\nstderr: " << r.err);
     CHECK(r.status == 2);
     CHECK(line_count(r.err) == 1);
-    CHECK(r.err.find(k.fragment) != std::string::npos);
+    // A build without LibTorch may refuse before it looks at the value (the sanitizer builds).
+    CHECK((r.err.find(k.fragment) != std::string::npos ||
+           (!learning_available() && r.err.find("no LibTorch") != std::string::npos)));
     CHECK(r.out.empty());
   }
 }
