@@ -1,6 +1,7 @@
 // The Torch-free half of the learning experiments: configuration checks, the seeded data, and
 // the exact table of a trained attention unit with a double forward pass of it.
 #include "learn/qsa_learning.hpp"
+#include "learn/learn_common.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -29,14 +30,7 @@ const char* learn_family_name(LearnFamily f) {
 }
 
 namespace {
-void require(bool ok, const char* field, const std::string& range, long double got) {
-  if (!ok) {
-    std::string g = std::isfinite(static_cast<double>(got)) && got == std::floor(got) && std::fabs(got) < 1e18L
-                        ? std::to_string(static_cast<long long>(got))
-                        : std::to_string(static_cast<double>(got));
-    throw ConfigError(field, "must be " + range + " (got " + g + ")");
-  }
-}
+constexpr auto require = require_config_field;
 }  // namespace
 
 void QsaLearnConfig::validate() const {
@@ -66,14 +60,6 @@ void QsaLearnConfig::validate() const {
 namespace {
 // Uniform double in [0, 1) from 53 random bits.
 double unit_uniform(std::mt19937_64& g) { return static_cast<double>(g() >> 11) * 0x1.0p-53; }
-// Uniform integer in [0, n) by rejection (no modulo bias).
-std::uint64_t uniform_below(std::mt19937_64& g, std::uint64_t n) {
-  const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-  std::uint64_t x;
-  do x = g();
-  while (x >= limit);
-  return x % n;
-}
 double standard_normal(std::mt19937_64& g) {
   // Box–Muller; u1 in (0, 1] keeps the logarithm finite.
   const double u1 = 1.0 - unit_uniform(g), u2 = unit_uniform(g);
