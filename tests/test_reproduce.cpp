@@ -694,6 +694,17 @@ TEST_CASE("regress: a missing directory is bad input, an empty one a warning, a 
   CHECK(bad.err.find("bad.json: 'args' must be a non-empty array") != std::string::npos);
 }
 
+TEST_CASE("regress: inputs the fuzzer found are refused as bad input (tests/fuzz_regressions)", "[regress][fuzz]") {
+  // A baseline whose second "name" is an array made regress end with an uncaught type error.
+  Scratch s("regress-fuzz");
+  std::filesystem::copy_file(std::filesystem::path(ATTNBOUNDS_SOURCE_DIR) / "tests/fuzz_regressions/fuzz_baseline/name-array.json",
+                             s.dir / "found.json");
+  Cli r = run_cli({"regress", "--baselines", s.dir.string()});
+  CHECK(r.status == 2);
+  CHECK(r.err.find("found.json: 'name' must be a string") != std::string::npos);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
+
 TEST_CASE("baseline fields: $exit and $counterexample", "[regress]") {
   json fails = json::parse(R"({"verdict":"fails","worst":{"witness":{"x":[1]}}})");
   json holds = json::parse(R"({"verdict":"holds","worst":{"witness":{"x":[1]}}})");

@@ -145,6 +145,8 @@ Baseline parse_baseline(const json& doc, const std::filesystem::path& file) {
   Baseline b;
   b.file = file;
   b.document = doc;
+  for (const char* text_field : {"name", "description"})
+    if (doc.contains(text_field) && !doc[text_field].is_string()) bad(file, std::string("'") + text_field + "' must be a string");
   b.name = doc.value("name", file.stem().string());
   b.description = doc.value("description", "");
   if (!doc.contains("args") || !doc["args"].is_array() || doc["args"].empty()) bad(file, "'args' must be a non-empty array of strings");
