@@ -19,19 +19,6 @@ namespace {
 
 constexpr const char* kHeaderKey = "attnbounds_reproduce_journal";
 
-void write_all(int fd, const std::string& text, const fs::path& path) {
-  const char* p = text.data();
-  std::size_t left = text.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw OutputError("cannot write '" + path.string() + "': " + std::strerror(errno));
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-}
 
 }  // namespace
 
@@ -138,13 +125,13 @@ void RunJournal::continue_existing() {
 }
 
 void RunJournal::append(const json& record) {
-  write_all(fd_, record.dump() + "\n", path_);
+  write_all_to_fd(fd_, record.dump() + "\n", path_.string());
   if (::fdatasync(fd_) != 0 && errno != EINVAL) throw OutputError("cannot sync '" + path_.string() + "': " + std::strerror(errno));
   records_.push_back(record);
 }
 
 void RunJournal::mark_complete(int exit_status) {
-  write_all(fd_, json{{"complete", true}, {"exit_status", exit_status}}.dump() + "\n", path_);
+  write_all_to_fd(fd_, json{{"complete", true}, {"exit_status", exit_status}}.dump() + "\n", path_.string());
   ::fdatasync(fd_);
   complete_ = true;
 }

@@ -118,4 +118,18 @@ void write_file_atomically(const std::string& path, std::string_view content) {
   f.commit();
 }
 
+void write_all_to_fd(int fd, std::string_view text, const std::string& path) {
+  const char* p = text.data();
+  std::size_t left = text.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw OutputError("cannot write '" + path + "': " + std::strerror(errno));
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
 }  // namespace attnbounds

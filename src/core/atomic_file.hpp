@@ -41,6 +41,9 @@ class AtomicFile {
 // Refuses, before any work is done, an output path whose directory does not exist or is not
 // writable, or that names a directory; throws OutputError naming the path.
 void require_writable_output(const std::string& path);
+// Writes all of `text` to the open descriptor `fd` (retrying short writes and EINTR); throws
+// OutputError naming `path` on an error (a full disk, say).  For append-only logs (journals).
+void write_all_to_fd(int fd, std::string_view text, const std::string& path);
 // Writes `content` to `path` atomically (as AtomicFile).
 void write_file_atomically(const std::string& path, std::string_view content);
 

@@ -1,5 +1,6 @@
 #include "enumerate/journal.hpp"
 
+#include "core/atomic_file.hpp"
 #include "core/config_error.hpp"
 
 #include <fcntl.h>
@@ -30,19 +31,6 @@ std::string hex64(std::uint64_t v) {
   return buf;
 }
 
-void write_all(int fd, const std::string& text, const std::string& path) {
-  const char* p = text.data();
-  std::size_t left = text.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw std::runtime_error("journal '" + path + "': write failed: " + std::strerror(errno));
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-}
 
 std::string header_line(const std::string& run) {
   return "attnbounds-journal 2 " + hex64(fnv1a64(run)) + " " + run + "\n";
@@ -127,7 +115,7 @@ ChunkJournal::ChunkJournal(std::string path, std::string run, bool must_exist, d
   if (fd_ < 0) throw ConfigError(must_exist ? "resume" : "journal", "cannot write '" + path_ + "': " + std::strerror(errno));
   if (fresh) {
     if (::ftruncate(fd_, 0) != 0) throw ConfigError("journal", "cannot truncate '" + path_ + "'");
-    write_all(fd_, header, path_);
+    write_all_to_fd(fd_, header, path_);
   } else if (::ftruncate(fd_, static_cast<off_t>(good_bytes)) != 0) {
     throw ConfigError("journal", "cannot truncate '" + path_ + "' to its last complete record");
   }
@@ -143,7 +131,7 @@ ChunkJournal::~ChunkJournal() {
 }
 
 void ChunkJournal::append(const std::string& body) {
-  write_all(fd_, body + " " + hex64(fnv1a64(body)) + "\n", path_);
+  write_all_to_fd(fd_, body + " " + hex64(fnv1a64(body)) + "\n", path_);
   const double t = now_seconds();
   if (t - last_sync_ >= sync_seconds_) {
     ::fdatasync(fd_);
