@@ -1,5 +1,7 @@
 #include "cli_runner.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -63,6 +65,14 @@ TempDir::TempDir(const std::string& prefix) {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
+}
+
+nlohmann::json run_json(const std::string& args, int* status) {
+  CliRun r = run_attnbounds(args + " --json");
+  INFO("attnbounds " << args << " --json\n" << r.out);
+  if (status) *status = r.status;
+  REQUIRE(!r.out.empty());
+  return nlohmann::json::parse(r.out);
 }
 
 }  // namespace attnbounds_test

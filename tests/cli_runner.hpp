@@ -1,5 +1,7 @@
 // Runs the built attnbounds binary from a test (end-to-end: exit status, stdout, stderr).
 #pragma once
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <string>
 
@@ -16,6 +18,10 @@ CliRun run_attnbounds(const std::string& args, int timeout_seconds = 300, bool c
 // The same, started through a launcher (shell words before the binary, e.g. "taskset -c 0").
 CliRun run_attnbounds_under(const std::string& launcher, const std::string& args, int timeout_seconds = 300,
                             bool capture_err = false);
+
+// `attnbounds ARGS --json` parsed (the test fails when nothing was printed); `status`, when given,
+// receives the exit status.
+nlohmann::json run_json(const std::string& args, int* status = nullptr);
 
 // The whole content of a file ("" when it cannot be read).
 std::string slurp(const std::filesystem::path& p);

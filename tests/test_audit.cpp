@@ -32,13 +32,7 @@ constexpr mpfr_prec_t kBits = 1024;
 
 
 
-json run_json(const std::string& args, int* status = nullptr) {
-  CliRun r = attnbounds_test::run_attnbounds(args + " --json");
-  INFO("attnbounds " << args << " --json\n" << r.out);
-  if (status) *status = r.status;
-  REQUIRE(!r.out.empty());
-  return json::parse(r.out);
-}
+using attnbounds_test::run_json;
 
 // A plain MPFR number (RAII), independent of the toolkit's MpfrReal / Interval types.
 struct Big {

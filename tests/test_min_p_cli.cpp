@@ -9,17 +9,7 @@
 
 using nlohmann::json;
 
-namespace {
-
-json run_json(const std::string& args, int* status = nullptr) {
-  attnbounds_test::CliRun r = attnbounds_test::run_attnbounds(args + " --json");
-  INFO("attnbounds " << args << " --json\n" << r.out);
-  if (status) *status = r.status;
-  REQUIRE(!r.out.empty());
-  return json::parse(r.out);
-}
-
-}  // namespace
+using attnbounds_test::run_json;
 
 TEST_CASE("min-p: every claim writes one result shape", "[cli][min-p]") {
   for (const char* args : {"min-p qsa-cyclic --N 6 --q 2 --eps 0.1 --p-max 12",

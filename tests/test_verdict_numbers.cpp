@@ -22,13 +22,7 @@ using nlohmann::json;
 
 namespace {
 
-json run_json(const std::string& args, int* status = nullptr) {
-  attnbounds_test::CliRun r = attnbounds_test::run_attnbounds(args + " --json");
-  INFO("attnbounds " << args << " --json\n" << r.out);
-  if (status) *status = r.status;
-  REQUIRE(!r.out.empty());
-  return json::parse(r.out);
-}
+using attnbounds_test::run_json;
 
 Rational dec(const json& v) { return parse_rational(v.get<std::string>()); }
 
