@@ -688,6 +688,13 @@ ParamTable learn_params(bool sweep) {
     d.help = help;
     return d.with_range(lo, hi).with_default(def);
   };
+  auto flag_row = [](const char* flag, const char* help) {
+    ParamDef d;
+    d.flag = flag;
+    d.kind = ParamKind::Flag;
+    d.help = help;
+    return d;
+  };
   auto real_row = [](const char* flag, const char* def, const char* help, const char* range) {
     ParamDef d;
     d.flag = flag;
@@ -730,11 +737,7 @@ ParamTable learn_params(bool sweep) {
   t.push_back(int_row("--q", 1, 1024, 2, "subset size q, at most N"));
   t.push_back(int_row("--d", 1, 256, 2, "value width d'"));
   t.push_back(int_row("--m", 0, 4096, 0, "attention: width of queries and keys (0 = N)"));
-  ParamDef no_scale;
-  no_scale.flag = "--no-scale";
-  no_scale.kind = ParamKind::Flag;
-  no_scale.help = "attention: no learned scalar on the query";
-  t.push_back(no_scale);
+  t.push_back(flag_row("--no-scale", "attention: no learned scalar on the query"));
   t.push_back(int_row("--width", 1, 16384, 256, "fc: hidden width"));
   t.push_back(int_row("--depth", 1, 64, 2, "fc: hidden layers"));
   t.push_back(int_row("--hidden", 1, 4096, 64, "lstm: hidden size per direction"));
@@ -761,15 +764,8 @@ ParamTable learn_params(bool sweep) {
   dtype.kind = ParamKind::Choice;
   dtype.help = "dtype of the written model file";
   t.push_back(dtype.with_choices({"F64", "F32"}, "F64"));
-  ParamDef no_certify;
-  no_certify.flag = "--no-certify";
-  no_certify.kind = ParamKind::Flag;
-  no_certify.help = "skip the certified check of trained attention units";
-  t.push_back(no_certify);
-  ParamDef no_min_p = no_certify;
-  no_min_p.flag = "--no-min-p";
-  no_min_p.help = "skip min-p (embed and arith, float:P) of trained attention units";
-  t.push_back(no_min_p);
+  t.push_back(flag_row("--no-certify", "skip the certified check of trained attention units"));
+  t.push_back(flag_row("--no-min-p", "skip min-p (embed and arith, float:P) of trained attention units"));
   t.push_back(param::p_min().with_range(2, 4096).with_help("min-p of a trained unit: smallest P"));
   t.push_back(param::p_max().with_range(2, 4096).with_default(24).at_least("--p-min").with_help("min-p of a trained unit: largest P"));
   ParamDef gnuplot;
