@@ -368,3 +368,34 @@ TEST_CASE("min-p, min-m, check match* and the lower bounds under mpirun -np 1, 2
     CHECK(refused.err.find("--time-limit: estimated ") != std::string::npos);
   }
 }
+
+TEST_CASE("when chunks throw, the lowest failing chunk's error is reported, whatever the thread count", "[scale]") {
+  using namespace attnbounds;
+  // 4096 items in 4096 chunks; items 3072, 2048 and 700 throw, each naming itself.  The first two
+  // are calibration chunks (spread evenly, run first), so a first-come report would name them.
+  // Every thread count, with or without the calibration of a RunControl, must report item 700.
+  auto run = [](unsigned threads, RunControl* control) {
+    std::optional<RunControlScope> scope;
+    if (control) scope.emplace(*control);
+    return parallel_reduce(
+        std::uint64_t{4096}, threads, std::uint64_t{0},
+        [](std::uint64_t b, std::uint64_t e, std::uint64_t& n) {
+          for (std::uint64_t i = b; i < e; ++i)
+            if (i == 3072 || i == 2048 || i == 700) throw std::runtime_error("item " + std::to_string(i));
+          n += e - b;
+        },
+        [](std::uint64_t& acc, std::uint64_t&& part) { acc += part; });
+  };
+  for (unsigned threads : {1u, 2u, 3u, 5u, 8u}) {
+    for (int calibrated = 0; calibrated < 2; ++calibrated) {
+      RunControl control;
+      INFO("threads " << threads << ", calibrated " << calibrated);
+      try {
+        run(threads, calibrated ? &control : nullptr);
+        FAIL("no error was reported");
+      } catch (const std::runtime_error& e) {
+        CHECK(std::string(e.what()) == "item 700");
+      }
+    }
+  }
+}

@@ -166,17 +166,23 @@ Partial parallel_reduce(std::uint64_t total, unsigned threads, const Partial& in
   }
   std::mutex error_mutex, hook_mutex;
   const unsigned nthreads = threads == 0 ? 1 : threads;
+  // When chunks throw, the exception of the lowest such chunk is the one reported, so the error
+  // does not depend on the thread count: chunks above a failed one are skipped, chunks below it
+  // still run (one of them may fail first in enumeration order).
+  std::uint64_t error_chunk = UINT64_MAX;
+  std::exception_ptr error;
+  std::atomic<std::uint64_t> lowest_failed{UINT64_MAX};
   // Runs the chunks `list` on up to nthreads threads; each chunk's partial lands in its slot.
   auto run_chunks = [&](const std::vector<std::uint64_t>& list) {
     if (list.empty()) return;
     std::atomic<std::uint64_t> next{0};
-    std::exception_ptr error;
     auto worker = [&]() {
-      try {
-        for (;;) {
-          std::uint64_t i = next.fetch_add(1);
-          if (i >= list.size()) break;
-          const std::uint64_t c = list[i];
+      for (;;) {
+        std::uint64_t i = next.fetch_add(1);
+        if (i >= list.size()) break;
+        const std::uint64_t c = list[i];
+        if (c > lowest_failed.load()) continue;
+        try {
           Partial p = init;
           std::uint64_t b = c * chunk, e = b + chunk < total ? b + chunk : total;
           body(b, e, p);
@@ -188,11 +194,14 @@ Partial parallel_reduce(std::uint64_t total, unsigned threads, const Partial& in
           }
           partials[c].emplace(std::move(p));
           if (progress) progress->advance(e - b);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(error_mutex);
+          if (c < error_chunk) {
+            error_chunk = c;
+            error = std::current_exception();
+            lowest_failed.store(c);
+          }
         }
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        next.store(list.size());
       }
     };
     unsigned n = nthreads;
@@ -205,7 +214,6 @@ Partial parallel_reduce(std::uint64_t total, unsigned threads, const Partial& in
       });
     worker();
     for (auto& th : pool) th.join();
-    if (error) std::rethrow_exception(error);
   };
   if (control && !control->force) {
     // Calibration: about two chunks per thread, spread over this process's chunks, timed; the
@@ -219,7 +227,10 @@ Partial parallel_reduce(std::uint64_t total, unsigned threads, const Partial& in
     const auto t0 = std::chrono::steady_clock::now();
     run_chunks(cal);
     const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double remaining = cal.empty() ? 0.0 : spent * static_cast<double>(rest.size()) / static_cast<double>(cal.size());
+    // After a failed calibration chunk only the chunks below it are still to run.
+    std::uint64_t rest_to_run = 0;
+    for (std::uint64_t c : rest) rest_to_run += c < error_chunk ? 1 : 0;
+    const double remaining = cal.empty() ? 0.0 : spent * static_cast<double>(rest_to_run) / static_cast<double>(cal.size());
     const double repeats = static_cast<double>(RepeatHint::current());
     // The work ahead: this reduction, times the repeats the command announced (RepeatHint).
     const double estimate = remaining + (repeats - 1) * (spent + remaining);
@@ -234,6 +245,7 @@ Partial parallel_reduce(std::uint64_t total, unsigned threads, const Partial& in
   } else {
     run_chunks(todo);
   }
+  if (error) std::rethrow_exception(error);
   if (hooks) {
     hooks->exchange(payloads);
     for (std::uint64_t c = 0; c < nchunks; ++c) {
