@@ -20,6 +20,7 @@
 #include "enumerate/parallel.hpp"
 #include "json_qsa.hpp"
 #include "min_p.hpp"
+#include "learn/torch_plugin.hpp"
 #include "learn/qsa_learning.hpp"
 #include "learn/trained_certification.hpp"
 #include "reproduce/plots.hpp"
@@ -62,7 +63,7 @@ struct LearnOptions {
 
 void require_learning() {
   if (!learning_available())
-    throw UsageError("learn", "this build has no LibTorch (install libtorch-dev and re-run CMake)");
+    throw UsageError("learn", learning_unavailable_reason());
 }
 
 QsaLearnConfig base_config(const LearnOptions& o, LearnFamily family, int N, long long samples, std::uint64_t seed) {

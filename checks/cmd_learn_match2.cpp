@@ -13,6 +13,7 @@
 #include "core/atomic_file.hpp"
 #include "enumerate/parallel.hpp"
 #include "json_match.hpp"
+#include "learn/torch_plugin.hpp"
 #include "learn/match2_learning.hpp"
 
 namespace attnbounds {
@@ -91,7 +92,7 @@ json config_json(const Match2LearnConfig& c) {
 
 void run_learn_match2(const LearnMatch2Options& o) {
   Stopwatch sw;
-  if (!learning_available()) throw UsageError("learn", "this build has no LibTorch (install libtorch-dev and re-run CMake)");
+  if (!learning_available()) throw UsageError("learn", learning_unavailable_reason());
   if (!(o.lr > 0 && o.lr <= 10)) throw UsageError("--lr", fmt::format("must be in (0, 10] (got {})", o.lr));
   Match2LearnConfig cfg;
   cfg.N = o.N, cfg.M = o.M, cfg.k = o.k, cfg.d = o.d, cfg.residual = !o.no_residual;

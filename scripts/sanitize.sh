@@ -14,8 +14,8 @@ if [ "$WHAT" = build ] || [ "$WHAT" = all ]; then
   # -O1: the sanitized suite takes about half the time it takes at -O0, and the reports keep
   # their lines (-gline-tables-only).  Left out of this build, each for a stated reason:
   #   LibTorch (ATTNBOUNDS_LEARN=OFF): Debian's libtorch is not built with ASan, and its own
-  #     allocations and static state would be reported as ours; the learn tests then exercise the
-  #     stub trainer (learn exits 2 saying so), and the release stage runs them with Torch.
+  #     allocations and static state would be reported as ours; the learn tests then run without the
+  #     trainer plugin (learn exits 2 saying so), and the release stage runs them with Torch.
   #   the Python module (ATTNBOUNDS_PYTHON_MODULE=OFF): an ASan library cannot be loaded into
   #     Debian's uninstrumented python3 without preloading the runtime; the pytest suite still
   #     runs, driving this build's attnbounds binary.

@@ -100,7 +100,7 @@ std::vector<double> doubles_of(const torch::Tensor& t) {
 
 }  // namespace
 
-Match2LearnResult train_match2(const Match2LearnConfig& config, const std::atomic<bool>* stop) {
+Match2LearnResult torch_train_match2(const Match2LearnConfig& config, const std::atomic<bool>* stop) {
   config.validate();
   const auto start = std::chrono::steady_clock::now();
   at::set_num_threads(config.threads);

@@ -2,8 +2,9 @@
 // trained with LibTorch on random qSA instances, and the export of a trained attention unit as a
 // model file of class qsa-table, so that the certified checker can judge it over every input.
 //
-// This header is free of Torch: the trainer lives in one source file (qsa_trainer_torch.cpp),
-// compiled only when LibTorch is found; otherwise a stub reports that it is absent.
+// This header is free of Torch: the trainer lives in qsa_trainer_torch.cpp, part of the plugin
+// libattnbounds_torch.so that is built only when LibTorch is found and loaded on first use
+// (torch_plugin.hpp); without it the calls below say that it is absent.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -85,7 +86,7 @@ struct QsaLearnResult {
   double seconds = 0;
 };
 
-// Whether this build has the trainer (LibTorch found at configure time).
+// Whether the trainer plugin (LibTorch) was built and loads (torch_plugin.hpp).
 bool learning_available();
 // Trains one model.  Throws ConfigError for a bad configuration, std::runtime_error when the
 // build has no LibTorch.  `stop` (may be null) is polled between batches; when it becomes true

@@ -12,8 +12,6 @@
 
 namespace attnbounds {
 
-bool learning_available() { return true; }
-
 namespace {
 
 // Every family maps (z: [B, N, d'], multi-hot y: [B, N, N]) to outputs [B, N, d'].
@@ -160,7 +158,7 @@ std::vector<double> doubles_of(const torch::Tensor& t) {
 
 }  // namespace
 
-QsaLearnResult train_qsa(const QsaLearnConfig& config, const std::atomic<bool>* stop) {
+QsaLearnResult torch_train_qsa(const QsaLearnConfig& config, const std::atomic<bool>* stop) {
   config.validate();
   const auto start = std::chrono::steady_clock::now();
   at::set_num_threads(config.threads);
