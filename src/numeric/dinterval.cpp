@@ -21,6 +21,14 @@ DInterval DInterval::from_rational(const Rational& q) {
   return {lo, hi};
 }
 
+DInterval DInterval::from_mpz(mpz_srcptr x) {
+  const std::size_t bits = mpz_sizeinbase(x, 2);
+  if (bits <= 53) return DInterval(mpz_get_d(x));  // exact
+  if (bits > 1000) return invalid();
+  const double d = mpz_get_d(x);  // truncated toward zero: |x| - |d| < ulp(d)
+  return {down(d), up(d)};
+}
+
 // log x = e ln 2 + log m with x = m 2^e, m in [0x1.6a09e667f3bcdp-1, 0x1.6a09e667f3bcdp0), split
 // from the bit pattern (exact; subnormals are first scaled by 2^54, exactly).  With
 // s = (m - 1)/(m + 1), |s| <= 0.171573 (at either end of the m range) and

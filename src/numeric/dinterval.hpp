@@ -53,6 +53,9 @@ class DInterval {
     const double d = static_cast<double>(x);  // rounded to nearest
     return {down(d), up(d)};
   }
+  // An enclosure of a GMP integer: exact up to 2^53 in magnitude, else mpz_get_d's truncation
+  // widened by one ulp each way; invalid() beyond 2^1000 (no conversion is attempted there).
+  static DInterval from_mpz(mpz_srcptr x);
   Interval to_interval(mpfr_prec_t bits) const;
 
   constexpr double lower() const { return lo_; }
