@@ -365,3 +365,32 @@ TEST_CASE("DInterval::from_int128 encloses the integer", "[numeric]") {
     if (z <= Integer(1L << 53) && z >= -Integer(1L << 53)) CHECK(d.lower() == d.upper());
   }
 }
+
+TEST_CASE("DInterval::from_mpz encloses the integer, exactly up to 2^53, invalid beyond 2^1000", "[numeric]") {
+  std::mt19937_64 rng(20261207);
+  for (int t = 0; t < 20000; ++t) {
+    // Random integers of 1 to 1000 bits, both signs, including runs of ones (worst for truncation).
+    const int bits = 1 + static_cast<int>(rng() % 1000);
+    Integer z = 0;
+    for (int b = 0; b < bits; b += 64) {
+      z <<= 64;
+      z += static_cast<unsigned long>(t % 7 == 0 ? ~0ULL : rng());
+    }
+    mpz_fdiv_r_2exp(z.get_mpz_t(), z.get_mpz_t(), static_cast<mp_bitcnt_t>(bits));
+    if (rng() & 1) z = -z;
+    const DInterval d = DInterval::from_mpz(z.get_mpz_t());
+    REQUIRE(d.is_finite());
+    CHECK(Rational(d.lower()) <= Rational(z));
+    CHECK(Rational(z) <= Rational(d.upper()));
+    if (mpz_sizeinbase(z.get_mpz_t(), 2) <= 53) CHECK(d.lower() == d.upper());
+  }
+  // 2^53 + 1 is not a double: a two-double enclosure around it.
+  Integer odd = Integer(1L << 53) + 1;
+  const DInterval e = DInterval::from_mpz(odd.get_mpz_t());
+  CHECK(e.lower() < e.upper());
+  CHECK(Rational(e.lower()) < Rational(odd));
+  CHECK(Rational(odd) < Rational(e.upper()));
+  Integer huge = 1;
+  huge <<= 1000;
+  CHECK(DInterval::from_mpz(huge.get_mpz_t()).has_nan());
+}
