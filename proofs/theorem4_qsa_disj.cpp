@@ -16,6 +16,7 @@
 #include "enumerate/partial_text.hpp"
 #include "model/attention.hpp"
 #include "numeric/dinterval.hpp"
+#include "numeric/exp_cache.hpp"
 #include "numeric/interval.hpp"
 #include "numeric/mpfr_real.hpp"
 #include "tasks/tasks.hpp"
@@ -367,6 +368,9 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
                      Mat<DInterval>(N, alice_rows[0].value.size())};
     std::vector<DInterval> scores(N), weights(N), out(h.values.cols());
     std::vector<Rational> truth(d);
+    // Instances share their tokens' rows, so their attention rows repeat exp arguments; the
+    // cache returns exp's own values (the same doubles), computed once.
+    thread_local DIntervalExpCache exp_cache;
     for (std::uint64_t a = begin; a < end; ++a) {
       p.messages.push_back(messages[a]);
       const TokenRows& at = alice_rows[a];
@@ -396,7 +400,8 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
           std::copy(t.key.begin(), t.key.end(), h.keys.row(j));
           std::copy(t.value.begin(), t.value.end(), h.values.row(j));
         }
-        attention_weights(h, static_cast<std::size_t>(alice), Normaliser::Softmax, scores.data(), weights.data());
+        attention_weights(h, static_cast<std::size_t>(alice), Normaliser::Softmax, scores.data(), weights.data(),
+                          exp_cache);
         std::fill(out.begin(), out.end(), DInterval(0.0));
         for (int j = 0; j < N; ++j)
           for (std::size_t c = 0; c < out.size(); ++c) out[c] += weights[j] * h.values(j, c);

@@ -2,12 +2,14 @@
 // paths of *, / and min/max against the four-corner reference rule.
 #include <catch2/catch.hpp>
 
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <random>
 #include <vector>
 
 #include "numeric/dinterval.hpp"
+#include "numeric/exp_cache.hpp"
 #include "numeric/interval.hpp"
 #include "numeric/mpfr_real.hpp"
 #include "numeric/rational.hpp"
@@ -393,4 +395,27 @@ TEST_CASE("DInterval::from_mpz encloses the integer, exactly up to 2^53, invalid
   Integer huge = 1;
   huge <<= 1000;
   CHECK(DInterval::from_mpz(huge.get_mpz_t()).has_nan());
+}
+
+TEST_CASE("DIntervalExpCache returns exp's own bits, on hits and after collisions", "[numeric]") {
+  DIntervalExpCache cache;
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> u(-800.0, 5.0);
+  std::vector<DInterval> args;
+  for (int i = 0; i < 3 * static_cast<int>(DIntervalExpCache::kSlots); ++i) {  // more than the slots: collisions
+    const double a = u(rng), b = a + std::ldexp(u(rng) + 800.0, -40);
+    args.emplace_back(a, b);
+  }
+  args.emplace_back(0.0);
+  args.emplace_back(-std::numeric_limits<double>::infinity(), -745.5);
+  auto same_bits = [](DInterval x, DInterval y) {
+    return std::bit_cast<std::uint64_t>(x.lower()) == std::bit_cast<std::uint64_t>(y.lower()) &&
+           std::bit_cast<std::uint64_t>(x.upper()) == std::bit_cast<std::uint64_t>(y.upper());
+  };
+  int differ = 0;
+  for (int pass = 0; pass < 3; ++pass)
+    for (const DInterval& x : args) differ += same_bits(cache(x), exp(x)) ? 0 : 1;
+  CHECK(differ == 0);
+  CHECK(cache.hits() > 0);  // the repeats were served from the cache
+  CHECK(cache(DInterval::invalid()).has_nan());
 }

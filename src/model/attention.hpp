@@ -33,9 +33,18 @@ bool score_less(const T& a, const T& b) { return upper_less(a, b); }
 // Stable softmax of n scores into out (out may alias nothing).  Evaluation order (fixed, so
 // arith semantics is reproducible): shift = max score; e_j = exp(s_j - shift) in index order;
 // sum left to right; a_j = e_j / sum.
-template <class T>
-void softmax(const T* s, std::size_t n, T* out) {
-  using std::exp;
+// The exponential of softmax, a functor so that a caller may pass a memoised one (its values must
+// be exactly those of exp: see numeric/exp_cache.hpp).
+struct PlainExp {
+  template <class T>
+  T operator()(const T& x) const {
+    using std::exp;
+    return exp(x);
+  }
+};
+
+template <class T, class Exp = PlainExp>
+void softmax(const T* s, std::size_t n, T* out, const Exp& exp = Exp{}) {
   std::size_t arg = 0;
   for (std::size_t j = 1; j < n; ++j)
     if (score_less(s[arg], s[j])) arg = j;
@@ -89,8 +98,8 @@ concept HasExp = requires(const T& a) { exp(a); };
 }  // namespace detail
 
 // Attention row of token i: writes A_i· (length N) into weights, using scores as scratch.
-template <class T>
-void attention_weights(const QKV<T>& h, std::size_t i, Normaliser norm, T* scores, T* weights) {
+template <class T, class Exp = PlainExp>
+void attention_weights(const QKV<T>& h, std::size_t i, Normaliser norm, T* scores, T* weights, const Exp& exp = Exp{}) {
   const std::size_t N = h.keys.rows(), m = h.keys.cols();
   for (std::size_t j = 0; j < N; ++j) {
     T acc(0);
@@ -100,7 +109,7 @@ void attention_weights(const QKV<T>& h, std::size_t i, Normaliser norm, T* score
   if (norm == Normaliser::Hardmax) {
     hardmax(scores, N, weights);
   } else if constexpr (detail::HasExp<T>) {
-    softmax(scores, N, weights);
+    softmax(scores, N, weights, exp);
   } else {
     throw std::invalid_argument("softmax needs exp: use hardmax for exact rationals, or an interval type");
   }
