@@ -361,33 +361,66 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
   }
   const DInterval bound2_fast = DInterval::from_interval(Interval(bound2, 64));
   const Rational inv_q(1, q);
+  // The ground truth DISJ forces at Alice's token for an overlap of k elements: 2k/q − 1.
+  std::vector<Rational> expected_by_overlap(q + 1);
+  for (int k = 0; k <= q; ++k) {
+    Rational e(2 * k, q);
+    e.canonicalize();
+    expected_by_overlap[k] = e - 1;
+  }
 
   auto body = [&](std::uint64_t begin, std::uint64_t end, Partial& p) {
     // Scratch of one chunk: the instance's enclosed query/key/value matrices, scores, weights.
     QKV<DInterval> h{Mat<DInterval>(N, alice_rows[0].query.size()), Mat<DInterval>(N, alice_rows[0].key.size()),
                      Mat<DInterval>(N, alice_rows[0].value.size())};
     std::vector<DInterval> scores(N), weights(N), out(h.values.cols());
-    std::vector<Rational> truth(d);
+    // Ground truth at Alice's token is the mean of z over her set, so it depends only on which
+    // token rows her set's tokens have: memoised per a by those rows (exact values, their
+    // enclosures, and the parts of the reduction test that do not involve b).
+    struct Truth {
+      std::vector<Rational> value;
+      std::vector<DInterval> enclosure;
+      bool below_threshold = false, rest_zero = false;
+    };
+    std::map<std::vector<std::uint32_t>, Truth> truths;
+    std::vector<std::uint32_t> truth_key;
+    // The worst squared error so far as a Rational, and doubles around it for a cheap comparison.
+    double worst_lo = -1, worst_hi = -1;
+    auto exceeds_worst = [&](double x) {
+      if (x > worst_hi) return true;
+      if (x <= worst_lo) return false;
+      return Rational(x) > p.worst_err2_upper;
+    };
     // Instances share their tokens' rows, so their attention rows repeat exp arguments; the
     // cache returns exp's own values (the same doubles), computed once.
     thread_local DIntervalExpCache exp_cache;
     for (std::uint64_t a = begin; a < end; ++a) {
       p.messages.push_back(messages[a]);
       const TokenRows& at = alice_rows[a];
+      truths.clear();
       for (std::uint64_t b = 0; b < sets; ++b) {
         auto token = [&](int j) -> const TokenRows& { return j == alice ? at : bob_rows[bob_index[b * N + j]]; };
         // 1. Reduction: ground-truth qSA at Alice's token (the mean of z over her set), which
         //    must decide DISJ by the threshold.
-        for (int c = 0; c < d; ++c) {
-          truth[c] = 0;
-          for (int j : alice_sets[a]) truth[c] += token(j).z[c];
-          truth[c] *= inv_q;
+        truth_key.clear();
+        for (int j : alice_sets[a]) truth_key.push_back(j == alice ? UINT32_MAX : bob_index[b * N + j]);
+        auto found = truths.find(truth_key);
+        if (found == truths.end()) {
+          Truth t;
+          t.value.assign(d, Rational(0));
+          for (int c = 0; c < d; ++c) {
+            for (int j : alice_sets[a]) t.value[c] += token(j).z[c];
+            t.value[c] *= inv_q;
+            t.enclosure.push_back(DInterval::from_interval(Interval(t.value[c], 64)));
+          }
+          t.below_threshold = t.value[0] < threshold;
+          t.rest_zero = true;
+          for (int c = 1; c < d; ++c) t.rest_zero = t.rest_zero && t.value[c] == 0;
+          found = truths.emplace(truth_key, std::move(t)).first;
         }
-        Rational expected(2 * std::popcount(a & b), q);
-        expected.canonicalize();
-        expected -= 1;
-        bool red_ok = truth[0] == expected && ((truth[0] < threshold) == disj(a, b));
-        for (int c = 1; c < d; ++c) red_ok = red_ok && truth[c] == 0;
+        const Truth& truth = found->second;
+        const bool red_ok = truth.value[0] == expected_by_overlap[std::popcount(a & b)] &&
+                            truth.below_threshold == disj(a, b) && truth.rest_zero;
         p.reduction_ok += red_ok ? 1 : 0;
         // 2. Protocol: Bob's matrices are Alice's message rows plus his own tokens' rows, which
         //    (by the memo above) are the model's matrices on X(a, b) row for row; so Bob's row
@@ -407,11 +440,13 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
           for (std::size_t c = 0; c < out.size(); ++c) out[c] += weights[j] * h.values(j, c);
         Accuracy acc = Accuracy::Undecided;
         Rational err2_upper;
+        double err2_upper_double = 0;  // the fast path's value, exactly a double
+        bool exact_path = false;
         {
           DInterval e2(0.0);
           bool finite = true;
           for (int c = 0; c < d; ++c) {
-            const DInterval diff = out[c] - DInterval::from_interval(Interval(truth[c], 64));
+            const DInterval diff = out[c] - truth.enclosure[c];
             e2 += abs(diff) * abs(diff);
             finite = finite && out[c].is_finite();
           }
@@ -420,11 +455,12 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
             else if (certainly_less(bound2_fast, e2)) acc = Accuracy::Violates;
             if (acc != Accuracy::Undecided) {
               ++p.protocol_equal;
-              err2_upper = Rational(e2.upper());
+              err2_upper_double = e2.upper();
             }
           }
         }
         if (acc == Accuracy::Undecided) {
+          exact_path = true;
           // Exact matrices of the whole instance and of Bob's view, MPFI along the ladder.
           const QsaInput X = make_instance(q, N, d, a, b);
           const Mat<Rational> truth_exact = qsa(X.z, X.y);
@@ -442,9 +478,12 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
           ++p.undecided;
           if (!p.first_undecided) p.first_undecided = {a, b};
         }
-        if (err2_upper > p.worst_err2_upper) {
-          p.worst_err2_upper = err2_upper;
+        if (exact_path ? err2_upper > p.worst_err2_upper : exceeds_worst(err2_upper_double)) {
+          p.worst_err2_upper = exact_path ? err2_upper : Rational(err2_upper_double);
           p.worst = {a, b};
+          const DInterval w = DInterval::from_rational(p.worst_err2_upper);
+          worst_lo = w.lower();
+          worst_hi = w.upper();
         }
         ++p.instances;
       }
