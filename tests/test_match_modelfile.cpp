@@ -172,9 +172,12 @@ TEST_CASE("match2-table: the reader keeps every entry and refuses bad files nami
 }
 
 TEST_CASE("match2-table: bounded mutation run over an exported file never crashes or misreads", "[modelfile][match]") {
-  const std::vector<unsigned char> seed =
-      serialize_safetensors(match2_table_model_file(match2_table_model_of_construction(4, 8, Rational(10), false)));
-  std::mt19937_64 rng(4317);
+  // Both exported ψ: the residual construction's norm, the residual-free one's disjunction.
+  for (const bool no_residual : {false, true}) {
+  const std::vector<unsigned char> seed = serialize_safetensors(match2_table_model_file(
+      no_residual ? match2_table_model_of_no_residual_construction(4, 8, Rational(10))
+                  : match2_table_model_of_construction(4, 8, Rational(10), false)));
+  std::mt19937_64 rng(no_residual ? 4318 : 4317);
   int parsed = 0, refused = 0;
   for (int iter = 0; iter < 1500; ++iter) {
     std::vector<unsigned char> b = seed;
@@ -192,6 +195,7 @@ TEST_CASE("match2-table: bounded mutation run over an exported file never crashe
       const Match2TableModel back = match2_table_model_from("mut", parse_safetensors("mut", b.data(), b.size()));
       CHECK(back.query.size() == static_cast<std::size_t>(back.M * back.k));
       CHECK(back.value.size() == static_cast<std::size_t>(back.M * back.d));
+      if (back.psi != Match2TableModel::Psi::Norm) CHECK(back.psi_weights.size() == static_cast<std::size_t>(back.d));
       ++parsed;
     } catch (const ModelFileError&) {
       ++refused;
@@ -199,6 +203,7 @@ TEST_CASE("match2-table: bounded mutation run over an exported file never crashe
   }
   CHECK(parsed + refused == 1500);
   CHECK(refused > 1000);
+  }
 }
 
 TEST_CASE("match2-table: the exported construction checks exactly like the built-in check", "[modelfile][match]") {
