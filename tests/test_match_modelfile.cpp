@@ -16,6 +16,8 @@
 #include "core/size_limit_error.hpp"
 #include "modelfile/match2_model.hpp"
 #include "modelfile/match3_model.hpp"
+#include "learn/match2_learning.hpp"
+#include "tasks/tasks.hpp"
 #include "proofs/match2_no_residual.hpp"
 #include "proofs/match2_trig.hpp"
 #include "proofs/match3_third_order.hpp"
@@ -635,6 +637,19 @@ TEST_CASE("match2-table: a disjunctive ψ without its norm test fails with a wit
   CHECK(pos.verdict == Verdict::Holds);
   CHECK(pos.sweep.cases == 6 * 6 * 6 * 6 * 4);
   CHECK(std::fabs(pos.sweep.worst->lower - free.sweep.worst->lower) < 1e-9);
+  // The holding unit, run in plain doubles by the learning code's forward pass on all 6^4 inputs,
+  // is right on every token; the τ = 0 unit is wrong on its witness there too.
+  const Match2TableModel held = match2_table_model_of_no_residual_construction(4, 6, match2nr_default_temperature(4, 6));
+  int wrong = 0;
+  std::vector<int> x(4);
+  for (int t = 0; t < 6 * 6 * 6 * 6; ++t) {
+    for (int i = 0, r = t; i < 4; ++i, r /= 6) x[i] = r % 6;
+    const auto dec = match2_table_decisions_double(held, x);
+    const auto truth = match2(x, 6);
+    for (int i = 0; i < 4; ++i) wrong += dec[i] != truth[i];
+  }
+  CHECK(wrong == 0);
+  CHECK(match2_table_decisions_double(bad, w.x)[w.token] != match2(w.x, M)[w.token]);
 }
 
 TEST_CASE("match2-table: the residual-free export under arith (no built-in counterpart)", "[modelfile][match][no-residual]") {
