@@ -1,7 +1,8 @@
 // The model-file class "match2-table" (docs/model-format.md): one attention unit on tokens
 // x_i ∈ [M] whose query, key, value and residual are tables over the token value, optionally
 // plus tables over the position i, and whose output map ψ thresholds the norm of the unit's
-// output or a linear functional of it.
+// output or a linear functional of it, or (the residual-free construction's ψ) tests
+// ‖out‖² < τ or |w·out| < τ_lin.
 //
 // Certification (the Match2 checker of math §4.3, through core/filtered_sweep.hpp): without
 // positional tables the unit is position-free and permutation-equivariant, so token i's output
