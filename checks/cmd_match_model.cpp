@@ -15,6 +15,7 @@
 #include "json_match.hpp"
 #include "modelfile/match2_model.hpp"
 #include "modelfile/match3_model.hpp"
+#include "proofs/match2_no_residual.hpp"
 #include "proofs/match2_trig.hpp"
 #include "proofs/match3_third_order.hpp"
 #include "result_json.hpp"
@@ -36,7 +37,7 @@ json match2_model_params(const Match2TableModel& m, const std::string& path) {
          {"d", m.d},
          {"residual", m.has_residual()},
          {"positional", m.positional()},
-         {"psi", m.psi == Match2TableModel::Psi::Norm ? "norm" : "linear"},
+         {"psi", psi_name(m.psi)},
          {"psi_matched", m.matched_below ? "below" : "above"},
          {"dtypes", m.dtypes}};
   if (!m.construction.empty()) p["construction"] = m.construction;
@@ -62,14 +63,23 @@ json match2_model_check(const Match2TableModel& m, const std::string& path, cons
   json out = make_result("check", "match2", kMatch2ModelTheorem, kMatch2ModelProvenance, match2_model_params(m, path), r.semantics);
   out["residual"] = m.has_residual();
   out["threshold"] = to_decimal_string(r.threshold_lower, 17, 0);
+  if (m.disjunctive()) out["threshold_linear"] = to_decimal_string(m.threshold_linear.at(128).lower(), 17, 0);
   out["reduction"] = r.reduction;
+  const std::string psi = m.disjunctive() ? "‖out‖² < τ or |w·out| < τ_lin"
+                                          : std::string(m.psi == Match2TableModel::Psi::Norm ? "‖out‖" : "w·out") +
+                                                (m.matched_below ? " < τ" : " > τ");
   out["structure"] = std::string("verified from the file: class match2-table (query, key, value") +
                      (m.has_residual() ? ", residual" : "") + " tables over token values" +
-                     (m.positional() ? " plus positional tables" : ", no positional tables") + "; ψ = 1[" +
-                     (m.psi == Match2TableModel::Psi::Norm ? "‖out‖" : "w·out") + (m.matched_below ? " < τ" : " > τ") + "])";
+                     (m.positional() ? " plus positional tables" : ", no positional tables") + "; ψ = 1[" + psi + "])";
   const bool norm_below = m.psi == Match2TableModel::Psi::Norm && m.matched_below;
-  add_match_sweep(out, r.sweep, norm_below ? "largest_matched_norm" : "tightest_matched_statistic",
-                  norm_below ? "smallest_unmatched_norm" : "tightest_unmatched_statistic");
+  // The disjunctive ψ's statistic is its decision function, named as in check match2 --no-residual.
+  add_match_sweep(out, r.sweep,
+                  m.disjunctive() ? "smallest_matched_psi_function"
+                  : norm_below    ? "largest_matched_norm"
+                                  : "tightest_matched_statistic",
+                  m.disjunctive() ? "largest_unmatched_psi_function"
+                  : norm_below    ? "smallest_unmatched_norm"
+                                  : "tightest_unmatched_statistic");
   finish_result(out, r.verdict, r.seconds, r.threads);
   return out;
 }
@@ -141,7 +151,7 @@ struct Match2ExportOptions {
   CommonOptions common;
   int N = 8, M = 16;
   std::string c, out, dtype = "exact";
-  bool flip = false;
+  bool flip = false, no_residual = false;
 };
 
 ModelWriteOptions write_options(const std::string& dtype) {
@@ -160,7 +170,9 @@ ModelWriteOptions write_options(const std::string& dtype) {
 Rational export_temperature(const Match2ExportOptions& o, bool third_order) {
   Rational c;
   if (o.c.empty()) {
-    c = third_order ? match3_default_temperature(o.N, o.M) : match2_default_temperature(o.N, o.M);
+    c = third_order      ? match3_default_temperature(o.N, o.M)
+        : o.no_residual ? match2nr_default_temperature(o.N, o.M)
+                        : match2_default_temperature(o.N, o.M);
   } else {
     try {
       c = parse_rational(o.c);
@@ -182,25 +194,33 @@ void run_export_match2(const Match2ExportOptions& o) {
   Stopwatch sw;
   const ModelWriteOptions wopts = write_options(o.dtype);
   check_export_sizes(o, 64);
+  if (o.no_residual) {
+    if (o.flip) throw UsageError("--flip-query-sign", "not available with --no-residual");
+    if (o.M < 3) throw UsageError("--M", "must be in 3..4096 with --no-residual (got " + std::to_string(o.M) + ")");
+  }
   const Rational c = export_temperature(o, false);
-  Match2TableModel m = match2_table_model_of_construction(o.N, o.M, c, o.flip);
+  Match2TableModel m = o.no_residual ? match2_table_model_of_no_residual_construction(o.N, o.M, c)
+                                     : match2_table_model_of_construction(o.N, o.M, c, o.flip);
   json params{{"N", o.N}, {"M", o.M}, {"c", to_exact_string(c)}, {"flip_query_sign", o.flip}};
+  if (o.no_residual) params = json{{"N", o.N}, {"M", o.M}, {"c", to_exact_string(c)}, {"residual", false}};
+  const std::string provenance = o.no_residual ? "paper: m = 3; construction ours (m = 4, no residual)"
+                                               : "paper: m = 3; construction ours (m = 2 + residual)";
   m.metadata["params"] = params.dump();
-  m.metadata["provenance"] = "paper: m = 3; construction ours (m = 2 + residual)";
+  m.metadata["provenance"] = provenance;
   try {
     write_match2_table_model(o.out, m, wopts);
   } catch (const ModelFileError& e) {
     throw UsageError("--out", e.what());
   }
-  json out = make_result("export", "match2", kMatch2ModelTheorem, "paper: m = 3; construction ours (m = 2 + residual)", params,
-                         "exact");
+  json out = make_result("export", "match2", kMatch2ModelTheorem, provenance, params, "exact");
   out["file"] = o.out;
   out["class"] = "match2-table";
   out["dtype"] = o.dtype;
   out["seconds"] = sw.seconds();
   if (!o.common.json) {
-    std::cout << fmt::format("export match2: wrote {} (class match2-table, N = {}, M = {}, k = d = 2, c = {}, {})\n", o.out,
-                             o.N, o.M, to_exact_string(c), o.dtype);
+    std::cout << fmt::format("export match2: wrote {} (class match2-table, N = {}, M = {}, k = d = 2, {}, c = {}, {})\n", o.out,
+                             o.N, o.M, o.no_residual ? "no residual, psi sqnorm-or-abs-linear" : "residual, psi norm",
+                             to_exact_string(c), o.dtype);
     set_exit_status(0);
     return;
   }
@@ -215,32 +235,42 @@ ParamDef flag_row(const std::string& flag, const std::string& help) {
   return d;
 }
 
-ParamTable export_match_params(int max_N, int default_N, int default_M, const std::string& c_default, const std::string& flip_help) {
+ParamTable export_match_params(int max_N, int default_N, int default_M, const std::string& c_default, const std::string& flip_help,
+                               bool no_residual_flag) {
   ParamDef dtype;
   dtype.flag = "--dtype";
   dtype.kind = ParamKind::Choice;
   dtype.help = "exact (F64 + exact companions) or a stored dtype";
   ParamTable t = {param::N().with_range(2, max_N).with_default(default_N), param::M().with_range(2, 1 << 20).with_default(default_M),
                   param::c().with_help("temperature (exact rational)").with_computed_default(c_default),
-                  flag_row("--flip-query-sign", flip_help),
-                  param::file("--out", "model file to write (safetensors)").as_required(),
-                  dtype.with_choices({"exact", "F64", "F32", "BF16", "F16"}, "exact")};
+                  flag_row("--flip-query-sign", flip_help)};
+  if (no_residual_flag)
+    t.push_back(flag_row("--no-residual", "the residual-free construction (m = 4; psi = sqnorm-or-abs-linear, default c as "
+                                          "check match2 --no-residual)"));
+  t.push_back(param::file("--out", "model file to write (safetensors)").as_required());
+  t.push_back(dtype.with_choices({"exact", "F64", "F32", "BF16", "F16"}, "exact"));
   return with_common(t, false);
 }
-const ParamTable kExportMatch2 = export_match_params(64, 8, 16, "as check match2", "negative twin: query c(cos, +sin)");
+const ParamTable kExportMatch2 =
+    export_match_params(64, 8, 16, "as check match2 (--no-residual: as check match2 --no-residual)",
+                        "negative twin: query c(cos, +sin)", true);
 const ParamTable kExportMatch3 =
-    export_match_params(16, 6, 9, "as check match3-third-order", "negative twin: last query entry +C sin");
+    export_match_params(16, 6, 9, "as check match3-third-order", "negative twin: last query entry +C sin", false);
 
-std::vector<ParamBinding> export_bindings(Match2ExportOptions& o) {
-  return {{"--N", &o.N}, {"--M", &o.M}, {"--c", &o.c}, {"--flip-query-sign", &o.flip}, {"--out", &o.out}, {"--dtype", &o.dtype}};
+std::vector<ParamBinding> export_bindings(Match2ExportOptions& o, bool no_residual_flag) {
+  std::vector<ParamBinding> b = {{"--N", &o.N}, {"--M", &o.M}, {"--c", &o.c}, {"--flip-query-sign", &o.flip}};
+  if (no_residual_flag) b.push_back({"--no-residual", &o.no_residual});
+  b.push_back({"--out", &o.out});
+  b.push_back({"--dtype", &o.dtype});
+  return b;
 }
 
 const DeclaredEntry reg_export_match2{
-    {"export", "match2", "", "", "write the Match2 construction (trigonometric tables + residual) as a model file, exact", "",
+    {"export", "match2", "", "", "write the Match2 construction (trigonometric tables; residual, or --no-residual) as a model file, exact", "",
      [](CLI::App& a) {
        auto o = std::make_shared<Match2ExportOptions>();
        auto* sub = a.add_subcommand("match2", "write the Match2 construction as a model file");
-       bind_with_common(*sub, kExportMatch2, export_bindings(*o), o->common);
+       bind_with_common(*sub, kExportMatch2, export_bindings(*o, true), o->common);
        sub->callback([o] { run_export_match2(*o); });
      },
      &kExportMatch2}};
@@ -279,7 +309,7 @@ const DeclaredEntry reg_export_match3{
      [](CLI::App& a) {
        auto o = std::make_shared<Match2ExportOptions>();
        auto* sub = a.add_subcommand("match3-third-order", "write the third-order Match3 construction as a model file");
-       bind_with_common(*sub, kExportMatch3, export_bindings(*o), o->common);
+       bind_with_common(*sub, kExportMatch3, export_bindings(*o, false), o->common);
        sub->callback([o] { run_export_match3(*o); });
      },
      &kExportMatch3}};
@@ -387,6 +417,18 @@ const DeclaredEntry reg_eval_match3{
      &kEvalMatch3Model}};
 
 }  // namespace
+
+std::string unexported_construction_reason(const std::string& name) {
+  const std::string tail =
+      ", and no model class with a certified checker holds that (docs/model-format.md, \"Constructions not exported\")";
+  if (name == "match3-hinted")
+    return "match3-hinted is not exported: its queries are a table over each token's hint set y_i and its psi decodes "
+           "power sums of the attended values (a Match3 decoder, not a threshold)" + tail;
+  if (name == "match3-window")
+    return "match3-window is not exported: its queries depend on the position i and its psi decodes power sums of the "
+           "attended values (a Match3 decoder, not a threshold)" + tail;
+  return {};
+}
 
 void register_match_model_commands() {
   for (const DeclaredEntry* d : {&reg_export_match2, &reg_export_match3, &reg_check_match3, &reg_eval_match3, &reg_min_p_match3})

@@ -18,6 +18,9 @@ void run_check_match2_model(const std::string& model, const CommonOptions& commo
 void run_min_p_match2_model(const MatchMinPOfModel& options);
 void run_eval_match2_model(const std::string& model, const std::string& input, const CommonOptions& common);
 void register_match_model_commands();
+// Why `export NAME` writes nothing, for a construction that no model class can hold with a
+// certified checker (match3-hinted, match3-window); "" for any other name.
+std::string unexported_construction_reason(const std::string& name);
 // A Match eval result: JSON with --json, else a token table titled `title`; exit 1 when a token
 // is wrong or undecided.
 void emit_match_model_eval(const json& r, const CommonOptions& common, const std::string& title);

@@ -17,6 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (cls == "match2-table") {
       attnbounds::Match2TableModel m = attnbounds::match2_table_model_from("fuzz", f);
       if (m.query.size() != static_cast<std::size_t>(m.M) * m.k) __builtin_trap();
+      if (m.psi != attnbounds::Match2TableModel::Psi::Norm && m.psi_weights.size() != static_cast<std::size_t>(m.d))
+        __builtin_trap();
     } else if (cls == "match3-third-order") {
       attnbounds::Match3ThirdOrderModel m = attnbounds::match3_third_order_model_from("fuzz", f);
       if (m.psi_table.size() != static_cast<std::size_t>(m.M) * m.d) __builtin_trap();

@@ -34,6 +34,15 @@ Interval match2nr_norm_threshold(int N, int M, mpfr_prec_t bits) {
   return s * s * Interval(Rational(2 * (N - 1), static_cast<long>(N) * N), bits);
 }
 
+Interval match2nr_norm_bound(int N, int M, mpfr_prec_t bits) {
+  // 1 − τ₁ = A + B·cos(2π·2/M), since sin²θ = (1 − cos 2θ)/2: A = 1 − (N−1)/N², B = (N−1)/N².
+  // Enclosed as a model file's exact entry "A+B*cos(2pi*2/M)" is (B·cos first, then + A), so an
+  // exported file and this checker compare ‖out‖² with the same enclosure.
+  const Rational B(N - 1, static_cast<long>(N) * N), A = 1 - B;
+  if (auto e = cos_turn_exact(2, M)) return Interval(Rational(A + B * *e), bits);
+  return Interval(A, bits) + Interval(B, bits) * cos_turn(2, M, bits);
+}
+
 Interval match2nr_axis_threshold(int M, mpfr_prec_t bits) { return abs(sin_turn(1, M, bits)) / Interval(2L, bits); }
 
 Rational match2nr_default_temperature(int N, int M) {
@@ -64,8 +73,9 @@ struct NrModel {
       v_cos.push_back(cos_entry(Rational(1), r, M, sem));
       v_sin.push_back(sin_entry(Rational(1), r, M, sem));
     }
-    q_const = sem.is_exact() ? -c : round_to(sem.format, Rational(-c));
-    tau1_fast = DInterval::from_interval(match2nr_norm_threshold(N, M, 128));
+    const Rational minus_c = -c;
+    q_const = EmbeddingEntry([minus_c](mpfr_prec_t bits) { return Interval(minus_c, bits); }, sem);
+    tau_norm_fast = DInterval::from_interval(match2nr_norm_bound(N, M, 128));
     tau2_fast = DInterval::from_interval(match2nr_axis_threshold(M, 128));
     N_ = N;
   }
@@ -74,8 +84,8 @@ struct NrModel {
   Semantics sem;
   int N_ = 0;
   std::vector<EmbeddingEntry> q_cos, k_cos, k_cos2, v_cos, v_sin;
-  Rational q_const;
-  DInterval tau1_fast, tau2_fast;
+  EmbeddingEntry q_const;  // the query's constant entry −c
+  DInterval tau_norm_fast, tau2_fast;
 };
 
 template <class T>
@@ -122,21 +132,12 @@ void row_output(const NrTables<T>& t, int a, const int* vals, const int* counts,
   o2 = n2 / den;
 }
 
-// Enclosure of max(f1, f2) for interval types: [max(lo1, lo2), max(hi1, hi2)].
-DInterval max_of(const DInterval& a, const DInterval& b) {
-  return {std::fmax(a.lower(), b.lower()), std::fmax(a.upper(), b.upper())};
-}
-Interval max_of(const Interval& a, const Interval& b) {
-  Rational lo = std::max(a.lower(), b.lower()), hi = std::max(a.upper(), b.upper());
-  return Interval(lo, hi, std::max(a.precision(), b.precision()));
-}
-
 // ψ's decision function F = max((1 − τ₁) − ‖out‖², τ₂ − |out₂|): ψ = 1 iff F > 0.
 template <class T>
-T psi_function(const T& o1, const T& o2, const T& tau1, const T& tau2) {
+T psi_function(const T& o1, const T& o2, const T& tau_norm, const T& tau2) {
   T a1 = abs(o1), a2 = abs(o2);
   T n2 = a1 * a1 + a2 * a2;
-  return max_of(T(T(1) - tau1 - n2), T(tau2 - a2));
+  return norm_or_axis_decision(n2, o2, tau_norm, tau2);
 }
 
 template <class T>
@@ -177,16 +178,16 @@ struct NrProblem {
     o->matched = matched_of(m, c);
     DInterval o1, o2;
     row_output(fast_tables, c.a, c.vals, c.counts, c.k, o1, o2);
-    set_margin(*o, psi_function(o1, o2, m.tau1_fast, m.tau2_fast));
+    set_margin(*o, psi_function(o1, o2, m.tau_norm_fast, m.tau2_fast));
   }
   void exact(const Case& c, mpfr_prec_t bits, Outcome* o) const {
     *o = MatchCaseOutcome{};
     o->matched = matched_of(m, c);
     WorkingPrecision wp(bits);
-    auto t = tables<Interval>(m, [bits](const EmbeddingEntry& e) { return e.at(bits); }, Interval(m.q_const, bits));
+    auto t = tables<Interval>(m, [bits](const EmbeddingEntry& e) { return e.at(bits); }, m.q_const.at(bits));
     Interval i1, i2;
     row_output(t, c.a, c.vals, c.counts, c.k, i1, i2);
-    set_margin(*o, psi_function(i1, i2, match2nr_norm_threshold(m.N_, m.M, bits), match2nr_axis_threshold(m.M, bits)));
+    set_margin(*o, psi_function(i1, i2, match2nr_norm_bound(m.N_, m.M, bits), match2nr_axis_threshold(m.M, bits)));
   }
 };
 
@@ -198,14 +199,14 @@ std::vector<MatchTokenDecision> nr_forward(const NrModel& m, const std::vector<i
     QKV<Interval> h{Mat<Interval>(N, 2), Mat<Interval>(N, 2), Mat<Interval>(N, 2)};
     for (std::size_t i = 0; i < N; ++i) {
       h.queries(i, 0) = m.q_cos[x[i]].at(bits);
-      h.queries(i, 1) = Interval(m.q_const, bits);
+      h.queries(i, 1) = m.q_const.at(bits);
       h.keys(i, 0) = m.k_cos[x[i]].at(bits);
       h.keys(i, 1) = m.k_cos2[x[i]].at(bits);
       h.values(i, 0) = m.v_cos[x[i]].at(bits);
       h.values(i, 1) = m.v_sin[x[i]].at(bits);
     }
     Mat<Interval> o = attention_unit(h);
-    Interval t1 = match2nr_norm_threshold(m.N_, m.M, bits), t2 = match2nr_axis_threshold(m.M, bits);
+    Interval t1 = match2nr_norm_bound(m.N_, m.M, bits), t2 = match2nr_axis_threshold(m.M, bits);
     std::vector<Interval> f;
     for (std::size_t i = 0; i < N; ++i) f.push_back(psi_function(o(i, 0), o(i, 1), t1, t2));
     return f;
@@ -232,7 +233,7 @@ Match2NoResidualResult check_match2_no_residual(const Match2Config& cfg, unsigne
   const Rational c = cfg.c ? *cfg.c : match2nr_default_temperature(cfg.N, cfg.M);
   require_size_limit("match2 cases M*C(M+N-2,N-1)", query_multiset_cases(cfg.N, cfg.M), 200'000'000ULL, force);
   NrModel model(cfg.M, c, cfg.semantics, cfg.N);
-  auto fast = tables<DInterval>(model, [](const EmbeddingEntry& e) { return e.fast(); }, dinterval_enclosing(model.q_const));
+  auto fast = tables<DInterval>(model, [](const EmbeddingEntry& e) { return e.fast(); }, model.q_const.fast());
   Match2NoResidualResult r;
   r.N = cfg.N;
   r.M = cfg.M;

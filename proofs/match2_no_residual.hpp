@@ -20,6 +20,8 @@ namespace attnbounds {
 Interval match2nr_score_gap(int M, mpfr_prec_t bits);
 Interval match2nr_norm_threshold(int N, int M, mpfr_prec_t bits);  // τ₁
 Interval match2nr_axis_threshold(int M, mpfr_prec_t bits);         // τ₂
+// 1 − τ₁, the bound ψ compares ‖out‖² with, enclosed as the exact real A + B·cos(2π·2/M).
+Interval match2nr_norm_bound(int N, int M, mpfr_prec_t bits);
 Rational match2nr_default_temperature(int N, int M);
 
 // The certified check (math §7 fields; the application renders them).

@@ -9,6 +9,15 @@
 
 namespace attnbounds {
 
+DInterval interval_max(const DInterval& a, const DInterval& b) {
+  return {std::fmax(a.lower(), b.lower()), std::fmax(a.upper(), b.upper())};
+}
+
+Interval interval_max(const Interval& a, const Interval& b) {
+  const Rational lo = std::max(a.lower(), b.lower()), hi = std::max(a.upper(), b.upper());
+  return Interval(lo, hi, std::max(a.precision(), b.precision()));
+}
+
 std::uint64_t query_multiset_cases(int N, int M) {
   std::uint64_t per = binomial_saturating(M + N - 2, N - 1);
   if (per > UINT64_MAX / static_cast<std::uint64_t>(M)) return UINT64_MAX;

@@ -19,6 +19,7 @@
 #include "core/filtered_sweep.hpp"
 #include "core/verdict.hpp"
 #include "enumerate/combinatorics.hpp"
+#include "numeric/dinterval.hpp"
 #include "numeric/format.hpp"
 #include "numeric/interval.hpp"
 
@@ -54,6 +55,17 @@ inline void unrank_multiset_lex(std::uint64_t rank, int M, int k, int* out) {
   if (k == 0) return;
   unrank_subset(rank, M + k - 1, k, out);
   for (int i = 0; i < k; ++i) out[i] -= i;
+}
+
+// The disjunctive ψ of the residual-free Match2 construction, shared by its built-in checker and
+// by match2-table files with psi = sqnorm-or-abs-linear: ψ = 1 iff ‖out‖² < τ_norm or
+// |w·out| < τ_lin.  Decision function F = max(τ_norm − ‖out‖², τ_lin − |w·out|), ψ = 1 iff
+// F > 0.  interval_max encloses the max of two enclosed reals.
+DInterval interval_max(const DInterval& a, const DInterval& b);
+Interval interval_max(const Interval& a, const Interval& b);
+template <class T>
+T norm_or_axis_decision(const T& norm2, const T& lin, const T& tau_norm, const T& tau_lin) {
+  return interval_max(T(tau_norm - norm2), T(tau_lin - abs(lin)));
 }
 
 // Number of cases of the sweep (saturating).

@@ -16,6 +16,9 @@
 #include "core/size_limit_error.hpp"
 #include "modelfile/match2_model.hpp"
 #include "modelfile/match3_model.hpp"
+#include "learn/match2_learning.hpp"
+#include "tasks/tasks.hpp"
+#include "proofs/match2_no_residual.hpp"
 #include "proofs/match2_trig.hpp"
 #include "proofs/match3_third_order.hpp"
 
@@ -57,6 +60,15 @@ DoubleDecision double_forward(const Match2TableModel& m, const std::vector<int>&
     for (int c = 0; c < d; ++c)
       out[c] += std::exp(s[j] - top) / den * (get(m.value, x[j], d, c) + get(m.value_pos, j, d, c));
   for (int c = 0; c < d; ++c) out[c] += get(m.residual, x[i], d, c) + get(m.residual_pos, i, d, c);
+  if (m.disjunctive()) {  // ψ = 1 iff ‖out‖² < τ or |w·out| < τ_lin
+    double n2 = 0, lin = 0;
+    for (int c = 0; c < d; ++c) {
+      n2 += out[c] * out[c];
+      lin += value_of(m.psi_weights[c]) * out[c];
+    }
+    const double f = std::max(value_of(m.threshold) - n2, value_of(m.threshold_linear) - std::fabs(lin));
+    return {f > 0, std::fabs(f)};
+  }
   double stat = 0;
   for (int c = 0; c < d; ++c) stat += m.psi == Match2TableModel::Psi::Norm ? out[c] * out[c] : value_of(m.psi_weights[c]) * out[c];
   if (m.psi == Match2TableModel::Psi::Norm) stat = std::sqrt(stat);
@@ -70,7 +82,8 @@ bool truly_matched(const std::vector<int>& x, int i, int M) {
   return false;
 }
 
-void require_same_check(const Match2Result& a, const Match2TableCheckResult& b) {
+template <class BuiltIn>
+void require_same_check(const BuiltIn& a, const Match2TableCheckResult& b) {
   CHECK(to_string(a.verdict) == to_string(b.verdict));
   CHECK(a.sweep.cases == b.sweep.cases);
   CHECK(a.sweep.fallbacks == b.sweep.fallbacks);
@@ -161,9 +174,12 @@ TEST_CASE("match2-table: the reader keeps every entry and refuses bad files nami
 }
 
 TEST_CASE("match2-table: bounded mutation run over an exported file never crashes or misreads", "[modelfile][match]") {
-  const std::vector<unsigned char> seed =
-      serialize_safetensors(match2_table_model_file(match2_table_model_of_construction(4, 8, Rational(10), false)));
-  std::mt19937_64 rng(4317);
+  // Both exported ψ: the residual construction's norm, the residual-free one's disjunction.
+  for (const bool no_residual : {false, true}) {
+  const std::vector<unsigned char> seed = serialize_safetensors(match2_table_model_file(
+      no_residual ? match2_table_model_of_no_residual_construction(4, 8, Rational(10))
+                  : match2_table_model_of_construction(4, 8, Rational(10), false)));
+  std::mt19937_64 rng(no_residual ? 4318 : 4317);
   int parsed = 0, refused = 0;
   for (int iter = 0; iter < 1500; ++iter) {
     std::vector<unsigned char> b = seed;
@@ -181,6 +197,7 @@ TEST_CASE("match2-table: bounded mutation run over an exported file never crashe
       const Match2TableModel back = match2_table_model_from("mut", parse_safetensors("mut", b.data(), b.size()));
       CHECK(back.query.size() == static_cast<std::size_t>(back.M * back.k));
       CHECK(back.value.size() == static_cast<std::size_t>(back.M * back.d));
+      if (back.psi != Match2TableModel::Psi::Norm) CHECK(back.psi_weights.size() == static_cast<std::size_t>(back.d));
       ++parsed;
     } catch (const ModelFileError&) {
       ++refused;
@@ -188,6 +205,7 @@ TEST_CASE("match2-table: bounded mutation run over an exported file never crashe
   }
   CHECK(parsed + refused == 1500);
   CHECK(refused > 1000);
+  }
 }
 
 TEST_CASE("match2-table: the exported construction checks exactly like the built-in check", "[modelfile][match]") {
@@ -462,4 +480,264 @@ TEST_CASE("CLI: export match3-third-order, check/eval match3 --model", "[modelfi
   CHECK(wrong.err.find("__metadata__.class") != std::string::npos);
   std::remove(path.c_str());
   std::remove(m2.c_str());
+}
+
+// ---- the residual-free construction (psi = sqnorm-or-abs-linear) ------------------------------
+
+TEST_CASE("match2-table: the residual-free construction is written exactly and read back", "[modelfile][match][no-residual]") {
+  const Rational c = match2nr_default_temperature(5, 12);
+  const Match2TableModel m = match2_table_model_of_no_residual_construction(5, 12, c);
+  const Match2TableModel back = reread(m);
+  CHECK(back.disjunctive());
+  CHECK(!back.has_residual());
+  CHECK(back.query == m.query);
+  CHECK(back.key == m.key);
+  CHECK(back.value == m.value);
+  CHECK(back.psi_weights == m.psi_weights);
+  CHECK(back.threshold == m.threshold);
+  CHECK(back.threshold_linear == m.threshold_linear);
+  // 1 − τ₁ = 21/25 + 4/25·cos(2π·2/12) = 21/25 + 4/25·(1/2) (rational: cos(π/3)); τ₂ = sin(2π/12)/2 = 1/4.
+  CHECK(back.threshold.text() == "23/25");
+  CHECK(back.threshold_linear.text() == "1/4");
+  CHECK(match2_table_model_of_no_residual_construction(5, 16, c).threshold.text() == "21/25+4/25*cos(2pi*2/16)");
+  CHECK(match2_table_model_of_no_residual_construction(5, 16, c).threshold_linear.text() == "1/2*sin(2pi*1/16)");
+  // The file's bounds enclose the checker's own: 1 − τ₁ and τ₂ at 128 bits.
+  const Interval nb = match2nr_norm_bound(5, 16, 128), t1 = match2nr_norm_threshold(5, 16, 128);
+  CHECK(certainly_less(Interval(1L, 128) - t1 - Interval(Rational(1, 1000000), 128), nb));
+  CHECK(certainly_less(nb, Interval(1L, 128) - t1 + Interval(Rational(1, 1000000), 128)));
+  CHECK(match2_table_model_of_no_residual_construction(5, 16, c).threshold.at(128).lower() == nb.lower());
+  CHECK(match2_table_model_of_no_residual_construction(5, 16, c).threshold_linear.at(128).lower() ==
+        match2nr_axis_threshold(16, 128).lower());
+
+  auto refusal = [&](auto edit) {
+    SafetensorsFile f = match2_table_model_file(m);
+    edit(f);
+    const std::vector<unsigned char> bytes = serialize_safetensors(f);
+    try {
+      match2_table_model_from("m.st", parse_safetensors("m.st", bytes.data(), bytes.size()));
+    } catch (const ModelFileError& e) {
+      CHECK(std::string(e.what()).find('\n') == std::string::npos);
+      return e.field();
+    }
+    return std::string();
+  };
+  CHECK(refusal([](SafetensorsFile&) {}).empty());
+  CHECK(refusal([](SafetensorsFile& f) { f.metadata["psi_matched"] = "above"; }) == "__metadata__.psi_matched");
+  CHECK(refusal([](SafetensorsFile& f) { f.tensors.erase("psi_threshold_linear"); f.tensors.erase("psi_threshold_linear.exact"); }) ==
+        "tensor 'psi_threshold_linear'");
+  CHECK(refusal([](SafetensorsFile& f) { f.tensors.erase("psi_weights"); f.tensors.erase("psi_weights.exact"); }) ==
+        "tensor 'psi_weights'");
+  CHECK(refusal([](SafetensorsFile& f) { f.metadata["psi"] = "norm"; }) == "tensor 'psi_weights'");
+  CHECK(refusal([](SafetensorsFile& f) { f.metadata["psi"] = "sqnorm-or-linear"; }) == "__metadata__.psi");
+  CHECK(refusal([](SafetensorsFile& f) {
+          f.tensors["psi_threshold_linear"] = f.tensors.at("psi_weights");
+          f.tensors["psi_threshold_linear.exact"] = f.tensors.at("psi_weights.exact");
+        }) == "tensor 'psi_threshold_linear'.shape");
+  // A residual file with a τ_lin: refused, the field named.
+  CHECK([&] {
+    SafetensorsFile f = match2_table_model_file(match2_table_model_of_construction(5, 12, Rational(10), false));
+    add_exact_real_tensor(f, "psi_threshold_linear", {1}, std::vector<ExactReal>{ExactReal(Rational(1, 4))});
+    const std::vector<unsigned char> bytes = serialize_safetensors(f);
+    try {
+      match2_table_model_from("m.st", parse_safetensors("m.st", bytes.data(), bytes.size()));
+    } catch (const ModelFileError& e) {
+      return e.field();
+    }
+    return std::string();
+  }() == "tensor 'psi_threshold_linear'");
+}
+
+TEST_CASE("match2-table: the exported residual-free construction checks exactly like check match2 --no-residual",
+          "[modelfile][match][no-residual]") {
+  struct Instance {
+    int N, M;
+    std::optional<Rational> c;
+    const char* semantics;
+    Verdict expect;
+  };
+  const Instance instances[] = {
+      {6, 8, std::nullopt, "exact", Verdict::Holds},
+      {5, 12, std::nullopt, "exact", Verdict::Holds},
+      {6, 8, Rational(2), "exact", Verdict::Fails},
+      {5, 16, Rational(1, 3), "exact", Verdict::Fails},
+      {6, 8, std::nullopt, "embed:fp32", Verdict::Holds},
+      {5, 8, std::nullopt, "embed:float:3", Verdict::Fails},
+      {5, 8, std::nullopt, "embed:float:4", Verdict::Holds},
+  };
+  for (const auto& in : instances) {
+    INFO("N " << in.N << " M " << in.M << " " << in.semantics);
+    Match2Config cfg;
+    cfg.N = in.N;
+    cfg.M = in.M;
+    cfg.c = in.c;
+    cfg.semantics = parse_semantics(in.semantics);
+    const Match2NoResidualResult built_in = check_match2_no_residual(cfg, 2, false);
+    const Rational c = in.c ? *in.c : match2nr_default_temperature(in.N, in.M);
+    const Match2TableModel m = reread(match2_table_model_of_no_residual_construction(in.N, in.M, c));
+    const Match2TableCheckResult from_file = check_match2_table(m, cfg.semantics, 2, false);
+    CHECK(built_in.verdict == in.expect);
+    require_same_check(built_in, from_file);
+    CHECK(built_in.sweep.matched.stat_upper == from_file.sweep.matched.stat_upper);
+    CHECK(built_in.sweep.unmatched.stat_lower == from_file.sweep.unmatched.stat_lower);
+    CHECK(built_in.sweep.matched.witness.x == from_file.sweep.matched.witness.x);
+    CHECK(built_in.sweep.unmatched.witness.x == from_file.sweep.unmatched.witness.x);
+    if (in.expect == Verdict::Fails) {
+      REQUIRE(from_file.sweep.worst->check.has_value());
+      CHECK(from_file.sweep.worst->check->confirmed);
+      // The witness, re-run here in plain doubles, is really wrong.
+      const auto& w = from_file.sweep.worst->witness;
+      if (cfg.semantics.is_exact()) {
+        const DoubleDecision dd = double_forward(m, w.x, w.token);
+        CHECK(dd.matched != truly_matched(w.x, w.token, in.M));
+        CHECK(dd.margin > 1e-9);
+      }
+    }
+    // eval on the witness: the same decisions as the built-in eval.
+    const std::vector<int> x = from_file.sweep.worst->witness.x;
+    const MatchEvalResult eb = eval_match2_no_residual(cfg, x), ef = eval_match2_table(m, cfg.semantics, x);
+    REQUIRE(eb.tokens.size() == ef.tokens.size());
+    CHECK(eb.errors == ef.errors);
+    CHECK(ef.stat_name == "psi_function");
+    for (std::size_t i = 0; i < eb.tokens.size(); ++i) {
+      CHECK(eb.tokens[i].model == ef.tokens[i].model);
+      CHECK(eb.tokens[i].truth == ef.tokens[i].truth);
+      CHECK(!certainly_less(eb.tokens[i].stat, ef.tokens[i].stat));
+      CHECK(!certainly_less(ef.tokens[i].stat, eb.tokens[i].stat));
+    }
+  }
+}
+
+TEST_CASE("match2-table: a disjunctive ψ without its norm test fails with a witness that really fails",
+          "[modelfile][match][no-residual]") {
+  const int N = 6, M = 8;
+  Match2TableModel m = match2_table_model_of_no_residual_construction(N, M, match2nr_default_temperature(N, M));
+  REQUIRE(check_match2_table(reread(m), Semantics{}, 2, false).verdict == Verdict::Holds);
+  // τ = 0: ‖out‖² < 0 never holds, so a matched token with 2x ≢ 0 whose attended values do not
+  // cancel sin θ (|out₂| ≥ τ₂) is answered "unmatched".
+  m.threshold = ExactReal(Rational(0));
+  const Match2TableModel bad = reread(m);
+  const Match2TableCheckResult res = check_match2_table(bad, Semantics{}, 2, false);
+  REQUIRE(res.verdict == Verdict::Fails);
+  REQUIRE(res.sweep.worst->check.has_value());
+  CHECK(res.sweep.worst->check->confirmed);
+  const auto& w = res.sweep.worst->witness;
+  CHECK(truly_matched(w.x, w.token, M));
+  const DoubleDecision dd = double_forward(bad, w.x, w.token);
+  CHECK(!dd.matched);
+  CHECK(dd.margin > 1e-6);
+  CHECK(res.sweep.worst->upper < 0);
+  // The same unit with zero positional keys is swept over every tuple: same verdict, and the
+  // worst room enclosed by the tuple evaluator agrees with the multiset one.
+  Match2TableModel good = match2_table_model_of_no_residual_construction(4, 6, match2nr_default_temperature(4, 6));
+  const Match2TableCheckResult free = check_match2_table(reread(good), Semantics{}, 2, false);
+  good.key_pos.assign(4 * 2, ExactReal(Rational(0)));
+  const Match2TableCheckResult pos = check_match2_table(reread(good), Semantics{}, 2, false);
+  CHECK(pos.tuples);
+  CHECK(free.verdict == Verdict::Holds);
+  CHECK(pos.verdict == Verdict::Holds);
+  CHECK(pos.sweep.cases == 6 * 6 * 6 * 6 * 4);
+  CHECK(std::fabs(pos.sweep.worst->lower - free.sweep.worst->lower) < 1e-9);
+  // The holding unit, run in plain doubles by the learning code's forward pass on all 6^4 inputs,
+  // is right on every token; the τ = 0 unit is wrong on its witness there too.
+  const Match2TableModel held = match2_table_model_of_no_residual_construction(4, 6, match2nr_default_temperature(4, 6));
+  int wrong = 0;
+  std::vector<int> x(4);
+  for (int t = 0; t < 6 * 6 * 6 * 6; ++t) {
+    for (int i = 0, r = t; i < 4; ++i, r /= 6) x[i] = r % 6;
+    const auto dec = match2_table_decisions_double(held, x);
+    const auto truth = match2(x, 6);
+    for (int i = 0; i < 4; ++i) wrong += dec[i] != truth[i];
+  }
+  CHECK(wrong == 0);
+  CHECK(match2_table_decisions_double(bad, w.x)[w.token] != match2(w.x, M)[w.token]);
+}
+
+TEST_CASE("match2-table: the residual-free export under arith (no built-in counterpart)", "[modelfile][match][no-residual]") {
+  // check match2 --no-residual refuses arith; the file is swept over every tuple with ψ exact on
+  // the rounded output.  fp32 rounding moves the worst room by far less than 1e-5.
+  const Match2TableModel ok = reread(match2_table_model_of_no_residual_construction(4, 6, match2nr_default_temperature(4, 6)));
+  const Match2TableCheckResult a = check_match2_table(ok, parse_semantics("arith:fp32"), 2, false);
+  CHECK(a.tuples);
+  CHECK(a.verdict == Verdict::Holds);
+  CHECK(a.sweep.cases == 6 * 6 * 6 * 6 * 4);
+  const Match2TableModel low = reread(match2_table_model_of_no_residual_construction(4, 6, Rational(2)));
+  const Match2TableCheckResult exact = check_match2_table(low, Semantics{}, 2, false);
+  const Match2TableCheckResult arith = check_match2_table(low, parse_semantics("arith:fp32"), 2, false);
+  REQUIRE(exact.verdict == Verdict::Fails);
+  REQUIRE(arith.verdict == Verdict::Fails);
+  CHECK(arith.sweep.worst->check->confirmed);
+  CHECK(std::fabs(arith.sweep.worst->upper - exact.sweep.worst->upper) < 1e-5);
+  const auto& w = arith.sweep.worst->witness;
+  const DoubleDecision dd = double_forward(low, w.x, w.token);
+  CHECK(dd.matched != truly_matched(w.x, w.token, 6));
+  CHECK(dd.margin > 1e-3);
+}
+
+TEST_CASE("CLI: export match2 --no-residual, check/eval match2 --model equal the built-in", "[modelfile][match][no-residual][cli]") {
+  using attnbounds_test::run_attnbounds;
+  const std::string path = temp_path("nr.st");
+  // Default c under embed:bf16 (holds), c = 2 under exact (fails).
+  nlohmann::json failing;
+  for (const auto& [c, sem] : {std::pair<std::string, std::string>{"", "embed:bf16"}, {" --c 2", "exact"}}) {
+    INFO("c" << c << " " << sem);
+    REQUIRE(run_attnbounds("export match2 --no-residual --N 6 --M 8" + c + " --out " + path, 60, true).status == 0);
+    auto from_file = run_attnbounds("check match2 --model " + path + " --semantics " + sem + " --json", 60, true);
+    auto built_in = run_attnbounds("check match2 --no-residual --N 6 --M 8" + c + " --semantics " + sem + " --json", 60, true);
+    REQUIRE(from_file.status == built_in.status);
+    auto a = nlohmann::json::parse(from_file.out), b = nlohmann::json::parse(built_in.out);
+    CHECK(a["verdict"] == (c.empty() ? "holds" : "fails"));
+    for (const char* key : {"verdict", "cases", "worst", "smallest_matched_psi_function", "largest_unmatched_psi_function",
+                            "reduction", "fallback_cases", "failing_cases"})
+      CHECK(a[key] == b[key]);
+    CHECK(a["params"]["psi"] == "sqnorm-or-abs-linear");
+    CHECK(a["params"]["residual"] == false);
+    failing = a;
+  }
+  // eval of the file and of the built-in agree token by token on the failing witness.
+  std::string input;
+  for (const auto& v : failing["worst"]["witness"]["x"]) input += (input.empty() ? "" : ",") + v.dump();
+  auto ef = run_attnbounds("eval match2 --model " + path + " --input " + input + " --json", 60, true);
+  auto eb = run_attnbounds("eval match2 --no-residual --N 6 --M 8 --c 2 --input " + input + " --json", 60, true);
+  CHECK(ef.status == 1);
+  CHECK(eb.status == 1);
+  auto fe = nlohmann::json::parse(ef.out), be = nlohmann::json::parse(eb.out);
+  REQUIRE(fe["tokens"].size() == 6);
+  CHECK(fe["errors"] == be["errors"]);
+  for (std::size_t i = 0; i < 6; ++i) {
+    CHECK(fe["tokens"][i]["model"] == be["tokens"][i]["model"]);
+    CHECK(fe["tokens"][i]["truth"] == be["tokens"][i]["truth"]);
+  }
+  std::remove(path.c_str());
+}
+
+TEST_CASE("CLI: min-p match2 --model of the residual-free export; export refusals", "[modelfile][match][no-residual][cli]") {
+  using attnbounds_test::run_attnbounds;
+  const std::string path = temp_path("nr2.st");
+  REQUIRE(run_attnbounds("export match2 --no-residual --N 5 --M 8 --out " + path, 60, true).status == 0);
+  // Each row is the file's check at embed:float:p; it equals the built-in's (float:3 fails, float:4 holds).
+  auto mp = nlohmann::json::parse(run_attnbounds("min-p match2 --model " + path + " --p-min 3 --p-max 4 --json", 60, true).out);
+  REQUIRE(mp["table"].size() == 2);
+  CHECK(mp["table"][0]["verdict"] == "fails");
+  CHECK(mp["table"][1]["verdict"] == "holds");
+  CHECK(mp["p_star"] == 4);
+  for (const auto& row : mp["table"]) {
+    auto b = nlohmann::json::parse(
+        run_attnbounds("check match2 --no-residual --N 5 --M 8 --semantics embed:float:" + row["p"].dump() + " --json", 60, true).out);
+    CHECK(row["verdict"] == b["verdict"]);
+  }
+  // Refusals: exit 2, one line naming the flag or saying why nothing is written.
+  auto flip = run_attnbounds("export match2 --no-residual --flip-query-sign --N 6 --M 8 --out " + path, 60, true);
+  CHECK(flip.status == 2);
+  CHECK(flip.err.find("--flip-query-sign") != std::string::npos);
+  auto m2 = run_attnbounds("export match2 --no-residual --N 6 --M 2 --out " + path, 60, true);
+  CHECK(m2.status == 2);
+  CHECK(m2.err.find("--M") != std::string::npos);
+  for (const char* name : {"match3-hinted", "match3-window"}) {
+    auto r = run_attnbounds(std::string("export ") + name + " --N 6 --out " + path, 60, true);
+    CHECK(r.status == 2);
+    CHECK(r.err.find(std::string(name) + " is not exported") != std::string::npos);
+    CHECK(r.err.find("certified checker") != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+  std::remove(path.c_str());
 }

@@ -31,7 +31,8 @@ _TENSORS = ("query_table", "key_table", "value_map", "output_map")
 
 MATCH_FORMAT_VERSION = "2"
 _MATCH2_TENSORS = ("query_table", "key_table", "value_table", "residual_table", "query_pos", "key_pos", "value_pos",
-                   "residual_pos", "psi_weights", "psi_threshold")
+                   "residual_pos", "psi_weights", "psi_threshold", "psi_threshold_linear")
+_MATCH2_TABLES = _MATCH2_TENSORS[:-2]  # everything but psi's exact thresholds
 _MATCH3_TENSORS = ("query_table", "key1_table", "key2_table", "value1_table", "value2_table", "psi_table",
                    "psi_threshold")
 
@@ -109,26 +110,40 @@ def _load_match2(path, meta, arrays, exact, dtype):
             raise ModelFileError(path, f"tensor '{name}'.shape", "must be [M, w] with w in 1..16")
     k, d = arrays["key_table"].shape[1], arrays["value_table"].shape[1]
     psi = meta.get("psi")
-    if psi not in ("norm", "linear"):
-        raise ModelFileError(path, "__metadata__.psi", "must be norm or linear")
+    if psi not in ("norm", "linear", "sqnorm-or-abs-linear"):
+        raise ModelFileError(path, "__metadata__.psi", "must be norm, linear or sqnorm-or-abs-linear")
+    disjunctive = psi == "sqnorm-or-abs-linear"
+    if disjunctive and meta["psi_matched"] != "below":
+        raise ModelFileError(path, "__metadata__.psi_matched", "must be below with psi = sqnorm-or-abs-linear")
     want = {"query_table": (M, k), "key_table": (M, k), "value_table": (M, d), "psi_threshold": (1,)}
     optional = {"residual_table": (M, d), "query_pos": (N, k), "key_pos": (N, k), "value_pos": (N, d),
-                "residual_pos": (N, d), "psi_weights": (d,)}
-    if psi == "linear":
+                "residual_pos": (N, d)}
+    if psi != "norm":
         want["psi_weights"] = (d,)
+    elif "psi_weights" in arrays:
+        raise ModelFileError(path, "tensor 'psi_weights'", "only with psi = linear or sqnorm-or-abs-linear")
+    if disjunctive:
+        want["psi_threshold_linear"] = (1,)
+    elif "psi_threshold_linear" in arrays:
+        raise ModelFileError(path, "tensor 'psi_threshold_linear'", "only with psi = sqnorm-or-abs-linear")
     for name, shape in list(want.items()) + [(n, s) for n, s in optional.items() if n in arrays]:
         _shape(path, arrays, name, shape)
     unit = Match2TableUnit(N, M, k, d, residual="residual_table" in arrays,
                            positional=[n for n in ("query_pos", "key_pos", "value_pos", "residual_pos") if n in arrays],
                            psi=psi, matched_below=meta["psi_matched"] == "below",
                            threshold=float(arrays["psi_threshold"][0]), dtype=dtype,
-                           construction=meta.get("construction", ""))
+                           construction=meta.get("construction", ""),
+                           threshold_linear=float(arrays["psi_threshold_linear"][0]) if disjunctive else 0.0)
     with torch.no_grad():
-        for name in _MATCH2_TENSORS[:-1]:
+        for name in _MATCH2_TABLES:
             if getattr(unit, name) is not None:
                 getattr(unit, name).copy_(torch.from_numpy(np.array(arrays[name], dtype=np.float64)).to(dtype))
     unit.threshold_exact = (exact.get("psi_threshold") or [Fraction(float(arrays["psi_threshold"][0]))])[0]
     unit.threshold_double = float(arrays["psi_threshold"][0])
+    if disjunctive:
+        unit.threshold_linear_exact = (exact.get("psi_threshold_linear")
+                                       or [Fraction(float(arrays["psi_threshold_linear"][0]))])[0]
+        unit.threshold_linear_double = float(arrays["psi_threshold_linear"][0])
     unit.metadata = meta
     return unit
 
@@ -196,15 +211,20 @@ def _save_match(module, path, dtype, construction):
     if isinstance(module, Match2TableUnit):
         meta.update({"class": "match2-table", "psi": module.psi,
                      "residual": "true" if module.residual_table is not None or module.residual_pos is not None else "false"})
-        for name in _MATCH2_TENSORS[:-1]:
+        for name in _MATCH2_TABLES:
             if getattr(module, name) is not None:
                 tensors[name] = (dtype, _array(getattr(module, name)))
-        t = float(module.threshold)
-        if module.threshold_exact is not None and getattr(module, "threshold_double", None) == t:
-            exact["psi_threshold"] = [module.threshold_exact]
-        else:
-            exact["psi_threshold"] = [Fraction(t)]
-        tensors["psi_threshold"] = ("F64", np.array([t]))
+        bounds = [("psi_threshold", "threshold")]
+        if module.psi == "sqnorm-or-abs-linear":
+            bounds.append(("psi_threshold_linear", "threshold_linear"))
+        for tensor, attr in bounds:
+            t = float(getattr(module, attr))
+            kept = getattr(module, attr + "_exact")
+            if kept is not None and getattr(module, attr + "_double", None) == t:
+                exact[tensor] = [kept]
+            else:
+                exact[tensor] = [Fraction(t)]
+            tensors[tensor] = ("F64", np.array([t]))
     else:
         meta["class"] = "match3-third-order"
         for name in _MATCH3_TENSORS[:-2]:

@@ -6,6 +6,9 @@ Match2TableUnit (class match2-table), tokens x_i in [M] (0-based positions i, j)
     out_i = residual_table[x_i] (+ residual_pos[i]) + sum_j a_ij v_j       (residual optional)
     statistic_i = ||out_i|| (psi = "norm") or psi_weights . out_i (psi = "linear")
     psi_i = 1 iff statistic_i < threshold (psi_matched = "below"), > threshold ("above")
+    psi = "sqnorm-or-abs-linear" (always matched below): psi_i = 1 iff ||out_i||^2 < threshold or
+    |psi_weights . out_i| < threshold_linear; statistic_i is then the decision function
+    max(threshold - ||out_i||^2, threshold_linear - |psi_weights . out_i|), matched iff > 0.
 
 Match3ThirdOrderUnit (class match3-third-order), softmax over all N^2 pairs (j, k):
     s_ijk = sum_c query_table[x_i,c] key1_table[x_j,c] key2_table[x_k,c]
@@ -22,10 +25,13 @@ _POS = ("query_pos", "key_pos", "value_pos", "residual_pos")
 
 class Match2TableUnit(nn.Module):
     def __init__(self, N: int, M: int, k: int, d: int, residual: bool = True, positional=(), psi: str = "norm",
-                 matched_below: bool = True, threshold: float = 0.0, dtype=torch.float64, construction: str = ""):
+                 matched_below: bool = True, threshold: float = 0.0, dtype=torch.float64, construction: str = "",
+                 threshold_linear: float = 0.0):
         super().__init__()
-        if psi not in ("norm", "linear"):
-            raise ValueError("psi must be norm or linear")
+        if psi not in ("norm", "linear", "sqnorm-or-abs-linear"):
+            raise ValueError("psi must be norm, linear or sqnorm-or-abs-linear")
+        if psi == "sqnorm-or-abs-linear" and not matched_below:
+            raise ValueError("psi sqnorm-or-abs-linear is matched below")
         self.N, self.M, self.k, self.d = N, M, k, d
         self.psi, self.matched_below, self.construction = psi, matched_below, construction
         self.query_table = nn.Parameter(torch.zeros(M, k, dtype=dtype))
@@ -35,9 +41,14 @@ class Match2TableUnit(nn.Module):
         for name in _POS:
             width = k if name in ("query_pos", "key_pos") else d
             setattr(self, name, nn.Parameter(torch.zeros(N, width, dtype=dtype)) if name in positional else None)
-        self.psi_weights = nn.Parameter(torch.zeros(d, dtype=dtype)) if psi == "linear" else None
+        self.psi_weights = nn.Parameter(torch.zeros(d, dtype=dtype)) if psi != "norm" else None
         self.register_buffer("threshold", torch.tensor(float(threshold), dtype=dtype))
         self.threshold_exact = None  # the file's exact threshold (Fraction or ExactTrig), kept for save
+        if psi == "sqnorm-or-abs-linear":
+            self.register_buffer("threshold_linear", torch.tensor(float(threshold_linear), dtype=dtype))
+        else:
+            self.threshold_linear = None
+        self.threshold_linear_exact = None
 
     def extra_repr(self) -> str:
         pos = [n for n in _POS if getattr(self, n) is not None]
@@ -62,11 +73,16 @@ class Match2TableUnit(nn.Module):
 
     def statistic(self, x: torch.Tensor) -> torch.Tensor:
         out = self.output(x)
+        if self.psi == "sqnorm-or-abs-linear":
+            return torch.maximum(self.threshold - (out * out).sum(-1),
+                                 self.threshold_linear - (out @ self.psi_weights).abs())
         return out.norm(dim=-1) if self.psi == "norm" else out @ self.psi_weights
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """psi's decision per token, 1 = matched."""
         s = self.statistic(x)
+        if self.psi == "sqnorm-or-abs-linear":
+            return (s > 0).long()
         return (s < self.threshold if self.matched_below else s > self.threshold).long()
 
 

@@ -107,6 +107,15 @@ std::vector<int> match2_table_decisions_double(const Match2TableModel& m, const 
       o[c] = acc;
     }
     double stat = 0;
+    if (m.disjunctive()) {  // ψ = 1 iff ‖out‖² < τ or |w·out| < τ_lin
+      double n2 = 0, lin = 0;
+      for (int c = 0; c < d; ++c) {
+        n2 += o[c] * o[c];
+        lin += w[c] * o[c];
+      }
+      out[i] = n2 < tau || std::fabs(lin) < nearest_double(m.threshold_linear);
+      continue;
+    }
     if (m.psi == Match2TableModel::Psi::Norm) {
       for (double v : o) stat += v * v;
       stat = std::sqrt(stat);

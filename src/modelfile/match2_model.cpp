@@ -28,7 +28,7 @@ constexpr int kMaxDistinct = 64;
 
 const std::set<std::string> kMatch2Tensors = {"query_table", "key_table",   "value_table", "residual_table",
                                               "query_pos",   "key_pos",     "value_pos",   "residual_pos",
-                                              "psi_weights", "psi_threshold"};
+                                              "psi_weights", "psi_threshold", "psi_threshold_linear"};
 
 }  // namespace
 
@@ -53,7 +53,8 @@ Match2TableModel match2_table_model_from(const std::string& file, const Safetens
     if (!kMatch2Tensors.count(name) && !companion)
       throw ModelFileError(file, "tensor '" + name + "'",
                            "unknown in class match2-table (allowed: query_table, key_table, value_table, residual_table, "
-                           "query_pos, key_pos, value_pos, residual_pos, psi_weights, psi_threshold, and NAME.exact)");
+                           "query_pos, key_pos, value_pos, residual_pos, psi_weights, psi_threshold, psi_threshold_linear, "
+                           "and NAME.exact)");
   }
   const std::uint64_t M = m.M, N = m.N;
   m.k = static_cast<int>(width_of(file, f, "key_table", 1, "key width k", kW));
@@ -80,17 +81,25 @@ Match2TableModel match2_table_model_from(const std::string& file, const Safetens
   const std::string& psi = meta(file, f, "psi");
   if (psi == "norm") m.psi = Match2TableModel::Psi::Norm;
   else if (psi == "linear") m.psi = Match2TableModel::Psi::Linear;
+  else if (psi == "sqnorm-or-abs-linear") m.psi = Match2TableModel::Psi::SqNormOrAbsLinear;
   else
     throw ModelFileError(file, "__metadata__.psi",
-                         "must be norm or linear (got '" + psi + "'): the checker certifies a threshold of ‖out‖ or of "
-                         "w·out only");
+                         "must be norm, linear or sqnorm-or-abs-linear (got '" + psi + "'): the checker certifies a "
+                         "threshold of ‖out‖ or of w·out, or the test ‖out‖² < τ or |w·out| < τ_lin, only");
   const std::string& side = meta(file, f, "psi_matched");
   if (side != "below" && side != "above") throw ModelFileError(file, "__metadata__.psi_matched", "must be below or above");
   m.matched_below = side == "below";
-  if (m.psi == Match2TableModel::Psi::Linear) m.psi_weights = table(file, f, "psi_weights", {d}, "ψ's functional w, width d");
+  if (m.disjunctive() && !m.matched_below)
+    throw ModelFileError(file, "__metadata__.psi_matched",
+                         "must be below with psi = sqnorm-or-abs-linear (matched iff ‖out‖² < τ or |w·out| < τ_lin)");
+  if (m.psi != Match2TableModel::Psi::Norm) m.psi_weights = table(file, f, "psi_weights", {d}, "ψ's functional w, width d");
   else if (f.tensors.count("psi_weights"))
-    throw ModelFileError(file, "tensor 'psi_weights'", "only with psi = linear");
-  m.threshold = table(file, f, "psi_threshold", {1}, "ψ's threshold τ")[0];
+    throw ModelFileError(file, "tensor 'psi_weights'", "only with psi = linear or sqnorm-or-abs-linear");
+  m.threshold = table(file, f, "psi_threshold", {1}, m.disjunctive() ? "ψ's bound τ on ‖out‖²" : "ψ's threshold τ")[0];
+  if (m.disjunctive())
+    m.threshold_linear = table(file, f, "psi_threshold_linear", {1}, "ψ's bound τ_lin on |w·out|")[0];
+  else if (f.tensors.count("psi_threshold_linear"))
+    throw ModelFileError(file, "tensor 'psi_threshold_linear'", "only with psi = sqnorm-or-abs-linear");
   if (f.metadata.count("construction")) m.construction = f.metadata.at("construction");
   std::set<std::string> labels;
   for (const auto& name : kMatch2Tensors)
@@ -113,7 +122,7 @@ SafetensorsFile match2_table_model_file(const Match2TableModel& m, const ModelWr
   f.metadata["M"] = std::to_string(m.M);
   f.metadata["heads"] = "1";
   f.metadata["residual"] = m.has_residual() ? "true" : "false";
-  f.metadata["psi"] = m.psi == Match2TableModel::Psi::Norm ? "norm" : "linear";
+  f.metadata["psi"] = psi_name(m.psi);
   f.metadata["psi_matched"] = m.matched_below ? "below" : "above";
   if (!m.construction.empty()) f.metadata["construction"] = m.construction;
   auto put = [&](const std::string& name, const std::vector<ExactReal>& a, std::vector<std::uint64_t> shape) {
@@ -140,6 +149,7 @@ SafetensorsFile match2_table_model_file(const Match2TableModel& m, const ModelWr
   // ψ is exact: its threshold keeps every digit even in a rounded file, as an F64 nearest double
   // with its exact companion.
   add_exact_real_tensor(f, "psi_threshold", {1}, std::vector<ExactReal>{m.threshold});
+  if (m.disjunctive()) add_exact_real_tensor(f, "psi_threshold_linear", {1}, std::vector<ExactReal>{m.threshold_linear});
   return f;
 }
 
@@ -173,6 +183,41 @@ Match2TableModel match2_table_model_of_construction(int N, int M, const Rational
   return m;
 }
 
+Match2TableModel match2_table_model_of_no_residual_construction(int N, int M, const Rational& c) {
+  Match2TableModel m;
+  m.N = N;
+  m.M = M;
+  m.k = m.d = 2;
+  m.construction = "match2-no-residual";
+  const Rational one(1), half(1, 2);
+  for (int r = 0; r < M; ++r) {
+    m.query.push_back(ExactReal::cos_turn(2 * c, r, M));
+    m.query.push_back(ExactReal(Rational(-c)));
+    m.key.push_back(ExactReal::cos_turn(one, r, M));
+    m.key.push_back(ExactReal::cos_turn(half, 2L * r, M).plus(half));  // cos²θ = (1 + cos 2θ)/2
+    m.value.push_back(ExactReal::cos_turn(one, r, M));
+    m.value.push_back(ExactReal::sin_turn(one, r, M));
+  }
+  m.psi = Match2TableModel::Psi::SqNormOrAbsLinear;
+  m.matched_below = true;
+  m.psi_weights = {ExactReal(Rational(0)), ExactReal(one)};
+  // 1 − τ₁ with τ₁ = sin²(2π/M)·2(N−1)/N² = (N−1)/N²·(1 − cos(2π·2/M)); τ₂ = sin(2π/M)/2.
+  const Rational B(N - 1, static_cast<long>(N) * N);
+  m.threshold = ExactReal::cos_turn(B, 2, M).plus(Rational(1 - B));
+  m.threshold_linear = ExactReal::sin_turn(half, 1, M);
+  m.metadata["c"] = to_exact_string(c);
+  return m;
+}
+
+const char* psi_name(Match2TableModel::Psi psi) {
+  switch (psi) {
+    case Match2TableModel::Psi::Norm: return "norm";
+    case Match2TableModel::Psi::Linear: return "linear";
+    case Match2TableModel::Psi::SqNormOrAbsLinear: return "sqnorm-or-abs-linear";
+  }
+  return "norm";
+}
+
 std::string match2_certifiable_structure_problem(const Match2TableModel& m, const Semantics& sem) {
   if (sem.kind == Semantics::Kind::Tiled) return "tiled semantics is for the lower bounds; use exact, embed:<fmt> or arith:<fmt>";
   if (sem.kind == Semantics::Kind::Arith && m.positional())
@@ -189,8 +234,9 @@ namespace {
 template <class T>
 struct Tables {
   int k = 0, d = 0;
-  bool residual = false, positional = false, norm = true;
+  bool residual = false, positional = false, norm = true, disjunctive = false;
   std::vector<T> q, key, v, res, qp, kp, vp, rp, w;
+  T tau_norm, tau_lin;  // disjunctive ψ's two bounds
 };
 
 struct Unit {
@@ -205,7 +251,10 @@ struct Unit {
     std::vector<DInterval> e, ev;  // e_ab and e_ab·v_b (M·d)
   };
   std::vector<WeightRow> weight_rows;  // position-free models with M ≤ 1024 and M²(d+1) ≤ 3·2^20
-  Interval threshold(mpfr_prec_t bits) const { return model.threshold.at(bits); }
+  // The threshold the statistic is compared with, and on which side ψ answers matched: the
+  // file's τ, or 0 with matched above for the disjunctive ψ (whose statistic is F).
+  Interval threshold(mpfr_prec_t bits) const { return model.disjunctive() ? Interval(0L, bits) : model.threshold.at(bits); }
+  bool matched_below() const { return !model.disjunctive() && model.matched_below; }
   Tables<Interval> precise(mpfr_prec_t bits) const;
 };
 
@@ -224,6 +273,7 @@ Tables<T> tables_of(const Unit& u, Make&& make) {
   t.residual = u.model.has_residual();
   t.positional = u.model.positional();
   t.norm = u.model.psi == Match2TableModel::Psi::Norm;
+  t.disjunctive = u.model.disjunctive();
   auto fill = [&](std::vector<T>& dst, const std::vector<EmbeddingEntry>& src) {
     for (const auto& e : src) dst.push_back(make(e));
   };
@@ -249,9 +299,16 @@ Unit::Unit(const Match2TableModel& m, const Semantics& s) : model(m), sem(s) {
   rp = entries_of(m.residual_pos, sem);
   fast = tables_of<DInterval>(*this, [](const EmbeddingEntry& e) { return e.fast(); });
   for (const auto& w : m.psi_weights) fast.w.push_back(DInterval::from_interval(w.at(128)));
+  if (m.disjunctive()) {
+    fast.tau_norm = DInterval::from_interval(m.threshold.at(128));
+    fast.tau_lin = DInterval::from_interval(m.threshold_linear.at(128));
+  }
   threshold_fast = DInterval::from_interval(threshold(128));
   const int M = m.M, k = m.k, d = m.d;
-  const bool table_fits = M <= 1024 && static_cast<std::uint64_t>(M) * M * (d + 1) <= 3ULL << 20;
+  // No precomputed weight rows for the disjunctive ψ: every case is evaluated as the built-in
+  // residual-free checker evaluates it, so an exported construction gets the same enclosures.
+  const bool table_fits =
+      M <= 1024 && static_cast<std::uint64_t>(M) * M * (d + 1) <= 3ULL << 20 && !m.disjunctive();
   for (int a = 0; a < M && table_fits && !m.positional(); ++a) {
     std::vector<DInterval> scores;
     DInterval top;
@@ -275,13 +332,41 @@ Unit::Unit(const Match2TableModel& m, const Semantics& s) : model(m), sem(s) {
 Tables<Interval> Unit::precise(mpfr_prec_t bits) const {
   Tables<Interval> t = tables_of<Interval>(*this, [bits](const EmbeddingEntry& e) { return e.at(bits); });
   for (const auto& w : model.psi_weights) t.w.push_back(w.at(bits));
+  if (model.disjunctive()) {
+    t.tau_norm = model.threshold.at(bits);
+    t.tau_lin = model.threshold_linear.at(bits);
+  }
   return t;
 }
 
-// ψ's statistic of an output row: ‖out‖ (|x|·|x| keeps squares non-negative) or w·out.
+// w·out over the nonzero weights only, a weight ±1 contributing ±out_c without a product: an
+// exact identity that keeps w = e_c from widening out_c's enclosure.
+template <class T>
+T sparse_dot(const std::vector<T>& w, const std::array<T, kW>& out, int d) {
+  bool any = false;
+  T acc(0);
+  for (int c = 0; c < d; ++c) {
+    if (w[c].lower() == 0 && w[c].upper() == 0) continue;
+    const bool plus_one = w[c].lower() == 1 && w[c].upper() == 1, minus_one = w[c].lower() == -1 && w[c].upper() == -1;
+    const T term = plus_one ? out[c] : minus_one ? T(-out[c]) : T(w[c] * out[c]);
+    acc = any ? T(acc + term) : term;
+    any = true;
+  }
+  return acc;
+}
+
+// ψ's statistic of an output row: ‖out‖ (|x|·|x| keeps squares non-negative), w·out, or the
+// disjunctive ψ's decision function max(τ − ‖out‖², τ_lin − |w·out|).
 template <class T>
 T statistic(const Tables<T>& t, std::array<T, kW>& out) {
   using std::sqrt;
+  if (t.disjunctive) {
+    const T lin = sparse_dot(t.w, out, t.d);
+    for (int c = 0; c < t.d; ++c) out[c] = abs(out[c]);
+    T acc = out[0] * out[0];
+    for (int c = 1; c < t.d; ++c) acc = acc + out[c] * out[c];
+    return norm_or_axis_decision(acc, lin, t.tau_norm, t.tau_lin);
+  }
   if (t.norm) {
     for (int c = 0; c < t.d; ++c) out[c] = abs(out[c]);
     T acc = out[0] * out[0];
@@ -359,9 +444,10 @@ T token_statistic(const Tables<T>& t, const std::vector<int>& x, int i) {
 
 // Certified room: > 0 when ψ is right.
 template <class T>
-void set_margin(MatchCaseOutcome& o, const T& stat, const T& tau, bool matched_below) {
+void set_margin(MatchCaseOutcome& o, const T& stat, const T& tau, bool matched_below, bool zero_threshold) {
   const bool stat_below = o.matched == matched_below;  // ψ must put the statistic below τ
-  T margin = stat_below ? T(tau - stat) : T(stat - tau);
+  // Against the threshold 0 (the disjunctive ψ) the room is ±stat exactly, with no subtraction.
+  T margin = zero_threshold ? (stat_below ? T(-stat) : stat) : stat_below ? T(tau - stat) : T(stat - tau);
   if constexpr (std::is_same_v<T, DInterval>) {
     o.stat_lo = stat.lower(); o.stat_hi = stat.upper();
     o.margin_lo = margin.lower(); o.margin_hi = margin.upper();
@@ -396,7 +482,7 @@ struct MultisetProblem {
     Outcome& o = *out;
     o = Outcome{};
     o.matched = matched_in(c, unit.model.M);
-    const bool below = unit.model.matched_below;
+    const bool below = unit.matched_below(), zero = unit.model.disjunctive();
     const auto& t = unit.fast;
     if (!unit.weight_rows.empty()) {
       const auto& row = unit.weight_rows[c.a];
@@ -411,17 +497,17 @@ struct MultisetProblem {
       }
       if (den.lower() > 0) {
         for (int ch = 0; ch < d; ++ch) res[ch] = t.residual ? DInterval(t.res[c.a * d + ch] + num[ch] / den) : num[ch] / den;
-        set_margin(o, statistic(t, res), unit.threshold_fast, below);
+        set_margin(o, statistic(t, res), unit.threshold_fast, below, zero);
         if (decided(o)) return;
       }
     }
-    set_margin(o, grouped_statistic(t, c.a, c.vals, c.counts, c.k), unit.threshold_fast, below);
+    set_margin(o, grouped_statistic(t, c.a, c.vals, c.counts, c.k), unit.threshold_fast, below, zero);
   }
   void exact(const Case& c, mpfr_prec_t bits, Outcome* out) const {
     out->matched = matched_in(c, unit.model.M);
     WorkingPrecision wp(bits);
     const Tables<Interval> t = unit.precise(bits);
-    set_margin(*out, grouped_statistic(t, c.a, c.vals, c.counts, c.k), unit.threshold(bits), unit.model.matched_below);
+    set_margin(*out, grouped_statistic(t, c.a, c.vals, c.counts, c.k), unit.threshold(bits), unit.matched_below(), unit.model.disjunctive());
   }
 };
 
@@ -462,6 +548,35 @@ std::vector<Interval> forward_statistics(const Unit& u, const std::vector<int>& 
   for (const auto& e : u.model.psi_weights) w.push_back(e.at(bits));
   const bool norm = u.model.psi == Match2TableModel::Psi::Norm;
   std::vector<Interval> stats;
+  if (u.model.disjunctive()) {
+    // ψ exact on the unit's output (rounded in arith, as for the other ψ).
+    std::vector<Interval> rows;
+    if (u.sem.kind == Semantics::Kind::Arith) {
+      ArithFormatScope scope(u.sem.format);
+      const Format fmt = u.sem.format;
+      Mat<FormatReal> out = forward_output<FormatReal>(u, x, [&](const EmbeddingEntry& e) { return FormatReal(e.rational(), fmt); });
+      for (std::size_t i = 0; i < x.size(); ++i)
+        for (int c = 0; c < d; ++c) rows.push_back(Interval(out(i, c).value(), bits));
+    }
+    WorkingPrecision wp(bits);
+    if (u.sem.kind != Semantics::Kind::Arith) {
+      Mat<Interval> out = forward_output<Interval>(u, x, [&](const EmbeddingEntry& e) { return e.at(bits); });
+      for (std::size_t i = 0; i < x.size(); ++i)
+        for (int c = 0; c < d; ++c) rows.push_back(out(i, c));
+    }
+    Tables<Interval> t;
+    t.d = d;
+    t.disjunctive = true;
+    t.w = w;
+    t.tau_norm = u.model.threshold.at(bits);
+    t.tau_lin = u.model.threshold_linear.at(bits);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      std::array<Interval, kW> row;
+      for (int c = 0; c < d; ++c) row[c] = rows[i * d + c];
+      stats.push_back(statistic(t, row));
+    }
+    return stats;
+  }
   if (u.sem.kind == Semantics::Kind::Arith) {
     ArithFormatScope scope(u.sem.format);
     const Format fmt = u.sem.format;
@@ -492,7 +607,7 @@ std::vector<Interval> forward_statistics(const Unit& u, const std::vector<int>& 
 
 std::vector<MatchTokenDecision> forward_decisions(const Unit& u, const std::vector<int>& x) {
   return decide_tokens(
-      x, match2(x, u.model.M), u.model.matched_below, [&](mpfr_prec_t bits) { return forward_statistics(u, x, bits); },
+      x, match2(x, u.model.M), u.matched_below(), [&](mpfr_prec_t bits) { return forward_statistics(u, x, bits); },
       [&](mpfr_prec_t bits) { return u.threshold(bits); });
 }
 
@@ -516,7 +631,7 @@ struct TupleProblem {
     for (int i = 0; i < N; ++i) {
       out[i] = Outcome{};
       out[i].matched = truth[i] != 0;
-      set_margin(out[i], token_statistic(unit.fast, x, i), unit.threshold_fast, unit.model.matched_below);
+      set_margin(out[i], token_statistic(unit.fast, x, i), unit.threshold_fast, unit.matched_below(), unit.model.disjunctive());
     }
   }
   void exact(const Case& x, mpfr_prec_t bits, Outcome* out) const {
@@ -527,7 +642,7 @@ struct TupleProblem {
       for (int i = 0; i < N; ++i) {
         out[i] = Outcome{};
         out[i].matched = truth[i] != 0;
-        set_margin(out[i], stats[i], tau, unit.model.matched_below);
+        set_margin(out[i], stats[i], tau, unit.matched_below(), unit.model.disjunctive());
       }
       return;
     }
@@ -536,7 +651,7 @@ struct TupleProblem {
     for (int i = 0; i < N; ++i) {
       out[i] = Outcome{};
       out[i].matched = truth[i] != 0;
-      set_margin(out[i], token_statistic(t, x, i), tau, unit.model.matched_below);
+      set_margin(out[i], token_statistic(t, x, i), tau, unit.matched_below(), unit.model.disjunctive());
     }
   }
 };
@@ -591,9 +706,9 @@ MatchEvalResult eval_match2_table(const Match2TableModel& m, const Semantics& se
   }
   r.semantics = sem.name();
   r.residual = m.has_residual();
-  r.threshold = m.threshold.at(128).lower();
+  if (!m.disjunctive()) r.threshold = m.threshold.at(128).lower();  // else ψ's function is compared with 0
   r.tokens = forward_decisions(unit, x);
-  r.stat_name = m.psi == Match2TableModel::Psi::Norm ? "norm" : "linear";
+  r.stat_name = m.disjunctive() ? "psi_function" : psi_name(m.psi);
   r.errors = count_wrong(r.tokens);
   return r;
 }

@@ -33,6 +33,9 @@ CASES = [
     ("match2", ["--N", "6", "--M", "8"], "match2", "norm"),
     ("match2", ["--N", "5", "--M", "12", "--c", "1"], "match2", "norm"),
     ("match2", ["--N", "4", "--M", "7", "--dtype", "BF16"], "match2", "norm"),
+    ("match2", ["--N", "6", "--M", "8", "--no-residual"], "match2", "psi_function"),
+    ("match2", ["--N", "5", "--M", "12", "--no-residual", "--c", "2"], "match2", "psi_function"),
+    ("match2", ["--N", "4", "--M", "7", "--no-residual", "--dtype", "F32"], "match2", "psi_function"),
     ("match3-third-order", ["--N", "4", "--M", "9"], "match3", "statistic"),
     ("match3-third-order", ["--N", "4", "--M", "8", "--c", "1"], "match3", "statistic"),
 ]
@@ -54,8 +57,9 @@ def test_exported_match_unit_matches_eval_enclosure(tmp_path, claim, params, tas
         for i, tok in enumerate(res["tokens"]):
             lo, hi = float(tok[stat]["lower"]), float(tok[stat]["upper"])
             assert lo - FLOAT64_SLACK <= s[i] <= hi + FLOAT64_SLACK, (i, lo, s[i], hi)
-            # Where the certified statistic is clear of the threshold, PyTorch decides the same.
-            tau = float(res["threshold"])
+            # Where the certified statistic is clear of the threshold, PyTorch decides the same
+            # (the disjunctive psi's decision function is compared with 0).
+            tau = float(res.get("threshold", 0))
             if tok["decided"] and (hi < tau - 1e-6 or lo > tau + 1e-6):
                 assert decision[i] == tok["model"]
 
@@ -63,6 +67,7 @@ def test_exported_match_unit_matches_eval_enclosure(tmp_path, claim, params, tas
 @pytest.mark.parametrize("claim,params,task", [
     ("match2", ["--N", "6", "--M", "8", "--c", "1"], "match2"),
     ("match2", ["--N", "5", "--M", "8", "--flip-query-sign"], "match2"),
+    ("match2", ["--N", "6", "--M", "8", "--no-residual", "--c", "2"], "match2"),
     ("match3-third-order", ["--N", "5", "--M", "9", "--c", "1"], "match3"),
 ])
 def test_failing_file_witness_really_fails_in_pytorch(tmp_path, claim, params, task):
@@ -81,7 +86,8 @@ def test_failing_file_witness_really_fails_in_pytorch(tmp_path, claim, params, t
     with torch.no_grad():
         assert int(unit(torch.tensor(x))[i]) != int(truth)
         # and by a margin far above float64 rounding
-        assert abs(float(unit.statistic(torch.tensor(x))[i]) - float(unit.threshold)) > 1e-6
+        tau = 0.0 if getattr(unit, "psi", "") == "sqnorm-or-abs-linear" else float(unit.threshold)
+        assert abs(float(unit.statistic(torch.tensor(x))[i]) - tau) > 1e-6
 
 
 def check_json(task, path, *extra):
@@ -93,6 +99,7 @@ def check_json(task, path, *extra):
 @pytest.mark.parametrize("claim,params,task", [
     ("match2", ["--N", "6", "--M", "8"], "match2"),
     ("match2", ["--N", "5", "--M", "8", "--c", "3/2"], "match2"),
+    ("match2", ["--N", "5", "--M", "8", "--no-residual"], "match2"),
     ("match3-third-order", ["--N", "4", "--M", "9"], "match3"),
 ])
 @pytest.mark.parametrize("dtype", ["F32", "BF16", "F64"])
@@ -139,3 +146,31 @@ def test_python_reader_refuses_what_the_toolkit_refuses(tmp_path):
     bad.write_bytes(bytes(data))
     r = run("check", "match2", "--model", str(bad), expect=(2,))
     assert "__metadata__.class" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_no_residual_export_keeps_its_exact_bounds_through_python(tmp_path):
+    # The disjunctive psi's two bounds are trigonometric reals; Python keeps them when it re-saves.
+    path = export(tmp_path, "match2", "--N", "5", "--M", "16", "--no-residual")
+    meta, _, exact = safetensors_io.read(path)
+    assert meta["psi"] == "sqnorm-or-abs-linear" and meta["residual"] == "false"
+    assert str(exact["psi_threshold"][0]) == "21/25+4/25*cos(2pi*2/16)"
+    assert str(exact["psi_threshold_linear"][0]) == "1/2*sin(2pi*1/16)"
+    unit = attnbounds.load(path)
+    assert unit.residual_table is None and unit.psi == "sqnorm-or-abs-linear"
+    again = str(tmp_path / "again.st")
+    attnbounds.save(unit, again, dtype="F64")
+    _, _, e2 = safetensors_io.read(again)
+    assert str(e2["psi_threshold"][0]) == "21/25+4/25*cos(2pi*2/16)"
+    assert str(e2["psi_threshold_linear"][0]) == "1/2*sin(2pi*1/16)"
+    assert check_json("match2", again)["verdict"] == "holds"
+    # Python refuses what the toolkit refuses, naming the same field.
+    for edit, field in (({"psi_matched": "above"}, "__metadata__.psi_matched"), ({"psi": "norm"}, "tensor 'psi_weights'")):
+        m2 = dict(meta, **edit)
+        _, arrays, ex = safetensors_io.read(path)
+        bad = str(tmp_path / "bad.st")
+        safetensors_io.write(bad, m2, {n: ("F64", a) for n, a in arrays.items()}, ex)
+        with pytest.raises(attnbounds.ModelFileError) as e:
+            attnbounds.load(bad)
+        assert field in str(e.value)
+        r = run("check", "match2", "--model", bad, expect=(2,))
+        assert field in r.stderr and r.stderr.count("\n") == 1

@@ -76,6 +76,9 @@ CASES = [
     ("min-p", ["min-p", "match2", "--model", "{match2_model}", "--p-max", "6"]),
     ("min-p", ["min-p", "match3", "--model", "{match3_model}", "--p-max", "6", "--mode", "arith"]),
     ("eval", ["eval", "match2", "--model", "{match2_model}", "--input", "3,5,1,4"]),
+    ("check", ["check", "match2", "--model", "{match2_nr_model}", "--semantics", "embed:bf16"]),
+    ("min-p", ["min-p", "match2", "--model", "{match2_nr_model}", "--p-max", "6"]),
+    ("eval", ["eval", "match2", "--model", "{match2_nr_model}", "--input", "3,5,1,4"]),
 ]
 
 # Fields whose type today differs from the contract in docs/schemas (kind, path, words of the
@@ -115,11 +118,13 @@ def main():
             "match2_model": os.path.join(tmp, "match2.st"),
             "match2_model_low": os.path.join(tmp, "match2_low.st"),
             "match3_model": os.path.join(tmp, "match3.st"),
+            "match2_nr_model": os.path.join(tmp, "match2_nr.st"),
             "qsa_model_7_3": os.path.join(tmp, "cyclic_7_3.st"),
         }
         for export in (["match2", "--N", "4", "--M", "8", "--out", files["match2_model"]],
                        ["match2", "--N", "4", "--M", "8", "--c", "1", "--out", files["match2_model_low"]],
                        ["match3-third-order", "--N", "3", "--M", "6", "--out", files["match3_model"]],
+                       ["match2", "--no-residual", "--N", "4", "--M", "8", "--out", files["match2_nr_model"]],
                        ["qsa-cyclic", "--N", "7", "--q", "3", "--out", files["qsa_model_7_3"]]):
             subprocess.run([binary, "export"] + export, check=True, capture_output=True, timeout=60)
         with open(files["qsa_input"], "w") as f:
