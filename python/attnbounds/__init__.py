@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 
+import importlib
+
 import numpy as np
-import torch
 
 from . import safetensors_io
 try:  # the compiled module (CMake target attnbounds_core), when it is built and on the path
@@ -21,8 +22,21 @@ except ImportError:
     core = None
 from .api import (AttnboundsWarning, cc, check, eval, export, format_name, lower, min_m, min_p, round, run,
                   to_python, usage)
-from .match_model import Match2TableUnit, Match3ThirdOrderUnit
-from .model import QsaTableUnit
+
+# PyTorch is imported on first use (the model classes, load, save): importing it takes about a
+# second, which the verbs (check, eval, ...) do not need.
+_TORCH_CLASSES = {"QsaTableUnit": ".model", "Match2TableUnit": ".match_model", "Match3ThirdOrderUnit": ".match_model"}
+
+
+def __getattr__(name):
+    if name in _TORCH_CLASSES:
+        return getattr(importlib.import_module(_TORCH_CLASSES[name], __name__), name)
+    raise AttributeError(f"module 'attnbounds' has no attribute '{name}'")
+
+
+def _torch():
+    import torch
+    return torch
 from .safetensors_io import ExactTrig, ModelFileError
 
 FORMAT_NAME = "attnbounds-model"
@@ -102,6 +116,8 @@ def _check_match(path, meta, arrays, cls, allowed):
 
 
 def _load_match2(path, meta, arrays, exact, dtype):
+    torch = _torch()
+    from .match_model import Match2TableUnit
     _check_match(path, meta, arrays, "match2-table", _MATCH2_TENSORS)
     N, M = _meta_int(path, meta, "N", 2, 64), _meta_int(path, meta, "M", 2, 1 << 20)
     for name, axis in (("key_table", 1), ("value_table", 1)):
@@ -149,6 +165,8 @@ def _load_match2(path, meta, arrays, exact, dtype):
 
 
 def _load_match3(path, meta, arrays, exact, dtype):
+    torch = _torch()
+    from .match_model import Match3ThirdOrderUnit
     _check_match(path, meta, arrays, "match3-third-order", _MATCH3_TENSORS)
     N, M = _meta_int(path, meta, "N", 2, 16), _meta_int(path, meta, "M", 2, 1 << 16)
     for name in ("query_table", "value1_table"):
@@ -173,8 +191,12 @@ def _load_match3(path, meta, arrays, exact, dtype):
     return unit
 
 
-def load(path: str, dtype=torch.float64):
+def load(path: str, dtype=None):
     """Reads a model file into a QsaTableUnit, Match2TableUnit or Match3ThirdOrderUnit (float64 by default)."""
+    torch = _torch()
+    from .model import QsaTableUnit
+    if dtype is None:
+        dtype = torch.float64
     meta, arrays, exact = safetensors_io.read(path)
     if meta.get("class") == "match2-table":
         return _load_match2(path, meta, arrays, exact, dtype)
@@ -198,12 +220,13 @@ def exact_tables(path: str) -> dict:
 
 
 def _array(p):
-    return p.detach().to(torch.float64).cpu().numpy()
+    return p.detach().to(_torch().float64).cpu().numpy()
 
 
 def _save_match(module, path, dtype, construction):
     """Tables in `dtype`; psi's threshold (and psi_table) exact: the file's exact values when the
     module was loaded from one, else the exact value of the stored double."""
+    from .match_model import Match2TableUnit
     meta = {"format": FORMAT_NAME, "format_version": MATCH_FORMAT_VERSION, "N": str(module.N), "M": str(module.M),
             "heads": "1", "psi_matched": "below" if module.matched_below else "above",
             "construction": construction or module.construction or "trained"}
@@ -245,6 +268,8 @@ def save(module, path: str, dtype: str = "F32", construction: str = "trained") -
     """Writes a module as a model file, every table in `dtype` (F64 | F32 | F16 | BF16).  A
     QsaTableUnit becomes a version-1 qsa-table file; a Match unit a version-2 file whose ψ
     threshold (and ψ table) stay exact."""
+    torch = _torch()
+    from .match_model import Match2TableUnit, Match3ThirdOrderUnit
     if isinstance(module, (Match2TableUnit, Match3ThirdOrderUnit)):
         return _save_match(module, path, dtype, construction)
     meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "class": "qsa-table",
