@@ -44,6 +44,9 @@ void load_model_file(DisjCli& o) {
     if (cls != f.metadata.end() && cls->second == "match3-third-order")
       throw UsageError("--model", o.model + ": class match3-third-order is a third-order unit; Theorem 7's reduction "
                                             "bounds standard attention: give a match2-table file (docs/match.md)");
+    if (cls != f.metadata.end() && cls->second != "match2-table")
+      throw UsageError("--model", o.model + ": class '" + cls->second + "' is not match2-table: the reduction needs one "
+                                            "attention unit with query, key and value tables over token values");
     m = std::make_shared<Match2TableModel>(match2_table_model_from(o.model, f));
   } catch (const ModelFileError& e) {
     throw UsageError("--model", e.what());

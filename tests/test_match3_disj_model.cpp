@@ -225,6 +225,8 @@ TEST_CASE("lower match3-disj --model: bad files and conflicting flags exit 2 wit
   const std::string good = write("good.st", random_model_as_file(3, 1, 1, 8, format));
   const std::string third = (tmp.dir / "m3.st").string();
   REQUIRE(run_attnbounds("export match3-third-order --N 7 --M 9 --out " + third, 60, true).status == 0);
+  const std::string qsa = (tmp.dir / "qsa.st").string();
+  REQUIRE(run_attnbounds("export qsa-cyclic --N 7 --q 2 --out " + qsa, 60, true).status == 0);
   const std::string junk = (tmp.dir / "junk.st").string();
   {
     std::FILE* f = std::fopen(junk.c_str(), "wb");
@@ -241,6 +243,7 @@ TEST_CASE("lower match3-disj --model: bad files and conflicting flags exit 2 wit
       {"--model " + write("m9.st", m9), "--model", "M = 9 admits no DISJ_3 reduction for N = 7 (allowed M: 8, every M >= 10)"},
       {"--model " + write("positional.st", positional), "--model", "positional tables"},
       {"--model " + third, "--model", "class match3-third-order is a third-order unit"},
+      {"--model " + qsa, "--model", "class 'qsa-table' is not match2-table"},
       {"--model " + junk, "--model", "header length"},
       {"--model " + (tmp.dir / "missing.st").string(), "--model", "missing.st"},
       {"--model " + good + " --n 4", "--n", "is 4 but the --model file has N = 7 (n = 3)"},
