@@ -109,7 +109,7 @@ std::vector<ClaimInfo> make_table() {
       {"export", "qsa-rip", kThm2, kRip, "exact", "C(N, q) <= 1e6 query rows without --force"},
       {"lower", "fc-rank", "Theorem 10", "paper statement; construction reconstructed", "exact", "k in 1..4096"},
       {"lower", "match3-disj", "Theorem 7", "paper statement; reduction ours", "tiled:<fmt>:<T>",
-       "n in 1..12 (4^n instances)"},
+       "n in 1..12 (4^n instances); a model file's own N = 2n+1 and M"},
       {"lower", "match3-disj --grid", "Theorem 7", "paper statement; reduction ours", "tiled:float:p:n per cell",
        "n in 1..12; m, H in 1..64, p in 2..64"},
       {"lower", "qsa-disj", "Theorem 4", "paper statement; reduction reconstructed", "exact, embed:<fmt>",

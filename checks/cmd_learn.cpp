@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <csignal>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -14,6 +13,7 @@
 #include <sstream>
 
 #include "checks/cmd_learn.hpp"
+#include "checks/cmd_learn_interrupt.hpp"
 #include "common.hpp"
 #include "core/atomic_file.hpp"
 #include "enumerate/combinatorics.hpp"
@@ -243,74 +243,6 @@ void render_gnuplot(const fs::path& dir, const std::string& script_name, const s
   if (!r.started || r.exit_status != 0) warnings.push_back("gnuplot failed on " + script_name);
 }
 
-// SIGINT, SIGTERM or SIGHUP while a model trains: the trainer stops at its next batch and the
-// command ends by that signal, writing nothing more.  Outside training the default actions apply
-// (result.json is written last, so a kill at any point leaves none).
-std::atomic<bool> g_stop_training{false};
-volatile sig_atomic_t g_stop_signal = 0;
-extern "C" void on_stop_training(int sig) {
-  if (g_stop_signal == 0) g_stop_signal = sig;
-  g_stop_training.store(true);
-}
-
-class StopTrainingOnSignal {
- public:
-  StopTrainingOnSignal() {
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_training;
-    sigemptyset(&sa.sa_mask);
-    for (int i = 0; i < 3; ++i) sigaction(kSignals[i], &sa, &previous_[i]);
-  }
-  ~StopTrainingOnSignal() {
-    for (int i = 0; i < 3; ++i) sigaction(kSignals[i], &previous_[i], nullptr);
-  }
-  StopTrainingOnSignal(const StopTrainingOnSignal&) = delete;
-  StopTrainingOnSignal& operator=(const StopTrainingOnSignal&) = delete;
-
- private:
-  static constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGHUP};
-  struct sigaction previous_[3];
-};
-
-[[noreturn]] void end_interrupted(const std::string& out, const char* marker) {
-  const int sig = g_stop_signal;
-  const char* name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
-  std::cerr << "attnbounds: learn interrupted by " << name << " during training"
-            << (out.empty() ? std::string() : "; '" + out + "' holds an incomplete run (no " + marker + ")") << '\n';
-  InterruptGuard::die_by(sig);
-}
-
-QsaLearnResult train_stoppable(const QsaLearnConfig& cfg, const std::string& out, const char* marker) {
-  QsaLearnResult r;
-  {
-    StopTrainingOnSignal guard;
-    try {
-      r = train_qsa(cfg, &g_stop_training);
-    } catch (const LearningInterrupted&) {
-      end_interrupted(out, marker);
-    }
-  }
-  if (g_stop_signal != 0) end_interrupted(out, marker);  // caught just as training ended
-  return r;
-}
-
-// The file that marks a complete run (result.json, sweep.json) from an earlier run in the same
-// directory is renamed to <name>.previous.json before training, so an interrupted run leaves
-// nothing that looks complete and the earlier result is not destroyed; removed after success.
-void set_previous_aside(const fs::path& dir, const std::string& marker) {
-  if (dir.empty()) return;
-  std::error_code ec;
-  const fs::path current = dir / marker;
-  if (!fs::exists(current, ec)) return;
-  fs::rename(current, dir / (fs::path(marker).stem().string() + ".previous.json"), ec);
-  if (ec) throw UsageError("--out", "cannot rename '" + current.string() + "' aside: " + ec.message());
-}
-void remove_previous(const fs::path& dir, const std::string& marker) {
-  if (dir.empty()) return;
-  std::error_code ec;
-  fs::remove(dir / (fs::path(marker).stem().string() + ".previous.json"), ec);
-}
-
 // Trains one model and certifies it (attention).  `model_path` empty: the file's bytes are
 // certified in memory and not written.
 struct TrainedRun {
@@ -322,7 +254,7 @@ struct TrainedRun {
 TrainedRun train_and_certify(const LearnOptions& o, const QsaLearnConfig& cfg, const std::string& model_name,
                              const char* marker) {
   TrainedRun t;
-  t.result = train_stoppable(cfg, o.out, marker);
+  t.result = train_stoppable([&](const std::atomic<bool>* stop) { return train_qsa(cfg, stop); }, o.out, marker);
   const QsaLearnResult& r = t.result;
   json j;
   j["config"] = config_json(cfg);

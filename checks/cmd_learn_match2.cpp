@@ -3,12 +3,14 @@
 // `check match2 --model` runs (multiset reduction, every input of [M]^N).
 #include <fmt/format.h>
 
+#include <atomic>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <sstream>
 
 #include "checks/cmd_learn.hpp"
+#include "checks/cmd_learn_interrupt.hpp"
 #include "common.hpp"
 #include "core/atomic_file.hpp"
 #include "enumerate/parallel.hpp"
@@ -105,12 +107,10 @@ void run_learn_match2(const LearnMatch2Options& o) {
                  200000000ULL, o.common.force);
   const fs::path dir = prepare_learn_out_dir(o.out);
   const std::string model_name = dir.empty() ? "(model in memory)" : (dir / "model.safetensors").string();
-  if (!dir.empty()) {
-    std::error_code ec;
-    fs::remove(dir / "result.json", ec);  // result.json, written last, marks a complete run
-  }
+  set_previous_aside(dir, "result.json");
 
-  const Match2LearnResult r = train_match2(cfg);
+  const Match2LearnResult r =
+      train_stoppable([&](const std::atomic<bool>* stop) { return train_match2(cfg, stop); }, o.out, "result.json");
   const Match2Samples test = draw_match2_samples(cfg.N, cfg.M, cfg.test, cfg.seed, 2);
   const Match2TableModel model = trained_match2_model(r.unit);
   const Match2TestError te = match2_test_error(model, test);
@@ -169,6 +169,7 @@ void run_learn_match2(const LearnMatch2Options& o) {
     write_file_atomically((dir / "history.csv").string(), h.str());
     write_file_atomically((dir / "result.json").string(), out.dump(2) + "\n");
   }
+  remove_previous(dir, "result.json");
   if (!o.common.json) {
     std::cout << fmt::format("learn match2: N = {} M = {} k = {} d = {}{}, {} samples: test token error {:.4g} ({} of {} tokens), "
                              "{} epochs\n",

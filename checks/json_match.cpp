@@ -170,10 +170,22 @@ json to_json(const Match3LocalEval& r) {
   return result;
 }
 
+namespace {
+// Token 0's output: one number for d' = 1 (every built-in model), else an array of d' numbers.
+json output_json(const std::vector<Rational>& out) {
+  if (out.size() == 1) return to_exact_string(out[0]);
+  json a = json::array();
+  for (const auto& v : out) a.push_back(to_exact_string(v));
+  return a;
+}
+}  // namespace
+
 json to_json(const Match3DisjResult& r) {
   json params{{"n", r.n}, {"N", 2 * r.n + 1}, {"model", r.model.family}, {"m", r.model.m}, {"H", r.model.H},
               {"seed", r.model.seed}};
   if (r.model.family == "trig") params["c"] = to_exact_string(r.model.c);
+  // A table unit (a model file): the caller adds what names the file.
+  if (r.from_tables) params = {{"n", r.n}, {"N", 2 * r.n + 1}, {"M", r.reduction.M}, {"k", r.model.m}, {"d", r.d}, {"H", 1}};
   json result = make_claim_result("lower", "match3-disj", params, r.semantics);
   result["reduction"] = {{"M", r.reduction.M}, {"t", r.reduction.t}, {"s", r.reduction.s}, {"dummy", r.reduction.dummy}};
   result["reduction_search"] = {{"order", r.search_order}, {"candidates_tried", r.candidates_tried}};
@@ -197,7 +209,7 @@ json to_json(const Match3DisjResult& r) {
                         {"token", 1},
                         {"alice_set", c.alice_set},
                         {"bob_sets", json::array({json(c.bob_set1), json(c.bob_set2)})},
-                        {"outputs", json::array({to_exact_string(c.output1), to_exact_string(c.output2)})},
+                        {"outputs", json::array({output_json(c.output1), output_json(c.output2)})},
                         {"truth", json::array({c.truth1, c.truth2})},
                         {"verified_by", "forward passes give identical outputs while tasks.hpp Match3 differs: "
                                         "every psi is wrong on one of the two inputs"}};

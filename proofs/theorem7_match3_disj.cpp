@@ -1,5 +1,6 @@
 #include "proofs/theorem7_match3_disj.hpp"
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <stdexcept>
@@ -28,9 +29,12 @@ std::vector<int> match3_disj_layout(const Match3DisjReduction& r, std::uint64_t 
   return x;
 }
 
-bool match3_disj_pairs_ok(const Match3DisjReduction& r) {
-  // Candidate values with their owner: -1 public t, -2 dummy, +j Alice j, -(j+2) Bob j.
-  std::vector<std::pair<int, int>> v{{r.t, 0}, {r.dummy, 0}};
+namespace {
+// The pair test over t, Alice's and Bob's values, and the dummy unless with_dummy is false.
+bool pairs_ok(const Match3DisjReduction& r, bool with_dummy) {
+  // Candidate values with their owner: 0 public t or dummy, +j Alice j, -j Bob j.
+  std::vector<std::pair<int, int>> v{{r.t, 0}};
+  if (with_dummy) v.push_back({r.dummy, 0});
   for (int j = 1; j <= r.n; ++j) v.push_back({mod(j + r.s, r.M), j});
   for (int j = 1; j <= r.n; ++j) v.push_back({mod(-r.t - j - r.s, r.M), -j});
   for (std::size_t a = 0; a < v.size(); ++a)
@@ -40,6 +44,9 @@ bool match3_disj_pairs_ok(const Match3DisjReduction& r) {
     }
   return true;
 }
+}  // namespace
+
+bool match3_disj_pairs_ok(const Match3DisjReduction& r) { return pairs_ok(r, true); }
 
 std::uint64_t verify_match3_disj(const Match3DisjReduction& r, unsigned threads,
                                  std::pair<std::uint64_t, std::uint64_t>* first_bad) {
@@ -89,6 +96,37 @@ std::optional<Match3DisjReduction> find_match3_disj_reduction(int n, unsigned th
   return std::nullopt;
 }
 
+std::optional<Match3DisjReduction> find_match3_disj_reduction_at(int n, int M, unsigned threads,
+                                                                 std::uint64_t* candidates) {
+  std::uint64_t tried = 0;
+  for (int t = 0; t < M; ++t)
+    for (int s = 0; s < M; ++s) {
+      Match3DisjReduction r{n, M, t, s, 0};
+      if (!pairs_ok(r, false)) {  // no dummy can repair it
+        tried += static_cast<std::uint64_t>(M);
+        continue;
+      }
+      for (int d = 0; d < M; ++d) {
+        r.dummy = d;
+        ++tried;
+        if (!match3_disj_pairs_ok(r)) continue;
+        if (verify_match3_disj(r, threads) == 0) {
+          if (candidates) *candidates = tried;
+          return r;
+        }
+      }
+    }
+  if (candidates) *candidates = tried;
+  return std::nullopt;
+}
+
+std::vector<int> match3_disj_small_M(int n, unsigned threads) {
+  std::vector<int> out;
+  for (int M = 2; M < 2 * n + 4; ++M)
+    if (find_match3_disj_reduction_at(n, M, threads)) out.push_back(M);
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The tiled model.
 
@@ -109,6 +147,19 @@ Rational random_entry(std::mt19937_64& rng, const Format& fmt) {
 
 }  // namespace
 
+std::vector<TiledRandomHead> tiled_random_tables(const TiledModelSpec& spec, int M, const Format& format) {
+  std::mt19937_64 rng(spec.seed);
+  std::vector<TiledRandomHead> heads(static_cast<std::size_t>(spec.H));
+  for (auto& head : heads) {  // the draw order: a head's query, then per residue its key and value
+    for (int c = 0; c < spec.m; ++c) head.query.push_back(random_entry(rng, format));
+    for (int x = 0; x < M; ++x) {
+      for (int c = 0; c < spec.m; ++c) head.key.push_back(random_entry(rng, format));
+      head.value.push_back(random_entry(rng, format));
+    }
+  }
+  return heads;
+}
+
 TiledMatch3Model make_tiled_model(const TiledModelSpec& spec, const Match3DisjReduction& r, const Semantics& sem) {
   if (sem.kind != Semantics::Kind::Tiled) throw ConfigError("semantics", "lower match3-disj needs tiled:<fmt>:<T>");
   TiledMatch3Model model;
@@ -119,15 +170,15 @@ TiledMatch3Model make_tiled_model(const TiledModelSpec& spec, const Match3DisjRe
   model.score.assign(static_cast<std::size_t>(spec.H), std::vector<Rational>(static_cast<std::size_t>(r.M)));
   model.value = model.score;
   if (spec.family == "random") {
-    std::mt19937_64 rng(spec.seed);
+    const std::vector<TiledRandomHead> heads = tiled_random_tables(spec, r.M, sem.format);
     for (int h = 0; h < spec.H; ++h) {
-      std::vector<Rational> q(static_cast<std::size_t>(spec.m));
-      for (auto& e : q) e = random_entry(rng, sem.format);
+      const TiledRandomHead& head = heads[static_cast<std::size_t>(h)];
       for (int x = 0; x < r.M; ++x) {
         Rational s = 0;
-        for (int c = 0; c < spec.m; ++c) s += q[static_cast<std::size_t>(c)] * random_entry(rng, sem.format);
+        for (int c = 0; c < spec.m; ++c)
+          s += head.query[static_cast<std::size_t>(c)] * head.key[static_cast<std::size_t>(x) * spec.m + c];
         model.score[h][x] = s;
-        model.value[h][x] = random_entry(rng, sem.format);
+        model.value[h][x] = head.value[static_cast<std::size_t>(x)];
       }
     }
   } else if (spec.family == "trig") {
@@ -158,9 +209,56 @@ TiledMatch3Model make_tiled_model(const TiledModelSpec& spec, const Match3DisjRe
 }
 
 namespace {
+// The residues the reduction places: t, the dummy, Alice's j + s and Bob's −t − j − s.
+std::vector<int> reduction_residues(const Match3DisjReduction& r) {
+  std::vector<int> used{r.t, r.dummy};
+  for (int j = 1; j <= r.n; ++j) {
+    used.push_back(mod(j + r.s, r.M));
+    used.push_back(mod(-r.t - j - r.s, r.M));
+  }
+  std::sort(used.begin(), used.end());
+  used.erase(std::unique(used.begin(), used.end()), used.end());
+  return used;
+}
+
+Rational rounded(const ExactReal& x, const Semantics& sem) {
+  return EmbeddingEntry([x](mpfr_prec_t bits) { return x.at(bits); }, sem).rational();
+}
+}  // namespace
+
+TiledMatch3Model make_tiled_model_of_tables(const Match3DisjTables& tables, const Match3DisjReduction& r,
+                                            const Semantics& sem) {
+  if (sem.kind != Semantics::Kind::Tiled) throw ConfigError("semantics", "lower match3-disj needs tiled:<fmt>:<T>");
+  const int k = tables.k, d = tables.d;
+  TiledMatch3Model model;
+  model.format = sem.format;
+  model.tile = sem.tile;
+  model.H = 1;
+  model.m = k;
+  model.d = d;
+  const std::vector<int> residues = reduction_residues(r);
+  model.row.assign(static_cast<std::size_t>(r.M), -1);
+  model.score.assign(1, {});
+  model.value.assign(1, {});
+  std::vector<Rational> query(static_cast<std::size_t>(k));
+  for (int c = 0; c < k; ++c) query[c] = rounded(tables.query[static_cast<std::size_t>(r.t) * k + c], sem);
+  for (int x : residues) {
+    model.row[static_cast<std::size_t>(x)] = static_cast<int>(model.score[0].size());
+    Rational score = 0;
+    for (int c = 0; c < k; ++c) score += query[c] * rounded(tables.key[static_cast<std::size_t>(x) * k + c], sem);
+    model.score[0].push_back(score);
+    for (int c = 0; c < d; ++c) model.value[0].push_back(rounded(tables.value[static_cast<std::size_t>(x) * d + c], sem));
+  }
+  if (!tables.residual.empty())
+    for (int c = 0; c < d; ++c) model.residual.push_back(rounded(tables.residual[static_cast<std::size_t>(r.t) * d + c], sem));
+  return model;
+}
+
+namespace {
 
 struct TileSum {
-  Rational num, den;
+  std::vector<Rational> num;  // d entries
+  Rational den;
 };
 
 // Σ_s e^s·w_s rounded to the format.  Terms are grouped by their (exact rational) score first.
@@ -187,13 +285,19 @@ Rational round_exp_sum(const Format& fmt, const std::map<Rational, Rational>& te
 
 // Rounded numerator Σ exp(s_j) v_j and denominator Σ exp(s_j) of one tile of one head.
 TileSum tile_sum(const TiledMatch3Model& model, int h, const int* vals, int count) {
-  std::map<Rational, Rational> num, den;
+  const std::size_t d = static_cast<std::size_t>(model.d);
+  std::vector<std::map<Rational, Rational>> num(d);
+  std::map<Rational, Rational> den;
   for (int i = 0; i < count; ++i) {
-    const Rational& s = model.score[h][vals[i]];
-    num[s] += model.value[h][vals[i]];
+    const std::size_t x = static_cast<std::size_t>(model.row.empty() ? vals[i] : model.row[static_cast<std::size_t>(vals[i])]);
+    const Rational& s = model.score[h][x];
+    for (std::size_t c = 0; c < d; ++c) num[c][s] += model.value[h][x * d + c];
     den[s] += 1;
   }
-  return {round_exp_sum(model.format, num), round_exp_sum(model.format, den)};
+  TileSum t;
+  for (std::size_t c = 0; c < d; ++c) t.num.push_back(round_exp_sum(model.format, num[c]));
+  t.den = round_exp_sum(model.format, den);
+  return t;
 }
 
 // Tiles of a block [begin, end) of T consecutive tokens.
@@ -216,36 +320,53 @@ std::vector<TileSum> block_sums(const TiledMatch3Model& model, const std::vector
   return out;
 }
 
-Rational protocol_output(const TiledMatch3Model& model, const std::vector<TileSum>& alice,
-                         const std::vector<TileSum>& bob) {
+// Sums the tiles into a head's numerator and denominator.
+void add_tile(std::vector<Rational>& num, Rational& den, const TileSum& t) {
+  for (std::size_t c = 0; c < num.size(); ++c) num[c] += t.num[c];
+  den += t.den;
+}
+
+// The residual, then per head each component's rounded quotient (the layer sums them exactly).
+std::vector<Rational> output_start(const TiledMatch3Model& model) {
+  return model.residual.empty() ? std::vector<Rational>(static_cast<std::size_t>(model.d), Rational(0)) : model.residual;
+}
+void add_head(const TiledMatch3Model& model, std::vector<Rational>& total, const std::vector<Rational>& num, const Rational& den) {
+  for (std::size_t c = 0; c < total.size(); ++c) total[c] += head_quotient(model, num[c], den);
+}
+
+std::vector<Rational> protocol_output(const TiledMatch3Model& model, const std::vector<TileSum>& alice,
+                                      const std::vector<TileSum>& bob) {
   const std::size_t at = alice.size() / static_cast<std::size_t>(model.H), bt = bob.size() / static_cast<std::size_t>(model.H);
-  Rational total = 0;
+  std::vector<Rational> total = output_start(model);
   for (int h = 0; h < model.H; ++h) {
-    Rational num = 0, den = 0;
-    for (std::size_t i = 0; i < at; ++i) { num += alice[h * at + i].num; den += alice[h * at + i].den; }
-    for (std::size_t i = 0; i < bt; ++i) { num += bob[h * bt + i].num; den += bob[h * bt + i].den; }
-    total += head_quotient(model, num, den);
+    std::vector<Rational> num(static_cast<std::size_t>(model.d), Rational(0));
+    Rational den = 0;
+    for (std::size_t i = 0; i < at; ++i) add_tile(num, den, alice[h * at + i]);
+    for (std::size_t i = 0; i < bt; ++i) add_tile(num, den, bob[h * bt + i]);
+    add_head(model, total, num, den);
   }
   return total;
 }
 
 }  // namespace
 
-Rational tiled_forward_token0(const TiledMatch3Model& model, const std::vector<int>& x, int n) {
+std::vector<Rational> tiled_output_token0(const TiledMatch3Model& model, const std::vector<int>& x, int n) {
   // The model's own pass over the sequence: blocks [0, n] and [n+1, 2n], tiles of T tokens.
-  Rational total = 0;
+  std::vector<Rational> total = output_start(model);
   for (int h = 0; h < model.H; ++h) {
-    Rational num = 0, den = 0;
-    auto add_tile = [&](int b, int e) {
-      TileSum t = tile_sum(model, h, x.data() + b, e - b);
-      num += t.num;
-      den += t.den;
-    };
-    for_tiles(0, n + 1, model.tile, add_tile);
-    for_tiles(n + 1, 2 * n + 1, model.tile, add_tile);
-    total += head_quotient(model, num, den);
+    std::vector<Rational> num(static_cast<std::size_t>(model.d), Rational(0));
+    Rational den = 0;
+    auto tile = [&](int b, int e) { add_tile(num, den, tile_sum(model, h, x.data() + b, e - b)); };
+    for_tiles(0, n + 1, model.tile, tile);
+    for_tiles(n + 1, 2 * n + 1, model.tile, tile);
+    add_head(model, total, num, den);
   }
   return total;
+}
+
+Rational tiled_forward_token0(const TiledMatch3Model& model, const std::vector<int>& x, int n) {
+  if (model.d != 1) throw std::logic_error("tiled_forward_token0: the model's output has d != 1 entries");
+  return tiled_output_token0(model, x, n)[0];
 }
 
 namespace {
@@ -263,7 +384,10 @@ std::vector<int> bob_values(const Match3DisjReduction& r, std::uint64_t B) {
 
 std::string message_key(const std::vector<TileSum>& msg) {
   std::string k;
-  for (const auto& t : msg) k += to_exact_string(t.num) + "," + to_exact_string(t.den) + ";";
+  for (const auto& t : msg) {
+    for (const auto& v : t.num) k += to_exact_string(v) + ",";
+    k += to_exact_string(t.den) + ";";
+  }
   return k;
 }
 
@@ -278,35 +402,83 @@ int bob_tiles(int n, int T) { return (n + T - 1) / T; }
 
 }  // namespace
 
+namespace {
+
+// The shape of a table unit, and n = (N − 1)/2 (ConfigError on field "model" otherwise).
+int validate_tables(const Match3DisjTables& t) {
+  if (t.N < 3 || t.N > 25 || t.N % 2 == 0)
+    throw ConfigError("model", "N = " + std::to_string(t.N) +
+                                   ": the reduction needs N = 2n+1 tokens with n in 1..12 (odd N in 3..25)");
+  if (t.M < 2) throw ConfigError("model", "M must be at least 2");
+  const auto rows = static_cast<std::size_t>(t.M);
+  if (t.k < 1 || t.d < 1 || t.query.size() != rows * t.k || t.key.size() != rows * t.k || t.value.size() != rows * t.d ||
+      (!t.residual.empty() && t.residual.size() != rows * t.d))
+    throw ConfigError("model", "table shapes do not match M, k and d");
+  return (t.N - 1) / 2;
+}
+
+// "8, and every M >= 10": the M a unit for DISJ_n may have.
+std::string allowed_M_text(int n, unsigned threads) {
+  std::vector<int> small = match3_disj_small_M(n, threads);
+  int from = 2 * n + 4;  // every M from here on (find_match3_disj_reduction_at)
+  while (!small.empty() && small.back() == from - 1) {
+    from = small.back();
+    small.pop_back();
+  }
+  std::string text;
+  for (int M : small) text += std::to_string(M) + ", ";
+  return text + "every M >= " + std::to_string(from);
+}
+
+}  // namespace
+
 Match3DisjResult lower_match3_disj(const Match3DisjOptions& opts, unsigned threads) {
   ElapsedTimer timer;
-  const int n = opts.n;
+  const bool from_tables = opts.tables.has_value();
+  const int n = from_tables ? validate_tables(*opts.tables) : opts.n;
   require_field_range("n", n, 1, 12);
-  if (opts.model.m < 1 || opts.model.m > 64) throw ConfigError("m", "must be in 1..64");
-  if (opts.model.H < 1 || opts.model.H > 64) throw ConfigError("H", "must be in 1..64");
+  if (!from_tables && (opts.model.m < 1 || opts.model.m > 64)) throw ConfigError("m", "must be in 1..64");
+  if (!from_tables && (opts.model.H < 1 || opts.model.H > 64)) throw ConfigError("H", "must be in 1..64");
   if (opts.semantics.kind != Semantics::Kind::Tiled)
     throw ConfigError("semantics", "lower match3-disj needs tiled:<fmt>:<T> (e.g. tiled:float:8:" + std::to_string(n) + ")");
   const std::uint64_t sets = 1ULL << n;
   require_size_limit("lower match3-disj instances 4^n (each one a forward pass)", sets * sets, 1ULL << 18, opts.force);
 
-  // Part 1: reduction search and exhaustive verification.
+  // Part 1: reduction search and exhaustive verification (at the unit's own M for tables).
   std::uint64_t tried = 0;
-  auto red = find_match3_disj_reduction(n, threads, 8 * n + 16, &tried);
-  if (!red) throw std::runtime_error("no reduction parameters found up to M = 8n+16");
+  std::optional<Match3DisjReduction> red;
+  if (from_tables) {
+    red = find_match3_disj_reduction_at(n, opts.tables->M, threads, &tried);
+    if (!red)
+      throw ConfigError("model", "M = " + std::to_string(opts.tables->M) + " admits no DISJ_" + std::to_string(n) +
+                                     " reduction for N = " + std::to_string(2 * n + 1) + " (allowed M: " +
+                                     allowed_M_text(n, threads) + ")");
+  } else {
+    red = find_match3_disj_reduction(n, threads, 8 * n + 16, &tried);
+    if (!red) throw std::runtime_error("no reduction parameters found up to M = 8n+16");
+  }
   const std::uint64_t bad = verify_match3_disj(*red, threads);
 
   Match3DisjResult r;
   r.n = n;
   r.model = opts.model;
+  r.from_tables = from_tables;
+  if (from_tables) {
+    r.model.H = 1;
+    r.model.m = opts.tables->k;
+  }
   r.semantics = opts.semantics.name();
   r.reduction = *red;
-  r.search_order = "M from N+1 up, then t, s, dummy lexicographically";
+  r.search_order = from_tables ? "t, s, dummy lexicographically at the model's M"
+                               : "M from N+1 up, then t, s, dummy lexicographically";
   r.candidates_tried = tried;
   r.instances = sets * sets;
   r.reduction_verified = bad == 0;
 
   // Part 2: protocol simulation vs forward pass on every instance.
-  TiledMatch3Model model = make_tiled_model(opts.model, *red, opts.semantics);
+  TiledMatch3Model model = from_tables ? make_tiled_model_of_tables(*opts.tables, *red, opts.semantics)
+                                       : make_tiled_model(opts.model, *red, opts.semantics);
+  r.d = model.d;
   std::vector<std::vector<TileSum>> alice(sets), bob(sets);
   for (std::uint64_t S = 0; S < sets; ++S) {
     alice[S] = block_sums(model, alice_values(*red, S));
@@ -322,7 +494,7 @@ Match3DisjResult lower_match3_disj(const Match3DisjOptions& opts, unsigned threa
       [&](std::uint64_t b, std::uint64_t e, Part& part) {
         for (std::uint64_t idx = b; idx < e; ++idx) {
           const std::uint64_t A = idx / sets, B = idx % sets;
-          Rational fwd = tiled_forward_token0(model, match3_disj_layout(*red, A, B), n);
+          const std::vector<Rational> fwd = tiled_output_token0(model, match3_disj_layout(*red, A, B), n);
           if (fwd != protocol_output(model, alice[A], bob[B])) {
             ++part.mismatches;
             if (!part.has) { part.has = true; part.first = idx; }
@@ -342,12 +514,12 @@ Match3DisjResult lower_match3_disj(const Match3DisjOptions& opts, unsigned threa
   ExponentRange used;
   for (const auto& msg : bob)
     for (const auto& t : msg) {
-      used.add(t.num);
+      for (const auto& v : t.num) used.add(v);
       used.add(t.den);
     }
   const int w = encoded_value_bits(opts.semantics.format, used);
   const int tiles = bob_tiles(n, std::max(1, model.tile));
-  const long message_bits = static_cast<long>(model.H) * tiles * 2L * w;
+  const long message_bits = static_cast<long>(model.H) * tiles * (model.d + 1L) * w;
   std::map<std::string, std::uint64_t> first_with;
   std::optional<std::pair<std::uint64_t, std::uint64_t>> collision;
   for (std::uint64_t B = 0; B < sets; ++B) {
@@ -357,7 +529,8 @@ Match3DisjResult lower_match3_disj(const Match3DisjOptions& opts, unsigned threa
   r.distinct_messages = first_with.size();
   r.sets = sets;
   r.bits_per_message = message_bits;
-  r.bits_formula = "H * bob_tiles * (d'+1) * w = " + std::to_string(model.H) + "*" + std::to_string(tiles) + "*2*" +
+  r.bits_formula = "H * bob_tiles * (d'+1) * w = " + std::to_string(model.H) + "*" + std::to_string(tiles) + "*" +
+                   std::to_string(model.d + 1) + "*" +
                    std::to_string(w) + " (w = encoded_value_bits of " + opts.semantics.format.name() +
                    (opts.semantics.format.kind == Format::Kind::Float
                         ? ", exponents used " + (used.any ? std::to_string(used.min) + ".." + std::to_string(used.max) : std::string("none"))
@@ -392,8 +565,8 @@ Match3DisjResult lower_match3_disj(const Match3DisjOptions& opts, unsigned threa
     Match3DisjCollision cw;
     cw.x1 = match3_disj_layout(*red, A, B1);
     cw.x2 = match3_disj_layout(*red, A, B2);
-    cw.output1 = tiled_forward_token0(model, cw.x1, n);
-    cw.output2 = tiled_forward_token0(model, cw.x2, n);
+    cw.output1 = tiled_output_token0(model, cw.x1, n);
+    cw.output2 = tiled_output_token0(model, cw.x2, n);
     cw.truth1 = match3(cw.x1, red->M)[0];
     cw.truth2 = match3(cw.x2, red->M)[0];
     cw.alice_set = set_elements(A, n);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/verdict.hpp"
+#include "modelfile/exact_real.hpp"
 #include "numeric/format.hpp"
 #include "numeric/interval.hpp"
 
@@ -40,6 +41,15 @@ std::uint64_t verify_match3_disj(const Match3DisjReduction& r, unsigned threads,
 // is verified exhaustively.  nullopt if none up to M = max_M.
 std::optional<Match3DisjReduction> find_match3_disj_reduction(int n, unsigned threads, int max_M,
                                                               std::uint64_t* candidates = nullptr);
+// The same search at one given M (a model file fixes M): t, s, d lexicographically.  A (t, s)
+// whose values already fail the pair test without the dummy is skipped with all its dummies;
+// `candidates` still counts every (t, s, d) up to the one returned, in that order.  Every
+// M ≥ 2n+4 has one ((t, s, d) = (1, 1, 0): the sums t + a + b then lie strictly between −M and M
+// and are 0 only for Alice j with Bob j); below 2n+4 it depends on n (match3_disj_small_M).
+std::optional<Match3DisjReduction> find_match3_disj_reduction_at(int n, int M, unsigned threads,
+                                                                 std::uint64_t* candidates = nullptr);
+// The M in 2..2n+3 that admit a reduction (searched): with every M ≥ 2n+4, the M a model file may have.
+std::vector<int> match3_disj_small_M(int n, unsigned threads);
 
 // One-layer H-head standard attention model for the target token 0 (value width d' = 1).
 struct TiledModelSpec {
@@ -50,21 +60,52 @@ struct TiledModelSpec {
 };
 
 struct TiledMatch3Model {
-  // Per head h and residue x: score of token 0's query against key x, and value x, exact
-  // rationals (entries rounded to the format before the dot product).
+  // Per head h and residue x: score of token 0's query against key x, and value x (d entries,
+  // value[h][row·d + c]), exact rationals (entries rounded to the format before the dot product).
   std::vector<std::vector<Rational>> score, value;
+  // Token 0's residual (d entries, added exactly to the output), empty for none.
+  std::vector<Rational> residual;
+  // Residue x → its row of score and value (a table unit keeps only the residues the reduction
+  // places: M may be 2^20); empty: row x.
+  std::vector<int> row;
   Format format;
   int tile = 1;
-  int H = 1, m = 1;
+  int H = 1, m = 1, d = 1;
 };
 TiledMatch3Model make_tiled_model(const TiledModelSpec& spec, const Match3DisjReduction& r, const Semantics& sem);
 
-// Forward output of token 0 (exact rational: the sum over heads of each head's rounded output).
+// The random family's entries before the dot product, per head: token 0's query (m entries) and
+// per residue x a key (key[x·m + c]) and a scalar value, each in the format.  make_tiled_model
+// scores ⟨query, key[x]⟩ from these; a table unit with these rows is the same model.
+struct TiledRandomHead {
+  std::vector<Rational> query, key, value;
+};
+std::vector<TiledRandomHead> tiled_random_tables(const TiledModelSpec& spec, int M, const Format& format);
+
+// A one-head attention unit whose query, key, value and (optional) residual are tables over the
+// token value: the unit of a model file of class match2-table without positional tables.  N and
+// M are the unit's own; the reduction runs at N = 2n+1 and this M.
+struct Match3DisjTables {
+  int N = 0, M = 0, k = 0, d = 0;
+  std::vector<ExactReal> query, key;      // M × k, row-major
+  std::vector<ExactReal> value, residual;  // M × d; residual empty when the unit has none
+};
+// The unit under sem (tiled): every table entry the reduction's residues use is rounded to the
+// format; score(x) = ⟨query[t], key[x]⟩ exactly.  Only the residues the reduction places have a
+// row (TiledMatch3Model::row).
+TiledMatch3Model make_tiled_model_of_tables(const Match3DisjTables& tables, const Match3DisjReduction& r,
+                                            const Semantics& sem);
+
+// Forward output of token 0: per component, the sum over heads of each head's rounded quotient,
+// plus the residual; exact rationals, d of them.
+std::vector<Rational> tiled_output_token0(const TiledMatch3Model& model, const std::vector<int>& x, int n);
+// The same for d = 1 (every built-in model), as one number.
 Rational tiled_forward_token0(const TiledMatch3Model& model, const std::vector<int>& x, int n);
 
 struct Match3DisjOptions {
-  int n = 3;
+  int n = 3;  // ignored with tables: n = (N − 1)/2 of the tables
   TiledModelSpec model;
+  std::optional<Match3DisjTables> tables;  // the model under test instead of the built-in family
   Semantics semantics;  // tiled:<fmt>:T; T = 0 means one tile per party
   bool dump = false;    // report every instance's layout (4^n of them)
   bool force = false;
@@ -75,7 +116,7 @@ struct Match3DisjOptions {
 struct Match3DisjCollision {
   std::vector<int> x1, x2;
   std::vector<int> alice_set, bob_set1, bob_set2;
-  Rational output1, output2;
+  std::vector<Rational> output1, output2;  // token 0's output, d entries each
   int truth1 = 0, truth2 = 0;
 };
 
@@ -88,6 +129,8 @@ struct Match3DisjLayout {
 struct Match3DisjResult {
   int n = 0;
   TiledModelSpec model;
+  bool from_tables = false;  // the model is Match3DisjOptions::tables (model.H = 1, model.m = k)
+  int d = 1;                 // value width d'
   std::string semantics;
   Match3DisjReduction reduction;
   std::string search_order;
@@ -112,7 +155,9 @@ struct Match3DisjResult {
   double seconds = 0;
   unsigned threads = 0;
 };
-// Throws ConfigError on a bad field, SizeLimitError above the size guard unless force.
+// Throws ConfigError on a bad field (with tables, field "model": N not 2n+1 with n in 1..12, an
+// inconsistent table shape, or an M that admits no reduction), SizeLimitError above the size
+// guard unless force.
 Match3DisjResult lower_match3_disj(const Match3DisjOptions& opts, unsigned threads);
 
 // The grid: (m, p, H) over float:p formats for a fixed n; one row per combination.

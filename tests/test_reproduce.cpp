@@ -1028,6 +1028,42 @@ TEST_CASE("learn qsa --out stopped by SIGTERM ends by the signal and leaves no r
   CHECK_FALSE(fs::exists(out / "model.safetensors"));
 }
 
+TEST_CASE("learn match2 --out stopped by SIGINT ends by the signal and leaves no result.json", "[learn][interrupt]") {
+  if (!learning_available()) {
+    WARN("no LibTorch in this build");
+    return;
+  }
+  Scratch s("learnm2stop");
+  const fs::path out = s.dir / "run";
+  fs::create_directories(out);
+  spit(out / "result.json", "{\"earlier\": true}\n");  // an earlier complete run in the same folder
+  // Far more epochs than the test waits for: training is under way when the signal comes.
+  Background bg({"learn", "match2", "--N", "4", "--M", "8", "--samples", "200000", "--epochs", "100000", "--patience",
+                 "100000", "--no-certify", "--threads", "1", "--out", out.string()},
+                s.dir, (s.dir / "unused.log").string());
+  REQUIRE(wait_until([&] { return fs::exists(out / "result.previous.json"); }, 20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  kill(bg.pid, SIGINT);
+  const auto start = std::chrono::steady_clock::now();
+  int status = bg.wait();
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 20);
+  CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGINT));
+  CHECK(slurp(bg.err) == "attnbounds: learn interrupted by SIGINT during training; '" + out.string() +
+                             "' holds an incomplete run (no result.json)\n");
+  CHECK_FALSE(fs::exists(out / "result.json"));
+  CHECK(slurp(out / "result.previous.json") == "{\"earlier\": true}\n");  // not destroyed
+  CHECK_FALSE(fs::exists(out / "model.safetensors"));
+  CHECK_FALSE(fs::exists(out / "history.csv"));
+
+  // A run that finishes replaces the earlier result and removes the one set aside.
+  Cli done = run_cli({"learn", "match2", "--N", "3", "--M", "4", "--samples", "50", "--epochs", "2", "--no-certify",
+                      "--threads", "1", "--json", "--out", out.string()});
+  INFO(done.err);
+  REQUIRE(done.status == 0);
+  CHECK(json::parse(slurp(out / "result.json"))["params"]["N"] == 3);
+  CHECK_FALSE(fs::exists(out / "result.previous.json"));
+}
+
 TEST_CASE("reproduce never overwrites a file under the journal's name that is not its journal", "[reproduce][interrupt]") {
   Scratch s("foreign");
   spit(s.dir / "m.json", gate_manifest().dump(2));

@@ -43,6 +43,7 @@ CASES = [
     ("lower-match3-disj", ["lower", "match3-disj", "--n", "3"]),
     ("lower-match3-disj", ["lower", "match3-disj", "--n", "3", "--model", "random", "--m", "1", "--H", "1",
                            "--semantics", "tiled:float:2:15"]),
+    ("lower-match3-disj", ["lower", "match3-disj", "--model", "{match2_model_7}", "--semantics", "tiled:float:8:3"]),
     ("lower-match3-disj-grid", ["lower", "match3-disj", "--n", "3", "--grid", "--grid-m", "1,2", "--grid-p", "2,4",
                                 "--grid-H", "1"]),
     ("lower-fc-rank", ["lower", "fc-rank", "--N", "6", "--q", "2", "--d", "1", "--seed", "1"]),
@@ -120,12 +121,14 @@ def main():
             "match3_model": os.path.join(tmp, "match3.st"),
             "match2_nr_model": os.path.join(tmp, "match2_nr.st"),
             "qsa_model_7_3": os.path.join(tmp, "cyclic_7_3.st"),
+            "match2_model_7": os.path.join(tmp, "match2_7.st"),
         }
         for export in (["match2", "--N", "4", "--M", "8", "--out", files["match2_model"]],
                        ["match2", "--N", "4", "--M", "8", "--c", "1", "--out", files["match2_model_low"]],
                        ["match3-third-order", "--N", "3", "--M", "6", "--out", files["match3_model"]],
                        ["match2", "--no-residual", "--N", "4", "--M", "8", "--out", files["match2_nr_model"]],
-                       ["qsa-cyclic", "--N", "7", "--q", "3", "--out", files["qsa_model_7_3"]]):
+                       ["qsa-cyclic", "--N", "7", "--q", "3", "--out", files["qsa_model_7_3"]],
+                       ["match2", "--N", "7", "--M", "12", "--out", files["match2_model_7"]]):
             subprocess.run([binary, "export"] + export, check=True, capture_output=True, timeout=60)
         with open(files["qsa_input"], "w") as f:
             f.write('{"z": [[1], [-1], ["1/2"], [0]], "y": [[1, 2], [2, 3], [3, 4], [1, 4]]}')
