@@ -237,14 +237,15 @@ ParamDef choice_row(const std::string& flag, const std::string& help, std::vecto
 }
 
 const ParamTable kFcRankParams = with_common(
-    {param::N().with_range(2, 512).with_default(6), param::q().with_range(1, 512).at_most("--N").with_help("sparsity q"),
-     param::d().with_range(1, 64),
-     param::N().with_flag("--k").with_range(1, 4096).with_computed_default("bound - 1").with_help("first-layer width of the seeded random W"),
+    {param::N().with_range(fc_rank::FcRankOptions::kN).with_default(6),
+     param::q().with_range(1, fc_rank::FcRankOptions::kN.hi).at_most("--N").with_help("sparsity q"),
+     param::d().with_range(fc_rank::FcRankOptions::kD),
+     param::N().with_flag("--k").with_range(fc_rank::FcRankOptions::kK).with_computed_default("bound - 1").with_help("first-layer width of the seeded random W"),
      param::file("--weights", "first layer W from a file (rows of numbers, N*(d'+q+1) columns)")},
     false);
 
 const ParamTable kRnnIndexParams = with_common(
-    {param::N().with_range(2, 31).with_default(9).with_help("tokens (n = N-1 data tokens)"),
+    {param::N().with_range(rnn_index::RnnIndexOptions::kN).with_default(9).with_help("tokens (n = N-1 data tokens)"),
      choice_row("--model", "one-pass model under test", {"linear", "automaton"}, "automaton"),
      param::N().with_flag("--r").with_range(1, 64).with_computed_default("N-1").with_help("linear: state dimension"),
      [] {

@@ -396,9 +396,9 @@ ParamTable qsa_disj_params() {
   grid_format.kind = ParamKind::Choice;
   grid_format.help = "grid: number family per cell, fixed:1.(p-1) or float:p";
   grid_format = grid_format.with_choices({"fixed", "float"}, "fixed");
-  return with_common({param::q().with_range(1, 30).with_default(3).with_help("sparsity q (DISJ_q)"),
-                      param::N().with_range(0, 4096).with_range_note("2q+1..4096").with_computed_default("2q+1"),
-                      param::d(), model, param::m().with_help("embedding width of the random model"),
+  return with_common({param::q().with_range(qsa_disj::QsaDisjOptions::kQ).with_default(3).with_help("sparsity q (DISJ_q)"),
+                      param::N().with_range(0, qsa_disj::QsaDisjOptions::kMaxN).with_range_note("2q+1.." + std::to_string(qsa_disj::QsaDisjOptions::kMaxN)).with_computed_default("2q+1"),
+                      param::d().with_range(qsa_disj::QsaDisjOptions::kD), model, param::m().with_help("embedding width of the random model"),
                       param::mk().with_help("qsa-rip key width m' (0 = its default)"),
                       param::eps().with_default("1/10").with_help("accuracy the construction is built for"),
                       param::c().with_help("temperature override for the construction"), grid, m_values, p_values,

@@ -96,9 +96,9 @@ ParamDef eval_N(ParamDef d) {
 ParamDef tokens_input(const std::string& help) { return param::input().with_help(help).as_required(); }
 
 ParamTable match2_params(bool eval) {
-  ParamDef N = param::N().with_range(2, 64).with_default(8);
+  ParamDef N = param::N().with_range(Match2Config::kN).with_default(8);
   ParamTable t = {eval ? eval_N(N) : N,
-                  param::M().with_range(2, 1 << 20).with_default(16),
+                  param::M().with_range(Match2Config::kM).with_default(16),
                   param::c().with_help("temperature (exact rational)").with_computed_default("slightly above (1/g) ln((N-1)(4-g)/g)"),
                   flag_row("--flip-query-sign", "negative twin: query c(cos, +sin) instead of c(cos, -sin)"),
                   flag_row("--no-residual", "residual-free variant (m = 4, psi sees only the attention output; exact/embed only)")};
@@ -163,9 +163,9 @@ const DeclaredEntry eval_match2_reg{
 Match3Config match3_config(const MatchCliOptions& o) { return match_config<Match3Config>(o); }
 
 ParamTable match3_params(bool eval) {
-  ParamDef N = param::N().with_range(2, 16).with_default(6);
+  ParamDef N = param::N().with_range(Match3Config::kN).with_default(6);
   ParamTable t = {eval ? eval_N(N) : N,
-                  param::M().with_range(2, 1 << 20).with_default(9),
+                  param::M().with_range(Match3Config::kM).with_default(9),
                   param::c().with_help("temperature C (exact rational)").with_computed_default("slightly above (1/g) ln((N^2-1)(4-g)/g)"),
                   flag_row("--flip-query-sign", "negative twin: last query entry +C sin instead of -C sin")};
   if (eval) t.push_back(tokens_input("comma-separated token values in 0..M-1, e.g. 3,5,1"));
@@ -281,13 +281,13 @@ void read_hinted(const LocalCli& o, std::vector<int>& x, std::vector<std::vector
 }
 
 ParamDef window_or_hints(bool window) {
-  return window ? param::q().with_flag("--w").with_range(1, 6).with_help("window length (positions i+1..i+w, cyclic)")
-                : param::q().with_range(1, 6).with_help("hint set size q");
+  return window ? param::q().with_flag("--w").with_range(Match3LocalConfig::kQ).with_help("window length (positions i+1..i+w, cyclic)")
+                : param::q().with_range(Match3LocalConfig::kQ).with_help("hint set size q");
 }
 
 ParamTable local_params(bool window, bool eval) {
-  ParamDef N = param::N().with_range(2, 24).with_default(8);
-  ParamTable t = {eval ? eval_N(N) : N, param::M().with_range(2, 4096).with_default(8), window_or_hints(window),
+  ParamDef N = param::N().with_range(Match3LocalConfig::kN).with_default(8);
+  ParamTable t = {eval ? eval_N(N) : N, param::M().with_range(Match3LocalConfig::kM).with_default(8), window_or_hints(window),
                   param::c().with_help("temperature (exact rational)").with_computed_default("from the decode-error bound")};
   if (eval) {
     t.push_back(tokens_input(window ? "comma-separated token values in 0..M-1"
@@ -356,10 +356,10 @@ struct MinPCli {
 };
 
 ParamTable min_p_params(const std::string& name, int N, int M) {
-  const ParamDef N_row = name == "match2" ? param::N().with_range(2, 64)
-                         : name == "match3-third-order" ? param::N().with_range(2, 16)
-                                                        : param::N().with_range(2, 24);
-  ParamTable t = {N_row.with_default(N), param::M().with_range(2, name == "match2" || name == "match3-third-order" ? 1 << 20 : 4096).with_default(M)};
+  const bool local = name != "match2" && name != "match3-third-order";
+  const FieldLimits N_limits = name == "match2" ? Match2Config::kN : local ? Match3LocalConfig::kN : Match3Config::kN;
+  const FieldLimits M_limits = name == "match2" ? Match2Config::kM : local ? Match3LocalConfig::kM : Match3Config::kM;
+  ParamTable t = {param::N().with_range(N_limits).with_default(N), param::M().with_range(M_limits).with_default(M)};
   if (name == "match3-hinted" || name == "match3-window") t.push_back(window_or_hints(name == "match3-window"));
   t.push_back(param::c().with_help("temperature").with_computed_default("the claim's"));
   t.push_back(param::mode());

@@ -105,7 +105,7 @@ Match3DisjOptions options_of(const DisjCli& o) {
 }
 
 ParamTable disj_params() {
-  ParamDef n = param::N().with_flag("--n").with_range(1, 12).with_default(3).with_help("DISJ size n (N = 2n+1 tokens)");
+  ParamDef n = param::N().with_flag("--n").with_range(Match3DisjOptions::kN).with_default(3).with_help("DISJ size n (N = 2n+1 tokens)");
   ParamDef H = param::m().with_flag("--H").with_help("number of heads");
   ParamDef model = param::file("--model", "model under test: trig | random (seeded p-bit entries), or a model file of "
                                            "class match2-table without positional tables (its N = 2n+1 and M are used; "

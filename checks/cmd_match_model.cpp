@@ -235,13 +235,13 @@ ParamDef flag_row(const std::string& flag, const std::string& help) {
   return d;
 }
 
-ParamTable export_match_params(int max_N, int default_N, int default_M, const std::string& c_default, const std::string& flip_help,
-                               bool no_residual_flag) {
+ParamTable export_match_params(FieldLimits N_limits, FieldLimits M_limits, int default_N, int default_M,
+                               const std::string& c_default, const std::string& flip_help, bool no_residual_flag) {
   ParamDef dtype;
   dtype.flag = "--dtype";
   dtype.kind = ParamKind::Choice;
   dtype.help = "exact (F64 + exact companions) or a stored dtype";
-  ParamTable t = {param::N().with_range(2, max_N).with_default(default_N), param::M().with_range(2, 1 << 20).with_default(default_M),
+  ParamTable t = {param::N().with_range(N_limits).with_default(default_N), param::M().with_range(M_limits).with_default(default_M),
                   param::c().with_help("temperature (exact rational)").with_computed_default(c_default),
                   flag_row("--flip-query-sign", flip_help)};
   if (no_residual_flag)
@@ -252,10 +252,10 @@ ParamTable export_match_params(int max_N, int default_N, int default_M, const st
   return with_common(t, false);
 }
 const ParamTable kExportMatch2 =
-    export_match_params(64, 8, 16, "as check match2 (--no-residual: as check match2 --no-residual)",
+    export_match_params(Match2Config::kN, Match2Config::kM, 8, 16, "as check match2 (--no-residual: as check match2 --no-residual)",
                         "negative twin: query c(cos, +sin)", true);
 const ParamTable kExportMatch3 =
-    export_match_params(16, 6, 9, "as check match3-third-order", "negative twin: last query entry +C sin", false);
+    export_match_params(Match3Config::kN, Match3Config::kM, 6, 9, "as check match3-third-order", "negative twin: last query entry +C sin", false);
 
 std::vector<ParamBinding> export_bindings(Match2ExportOptions& o, bool no_residual_flag) {
   std::vector<ParamBinding> b = {{"--N", &o.N}, {"--M", &o.M}, {"--c", &o.c}, {"--flip-query-sign", &o.flip}};

@@ -22,6 +22,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/field_checks.hpp"
+
 namespace CLI {
 class App;
 class Option;
@@ -70,6 +72,8 @@ struct ParamDef {
   ParamDef with_default(long long v) const;
   ParamDef with_computed_default(const std::string& words) const;
   ParamDef with_range(long long lo_, long long hi_) const;
+  // The range a library configuration declares for the field (core/field_checks.hpp).
+  ParamDef with_range(FieldLimits limits) const { return with_range(limits.lo, limits.hi); }
   ParamDef with_help(const std::string& h) const;
   ParamDef with_choices(std::vector<std::string> c, const std::string& def) const;
   ParamDef with_flag(const std::string& f) const;

@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "core/elapsed_timer.hpp"
-#include "core/field_range.hpp"
 #include "core/size_limit_error.hpp"
 #include "model/attention.hpp"
 #include "tasks/tasks.hpp"
@@ -217,8 +216,8 @@ std::vector<MatchTokenDecision> nr_forward(const NrModel& m, const std::vector<i
 }
 
 void validate(const Match2Config& cfg) {
-  require_field_range("N", cfg.N, 2, 64);
-  require_field_range("M", cfg.M, 3, 1LL << 16);
+  check_field_range("N", cfg.N, Match2Config::kN);
+  check_field_range("M", cfg.M, Match2Config::kMNoResidual);
   if (cfg.c && *cfg.c <= 0) throw ConfigError("c", "temperature must be > 0");
   if (cfg.semantics.kind != Semantics::Kind::Exact && cfg.semantics.kind != Semantics::Kind::Embed)
     throw ConfigError("semantics", "match2 without a residual supports exact and embed:<fmt>");

@@ -7,7 +7,6 @@
 #include <stdexcept>
 
 #include "core/elapsed_timer.hpp"
-#include "core/field_range.hpp"
 #include "core/size_limit_error.hpp"
 #include "model/attention.hpp"
 #include "tasks/tasks.hpp"
@@ -289,8 +288,8 @@ std::vector<Interval> interval_norms(const Match2Model& model, const std::vector
 bool is_arith(const Semantics& s) { return s.kind == Semantics::Kind::Arith; }
 
 void validate(const Match2Config& cfg) {
-  require_field_range("N", cfg.N, 2, 64);
-  require_field_range("M", cfg.M, 2, 1LL << 20);
+  check_field_range("N", cfg.N, Match2Config::kN);
+  check_field_range("M", cfg.M, Match2Config::kM);
   if (cfg.c && *cfg.c <= 0) throw ConfigError("c", "temperature must be > 0");
   if (cfg.semantics.kind == Semantics::Kind::Tiled)
     throw ConfigError("semantics", "match2 supports exact, embed:<fmt>, arith:<fmt> (tiled is for lower bounds)");

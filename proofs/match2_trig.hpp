@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/field_checks.hpp"
 #include "model/turn_table.hpp"
 #include "numeric/format.hpp"
 #include "proofs/match_common.hpp"
@@ -17,6 +18,8 @@
 namespace attnbounds {
 
 struct Match2Config {
+  static constexpr FieldLimits kN{2, 64}, kM{2, 1 << 20};
+  static constexpr FieldLimits kMNoResidual{3, 1 << 16};  // --no-residual (proofs/match2_no_residual.*)
   int N = 8;
   int M = 16;
   std::optional<Rational> c;  // temperature; default match2_default_temperature(N, M)

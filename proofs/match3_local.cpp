@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "core/elapsed_timer.hpp"
-#include "core/field_range.hpp"
+#include "core/field_checks.hpp"
 #include "core/filtered_sweep.hpp"
 #include "core/size_limit_error.hpp"
 #include "enumerate/combinatorics.hpp"
@@ -398,9 +398,10 @@ std::vector<TokenOut> forward(const LocalModel& m, const std::vector<int>& x, co
 }
 
 void validate(const Match3LocalConfig& cfg) {
-  require_field_range("N", cfg.N, 2, 24);
-  require_field_range("M", cfg.M, 2, 4096);
-  require_field_range(cfg.window ? "w" : "q", cfg.q, 1, std::min(cfg.N - (cfg.window ? 1 : 0), 6));
+  check_field_range("N", cfg.N, Match3LocalConfig::kN);
+  check_field_range("M", cfg.M, Match3LocalConfig::kM);
+  check_field_range(cfg.window ? "w" : "q", cfg.q, Match3LocalConfig::kQ.lo,
+                    std::min<long long>(cfg.N - (cfg.window ? 1 : 0), Match3LocalConfig::kQ.hi));
   if (cfg.c && *cfg.c <= 0) throw ConfigError("c", "temperature must be > 0");
   if (cfg.semantics.kind == Semantics::Kind::Tiled)
     throw ConfigError("semantics", "match3-hinted/window support exact, embed:<fmt> and arith:<fmt>");

@@ -20,12 +20,14 @@
 #include <optional>
 #include <vector>
 
+#include "core/field_checks.hpp"
 #include "core/verdict.hpp"
 #include "numeric/format.hpp"
 
 namespace attnbounds {
 
 struct Match3LocalConfig {
+  static constexpr FieldLimits kN{2, 24}, kM{2, 4096}, kQ{1, 6};  // q (or w) also at most N (N − 1 for w)
   bool window = false;  // false: hinted (all q-subsets); true: window of w = q positions
   int N = 8, M = 8, q = 2;
   std::optional<Rational> c;

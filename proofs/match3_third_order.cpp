@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "core/elapsed_timer.hpp"
-#include "core/field_range.hpp"
 #include "core/size_limit_error.hpp"
 #include "model/attention.hpp"
 #include "proofs/match2_trig.hpp"
@@ -91,7 +90,7 @@ Match3Tables<Interval> Match3Model::precise(mpfr_prec_t bits) const {
 
 namespace {
 
-constexpr int kMaxDistinct = 16;
+constexpr int kMaxDistinct = static_cast<int>(Match3Config::kN.hi);  // N ≤ 16 distinct values
 
 // ψ's statistic for query value a over the residue counts of the whole input: the softmax over
 // all N² pairs groups by residue pair (b1, b2) with multiplicity n_b1·n_b2 (exact identity).
@@ -177,8 +176,8 @@ std::vector<Interval> forward_statistics(const Match3Model& model, const std::ve
 }
 
 void validate(const Match3Config& cfg) {
-  require_field_range("N", cfg.N, 2, kMaxDistinct);
-  require_field_range("M", cfg.M, 2, 1LL << 16);
+  check_field_range("N", cfg.N, Match3Config::kN);
+  check_field_range("M", cfg.M, Match3Config::kM);
   if (cfg.c && *cfg.c <= 0) throw ConfigError("c", "temperature must be > 0");
   if (cfg.semantics.kind == Semantics::Kind::Tiled)
     throw ConfigError("semantics", "match3-third-order supports exact, embed:<fmt>, arith:<fmt>");

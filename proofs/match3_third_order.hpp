@@ -14,12 +14,14 @@
 #include <optional>
 #include <vector>
 
+#include "core/field_checks.hpp"
 #include "model/turn_table.hpp"
 #include "proofs/match_common.hpp"
 
 namespace attnbounds {
 
 struct Match3Config {
+  static constexpr FieldLimits kN{2, 16}, kM{2, 1 << 16};
   int N = 6;
   int M = 9;
   std::optional<Rational> c;

@@ -141,9 +141,9 @@ int FcRankOptions::effective_k() const {
 }
 
 void FcRankOptions::validate() const {
-  check_field_range("N", N, 2, 512);
+  check_field_range("N", N, kN);
   check_field_range("q", q, 1, N);
-  check_field_range("d", d, 1, 64);
+  check_field_range("d", d, kD);
   const int tdim = token_dim(d, q), in_dim = N * tdim;
   if (weights) {
     if (static_cast<int>(weights->cols()) != in_dim)
@@ -151,7 +151,7 @@ void FcRankOptions::validate() const {
                                                "the file has {}",
                                                in_dim, N, tdim, weights->cols()));
   } else {
-    check_field_range("k", effective_k(), 1, 4096);
+    check_field_range("k", effective_k(), kK);
   }
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/field_checks.hpp"
 #include "model/matrix.hpp"
 #include "core/verdict.hpp"
 #include "numeric/rational.hpp"
@@ -16,6 +17,7 @@
 namespace attnbounds::fc_rank {
 
 struct FcRankOptions {
+  static constexpr FieldLimits kN{2, 512}, kD{1, 64}, kK{1, 4096};  // and q in 1..N
   int N = 6, q = 2, d = 1;  // d = d'
   int k = -1;               // first-layer width; -1: bound − 1 (seeded random W)
   std::uint64_t seed = 1;

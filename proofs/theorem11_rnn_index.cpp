@@ -202,7 +202,7 @@ std::unique_ptr<StreamingModel> make_automaton(int n, int S, const std::string& 
 }
 
 void RnnIndexOptions::validate() const {
-  check_field_range("N", N, 2, 31);
+  check_field_range("N", N, kN);
   if (!(eps > 0 && eps < 1)) throw ConfigError("eps", "must be in (0, 1)");
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/field_checks.hpp"
 #include "model/matrix.hpp"
 #include "numeric/format.hpp"
 #include "core/verdict.hpp"
@@ -61,6 +62,7 @@ std::unique_ptr<StreamingModel> make_linear_recurrence(int n, int r, const Forma
 std::unique_ptr<StreamingModel> make_automaton(int n, int S, const std::string& kind, std::uint64_t seed);
 
 struct RnnIndexOptions {
+  static constexpr FieldLimits kN{2, 31};
   int N = 9;
   Rational eps = Rational(1, 2);  // accuracy claimed; any eps < 1 is refuted by a collision
   unsigned threads = 1;

@@ -282,9 +282,9 @@ Rational random_model_scale(const Semantics& sem) {
 }
 
 void QsaDisjOptions::validate() const {
-  check_field_range("q", q, 1, 30);
-  if (N != 0) check_field_range("N", N, 2 * q + 1, 4096);
-  check_field_range("d", d, 1, 64);
+  check_field_range("q", q, kQ);
+  if (N != 0) check_field_range("N", N, 2 * q + 1, kMaxN);
+  check_field_range("d", d, kD);
   if (!(semantics.kind == Semantics::Kind::Exact || semantics.kind == Semantics::Kind::Embed))
     throw ConfigError("semantics", "qsa-disj runs under exact or embed:<fmt> (the communication model of §5.1)");
 }

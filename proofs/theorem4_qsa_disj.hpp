@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/field_checks.hpp"
 #include "model/matrix.hpp"
 #include "model/qsa_embedding.hpp"
 #include "numeric/format.hpp"
@@ -52,6 +53,8 @@ Rational random_model_scale(const Semantics& sem);
 std::unique_ptr<TokenwiseModel> wrap_qsa_embedding(std::shared_ptr<const QsaEmbedding> emb);
 
 struct QsaDisjOptions {
+  static constexpr FieldLimits kQ{1, 30}, kD{1, 64};
+  static constexpr long long kMaxN = 4096;  // N in 2q+1..kMaxN
   int q = 3, N = 0, d = 1;  // N = 0: 2q+1
   Semantics semantics;      // exact or embed:<fmt>
   unsigned threads = 1;

@@ -7,7 +7,7 @@
 
 #include "core/config_error.hpp"
 #include "core/elapsed_timer.hpp"
-#include "core/field_range.hpp"
+#include "core/field_checks.hpp"
 #include "core/size_limit_error.hpp"
 #include "enumerate/parallel.hpp"
 #include "model/turn_table.hpp"
@@ -436,7 +436,7 @@ Match3DisjResult lower_match3_disj(const Match3DisjOptions& opts, unsigned threa
   ElapsedTimer timer;
   const bool from_tables = opts.tables.has_value();
   const int n = from_tables ? validate_tables(*opts.tables) : opts.n;
-  require_field_range("n", n, 1, 12);
+  check_field_range("n", n, Match3DisjOptions::kN);
   if (!from_tables && (opts.model.m < 1 || opts.model.m > 64)) throw ConfigError("m", "must be in 1..64");
   if (!from_tables && (opts.model.H < 1 || opts.model.H > 64)) throw ConfigError("H", "must be in 1..64");
   if (opts.semantics.kind != Semantics::Kind::Tiled)

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/field_checks.hpp"
 #include "core/verdict.hpp"
 #include "modelfile/exact_real.hpp"
 #include "numeric/format.hpp"
@@ -103,6 +104,7 @@ std::vector<Rational> tiled_output_token0(const TiledMatch3Model& model, const s
 Rational tiled_forward_token0(const TiledMatch3Model& model, const std::vector<int>& x, int n);
 
 struct Match3DisjOptions {
+  static constexpr FieldLimits kN{1, 12};
   int n = 3;  // ignored with tables: n = (N − 1)/2 of the tables
   TiledModelSpec model;
   std::optional<Match3DisjTables> tables;  // the model under test instead of the built-in family
