@@ -104,7 +104,7 @@ void run_learn_match2(const LearnMatch2Options& o) {
                  200000000ULL, o.common.force);
   const fs::path dir = prepare_learn_out_dir(o.out);
   const std::string model_name = dir.empty() ? "(model in memory)" : (dir / "model.safetensors").string();
-  if (!dir.empty()) {
+  if (!dir.empty() && writes_outputs()) {  // under --mpi rank 0 alone touches the directory's files
     std::error_code ec;
     fs::remove(dir / "result.json", ec);  // result.json, written last, marks a complete run
   }
@@ -161,12 +161,14 @@ void run_learn_match2(const LearnMatch2Options& o) {
   out["seconds"] = sw.seconds();
   out["threads"] = cfg.threads;
   if (!dir.empty()) {
-    write_file_atomically(model_name, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-    std::ostringstream h;
-    h << "epoch,train_loss,validation_loss\n";
-    for (const auto& e : r.history) h << e.epoch << ',' << fmt::format("{}", e.train_loss) << ',' << fmt::format("{}", e.validation_loss) << '\n';
-    write_file_atomically((dir / "history.csv").string(), h.str());
-    write_file_atomically((dir / "result.json").string(), out.dump(2) + "\n");
+    write_once([&] {
+      write_file_atomically(model_name, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+      std::ostringstream h;
+      h << "epoch,train_loss,validation_loss\n";
+      for (const auto& e : r.history) h << e.epoch << ',' << fmt::format("{}", e.train_loss) << ',' << fmt::format("{}", e.validation_loss) << '\n';
+      write_file_atomically((dir / "history.csv").string(), h.str());
+      write_file_atomically((dir / "result.json").string(), out.dump(2) + "\n");
+    });
   }
   if (!o.common.json) {
     std::cout << fmt::format("learn match2: N = {} M = {} k = {} d = {}{}, {} samples: test token error {:.4g} ({} of {} tokens), "

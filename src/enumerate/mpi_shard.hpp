@@ -27,6 +27,13 @@ class MpiShard : public ChunkHooks {
   bool any(bool mine) override;
   // Whether every rank reached the same value (an all-reduce of min and max).
   bool agree(std::uint64_t value) const;
+  // The sum of `value` over the ranks (collective).
+  std::uint64_t sum(std::uint64_t value) const;
+  // The first non-empty `mine` in rank order, or "" when every rank gives "" (collective): how
+  // one rank's error reaches the others, so every rank ends the same way.
+  std::string first_of(const std::string& mine) const;
+  // Every rank's `mine`, in rank order (collective).
+  std::vector<std::string> gather(const std::string& mine) const;
 
  private:
   MpiShard(int rank, int size) : rank_(rank), size_(size) {}
