@@ -21,6 +21,8 @@
 #include "enumerate/mpi_shard.hpp"
 #include "enumerate/parallel.hpp"
 #include "enumerate/run_control.hpp"
+#include "core/config_error.hpp"
+#include "numeric/format.hpp"
 
 using attnbounds_test::CliRun;
 
@@ -530,4 +532,87 @@ TEST_CASE("mpirun --journal: killed, resumed by as many ranks, the single-proces
   CHECK(plain_mpi.status == 2);
   CHECK(count_of(plain_mpi.err, "attnbounds: error: --resume: ") == 1);
   CHECK(plain_mpi.err.find("without --mpi") != std::string::npos);
+}
+
+namespace {
+
+// Stands for this process's view of a two-process sharding: it computes the even chunks, and
+// the other process's lowest failed chunk and error are given.
+struct PeerThatFailed : attnbounds::ChunkHooks {
+  std::uint64_t peer_failed;
+  std::string peer_error;
+  PeerThatFailed(std::uint64_t chunk, std::string error) : peer_failed(chunk), peer_error(std::move(error)) {}
+  bool assigned(std::uint64_t chunk) override { return chunk % 2 == 0; }
+  std::uint64_t lowest_failed(std::uint64_t mine) override { return std::min(mine, peer_failed); }
+  std::string shared_error(const std::string& mine) override { return mine.empty() ? peer_error : mine; }
+};
+
+}  // namespace
+
+TEST_CASE("a chunk that fails in another process ends this one with the same error", "[scale]") {
+  using namespace attnbounds;
+  // 4096 items in 4096 chunks; this process fails at item `local` (if any).
+  auto run = [](std::uint64_t local, ChunkHooks& hooks) {
+    return parallel_reduce(
+        std::uint64_t{4096}, 2, std::uint64_t{0},
+        [local](std::uint64_t b, std::uint64_t e, std::uint64_t& n) {
+          for (std::uint64_t i = b; i < e; ++i)
+            if (i == local) throw std::runtime_error("item " + std::to_string(i));
+          n += e - b;
+        },
+        [](std::uint64_t& acc, std::uint64_t&& part) { acc += part; }, nullptr, &hooks,
+        default_partial_codec<std::uint64_t>());
+  };
+  const std::string overflow = encode_chunk_error(std::make_exception_ptr(FormatRangeError("value 7 overflows", "wider")));
+  {
+    // No chunk failed here: the other process's overflow is thrown as an overflow, so a caller
+    // that catches it (min-p) goes on in step with that process.
+    PeerThatFailed peer(7, overflow);
+    try {
+      run(UINT64_MAX, peer);
+      FAIL("no error was reported");
+    } catch (const FormatRangeError& e) {
+      CHECK(std::string(e.what()) == "value 7 overflows");
+      CHECK(e.hint() == "wider");
+    }
+  }
+  {
+    // This process's chunk 4 is below the other's 7: its own error is the one.
+    PeerThatFailed peer(7, overflow);
+    CHECK_THROWS_WITH(run(4, peer), "item 4");
+  }
+  {
+    // Its chunk 10 is above: the other's error, a ConfigError naming its field.
+    PeerThatFailed peer(7, encode_chunk_error(std::make_exception_ptr(ConfigError("semantics", "too narrow"))));
+    try {
+      run(10, peer);
+      FAIL("no error was reported");
+    } catch (const ConfigError& e) {
+      CHECK(e.field() == "semantics");
+      CHECK(std::string(e.what()) == "too narrow");
+    }
+  }
+  // Every kind survives the text form.
+  CHECK_THROWS_AS(throw_chunk_error(encode_chunk_error(std::make_exception_ptr(std::invalid_argument("a")))), std::invalid_argument);
+  CHECK_THROWS_AS(throw_chunk_error(encode_chunk_error(std::make_exception_ptr(std::logic_error("b")))), std::logic_error);
+  CHECK_THROWS_WITH(throw_chunk_error(encode_chunk_error(std::make_exception_ptr(std::runtime_error("c\nd")))), "c\nd");
+  CHECK_THROWS_AS(throw_chunk_error("garbage"), std::logic_error);
+}
+
+TEST_CASE("under mpirun a chunk error is the single process's: min-p scans on past an overflow alike", "[scale][mpi]") {
+  if (!attnbounds::mpi_available()) return;
+  // fixed:3.F overflows for some subsets only; min-p takes that precision as undecided (with the
+  // overflow of the lowest failing chunk as the reason) and scans on.  Each rank used to report
+  // the overflow of its own chunks, so the ranks disagreed (exit 4).
+  const std::string args = "min-p qsa-rip --N 10 --q 2 --number-format fixed --mode arith --p-min 2 --p-max 8 --json --threads 1";
+  CliRun single = attnbounds_test::run_attnbounds(args, 300);
+  REQUIRE(single.status == 3);
+  REQUIRE(single.out.find("is outside the range of fixed:3.") != std::string::npos);
+  for (int ranks : {2, 3}) {
+    INFO("ranks = " << ranks);
+    CliRun r = attnbounds_test::run_attnbounds_under(kMpirun + std::to_string(ranks), args + " --mpi", 300, true);
+    INFO(r.err);
+    REQUIRE(r.status == single.status);
+    CHECK(result_only(r.out) == result_only(single.out));
+  }
 }

@@ -83,6 +83,8 @@ class ShardedJournalHooks : public ChunkHooks {
   }
   void exchange(std::vector<std::optional<std::string>>& payloads) override { shard_.exchange(payloads); }
   bool any(bool mine) override { return shard_.any(mine); }
+  std::uint64_t lowest_failed(std::uint64_t mine) override { return shard_.lowest_failed(mine); }
+  std::string shared_error(const std::string& mine) override { return shard_.shared_error(mine); }
 
  private:
   ChunkHooks& journal_;

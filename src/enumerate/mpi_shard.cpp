@@ -1,5 +1,6 @@
 #include "enumerate/mpi_shard.hpp"
 
+#include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -81,6 +82,12 @@ bool MpiShard::agree(std::uint64_t value) const {
   return lo == hi;
 }
 
+std::uint64_t MpiShard::lowest_failed(std::uint64_t mine) {
+  unsigned long long v = mine, lo = 0;
+  MPI_Allreduce(&v, &lo, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
+  return lo;
+}
+
 std::uint64_t MpiShard::sum(std::uint64_t value) const {
   unsigned long long v = value, all = 0;
   MPI_Allreduce(&v, &all, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
@@ -130,6 +137,7 @@ MpiShard& MpiShard::start() { throw std::runtime_error(mpi_description()); }
 bool MpiShard::assigned(std::uint64_t) { return true; }
 void MpiShard::exchange(std::vector<std::optional<std::string>>&) {}
 bool MpiShard::any(bool mine) { return mine; }
+std::uint64_t MpiShard::lowest_failed(std::uint64_t mine) { return mine; }
 bool MpiShard::agree(std::uint64_t) const { return true; }
 std::uint64_t MpiShard::sum(std::uint64_t value) const { return value; }
 std::string MpiShard::first_of(const std::string& mine) const { return mine; }

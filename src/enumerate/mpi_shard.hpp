@@ -25,6 +25,8 @@ class MpiShard : public ChunkHooks {
   bool assigned(std::uint64_t chunk) override;
   void exchange(std::vector<std::optional<std::string>>& payloads) override;
   bool any(bool mine) override;
+  std::uint64_t lowest_failed(std::uint64_t mine) override;
+  std::string shared_error(const std::string& mine) override { return first_of(mine); }
   // Whether every rank reached the same value (an all-reduce of min and max).
   bool agree(std::uint64_t value) const;
   // The sum of `value` over the ranks (collective).
