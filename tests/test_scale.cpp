@@ -416,7 +416,12 @@ std::size_t count_of(const std::string& text, const std::string& what) {
 }  // namespace
 
 TEST_CASE("under mpirun a certificate is written once, byte for byte the single-process one, and replays", "[scale][mpi]") {
-  if (!attnbounds::mpi_available()) return;  // the [mpi] test above checks that --mpi is refused
+  if (!attnbounds::mpi_available()) {
+    CliRun off = attnbounds_test::run_attnbounds("check qsa-cyclic --N 8 --q 2 --mpi --certificate /tmp/attnbounds_no_mpi.json", 60, true);
+    CHECK(off.status == 2);
+    CHECK(off.err.find("no MPI") != std::string::npos);
+    return;
+  }
   attnbounds_test::TempDir single_dir("attnbounds_cert_single_"), mpi_dir("attnbounds_cert_mpi_");
   struct Case {
     std::string args, file;
@@ -474,7 +479,12 @@ TEST_CASE("under mpirun a certificate is written once, byte for byte the single-
 
 TEST_CASE("mpirun --journal: killed, resumed by as many ranks, the single-process result; other rank counts refused",
           "[scale][mpi]") {
-  if (!attnbounds::mpi_available()) return;
+  if (!attnbounds::mpi_available()) {
+    CliRun off = attnbounds_test::run_attnbounds("check qsa-cyclic --N 8 --q 2 --mpi --journal /tmp/attnbounds_no_mpi.log", 60, true);
+    CHECK(off.status == 2);
+    CHECK(off.err.find("no MPI") != std::string::npos);
+    return;
+  }
   const std::string args = "check qsa-cyclic --N 40 --q 3 --eps 0.01 --json --threads 1";
   CliRun whole = attnbounds_test::run_attnbounds(args, 300);
   REQUIRE(whole.status == 0);
@@ -600,7 +610,10 @@ TEST_CASE("a chunk that fails in another process ends this one with the same err
 }
 
 TEST_CASE("under mpirun a chunk error is the single process's: min-p scans on past an overflow alike", "[scale][mpi]") {
-  if (!attnbounds::mpi_available()) return;
+  if (!attnbounds::mpi_available()) {
+    CHECK(attnbounds_test::run_attnbounds("min-p qsa-rip --N 10 --q 2 --mpi", 60).status == 2);
+    return;
+  }
   // fixed:3.F overflows for some subsets only; min-p takes that precision as undecided (with the
   // overflow of the lowest failing chunk as the reason) and scans on.  Each rank used to report
   // the overflow of its own chunks, so the ranks disagreed (exit 4).
