@@ -467,6 +467,7 @@ TEST_CASE("under mpirun a certificate is written once, byte for byte the single-
   }
   // A write that fails on rank 0 (the check passes, the device is full) ends every rank with its
   // error, printed once, and exit 2 - no rank waits for the others.
+  REQUIRE(std::filesystem::is_character_file("/dev/full"));
   CliRun full = attnbounds_test::run_attnbounds("check qsa-cyclic --N 8 --q 2 --certificate /dev/full", 120, true);
   REQUIRE(full.status == 2);
   CliRun full2 = attnbounds_test::run_attnbounds_under(std::string(kMpirun) + "2",
