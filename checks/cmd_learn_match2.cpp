@@ -107,7 +107,7 @@ void run_learn_match2(const LearnMatch2Options& o) {
                  200000000ULL, o.common.force);
   const fs::path dir = prepare_learn_out_dir(o.out);
   const std::string model_name = dir.empty() ? "(model in memory)" : (dir / "model.safetensors").string();
-  set_previous_aside(dir, "result.json");
+  if (writes_outputs()) set_previous_aside(dir, "result.json");  // under --mpi rank 0 alone touches the files
 
   const Match2LearnResult r =
       train_stoppable([&](const std::atomic<bool>* stop) { return train_match2(cfg, stop); }, o.out, "result.json");
@@ -162,14 +162,16 @@ void run_learn_match2(const LearnMatch2Options& o) {
   out["seconds"] = sw.seconds();
   out["threads"] = cfg.threads;
   if (!dir.empty()) {
-    write_file_atomically(model_name, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-    std::ostringstream h;
-    h << "epoch,train_loss,validation_loss\n";
-    for (const auto& e : r.history) h << e.epoch << ',' << fmt::format("{}", e.train_loss) << ',' << fmt::format("{}", e.validation_loss) << '\n';
-    write_file_atomically((dir / "history.csv").string(), h.str());
-    write_file_atomically((dir / "result.json").string(), out.dump(2) + "\n");
+    write_once([&] {
+      write_file_atomically(model_name, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+      std::ostringstream h;
+      h << "epoch,train_loss,validation_loss\n";
+      for (const auto& e : r.history) h << e.epoch << ',' << fmt::format("{}", e.train_loss) << ',' << fmt::format("{}", e.validation_loss) << '\n';
+      write_file_atomically((dir / "history.csv").string(), h.str());
+      write_file_atomically((dir / "result.json").string(), out.dump(2) + "\n");
+    });
   }
-  remove_previous(dir, "result.json");
+  if (writes_outputs()) remove_previous(dir, "result.json");
   if (!o.common.json) {
     std::cout << fmt::format("learn match2: N = {} M = {} k = {} d = {}{}, {} samples: test token error {:.4g} ({} of {} tokens), "
                              "{} epochs\n",

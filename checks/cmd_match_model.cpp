@@ -207,11 +207,13 @@ void run_export_match2(const Match2ExportOptions& o) {
                                                : "paper: m = 3; construction ours (m = 2 + residual)";
   m.metadata["params"] = params.dump();
   m.metadata["provenance"] = provenance;
-  try {
-    write_match2_table_model(o.out, m, wopts);
-  } catch (const ModelFileError& e) {
-    throw UsageError("--out", e.what());
-  }
+  write_once([&] {  // under --mpi rank 0 alone writes the file
+    try {
+      write_match2_table_model(o.out, m, wopts);
+    } catch (const ModelFileError& e) {
+      throw UsageError("--out", e.what());
+    }
+  });
   json out = make_result("export", "match2", kMatch2ModelTheorem, provenance, params, "exact");
   out["file"] = o.out;
   out["class"] = "match2-table";
@@ -284,11 +286,13 @@ void run_export_match3(const Match2ExportOptions& o) {
   json params{{"N", o.N}, {"M", o.M}, {"c", to_exact_string(c)}, {"flip_query_sign", o.flip}};
   m.metadata["params"] = params.dump();
   m.metadata["provenance"] = "paper statement; construction ours";
-  try {
-    write_match3_third_order_model(o.out, m, wopts);
-  } catch (const ModelFileError& e) {
-    throw UsageError("--out", e.what());
-  }
+  write_once([&] {  // under --mpi rank 0 alone writes the file
+    try {
+      write_match3_third_order_model(o.out, m, wopts);
+    } catch (const ModelFileError& e) {
+      throw UsageError("--out", e.what());
+    }
+  });
   json out = make_result("export", "match3-third-order", kMatch3ModelTheorem, "paper statement; construction ours", params, "exact");
   out["file"] = o.out;
   out["class"] = "match3-third-order";

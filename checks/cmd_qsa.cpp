@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <tuple>
 
@@ -101,6 +102,45 @@ json qsa_params_json(const QsaEmbedding& emb, const QsaEmbeddingParams& p) {
 
 namespace {
 
+// The qsa-rip certificate statistics are counted by each process as its row workers solve
+// (outside the sweep's partials); under --mpi every rank saw only its own chunks, so they are
+// combined over the ranks: counts summed (each rank's re-solves for the report included), the
+// maxima taken over all ranks - hence over every subset, as in one process.
+RipCertificateSummary summary_over_ranks(RipCertificateSummary s) {
+  auto text = [](const std::optional<Rational>& v) { return v ? to_exact_string(*v) : std::string("-"); };
+  const std::string mine = std::to_string(s.certificate_solves) + " " + std::to_string(s.by_active_set) + " " +
+                           std::to_string(s.by_lp) + " " + text(s.max_norm_scaled_upper) + " " + text(s.norm_reference_upper) +
+                           " " + text(s.max_off_S_score);
+  const std::vector<std::string> all = gather_over_ranks(mine);
+  if (all.size() <= 1) return s;
+  RipCertificateSummary fresh;
+  fresh.strategy = s.strategy;
+  fresh.how = s.how;
+  fresh.mk = s.mk;
+  fresh.m = s.m;
+  s = fresh;
+  auto larger = [](std::optional<Rational>& acc, const std::string& t) {
+    if (t == "-") return;
+    const Rational v = parse_rational(t);
+    if (!acc || v > *acc) acc = v;
+  };
+  for (const auto& line : all) {
+    std::istringstream in(line);
+    std::uint64_t solves = 0, active = 0, lp = 0;
+    std::string norm, reference, off;
+    if (!(in >> solves >> active >> lp >> norm >> reference >> off)) throw std::logic_error("mpi: malformed rank summary");
+    s.certificate_solves += solves;
+    s.by_active_set += active;
+    s.by_lp += lp;
+    larger(s.max_norm_scaled_upper, norm);
+    larger(s.norm_reference_upper, reference);
+    larger(s.max_off_S_score, off);
+  }
+  s.by_least_norm = s.certificate_solves - s.by_active_set - s.by_lp;
+  if (s.max_off_S_score) s.min_gap = 1 - *s.max_off_S_score;
+  return s;
+}
+
 void run_check(const std::string& claim, const QsaCliOptions& o) {
   Stopwatch sw;
   QsaEmbeddingParams p = qsa_params_from(o);
@@ -136,7 +176,8 @@ void run_check(const std::string& claim, const QsaCliOptions& o) {
   const QsaCheckResult r = check_qsa(*emb, co);
   json out = make_claim_result("check", claim, qsa_params_json(*emb, p), sem.name());
   write_qsa_check(out, r, emb->d(), p.eps);
-  if (auto* rip = dynamic_cast<const QsaRipEmbedding*>(emb.get())) out["certificates"] = rip_certificate_summary_json(rip->summary());
+  if (auto* rip = dynamic_cast<const QsaRipEmbedding*>(emb.get()))
+    out["certificates"] = rip_certificate_summary_json(summary_over_ranks(rip->summary()));
   if (dynamic_cast<const QsaCyclicEmbedding*>(emb.get())) {
     json geo;
     if (o.N <= 64 && binomial_saturating(o.N, 2 * o.q) <= 200000 && 2 * o.q < o.N) {
@@ -151,10 +192,14 @@ void run_check(const std::string& claim, const QsaCliOptions& o) {
     }
     out["geometry"] = geo;
   }
+  // Output files are written once (under --mpi by rank 0 alone, which computes every row: the
+  // check's result is on every rank, the certificate's rows are not sharded).
   if (!o.emit_lrs.empty()) {
-    AtomicFile lrs(o.emit_lrs);
-    write_lrs(lrs.stream(), o.N, o.q);
-    lrs.commit();
+    write_once([&] {
+      AtomicFile lrs(o.emit_lrs);
+      write_lrs(lrs.stream(), o.N, o.q);
+      lrs.commit();
+    });
     out["lrs_file"] = o.emit_lrs;
   }
   if (!o.certificate.empty()) {
@@ -162,8 +207,8 @@ void run_check(const std::string& claim, const QsaCliOptions& o) {
       out["certificate"] = "not written: the claim does not hold";
     } else {
       const CertificateEncoding encoding = certificate_encoding_for_path(o.certificate);
-      std::uint64_t n = write_qsa_certificate(o.certificate, *emb, p.eps, sem, claim, encoding, threads);
-      out["certificate"] = {{"file", o.certificate}, {"subsets", n}, {"encoding", certificate_encoding_name(encoding)}};
+      write_once([&] { write_qsa_certificate(o.certificate, *emb, p.eps, sem, claim, encoding, threads); });
+      out["certificate"] = {{"file", o.certificate}, {"subsets", binomial(o.N, o.q)}, {"encoding", certificate_encoding_name(encoding)}};
     }
   }
   finish_result(out, r.verdict, sw.seconds(), threads);

@@ -119,6 +119,30 @@ std::string unknown_flag_message(CLI::App& app) {
 
 }  // namespace
 
+ErrorReport describe_error(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const AgreedError& e) {
+    return {e.status(), e.line()};
+  } catch (const UsageError& e) {
+    return {2, std::string("attnbounds: error: ") + e.what()};
+  } catch (const ConfigError& e) {
+    return {2, "attnbounds: error: " + flag_of_field(e.field()) + ": " + e.what()};
+  } catch (const FormatRangeError& e) {
+    // A value of the construction does not fit the chosen format: never clamped, refused.
+    return {2, std::string("attnbounds: error: --semantics: ") + e.what() + "; " + e.hint()};
+  } catch (const std::invalid_argument& e) {
+    return {2, std::string("attnbounds: error: ") + e.what()};
+  } catch (const OutputError& e) {
+    // A full disk or a closed stdout: the result was not delivered, so the run did not succeed.
+    return {2, std::string("attnbounds: error: ") + e.what()};
+  } catch (const std::exception& e) {
+    return {4, std::string("attnbounds: internal error: ") + e.what() + " (please report)"};
+  } catch (...) {
+    return {4, "attnbounds: internal error: an exception of unknown type (please report)"};
+  }
+}
+
 int run_command_line(int argc, char** argv) {
   set_exit_status(0);  // a program may run the command line more than once (the Python module does)
   clear_after_parse_actions();
@@ -172,26 +196,14 @@ int run_command_line(int argc, char** argv) {
       if (ch == '\n') ch = ' ';
     std::cerr << "attnbounds: error: " << msg << " (see --help)\n";
     return 2;
-  } catch (const UsageError& e) {
-    std::cerr << "attnbounds: error: " << e.what() << '\n';
-    return 2;
-  } catch (const ConfigError& e) {
-    std::cerr << "attnbounds: error: " << flag_of_field(e.field()) << ": " << e.what() << '\n';
-    return 2;
-  } catch (const FormatRangeError& e) {
-    // A value of the construction does not fit the chosen format: never clamped, refused.
-    std::cerr << "attnbounds: error: --semantics: " << e.what() << "; " << e.hint() << '\n';
-    return 2;
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "attnbounds: error: " << e.what() << '\n';
-    return 2;
-  } catch (const OutputError& e) {
-    // A full disk or a closed stdout: the result was not delivered, so the run did not succeed.
-    std::cerr << "attnbounds: error: " << e.what() << '\n';
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "attnbounds: internal error: " << e.what() << " (please report)\n";
-    return 4;
+  } catch (const AgreedError& e) {
+    // An error every MPI rank shares: rank 0 prints it, the others end with its status.
+    if (!e.line().empty()) std::cerr << e.line() << '\n';
+    return e.status();
+  } catch (...) {
+    const ErrorReport r = describe_error(std::current_exception());
+    std::cerr << r.line << '\n';
+    return r.status;
   }
   // Output that never reached its destination (a full disk, a closed stdout) is not a success.
   std::cout.flush();

@@ -33,8 +33,9 @@ namespace {
 struct CommandRun {
   RunControl control;
   std::unique_ptr<ChunkJournal> journal;
-  std::string journal_path;
+  std::string journal_path;  // as given; under --mpi each rank's file is rank_journal_path() of it
   MpiShard* shard = nullptr;
+  std::unique_ptr<ShardedJournalHooks> sharded_journal;  // --mpi with --journal/--resume
   std::optional<RunControlScope> scope;
 };
 std::unique_ptr<CommandRun> g_run;
@@ -78,6 +79,63 @@ std::string run_description(CLI::App& app) {
   return run;
 }
 
+// Rank r of K keeps its own journal: every rank computes other chunks, so one file per rank.
+std::string rank_journal_path(const std::string& path, int rank, int ranks) {
+  return path + ".rank-" + std::to_string(rank) + "-of-" + std::to_string(ranks);
+}
+
+// The rank counts K of the per-rank journals PATH.rank-0-of-K beside `path`.
+std::vector<int> rank_counts_journaled(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  const std::string prefix = p.filename().string() + ".rank-0-of-";
+  std::vector<int> counts;
+  std::error_code ec;
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string k = name.substr(prefix.size());
+    if (!k.empty() && k.size() < 7 && k.find_first_not_of("0123456789") == std::string::npos) counts.push_back(std::stoi(k));
+  }
+  std::sort(counts.begin(), counts.end());
+  return counts;
+}
+
+// Before resuming: when this run's journal file is missing but the journal was written with
+// another number of MPI ranks (or without --mpi), says so in one line.
+void refuse_other_rank_count(const std::string& path, const MpiShard* shard) {
+  const int ranks = shard ? shard->size() : 0;
+  const std::string mine = shard ? rank_journal_path(path, shard->rank(), ranks) : path;
+  std::error_code ec;
+  if (std::filesystem::exists(mine, ec)) return;
+  const std::vector<int> counts = rank_counts_journaled(path);
+  for (int k : counts)
+    if (k != ranks)
+      throw UsageError("--resume", "'" + path + "' was journaled by " + std::to_string(k) + " MPI rank" + (k == 1 ? "" : "s") +
+                                       " (files " + rank_journal_path(path, 0, k) + " ...); resume it with mpirun -np " +
+                                       std::to_string(k) + " and --mpi" +
+                                       (shard ? " (this run has " + std::to_string(ranks) + ")" : ""));
+  if (shard && std::filesystem::exists(path, ec))
+    throw UsageError("--resume", "'" + path + "' is the journal of a run without --mpi; resume it without --mpi");
+}
+
+// When any rank failed (error set), every rank throws the error of the lowest failing rank:
+// printed by rank 0, with its exit status on all ranks.  Collective.
+void share_outcome(const MpiShard& shard, const std::exception_ptr& error) {
+  std::string mine;
+  if (error) {
+    const ErrorReport r = describe_error(error);
+    mine = std::to_string(r.status) + " " + r.line;
+  }
+  const std::string first = shard.first_of(mine);
+  if (first.empty()) return;
+  if (error && first == mine && shard.rank() == 0) std::rethrow_exception(error);
+  const std::size_t sp = first.find(' ');
+  const int status = std::stoi(first.substr(0, sp));
+  throw AgreedError(status, shard.rank() == 0 ? first.substr(sp + 1) : "");
+}
+
 void start_command_run(CLI::App& app, const CommonOptions& o) {
   auto run = std::make_unique<CommandRun>();
   run->control.label = command_path_of(app);
@@ -87,16 +145,35 @@ void start_command_run(CLI::App& app, const CommonOptions& o) {
   run->journal_path = o.resume.empty() ? o.journal : o.resume;
   if (o.mpi) {
     if (!mpi_available()) throw UsageError("--mpi", mpi_description());
-    if (!run->journal_path.empty()) throw UsageError("--mpi", "cannot be combined with --journal or --resume");
     run->shard = &MpiShard::start();
     run->control.hooks = run->shard;
     if (run->shard->rank() != 0 && !g_saved_cout) g_saved_cout = std::cout.rdbuf(&g_null_buffer);
   }
   if (!run->journal_path.empty()) {
-    // Opening reads the file: another run's journal is refused before any work.
-    run->journal = std::make_unique<ChunkJournal>(run->journal_path, run_description(app), !o.resume.empty());
+    // Opening reads the file: another run's journal is refused before any work.  Under --mpi the
+    // run description includes the rank count, so a journal is resumed only by as many ranks.
+    const bool resume = !o.resume.empty();
+    std::string description = run_description(app), file = run->journal_path;
+    if (run->shard) {
+      description += " mpi_ranks=" + std::to_string(run->shard->size());
+      file = rank_journal_path(run->journal_path, run->shard->rank(), run->shard->size());
+    }
+    std::exception_ptr error;
+    try {
+      if (resume) refuse_other_rank_count(run->journal_path, run->shard);
+      run->journal = std::make_unique<ChunkJournal>(file, description, resume);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    if (run->shard) share_outcome(*run->shard, error);  // a rank that cannot open its journal stops them all
+    else if (error) std::rethrow_exception(error);
     if (const char* k = std::getenv("ATTNBOUNDS_TEST_KILL_AFTER_CHUNKS")) run->journal->kill_after(std::strtoull(k, nullptr, 10));
-    run->control.hooks = run->journal.get();
+    if (run->shard) {
+      run->sharded_journal = std::make_unique<ShardedJournalHooks>(*run->journal, *run->shard);
+      run->control.hooks = run->sharded_journal.get();
+    } else {
+      run->control.hooks = run->journal.get();
+    }
   }
   g_run.reset();  // one command per process; a previous scope must end before the next begins
   g_run = std::move(run);
@@ -115,16 +192,55 @@ void end_command_run() {
 }
 
 void annotate_run(json& result) {
-  if (g_run && g_run->journal)
-    result["journal"] = {{"file", g_run->journal_path},
-                         {"chunks_resumed", g_run->journal->resumed_chunks()},
-                         {"chunks_written", g_run->journal->written_chunks()}};
   if (g_run && g_run->shard) {
     json same = result;
     for (const char* k : {"seconds", "threads"}) same.erase(k);
     if (!g_run->shard->agree(fnv1a64(same.dump()))) throw std::logic_error("mpi: the ranks reached different results");
-    result["mpi"] = {{"ranks", g_run->shard->size()}, {"library", mpi_description()}};
   }
+  if (g_run && g_run->journal) {
+    std::uint64_t resumed = g_run->journal->resumed_chunks(), written = g_run->journal->written_chunks();
+    json j = {{"file", g_run->journal_path}};
+    if (g_run->shard) {
+      // Totals over the ranks, each of which journals its own chunks.
+      resumed = g_run->shard->sum(resumed);
+      written = g_run->shard->sum(written);
+      json files = json::array();
+      for (int r = 0; r < g_run->shard->size(); ++r) files.push_back(rank_journal_path(g_run->journal_path, r, g_run->shard->size()));
+      j["files"] = files;
+    }
+    j["chunks_resumed"] = resumed;
+    j["chunks_written"] = written;
+    result["journal"] = j;
+  }
+  if (g_run && g_run->shard) result["mpi"] = {{"ranks", g_run->shard->size()}, {"library", mpi_description()}};
+}
+
+std::vector<std::string> gather_over_ranks(const std::string& mine) {
+  if (!g_run || !g_run->shard) return {mine};
+  return g_run->shard->gather(mine);
+}
+
+bool writes_outputs() { return !(g_run && g_run->shard && g_run->shard->rank() != 0); }
+
+void write_once(const std::function<void()>& write) {
+  if (!g_run || !g_run->shard) {
+    write();
+    return;
+  }
+  std::exception_ptr error;
+  if (g_run->shard->rank() == 0) {
+    // Rank 0 alone: its reductions must take no collective decision (the time limit), so the
+    // hooks are set aside; the reductions of an output writer have no codec and were never sharded.
+    ChunkHooks* hooks = g_run->control.hooks;
+    g_run->control.hooks = nullptr;
+    try {
+      write();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    g_run->control.hooks = hooks;
+  }
+  share_outcome(*g_run->shard, error);
 }
 
 ParamTable common_params(bool with_semantics) {

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,40 @@ int status_of(const json& result);
 void annotate_run(json& result);
 // Ends the run control of the command that ran (closes its journal).  Called by the driver.
 void end_command_run();
+
+// The exit status of an error a command threw and the one line the driver prints for it
+// (defined with the driver, checks/command_line.cpp).
+struct ErrorReport {
+  int status = 4;
+  std::string line;
+};
+ErrorReport describe_error(const std::exception_ptr& error);
+
+// An error all MPI ranks share: the driver prints `line` (given on rank 0 only, so it is printed
+// once) and exits with `status` on every rank.
+class AgreedError : public std::exception {
+ public:
+  AgreedError(int status, std::string line) : status_(status), line_(std::move(line)) {}
+  int status() const { return status_; }
+  const std::string& line() const { return line_; }
+  const char* what() const noexcept override { return line_.empty() ? "error reported by MPI rank 0" : line_.c_str(); }
+
+ private:
+  int status_;
+  std::string line_;
+};
+
+// Runs `write` once: here, or under --mpi on rank 0 alone (so an output file such as a
+// certificate is written once, by one process, and the others never touch its path).  Every rank
+// then shares the outcome: when `write` fails, all ranks end with its error (collective under
+// MPI).  The reductions inside `write` are not sharded (rank 0 computes all of them), so what it
+// writes is what a single process writes.
+void write_once(const std::function<void()>& write);
+// Whether this process writes the command's output files: false on MPI ranks other than 0.
+bool writes_outputs();
+// Every rank's `mine` in rank order under --mpi (collective), else {mine}: for what a rank
+// counted as a side effect of its own chunks, outside the reductions' partials.
+std::vector<std::string> gather_over_ranks(const std::string& mine);
 
 // The command-line flag of a library configuration field: the running command's table names it
 // (params.hpp); otherwise "p_min" -> "--p-min".  The library reports bad input by field name

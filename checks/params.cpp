@@ -439,10 +439,13 @@ ParamDef time_limit() {
   return d;
 }
 ParamDef journal() {
-  ParamDef d = file("--journal", "checkpoint file: finished chunks are appended; an existing journal of the same run is continued");
+  ParamDef d = file("--journal", "checkpoint file: finished chunks are appended; an existing journal of the same run is continued; "
+                                 "under --mpi each rank r of K keeps FILE.rank-r-of-K");
   return d;
 }
-ParamDef resume() { return file("--resume", "continue the run recorded in this journal (it must exist and match)"); }
+ParamDef resume() {
+  return file("--resume", "continue the run recorded in this journal (it must exist and match; under --mpi, by as many ranks)");
+}
 ParamDef mpi() {
   return row("--mpi", ParamKind::Flag,
              "shard the chunks over the ranks of mpirun -np K (same result for any K); " +

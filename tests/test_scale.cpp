@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +21,8 @@
 #include "enumerate/mpi_shard.hpp"
 #include "enumerate/parallel.hpp"
 #include "enumerate/run_control.hpp"
+#include "core/config_error.hpp"
+#include "numeric/format.hpp"
 
 using attnbounds_test::CliRun;
 
@@ -397,5 +400,233 @@ TEST_CASE("when chunks throw, the lowest failing chunk's error is reported, what
         CHECK(std::string(e.what()) == "item 700");
       }
     }
+  }
+}
+
+namespace {
+
+const char* kMpirun = "mpirun --oversubscribe --allow-run-as-root -np ";
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + what.size())) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("under mpirun a certificate is written once, byte for byte the single-process one, and replays", "[scale][mpi]") {
+  if (!attnbounds::mpi_available()) {
+    CliRun off = attnbounds_test::run_attnbounds("check qsa-cyclic --N 8 --q 2 --mpi --certificate /tmp/attnbounds_no_mpi.json", 60, true);
+    CHECK(off.status == 2);
+    CHECK(off.err.find("no MPI") != std::string::npos);
+    return;
+  }
+  attnbounds_test::TempDir single_dir("attnbounds_cert_single_"), mpi_dir("attnbounds_cert_mpi_");
+  struct Case {
+    std::string args, file;
+  };
+  const std::vector<Case> cases = {
+      {"check qsa-cyclic --N 8 --q 2 --eps 0.1 --json --threads 1", "c.json"},
+      {"check qsa-rip --N 10 --q 2 --semantics embed:float:40 --json --threads 2", "rip.cbor.zst"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.args);
+    const std::string want_path = (single_dir.dir / c.file).string(), got_path = (mpi_dir.dir / c.file).string();
+    CliRun single = attnbounds_test::run_attnbounds(c.args + " --certificate " + want_path, 300, true);
+    REQUIRE(single.status == 0);
+    for (int ranks : {2, 3}) {
+      if (ranks == 3 && c.file != "c.json") continue;  // -np 3 once: a few seconds per test
+      INFO("ranks = " << ranks);
+      for (const auto& e : std::filesystem::directory_iterator(mpi_dir.dir)) std::filesystem::remove_all(e.path());
+      CliRun r = attnbounds_test::run_attnbounds_under(kMpirun + std::to_string(ranks),
+                                                       c.args + " --mpi --certificate " + got_path, 300, true);
+      INFO(r.err);
+      REQUIRE(r.status == 0);
+      nlohmann::json got_result = result_only(r.out), want_result = result_only(single.out);
+      CHECK(got_result["certificate"]["file"] == got_path);
+      got_result["certificate"].erase("file");
+      want_result["certificate"].erase("file");
+      // qsa-rip: the solve counts are summed over the ranks, each of which re-solves the
+      // report's subsets; the certificates' maxima and the gap must be the single process's.
+      for (auto* r : {&got_result, &want_result})
+        if (r->contains("certificates"))
+          for (const char* k : {"certificate_solves", "by_least_norm", "by_active_set", "by_lp"}) (*r)["certificates"].erase(k);
+      CHECK(got_result == want_result);
+      const std::string want = attnbounds_test::slurp(want_path), got = attnbounds_test::slurp(got_path);
+      REQUIRE(!want.empty());
+      CHECK(got == want);
+      // Nothing else in the directory: no second copy, no temporary file of another rank.
+      std::size_t entries = 0;
+      for (const auto& e : std::filesystem::directory_iterator(mpi_dir.dir)) entries += e.path().filename() == c.file ? 1 : 100;
+      CHECK(entries == 1);
+      CliRun replay = attnbounds_test::run_attnbounds("replay " + got_path + " --json", 300, true);
+      CHECK(replay.status == 0);
+      CHECK(nlohmann::json::parse(replay.out)["verdict"] == "holds");
+    }
+  }
+  // A write that fails on rank 0 (the check passes, the device is full) ends every rank with its
+  // error, printed once, and exit 2 - no rank waits for the others.
+  REQUIRE(std::filesystem::is_character_file("/dev/full"));
+  CliRun full = attnbounds_test::run_attnbounds("check qsa-cyclic --N 8 --q 2 --certificate /dev/full", 120, true);
+  REQUIRE(full.status == 2);
+  CliRun full2 = attnbounds_test::run_attnbounds_under(std::string(kMpirun) + "2",
+                                                       "check qsa-cyclic --N 8 --q 2 --mpi --certificate /dev/full", 120, true);
+  CHECK(full2.status == 2);
+  CHECK(full2.out.empty());
+  CHECK(count_of(full2.err, "attnbounds: error:") == 1);
+  CHECK(full2.err.find(full.err.substr(0, full.err.find('\n'))) != std::string::npos);
+}
+
+TEST_CASE("mpirun --journal: killed, resumed by as many ranks, the single-process result; other rank counts refused",
+          "[scale][mpi]") {
+  if (!attnbounds::mpi_available()) {
+    CliRun off = attnbounds_test::run_attnbounds("check qsa-cyclic --N 8 --q 2 --mpi --journal /tmp/attnbounds_no_mpi.log", 60, true);
+    CHECK(off.status == 2);
+    CHECK(off.err.find("no MPI") != std::string::npos);
+    return;
+  }
+  const std::string args = "check qsa-cyclic --N 40 --q 3 --eps 0.01 --json --threads 1";
+  CliRun whole = attnbounds_test::run_attnbounds(args, 300);
+  REQUIRE(whole.status == 0);
+  const nlohmann::json want = result_only(whole.out);
+  attnbounds_test::TempDir dir("attnbounds_mpi_journal_");
+  const std::string path = (dir.dir / "run.journal").string();
+  const std::string rank0 = path + ".rank-0-of-2", rank1 = path + ".rank-1-of-2";
+  // Each rank journals its own chunks (2470 of the 4940) and kills itself (SIGKILL) after 700;
+  // mpirun then ends the other.
+  CliRun killed = attnbounds_test::run_attnbounds_under(
+      std::string("env ATTNBOUNDS_TEST_KILL_AFTER_CHUNKS=700 ") + kMpirun + "2", args + " --mpi --journal " + path, 300, true);
+  CHECK(killed.status != 0);
+  CHECK(killed.out.empty());
+  CHECK_FALSE(std::filesystem::exists(path));
+  const std::size_t lines0 = count_lines(rank0), lines1 = count_lines(rank1);
+  CHECK(std::max(lines0, lines1) == 702);  // header, the reduction's line, 700 records
+  CHECK(lines0 >= 2);
+  CHECK(lines1 >= 2);
+  CliRun resumed = attnbounds_test::run_attnbounds_under(std::string(kMpirun) + "2", args + " --mpi --resume " + path, 300, true);
+  INFO(resumed.err);
+  REQUIRE(resumed.status == 0);
+  const nlohmann::json got = nlohmann::json::parse(resumed.out);
+  const auto resumed_chunks = got["journal"]["chunks_resumed"].get<std::uint64_t>();
+  CHECK(resumed_chunks >= 700);
+  CHECK(resumed_chunks <= lines0 + lines1 - 4);
+  CHECK(resumed_chunks + got["journal"]["chunks_written"].get<std::uint64_t>() == 4940);
+  CHECK(got["journal"]["files"] == nlohmann::json::array({rank0, rank1}));
+  CHECK(result_only(resumed.out) == want);
+  // Finished: resuming again computes nothing.
+  CliRun again = attnbounds_test::run_attnbounds_under(std::string(kMpirun) + "2", args + " --mpi --resume " + path, 300);
+  REQUIRE(again.status == 0);
+  CHECK(nlohmann::json::parse(again.out)["journal"]["chunks_resumed"] == 4940);
+  CHECK(result_only(again.out) == want);
+  // Another rank count, or no MPI, cannot resume it: exit 2, one error line naming --resume.
+  for (const std::string& launcher : {std::string(kMpirun) + "3", std::string(kMpirun) + "1", std::string("env")}) {
+    INFO(launcher);
+    CliRun other = attnbounds_test::run_attnbounds_under(
+        launcher, args + (launcher == "env" ? "" : " --mpi") + " --resume " + path, 120, true);
+    CHECK(other.status == 2);
+    CHECK(other.out.empty());
+    CHECK(count_of(other.err, "attnbounds: error: --resume: ") == 1);
+    CHECK(other.err.find("journaled by 2 MPI ranks") != std::string::npos);
+  }
+  // A rank file renamed to stand for another rank count is refused by its header (the run
+  // description records the rank count).
+  std::filesystem::copy_file(rank0, path + ".rank-0-of-1");
+  CliRun renamed = attnbounds_test::run_attnbounds_under(std::string(kMpirun) + "1", args + " --mpi --resume " + path, 120, true);
+  CHECK(renamed.status == 2);
+  CHECK(renamed.err.find("another run") != std::string::npos);
+  // A single-process journal is not resumed under --mpi.
+  const std::string plain = (dir.dir / "plain.journal").string();
+  REQUIRE(attnbounds_test::run_attnbounds("check qsa-cyclic --N 10 --q 2 --journal " + plain, 60).status == 0);
+  CliRun plain_mpi = attnbounds_test::run_attnbounds_under(std::string(kMpirun) + "2",
+                                                           "check qsa-cyclic --N 10 --q 2 --mpi --resume " + plain, 120, true);
+  CHECK(plain_mpi.status == 2);
+  CHECK(count_of(plain_mpi.err, "attnbounds: error: --resume: ") == 1);
+  CHECK(plain_mpi.err.find("without --mpi") != std::string::npos);
+}
+
+namespace {
+
+// Stands for this process's view of a two-process sharding: it computes the even chunks, and
+// the other process's lowest failed chunk and error are given.
+struct PeerThatFailed : attnbounds::ChunkHooks {
+  std::uint64_t peer_failed;
+  std::string peer_error;
+  PeerThatFailed(std::uint64_t chunk, std::string error) : peer_failed(chunk), peer_error(std::move(error)) {}
+  bool assigned(std::uint64_t chunk) override { return chunk % 2 == 0; }
+  std::uint64_t lowest_failed(std::uint64_t mine) override { return std::min(mine, peer_failed); }
+  std::string shared_error(const std::string& mine) override { return mine.empty() ? peer_error : mine; }
+};
+
+}  // namespace
+
+TEST_CASE("a chunk that fails in another process ends this one with the same error", "[scale]") {
+  using namespace attnbounds;
+  // 4096 items in 4096 chunks; this process fails at item `local` (if any).
+  auto run = [](std::uint64_t local, ChunkHooks& hooks) {
+    return parallel_reduce(
+        std::uint64_t{4096}, 2, std::uint64_t{0},
+        [local](std::uint64_t b, std::uint64_t e, std::uint64_t& n) {
+          for (std::uint64_t i = b; i < e; ++i)
+            if (i == local) throw std::runtime_error("item " + std::to_string(i));
+          n += e - b;
+        },
+        [](std::uint64_t& acc, std::uint64_t&& part) { acc += part; }, nullptr, &hooks,
+        default_partial_codec<std::uint64_t>());
+  };
+  const std::string overflow = encode_chunk_error(std::make_exception_ptr(FormatRangeError("value 7 overflows", "wider")));
+  {
+    // No chunk failed here: the other process's overflow is thrown as an overflow, so a caller
+    // that catches it (min-p) goes on in step with that process.
+    PeerThatFailed peer(7, overflow);
+    try {
+      run(UINT64_MAX, peer);
+      FAIL("no error was reported");
+    } catch (const FormatRangeError& e) {
+      CHECK(std::string(e.what()) == "value 7 overflows");
+      CHECK(e.hint() == "wider");
+    }
+  }
+  {
+    // This process's chunk 4 is below the other's 7: its own error is the one.
+    PeerThatFailed peer(7, overflow);
+    CHECK_THROWS_WITH(run(4, peer), "item 4");
+  }
+  {
+    // Its chunk 10 is above: the other's error, a ConfigError naming its field.
+    PeerThatFailed peer(7, encode_chunk_error(std::make_exception_ptr(ConfigError("semantics", "too narrow"))));
+    try {
+      run(10, peer);
+      FAIL("no error was reported");
+    } catch (const ConfigError& e) {
+      CHECK(e.field() == "semantics");
+      CHECK(std::string(e.what()) == "too narrow");
+    }
+  }
+  // Every kind survives the text form.
+  CHECK_THROWS_AS(throw_chunk_error(encode_chunk_error(std::make_exception_ptr(std::invalid_argument("a")))), std::invalid_argument);
+  CHECK_THROWS_AS(throw_chunk_error(encode_chunk_error(std::make_exception_ptr(std::logic_error("b")))), std::logic_error);
+  CHECK_THROWS_WITH(throw_chunk_error(encode_chunk_error(std::make_exception_ptr(std::runtime_error("c\nd")))), "c\nd");
+  CHECK_THROWS_AS(throw_chunk_error("garbage"), std::logic_error);
+}
+
+TEST_CASE("under mpirun a chunk error is the single process's: min-p scans on past an overflow alike", "[scale][mpi]") {
+  if (!attnbounds::mpi_available()) {
+    CHECK(attnbounds_test::run_attnbounds("min-p qsa-rip --N 10 --q 2 --mpi", 60).status == 2);
+    return;
+  }
+  // fixed:3.F overflows for some subsets only; min-p takes that precision as undecided (with the
+  // overflow of the lowest failing chunk as the reason) and scans on.  Each rank used to report
+  // the overflow of its own chunks, so the ranks disagreed (exit 4).
+  const std::string args = "min-p qsa-rip --N 10 --q 2 --number-format fixed --mode arith --p-min 2 --p-max 8 --json --threads 1";
+  CliRun single = attnbounds_test::run_attnbounds(args, 300);
+  REQUIRE(single.status == 3);
+  REQUIRE(single.out.find("is outside the range of fixed:3.") != std::string::npos);
+  for (int ranks : {2, 3}) {
+    INFO("ranks = " << ranks);
+    CliRun r = attnbounds_test::run_attnbounds_under(kMpirun + std::to_string(ranks), args + " --mpi", 300, true);
+    INFO(r.err);
+    REQUIRE(r.status == single.status);
+    CHECK(result_only(r.out) == result_only(single.out));
   }
 }

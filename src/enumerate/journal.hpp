@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "enumerate/parallel.hpp"
 
@@ -58,6 +59,36 @@ class ChunkJournal : public ChunkHooks {
   std::uint64_t current_ = 0, next_reduction_ = 0;
   std::uint64_t resumed_ = 0, written_ = 0, kill_after_ = 0;
   double last_sync_ = 0;
+};
+
+// A journal under sharding (MPI): the sharding decides which chunks this process computes,
+// exchanges the partials and takes the shared decisions; this process's journal holds the chunks
+// it computed, and gives them back on resume.  Each process has its own journal, so a resumed
+// run must shard the same way (the same process count): the caller ensures that.
+class ShardedJournalHooks : public ChunkHooks {
+ public:
+  ShardedJournalHooks(ChunkHooks& journal, ChunkHooks& shard) : journal_(journal), shard_(shard) {}
+  void begin(std::uint64_t nchunks, std::uint64_t chunk_size) override {
+    journal_.begin(nchunks, chunk_size);
+    shard_.begin(nchunks, chunk_size);
+  }
+  // Only this process's own chunks are taken from its journal: they are the ones it sends.
+  std::optional<std::string> known(std::uint64_t chunk) override {
+    return shard_.assigned(chunk) ? journal_.known(chunk) : std::nullopt;
+  }
+  bool assigned(std::uint64_t chunk) override { return shard_.assigned(chunk); }
+  void completed(std::uint64_t chunk, const std::string& payload) override {
+    journal_.completed(chunk, payload);
+    shard_.completed(chunk, payload);
+  }
+  void exchange(std::vector<std::optional<std::string>>& payloads) override { shard_.exchange(payloads); }
+  bool any(bool mine) override { return shard_.any(mine); }
+  std::uint64_t lowest_failed(std::uint64_t mine) override { return shard_.lowest_failed(mine); }
+  std::string shared_error(const std::string& mine) override { return shard_.shared_error(mine); }
+
+ private:
+  ChunkHooks& journal_;
+  ChunkHooks& shard_;
 };
 
 }  // namespace attnbounds

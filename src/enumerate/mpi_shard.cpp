@@ -1,5 +1,6 @@
 #include "enumerate/mpi_shard.hpp"
 
+#include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -81,6 +82,53 @@ bool MpiShard::agree(std::uint64_t value) const {
   return lo == hi;
 }
 
+std::uint64_t MpiShard::lowest_failed(std::uint64_t mine) {
+  unsigned long long v = mine, lo = 0;
+  MPI_Allreduce(&v, &lo, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
+  return lo;
+}
+
+std::uint64_t MpiShard::sum(std::uint64_t value) const {
+  unsigned long long v = value, all = 0;
+  MPI_Allreduce(&v, &all, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
+  return all;
+}
+
+std::vector<std::string> MpiShard::gather(const std::string& mine) const {
+  int len = static_cast<int>(mine.size());
+  std::vector<int> lens(static_cast<std::size_t>(size_)), offsets(static_cast<std::size_t>(size_));
+  MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  long long total = 0;
+  for (int r = 0; r < size_; ++r) {
+    offsets[static_cast<std::size_t>(r)] = static_cast<int>(total);
+    total += lens[static_cast<std::size_t>(r)];
+  }
+  if (total > 2000000000LL) throw std::runtime_error("mpi: gathered text exceeds 2 GB");
+  std::string all(static_cast<std::size_t>(total), '\0');
+  MPI_Allgatherv(mine.data(), len, MPI_CHAR, all.data(), lens.data(), offsets.data(), MPI_CHAR, MPI_COMM_WORLD);
+  std::vector<std::string> out;
+  for (int r = 0; r < size_; ++r)
+    out.push_back(all.substr(static_cast<std::size_t>(offsets[static_cast<std::size_t>(r)]),
+                             static_cast<std::size_t>(lens[static_cast<std::size_t>(r)])));
+  return out;
+}
+
+std::string MpiShard::first_of(const std::string& mine) const {
+  // Which ranks have text: a bit each in one all-gather, then the first of them broadcasts it.
+  int has = mine.empty() ? 0 : 1;
+  std::vector<int> all(static_cast<std::size_t>(size_));
+  MPI_Allgather(&has, 1, MPI_INT, all.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  int root = -1;
+  for (int r = 0; r < size_ && root < 0; ++r)
+    if (all[static_cast<std::size_t>(r)]) root = r;
+  if (root < 0) return "";
+  int len = rank_ == root ? static_cast<int>(mine.size()) : 0;
+  MPI_Bcast(&len, 1, MPI_INT, root, MPI_COMM_WORLD);
+  std::string text = rank_ == root ? mine : std::string(static_cast<std::size_t>(len), '\0');
+  MPI_Bcast(text.data(), len, MPI_CHAR, root, MPI_COMM_WORLD);
+  return text;
+}
+
 #else
 
 bool mpi_available() { return false; }
@@ -89,7 +137,11 @@ MpiShard& MpiShard::start() { throw std::runtime_error(mpi_description()); }
 bool MpiShard::assigned(std::uint64_t) { return true; }
 void MpiShard::exchange(std::vector<std::optional<std::string>>&) {}
 bool MpiShard::any(bool mine) { return mine; }
+std::uint64_t MpiShard::lowest_failed(std::uint64_t mine) { return mine; }
 bool MpiShard::agree(std::uint64_t) const { return true; }
+std::uint64_t MpiShard::sum(std::uint64_t value) const { return value; }
+std::string MpiShard::first_of(const std::string& mine) const { return mine; }
+std::vector<std::string> MpiShard::gather(const std::string& mine) const { return {mine}; }
 
 #endif
 

@@ -25,8 +25,17 @@ class MpiShard : public ChunkHooks {
   bool assigned(std::uint64_t chunk) override;
   void exchange(std::vector<std::optional<std::string>>& payloads) override;
   bool any(bool mine) override;
+  std::uint64_t lowest_failed(std::uint64_t mine) override;
+  std::string shared_error(const std::string& mine) override { return first_of(mine); }
   // Whether every rank reached the same value (an all-reduce of min and max).
   bool agree(std::uint64_t value) const;
+  // The sum of `value` over the ranks (collective).
+  std::uint64_t sum(std::uint64_t value) const;
+  // The first non-empty `mine` in rank order, or "" when every rank gives "" (collective): how
+  // one rank's error reaches the others, so every rank ends the same way.
+  std::string first_of(const std::string& mine) const;
+  // Every rank's `mine`, in rank order (collective).
+  std::vector<std::string> gather(const std::string& mine) const;
 
  private:
   MpiShard(int rank, int size) : rank_(rank), size_(size) {}

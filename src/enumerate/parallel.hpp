@@ -64,7 +64,19 @@ class ChunkHooks {
   // A decision every process must share (refusing a run): true when `mine` is true in any of
   // them.  Collective under MPI: every process calls it for the same reductions.
   virtual bool any(bool mine) { return mine; }
+  // After the local work: the lowest chunk that failed in any process (UINT64_MAX: none), given
+  // this process's lowest (UINT64_MAX: none).  Collective like any().
+  virtual std::uint64_t lowest_failed(std::uint64_t mine) { return mine; }
+  // The first non-empty `mine` over the processes: the error of the lowest failed chunk, sent by
+  // the process that ran it.  Collective like any().
+  virtual std::string shared_error(const std::string& mine) { return mine; }
 };
+
+// A chunk's error as text (its kind and message), so that another process can throw the same
+// exception: FormatRangeError, ConfigError, std::invalid_argument, std::logic_error, else
+// std::runtime_error with its message.
+std::string encode_chunk_error(const std::exception_ptr& error);
+[[noreturn]] void throw_chunk_error(const std::string& text);
 
 // Lossless text form of a partial result (needed only with ChunkHooks).
 template <class Partial>
@@ -244,6 +256,19 @@ Partial parallel_reduce(std::uint64_t total, unsigned threads, const Partial& in
     run_chunks(rest);
   } else {
     run_chunks(todo);
+  }
+  if (hooks) {
+    // Under sharding a chunk may fail in one process only: every process throws the error of the
+    // lowest failed chunk, as one process would, so none waits in exchange() for partials that
+    // never come, and all go on alike when a caller catches it (min-p takes an overflow as an
+    // undecided precision and scans on).
+    const std::uint64_t lowest = hooks->lowest_failed(error ? error_chunk : UINT64_MAX);
+    if (lowest != UINT64_MAX) {
+      const bool mine = error && error_chunk == lowest;
+      const std::string text = hooks->shared_error(mine ? encode_chunk_error(error) : std::string());
+      if (mine) std::rethrow_exception(error);
+      throw_chunk_error(text);
+    }
   }
   if (error) std::rethrow_exception(error);
   if (hooks) {
