@@ -126,6 +126,12 @@ TEST_CASE("write errors exit 2 naming the output: /dev/full, closed stdout, bad 
   TempDir tmp;
   expect_exit2_one_line("check qsa-cyclic --N 4 --q 2 --certificate /dev/full", "/dev/full");
   expect_exit2_one_line("check qsa-cyclic --N 4 --q 2 --emit-lrs /dev/full", "/dev/full");
+  // Model files too; and the device stays a device (a write to PATH.tmp renamed over the target
+  // replaced /dev/full with a regular file when run as root).
+  REQUIRE(fs::is_character_file("/dev/full"));
+  expect_exit2_one_line("export qsa-cyclic --N 5 --q 2 --out /dev/full", "/dev/full");
+  expect_exit2_one_line("export match2 --N 5 --M 8 --out /dev/full", "/dev/full");
+  CHECK(fs::is_character_file("/dev/full"));
   expect_exit2_one_line("check qsa-cyclic --N 4 --q 2 --certificate ''", "--certificate");
   expect_exit2_one_line("check qsa-cyclic --N 4 --q 2 --certificate " + tmp.dir.string(), "directory");
   expect_exit2_one_line("check qsa-cyclic --N 4 --q 2 > /dev/full", "standard output");

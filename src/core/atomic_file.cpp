@@ -79,7 +79,7 @@ void AtomicFile::commit() {
   if (committed_) return;
   errno = 0;
   out_.flush();
-  if (!out_) fail(path_, "write", errno);
+  if (!out_) fail(path_, errno ? "write" : "the data could not be written completely (a full disk or device?)", errno);
   out_.close();
   if (!out_) fail(path_, "close", errno);
   if (in_place_) {

@@ -1,3 +1,4 @@
+#include "core/atomic_file.hpp"
 #include "modelfile/safetensors.hpp"
 
 #include <fcntl.h>
@@ -414,17 +415,12 @@ std::vector<unsigned char> serialize_safetensors(const SafetensorsFile& f) {
   return out;
 }
 
+// Through AtomicFile: complete or absent, fsync'ed, and a target that is not a regular file
+// (/dev/stdout, /dev/full) is written in place instead of being replaced by a rename.  Throws
+// OutputError naming the path.
 void write_safetensors(const std::string& path, const SafetensorsFile& f) {
   const std::vector<unsigned char> bytes = serialize_safetensors(f);
-  const std::string tmp = path + ".tmp";
-  std::FILE* fp = std::fopen(tmp.c_str(), "wb");
-  if (!fp) throw ModelFileError(path, "file", std::string("cannot write: ") + std::strerror(errno));
-  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), fp) == bytes.size();
-  const bool closed = std::fclose(fp) == 0;
-  if (!ok || !closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw ModelFileError(path, "file", "write failed");
-  }
+  write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 Tensor make_float_tensor(const std::string& file, const std::string& name, DType dtype,

@@ -63,7 +63,8 @@ SafetensorsFile read_safetensors(const std::string& path, const ReadLimits& limi
 
 // The file's bytes: tensors in name order, header padded with spaces to a multiple of 8.
 std::vector<unsigned char> serialize_safetensors(const SafetensorsFile& f);
-// Writes atomically enough for a tool: to PATH.tmp, then renamed.  Throws ModelFileError.
+// Writes through AtomicFile (complete or absent; a device such as /dev/full is written in place,
+// never replaced).  Throws OutputError naming the path.
 void write_safetensors(const std::string& path, const SafetensorsFile& f);
 
 // Float tensors from values; throws ModelFileError (field `name`) when a value is not finite or
