@@ -77,25 +77,6 @@ std::uint64_t verify_match3_disj(const Match3DisjReduction& r, unsigned threads,
   return p.bad;
 }
 
-std::optional<Match3DisjReduction> find_match3_disj_reduction(int n, unsigned threads, int max_M,
-                                                              std::uint64_t* candidates) {
-  std::uint64_t tried = 0;
-  for (int M = 2 * n + 2; M <= max_M; ++M)
-    for (int t = 0; t < M; ++t)
-      for (int s = 0; s < M; ++s)
-        for (int d = 0; d < M; ++d) {
-          Match3DisjReduction r{n, M, t, s, d};
-          ++tried;
-          if (!match3_disj_pairs_ok(r)) continue;
-          if (verify_match3_disj(r, threads) == 0) {
-            if (candidates) *candidates = tried;
-            return r;
-          }
-        }
-  if (candidates) *candidates = tried;
-  return std::nullopt;
-}
-
 std::optional<Match3DisjReduction> find_match3_disj_reduction_at(int n, int M, unsigned threads,
                                                                  std::uint64_t* candidates) {
   std::uint64_t tried = 0;
@@ -116,6 +97,23 @@ std::optional<Match3DisjReduction> find_match3_disj_reduction_at(int n, int M, u
         }
       }
     }
+  if (candidates) *candidates = tried;
+  return std::nullopt;
+}
+
+std::optional<Match3DisjReduction> find_match3_disj_reduction(int n, unsigned threads, int max_M,
+                                                              std::uint64_t* candidates) {
+  // The search at each M in turn: the same candidates in the same order (the count included).
+  std::uint64_t tried = 0;
+  for (int M = 2 * n + 2; M <= max_M; ++M) {
+    std::uint64_t at_M = 0;
+    auto r = find_match3_disj_reduction_at(n, M, threads, &at_M);
+    tried += at_M;
+    if (r) {
+      if (candidates) *candidates = tried;
+      return r;
+    }
+  }
   if (candidates) *candidates = tried;
   return std::nullopt;
 }

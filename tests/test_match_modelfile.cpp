@@ -98,6 +98,22 @@ void require_same_check(const BuiltIn& a, const Match2TableCheckResult& b) {
   CHECK(a.sweep.unmatched.stat_upper == b.sweep.unmatched.stat_upper);
 }
 
+// The field a reader refuses after `edit` changes m's file ("" when the file is accepted); the
+// message must be one line.
+template <class Edit>
+std::string refused_field(const Match2TableModel& m, Edit edit) {
+  SafetensorsFile f = match2_table_model_file(m);
+  edit(f);
+  const std::vector<unsigned char> bytes = serialize_safetensors(f);
+  try {
+    match2_table_model_from("m.st", parse_safetensors("m.st", bytes.data(), bytes.size()));
+  } catch (const ModelFileError& e) {
+    CHECK(std::string(e.what()).find('\n') == std::string::npos);
+    return e.field();
+  }
+  return std::string();
+}
+
 }  // namespace
 
 TEST_CASE("exact reals: one spelling, trigonometric values enclosed and rounded correctly", "[modelfile][match]") {
@@ -135,18 +151,7 @@ TEST_CASE("match2-table: the reader keeps every entry and refuses bad files nami
   CHECK(back.dtypes == "F64+exact");
   CHECK(back.metadata.at("format_version") == "2");
 
-  auto refusal = [&](auto edit) {
-    SafetensorsFile f = match2_table_model_file(m);
-    edit(f);
-    const std::vector<unsigned char> bytes = serialize_safetensors(f);
-    try {
-      match2_table_model_from("m.st", parse_safetensors("m.st", bytes.data(), bytes.size()));
-    } catch (const ModelFileError& e) {
-      CHECK(std::string(e.what()).find('\n') == std::string::npos);
-      return e.field();
-    }
-    return std::string();
-  };
+  auto refusal = [&](auto edit) { return refused_field(m, edit); };
   CHECK(refusal([](SafetensorsFile&) {}).empty());
   CHECK(refusal([](SafetensorsFile& f) { f.metadata["class"] = "qsa-table"; }) == "__metadata__.class");
   CHECK(refusal([](SafetensorsFile& f) { f.metadata["format_version"] = "1"; }) == "__metadata__.format_version");
@@ -509,18 +514,7 @@ TEST_CASE("match2-table: the residual-free construction is written exactly and r
   CHECK(match2_table_model_of_no_residual_construction(5, 16, c).threshold_linear.at(128).lower() ==
         match2nr_axis_threshold(16, 128).lower());
 
-  auto refusal = [&](auto edit) {
-    SafetensorsFile f = match2_table_model_file(m);
-    edit(f);
-    const std::vector<unsigned char> bytes = serialize_safetensors(f);
-    try {
-      match2_table_model_from("m.st", parse_safetensors("m.st", bytes.data(), bytes.size()));
-    } catch (const ModelFileError& e) {
-      CHECK(std::string(e.what()).find('\n') == std::string::npos);
-      return e.field();
-    }
-    return std::string();
-  };
+  auto refusal = [&](auto edit) { return refused_field(m, edit); };
   CHECK(refusal([](SafetensorsFile&) {}).empty());
   CHECK(refusal([](SafetensorsFile& f) { f.metadata["psi_matched"] = "above"; }) == "__metadata__.psi_matched");
   CHECK(refusal([](SafetensorsFile& f) { f.tensors.erase("psi_threshold_linear"); f.tensors.erase("psi_threshold_linear.exact"); }) ==
