@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "checks/usage_error.hpp"
+#include "model/qsa_embedding.hpp"
 #include "numeric/rational.hpp"
 #include "enumerate/mpi_shard.hpp"
 
@@ -458,12 +459,14 @@ ParamDef semantics() {
   d.value_hint = "SEMANTICS";
   return d;
 }
-ParamDef N() { return int_row("--N", 1, 100000, 16, "number of tokens"); }
-ParamDef q() { return int_row("--q", 1, 100000, 2, "subset size q"); }
-ParamDef d() { return int_row("--d", 1, 4096, 1, "value width d'"); }
+// The shared rows take the qSA constructions' limits (QsaEmbeddingParams); other commands narrow
+// them with their own configuration's limits.
+ParamDef N() { return int_row("--N", QsaEmbeddingParams::kN.lo, QsaEmbeddingParams::kN.hi, 16, "number of tokens"); }
+ParamDef q() { return int_row("--q", 1, QsaEmbeddingParams::kN.hi, 2, "subset size q"); }
+ParamDef d() { return int_row("--d", QsaEmbeddingParams::kD.lo, QsaEmbeddingParams::kD.hi, 1, "value width d'"); }
 ParamDef M() { return int_row("--M", 2, 1 << 30, 16, "modulus (token values in 0..M-1)"); }
 ParamDef m() { return int_row("--m", 1, 64, 1, "embedding width of the model under test"); }
-ParamDef mk() { return int_row("--mk", 0, 4096, 0, "key width m' (0 = default ceil(2 q log2 N) + 8)"); }
+ParamDef mk() { return int_row("--mk", 0, QsaEmbeddingParams::kMk.hi, 0, "key width m' (0 = default ceil(2 q log2 N) + 8)"); }
 ParamDef eps() {
   ParamDef d = row("--eps", ParamKind::Rational, "accuracy epsilon in (0,1), exact decimal or p/q");
   d.rational = RationalRange::OpenUnit;

@@ -26,12 +26,12 @@ std::vector<std::string> qsa_embedding_names() {
 }
 
 void QsaEmbeddingParams::validate() const {
-  check_field_range("N", N, 1, 100000);
+  check_field_range("N", N, kN);
   check_field_range("q", q, 1, N);
-  check_field_range("d", d, 1, 4096);
+  check_field_range("d", d, kD);
   if (!(eps > 0 && eps < 1)) throw ConfigError("eps", "must be in (0, 1) (got " + to_exact_decimal_or_fraction(eps) + ")");
   if (c && *c < 0) throw ConfigError("c", "must be >= 0 (got " + to_exact_decimal_or_fraction(*c) + ")");
-  if (mk != 0) check_field_range("mk", mk, 1, 4096);
+  if (mk != 0) check_field_range("mk", mk, kMk);
   if (strategy != "lp" && strategy != "least-norm")
     throw ConfigError("strategy", "must be lp or least-norm (got '" + strategy + "')");
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/field_checks.hpp"
 #include "model/matrix.hpp"
 #include "numeric/rational.hpp"
 
@@ -35,6 +36,7 @@ class QsaEmbedding {
 
 // Parameters shared by the qSA constructions; a construction ignores what it does not use.
 struct QsaEmbeddingParams {
+  static constexpr FieldLimits kN{1, 100000}, kD{1, 4096}, kMk{1, 4096};  // q in 1..N; mk 0 = default
   int N = 8, q = 2, d = 1;
   Rational eps = Rational(1, 10);
   std::optional<Rational> c;  // temperature override; default = the construction's own
