@@ -9,7 +9,10 @@ reps="${1:-5}"
 exec /usr/bin/python3 - "$bin" "$reps" <<'PY'
 import os, resource, statistics, subprocess, sys, time
 binary, reps = sys.argv[1], int(sys.argv[2])
-work = [["check", "qsa-cyclic", "--N", "64", "--q", "4", "--eps", "0.01"], ["check", "match2", "--N", "8", "--M", "16"]]
+# Two short checks (a fixed cost of start, calibration and chunking is part of them) and one of
+# about 2 s on one thread.
+work = [["check", "qsa-cyclic", "--N", "64", "--q", "4", "--eps", "0.01"], ["check", "match2", "--N", "8", "--M", "16"],
+        ["check", "match2", "--N", "10", "--M", "16"]]
 def load():
     return open("/proc/loadavg").read().split()[0]
 print(f"CPUs usable: {len(os.sched_getaffinity(0))}; load average (1 min) at start {load()}")
