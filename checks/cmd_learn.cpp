@@ -621,13 +621,6 @@ ParamTable learn_params(bool sweep) {
     d.help = help;
     return d.with_range(lo, hi).with_default(def);
   };
-  auto flag_row = [](const char* flag, const char* help) {
-    ParamDef d;
-    d.flag = flag;
-    d.kind = ParamKind::Flag;
-    d.help = help;
-    return d;
-  };
   auto real_row = [](const char* flag, const char* def, const char* help, const char* range) {
     ParamDef d;
     d.flag = flag;
@@ -670,7 +663,7 @@ ParamTable learn_params(bool sweep) {
   t.push_back(int_row("--q", 1, 1024, 2, "subset size q, at most N"));
   t.push_back(int_row("--d", 1, 256, 2, "value width d'"));
   t.push_back(int_row("--m", 0, 4096, 0, "attention: width of queries and keys (0 = N)"));
-  t.push_back(flag_row("--no-scale", "attention: no learned scalar on the query"));
+  t.push_back(param::flag("--no-scale", "attention: no learned scalar on the query"));
   t.push_back(int_row("--width", 1, 16384, 256, "fc: hidden width"));
   t.push_back(int_row("--depth", 1, 64, 2, "fc: hidden layers"));
   t.push_back(int_row("--hidden", 1, 4096, 64, "lstm: hidden size per direction"));
@@ -697,8 +690,8 @@ ParamTable learn_params(bool sweep) {
   dtype.kind = ParamKind::Choice;
   dtype.help = "dtype of the written model file";
   t.push_back(dtype.with_choices({"F64", "F32"}, "F64"));
-  t.push_back(flag_row("--no-certify", "skip the certified check of trained attention units"));
-  t.push_back(flag_row("--no-min-p", "skip min-p (embed and arith, float:P) of trained attention units"));
+  t.push_back(param::flag("--no-certify", "skip the certified check of trained attention units"));
+  t.push_back(param::flag("--no-min-p", "skip min-p (embed and arith, float:P) of trained attention units"));
   t.push_back(param::p_min().with_range(2, 4096).with_help("min-p of a trained unit: smallest P"));
   t.push_back(param::p_max().with_range(2, 4096).with_default(24).at_least("--p-min").with_help("min-p of a trained unit: largest P"));
   ParamDef gnuplot;

@@ -45,14 +45,6 @@ ParamDef int_param(const std::string& flag, long long lo, long long hi, long lon
   return d.with_default(def);
 }
 
-ParamDef flag_param(const std::string& flag, const std::string& help) {
-  ParamDef d;
-  d.flag = flag;
-  d.kind = ParamKind::Flag;
-  d.help = help;
-  return d;
-}
-
 ParamTable learn_match2_params() {
   ParamDef lr;
   lr.flag = "--lr";
@@ -68,13 +60,13 @@ ParamTable learn_match2_params() {
       {param::N().with_range(2, 64).with_default(4), param::M().with_range(2, 4096).with_default(8),
        param::m().with_range(1, 16).with_default(4).with_help("query and key width k").with_field("k"),
        param::d().with_range(1, 16).with_default(4).with_help("value width d"),
-       flag_param("--no-residual", "no residual table (out_i = attention output only)"),
+       param::flag("--no-residual", "no residual table (out_i = attention output only)"),
        int_param("--samples", 1, 1000000, 2000, "training inputs (each has N labelled tokens)"),
        int_param("--validation", 1, 1000000, 500, "held-out inputs for early stopping"),
        int_param("--test", 1, 1000000, 2000, "held-out inputs for the reported test error"),
        int_param("--epochs", 1, 100000, 300, "maximum epochs"), int_param("--batch", 1, 100000, 64, "minibatch size"),
        int_param("--patience", 1, 100000, 40, "stop after this many epochs without a lower validation loss"), lr, out,
-       flag_param("--no-certify", "skip the certified check of the trained unit")},
+       param::flag("--no-certify", "skip the certified check of the trained unit")},
       false);
   // Training is reproducible only with one thread, so one is the default here.
   for (auto& row : t)

@@ -81,14 +81,6 @@ void check_no_residual_flags(const MatchCliOptions& o) {
   if (o.flip) throw UsageError("--flip-query-sign", "not available with --no-residual");
 }
 
-ParamDef flag_row(const std::string& flag, const std::string& help) {
-  ParamDef d;
-  d.flag = flag;
-  d.kind = ParamKind::Flag;
-  d.help = help;
-  return d;
-}
-
 // eval: --N is the number of --input tokens; given, it must agree.
 ParamDef eval_N(ParamDef d) {
   return d.with_computed_default("the number of --input tokens").with_help("number of tokens; when given, must equal the --input count");
@@ -100,8 +92,8 @@ ParamTable match2_params(bool eval) {
   ParamTable t = {eval ? eval_N(N) : N,
                   param::M().with_range(Match2Config::kM).with_default(16),
                   param::c().with_help("temperature (exact rational)").with_computed_default("slightly above (1/g) ln((N-1)(4-g)/g)"),
-                  flag_row("--flip-query-sign", "negative twin: query c(cos, +sin) instead of c(cos, -sin)"),
-                  flag_row("--no-residual", "residual-free variant (m = 4, psi sees only the attention output; exact/embed only)")};
+                  param::flag("--flip-query-sign", "negative twin: query c(cos, +sin) instead of c(cos, -sin)"),
+                  param::flag("--no-residual", "residual-free variant (m = 4, psi sees only the attention output; exact/embed only)")};
   // With --model the file is the model: the construction's own parameters would be ignored.
   ParamDef model = param::file("--model", "model file of class match2-table instead of the construction (docs/model-format.md)");
   for (const char* f : {"--N", "--M", "--c", "--flip-query-sign", "--no-residual"}) model = model.excluding(f);
@@ -167,7 +159,7 @@ ParamTable match3_params(bool eval) {
   ParamTable t = {eval ? eval_N(N) : N,
                   param::M().with_range(Match3Config::kM).with_default(9),
                   param::c().with_help("temperature C (exact rational)").with_computed_default("slightly above (1/g) ln((N^2-1)(4-g)/g)"),
-                  flag_row("--flip-query-sign", "negative twin: last query entry +C sin instead of -C sin")};
+                  param::flag("--flip-query-sign", "negative twin: last query entry +C sin instead of -C sin")};
   if (eval) t.push_back(tokens_input("comma-separated token values in 0..M-1, e.g. 3,5,1"));
   return with_common(t);
 }

@@ -229,14 +229,6 @@ void run_export_match2(const Match2ExportOptions& o) {
   emit(out, o.common, 0);
 }
 
-ParamDef flag_row(const std::string& flag, const std::string& help) {
-  ParamDef d;
-  d.flag = flag;
-  d.kind = ParamKind::Flag;
-  d.help = help;
-  return d;
-}
-
 ParamTable export_match_params(FieldLimits N_limits, FieldLimits M_limits, int default_N, int default_M,
                                const std::string& c_default, const std::string& flip_help, bool no_residual_flag) {
   ParamDef dtype;
@@ -245,9 +237,9 @@ ParamTable export_match_params(FieldLimits N_limits, FieldLimits M_limits, int d
   dtype.help = "exact (F64 + exact companions) or a stored dtype";
   ParamTable t = {param::N().with_range(N_limits).with_default(default_N), param::M().with_range(M_limits).with_default(default_M),
                   param::c().with_help("temperature (exact rational)").with_computed_default(c_default),
-                  flag_row("--flip-query-sign", flip_help)};
+                  param::flag("--flip-query-sign", flip_help)};
   if (no_residual_flag)
-    t.push_back(flag_row("--no-residual", "the residual-free construction (m = 4; psi = sqnorm-or-abs-linear, default c as "
+    t.push_back(param::flag("--no-residual", "the residual-free construction (m = 4; psi = sqnorm-or-abs-linear, default c as "
                                           "check match2 --no-residual)"));
   t.push_back(param::file("--out", "model file to write (safetensors)").as_required());
   t.push_back(dtype.with_choices({"exact", "F64", "F32", "BF16", "F16"}, "exact"));

@@ -175,6 +175,8 @@ ParamDef mode();
 ParamDef p_min();
 ParamDef p_max();
 ParamDef file(const std::string& flag, const std::string& help);
+// An on/off switch.
+ParamDef flag(const std::string& flag, const std::string& help);
 }  // namespace param
 
 }  // namespace attnbounds

@@ -115,8 +115,15 @@ TEST_CASE("replay's filtered worst row agrees with every row evaluated at 320 bi
       if (b.upper > max_hi) max_hi = b.upper;
       any_above = any_above || b.lower > bound;
     }
+    // Without the filter (MPFI alone) the report is the same.
+    const ReplayReport plain = replay_qsa_certificate(path, 1, false);
     for (unsigned threads : {1u, 2u}) {
       const ReplayReport r = replay_qsa_certificate(path, threads);
+      CHECK(r.verdict == plain.verdict);
+      CHECK(r.worst_lower == plain.worst_lower);
+      CHECK(r.worst_upper == plain.worst_upper);
+      CHECK(r.worst_S == plain.worst_S);
+      CHECK(r.first_bad_S == plain.first_bad_S);
       CHECK(r.rows == truth.size());
       CHECK(r.verdict == (any_above ? Verdict::Fails : Verdict::Holds));
       // The reported enclosure contains the true maximum ...

@@ -152,7 +152,7 @@ struct Tally {
 // combined in file order, so the result does not depend on the thread count or the batch size.
 class StreamingReplay : public QsaCertificateConsumer {
  public:
-  explicit StreamingReplay(unsigned threads) : threads_(threads) {}
+  StreamingReplay(unsigned threads, bool double_filter) : threads_(threads), double_filter_(double_filter) {}
 
   void begin(const QsaCertificateHeader& h) override {
     h_ = h;
@@ -316,7 +316,9 @@ class StreamingReplay : public QsaCertificateConsumer {
           for (std::uint64_t i = b; i < e; ++i) {
             prepare(rows[i], w);
             int state = 0;  // 1 within bound, -1 above, 0 undecided
-            if (auto f = row_filter(w.num_enc, w.den_enc, same_score(w), rows[i].S, w.member, q)) {
+            std::optional<DInterval> f;
+            if (double_filter_) f = row_filter(w.num_enc, w.den_enc, same_score(w), rows[i].S, w.member, q);
+            if (f) {
               if (f->upper() <= hold_below_) state = 1;        // ≤ bound − slack
               else if (f->lower() > fail_above_) state = -1;   // > bound
               row_lo_[i] = f->lower();
@@ -399,6 +401,7 @@ class StreamingReplay : public QsaCertificateConsumer {
   }
 
   unsigned threads_;
+  bool double_filter_;
   QsaCertificateHeader h_;
   Semantics sem_;
   Rational slack_;
@@ -419,7 +422,7 @@ class StreamingReplay : public QsaCertificateConsumer {
 
 }  // namespace
 
-ReplayReport replay_qsa_certificate(const std::string& path, unsigned threads) {
+ReplayReport replay_qsa_certificate(const std::string& path, unsigned threads, bool double_filter) {
   try {
     require_regular_input(path, kMaxCertificateBytes);
   } catch (const std::invalid_argument& e) {
@@ -429,7 +432,7 @@ ReplayReport replay_qsa_certificate(const std::string& path, unsigned threads) {
   if (!is) throw std::invalid_argument("replay: cannot read '" + path + "'");
   // Rows are evaluated while the file is read, but a verdict exists only once the reader has
   // accepted the whole file: any defect, however late, is an error and no report.
-  StreamingReplay replay(threads);
+  StreamingReplay replay(threads, double_filter);
   const CertificateEncoding enc = read_qsa_certificate(is, replay);
   ReplayReport rep = replay.report();
   rep.encoding = certificate_encoding_name(enc);
