@@ -53,6 +53,13 @@ ls "$prefix"/lib/libattnbounds.* >/dev/null 2>&1 || fail "library not installed"
 [[ ! -e $prefix/include/attnbounds/checks/reproduce ]] || fail "the reproduce harness must not be installed"
 if grep -q -a -F "$src" "$prefix/bin/attnbounds"; then fail "the source path $src is compiled into the binary"; fi
 expect_run 0 '"name": "qsa-cyclic"' "$prefix/bin/attnbounds" list --json
+# The installed executable finds the LibTorch trainer plugin in the installed tree (when this
+# build has one) and trains; without it, learn says so with exit 2.
+if [[ -e $prefix/lib/attnbounds/libattnbounds_torch.so ]]; then
+  expect_run 0 'wrote' "$prefix/bin/attnbounds" learn match2 --N 4 --M 8 --samples 20 --epochs 1 --out "$work/learn-run"
+else
+  expect_run 2 'no LibTorch trainer' "$prefix/bin/attnbounds" learn match2 --N 4 --M 8 --out "$work/learn-run"
+fi
 
 "$cmake" -S "$src/tests/consumer" -B "$work/installed" -DCMAKE_PREFIX_PATH="$prefix" "${settings[@]}" \
   >"$work/installed.configure.log" || fail "configure against the prefix failed (see $work/installed.configure.log)"
