@@ -614,13 +614,8 @@ void run_learn_sweep(const LearnOptions& o) {
 // The parameter table of learn qsa (sweep = false) or learn qsa-sweep: the ranges are those
 // QsaLearnConfig::validate enforces, so a bad value is refused by the flag before any training.
 ParamTable learn_params(bool sweep) {
-  auto int_row = [](const char* flag, long long lo, long long hi, long long def, const char* help) {
-    ParamDef d;
-    d.flag = flag;
-    d.kind = ParamKind::Int;
-    d.help = help;
-    return d.with_range(lo, hi).with_default(def);
-  };
+  using Q = QsaLearnConfig;
+  using T = TrainingLimits;
   auto real_row = [](const char* flag, const char* def, const char* help, const char* range) {
     ParamDef d;
     d.flag = flag;
@@ -642,14 +637,14 @@ ParamTable learn_params(bool sweep) {
     N.kind = ParamKind::IntList;
     N.help = "comma-separated numbers of tokens";
     N.value_hint = "list";
-    t.push_back(N.with_range(2, 1024).with_default("8,16"));
+    t.push_back(N.with_range(Q::kN).with_default("8,16"));
     ParamDef samples;
     samples.flag = "--samples";
     samples.kind = ParamKind::IntList;
     samples.help = "comma-separated training-set sizes";
     samples.value_hint = "list";
-    t.push_back(samples.with_range(1, 10000000).with_default("100,300,1000"));
-    t.push_back(int_row("--seeds", 1, 100, 1, "seeds per point (seed, seed+1, ...)"));
+    t.push_back(samples.with_range(Q::kSamples).with_default("100,300,1000"));
+    t.push_back(param::integer("--seeds", {1, 100}, 1, "seeds per point (seed, seed+1, ...)"));
     t.push_back(real_row("--target", "0.1", "mean test error that counts as learned, in (0, 10]", "(0, 10]"));
   } else {
     ParamDef family;
@@ -657,27 +652,27 @@ ParamTable learn_params(bool sweep) {
     family.kind = ParamKind::Choice;
     family.help = "model family";
     t.push_back(family.with_choices({"attention", "fc", "lstm"}, "attention"));
-    t.push_back(int_row("--N", 2, 1024, 8, "number of tokens"));
-    t.push_back(int_row("--samples", 1, 10000000, 1000, "training samples"));
+    t.push_back(param::integer("--N", Q::kN, 8, "number of tokens"));
+    t.push_back(param::integer("--samples", Q::kSamples, 1000, "training samples"));
   }
-  t.push_back(int_row("--q", 1, 1024, 2, "subset size q, at most N"));
-  t.push_back(int_row("--d", 1, 256, 2, "value width d'"));
-  t.push_back(int_row("--m", 0, 4096, 0, "attention: width of queries and keys (0 = N)"));
+  t.push_back(param::integer("--q", {1, Q::kN.hi}, 2, "subset size q, at most N"));
+  t.push_back(param::integer("--d", Q::kD, 2, "value width d'"));
+  t.push_back(param::integer("--m", Q::kK, 0, "attention: width of queries and keys (0 = N)"));
   t.push_back(param::flag("--no-scale", "attention: no learned scalar on the query"));
-  t.push_back(int_row("--width", 1, 16384, 256, "fc: hidden width"));
-  t.push_back(int_row("--depth", 1, 64, 2, "fc: hidden layers"));
-  t.push_back(int_row("--hidden", 1, 4096, 64, "lstm: hidden size per direction"));
+  t.push_back(param::integer("--width", Q::kWidth, 256, "fc: hidden width"));
+  t.push_back(param::integer("--depth", Q::kDepth, 2, "fc: hidden layers"));
+  t.push_back(param::integer("--hidden", Q::kHidden, 64, "lstm: hidden size per direction"));
   ParamDef inputs;
   inputs.flag = "--inputs";
   inputs.kind = ParamKind::Choice;
   inputs.help = "z_i uniform in the unit ball or on the unit sphere";
   t.push_back(inputs.with_choices({"ball", "sphere"}, "ball"));
-  t.push_back(int_row("--validation", 1, 1000000, 500, "validation samples (early stopping)"));
-  t.push_back(int_row("--test", 1, 1000000, 1000, "held-out test samples"));
-  t.push_back(int_row("--epochs", 1, 100000, 200, "maximum epochs"));
-  t.push_back(int_row("--batch", 1, 100000, 64, "minibatch size"));
+  t.push_back(param::integer("--validation", T::kValidation, 500, "validation samples (early stopping)"));
+  t.push_back(param::integer("--test", T::kTest, 1000, "held-out test samples"));
+  t.push_back(param::integer("--epochs", T::kEpochs, 200, "maximum epochs"));
+  t.push_back(param::integer("--batch", T::kBatch, 64, "minibatch size"));
   t.push_back(real_row("--lr", "0.01", "Adam learning rate, in (0, 10]", "(0, 10]"));
-  t.push_back(int_row("--patience", 1, 100000, 20, "stop after this many epochs without a better validation loss"));
+  t.push_back(param::integer("--patience", T::kPatience, 20, "stop after this many epochs without a better validation loss"));
   ParamDef precision;
   precision.flag = "--precision";
   precision.kind = ParamKind::Choice;

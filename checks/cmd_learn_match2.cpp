@@ -36,15 +36,6 @@ struct LearnMatch2Options {
   std::string out;
 };
 
-ParamDef int_param(const std::string& flag, long long lo, long long hi, long long def, const std::string& help) {
-  ParamDef d;
-  d.flag = flag;
-  d.kind = ParamKind::Int;
-  d.lo = lo, d.hi = hi;
-  d.help = help;
-  return d.with_default(def);
-}
-
 ParamTable learn_match2_params() {
   ParamDef lr;
   lr.flag = "--lr";
@@ -57,21 +48,22 @@ ParamTable learn_match2_params() {
   out.help = "output directory (created if its parent exists): model.safetensors, history.csv, result.json";
   out.value_hint = "DIR";
   ParamTable t = with_common(
-      {param::N().with_range(2, 64).with_default(4), param::M().with_range(2, 4096).with_default(8),
-       param::m().with_range(1, 16).with_default(4).with_help("query and key width k").with_field("k"),
-       param::d().with_range(1, 16).with_default(4).with_help("value width d"),
+      {param::N().with_range(Match2LearnConfig::kN).with_default(4), param::M().with_range(Match2LearnConfig::kM).with_default(8),
+       param::m().with_range(Match2LearnConfig::kWidth).with_default(4).with_help("query and key width k").with_field("k"),
+       param::d().with_range(Match2LearnConfig::kWidth).with_default(4).with_help("value width d"),
        param::flag("--no-residual", "no residual table (out_i = attention output only)"),
-       int_param("--samples", 1, 1000000, 2000, "training inputs (each has N labelled tokens)"),
-       int_param("--validation", 1, 1000000, 500, "held-out inputs for early stopping"),
-       int_param("--test", 1, 1000000, 2000, "held-out inputs for the reported test error"),
-       int_param("--epochs", 1, 100000, 300, "maximum epochs"), int_param("--batch", 1, 100000, 64, "minibatch size"),
-       int_param("--patience", 1, 100000, 40, "stop after this many epochs without a lower validation loss"), lr, out,
+       param::integer("--samples", Match2LearnConfig::kSamples, 2000, "training inputs (each has N labelled tokens)"),
+       param::integer("--validation", TrainingLimits::kValidation, 500, "held-out inputs for early stopping"),
+       param::integer("--test", TrainingLimits::kTest, 2000, "held-out inputs for the reported test error"),
+       param::integer("--epochs", TrainingLimits::kEpochs, 300, "maximum epochs"),
+       param::integer("--batch", TrainingLimits::kBatch, 64, "minibatch size"),
+       param::integer("--patience", TrainingLimits::kPatience, 40, "stop after this many epochs without a lower validation loss"), lr, out,
        param::flag("--no-certify", "skip the certified check of the trained unit")},
       false);
   // Training is reproducible only with one thread, so one is the default here.
   for (auto& row : t)
     if (row.flag == "--threads")
-      row = row.with_range(1, 1024).with_default(1).with_help(
+      row = row.with_range(TrainingLimits::kThreads).with_default(1).with_help(
           "Torch intra-op threads and checker threads (1: training is bit-reproducible; more threads may change the trained tables)");
   return t;
 }

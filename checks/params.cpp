@@ -419,6 +419,9 @@ ParamDef int_row(const std::string& flag, long long lo, long long hi, long long 
 
 ParamDef json() { return row("--json", ParamKind::Flag, "print one JSON object on stdout"); }
 ParamDef flag(const std::string& flag, const std::string& help) { return row(flag, ParamKind::Flag, help); }
+ParamDef integer(const std::string& flag, FieldLimits limits, long long def, const std::string& help) {
+  return int_row(flag, limits.lo, limits.hi, def, help);
+}
 ParamDef threads() {
   return int_row("--threads", 0, 1024, 0,
                  "worker threads (0 = every CPU the process may use, see taskset); results do not depend on it");

@@ -177,6 +177,8 @@ ParamDef p_max();
 ParamDef file(const std::string& flag, const std::string& help);
 // An on/off switch.
 ParamDef flag(const std::string& flag, const std::string& help);
+// An integer in the range a configuration declares.
+ParamDef integer(const std::string& flag, FieldLimits limits, long long def, const std::string& help);
 }  // namespace param
 
 }  // namespace attnbounds

@@ -22,4 +22,20 @@ std::uint64_t uniform_below(std::mt19937_64& g, std::uint64_t n) {
   return v % n;
 }
 
+void require_config_limits(const char* field, long double v, FieldLimits limits) {
+  require_config_field(v >= limits.lo && v <= limits.hi, field,
+                       "in " + std::to_string(limits.lo) + ".." + std::to_string(limits.hi), v);
+}
+
+void validate_training_schedule(std::int64_t validation, std::int64_t test, int epochs, int batch, double lr,
+                                int patience, int threads) {
+  require_config_limits("validation", static_cast<long double>(validation), TrainingLimits::kValidation);
+  require_config_limits("test", static_cast<long double>(test), TrainingLimits::kTest);
+  require_config_limits("epochs", epochs, TrainingLimits::kEpochs);
+  require_config_limits("batch", batch, TrainingLimits::kBatch);
+  require_config_field(std::isfinite(lr) && lr > 0 && lr <= 10, "lr", "in (0, 10]", lr);
+  require_config_limits("patience", patience, TrainingLimits::kPatience);
+  require_config_limits("threads", threads, TrainingLimits::kThreads);
+}
+
 }  // namespace attnbounds

@@ -5,7 +5,21 @@
 #include <random>
 #include <string>
 
+#include "core/field_checks.hpp"
+
 namespace attnbounds {
+
+// The training schedule every learn configuration has, with its limits; the limits are also the
+// ranges of the command-line flags.
+struct TrainingLimits {
+  static constexpr FieldLimits kValidation{1, 1000000}, kTest{1, 1000000}, kEpochs{1, 100000}, kBatch{1, 100000},
+      kPatience{1, 100000}, kThreads{1, 1024};
+};
+// Throws ConfigError naming the first field outside its TrainingLimits, or lr outside (0, 10].
+void validate_training_schedule(std::int64_t validation, std::int64_t test, int epochs, int batch, double lr,
+                                int patience, int threads);
+// require_config_field for a range given as limits ("in lo..hi").
+void require_config_limits(const char* field, long double v, FieldLimits limits);
 
 // Throws ConfigError(field, "must be <range> (got <got>)") unless ok.
 void require_config_field(bool ok, const char* field, const std::string& range, long double got);

@@ -19,18 +19,12 @@ constexpr auto require = require_config_field;
 }  // namespace
 
 void Match2LearnConfig::validate() const {
-  require(N >= 2 && N <= 64, "N", "in 2..64", N);
-  require(M >= 2 && M <= 4096, "M", "in 2..4096", M);
-  require(k >= 1 && k <= kMatch2TableMaxWidth, "k", "in 1..16", k);
-  require(d >= 1 && d <= kMatch2TableMaxWidth, "d", "in 1..16", d);
-  require(samples >= 1 && samples <= 1000000, "samples", "in 1..10^6", static_cast<long double>(samples));
-  require(validation >= 1 && validation <= 1000000, "validation", "in 1..10^6", static_cast<long double>(validation));
-  require(test >= 1 && test <= 1000000, "test", "in 1..10^6", static_cast<long double>(test));
-  require(epochs >= 1 && epochs <= 100000, "epochs", "in 1..100000", epochs);
-  require(batch >= 1 && batch <= 100000, "batch", "in 1..100000", batch);
-  require(std::isfinite(lr) && lr > 0 && lr <= 10, "lr", "in (0, 10]", lr);
-  require(patience >= 1 && patience <= 100000, "patience", "in 1..100000", patience);
-  require(threads >= 1 && threads <= 1024, "threads", "in 1..1024", threads);
+  require_config_limits("N", N, kN);
+  require_config_limits("M", M, kM);
+  require_config_limits("k", k, kWidth);
+  require_config_limits("d", d, kWidth);
+  require_config_limits("samples", static_cast<long double>(samples), kSamples);
+  validate_training_schedule(validation, test, epochs, batch, lr, patience, threads);
 }
 
 double Match2Samples::matched_fraction() const {

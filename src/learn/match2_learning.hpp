@@ -19,6 +19,7 @@
 namespace attnbounds {
 
 struct Match2LearnConfig {
+  static constexpr FieldLimits kN{2, 64}, kM{2, 4096}, kWidth{1, kMatch2TableMaxWidth}, kSamples{1, 1000000};
   int N = 4, M = 8;
   int k = 4, d = 4;                  // query/key width, value width (both <= kMatch2TableMaxWidth)
   bool residual = true;              // a residual table over token values

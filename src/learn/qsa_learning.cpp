@@ -34,21 +34,15 @@ constexpr auto require = require_config_field;
 }  // namespace
 
 void QsaLearnConfig::validate() const {
-  require(N >= 2 && N <= 1024, "N", "in 2..1024", N);
+  require_config_limits("N", N, kN);
   require(q >= 1 && q <= N, "q", "in 1..N = 1.." + std::to_string(N), q);
-  require(d >= 1 && d <= 256, "d", "in 1..256", d);
-  require(k >= 0 && k <= 4096, "m", "in 0..4096 (0 = N)", k);
-  require(samples >= 1 && samples <= 10000000, "samples", "in 1..10^7", static_cast<long double>(samples));
-  require(validation >= 1 && validation <= 1000000, "validation", "in 1..10^6", static_cast<long double>(validation));
-  require(test >= 1 && test <= 1000000, "test", "in 1..10^6", static_cast<long double>(test));
-  require(epochs >= 1 && epochs <= 100000, "epochs", "in 1..100000", epochs);
-  require(batch >= 1 && batch <= 100000, "batch", "in 1..100000", batch);
-  require(std::isfinite(lr) && lr > 0 && lr <= 10, "lr", "in (0, 10]", lr);
-  require(patience >= 1 && patience <= 100000, "patience", "in 1..100000", patience);
-  require(width >= 1 && width <= 16384, "width", "in 1..16384", width);
-  require(depth >= 1 && depth <= 64, "depth", "in 1..64", depth);
-  require(hidden >= 1 && hidden <= 4096, "hidden", "in 1..4096", hidden);
-  require(threads >= 1 && threads <= 1024, "threads", "in 1..1024", threads);
+  require_config_limits("d", d, kD);
+  require(k >= kK.lo && k <= kK.hi, "m", "in 0..4096 (0 = N)", k);
+  require_config_limits("samples", static_cast<long double>(samples), kSamples);
+  require_config_limits("width", width, kWidth);
+  require_config_limits("depth", depth, kDepth);
+  require_config_limits("hidden", hidden, kHidden);
+  validate_training_schedule(validation, test, epochs, batch, lr, patience, threads);
   require(pattern_tokens >= 0 && pattern_tokens <= N, "pattern_tokens", "in 0..N", pattern_tokens);
   // The stored sets hold (d + q) numbers per token; one batch is encoded densely (N × N multi-hot).
   const long double stored = static_cast<long double>(samples + validation + test) * N * (d + q);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "learn/learn_common.hpp"
 #include "modelfile/qsa_model.hpp"
 
 namespace attnbounds {
@@ -23,6 +24,8 @@ const char* learn_family_name(LearnFamily f);
 
 struct QsaLearnConfig {
   LearnFamily family = LearnFamily::Attention;
+  static constexpr FieldLimits kN{2, 1024}, kD{1, 256}, kK{0, 4096}, kSamples{1, 10000000}, kWidth{1, 16384},
+      kDepth{1, 64}, kHidden{1, 4096};  // q in 1..N
   int N = 8, q = 2, d = 2;
   // Attention: embedding width k of queries and keys (0 = N), and whether a learned scalar
   // multiplies the query (the temperature).

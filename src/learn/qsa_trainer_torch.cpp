@@ -8,6 +8,7 @@
 #include <numeric>
 #include <random>
 
+#include "learn/torch_common.hpp"
 #include "learn/qsa_learning.hpp"
 
 namespace attnbounds {
@@ -139,22 +140,9 @@ Evaluation evaluate(QsaNet& net, AttentionNet* attn, const QsaSamples& s, int ba
   return e;
 }
 
-std::vector<torch::Tensor> snapshot(QsaNet& net) {
-  std::vector<torch::Tensor> v;
-  for (const auto& p : net.parameters()) v.push_back(p.detach().clone());
-  return v;
-}
-
-void restore(QsaNet& net, const std::vector<torch::Tensor>& v) {
-  torch::NoGradGuard no_grad;
-  auto params = net.parameters();
-  for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(v[i]);
-}
-
-std::vector<double> doubles_of(const torch::Tensor& t) {
-  torch::Tensor c = t.detach().to(torch::kDouble).contiguous();
-  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-}
+using torch_common::doubles_of;
+using torch_common::restore;
+using torch_common::snapshot;
 
 }  // namespace
 
