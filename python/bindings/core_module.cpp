@@ -16,6 +16,7 @@
 #include "certify/qsa_checker.hpp"
 #include "checks/builtin_commands.hpp"
 #include "checks/command_line.hpp"
+#include "checks/min_p.hpp"
 #include "core/config_error.hpp"
 #include "core/size_limit_error.hpp"
 #include "enumerate/combinatorics.hpp"
@@ -157,12 +158,7 @@ py::dict min_p_qsa(const std::string& construction, int N, int q, int d, const s
                    int p_max, std::uint64_t seed, int threads) {
   if (format != "float" && format != "fixed") throw ConfigError("format", "must be float or fixed (got '" + format + "')");
   if (mode != "embed" && mode != "arith") throw ConfigError("mode", "must be embed or arith (got '" + mode + "')");
-  MinPrecisionConfig mc;
-  mc.mode = mode == "arith" ? Semantics::Kind::Arith : Semantics::Kind::Embed;
-  mc.family = format == "fixed" ? FormatFamily::Fixed : FormatFamily::Float;
-  mc.p_min = p_min;
-  mc.p_max = p_max;
-  mc.validate();
+  MinPrecisionConfig mc = min_precision_config(mode, format, p_min, p_max);
   auto emb = qsa_construction(construction, N, q, d, eps, c, seed, 0, "lp");
   if (mc.family == FormatFamily::Fixed) mc.fixed_integer_bits = qsa_fixed_integer_bits(*emb);
   const Rational e = rational_arg("eps", eps);
