@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/filtered_sweep.hpp"
+
 namespace attnbounds {
 
 void write_qsa_check(json& out, const QsaCheckResult& r, int d, const Rational& eps) {
@@ -49,7 +51,7 @@ void write_qsa_check(json& out, const QsaCheckResult& r, int d, const Rational& 
   out["bound_derivation"] = r.bound_derivation;
   out["working_precision"] = {
       {"filter", "DInterval: IEEE double, outward rounded (exp/log from IEEE operations alone)"},
-      {"fallback", "MPFI 128, 256, ..., 2048 bits"},
+      {"fallback", fmt::format("MPFI {}, {}, ..., {} bits", kLadderStartBits, 2 * kLadderStartBits, kLadderCeilingBits)},
       {"report", r.forward_bits > 0 ? fmt::format("MPFI 128 bits; witness forward pass {} bits", r.forward_bits)
                                     : std::string("MPFI 128 bits")}};
   out["rows"] = {{"fallback_mpfi", r.fallback_rows},

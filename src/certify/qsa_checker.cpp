@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "core/config_error.hpp"
+#include "core/filtered_sweep.hpp"
 #include "enumerate/combinatorics.hpp"
 #include "enumerate/parallel.hpp"
 #include "model/attention.hpp"
@@ -267,11 +268,19 @@ class PlainQueryWorker : public QsaQueryWorker {
   std::string reason_;
 };
 
-enum class RowStatus { Holds, Fails, Undecided, Missing };
-struct RowOutcome {
-  RowStatus status;
-  double upper;  // upper bound (rounded up) for choosing the worst row
-  bool fallback;
+// One row in the generic filtered sweep (core/filtered_sweep.hpp).  Group 0: rows; group 1:
+// subsets without a row (qsa-rip with no certificate), state Fails until the verdict asks for an
+// exact proof that none exists.  The tally keeps the row of largest certified upper bound.
+struct QsaRowOutcome {
+  CaseState st = CaseState::Open;
+  bool missing = false;
+  bool decided = false;  // more precision cannot change st
+  double upper = -1;     // certified upper bound of the row's worst case, rounded up
+  CaseState state() const { return st; }
+  bool settled() const { return decided; }
+  double rank() const { return missing ? std::numeric_limits<double>::infinity() : -upper; }
+  int group() const { return missing ? 1 : 0; }
+  static QsaRowOutcome absent() { return {CaseState::Fails, true, true, 0}; }
 };
 
 // Exact details of one row: certified enclosure (slack included in upper) and signs.
@@ -282,10 +291,13 @@ struct RowDetail {
   std::string missing_reason;
 };
 
+// The fast and exact evaluators of one row, with the scratch of one thread.
 class RowEvaluator {
  public:
   virtual ~RowEvaluator() = default;
-  virtual RowOutcome evaluate(const int* S) = 0;
+  virtual QsaRowOutcome fast(const int* S) = 0;
+  // Called only right after fast(S) on the same S, when fast could not settle the row.
+  virtual QsaRowOutcome exact(const int* S, mpfr_prec_t bits) = 0;
   virtual RowDetail detail(const std::vector<int>& S) = 0;
 };
 
@@ -312,27 +324,31 @@ class FilteredEvaluator : public RowEvaluator {
       worker_ = std::move(w);
     }
   }
-  RowOutcome evaluate(const int* S) override {
+  QsaRowOutcome fast(const int* S) override {
+    have_exact_ = false;
     DInterval E;
     if (!worker_->row_error(S, E)) {
-      if (!worker_->row(S, r_.data())) return {RowStatus::Missing, 0, false};
+      if (!worker_->row(S, r_.data())) return QsaRowOutcome::absent();
       for (int k = 0; k < s_.q; ++k) in_S_[S[k]] = 1;
       E = qsa_row_error_fast(r_.data(), in_S_.data(), s_.N, s_.q, e_.data());
       for (int k = 0; k < s_.q; ++k) in_S_[S[k]] = 0;
     }
     DInterval hi = E + s_.slack_fast;
-    if (hi.upper() <= s_.eps_fast.lower()) return {RowStatus::Holds, hi.upper(), false};
-    if (E.lower() > s_.eps_fast.upper()) return {RowStatus::Fails, hi.upper(), false};
-    // The double enclosure straddles ε: exact score differences, MPFI at rising precision.
-    std::vector<Rational> exact = worker_->exact_differences();
-    std::vector<int> sv(S, S + s_.q);
-    for (mpfr_prec_t bits = s_.opts.start_bits; bits <= s_.opts.max_bits; bits *= 2) {
-      IntervalBounds Eb = safe_bounds(qsa_row_error_interval(exact, sv, bits));
-      Rational up = Eb.upper + s_.slack;
-      if (up <= s_.opts.eps) return {RowStatus::Holds, mpq_upper(up), true};
-      if (Eb.lower > s_.opts.eps) return {RowStatus::Fails, mpq_upper(up), true};
+    if (hi.upper() <= s_.eps_fast.lower()) return {CaseState::Holds, false, true, hi.upper()};
+    if (E.lower() > s_.eps_fast.upper()) return {CaseState::Fails, false, true, hi.upper()};
+    return {CaseState::Open, false, false, hi.upper()};  // the double enclosure straddles ε
+  }
+  // Exact score differences (taken once per row), MPFI at `bits`.
+  QsaRowOutcome exact(const int* S, mpfr_prec_t bits) override {
+    if (!have_exact_) {
+      exact_ = worker_->exact_differences();
+      sv_.assign(S, S + s_.q);
+      have_exact_ = true;
     }
-    return {RowStatus::Undecided, hi.upper(), true};
+    IntervalBounds Eb = safe_bounds(qsa_row_error_interval(exact_, sv_, bits));
+    Rational up = Eb.upper + s_.slack;
+    const CaseState st = up <= s_.opts.eps ? CaseState::Holds : Eb.lower > s_.opts.eps ? CaseState::Fails : CaseState::Open;
+    return {st, false, st != CaseState::Open, mpq_upper(up)};
   }
   RowDetail detail(const std::vector<int>& S) override {
     RowDetail d;
@@ -342,7 +358,7 @@ class FilteredEvaluator : public RowEvaluator {
     }
     d.present = true;
     IntervalBounds Eb =
-        safe_bounds(qsa_row_error_interval(worker_->exact_differences(), S, s_.opts.start_bits, &d.signs));
+        safe_bounds(qsa_row_error_interval(worker_->exact_differences(), S, kLadderStartBits, &d.signs));
     d.lower = Eb.lower;
     d.upper = Eb.upper + s_.slack;
     return d;
@@ -354,6 +370,9 @@ class FilteredEvaluator : public RowEvaluator {
   std::unique_ptr<QsaRowWorker> worker_;
   std::vector<DInterval> r_, e_;
   std::vector<std::uint8_t> in_S_;
+  bool have_exact_ = false;  // exact_ and sv_ describe the row of the last fast()
+  std::vector<Rational> exact_;
+  std::vector<int> sv_;
 };
 
 // arith:<fmt>: the softmax is run in FormatReal (attention.hpp order).  Upper bound:
@@ -364,14 +383,16 @@ class ArithEvaluator : public RowEvaluator {
   explicit ArithEvaluator(const Setup& s) : s_(s), qw_(make_query_worker(s.emb)) {
     sum_factor_ = arith_sum_slack_factor(s.opts.semantics.format, s.N, s.d, &per_unit_);
   }
-  RowOutcome evaluate(const int* S) override {
+  // Exact rational arithmetic: every row is settled by the first evaluation.
+  QsaRowOutcome fast(const int* S) override {
     RowDetail d = detail(std::vector<int>(S, S + s_.q));
-    if (!d.present) return {RowStatus::Missing, 0, false};
+    if (!d.present) return QsaRowOutcome::absent();
     double up = dinterval_of(d.upper).upper();
-    if (d.upper <= s_.opts.eps) return {RowStatus::Holds, up, false};
-    if (d.lower > s_.opts.eps) return {RowStatus::Fails, up, false};
-    return {RowStatus::Undecided, up, false};
+    if (d.upper <= s_.opts.eps) return {CaseState::Holds, false, true, up};
+    if (d.lower > s_.opts.eps) return {CaseState::Fails, false, true, up};
+    return {CaseState::Open, false, true, up};
   }
+  QsaRowOutcome exact(const int* S, mpfr_prec_t) override { return fast(S); }
   RowDetail detail(const std::vector<int>& S) override {
     RowDetail d;
     auto query = qw_->query(S);
@@ -425,19 +446,51 @@ std::unique_ptr<RowEvaluator> make_evaluator(const Setup& s) {
   return std::make_unique<FilteredEvaluator>(s);
 }
 
-struct Tally {
-  double worst_upper = -1;
-  std::uint64_t worst_rank = std::numeric_limits<std::uint64_t>::max();
-  std::uint64_t first_fail = std::numeric_limits<std::uint64_t>::max();
-  std::uint64_t first_undecided = std::numeric_limits<std::uint64_t>::max();
-  std::uint64_t first_missing = std::numeric_limits<std::uint64_t>::max();
-  std::uint64_t fallbacks = 0, undecided = 0, fails = 0, missing = 0;
-};
+// The qSA check as a problem of the generic filtered sweep: one case per subset S (by rank in
+// the colex order of enumerate/combinatorics.hpp), one outcome per case.
+struct QsaSweepProblem {
+  using Case = const int*;  // the sorted subset, q entries
+  using Outcome = QsaRowOutcome;
+  using Worker = std::unique_ptr<RowEvaluator>;
+  static constexpr int groups = 2;
+  const Setup& setup;
+  std::uint64_t count;
 
-// Tally as text: the worst upper bound by its bit pattern, every count in hex.
-std::string encode_tally(const Tally& t) {
-  const std::uint64_t fields[] = {std::bit_cast<std::uint64_t>(t.worst_upper), t.worst_rank, t.first_fail,
-                                  t.first_undecided, t.first_missing, t.fallbacks, t.undecided, t.fails, t.missing};
+  std::uint64_t cases() const { return count; }
+  unsigned outcomes_per_case() const { return 1; }
+  Worker make_worker() const { return make_evaluator(setup); }
+  template <class F>
+  void enumerate(std::uint64_t begin, std::uint64_t end, F&& f) const {
+    std::vector<int> S(setup.q);
+    unrank_subset(begin, setup.N, setup.q, S.data());
+    for (std::uint64_t rank = begin; rank < end; ++rank) {
+      f(rank, S.data());
+      next_subset(S.data(), setup.q, setup.N);
+    }
+  }
+  void fast(Worker& w, const Case& S, Outcome* out) const { *out = w->fast(S); }
+  void exact(Worker& w, const Case& S, mpfr_prec_t bits, Outcome* out) const { *out = w->exact(S, bits); }
+};
+using QsaTally = TallyOf<QsaSweepProblem>;
+
+// A chunk's tally as text (journals, MPI): the largest row upper bound by its bit pattern, then
+// in hex the rank of that row, of the first failing, undecided and missing rows (all ones: none),
+// the fallback, undecided, failing and missing counts, and the rows folded.  Only what the
+// verdict reads is kept: the states of the recorded rows are implied by their roles.
+constexpr std::uint64_t kNoRank = std::numeric_limits<std::uint64_t>::max();
+std::string encode_tally(const QsaTally& t) {
+  auto rank_of = [](const std::optional<IndexedOutcome<QsaRowOutcome>>& o) { return o ? o->index : kNoRank; };
+  const auto& worst = t.worst[0];
+  const std::uint64_t fields[] = {std::bit_cast<std::uint64_t>(worst ? worst->outcome.upper : -1.0),
+                                  rank_of(worst),
+                                  rank_of(t.group_first_failure[0]),
+                                  rank_of(t.first_undecided),
+                                  rank_of(t.group_first_failure[1]),
+                                  t.fallbacks,
+                                  t.undecided,
+                                  t.group_failures[0],
+                                  t.group_failures[1],
+                                  t.cases};
   std::string out;
   char buf[20];
   for (std::uint64_t f : fields) {
@@ -448,11 +501,12 @@ std::string encode_tally(const Tally& t) {
   return out;
 }
 
-Tally decode_tally(const std::string& text) {
-  std::uint64_t f[9];
+QsaTally decode_tally(const std::string& text) {
+  constexpr int kFields = 10;
+  std::uint64_t f[kFields];
   std::size_t pos = 0;
-  for (int i = 0; i < 9; ++i) {
-    const std::size_t end = i < 8 ? text.find(',', pos) : text.size();
+  for (int i = 0; i < kFields; ++i) {
+    const std::size_t end = i < kFields - 1 ? text.find(',', pos) : text.size();
     if (end == std::string::npos || end == pos) throw std::runtime_error("qsa: malformed chunk record '" + text + "'");
     std::size_t used = 0;
     try {
@@ -463,16 +517,25 @@ Tally decode_tally(const std::string& text) {
     if (used != end - pos) throw std::runtime_error("qsa: malformed chunk record '" + text + "'");
     pos = end + 1;
   }
-  Tally t;
-  t.worst_upper = std::bit_cast<double>(f[0]);
-  t.worst_rank = f[1];
-  t.first_fail = f[2];
-  t.first_undecided = f[3];
-  t.first_missing = f[4];
+  QsaTally t;
+  auto row = [](std::uint64_t rank, QsaRowOutcome o) -> std::optional<IndexedOutcome<QsaRowOutcome>> {
+    if (rank == kNoRank) return std::nullopt;
+    return IndexedOutcome<QsaRowOutcome>{rank, o};
+  };
+  t.worst[0] = row(f[1], {CaseState::Holds, false, true, std::bit_cast<double>(f[0])});
+  t.group_first_failure[0] = row(f[2], {CaseState::Fails, false, true, 0});
+  t.first_undecided = row(f[3], {CaseState::Open, false, false, 0});
+  t.group_first_failure[1] = row(f[4], QsaRowOutcome::absent());
+  t.worst[1] = t.group_first_failure[1];  // every missing row ties at rank +inf: the first is kept
+  t.first_failure = t.group_first_failure[0];
+  if (t.group_first_failure[1] && (!t.first_failure || t.group_first_failure[1]->index < t.first_failure->index))
+    t.first_failure = t.group_first_failure[1];
   t.fallbacks = f[5];
   t.undecided = f[6];
-  t.fails = f[7];
-  t.missing = f[8];
+  t.group_failures[0] = f[7];
+  t.group_failures[1] = f[8];
+  t.failures = f[7] + f[8];
+  t.cases = f[9];
   return t;
 }
 
@@ -563,73 +626,36 @@ QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts) {
     default: break;
   }
 
-  Tally tally = parallel_reduce(
-      res.cases, opts.threads, Tally{},
-      [&](std::uint64_t begin, std::uint64_t end, Tally& t) {
-        auto eval = make_evaluator(setup);
-        std::vector<int> S(q);
-        unrank_subset(begin, N, q, S.data());
-        for (std::uint64_t rank = begin; rank < end; ++rank) {
-          RowOutcome o = eval->evaluate(S.data());
-          if (o.fallback) ++t.fallbacks;
-          switch (o.status) {
-            case RowStatus::Missing:
-              ++t.missing;
-              t.first_missing = std::min(t.first_missing, rank);
-              break;
-            case RowStatus::Fails:
-              ++t.fails;
-              t.first_fail = std::min(t.first_fail, rank);
-              break;
-            case RowStatus::Undecided:
-              ++t.undecided;
-              t.first_undecided = std::min(t.first_undecided, rank);
-              break;
-            case RowStatus::Holds: break;
-          }
-          if (o.status != RowStatus::Missing && o.upper > t.worst_upper) {
-            t.worst_upper = o.upper;
-            t.worst_rank = rank;
-          }
-          next_subset(S.data(), q, N);
-        }
-      },
-      [](Tally& acc, Tally&& p) {
-        if (p.worst_upper > acc.worst_upper) {
-          acc.worst_upper = p.worst_upper;
-          acc.worst_rank = p.worst_rank;
-        }
-        acc.first_fail = std::min(acc.first_fail, p.first_fail);
-        acc.first_undecided = std::min(acc.first_undecided, p.first_undecided);
-        acc.first_missing = std::min(acc.first_missing, p.first_missing);
-        acc.fallbacks += p.fallbacks;
-        acc.undecided += p.undecided;
-        acc.fails += p.fails;
-        acc.missing += p.missing;
-      },
-      opts.progress, opts.hooks, PartialCodec<Tally>{&encode_tally, &decode_tally});
+  SweepControl<QsaSweepProblem> control;
+  control.progress = opts.progress;
+  control.hooks = opts.hooks;
+  control.codec = {&encode_tally, &decode_tally};
+  const QsaTally tally = filtered_sweep(QsaSweepProblem{setup, res.cases}, opts.threads, control);
 
   res.fallback_rows = tally.fallbacks;
   res.undecided_rows = tally.undecided;
-  res.failing_rows = tally.fails;
-  res.missing_rows = tally.missing;
+  res.failing_rows = tally.group_failures[0];
+  res.missing_rows = tally.group_failures[1];
+  auto rank_of = [](const std::optional<IndexedOutcome<QsaRowOutcome>>& o) { return o ? o->index : kNoRank; };
+  const std::uint64_t worst_rank = rank_of(tally.worst[0]);
+  const double worst_upper = tally.worst[0] ? tally.worst[0]->outcome.upper : -1.0;
 
   auto eval = make_evaluator(setup);
-  std::uint64_t report_rank = tally.worst_rank;
-  if (tally.fails > 0) {
+  std::uint64_t report_rank = worst_rank;
+  if (res.failing_rows > 0) {
     res.verdict = Verdict::Fails;
-    RowDetail worst = eval->detail(subset_of_rank(tally.worst_rank, N, q));
-    if (!(worst.present && worst.lower > opts.eps)) report_rank = tally.first_fail;
-  } else if (tally.missing > 0) {
+    RowDetail worst = eval->detail(subset_of_rank(worst_rank, N, q));
+    if (!(worst.present && worst.lower > opts.eps)) report_rank = rank_of(tally.group_first_failure[0]);
+  } else if (res.missing_rows > 0) {
     res.verdict = Verdict::Fails;
-    report_rank = tally.first_missing;
+    report_rank = rank_of(tally.group_first_failure[1]);
   } else if (tally.undecided > 0) {
     res.verdict = Verdict::Undecided;
-    report_rank = tally.first_undecided;
+    report_rank = rank_of(tally.first_undecided);
   } else {
     res.verdict = Verdict::Holds;
   }
-  if (report_rank == std::numeric_limits<std::uint64_t>::max()) return res;  // nothing evaluated
+  if (report_rank == kNoRank) return res;  // nothing evaluated
   res.witness_S = subset_of_rank(report_rank, N, q);
   RowDetail det = eval->detail(res.witness_S);
   if (!det.present) {
@@ -646,9 +672,9 @@ QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts) {
   // largest certified lower bound among the reported row and the row of that largest upper bound.
   res.worst_lower = det.lower;
   res.worst_upper = det.upper;
-  if (std::isfinite(tally.worst_upper)) res.worst_upper = std::max(res.worst_upper, Rational(tally.worst_upper));
-  if (report_rank != tally.worst_rank && tally.worst_rank != std::numeric_limits<std::uint64_t>::max()) {
-    const RowDetail top = eval->detail(subset_of_rank(tally.worst_rank, N, q));
+  if (std::isfinite(worst_upper)) res.worst_upper = std::max(res.worst_upper, Rational(worst_upper));
+  if (report_rank != worst_rank && worst_rank != kNoRank) {
+    const RowDetail top = eval->detail(subset_of_rank(worst_rank, N, q));
     if (top.present) {
       res.worst_lower = std::max(res.worst_lower, top.lower);
       res.worst_upper = std::max(res.worst_upper, top.upper);
@@ -657,8 +683,8 @@ QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts) {
   // Below the double range the filter's row bounds are only [0, 2^-1074]-sized: when every row is
   // that small, each row's enclosure is recomputed in MPFI (bounded number of rows), so the
   // printed enclosure is the multiprecision one, e.g. 5e-435, not [0, 4.9e-324].
-  if (std::isfinite(tally.worst_upper) && tally.worst_upper < kTinyRowUpper && res.cases <= kTinyResweepRows &&
-      tally.missing == 0) {
+  if (std::isfinite(worst_upper) && worst_upper < kTinyRowUpper && res.cases <= kTinyResweepRows &&
+      res.missing_rows == 0) {
     struct Envelope {
       bool any = false;
       Rational lower, upper;
@@ -691,22 +717,24 @@ QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts) {
   if (res.verdict == Verdict::Fails && opts.verify_witness) {
     // Re-verify with a direct forward pass of the unit on the concrete witness input.
     // The precision rises until the enclosure of the error clears ε or is certainly at most ε
-    // (then the witness is not one), up to kWitnessCeilingBits; the bits used are reported.
+    // (then the witness is not one), along kWitnessLadder; the bits used are reported.
     QsaInput x = qsa_witness_input(N, d, res.witness_S, res.witness_signs);
     Mat<Rational> truth = qsa(x.z, x.y);
-    for (mpfr_prec_t bits = kWitnessStartBits; bits <= kWitnessCeilingBits; bits *= 2) {
-      Mat<Interval> out = qsa_forward(emb, x, opts.semantics, bits);
-      Interval sq(0L, bits);
-      for (int c = 0; c < d; ++c) {
-        Interval diff = out(0, c) - Interval(truth(0, c), bits);
-        sq += sqr(diff);  // x * x of an interval around 0 has a negative end, and its sqrt is NaN
-      }
-      IntervalBounds err = safe_bounds(sqrt(sq));
-      res.forward_error_lower = err.lower;
-      res.forward_bits = bits;
-      res.witness_verified = err.lower > opts.eps;
-      if (res.witness_verified || err.upper <= opts.eps) break;
-    }
+    raise_precision(
+        [&](mpfr_prec_t bits) {
+          Mat<Interval> out = qsa_forward(emb, x, opts.semantics, bits);
+          Interval sq(0L, bits);
+          for (int c = 0; c < d; ++c) {
+            Interval diff = out(0, c) - Interval(truth(0, c), bits);
+            sq += sqr(diff);  // x * x of an interval around 0 has a negative end, and its sqrt is NaN
+          }
+          IntervalBounds err = safe_bounds(sqrt(sq));
+          res.forward_error_lower = err.lower;
+          res.forward_bits = bits;
+          res.witness_verified = err.lower > opts.eps;
+          return res.witness_verified || err.upper <= opts.eps;
+        },
+        kWitnessLadder);
     if (!res.witness_verified) res.verdict = Verdict::Undecided;  // never report fails unverified
   }
   return res;

@@ -6,7 +6,8 @@
 // t = 1_S/q, the worst case over z ∈ (B^{d'})^N is computed, not sampled:
 //     sup_z ‖Σ_j (a_j − t_j) z_j‖ = Σ_j |a_j − t_j|,  attained at z_j = sign(a_j − t_j)·e_1.
 // Rows are evaluated with DInterval (allocation-free, outward rounded) and re-evaluated with
-// MPFI intervals at rising precision when the double enclosure straddles ε.
+// MPFI intervals along the generic sweep's precision ladder when the double enclosure
+// straddles ε.
 #pragma once
 #include <cstdint>
 #include <limits>
@@ -76,8 +77,6 @@ struct QsaCheckOptions {
   Semantics semantics;
   unsigned threads = 1;
   Progress* progress = nullptr;
-  mpfr_prec_t start_bits = 128;
-  mpfr_prec_t max_bits = 2048;
   bool verify_witness = true;  // forward pass on the witness input
   ChunkHooks* hooks = nullptr;  // journal / sharding of the subset sweep (see parallel.hpp)
 };
@@ -102,12 +101,10 @@ struct QsaCheckResult {
   Rational rounding_slack;             // added to the upper bound for rounded z (embed/arith)
 };
 
-// The witness forward pass starts at kWitnessStartBits and doubles up to kWitnessCeilingBits
-// until its enclosure of the error decides against ε.
-inline constexpr mpfr_prec_t kWitnessStartBits = 256;
-inline constexpr mpfr_prec_t kWitnessCeilingBits = 65536;
-
-// Runs the exhaustive check of `emb` against ε under the given semantics.
+// Runs the exhaustive check of `emb` against ε under the given semantics, as a problem of the
+// generic filtered sweep (core/filtered_sweep.hpp): rows settled by the double filter, the rest
+// by MPFI along the one precision ladder; a failing row's witness re-verified by a forward pass
+// along kWitnessLadder, up to its ceiling, until its error enclosure decides against ε.
 QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts);
 
 // Exact worst case Σ|a_j − t_j| of one row from exact score differences, as an MPFI enclosure.

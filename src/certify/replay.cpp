@@ -15,6 +15,9 @@
 #include "numeric/format.hpp"
 #include "numeric/interval.hpp"
 
+// 128-bit integers (a GCC/Clang extension; __extension__ keeps -Wpedantic quiet).
+__extension__ typedef __int128 ReplayInt128;
+
 namespace attnbounds {
 
 namespace {
@@ -234,7 +237,7 @@ class StreamingReplay : public QsaCertificateConsumer {
     // integers when the query's integers fit 61 bits (then every sum fits), else in GMP.
     struct RowScratch {
       std::vector<mpz_class> S_int, query_int, num;
-      __extension__ std::vector<__int128> S_small, num_small;
+      std::vector<ReplayInt128> S_small, num_small;
       std::vector<long long> query_small;
       std::vector<DInterval> num_enc;
       bool small = false, have_mpz = false;
@@ -280,9 +283,9 @@ class StreamingReplay : public QsaCertificateConsumer {
         // |query|, |key| < 2^61 and width <= 16: every product < 2^122 and sum < 2^126.
         int top = 0;
         for (int j = 0; j < N; ++j) {
-          __extension__ __int128 sum = 0;
+          ReplayInt128 sum = 0;
           for (std::size_t c = 0; c < width; ++c)
-            sum += static_cast<__int128>(w.query_small[c]) * key_small_[static_cast<std::size_t>(j) * width + c];
+            sum += static_cast<ReplayInt128>(w.query_small[c]) * key_small_[static_cast<std::size_t>(j) * width + c];
           w.S_small[j] = sum;
           if (sum > w.S_small[top]) top = j;
         }

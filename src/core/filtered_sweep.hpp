@@ -31,6 +31,13 @@
 //   int group() const;        // in [0, groups)
 // Outcome must be default-constructible and copyable.  Every outcome either evaluator returns
 // must be certified: an enclosure, never an estimate.
+// Per-thread state (optional): a Problem that needs scratch of its own per thread (an LP, row
+// buffers, caches) declares
+//   using Worker = ...;  Worker make_worker() const;
+//   void fast(Worker&, const Case&, Outcome*) const;
+//   void exact(Worker&, const Case&, mpfr_prec_t bits, Outcome*) const;
+// One worker serves one chunk of cases on one thread.  exact is called only right after fast on
+// the same case and worker, so it may reuse what fast left in the worker (e.g. exact scores).
 // An outcome the fast evaluator settles is kept; an unsettled one is replaced by the exact
 // evaluator's at 128, 256, ... bits until it settles or the ceiling is reached (the last
 // exact outcome is kept, and counted as undecided when its state is Open).
@@ -45,6 +52,7 @@
 
 #include "core/verdict.hpp"
 #include "enumerate/parallel.hpp"
+#include "enumerate/progress.hpp"
 
 namespace attnbounds {
 
@@ -55,11 +63,19 @@ inline constexpr mpfr_prec_t kLadderStartBits = 128;
 inline constexpr mpfr_prec_t kLadderCeilingBits = 4096;
 inline constexpr unsigned kMaxOutcomesPerCase = 64;
 
-// Runs attempt(bits) for bits = 128, 256, ... up to the ceiling until it returns true.  Returns
-// whether it did.  Every precision-raising loop of a checker goes through this.
+// The rungs of a ladder: start, doubling, up to the ceiling (both in bits).
+struct PrecisionLadder {
+  mpfr_prec_t start = kLadderStartBits, ceiling = kLadderCeilingBits;
+};
+// The ladder of a witness's forward pass: a failing case is re-verified from its concrete input,
+// where enclosures of e^-(large score) need more bits than a case's evaluation does.
+inline constexpr PrecisionLadder kWitnessLadder{256, 65536};
+
+// Runs attempt(bits) along the ladder (128, 256, ... 4096 unless told) until it returns true.
+// Returns whether it did.  Every precision-raising loop of a checker goes through this.
 template <class Attempt>
-bool raise_precision(Attempt&& attempt) {
-  for (mpfr_prec_t bits = kLadderStartBits; bits <= kLadderCeilingBits; bits *= 2)
+bool raise_precision(Attempt&& attempt, PrecisionLadder ladder = {}) {
+  for (mpfr_prec_t bits = ladder.start; bits <= ladder.ceiling; bits *= 2)
     if (attempt(bits)) return true;
   return false;
 }
@@ -79,6 +95,9 @@ struct SweepTally {
   std::uint64_t undecided = 0;  // state Open after the ladder
   std::array<std::optional<IndexedOutcome<Outcome>>, Groups> worst;  // smallest rank per group
   std::optional<IndexedOutcome<Outcome>> first_failure, first_undecided;
+  // The failures per group (they add up to `failures`) and the first of each.
+  std::array<std::uint64_t, Groups> group_failures{};
+  std::array<std::optional<IndexedOutcome<Outcome>>, Groups> group_first_failure;
 
   // The tightest outcome over all groups (ties: the lower group).
   const std::optional<IndexedOutcome<Outcome>>& overall_worst() const {
@@ -99,6 +118,9 @@ struct SweepTally {
     if (s == CaseState::Fails) {
       ++failures;
       if (!first_failure) first_failure = IndexedOutcome<Outcome>{index, o};
+      const auto g = static_cast<std::size_t>(o.group());
+      ++group_failures[g];
+      if (!group_first_failure[g]) group_first_failure[g] = IndexedOutcome<Outcome>{index, o};
     } else if (s == CaseState::Open) {
       ++undecided;
       if (!first_undecided) first_undecided = IndexedOutcome<Outcome>{index, o};
@@ -115,6 +137,10 @@ struct SweepTally {
       auto& a = worst[static_cast<std::size_t>(g)];
       auto& b = part.worst[static_cast<std::size_t>(g)];
       if (b && (!a || b->outcome.rank() < a->outcome.rank())) a = std::move(b);
+      group_failures[static_cast<std::size_t>(g)] += part.group_failures[static_cast<std::size_t>(g)];
+      auto& f = group_first_failure[static_cast<std::size_t>(g)];
+      if (!f && part.group_first_failure[static_cast<std::size_t>(g)])
+        f = std::move(part.group_first_failure[static_cast<std::size_t>(g)]);
     }
     if (!first_failure && part.first_failure) first_failure = std::move(part.first_failure);
     if (!first_undecided && part.first_undecided) first_undecided = std::move(part.first_undecided);
@@ -124,15 +150,44 @@ struct SweepTally {
 template <class Problem>
 using TallyOf = SweepTally<typename Problem::Outcome, Problem::groups>;
 
+namespace detail {
+template <class Problem>
+concept SweepHasWorker = requires { typename Problem::Worker; };
+struct NoSweepWorker {};
+
+template <class Problem>
+auto make_sweep_worker(const Problem& problem) {
+  if constexpr (SweepHasWorker<Problem>)
+    return problem.make_worker();
+  else
+    return NoSweepWorker{};
+}
+template <class Problem, class Worker>
+void sweep_fast(const Problem& problem, Worker& w, const typename Problem::Case& c, typename Problem::Outcome* out) {
+  if constexpr (SweepHasWorker<Problem>)
+    problem.fast(w, c, out);
+  else
+    problem.fast(c, out);
+}
+template <class Problem, class Worker>
+void sweep_exact(const Problem& problem, Worker& w, const typename Problem::Case& c, mpfr_prec_t bits,
+                 typename Problem::Outcome* out) {
+  if constexpr (SweepHasWorker<Problem>)
+    problem.exact(w, c, bits, out);
+  else
+    problem.exact(c, bits, out);
+}
+}  // namespace detail
+
 // Settles the outcomes of one case: fast first, then the ladder for those still unsettled.
 // fallback[j] says whether outcome j needed the exact evaluator.
-template <class Problem>
-void settle_case(const Problem& problem, const typename Problem::Case& c, typename Problem::Outcome* out,
-                 bool* fallback) {
+template <class Problem, class Worker>
+void settle_case(const Problem& problem, Worker& worker, const typename Problem::Case& c,
+                 typename Problem::Outcome* out, bool* fallback) {
   using Outcome = typename Problem::Outcome;
   const unsigned width = problem.outcomes_per_case();
   if (width == 0 || width > kMaxOutcomesPerCase) throw std::length_error("filtered sweep: outcomes per case must be in 1..64");
-  problem.fast(c, out);
+  detail::sweep_fast(problem, worker, c, out);
   bool open = false;
   for (unsigned j = 0; j < width; ++j) {
     fallback[j] = !out[j].settled();
@@ -141,7 +196,7 @@ void settle_case(const Problem& problem, const typename Problem::Case& c, typena
   if (!open) return;
   std::array<Outcome, kMaxOutcomesPerCase> trial;
   raise_precision([&](mpfr_prec_t bits) {
-    problem.exact(c, bits, trial.data());
+    detail::sweep_exact(problem, worker, c, bits, trial.data());
     bool all = true;
     for (unsigned j = 0; j < width; ++j) {
       if (!fallback[j] || out[j].settled()) continue;
@@ -151,23 +206,42 @@ void settle_case(const Problem& problem, const typename Problem::Case& c, typena
     return all;
   });
 }
+// For problems without per-thread state.
+template <class Problem>
+void settle_case(const Problem& problem, const typename Problem::Case& c, typename Problem::Outcome* out,
+                 bool* fallback) {
+  static_assert(!detail::SweepHasWorker<Problem>, "this problem needs a worker: settle_case(problem, worker, ...)");
+  detail::NoSweepWorker none;
+  settle_case(problem, none, c, out, fallback);
+}
+
+// What a sweep reports to, besides its tally: progress, chunk hooks (journal, MPI sharding) and
+// the text form of a tally for those hooks (empty: bytes, see parallel.hpp).
+template <class Problem>
+struct SweepControl {
+  Progress* progress = nullptr;
+  ChunkHooks* hooks = nullptr;
+  PartialCodec<TallyOf<Problem>> codec{};
+};
 
 // The sweep: every case, in parallel, folded deterministically.
 template <class Problem>
-TallyOf<Problem> filtered_sweep(const Problem& problem, unsigned threads) {
+TallyOf<Problem> filtered_sweep(const Problem& problem, unsigned threads, const SweepControl<Problem>& control = {}) {
   using Tally = TallyOf<Problem>;
   using Outcome = typename Problem::Outcome;
   const std::uint64_t width = problem.outcomes_per_case();
   auto body = [&](std::uint64_t begin, std::uint64_t end, Tally& part) {
     std::array<Outcome, kMaxOutcomesPerCase> out;
     std::array<bool, kMaxOutcomesPerCase> fallback;
+    auto worker = detail::make_sweep_worker(problem);
     problem.enumerate(begin, end, [&](std::uint64_t c, const typename Problem::Case& cs) {
-      settle_case(problem, cs, out.data(), fallback.data());
+      settle_case(problem, worker, cs, out.data(), fallback.data());
       for (std::uint64_t j = 0; j < width; ++j) part.fold(out[j], c * width + j, fallback[j]);
     });
   };
-  return parallel_reduce(problem.cases(), threads, Tally{}, body,
-                         [](Tally& acc, Tally&& part) { acc.merge(std::move(part)); });
+  return parallel_reduce(
+      problem.cases(), threads, Tally{}, body, [](Tally& acc, Tally&& part) { acc.merge(std::move(part)); },
+      control.progress, control.hooks, control.codec);
 }
 
 // The verdict of a sweep: fails only when verify(index) re-verifies the reported failing case by
