@@ -216,3 +216,84 @@ TEST_CASE("filtered sweep: the verdict is fails only for a re-verified witness",
   clean.fold(SynthOutcome{-0.1, 0.6, 1, 0}, 1, true);
   CHECK(sweep_verdict_of(clean, 0, [](std::uint64_t) { return true; }) == Verdict::Undecided);
 }
+
+namespace {
+// A problem with per-thread workers: the worker counts the cases it served, and exact checks that
+// it follows fast on the same case (the contract that lets exact reuse fast's work).
+struct WorkerProblem {
+  struct Scratch {
+    std::uint64_t last_fast = UINT64_MAX;
+    std::vector<int> buffer = std::vector<int>(8);  // something a thread must own
+  };
+  using Case = std::uint64_t;
+  using Worker = Scratch;
+  static constexpr int groups = 2;
+  std::atomic<int>* workers_made;
+  std::atomic<int>* contract_broken;
+  std::uint64_t cases() const { return 1000; }
+  unsigned outcomes_per_case() const { return 1; }
+  Worker make_worker() const {
+    ++*workers_made;
+    return {};
+  }
+  template <class F>
+  void enumerate(std::uint64_t b, std::uint64_t e, F&& f) const {
+    for (std::uint64_t c = b; c < e; ++c) f(c, c);
+  }
+  // Case c: value v = c mod 97; fails when v is 5 or 50; cases divisible by 7 need the exact rung.
+  struct Outcome {
+    CaseState st = CaseState::Open;
+    double v = 0;
+    int grp = 0;
+    CaseState state() const { return st; }
+    bool settled() const { return st != CaseState::Open; }
+    double rank() const { return v; }
+    int group() const { return grp; }
+  };
+  static Outcome outcome_of(std::uint64_t c, bool exact) {
+    const bool fails = c % 97 == 5 || c % 97 == 50;
+    Outcome o;
+    o.st = (c % 7 == 0 && !exact) ? CaseState::Open : fails ? CaseState::Fails : CaseState::Holds;
+    o.v = static_cast<double>(c % 97);
+    o.grp = c % 97 == 50 ? 1 : 0;
+    return o;
+  }
+  void fast(Worker& w, const Case& c, Outcome* out) const {
+    w.last_fast = c;
+    *out = outcome_of(c, false);
+  }
+  void exact(Worker& w, const Case& c, mpfr_prec_t, Outcome* out) const {
+    if (w.last_fast != c) ++*contract_broken;
+    *out = outcome_of(c, true);
+  }
+};
+}  // namespace
+
+TEST_CASE("filtered sweep: per-thread workers, exact after fast on the same worker, failures per group", "[sweep]") {
+  for (unsigned threads : {1u, 2u, 3u}) {
+    std::atomic<int> made{0}, broken{0};
+    const WorkerProblem problem{&made, &broken};
+    const auto t = filtered_sweep(problem, threads);
+    CHECK(broken.load() == 0);
+    CHECK(made.load() >= 1);
+    CHECK(t.cases == 1000);
+    // Cases divisible by 7: 143 of 0..999.
+    CHECK(t.fallbacks == 143);
+    CHECK(t.undecided == 0);
+    // v = 5 at c = 5, 102, ..., 973 (11 cases); v = 50 at c = 50, 147, ..., 922 (10 cases).
+    CHECK(t.group_failures[0] == 11);
+    CHECK(t.group_failures[1] == 10);
+    CHECK(t.failures == 21);
+    REQUIRE(t.group_first_failure[0]);
+    REQUIRE(t.group_first_failure[1]);
+    CHECK(t.group_first_failure[0]->index == 5);
+    CHECK(t.group_first_failure[1]->index == 50);
+    REQUIRE(t.first_failure);
+    CHECK(t.first_failure->index == 5);
+    // Smallest rank per group: v = 0 at c = 0 (group 0); group 1 only has v = 50 (first: c = 50).
+    REQUIRE(t.worst[0]);
+    CHECK(t.worst[0]->index == 0);
+    REQUIRE(t.worst[1]);
+    CHECK(t.worst[1]->index == 50);
+  }
+}

@@ -443,3 +443,49 @@ TEST_CASE("qSA configuration: every bad field is named", "[qsa]") {
     CHECK(e.field() == "semantics");
   }
 }
+
+TEST_CASE("qsa: an eps inside the double filter's resolution is settled by the MPFI rung of the generic ladder",
+          "[qsa][sweep]") {
+  // Every row enclosed at 128 bits from the construction's own query and keys (exact score
+  // differences): ~1e-36 wide relative, where the double filter's rows are ~1e-16 wide.  An eps
+  // 1e-20 (relative) away from the largest row makes rows straddle ε in doubles only.
+  QsaCyclicEmbedding e(params(12, 2));
+  const int N = e.N(), q = e.q();
+  Rational top_lower = -1, top_upper = -1;
+  std::vector<int> S(q);
+  for (int k = 0; k < q; ++k) S[k] = k;
+  do {
+    const auto w = e.query(S);
+    std::vector<Rational> r(N);
+    Rational best;
+    for (int j = 0; j < N; ++j) {
+      for (std::size_t c = 0; c < w.size(); ++c) r[j] += w[c] * e.keys()(j, c);
+      if (j == 0 || r[j] > best) best = r[j];
+    }
+    for (auto& x : r) x -= best;
+    const IntervalBounds b = safe_bounds(qsa_row_error_interval(r, S, 128));
+    top_lower = std::max(top_lower, b.lower);
+    top_upper = std::max(top_upper, b.upper);
+  } while (next_subset(S.data(), q, N));
+  REQUIRE(top_upper - top_lower < top_lower * Rational(1, 1000000) * Rational(1, 1000000) * Rational(1, 1000000) *
+                                      Rational(1, 1000000) * Rational(1, 1000000));  // < 1e-30 relative
+  const Rational nudge = Rational(1) / Rational(mpz_class("100000000000000000000"));  // 1e-20
+  const Rational above = top_upper * (1 + nudge), below = top_lower * (1 - nudge);
+  for (unsigned threads : {1u, 3u}) {
+    const QsaCheckResult h = run(e, above, "exact", threads);
+    CHECK(h.verdict == Verdict::Holds);
+    CHECK(h.fallback_rows > 0);
+    CHECK(h.undecided_rows == 0);
+    CHECK(h.worst_lower <= top_upper);
+    CHECK(h.worst_upper >= top_lower);
+    const QsaCheckResult f = run(e, below, "exact", threads);
+    CHECK(f.verdict == Verdict::Fails);
+    CHECK(f.fallback_rows > 0);
+    CHECK(f.failing_rows > 0);
+    CHECK(f.witness_verified);
+    // The forward pass on the witness input certifies an error above the eps it fails.
+    REQUIRE(f.forward_error_lower);
+    CHECK(*f.forward_error_lower > below);
+    CHECK(mpfr_row_error(e, f.witness_S) == Approx(top_lower.get_d()).epsilon(1e-14));
+  }
+}

@@ -9,6 +9,7 @@
 
 #include "core/config_error.hpp"
 #include "core/filtered_sweep.hpp"
+#include "core/semantics_policy.hpp"
 #include "enumerate/combinatorics.hpp"
 #include "enumerate/parallel.hpp"
 #include "model/attention.hpp"
@@ -148,21 +149,9 @@ QsaInput qsa_witness_input(int N, int d, const std::vector<int>& S, const std::v
 
 namespace {
 
-Rational round_if(const std::optional<Format>& fmt, const Rational& v) { return fmt ? round_to(*fmt, v) : v; }
-
-std::optional<Format> embed_format(const Semantics& s) {
-  if (s.kind == Semantics::Kind::Embed || s.kind == Semantics::Kind::Arith) return s.format;
-  return std::nullopt;
-}
-
-// z = ±e_1 must be representable for the witness; fixed:I.F needs I >= 2 to hold +1.
-void require_unit_representable(const Semantics& s) {
-  if (s.kind == Semantics::Kind::Tiled)
-    throw ConfigError("semantics", "qSA checks support exact, embed:<fmt> and arith:<fmt> (got " + s.name() + ")");
-  if (s.kind != Semantics::Kind::Exact && s.format.kind == Format::Kind::Fixed && s.format.I < 2)
-    throw ConfigError("semantics", "fixed:I.F needs I >= 2 so that z entries in [-1, 1] are representable (got " +
-                                       s.format.name() + ")");
-}
+// The qSA policy (qsa_checker.hpp kQsaSemantics) without naming a claim: for the forward pass,
+// whose callers have already been refused or accepted by check_qsa.
+SemanticsPolicy forward_policy(const Semantics& s) { return SemanticsPolicy(s, kExactEmbedArith, "qSA forward pass"); }
 
 // max ‖round(z) − z‖ over unit vectors z (math §2 rounding, to nearest): float:P relative 2^-P,
 // fixed:I.F at most 2^{-F-1} per entry (√d' ≤ d' entries' worth).
@@ -190,11 +179,8 @@ Rational z_rounding_slack(const Semantics& s, int d) {
 // sums exact, over d' coordinates (√d' ≤ d').
 Rational arith_sum_slack_factor(const Format& f, int N, int d, bool* per_unit) {
   // The bound below is relative (float:P) or absolute (fixed); a bounded-exponent format mixes
-  // both (underflow), which this bound does not cover: refuse rather than guess.
-  if (f.kind == Format::Kind::Bounded)
-    throw ConfigError("semantics", "arith:" + f.name() +
-                                       " (a bounded-exponent hardware format) is not supported by the qSA arith checker yet; "
-                                       "use arith:float:P for P significand bits with an unbounded exponent");
+  // both (underflow), which it does not cover: kQsaSemantics refuses arith with those formats.
+  if (f.kind == Format::Kind::Bounded) throw std::logic_error("qSA arith bound: bounded formats are refused by the policy");
   mpz_class den;
   if (f.kind == Format::Kind::Float) {
     *per_unit = true;
@@ -214,14 +200,14 @@ Rational arith_sum_slack_factor(const Format& f, int N, int d, bool* per_unit) {
 // Rows from exact queries (embed semantics, or constructions without an integer fast path).
 class QueryRowWorker : public QsaRowWorker {
  public:
-  QueryRowWorker(std::unique_ptr<QsaQueryWorker> qw, const Mat<Rational>& keys, std::optional<Format> fmt)
-      : qw_(std::move(qw)), keys_(keys), fmt_(fmt), scores_(keys.rows()) {}
+  QueryRowWorker(std::unique_ptr<QsaQueryWorker> qw, const Mat<Rational>& keys, const SemanticsPolicy& policy)
+      : qw_(std::move(qw)), keys_(keys), policy_(policy), scores_(keys.rows()) {}
   bool row(const int* S, DInterval* r) override {
     std::vector<int> s(S, S + q_of());
     auto query = qw_->query(s);
     if (!query) return false;
     const std::size_t N = keys_.rows(), k = keys_.cols();
-    for (auto& v : *query) v = round_if(fmt_, v);
+    for (auto& v : *query) v = policy_.stored(v);
     std::size_t arg = 0;
     for (std::size_t j = 0; j < N; ++j) {
       Rational acc = 0;
@@ -244,7 +230,7 @@ class QueryRowWorker : public QsaRowWorker {
   int q_of() const { return q_; }
   std::unique_ptr<QsaQueryWorker> qw_;
   const Mat<Rational>& keys_;
-  std::optional<Format> fmt_;
+  const SemanticsPolicy& policy_;
   std::vector<Rational> scores_;
   int q_ = 0;
 };
@@ -304,6 +290,7 @@ class RowEvaluator {
 struct Setup {
   const QsaEmbedding& emb;
   const QsaCheckOptions& opts;
+  const SemanticsPolicy& policy;
   int N, q, d;
   Rational slack;          // z rounding (embed/arith)
   Mat<Rational> keys;      // rounded under embed/arith
@@ -316,10 +303,10 @@ class FilteredEvaluator : public RowEvaluator {
  public:
   explicit FilteredEvaluator(const Setup& s) : s_(s), r_(s.N), e_(s.N), in_S_(s.N, 0) {
     const QsaRowSource* src = dynamic_cast<const QsaRowSource*>(&s.emb);
-    if (s.opts.semantics.is_exact() && src) {
+    if (s.policy.exact() && src) {
       worker_ = src->exact_row_worker();
     } else {
-      auto w = std::make_unique<QueryRowWorker>(make_query_worker(s.emb), s.keys, embed_format(s.opts.semantics));
+      auto w = std::make_unique<QueryRowWorker>(make_query_worker(s.emb), s.keys, s.policy);
       w->set_q(s.q);
       worker_ = std::move(w);
     }
@@ -442,7 +429,7 @@ class ArithEvaluator : public RowEvaluator {
 };
 
 std::unique_ptr<RowEvaluator> make_evaluator(const Setup& s) {
-  if (s.opts.semantics.kind == Semantics::Kind::Arith) return std::make_unique<ArithEvaluator>(s);
+  if (s.policy.arith()) return std::make_unique<ArithEvaluator>(s);
   return std::make_unique<FilteredEvaluator>(s);
 }
 
@@ -556,8 +543,8 @@ Mat<Interval> qsa_forward(const QsaEmbedding& emb, const QsaInput& x, const Sema
   const int N = emb.N();
   const Mat<Rational>& keys = emb.keys();
   const std::size_t k = keys.cols(), d = x.z.cols();
-  const std::optional<Format> fmt = embed_format(sem);
-  if (sem.kind == Semantics::Kind::Arith) {
+  const SemanticsPolicy policy = forward_policy(sem);
+  if (policy.arith()) {
     ArithFormatScope scope(sem.format);
     QKV<FormatReal> h{Mat<FormatReal>(N, k), Mat<FormatReal>(N, k), Mat<FormatReal>(N, d)};
     for (int i = 0; i < N; ++i) {
@@ -576,10 +563,10 @@ Mat<Interval> qsa_forward(const QsaEmbedding& emb, const QsaInput& x, const Sema
   for (int i = 0; i < N; ++i) {
     auto qv = emb.query(x.y[i]);
     for (std::size_t c = 0; c < k; ++c) {
-      h.queries(i, c) = Interval(round_if(fmt, qv[c]), bits);
-      h.keys(i, c) = Interval(round_if(fmt, keys(i, c)), bits);
+      h.queries(i, c) = Interval(policy.stored(qv[c]), bits);
+      h.keys(i, c) = Interval(policy.stored(keys(i, c)), bits);
     }
-    for (std::size_t c = 0; c < d; ++c) h.values(i, c) = Interval(round_if(fmt, x.z(i, c)), bits);
+    for (std::size_t c = 0; c < d; ++c) h.values(i, c) = Interval(policy.stored(x.z(i, c)), bits);
   }
   return attention_unit(h);
 }
@@ -592,10 +579,10 @@ constexpr std::uint64_t kTinyResweepRows = 1u << 16;
 }  // namespace
 
 QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts) {
-  require_unit_representable(opts.semantics);
+  const SemanticsPolicy policy(opts.semantics, kQsaSemantics, "the qSA checker");
   const int N = emb.N(), q = emb.q(), d = emb.d();
-  Setup setup{emb, opts, N, q, d, z_rounding_slack(opts.semantics, d), emb.keys(), {}, {}};
-  if (auto fmt = embed_format(opts.semantics)) setup.keys = round_entries(emb.keys(), *fmt);
+  Setup setup{emb, opts, policy, N, q, d, z_rounding_slack(opts.semantics, d), emb.keys(), {}, {}};
+  if (policy.storage_format()) setup.keys = round_entries(emb.keys(), *policy.storage_format());
   setup.eps_fast = dinterval_of(opts.eps);
   setup.slack_fast = dinterval_of(setup.slack);
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "certify/min_precision.hpp"
+#include "core/semantics_policy.hpp"
 #include "core/verdict.hpp"
 #include "enumerate/parallel.hpp"
 #include "enumerate/progress.hpp"
@@ -71,6 +72,11 @@ class QsaRowSource {
 
 // A query worker for any embedding: its own fast one when it offers one, else emb.query(S).
 std::unique_ptr<QsaQueryWorker> make_query_worker(const QsaEmbedding& emb);
+
+// What the qSA checks accept (core/semantics_policy.hpp): exact, embed and arith; fixed:I.F needs
+// I >= 2 so that the witness's z = ±e_1 is representable; arith with a bounded-exponent format is
+// refused (its weighted-sum bound is relative or absolute, not both).
+inline constexpr SemanticsSupport kQsaSemantics{true, true, true, false, false, 2};
 
 struct QsaCheckOptions {
   Rational eps = Rational(1, 10);
