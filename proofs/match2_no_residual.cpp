@@ -56,7 +56,8 @@ Rational match2nr_default_temperature(int N, int M) {
 namespace {
 
 struct NrModel {
-  NrModel(int M_, Rational c_, Semantics sem_, int N) : M(M_), c(std::move(c_)), sem(sem_) {
+  NrModel(int M_, Rational c_, SemanticsPolicy policy_, int N) : M(M_), c(std::move(c_)), policy(std::move(policy_)) {
+    const SemanticsPolicy& sem = policy;
     for (int r = 0; r < M; ++r) {
       q_cos.push_back(cos_entry(2 * c, r, M, sem));
       k_cos.push_back(cos_entry(Rational(1), r, M, sem));
@@ -80,7 +81,7 @@ struct NrModel {
   }
   int M;
   Rational c;
-  Semantics sem;
+  SemanticsPolicy policy;
   int N_ = 0;
   std::vector<EmbeddingEntry> q_cos, k_cos, k_cos2, v_cos, v_sin;
   EmbeddingEntry q_const;  // the query's constant entry −c
@@ -215,23 +216,23 @@ std::vector<MatchTokenDecision> nr_forward(const NrModel& m, const std::vector<i
                        [](mpfr_prec_t bits) { return Interval(0L, bits); });
 }
 
-void validate(const Match2Config& cfg) {
+// Returns the semantics policy of the configuration.
+SemanticsPolicy validate(const Match2Config& cfg) {
   check_field_range("N", cfg.N, Match2Config::kN);
   check_field_range("M", cfg.M, Match2Config::kMNoResidual);
   if (cfg.c && *cfg.c <= 0) throw ConfigError("c", "temperature must be > 0");
-  if (cfg.semantics.kind != Semantics::Kind::Exact && cfg.semantics.kind != Semantics::Kind::Embed)
-    throw ConfigError("semantics", "match2 without a residual supports exact and embed:<fmt>");
   if (cfg.flip_query_sign) throw ConfigError("flip_query_sign", "not available without a residual");
+  return SemanticsPolicy(cfg.semantics, Match2Config::kSemanticsNoResidual, "match2 without a residual");
 }
 
 }  // namespace
 
 Match2NoResidualResult check_match2_no_residual(const Match2Config& cfg, unsigned threads, bool force) {
-  validate(cfg);
+  SemanticsPolicy policy = validate(cfg);
   ElapsedTimer timer;
   const Rational c = cfg.c ? *cfg.c : match2nr_default_temperature(cfg.N, cfg.M);
   require_size_limit("match2 cases M*C(M+N-2,N-1)", query_multiset_cases(cfg.N, cfg.M), 200'000'000ULL, force);
-  NrModel model(cfg.M, c, cfg.semantics, cfg.N);
+  NrModel model(cfg.M, c, std::move(policy), cfg.N);
   auto fast = tables<DInterval>(model, [](const EmbeddingEntry& e) { return e.fast(); }, model.q_const.fast());
   Match2NoResidualResult r;
   r.N = cfg.N;
@@ -255,11 +256,11 @@ Match2NoResidualResult check_match2_no_residual(const Match2Config& cfg, unsigne
 MatchEvalResult eval_match2_no_residual(const Match2Config& cfg, const std::vector<int>& x_in) {
   Match2Config v = cfg;
   v.N = static_cast<int>(x_in.size());
-  validate(v);
+  SemanticsPolicy policy = validate(v);
   const Rational c = cfg.c ? *cfg.c : match2nr_default_temperature(v.N, cfg.M);
   std::vector<int> x;
   for (int t : x_in) x.push_back(((t % cfg.M) + cfg.M) % cfg.M);
-  NrModel model(cfg.M, c, cfg.semantics, v.N);
+  NrModel model(cfg.M, c, std::move(policy), v.N);
   MatchEvalResult r;
   r.construction = "match2 (no residual, m = 4)";
   r.x = x;

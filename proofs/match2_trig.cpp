@@ -291,8 +291,7 @@ void validate(const Match2Config& cfg) {
   check_field_range("N", cfg.N, Match2Config::kN);
   check_field_range("M", cfg.M, Match2Config::kM);
   if (cfg.c && *cfg.c <= 0) throw ConfigError("c", "temperature must be > 0");
-  if (cfg.semantics.kind == Semantics::Kind::Tiled)
-    throw ConfigError("semantics", "match2 supports exact, embed:<fmt>, arith:<fmt> (tiled is for lower bounds)");
+  SemanticsPolicy(cfg.semantics, Match2Config::kSemantics, "match2");  // refuses what match2 does not run
 }
 
 // Arith semantics: every tuple, every token; the forward pass is exact (FormatReal), only ψ's

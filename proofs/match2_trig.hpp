@@ -6,6 +6,7 @@
 // Residual: out_i = φ_i + Σ_j A_ij v_j.  Matched: ‖out_i‖ ≤ 2δ; unmatched: ‖out_i‖ ≥ g.
 // ψ(out) = 1[‖out‖ < g/2].  c > (1/g)·ln((N−1)(4−g)/g) makes 2δ < g/2.
 #pragma once
+#include "core/semantics_policy.hpp"
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -20,6 +21,8 @@ namespace attnbounds {
 struct Match2Config {
   static constexpr FieldLimits kN{2, 64}, kM{2, 1 << 20};
   static constexpr FieldLimits kMNoResidual{3, 1 << 16};  // --no-residual (proofs/match2_no_residual.*)
+  static constexpr SemanticsSupport kSemantics = kExactEmbedArith;
+  static constexpr SemanticsSupport kSemanticsNoResidual = kExactEmbed;  // its ψ bound is for exact sums
   int N = 8;
   int M = 16;
   std::optional<Rational> c;  // temperature; default match2_default_temperature(N, M)

@@ -81,15 +81,16 @@ namespace {
 struct LocalModel {
   int N, M, q;
   Rational c;
-  Semantics sem;
+  SemanticsPolicy policy;
   Mat<Rational> keys;                    // N × 2q (rounded)
   std::vector<std::vector<Rational>> enc;  // M × q (rounded x^k)
   std::vector<Rational> rounding_error;  // ρ_k = max_x |enc_k(x) − x^k|
   std::vector<Rational> value_range;     // R_k = max_x enc_k(x) − min_x enc_k(x)
 
-  Rational stored(const Rational& v) const { return sem.is_exact() ? v : round_to(sem.format, v); }
+  Rational stored(const Rational& v) const { return policy.stored(v); }
 
-  LocalModel(int N_, int M_, int q_, Rational c_, Semantics s) : N(N_), M(M_), q(q_), c(std::move(c_)), sem(s) {
+  LocalModel(int N_, int M_, int q_, Rational c_, SemanticsPolicy p)
+      : N(N_), M(M_), q(q_), c(std::move(c_)), policy(std::move(p)) {
     keys = Mat<Rational>(static_cast<std::size_t>(N), static_cast<std::size_t>(2 * q));
     for (int j = 0; j < N; ++j) {
       Rational p = 1;
@@ -190,13 +191,12 @@ struct RowBound {
   int group() const { return 0; }
 };
 
-bool is_arith(const Semantics& s) { return s.kind == Semantics::Kind::Arith; }
 
 // Arith: the attention row of a query with hint set S, every operation rounded in attention.hpp's
 // order (exact rationals; it depends on S only).
 std::vector<Rational> arith_row(const LocalModel& m, const std::vector<int>& S) {
-  ArithFormatScope scope(m.sem.format);
-  const Format fmt = m.sem.format;
+  ArithFormatScope scope(m.policy.format());
+  const Format fmt = m.policy.format();
   const std::size_t N = static_cast<std::size_t>(m.N), Q2 = static_cast<std::size_t>(2 * m.q);
   auto w = m.query(S);
   QKV<FormatReal> h{Mat<FormatReal>(1, Q2), Mat<FormatReal>(N, Q2), Mat<FormatReal>(N, static_cast<std::size_t>(m.q))};
@@ -236,13 +236,12 @@ Rational arith_decode_error(const LocalModel& m, const std::vector<int>& S) {
     }
     Rational box = std::max(Rational(abs(s_max)), Rational(abs(s_min)));
     Rational accumulation;
-    if (m.sem.format.kind == Format::Kind::Bounded)  // underflow mixes absolute and relative error
-      throw ConfigError("semantics", "arith:" + m.sem.format.name() +
-                                         " (a bounded-exponent hardware format) is not supported by this checker yet; "
-                                         "use arith:float:P for P significand bits with an unbounded exponent");
-    if (m.sem.format.kind == Format::Kind::Float) {
+    // Bounded formats (underflow mixes absolute and relative error) are refused by kSemantics.
+    const Format& fmt = m.policy.format();
+    if (fmt.kind == Format::Kind::Bounded) throw std::logic_error("match3-local arith bound: bounded format");
+    if (fmt.kind == Format::Kind::Float) {
       Integer two_p;
-      mpz_ui_pow_ui(two_p.get_mpz_t(), 2, static_cast<unsigned long>(m.sem.format.P));
+      mpz_ui_pow_ui(two_p.get_mpz_t(), 2, static_cast<unsigned long>(fmt.P));
       Rational nu = Rational(N) / Rational(two_p);
       // γ_N = Nu/(1−Nu) needs Nu < 1; (1+u)^N − 1 ≤ exp(Nu) − 1 always holds.  (A fixed 2^20 stood
       // here and was reported as if it were a certified bound.)
@@ -250,7 +249,7 @@ Rational arith_decode_error(const LocalModel& m, const std::vector<int>& S) {
       accumulation = gamma * sum_a * hi;
     } else {
       Integer two_f;
-      mpz_ui_pow_ui(two_f.get_mpz_t(), 2, static_cast<unsigned long>(m.sem.format.F + 1));
+      mpz_ui_pow_ui(two_f.get_mpz_t(), 2, static_cast<unsigned long>(fmt.F + 1));
       accumulation = Rational(N) / Rational(two_f);
     }
     Rational e = m.q * (box + accumulation + m.rounding_error[static_cast<std::size_t>(k)]);
@@ -283,7 +282,7 @@ struct LocalRowProblem {
   }
   void fast(const Case& S, Outcome* b) const {
     *b = RowBound{};
-    if (is_arith(m.sem)) {
+    if (m.policy.arith()) {
       Rational e = arith_decode_error(m, S);
       const double d = e.get_d();
       b->lo = DInterval::down(d);
@@ -296,7 +295,7 @@ struct LocalRowProblem {
     b->hi = e.upper();
   }
   void exact(const Case& S, mpfr_prec_t bits, Outcome* b) const {
-    if (is_arith(m.sem)) return fast(S, b);  // already exact
+    if (m.policy.arith()) return fast(S, b);  // already exact
     *b = RowBound{};
     WorkingPrecision wp(bits);
     Interval ei = decode_error<Interval>(m, m.shifted_scores(S), S, [bits](const Rational& r) { return Interval(r, bits); });
@@ -335,8 +334,8 @@ void apply_psi(TokenOut& t, const LocalModel& m, int xi, const std::vector<std::
 }
 
 std::vector<TokenOut> forward_arith(const LocalModel& m, const std::vector<int>& x, const std::vector<std::vector<int>>& y) {
-  ArithFormatScope scope(m.sem.format);
-  const Format fmt = m.sem.format;
+  ArithFormatScope scope(m.policy.format());
+  const Format fmt = m.policy.format();
   const std::size_t N = x.size(), Q2 = static_cast<std::size_t>(2 * m.q);
   QKV<FormatReal> h{Mat<FormatReal>(N, Q2), Mat<FormatReal>(N, Q2), Mat<FormatReal>(N, static_cast<std::size_t>(m.q))};
   for (std::size_t i = 0; i < N; ++i) {
@@ -365,7 +364,7 @@ std::vector<TokenOut> forward_arith(const LocalModel& m, const std::vector<int>&
 }
 
 std::vector<TokenOut> forward(const LocalModel& m, const std::vector<int>& x, const std::vector<std::vector<int>>& y) {
-  if (is_arith(m.sem)) return forward_arith(m, x, y);
+  if (m.policy.arith()) return forward_arith(m, x, y);
   const std::size_t N = x.size();
   const mpfr_prec_t bits = 256;
   WorkingPrecision wp(bits);
@@ -397,23 +396,24 @@ std::vector<TokenOut> forward(const LocalModel& m, const std::vector<int>& x, co
   return res;
 }
 
-void validate(const Match3LocalConfig& cfg) {
+// Returns the semantics policy: the check's (kSemantics), or a forward pass's (every format).
+SemanticsPolicy validate(const Match3LocalConfig& cfg, bool forward_only = false) {
   check_field_range("N", cfg.N, Match3LocalConfig::kN);
   check_field_range("M", cfg.M, Match3LocalConfig::kM);
   check_field_range(cfg.window ? "w" : "q", cfg.q, Match3LocalConfig::kQ.lo,
                     std::min<long long>(cfg.N - (cfg.window ? 1 : 0), Match3LocalConfig::kQ.hi));
   if (cfg.c && *cfg.c <= 0) throw ConfigError("c", "temperature must be > 0");
-  if (cfg.semantics.kind == Semantics::Kind::Tiled)
-    throw ConfigError("semantics", "match3-hinted/window support exact, embed:<fmt> and arith:<fmt>");
+  const char* claim = cfg.window ? "match3-window" : "match3-hinted";
+  return SemanticsPolicy(cfg.semantics, forward_only ? kExactEmbedArith : Match3LocalConfig::kSemantics, claim);
 }
 
 }  // namespace
 
 Match3LocalResult check_match3_local(const Match3LocalConfig& cfg, unsigned threads, bool force) {
-  validate(cfg);
+  SemanticsPolicy policy = validate(cfg);
   ElapsedTimer timer;
   const Rational c = cfg.c ? *cfg.c : match3_local_default_temperature(cfg.N, cfg.M, cfg.q);
-  LocalModel model(cfg.N, cfg.M, cfg.q, c, cfg.semantics);
+  LocalModel model(cfg.N, cfg.M, cfg.q, c, std::move(policy));
   Match3LocalResult r;
   r.window = cfg.window;
   r.N = cfg.N;
@@ -508,7 +508,7 @@ Match3LocalEval eval_match3_local(const Match3LocalConfig& cfg_in, const std::ve
                                   const std::vector<std::vector<int>>& y_in) {
   Match3LocalConfig cfg = cfg_in;
   cfg.N = static_cast<int>(x_in.size());
-  validate(cfg);
+  SemanticsPolicy policy = validate(cfg, true);
   std::vector<std::vector<int>> y = cfg.window ? window_hints(cfg.N, cfg.q) : y_in;
   if (y.size() != x_in.size()) throw ConfigError("hints", "need one hint set per token");
   for (const auto& s : y) {
@@ -523,7 +523,7 @@ Match3LocalEval eval_match3_local(const Match3LocalConfig& cfg_in, const std::ve
                                      std::to_string(*std::adjacent_find(s.begin(), s.end()) + 1) + " repeats)");
   }
   const Rational c = cfg.c ? *cfg.c : match3_local_default_temperature(cfg.N, cfg.M, cfg.q);
-  LocalModel model(cfg.N, cfg.M, cfg.q, c, cfg.semantics);
+  LocalModel model(cfg.N, cfg.M, cfg.q, c, std::move(policy));
   std::vector<int> x;
   for (int v : x_in) x.push_back(((v % cfg.M) + cfg.M) % cfg.M);
   Match3LocalEval r;

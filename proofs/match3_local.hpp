@@ -22,12 +22,16 @@
 
 #include "core/field_checks.hpp"
 #include "core/verdict.hpp"
+#include "core/semantics_policy.hpp"
 #include "numeric/format.hpp"
 
 namespace attnbounds {
 
 struct Match3LocalConfig {
   static constexpr FieldLimits kN{2, 24}, kM{2, 4096}, kQ{1, 6};  // q (or w) also at most N (N − 1 for w)
+  // The check's arith bound is relative (float:P) or absolute (fixed), not both: no hardware
+  // formats under arith.  A forward pass (eval) takes every format.
+  static constexpr SemanticsSupport kSemantics{true, true, true, false, false, 1};
   bool window = false;  // false: hinted (all q-subsets); true: window of w = q positions
   int N = 8, M = 8, q = 2;
   std::optional<Rational> c;

@@ -33,7 +33,7 @@ std::array<Match3TrigSelector, 4> value1_pattern() { return match3_key2_pattern(
 std::array<Match3TrigSelector, 4> value2_pattern() { return match3_key1_pattern(); }
 
 std::array<EmbeddingEntry, 4> entries(const std::array<Match3TrigSelector, 4>& pat, const Rational& scale, int r, int M,
-                             const Semantics& sem) {
+                             const SemanticsPolicy& sem) {
   std::array<EmbeddingEntry, 4> out;
   for (int c = 0; c < 4; ++c) {
     Rational s = scale * pat[c].sign;
@@ -48,8 +48,9 @@ std::array<T, 4> row(const std::array<EmbeddingEntry, 4>& e, Get&& get) {
 }
 }  // namespace
 
-Match3Model::Match3Model(int M_, Rational c_, Semantics sem_, bool flip)
-    : M(M_), c(std::move(c_)), sem(sem_), flipped(flip) {
+Match3Model::Match3Model(int M_, Rational c_, SemanticsPolicy policy_, bool flip)
+    : M(M_), c(std::move(c_)), policy(std::move(policy_)), flipped(flip) {
+  const SemanticsPolicy& sem = policy;
   const Rational one(1);
   for (int r = 0; r < M; ++r) {
     q.push_back(entries(match3_query_pattern(flip), c, r, M, sem));
@@ -133,7 +134,6 @@ void set_margin(MatchCaseOutcome& o, const T& z, const T& tau) {
   }
 }
 
-bool is_arith(const Semantics& s) { return s.kind == Semantics::Kind::Arith; }
 
 // Forward pass with attention.hpp's third_order_unit; returns the 4-wide output.
 template <class T, class Make>
@@ -164,9 +164,9 @@ std::vector<Interval> statistics(const Match3Model& model, const std::vector<int
 }
 
 std::vector<Interval> forward_statistics(const Match3Model& model, const std::vector<int>& x, mpfr_prec_t bits) {
-  if (is_arith(model.sem)) {
-    ArithFormatScope scope(model.sem.format);
-    const Format fmt = model.sem.format;
+  if (model.policy.arith()) {
+    ArithFormatScope scope(model.policy.format());
+    const Format fmt = model.policy.format();
     Mat<FormatReal> out = forward_output<FormatReal>(model, x, [&](const EmbeddingEntry& e) { return FormatReal(e.rational(), fmt); });
     return statistics(model, x, bits, [&](std::size_t i, std::size_t c) { return Interval(out(i, c).value(), bits); });
   }
@@ -175,12 +175,12 @@ std::vector<Interval> forward_statistics(const Match3Model& model, const std::ve
   return statistics(model, x, bits, [&](std::size_t i, std::size_t c) { return out(i, c); });
 }
 
-void validate(const Match3Config& cfg) {
+// Returns the semantics policy of the configuration.
+SemanticsPolicy validate(const Match3Config& cfg) {
   check_field_range("N", cfg.N, Match3Config::kN);
   check_field_range("M", cfg.M, Match3Config::kM);
   if (cfg.c && *cfg.c <= 0) throw ConfigError("c", "temperature must be > 0");
-  if (cfg.semantics.kind == Semantics::Kind::Tiled)
-    throw ConfigError("semantics", "match3-third-order supports exact, embed:<fmt>, arith:<fmt>");
+  return SemanticsPolicy(cfg.semantics, Match3Config::kSemantics, "match3-third-order");
 }
 
 bool literal_matched(const Match3Model& model, const QueryMultisetCase& c) {
@@ -264,14 +264,14 @@ std::vector<MatchTokenDecision> match3_forward(const Match3Model& model, const s
 }
 
 Match3ThirdOrderResult check_match3_third_order(const Match3Config& cfg, unsigned threads, bool force) {
-  validate(cfg);
+  SemanticsPolicy policy = validate(cfg);
   ElapsedTimer timer;
   const Rational c = cfg.c ? *cfg.c : match3_default_temperature(cfg.N, cfg.M);
-  const bool tuples = is_arith(cfg.semantics);
+  const bool tuples = policy.arith();
   const std::uint64_t total = tuples ? tuple_count_saturating(cfg.M, cfg.N) : query_multiset_cases(cfg.N, cfg.M);
   require_size_limit(tuples ? "match3 tuples (arith: M^N, no permutation reduction)" : "match3 cases M*C(M+N-2,N-1)",
                      total, tuples ? 200'000ULL : 50'000'000ULL, force);
-  Match3Model model(cfg.M, c, cfg.semantics, cfg.flip_query_sign);
+  Match3Model model(cfg.M, c, std::move(policy), cfg.flip_query_sign);
   Interval bound = match3_temperature_bound(cfg.N, cfg.M, 128);
   Match3ThirdOrderResult r;
   r.N = cfg.N;
@@ -300,11 +300,11 @@ Match3ThirdOrderResult check_match3_third_order(const Match3Config& cfg, unsigne
 MatchEvalResult eval_match3_third_order(const Match3Config& cfg, const std::vector<int>& x_in) {
   Match3Config v = cfg;
   v.N = static_cast<int>(x_in.size());
-  validate(v);
+  SemanticsPolicy policy = validate(v);
   const Rational c = cfg.c ? *cfg.c : match3_default_temperature(v.N, cfg.M);
   std::vector<int> x;
   for (int t : x_in) x.push_back(((t % cfg.M) + cfg.M) % cfg.M);
-  Match3Model model(cfg.M, c, cfg.semantics, cfg.flip_query_sign);
+  Match3Model model(cfg.M, c, std::move(policy), cfg.flip_query_sign);
   MatchEvalResult r;
   r.construction = "match3-third-order";
   r.x = x;

@@ -10,6 +10,7 @@
 // and outputs 1[z_i > 1 − g/2], g = 1 − cos(2π/M).  Matched: z ≥ 1 − 2δ; unmatched: z ≤ 1 − g.
 // C > (1/g)·ln((N²−1)(4−g)/g) gives 2δ < g/2.
 #pragma once
+#include "core/semantics_policy.hpp"
 #include <array>
 #include <optional>
 #include <vector>
@@ -22,6 +23,7 @@ namespace attnbounds {
 
 struct Match3Config {
   static constexpr FieldLimits kN{2, 16}, kM{2, 1 << 16};
+  static constexpr SemanticsSupport kSemantics = kExactEmbedArith;
   int N = 6;
   int M = 9;
   std::optional<Rational> c;
@@ -39,10 +41,10 @@ struct Match3Tables {
 };
 
 struct Match3Model {
-  Match3Model(int M, Rational c, Semantics sem, bool flip_query_sign);
+  Match3Model(int M, Rational c, SemanticsPolicy policy, bool flip_query_sign);
   int M;
   Rational c;
-  Semantics sem;
+  SemanticsPolicy policy;
   bool flipped;
   std::vector<std::array<EmbeddingEntry, 4>> q, k1, k2, v1, v2;
   Interval threshold(mpfr_prec_t bits) const;  // 1 − g/2

@@ -23,6 +23,8 @@
 using namespace attnbounds;
 
 namespace {
+// The exact-semantics policy of the Match3 construction.
+SemanticsPolicy exact_policy() { return SemanticsPolicy(Semantics{}, Match3Config::kSemantics, "test"); }
 
 // O(N^3) brute force of the literal / distinct Match3 and O(N^2) Match2.
 std::vector<std::uint8_t> brute_match3(const std::vector<int>& x, int M, bool distinct) {
@@ -145,7 +147,7 @@ TEST_CASE("ground truth Match2 / Match3 (literal and distinct) agree with brute 
 TEST_CASE("multiset reduction: per-case enclosure overlaps the direct forward pass on every tuple", "[match]") {
   const int N = 3, M = 5;
   Match2Model m2(M, match2_default_temperature(N, M), Semantics{}, false);
-  Match3Model m3(M, match3_default_temperature(N, M), Semantics{}, false);
+  Match3Model m3(M, match3_default_temperature(N, M), exact_policy(), false);
   std::vector<int> x(N, 0);
   do {
     auto f2 = match2_forward(m2, x);
@@ -225,18 +227,18 @@ TEST_CASE("match3 third-order holds at N=6, M=9 and its negative twins fail with
   auto truth = [](int M) { return [M](const std::vector<int>& x) { return match3(x, M); }; };
   {
     Match3ThirdOrderResult r = check_match3_third_order(Match3Config{4, 6, Rational(1), Semantics{}, false}, 0, false);
-    Match3Model m(6, Rational(1), Semantics{}, false);
+    Match3Model m(6, Rational(1), exact_policy(), false);
     require_verified_witness(r, [&](const std::vector<int>& x) { return match3_forward(m, x); }, truth(6));
   }
   {
     Match3ThirdOrderResult r = check_match3_third_order(Match3Config{4, 6, std::nullopt, Semantics{}, true}, 0, false);
-    Match3Model m(6, match3_default_temperature(4, 6), Semantics{}, true);
+    Match3Model m(6, match3_default_temperature(4, 6), exact_policy(), true);
     require_verified_witness(r, [&](const std::vector<int>& x) { return match3_forward(m, x); }, truth(6));
   }
   {
     Semantics sem = parse_semantics("embed:float:3");
     Match3ThirdOrderResult r = check_match3_third_order(Match3Config{3, 24, std::nullopt, sem, false}, 0, false);
-    Match3Model m(24, match3_default_temperature(3, 24), sem, false);
+    Match3Model m(24, match3_default_temperature(3, 24), SemanticsPolicy(sem, Match3Config::kSemantics, "test"), false);
     require_verified_witness(r, [&](const std::vector<int>& x) { return match3_forward(m, x); }, truth(24));
   }
 }
@@ -391,7 +393,7 @@ TEST_CASE("psi thresholds: unmatched statistics are bounded by the gap for ANY t
   const double g = 1 - std::cos(2 * M_PI / M);
   for (Rational c : {Rational(1, 2), Rational(3), match2_default_temperature(N, M)}) {
     Match2Model m2(M, c, Semantics{}, false);
-    Match3Model m3(M, c, Semantics{}, false);
+    Match3Model m3(M, c, exact_policy(), false);
     const double cd = c.get_d();
     const double delta2 = (N - 1) * std::exp(-cd * g) / (1 + (N - 1) * std::exp(-cd * g));
     const double delta3 = (N * N - 1) * std::exp(-cd * g) / (1 + (N * N - 1) * std::exp(-cd * g));

@@ -1,5 +1,7 @@
 #include "core/semantics_policy.hpp"
 
+#include <stdexcept>
+
 #include "core/config_error.hpp"
 
 namespace attnbounds {
@@ -16,6 +18,16 @@ std::string SemanticsSupport::words() const {
     out += kinds[i];
   }
   return out.empty() ? "nothing" : out;
+}
+
+std::string SemanticsSupport::description() const {
+  std::string out = words();
+  std::vector<std::string> notes;
+  if (min_fixed_integer_bits > 1) notes.push_back("fixed:I.F with I >= " + std::to_string(min_fixed_integer_bits));
+  if (arith && !arith_bounded) notes.push_back("arith not over bounded-exponent hardware formats");
+  for (std::size_t i = 0; i < notes.size(); ++i) out += (i == 0 ? " (" : "; ") + notes[i];
+  if (!notes.empty()) out += ")";
+  return out;
 }
 
 SemanticsPolicy::SemanticsPolicy(const Semantics& semantics, const SemanticsSupport& support, std::string_view claim)
@@ -44,6 +56,16 @@ SemanticsPolicy::SemanticsPolicy(const Semantics& semantics, const SemanticsSupp
 }
 
 Rational SemanticsPolicy::stored(const Rational& v) const { return storage_ ? round_to(*storage_, v) : v; }
+
+std::optional<Rational> SemanticsPolicy::stored_real(const std::function<Interval(mpfr_prec_t)>& make) const {
+  if (!storage_) return std::nullopt;
+  return round_certified(*storage_, make);
+}
+
+const Format& SemanticsPolicy::format() const {
+  if (!storage_) throw std::logic_error("SemanticsPolicy::format: exact semantics has no format");
+  return *storage_;
+}
 
 std::vector<Rational> SemanticsPolicy::stored(const std::vector<Rational>& v) const {
   if (!storage_) return v;

@@ -10,12 +10,14 @@
 //   arith:<fmt>    stored values rounded and every operation rounded (FormatReal does the latter);
 //   tiled:<fmt>:T  blockwise softmax with rounded partial results (the Theorem 7 protocol).
 #pragma once
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "numeric/format.hpp"
+#include "numeric/interval.hpp"
 #include "numeric/rational.hpp"
 
 namespace attnbounds {
@@ -30,6 +32,8 @@ struct SemanticsSupport {
 
   // "exact, embed:<fmt> and arith:<fmt>": the accepted kinds, in words.
   std::string words() const;
+  // words() and the restrictions on formats, for tables and --help.
+  std::string description() const;
 };
 
 // The usual sets.
@@ -56,6 +60,11 @@ class SemanticsPolicy {
   // unchanged under exact.  FormatRangeError when it is outside the format's range.
   Rational stored(const Rational& v) const;
   std::vector<Rational> stored(const std::vector<Rational>& v) const;
+  // A stored real known through enclosures make(bits) of it (cos(2πr/M), ...): its certified
+  // rounding (format.hpp round_certified), or nullopt under exact, where the real itself is kept.
+  std::optional<Rational> stored_real(const std::function<Interval(mpfr_prec_t)>& make) const;
+  // The format of a non-exact semantics (std::logic_error under exact: a caller's bug).
+  const Format& format() const;
 
  private:
   Semantics sem_;

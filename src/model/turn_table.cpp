@@ -59,14 +59,21 @@ DInterval dinterval_enclosing(const Rational& q) {
   return DInterval(DInterval::down(d), DInterval::up(d));
 }
 
-EmbeddingEntry::EmbeddingEntry(std::function<Interval(mpfr_prec_t)> value, const Semantics& sem) : value_(std::move(value)) {
-  if (!sem.is_exact()) {
-    rounded_ = round_certified(sem.format, value_);
-    fast_ = dinterval_enclosing(*rounded_);
-  } else {
-    fast_ = DInterval::from_interval(value_(128));
-  }
+namespace {
+// Every semantics, for the Semantics overloads.
+SemanticsPolicy permissive_policy(const Semantics& sem) {
+  return SemanticsPolicy(sem, SemanticsSupport{true, true, true, true}, "embedding entry");
 }
+}  // namespace
+
+EmbeddingEntry::EmbeddingEntry(std::function<Interval(mpfr_prec_t)> value, const SemanticsPolicy& policy)
+    : value_(std::move(value)) {
+  rounded_ = policy.stored_real(value_);
+  fast_ = rounded_ ? dinterval_enclosing(*rounded_) : DInterval::from_interval(value_(128));
+}
+
+EmbeddingEntry::EmbeddingEntry(std::function<Interval(mpfr_prec_t)> value, const Semantics& sem)
+    : EmbeddingEntry(std::move(value), permissive_policy(sem)) {}
 
 EmbeddingEntry EmbeddingEntry::exact_rational(const Rational& q) {
   EmbeddingEntry e;
@@ -89,6 +96,13 @@ Rational EmbeddingEntry::rational() const {
 }
 
 EmbeddingEntry cos_entry(const Rational& scale, long r, long M, const Semantics& sem) {
+  return cos_entry(scale, r, M, permissive_policy(sem));
+}
+EmbeddingEntry sin_entry(const Rational& scale, long r, long M, const Semantics& sem) {
+  return sin_entry(scale, r, M, permissive_policy(sem));
+}
+
+EmbeddingEntry cos_entry(const Rational& scale, long r, long M, const SemanticsPolicy& sem) {
   if (auto e = cos_turn_exact(r, M)) {
     Rational v = scale * *e;
     return EmbeddingEntry([v](mpfr_prec_t bits) { return Interval(v, bits); }, sem);
@@ -96,7 +110,7 @@ EmbeddingEntry cos_entry(const Rational& scale, long r, long M, const Semantics&
   return EmbeddingEntry([scale, r, M](mpfr_prec_t bits) { return Interval(scale, bits) * cos_turn(r, M, bits); }, sem);
 }
 
-EmbeddingEntry sin_entry(const Rational& scale, long r, long M, const Semantics& sem) {
+EmbeddingEntry sin_entry(const Rational& scale, long r, long M, const SemanticsPolicy& sem) {
   if (auto e = sin_turn_exact(r, M)) {
     Rational v = scale * *e;
     return EmbeddingEntry([v](mpfr_prec_t bits) { return Interval(v, bits); }, sem);

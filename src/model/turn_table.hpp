@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 
+#include "core/semantics_policy.hpp"
 #include "numeric/dinterval.hpp"
 #include "numeric/format.hpp"
 #include "numeric/interval.hpp"
@@ -30,6 +31,9 @@ class EmbeddingEntry {
  public:
   EmbeddingEntry() = default;
   // value(bits) must enclose a fixed real; semantics decides whether it is rounded.
+  EmbeddingEntry(std::function<Interval(mpfr_prec_t)> value, const SemanticsPolicy& policy);
+  // The same through a policy accepting every semantics (callers that have not been refused
+  // anything: they validated the semantics themselves).
   EmbeddingEntry(std::function<Interval(mpfr_prec_t)> value, const Semantics& sem);
   static EmbeddingEntry exact_rational(const Rational& q);
   Interval at(mpfr_prec_t bits) const;
@@ -45,6 +49,8 @@ class EmbeddingEntry {
 };
 
 // scale · cos(2πr/M) (or sin), as an entry under sem.
+EmbeddingEntry cos_entry(const Rational& scale, long r, long M, const SemanticsPolicy& policy);
+EmbeddingEntry sin_entry(const Rational& scale, long r, long M, const SemanticsPolicy& policy);
 EmbeddingEntry cos_entry(const Rational& scale, long r, long M, const Semantics& sem);
 EmbeddingEntry sin_entry(const Rational& scale, long r, long M, const Semantics& sem);
 
