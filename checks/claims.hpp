@@ -17,7 +17,7 @@ struct ClaimInfo {
   std::string provenance;  // "paper statement; moment-curve construction ours" (see docs/theorems.md)
   std::string semantics;   // the semantics the claim runs under, in words
   std::string limits;      // sizes accepted (and the size guard, lifted by --force)
-  std::string verdict_rule;  // the comparison behind holds / fails / undecided ("" when no verdict)
+  std::string verdict_rule{};  // the comparison behind holds / fails / undecided ("" when no verdict)
 };
 
 // Every row, in (verb, name) order.

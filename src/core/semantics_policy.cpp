@@ -30,29 +30,35 @@ std::string SemanticsSupport::description() const {
   return out;
 }
 
-SemanticsPolicy::SemanticsPolicy(const Semantics& semantics, const SemanticsSupport& support, std::string_view claim)
-    : sem_(semantics) {
+std::optional<std::string> SemanticsSupport::refusal(const Semantics& sem, std::string_view claim) const {
   const std::string who(claim);
   bool accepted = false;
-  switch (sem_.kind) {
-    case Semantics::Kind::Exact: accepted = support.exact; break;
-    case Semantics::Kind::Embed: accepted = support.embed; break;
-    case Semantics::Kind::Arith: accepted = support.arith; break;
-    case Semantics::Kind::Tiled: accepted = support.tiled; break;
+  switch (sem.kind) {
+    case Semantics::Kind::Exact: accepted = exact; break;
+    case Semantics::Kind::Embed: accepted = embed; break;
+    case Semantics::Kind::Arith: accepted = arith; break;
+    case Semantics::Kind::Tiled: accepted = tiled; break;
   }
   if (!accepted) {
-    const bool one = support.words().find(',') == std::string::npos && support.words().find(" and ") == std::string::npos;
-    throw ConfigError("semantics", who + (one ? " needs " : " supports ") + support.words() + " (got " + sem_.name() + ")");
+    const std::string w = words();
+    const bool one = w.find(',') == std::string::npos && w.find(" and ") == std::string::npos;
+    return who + (one ? " needs " : " supports ") + w + " (got " + sem.name() + ")";
   }
-  if (sem_.kind == Semantics::Kind::Exact) return;
-  if (sem_.kind == Semantics::Kind::Arith && sem_.format.kind == Format::Kind::Bounded && !support.arith_bounded)
-    throw ConfigError("semantics", who + ": arith:" + sem_.format.name() +
-                                       " (a bounded-exponent hardware format) is not supported by this checker's arith "
-                                       "bound; use arith:float:P (P significand bits, unbounded exponent)");
-  if (sem_.format.kind == Format::Kind::Fixed && sem_.format.I < support.min_fixed_integer_bits)
-    throw ConfigError("semantics", who + ": fixed:I.F needs I >= " + std::to_string(support.min_fixed_integer_bits) +
-                                       " so that entries in [-1, 1] are representable (got " + sem_.format.name() + ")");
-  storage_ = sem_.format;
+  if (sem.kind == Semantics::Kind::Exact) return std::nullopt;
+  if (sem.kind == Semantics::Kind::Arith && sem.format.kind == Format::Kind::Bounded && !arith_bounded)
+    return who + ": arith:" + sem.format.name() +
+           " (a bounded-exponent hardware format) is not supported by this checker's arith bound; use arith:float:P "
+           "(P significand bits, unbounded exponent)";
+  if (sem.format.kind == Format::Kind::Fixed && sem.format.I < min_fixed_integer_bits)
+    return who + ": fixed:I.F needs I >= " + std::to_string(min_fixed_integer_bits) +
+           " so that entries in [-1, 1] are representable (got " + sem.format.name() + ")";
+  return std::nullopt;
+}
+
+SemanticsPolicy::SemanticsPolicy(const Semantics& semantics, const SemanticsSupport& support, std::string_view claim)
+    : sem_(semantics) {
+  if (auto why = support.refusal(sem_, claim)) throw ConfigError("semantics", *why);
+  if (sem_.kind != Semantics::Kind::Exact) storage_ = sem_.format;
 }
 
 Rational SemanticsPolicy::stored(const Rational& v) const { return storage_ ? round_to(*storage_, v) : v; }

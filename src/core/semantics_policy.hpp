@@ -34,6 +34,9 @@ struct SemanticsSupport {
   std::string words() const;
   // words() and the restrictions on formats, for tables and --help.
   std::string description() const;
+  // Why `claim` does not run under `semantics` (the one message SemanticsPolicy throws), or
+  // nullopt when it does.
+  std::optional<std::string> refusal(const Semantics& semantics, std::string_view claim) const;
 };
 
 // The usual sets.

@@ -219,7 +219,7 @@ const char* psi_name(Match2TableModel::Psi psi) {
 }
 
 std::string match2_certifiable_structure_problem(const Match2TableModel& m, const Semantics& sem) {
-  if (sem.kind == Semantics::Kind::Tiled) return "tiled semantics is for the lower bounds; use exact, embed:<fmt> or arith:<fmt>";
+  if (auto why = kMatchModelSemantics.refusal(sem, "match2-table models")) return *why;
   if (sem.kind == Semantics::Kind::Arith && m.positional())
     return "positional tables under arith semantics: the rounded sums Q[x_i] + Q_pos[i] are not modelled by the "
            "tuple sweep; use exact or embed:<fmt>";
@@ -242,7 +242,7 @@ struct Tables {
 struct Unit {
   Unit(const Match2TableModel& m, const Semantics& s);
   const Match2TableModel& model;
-  Semantics sem;
+  SemanticsPolicy policy;
   // Stored entries (rounded under embed/arith); ψ's weights and threshold stay exact.
   std::vector<EmbeddingEntry> q, key, v, res, qp, kp, vp, rp;
   Tables<DInterval> fast;
@@ -258,7 +258,7 @@ struct Unit {
   Tables<Interval> precise(mpfr_prec_t bits) const;
 };
 
-std::vector<EmbeddingEntry> entries_of(const std::vector<ExactReal>& a, const Semantics& sem) {
+std::vector<EmbeddingEntry> entries_of(const std::vector<ExactReal>& a, const SemanticsPolicy& sem) {
   std::vector<EmbeddingEntry> out;
   out.reserve(a.size());
   for (const auto& x : a) out.emplace_back([x](mpfr_prec_t bits) { return x.at(bits); }, sem);
@@ -288,7 +288,9 @@ Tables<T> tables_of(const Unit& u, Make&& make) {
   return t;
 }
 
-Unit::Unit(const Match2TableModel& m, const Semantics& s) : model(m), sem(s) {
+// The semantics was checked by match2_certifiable_structure_problem before a unit is built.
+Unit::Unit(const Match2TableModel& m, const Semantics& s) : model(m), policy(s, kMatchModelSemantics, "match2-table models") {
+  const SemanticsPolicy& sem = policy;
   q = entries_of(m.query, sem);
   key = entries_of(m.key, sem);
   v = entries_of(m.value, sem);
@@ -551,15 +553,15 @@ std::vector<Interval> forward_statistics(const Unit& u, const std::vector<int>& 
   if (u.model.disjunctive()) {
     // ψ exact on the unit's output (rounded in arith, as for the other ψ).
     std::vector<Interval> rows;
-    if (u.sem.kind == Semantics::Kind::Arith) {
-      ArithFormatScope scope(u.sem.format);
-      const Format fmt = u.sem.format;
+    if (u.policy.arith()) {
+      ArithFormatScope scope(u.policy.format());
+      const Format fmt = u.policy.format();
       Mat<FormatReal> out = forward_output<FormatReal>(u, x, [&](const EmbeddingEntry& e) { return FormatReal(e.rational(), fmt); });
       for (std::size_t i = 0; i < x.size(); ++i)
         for (int c = 0; c < d; ++c) rows.push_back(Interval(out(i, c).value(), bits));
     }
     WorkingPrecision wp(bits);
-    if (u.sem.kind != Semantics::Kind::Arith) {
+    if (!u.policy.arith()) {
       Mat<Interval> out = forward_output<Interval>(u, x, [&](const EmbeddingEntry& e) { return e.at(bits); });
       for (std::size_t i = 0; i < x.size(); ++i)
         for (int c = 0; c < d; ++c) rows.push_back(out(i, c));
@@ -577,9 +579,9 @@ std::vector<Interval> forward_statistics(const Unit& u, const std::vector<int>& 
     }
     return stats;
   }
-  if (u.sem.kind == Semantics::Kind::Arith) {
-    ArithFormatScope scope(u.sem.format);
-    const Format fmt = u.sem.format;
+  if (u.policy.arith()) {
+    ArithFormatScope scope(u.policy.format());
+    const Format fmt = u.policy.format();
     Mat<FormatReal> out = forward_output<FormatReal>(u, x, [&](const EmbeddingEntry& e) { return FormatReal(e.rational(), fmt); });
     for (std::size_t i = 0; i < x.size(); ++i) {
       if (norm) {
@@ -624,7 +626,7 @@ struct TupleProblem {
   void enumerate(std::uint64_t begin, std::uint64_t end, F&& f) const {
     enumerate_tuples(N, unit.model.M, begin, end, f);
   }
-  bool arith() const { return unit.sem.kind == Semantics::Kind::Arith; }
+  bool arith() const { return unit.policy.arith(); }
   void fast(const Case& x, Outcome* out) const {
     if (arith()) return exact(x, kLadderStartBits, out);
     const auto truth = match2(x, unit.model.M);

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/semantics_policy.hpp"
 #include "core/verdict.hpp"
 #include "modelfile/exact_real.hpp"
 #include "modelfile/qsa_model.hpp"
@@ -24,6 +25,9 @@
 #include "proofs/match_common.hpp"
 
 namespace attnbounds {
+
+// What the Match model-file checkers (match2-table and match3-third-order files) run under.
+inline constexpr SemanticsSupport kMatchModelSemantics = kExactEmbedArith;
 
 inline constexpr int kMatchModelFormatVersion = 2;  // the version that defines the Match classes
 inline constexpr int kMatch2TableMaxWidth = 16;     // k and d

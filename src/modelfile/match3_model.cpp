@@ -144,7 +144,7 @@ Match3ThirdOrderModel match3_third_order_model_of_construction(int N, int M, con
 }
 
 std::string match3_certifiable_structure_problem(const Match3ThirdOrderModel& m, const Semantics& sem) {
-  if (sem.kind == Semantics::Kind::Tiled) return "tiled semantics is for the lower bounds; use exact, embed:<fmt> or arith:<fmt>";
+  if (auto why = kMatchModelSemantics.refusal(sem, "match3-third-order models")) return *why;
   if (m.N > kMaxDistinct) return "N above 16";
   return {};
 }
@@ -184,7 +184,7 @@ struct Tables {
 struct Unit {
   Unit(const Match3ThirdOrderModel& model, const Semantics& sem);
   const Match3ThirdOrderModel& model;
-  Semantics sem;
+  SemanticsPolicy policy;
   std::vector<EmbeddingEntry> q, k1, k2, v1, v2;
   std::vector<std::vector<PsiGroup>> psi;  // per token value
   Tables<DInterval> fast;
@@ -193,7 +193,7 @@ struct Unit {
   Tables<Interval> precise(mpfr_prec_t bits) const;
 };
 
-std::vector<EmbeddingEntry> entries_of(const std::vector<ExactReal>& a, const Semantics& sem) {
+std::vector<EmbeddingEntry> entries_of(const std::vector<ExactReal>& a, const SemanticsPolicy& sem) {
   std::vector<EmbeddingEntry> out;
   out.reserve(a.size());
   for (const auto& x : a) out.emplace_back([x](mpfr_prec_t bits) { return x.at(bits); }, sem);
@@ -218,7 +218,10 @@ Tables<T> tables_of(const Unit& u, Make&& make, Exact&& exact) {
   return t;
 }
 
-Unit::Unit(const Match3ThirdOrderModel& mdl, const Semantics& s) : model(mdl), sem(s) {
+// The semantics was checked by match3_certifiable_structure_problem before a unit is built.
+Unit::Unit(const Match3ThirdOrderModel& mdl, const Semantics& s)
+    : model(mdl), policy(s, kMatchModelSemantics, "match3-third-order models") {
+  const SemanticsPolicy& sem = policy;
   q = entries_of(mdl.query, sem);
   k1 = entries_of(mdl.key1, sem);
   k2 = entries_of(mdl.key2, sem);
@@ -334,9 +337,9 @@ std::vector<Interval> forward_statistics(const Unit& u, const std::vector<int>& 
       z.push_back(psi_statistic(u.psi[x[i]], f, [&](int c) { return channel(i, c); }));
     }
   };
-  if (u.sem.kind == Semantics::Kind::Arith) {
-    ArithFormatScope scope(u.sem.format);
-    const Format fmt = u.sem.format;
+  if (u.policy.arith()) {
+    ArithFormatScope scope(u.policy.format());
+    const Format fmt = u.policy.format();
     Mat<FormatReal> out = forward_output<FormatReal>(u, x, [&](const EmbeddingEntry& e) { return FormatReal(e.rational(), fmt); });
     WorkingPrecision wp(bits);
     finish([&](std::size_t i, int c) { return Interval(out(i, c).value(), bits); });
