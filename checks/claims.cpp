@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "certify/min_precision.hpp"
 #include "certify/qsa_checker.hpp"
 #include "modelfile/match2_model.hpp"
 #include "proofs/match2_trig.hpp"
@@ -23,6 +24,9 @@ const char* kLocal = "paper: structure/locality; definitions ours";
 // (core/semantics_policy.hpp), so this table says what the library accepts.
 const std::string kQsaSem = kQsaSemantics.description();
 const std::string kEvalSem = kExactEmbedArith.description();
+// The p ranges of the min-p scans, from the library's limits.
+std::string p_range(FieldLimits l) { return "p in " + std::to_string(l.lo) + ".." + std::to_string(l.hi); }
+const std::string kMatchP = p_range(kMatchMinPrecisionP), kQsaP = p_range(MinPrecisionConfig::kP);
 const char* kMinPSem = "embed or arith over float:P or fixed:I.F, P in p_min..p_max";
 // The Match min-p scans float:P only (no --number-format); bf16, fp16, fp32 are run beside it.
 const char* kMatchMinPSem = "embed or arith over float:P, P in p_min..p_max; bf16, fp16, fp32 beside";
@@ -131,15 +135,15 @@ std::vector<ClaimInfo> make_table() {
       {"lower", "rnn-index", "Theorem 11", "paper: (N-1)/2 bits; reduction ours (N-1 bits, one-pass models)", "exact",
        "2^(N-1)(N-1) instance steps <= 2^22 without --force"},
       {"min-m", "qsa-rip", kThm2, "ours (new numbers; construction math §4.1)", "exact", "N, q lists; q <= N"},
-      {"min-p", "match2", kMatch2Thm, kMatch2, kMatchMinPSem, "p in 2..200"},
+      {"min-p", "match2", kMatch2Thm, kMatch2, kMatchMinPSem, kMatchP},
       {"min-p", "match3", kMatch3Thm, "paper statement (Match3, math §1.5, §4.4); the model is the file's", kMatchMinPSem,
-       "p in 2..200; the model file's N and M"},
-      {"min-p", "match3-hinted", kLocalThm, kLocal, kMatchMinPSem, "p in 2..200"},
-      {"min-p", "match3-third-order", kMatch3Thm, kMatch3, kMatchMinPSem, "p in 2..200"},
-      {"min-p", "match3-window", kLocalThm, kLocal, kMatchMinPSem, "p in 2..200"},
-      {"min-p", "qsa", kModelThm, kModel, kMinPSem, "p in 2..4096"},
-      {"min-p", "qsa-cyclic", kThm3, "ours (finite-precision model); construction ours", kMinPSem, "p in 2..4096"},
-      {"min-p", "qsa-rip", kThm2, "ours (finite-precision model); certificates ours", kMinPSem, "p in 2..4096"},
+       kMatchP + "; the model file's N and M"},
+      {"min-p", "match3-hinted", kLocalThm, kLocal, kMatchMinPSem, kMatchP},
+      {"min-p", "match3-third-order", kMatch3Thm, kMatch3, kMatchMinPSem, kMatchP},
+      {"min-p", "match3-window", kLocalThm, kLocal, kMatchMinPSem, kMatchP},
+      {"min-p", "qsa", kModelThm, kModel, kMinPSem, kQsaP},
+      {"min-p", "qsa-cyclic", kThm3, "ours (finite-precision model); construction ours", kMinPSem, kQsaP},
+      {"min-p", "qsa-rip", kThm2, "ours (finite-precision model); certificates ours", kMinPSem, kQsaP},
       {"replay", "qsa-cyclic", kThm3, "certificate replay (ours)", "exact or embed:<fmt>, as certified",
        "the certificate's N and q"},
       {"replay", "qsa-rip", kThm2, "certificate replay (ours)", "exact or embed:<fmt>, as certified",

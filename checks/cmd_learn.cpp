@@ -687,8 +687,8 @@ ParamTable learn_params(bool sweep) {
   t.push_back(dtype.with_choices({"F64", "F32"}, "F64"));
   t.push_back(param::flag("--no-certify", "skip the certified check of trained attention units"));
   t.push_back(param::flag("--no-min-p", "skip min-p (embed and arith, float:P) of trained attention units"));
-  t.push_back(param::p_min().with_range(2, 4096).with_help("min-p of a trained unit: smallest P"));
-  t.push_back(param::p_max().with_range(2, 4096).with_default(24).at_least("--p-min").with_help("min-p of a trained unit: largest P"));
+  t.push_back(param::p_min().with_help("min-p of a trained unit: smallest P"));
+  t.push_back(param::p_max().with_default(24).at_least("--p-min").with_help("min-p of a trained unit: largest P"));
   ParamDef gnuplot;
   gnuplot.flag = "--gnuplot";
   gnuplot.kind = ParamKind::Text;

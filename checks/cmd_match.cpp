@@ -355,8 +355,8 @@ ParamTable min_p_params(const std::string& name, int N, int M) {
   if (name == "match3-hinted" || name == "match3-window") t.push_back(window_or_hints(name == "match3-window"));
   t.push_back(param::c().with_help("temperature").with_computed_default("the claim's"));
   t.push_back(param::mode());
-  t.push_back(param::p_min().with_range(2, 200).with_help("smallest p scanned"));
-  t.push_back(param::p_max().with_range(2, 200).with_default(24).at_least("--p-min").with_help("largest p scanned (p_max of math §2)"));
+  t.push_back(param::p_min().with_range(kMatchMinPrecisionP).with_help("smallest p scanned"));
+  t.push_back(param::p_max().with_range(kMatchMinPrecisionP).with_default(24).at_least("--p-min").with_help("largest p scanned (p_max of math §2)"));
   if (name == "match2") {
     // With --model the file is the model: the construction's own parameters would be ignored.
     ParamDef model = param::file("--model", "model file of class match2-table instead of the construction (docs/model-format.md)");
@@ -412,7 +412,7 @@ PrecisionTrial match_trial(const std::string& name, const MinPCli& o, const Sema
 // included, so they can differ from float:8, float:11, float:24).
 void run_min_p(const std::string& name, const MinPCli& o) {
   const unsigned threads = resolve_threads(o.common.threads);
-  const MinPrecisionConfig mc = min_precision_config(o.mode, "float", o.p_min, o.p_max);
+  const MinPrecisionConfig mc = min_precision_config(o.mode, "float", o.p_min, o.p_max, kMatchMinPrecisionP);
   json first;
   json out = with_size_guard([&] {
     return match_min_precision_result(mc, [&](const Semantics& sem) { return match_trial(name, o, sem, threads, first); },

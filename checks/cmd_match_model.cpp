@@ -89,7 +89,7 @@ json match2_model_check(const Match2TableModel& m, const std::string& path, cons
 void run_min_p_of_model(const std::string& claim, const std::string& provenance, const MatchMinPOfModel& o,
                         const std::function<json(const Semantics&, unsigned)>& check_at) {
   const unsigned threads = resolve_threads(o.common.threads);
-  const MinPrecisionConfig mc = min_precision_config(o.mode, "float", o.p_min, o.p_max);
+  const MinPrecisionConfig mc = min_precision_config(o.mode, "float", o.p_min, o.p_max, kMatchMinPrecisionP);
   json first;
   const json r = match_min_precision_result(
       mc,
@@ -375,8 +375,8 @@ const ParamTable kEvalMatch3Model =
 
 const ParamTable kMinPMatch3Model = with_common(
     {param::file("--model", "model file of class match3-third-order (docs/model-format.md)").as_required(), param::mode(),
-     param::p_min().with_range(2, 200).with_help("smallest p scanned"),
-     param::p_max().with_range(2, 200).with_default(24).at_least("--p-min").with_help("largest p scanned (p_max of math §2)")},
+     param::p_min().with_range(kMatchMinPrecisionP).with_help("smallest p scanned"),
+     param::p_max().with_range(kMatchMinPrecisionP).with_default(24).at_least("--p-min").with_help("largest p scanned (p_max of math §2)")},
     false);
 
 const DeclaredEntry reg_min_p_match3{

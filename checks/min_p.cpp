@@ -29,8 +29,10 @@ void write_witness(json& row, const PrecisionTrial& t) {
 }
 }  // namespace
 
-MinPrecisionConfig min_precision_config(const std::string& mode, const std::string& number_format, int p_min, int p_max) {
+MinPrecisionConfig min_precision_config(const std::string& mode, const std::string& number_format, int p_min, int p_max,
+                                        FieldLimits p_limits) {
   MinPrecisionConfig mc;
+  mc.p_limits = p_limits;
   mc.mode = mode == "arith" ? Semantics::Kind::Arith : Semantics::Kind::Embed;
   mc.family = number_format == "fixed" ? FormatFamily::Fixed : FormatFamily::Float;
   mc.p_min = p_min;

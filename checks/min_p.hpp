@@ -13,7 +13,8 @@ namespace attnbounds {
 
 // The configuration of --mode (embed | arith), --number-format (float | fixed), --p-min, --p-max;
 // validated (ConfigError on a bad field).
-MinPrecisionConfig min_precision_config(const std::string& mode, const std::string& number_format, int p_min, int p_max);
+MinPrecisionConfig min_precision_config(const std::string& mode, const std::string& number_format, int p_min, int p_max,
+                                        FieldLimits p_limits = MinPrecisionConfig::kP);
 
 // The family as a semantics pattern: "embed:float:P" or "arith:fixed:4.F".
 std::string min_precision_family_name(const MinPrecisionConfig& config);

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <stdexcept>
 
+#include "certify/min_precision.hpp"
 #include "checks/usage_error.hpp"
 #include "model/qsa_embedding.hpp"
 #include "numeric/rational.hpp"
@@ -498,8 +499,12 @@ ParamDef mode() {
   return row("--mode", ParamKind::Choice, "embed (entries rounded) | arith (every operation rounded)")
       .with_choices({"embed", "arith"}, "embed");
 }
-ParamDef p_min() { return int_row("--p-min", 2, 4096, 2, "smallest p tested"); }
-ParamDef p_max() { return int_row("--p-max", 2, 4096, 64, "largest p tested (p_max of math §2)"); }
+ParamDef p_min() {
+  return int_row("--p-min", MinPrecisionConfig::kP.lo, MinPrecisionConfig::kP.hi, 2, "smallest p tested");
+}
+ParamDef p_max() {
+  return int_row("--p-max", MinPrecisionConfig::kP.lo, MinPrecisionConfig::kP.hi, 64, "largest p tested (p_max of math §2)");
+}
 ParamDef file(const std::string& flag, const std::string& help) {
   ParamDef d = row(flag, ParamKind::Text, help);
   d.value_hint = "FILE";

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/filtered_sweep.hpp"
+#include "core/field_checks.hpp"
 #include "core/verdict.hpp"
 #include "enumerate/combinatorics.hpp"
 #include "numeric/dinterval.hpp"
@@ -49,6 +50,10 @@ struct MatchCaseOutcome {
 };
 
 using MatchTally = SweepTally<MatchCaseOutcome, 2>;
+
+// The p range of the Match constructions' and Match model files' min-p scans (float:P, P in
+// 2..200): every P is a whole exhaustive check, and the constructions need P well below 64.
+inline constexpr FieldLimits kMatchMinPrecisionP{2, 200};
 
 // Multisets of size k over [M], lexicographic; rank -> sorted sequence.
 inline void unrank_multiset_lex(std::uint64_t rank, int M, int k, int* out) {

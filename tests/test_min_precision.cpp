@@ -148,8 +148,32 @@ TEST_CASE("min-p: a value leaving the format's range makes that row undecided an
   c.p_max = 3;
   const MinPrecisionResult top = min_precision(c, [&](const Semantics& sem) {
     round_to(sem.format, Rational(15, 8));
-    return PrecisionTrial{Verdict::Holds};
+    PrecisionTrial holds;
+    holds.verdict = Verdict::Holds;
+    return holds;
   });
   CHECK_FALSE(top.p_star.has_value());
   CHECK(top.verdict == Verdict::Undecided);
+}
+
+TEST_CASE("min-p: a claim's narrower p range is enforced by the library, naming the field", "[min_p]") {
+  MinPrecisionConfig c;
+  c.p_limits = FieldLimits{2, 200};
+  c.p_min = 2;
+  c.p_max = 200;
+  CHECK_NOTHROW(c.validate());
+  c.p_max = 201;
+  try {
+    c.validate();
+    FAIL("p_max = 201 accepted under p_limits 2..200");
+  } catch (const ConfigError& e) {
+    CHECK(e.field() == "p_max");
+    CHECK(std::string(e.what()).find("200") != std::string::npos);
+  }
+  c.p_max = 100;
+  c.p_min = 1;
+  CHECK_THROWS_AS(c.validate(), ConfigError);
+  c.p_min = 2;
+  c.p_limits = FieldLimits{2, 5000};  // wider than any format: a caller's bug, not a user's
+  CHECK_THROWS_AS(c.validate(), std::logic_error);
 }

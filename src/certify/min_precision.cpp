@@ -8,14 +8,15 @@
 namespace attnbounds {
 
 namespace {
-constexpr int kMaxPrecisionBits = 4096;  // the largest float:P the format parser accepts
+constexpr int kMaxPrecisionBits = MinPrecisionConfig::kP.hi;
 }
 
 void MinPrecisionConfig::validate() const {
   if (mode != Semantics::Kind::Embed && mode != Semantics::Kind::Arith)
     throw ConfigError("mode", "must be embed or arith");
-  check_field_range("p_min", p_min, 2, kMaxPrecisionBits);
-  check_field_range("p_max", p_max, p_min, kMaxPrecisionBits);
+  if (p_limits.lo < kP.lo || p_limits.hi > kP.hi) throw std::logic_error("MinPrecisionConfig: p_limits outside kP");
+  check_field_range("p_min", p_min, p_limits);
+  check_field_range("p_max", p_max, p_min, p_limits.hi);
   if (family == FormatFamily::Fixed) check_field_range("fixed_integer_bits", fixed_integer_bits, 1, kMaxPrecisionBits);
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/field_checks.hpp"
 #include "core/verdict.hpp"
 #include "numeric/format.hpp"
 #include "numeric/rational.hpp"
@@ -21,12 +22,16 @@ namespace attnbounds {
 enum class FormatFamily { Float, Fixed };
 
 struct MinPrecisionConfig {
+  // p (and I of fixed:I.F) in 2..4096: the largest float:P the format parser accepts.
+  static constexpr FieldLimits kP{2, 4096};
   Semantics::Kind mode = Semantics::Kind::Embed;  // embed (entries rounded) or arith (every operation)
   FormatFamily family = FormatFamily::Float;
   int fixed_integer_bits = 2;  // I of fixed:I.F (p = I + F); unused for float:P
   int p_min = 2, p_max = 64;
-  // Throws ConfigError on "mode" (embed or arith only), "p_min" (2..4096), "p_max" (p_min..4096)
-  // or "fixed_integer_bits" (1..4096).
+  // The range p_min and p_max must lie in: kP, or a claim's narrower one (kMatchMinPrecisionP).
+  FieldLimits p_limits = kP;
+  // Throws ConfigError on "mode" (embed or arith only), "p_min" (in p_limits), "p_max" (p_min ..
+  // p_limits.hi) or "fixed_integer_bits" (1..4096).
   void validate() const;
   // The semantics tested at p, or nullopt when the family has no format with p bits (fixed: p < I).
   std::optional<Semantics> semantics_at(int p) const;
