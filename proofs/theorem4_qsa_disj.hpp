@@ -90,6 +90,9 @@ struct QsaDisjResult {
   int m = 0, q = 0;
   std::uint64_t instances = 0, reduction_verified = 0, protocol_equal_instances = 0;
   std::uint64_t messages_distinct = 0, messages_needed = 0, undecided_instances = 0;
+  // Instances the fast (double) evaluator could not settle, handed to the exact one (not in the
+  // JSON; for tests of the sweep).
+  std::uint64_t fallback_instances = 0;
   std::size_t message_entries = 0;
   // embed only: entries × bits_per_entry, where bits_per_entry = encoded_value_bits of the format
   // over the exponents Alice's messages use (bounded: the format's full width; fixed: I+F;
