@@ -3,6 +3,17 @@
 // subset y of token 2q+1, Bob's set b chooses the signs of z on tokens 1..2q; qSA at token 2q+1
 // is (−1 + 2|a∧b|/q)·e_1.  Under embed:<fmt> the model is a one-way protocol whose message is
 // Alice's rounded embedding (m·w bits): two colliding sets a ≠ a' force an error ≥ 1/q.
+//
+// The accuracy check is a filtered sweep (core/filtered_sweep.hpp), its four parts being:
+//   1. reduction: the 4^q instances (a, b) (cases: one a with a block of up to 64 b);
+//   2. fast evaluator: the attention row of Alice's token in double intervals, from token rows
+//      memoised by token input (it also checks, per instance, that qSA decides DISJ and that
+//      Bob's side of the protocol is this same computation);
+//   3. exact evaluator: the instance's exact query/key/value matrices through MPFI at the
+//      rung's bits, with Bob's row recomputed from Alice's message and compared;
+//   4. witness: the reported instance (or both inputs of a collision) by a direct forward pass
+//      along the sweep's ladder.
+// Message counting and the collision search are not per-instance decisions and run after it.
 #pragma once
 #include <cstdint>
 #include <memory>
