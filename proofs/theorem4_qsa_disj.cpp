@@ -270,7 +270,7 @@ struct TokenRows {
   std::vector<DInterval> query, key, value;  // enclosures of the exact (rounded-embedding) rows
 };
 
-inline std::uint64_t next_generation() {
+std::uint64_t next_generation() {
   static std::atomic<std::uint64_t> counter{0};
   return ++counter;
 }
