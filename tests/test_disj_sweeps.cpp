@@ -3,8 +3,13 @@
 // tallies do not depend on the thread count.
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
+
+#include "enumerate/parallel.hpp"
+#include "enumerate/run_control.hpp"
 
 #include "numeric/format.hpp"
 #include "proofs/theorem4_qsa_disj.hpp"
@@ -39,16 +44,16 @@ class ConstantValueModel : public qsa_disj::TokenwiseModel {
   Rational c_;
 };
 
-// Attention on Alice's set at temperature T: query = T·1_y, key = e_i, value = z_i.  The output
-// at Alice's token is close to the mean of z over her set, i.e. to qSA, for every instance.
+// Attention on Alice's set at temperature T: query = T·1_y, key = e_i, value = z_i + offset.
+// The output at Alice's token is within about e^-T of qSA + offset, for every instance.
 class SetAttentionModel : public qsa_disj::TokenwiseModel {
  public:
-  SetAttentionModel(int N, long T) : N_(N), T_(T) {}
+  SetAttentionModel(int N, long T, Rational offset = Rational(0)) : N_(N), T_(T), offset_(std::move(offset)) {}
   std::string name() const override { return "set-attention"; }
   int m() const override { return 1 + 2 * N_; }
   std::vector<Rational> embed(const qsa_disj::QsaInput& X, int i) const override {
     std::vector<Rational> phi(static_cast<std::size_t>(1 + 2 * N_), Rational(0));
-    phi[0] = X.z(i, 0);
+    phi[0] = X.z(i, 0) + offset_;
     for (int j : X.y[i]) phi[static_cast<std::size_t>(1 + j)] = T_;
     phi[static_cast<std::size_t>(1 + N_ + i)] = 1;
     return phi;
@@ -63,6 +68,7 @@ class SetAttentionModel : public qsa_disj::TokenwiseModel {
  private:
   int N_;
   long T_;
+  Rational offset_;
 };
 
 qsa_disj::QsaDisjOptions options(int q, const char* semantics, unsigned threads) {
@@ -72,6 +78,18 @@ qsa_disj::QsaDisjOptions options(int q, const char* semantics, unsigned threads)
   o.threads = threads;
   return o;
 }
+
+// Records every chunk's payload, then (replay) hands each one back as known: the second run
+// folds nothing but decoded tallies.
+struct RecordThenReplay : ChunkHooks {
+  bool replay = false;
+  std::map<std::uint64_t, std::string> payloads;
+  std::optional<std::string> known(std::uint64_t chunk) override {
+    if (!replay) return std::nullopt;
+    return payloads.at(chunk);
+  }
+  void completed(std::uint64_t chunk, const std::string& payload) override { payloads[chunk] = payload; }
+};
 
 Rational two_to(int e) {
   Rational r(1);
@@ -179,5 +197,41 @@ TEST_CASE("match3-disj: the protocol sweep gives the same result for 1, 2 and 3 
     CHECK(r.verdict == one.verdict);
     CHECK(r.collision.has_value() == one.collision.has_value());
     if (r.collision && one.collision) CHECK(r.collision->x1 == one.collision->x1);
+  }
+}
+
+TEST_CASE("qsa-disj: chunk tallies with exact error bounds survive their text codec", "[lower][sweep]") {
+  // Offset −(1/4 − 2^-60) at temperature 50: every instance's error is 1/4 − 2^-60 up to about
+  // e^-50, below the bound by less than a double can resolve, so all 16 instances go to the
+  // exact rung, which certifies them; the worst instance is chosen among exact rational bounds.
+  const int q = 2;
+  const SetAttentionModel model(2 * q + 1, 50, 1 / two_to(60) - Rational(1, 4));
+  const auto plain = qsa_disj::run_qsa_disj(options(q, "exact", 2), model);
+  CHECK(plain.fallback_instances == 16);
+  CHECK(plain.undecided_instances == 0);
+  REQUIRE(plain.verdict == Verdict::Holds);
+  // The worst instance is not in the first chunk (a = 0), so a decoder that lost the exact
+  // bounds (every chunk's worst tied) would report another instance.
+  CHECK(plain.witness.a != 0);
+  CHECK(plain.witness.kind == qsa_disj::QsaDisjWitnessKind::WorstInstance);
+  CHECK(plain.worst_error.upper < Rational(1, 4));
+  CHECK(plain.worst_error.lower > Rational(1, 4) - 1 / two_to(59));
+  RecordThenReplay hooks;
+  RunControl control;
+  control.hooks = &hooks;
+  RunControlScope scope(control);
+  const auto recorded = qsa_disj::run_qsa_disj(options(q, "exact", 2), model);
+  REQUIRE(hooks.payloads.size() == 4);  // one chunk per a
+  for (const auto& [chunk, text] : hooks.payloads) CHECK(text.find('/') != std::string::npos);  // exact bounds
+  hooks.replay = true;
+  const auto replayed = qsa_disj::run_qsa_disj(options(q, "exact", 2), model);
+  for (const auto* r : {&recorded, &replayed}) {
+    CHECK(r->verdict == plain.verdict);
+    CHECK(r->fallback_instances == plain.fallback_instances);
+    CHECK(r->undecided_instances == plain.undecided_instances);
+    CHECK(r->witness.kind == plain.witness.kind);
+    CHECK(r->witness.a == plain.witness.a);
+    CHECK(r->witness.b == plain.witness.b);
+    CHECK(r->worst_error.upper == plain.worst_error.upper);
   }
 }
