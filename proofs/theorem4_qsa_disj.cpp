@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <bit>
 #include <map>
 #include <optional>
@@ -12,6 +14,7 @@
 
 #include "core/config_error.hpp"
 #include "core/field_checks.hpp"
+#include "core/filtered_sweep.hpp"
 #include "enumerate/parallel.hpp"
 #include "enumerate/partial_text.hpp"
 #include "model/attention.hpp"
@@ -24,8 +27,6 @@
 namespace attnbounds::qsa_disj {
 
 namespace {
-
-constexpr mpfr_prec_t kStartBits = 128, kMaxBits = 4096;
 
 // ---- models -------------------------------------------------------------------------------
 
@@ -231,20 +232,299 @@ struct InstanceEval {
   std::vector<Interval> out;
   Interval err2;
   Accuracy acc = Accuracy::Undecided;
-  mpfr_prec_t bits = kStartBits;
+  mpfr_prec_t bits = kLadderStartBits;
 };
 
-// Forward pass with precision escalation until the accuracy verdict is decided.
+// One rung of the exact evaluator: the model's row at `bits`, its squared error, its accuracy.
+InstanceEval evaluate_at(const QKV<Rational>& h, const Mat<Rational>& truth, int row, const Rational& bound2,
+                         mpfr_prec_t bits) {
+  InstanceEval ev;
+  ev.bits = bits;
+  ev.out = forward_row(h, row, bits);
+  ev.err2 = squared_error(ev.out, truth, row, bits);
+  ev.acc = classify(ev.err2, bound2, bits);
+  return ev;
+}
+
+// A witness's re-verification: the forward pass along the sweep's ladder until the accuracy
+// verdict is decided (the last rung's enclosures are reported).
 InstanceEval evaluate_forward(const QKV<Rational>& h, const Mat<Rational>& truth, int row, const Rational& bound2) {
   InstanceEval ev;
-  for (mpfr_prec_t bits = kStartBits; bits <= kMaxBits; bits *= 2) {
-    ev.bits = bits;
-    ev.out = forward_row(h, row, bits);
-    ev.err2 = squared_error(ev.out, truth, row, bits);
-    ev.acc = classify(ev.err2, bound2, bits);
-    if (ev.acc != Accuracy::Undecided) break;
-  }
+  raise_precision([&](mpfr_prec_t bits) {
+    ev = evaluate_at(h, truth, row, bound2, bits);
+    return ev.acc != Accuracy::Undecided;
+  });
   return ev;
+}
+
+// ---- the accuracy sweep (core/filtered_sweep.hpp) ------------------------------------------
+
+// Token rows, memoised by the token's input.  φ(x_i) depends only on token i's (z_i, y_i, i)
+// (the TokenwiseModel contract), and make_instance sets y of Alice's token from a alone and
+// the z of the other tokens from b alone; so token j ≠ alice of X(a, b) is token j of Bob's
+// view X(0, b), and Alice's token of X(a, b) is Alice's token of X(a, 0).  Every embedding,
+// query, key and value is computed once per distinct token input (exactly, then enclosed for
+// the fast evaluator), not once per instance.
+struct TokenRows {
+  std::vector<Rational> z;                   // z_j (d entries)
+  std::vector<DInterval> query, key, value;  // enclosures of the exact (rounded-embedding) rows
+};
+
+std::uint64_t next_generation() {
+  static std::atomic<std::uint64_t> counter{0};
+  return ++counter;
+}
+
+// What the sweep reads, built once before it (in every MPI rank alike).
+struct QsaDisjSetup {
+  QsaDisjSetup(const TokenwiseModel& m, const Semantics& sem) : model(m), semantics(sem) {}
+  const TokenwiseModel& model;
+  Semantics semantics;
+  std::uint64_t generation = next_generation();  // identifies this run to per-thread memos
+  int q = 0, N = 0, d = 0, alice = 0;
+  std::uint64_t sets = 0;
+  Rational bound2, threshold, inv_q;
+  DInterval bound2_fast;
+  std::vector<Rational> expected_by_overlap;      // ground truth at Alice's token for overlap k: 2k/q − 1
+  std::vector<std::vector<Rational>> messages;    // Alice's (rounded) embedding per a
+  std::vector<std::vector<int>> alice_sets;       // y of Alice's token per a
+  std::vector<TokenRows> alice_rows, bob_rows;    // per a; distinct tokens j ≠ alice
+  std::vector<std::uint32_t> bob_index;           // (b, j) -> bob_rows
+};
+
+// The accuracy of instance (a, b) at Alice's token: its state against 1/(2q) and a certified
+// upper bound on the squared error, exactly a double from the fast evaluator or the exact
+// evaluator's rational.  The tally keeps the instance of largest bound (ties: the first), so
+// the order is exact: doubles compare as doubles, anything else as rationals.
+struct InstanceOutcome {
+  CaseState st = CaseState::Open;
+  bool exact = false;      // the bound is exact_upper, else fast_upper
+  double fast_upper = -1;
+  Rational exact_upper;
+  CaseState state() const { return st; }
+  bool settled() const { return st != CaseState::Open; }
+  int group() const { return 0; }
+  Rational upper() const { return exact ? exact_upper : Rational(fast_upper); }
+  bool tighter_than(const InstanceOutcome& other) const {
+    if (!exact && !other.exact) return fast_upper > other.fast_upper;
+    return upper() > other.upper();
+  }
+};
+using QsaDisjTally = SweepTally<InstanceOutcome, 1>;
+
+// Part 4 of math §5.1 as a filtered sweep.  Reduction: the 4^q instances (a, b), a case being
+// one a with a block of up to 64 consecutive b (outcome index a·2^q + b).  Fast evaluator: the
+// attention row of Alice's token in double intervals from the memoised token rows, which also
+// checks parts 1 (reduction) and 2 (protocol: Bob's matrices are these rows) of the instance.
+// Exact evaluator: the instance's exact matrices through MPFI at the rung's bits, with Bob's
+// side recomputed from Alice's message and compared.  A failed reduction or protocol is a bug,
+// not a verdict: it throws std::logic_error.
+struct QsaDisjSweep {
+  using Case = std::pair<std::uint64_t, std::uint64_t>;  // (a, first b of the block)
+  using Outcome = InstanceOutcome;
+  static constexpr int groups = 1;
+  const QsaDisjSetup& s;
+  unsigned width = 1;  // b per case: min(2^q, kMaxOutcomesPerCase), a power of two dividing 2^q
+
+  std::uint64_t cases() const { return s.sets * (s.sets / width); }
+  unsigned outcomes_per_case() const { return width; }
+  template <class F>
+  void enumerate(std::uint64_t begin, std::uint64_t end, F&& f) const {
+    const std::uint64_t blocks = s.sets / width;
+    for (std::uint64_t c = begin; c < end; ++c) f(c, Case{c / blocks, (c % blocks) * width});
+  }
+
+  // The exact data of one instance, built on its first exact rung.
+  struct ExactInstance {
+    Mat<Rational> truth;
+    QKV<Rational> model_rows, bob_rows;
+  };
+  // Ground truth at Alice's token is the mean of z over her set, so it depends only on which
+  // token rows her set's tokens have: memoised per a by those rows (exact values, their
+  // enclosures, and the parts of the reduction test that do not involve b).
+  struct Truth {
+    std::vector<Rational> value;
+    std::vector<DInterval> enclosure;
+    bool below_threshold = false, rest_zero = false;
+  };
+  // The memo lives per thread, not per chunk: a chunk holds only 64 b, and the truths of one a
+  // recur across its chunks.  Its keys index this run's token rows, so it is emptied when the
+  // run (generation) or a changes.
+  struct TruthMemo {
+    std::uint64_t generation = 0, a = UINT64_MAX;
+    std::map<std::vector<std::uint32_t>, Truth> truths;
+  };
+  struct Worker {
+    QKV<DInterval> h;
+    std::vector<DInterval> scores, weights, out;
+    std::vector<std::uint32_t> truth_key;
+    std::array<bool, kMaxOutcomesPerCase> pending{};  // outcomes the next exact rung must compute
+    std::array<std::optional<ExactInstance>, kMaxOutcomesPerCase> exact_data;
+  };
+  Worker make_worker() const {
+    Worker w;
+    const TokenRows& r = s.alice_rows[0];
+    w.h = {Mat<DInterval>(s.N, r.query.size()), Mat<DInterval>(s.N, r.key.size()), Mat<DInterval>(s.N, r.value.size())};
+    w.scores.resize(s.N);
+    w.weights.resize(s.N);
+    w.out.resize(r.value.size());
+    return w;
+  }
+
+  void fast(Worker& w, const Case& c, Outcome* out) const {
+    const auto [a, b0] = c;
+    const int N = s.N, alice = s.alice;
+    const TokenRows& at = s.alice_rows[a];
+    thread_local TruthMemo memo;
+    if (memo.generation != s.generation || memo.a != a) {
+      memo.truths.clear();
+      memo.generation = s.generation;
+      memo.a = a;
+    }
+    // Instances share their tokens' rows, so their attention rows repeat exp arguments; the
+    // cache returns exp's own values (the same doubles), computed once.
+    thread_local DIntervalExpCache exp_cache;
+    for (unsigned j = 0; j < width; ++j) {
+      const std::uint64_t b = b0 + j;
+      w.exact_data[j].reset();
+      auto token = [&](int t) -> const TokenRows& { return t == alice ? at : s.bob_rows[s.bob_index[b * N + t]]; };
+      // 1. Reduction: ground-truth qSA at Alice's token (the mean of z over her set), which
+      //    must decide DISJ by the threshold.
+      w.truth_key.clear();
+      for (int t : s.alice_sets[a]) w.truth_key.push_back(t == alice ? UINT32_MAX : s.bob_index[b * N + t]);
+      auto found = memo.truths.find(w.truth_key);
+      if (found == memo.truths.end()) {
+        Truth t;
+        t.value.assign(s.d, Rational(0));
+        for (int col = 0; col < s.d; ++col) {
+          for (int k : s.alice_sets[a]) t.value[col] += token(k).z[col];
+          t.value[col] *= s.inv_q;
+          t.enclosure.push_back(DInterval::from_interval(Interval(t.value[col], 64)));
+        }
+        t.below_threshold = t.value[0] < s.threshold;
+        t.rest_zero = true;
+        for (int col = 1; col < s.d; ++col) t.rest_zero = t.rest_zero && t.value[col] == 0;
+        found = memo.truths.emplace(w.truth_key, std::move(t)).first;
+      }
+      const Truth& truth = found->second;
+      if (!(truth.value[0] == s.expected_by_overlap[std::popcount(a & b)] && truth.below_threshold == disj(a, b) &&
+            truth.rest_zero))
+        throw std::logic_error("qsa-disj: the reduction failed on some instance");
+      // 2. Protocol: Bob's matrices are Alice's message rows plus his own tokens' rows, which
+      //    (by the memo above) are the model's matrices on X(a, b) row for row; so Bob's row
+      //    of Alice's token is this same computation and equals the model's output.
+      //    The attention row of Alice's token in double intervals (the same template and order
+      //    as the full forward pass).
+      for (int t = 0; t < N; ++t) {
+        const TokenRows& r = token(t);
+        std::copy(r.query.begin(), r.query.end(), w.h.queries.row(t));
+        std::copy(r.key.begin(), r.key.end(), w.h.keys.row(t));
+        std::copy(r.value.begin(), r.value.end(), w.h.values.row(t));
+      }
+      attention_weights(w.h, static_cast<std::size_t>(alice), Normaliser::Softmax, w.scores.data(), w.weights.data(),
+                        exp_cache);
+      std::fill(w.out.begin(), w.out.end(), DInterval(0.0));
+      for (int t = 0; t < N; ++t)
+        for (std::size_t col = 0; col < w.out.size(); ++col) w.out[col] += w.weights[t] * w.h.values(t, col);
+      // 4. Accuracy at Alice's token.
+      Outcome& o = out[j];
+      o.st = CaseState::Open;
+      o.exact = false;
+      DInterval e2(0.0);
+      bool finite = true;
+      for (int col = 0; col < s.d; ++col) {
+        const DInterval diff = w.out[col] - truth.enclosure[col];
+        e2 += abs(diff) * abs(diff);
+        finite = finite && w.out[col].is_finite();
+      }
+      if (finite) {
+        if (certainly_less_equal(e2, s.bound2_fast)) o.st = CaseState::Holds;
+        else if (certainly_less(s.bound2_fast, e2)) o.st = CaseState::Fails;
+        o.fast_upper = e2.upper();
+      }
+      w.pending[j] = o.st == CaseState::Open;
+    }
+  }
+
+  void exact(Worker& w, const Case& c, mpfr_prec_t bits, Outcome* out) const {
+    const auto [a, b0] = c;
+    for (unsigned j = 0; j < width; ++j) {
+      if (!w.pending[j]) continue;
+      const std::uint64_t b = b0 + j;
+      if (!w.exact_data[j]) {
+        // Exact matrices of the whole instance and of Bob's view (Bob does not know a).
+        const QsaInput X = make_instance(s.q, s.N, s.d, a, b);
+        const QsaInput bob_view = make_instance(s.q, s.N, s.d, 0, b);
+        w.exact_data[j] = ExactInstance{qsa(X.z, X.y), exact_qkv(s.model, X, s.semantics, s.alice, nullptr),
+                                        exact_qkv(s.model, bob_view, s.semantics, s.alice, &s.messages[a])};
+      }
+      const ExactInstance& x = *w.exact_data[j];
+      const InstanceEval ev = evaluate_at(x.model_rows, x.truth, s.alice, s.bound2, bits);
+      // Bob's row is compared at the rung that decides (or the ladder's last).
+      if ((ev.acc != Accuracy::Undecided || bits >= kLadderCeilingBits) &&
+          !same_enclosures(ev.out, protocol_row(x.bob_rows, s.alice, bits)))
+        throw std::logic_error("qsa-disj: protocol output differs from the forward pass");
+      Outcome& o = out[j];
+      o.st = ev.acc == Accuracy::Within ? CaseState::Holds
+                                        : ev.acc == Accuracy::Violates ? CaseState::Fails : CaseState::Open;
+      o.exact = true;
+      o.exact_upper = ev.err2.widened_bounds().upper;  // no billion-bit rational after an underflow
+      w.pending[j] = o.st == CaseState::Open;
+    }
+  }
+};
+
+// Lossless text of a chunk's tally, so a journal or MPI ranks can carry it.  Only the worst
+// outcome's bound and the indices of the first failing and undecided instances are read later.
+std::string encode_tally(const QsaDisjTally& t) {
+  PartialWriter wr;
+  wr.u64(t.cases).u64(t.fallbacks).u64(t.failures).u64(t.undecided);
+  auto index = [](const std::optional<IndexedOutcome<InstanceOutcome>>& o) {
+    return o ? std::optional<std::pair<std::uint64_t, std::uint64_t>>({o->index, 0}) : std::nullopt;
+  };
+  wr.optional_pair(index(t.first_failure)).optional_pair(index(t.first_undecided));
+  const auto& worst = t.worst[0];
+  wr.optional_pair(worst ? std::optional<std::pair<std::uint64_t, std::uint64_t>>({worst->index, worst->outcome.exact})
+                         : std::nullopt);
+  if (worst) {
+    const InstanceOutcome& o = worst->outcome;
+    wr.u64(static_cast<std::uint64_t>(o.st));
+    if (o.exact) wr.rational(o.exact_upper);
+    else wr.u64(std::bit_cast<std::uint64_t>(o.fast_upper));
+  }
+  return wr.text();
+}
+
+QsaDisjTally decode_tally(const std::string& text) {
+  PartialReader r(text);
+  QsaDisjTally t;
+  t.cases = r.u64();
+  t.fallbacks = r.u64();
+  t.failures = r.u64();
+  t.undecided = r.u64();
+  t.group_failures[0] = t.failures;
+  auto first = [&](CaseState st) -> std::optional<IndexedOutcome<InstanceOutcome>> {
+    const auto p = r.optional_pair<std::uint64_t, std::uint64_t>();
+    if (!p) return std::nullopt;
+    InstanceOutcome o;
+    o.st = st;
+    return IndexedOutcome<InstanceOutcome>{p->first, o};
+  };
+  t.first_failure = first(CaseState::Fails);
+  t.group_first_failure[0] = t.first_failure;
+  t.first_undecided = first(CaseState::Open);
+  if (const auto p = r.optional_pair<std::uint64_t, std::uint64_t>()) {
+    InstanceOutcome o;
+    o.exact = p->second != 0;
+    const std::uint64_t st = r.u64();
+    if (st > static_cast<std::uint64_t>(CaseState::Open)) throw std::runtime_error("qsa-disj: malformed chunk record");
+    o.st = static_cast<CaseState>(st);
+    if (o.exact) o.exact_upper = r.rational();
+    else o.fast_upper = std::bit_cast<double>(r.u64());
+    t.worst[0] = IndexedOutcome<InstanceOutcome>{p->first, std::move(o)};
+  }
+  r.finish();
+  return t;
 }
 
 }  // namespace
@@ -294,26 +574,17 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
   const int q = o.q, N = o.tokens(), d = o.d;
   const std::uint64_t sets = std::uint64_t{1} << q, instances = o.instances();
   const int alice = alice_token(q);
-  const Rational bound(1, 2 * q), bound2 = bound * bound, threshold = Rational(-1) + Rational(1, q);
+  const Rational bound(1, 2 * q), bound2 = bound * bound;
 
-  struct Partial {
-    std::uint64_t instances = 0, reduction_ok = 0, protocol_equal = 0, undecided = 0;
-    std::vector<std::vector<Rational>> messages;  // indexed by a within the chunk order
-    std::optional<std::pair<std::uint64_t, std::uint64_t>> first_violation, first_undecided;
-    Rational worst_err2_upper = -1;
-    std::pair<std::uint64_t, std::uint64_t> worst{0, 0};
-  };
-
-  // Token rows, memoised by the token's input.  φ(x_i) depends only on token i's (z_i, y_i, i)
-  // (the TokenwiseModel contract), and make_instance sets y of Alice's token from a alone and
-  // the z of the other tokens from b alone; so token j ≠ alice of X(a, b) is token j of Bob's
-  // view X(0, b), and Alice's token of X(a, b) is Alice's token of X(a, 0).  Every embedding,
-  // query, key and value is computed once per distinct token input (exactly, then enclosed as
-  // the fast path always did), not once per instance.
-  struct TokenRows {
-    std::vector<Rational> z;                  // z_j (d entries)
-    std::vector<DInterval> query, key, value;  // enclosures of the exact (rounded-embedding) rows
-  };
+  QsaDisjSetup setup(model, o.semantics);
+  setup.q = q;
+  setup.N = N;
+  setup.d = d;
+  setup.alice = alice;
+  setup.sets = sets;
+  setup.bound2 = bound2;
+  setup.threshold = Rational(-1) + Rational(1, q);
+  setup.inv_q = Rational(1, q);
   auto enclose = [](const std::vector<Rational>& v) {
     std::vector<DInterval> out;
     out.reserve(v.size());
@@ -330,19 +601,18 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
     t.value = enclose(vr);
     return t;
   };
-  std::vector<std::vector<Rational>> messages(sets);   // Alice's (rounded) embedding per a
-  std::vector<std::vector<int>> alice_sets(sets);      // y of Alice's token per a
-  std::vector<TokenRows> alice_rows(sets);
-  std::vector<TokenRows> bob_rows;                     // distinct tokens j ≠ alice
-  std::vector<std::uint32_t> bob_index(static_cast<std::size_t>(sets) * N, 0);  // (b, j) -> bob_rows
+  setup.messages.resize(sets);
+  setup.alice_sets.resize(sets);
+  setup.alice_rows.resize(sets);
+  setup.bob_index.assign(static_cast<std::size_t>(sets) * N, 0);
   {
     std::map<std::tuple<int, std::vector<Rational>, std::vector<int>>, std::uint32_t> seen;
     auto alice_of = [&](std::uint64_t a) {
       const QsaInput Xa = make_instance(q, N, d, a, 0);
       validate_qsa_input(Xa.z, Xa.y, q);
-      messages[a] = rounded_embedding(model, Xa, alice, o.semantics);
-      alice_sets[a] = Xa.y[alice];
-      alice_rows[a] = rows_of(Xa, alice, messages[a]);
+      setup.messages[a] = rounded_embedding(model, Xa, alice, o.semantics);
+      setup.alice_sets[a] = Xa.y[alice];
+      setup.alice_rows[a] = rows_of(Xa, alice, setup.messages[a]);
     };
     alice_of(0);
     for (std::uint64_t b = 0; b < sets; ++b) {
@@ -352,202 +622,46 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
         if (j == alice) continue;
         std::vector<Rational> zj;
         for (int c = 0; c < d; ++c) zj.push_back(Xb.z(j, c));
-        auto [it, fresh] = seen.try_emplace({j, std::move(zj), Xb.y[j]}, static_cast<std::uint32_t>(bob_rows.size()));
-        if (fresh) bob_rows.push_back(rows_of(Xb, j, rounded_embedding(model, Xb, j, o.semantics)));
-        bob_index[b * N + j] = it->second;
+        auto [it, fresh] =
+            seen.try_emplace({j, std::move(zj), Xb.y[j]}, static_cast<std::uint32_t>(setup.bob_rows.size()));
+        if (fresh) setup.bob_rows.push_back(rows_of(Xb, j, rounded_embedding(model, Xb, j, o.semantics)));
+        setup.bob_index[b * N + j] = it->second;
       }
     }
     for (std::uint64_t a = 1; a < sets; ++a) alice_of(a);
   }
-  const DInterval bound2_fast = DInterval::from_interval(Interval(bound2, 64));
-  const Rational inv_q(1, q);
-  // The ground truth DISJ forces at Alice's token for an overlap of k elements: 2k/q − 1.
-  std::vector<Rational> expected_by_overlap(q + 1);
+  setup.bound2_fast = DInterval::from_interval(Interval(bound2, 64));
+  setup.expected_by_overlap.resize(q + 1);
   for (int k = 0; k <= q; ++k) {
     Rational e(2 * k, q);
     e.canonicalize();
-    expected_by_overlap[k] = e - 1;
+    setup.expected_by_overlap[k] = e - 1;
   }
 
-  auto body = [&](std::uint64_t begin, std::uint64_t end, Partial& p) {
-    // Scratch of one chunk: the instance's enclosed query/key/value matrices, scores, weights.
-    QKV<DInterval> h{Mat<DInterval>(N, alice_rows[0].query.size()), Mat<DInterval>(N, alice_rows[0].key.size()),
-                     Mat<DInterval>(N, alice_rows[0].value.size())};
-    std::vector<DInterval> scores(N), weights(N), out(h.values.cols());
-    // Ground truth at Alice's token is the mean of z over her set, so it depends only on which
-    // token rows her set's tokens have: memoised per a by those rows (exact values, their
-    // enclosures, and the parts of the reduction test that do not involve b).
-    struct Truth {
-      std::vector<Rational> value;
-      std::vector<DInterval> enclosure;
-      bool below_threshold = false, rest_zero = false;
-    };
-    std::map<std::vector<std::uint32_t>, Truth> truths;
-    std::vector<std::uint32_t> truth_key;
-    // The worst squared error so far as a Rational, and doubles around it for a cheap comparison.
-    double worst_lo = -1, worst_hi = -1;
-    auto exceeds_worst = [&](double x) {
-      if (x > worst_hi) return true;
-      if (x <= worst_lo) return false;
-      return Rational(x) > p.worst_err2_upper;
-    };
-    // Instances share their tokens' rows, so their attention rows repeat exp arguments; the
-    // cache returns exp's own values (the same doubles), computed once.
-    thread_local DIntervalExpCache exp_cache;
-    for (std::uint64_t a = begin; a < end; ++a) {
-      p.messages.push_back(messages[a]);
-      const TokenRows& at = alice_rows[a];
-      truths.clear();
-      for (std::uint64_t b = 0; b < sets; ++b) {
-        auto token = [&](int j) -> const TokenRows& { return j == alice ? at : bob_rows[bob_index[b * N + j]]; };
-        // 1. Reduction: ground-truth qSA at Alice's token (the mean of z over her set), which
-        //    must decide DISJ by the threshold.
-        truth_key.clear();
-        for (int j : alice_sets[a]) truth_key.push_back(j == alice ? UINT32_MAX : bob_index[b * N + j]);
-        auto found = truths.find(truth_key);
-        if (found == truths.end()) {
-          Truth t;
-          t.value.assign(d, Rational(0));
-          for (int c = 0; c < d; ++c) {
-            for (int j : alice_sets[a]) t.value[c] += token(j).z[c];
-            t.value[c] *= inv_q;
-            t.enclosure.push_back(DInterval::from_interval(Interval(t.value[c], 64)));
-          }
-          t.below_threshold = t.value[0] < threshold;
-          t.rest_zero = true;
-          for (int c = 1; c < d; ++c) t.rest_zero = t.rest_zero && t.value[c] == 0;
-          found = truths.emplace(truth_key, std::move(t)).first;
-        }
-        const Truth& truth = found->second;
-        const bool red_ok = truth.value[0] == expected_by_overlap[std::popcount(a & b)] &&
-                            truth.below_threshold == disj(a, b) && truth.rest_zero;
-        p.reduction_ok += red_ok ? 1 : 0;
-        // 2. Protocol: Bob's matrices are Alice's message rows plus his own tokens' rows, which
-        //    (by the memo above) are the model's matrices on X(a, b) row for row; so Bob's row
-        //    of Alice's token is this same computation and equals the model's output.
-        // Fast path first: the attention row of Alice's token in double intervals (the same
-        // template and order as the full forward pass); MPFI only when it does not decide.
-        for (int j = 0; j < N; ++j) {
-          const TokenRows& t = token(j);
-          std::copy(t.query.begin(), t.query.end(), h.queries.row(j));
-          std::copy(t.key.begin(), t.key.end(), h.keys.row(j));
-          std::copy(t.value.begin(), t.value.end(), h.values.row(j));
-        }
-        attention_weights(h, static_cast<std::size_t>(alice), Normaliser::Softmax, scores.data(), weights.data(),
-                          exp_cache);
-        std::fill(out.begin(), out.end(), DInterval(0.0));
-        for (int j = 0; j < N; ++j)
-          for (std::size_t c = 0; c < out.size(); ++c) out[c] += weights[j] * h.values(j, c);
-        Accuracy acc = Accuracy::Undecided;
-        Rational err2_upper;
-        double err2_upper_double = 0;  // the fast path's value, exactly a double
-        bool exact_path = false;
-        {
-          DInterval e2(0.0);
-          bool finite = true;
-          for (int c = 0; c < d; ++c) {
-            const DInterval diff = out[c] - truth.enclosure[c];
-            e2 += abs(diff) * abs(diff);
-            finite = finite && out[c].is_finite();
-          }
-          if (finite) {
-            if (certainly_less_equal(e2, bound2_fast)) acc = Accuracy::Within;
-            else if (certainly_less(bound2_fast, e2)) acc = Accuracy::Violates;
-            if (acc != Accuracy::Undecided) {
-              ++p.protocol_equal;
-              err2_upper_double = e2.upper();
-            }
-          }
-        }
-        if (acc == Accuracy::Undecided) {
-          exact_path = true;
-          // Exact matrices of the whole instance and of Bob's view, MPFI along the ladder.
-          const QsaInput X = make_instance(q, N, d, a, b);
-          const Mat<Rational> truth_exact = qsa(X.z, X.y);
-          const QKV<Rational> h_model = exact_qkv(model, X, o.semantics, alice, nullptr);
-          const QsaInput bob_view = make_instance(q, N, d, 0, b);  // Bob does not know a
-          const QKV<Rational> h_bob = exact_qkv(model, bob_view, o.semantics, alice, &messages[a]);
-          InstanceEval ev = evaluate_forward(h_model, truth_exact, alice, bound2);
-          p.protocol_equal += same_enclosures(ev.out, protocol_row(h_bob, alice, ev.bits)) ? 1 : 0;
-          acc = ev.acc;
-          err2_upper = ev.err2.widened_bounds().upper;  // no billion-bit rational after an underflow
-        }
-        // 4. Accuracy at Alice's token.
-        if (acc == Accuracy::Violates && !p.first_violation) p.first_violation = {a, b};
-        if (acc == Accuracy::Undecided) {
-          ++p.undecided;
-          if (!p.first_undecided) p.first_undecided = {a, b};
-        }
-        if (exact_path ? err2_upper > p.worst_err2_upper : exceeds_worst(err2_upper_double)) {
-          p.worst_err2_upper = exact_path ? err2_upper : Rational(err2_upper_double);
-          p.worst = {a, b};
-          const DInterval w = DInterval::from_rational(p.worst_err2_upper);
-          worst_lo = w.lower();
-          worst_hi = w.upper();
-        }
-        ++p.instances;
-      }
-    }
-  };
-  auto combine = [](Partial& acc, Partial&& p) {
-    acc.instances += p.instances;
-    acc.reduction_ok += p.reduction_ok;
-    acc.protocol_equal += p.protocol_equal;
-    acc.undecided += p.undecided;
-    for (auto& m : p.messages) acc.messages.push_back(std::move(m));
-    if (!acc.first_violation) acc.first_violation = p.first_violation;
-    if (!acc.first_undecided) acc.first_undecided = p.first_undecided;
-    if (p.worst_err2_upper > acc.worst_err2_upper) {
-      acc.worst_err2_upper = p.worst_err2_upper;
-      acc.worst = p.worst;
-    }
-  };
-  // Lossless text of a chunk's partial, so a journal or MPI ranks can carry it.
-  PartialCodec<Partial> codec;
-  codec.encode = [](const Partial& p) {
-    PartialWriter w;
-    w.u64(p.instances).u64(p.reduction_ok).u64(p.protocol_equal).u64(p.undecided);
-    w.optional_pair(p.first_violation).optional_pair(p.first_undecided).rational(p.worst_err2_upper).pair(p.worst);
-    w.u64(p.messages.size());
-    for (const auto& m : p.messages) w.rationals(m);
-    return w.text();
-  };
-  codec.decode = [](const std::string& text) {
-    PartialReader r(text);
-    Partial p;
-    p.instances = r.u64();
-    p.reduction_ok = r.u64();
-    p.protocol_equal = r.u64();
-    p.undecided = r.u64();
-    p.first_violation = r.optional_pair<std::uint64_t, std::uint64_t>();
-    p.first_undecided = r.optional_pair<std::uint64_t, std::uint64_t>();
-    p.worst_err2_upper = r.rational();
-    p.worst = r.pair();
-    const std::uint64_t n = r.u64();
-    for (std::uint64_t i = 0; i < n; ++i) p.messages.push_back(r.rationals());
-    r.finish();
-    return p;
-  };
-  Partial total = parallel_reduce(sets, o.threads, Partial{}, body, combine, nullptr, nullptr, codec);
-  if (total.reduction_ok != instances) throw std::logic_error("qsa-disj: the reduction failed on some instance");
-  if (total.protocol_equal != instances) throw std::logic_error("qsa-disj: protocol output differs from the forward pass");
+  // Parts 1, 2 and 4 on every instance: the generic filtered sweep.
+  const QsaDisjSweep sweep{setup, static_cast<unsigned>(std::min<std::uint64_t>(sets, kMaxOutcomesPerCase))};
+  SweepControl<QsaDisjSweep> control;
+  control.codec = {&encode_tally, &decode_tally};
+  const QsaDisjTally total = filtered_sweep(sweep, o.threads, control);
+  if (total.cases != instances) throw std::logic_error("qsa-disj: the sweep did not cover every instance");
+  const std::vector<std::vector<Rational>>& messages = setup.messages;
 
   // 3. Message counting.
   std::map<std::vector<Rational>, std::uint64_t> first_with;
   std::optional<std::pair<std::uint64_t, std::uint64_t>> collision;
   for (std::uint64_t a = 0; a < sets; ++a) {
-    auto [it, inserted] = first_with.try_emplace(total.messages[a], a);
+    auto [it, inserted] = first_with.try_emplace(messages[a], a);
     if (!inserted && !collision) collision = {it->second, a};
   }
-  const std::size_t entries = total.messages.empty() ? 0 : total.messages[0].size();
+  const std::size_t entries = messages.empty() ? 0 : messages[0].size();
 
   QsaDisjResult res;
   res.model = model.name();
   res.m = model.m();
   res.q = q;
   res.instances = instances;
-  res.reduction_verified = total.reduction_ok;
-  res.protocol_equal_instances = total.protocol_equal;
+  res.reduction_verified = instances;  // else a logic_error in the sweep
+  res.protocol_equal_instances = instances;  // likewise
   res.messages_distinct = first_with.size();
   res.messages_needed = sets;
   res.message_entries = entries;
@@ -556,7 +670,7 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
     // format's bits, and for float:P that includes the exponents Alice's messages actually use.
     const Format& fmt = o.semantics.format;
     ExponentRange used;
-    for (const auto& msg : total.messages)
+    for (const auto& msg : messages)
       for (const auto& v : msg) used.add(v);
     const int w = encoded_value_bits(fmt, used);
     res.bits_per_entry = w;
@@ -604,16 +718,14 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
     const QKV<Rational> h1 = exact_qkv(model, X1, o.semantics, alice, nullptr);
     const QKV<Rational> h2 = exact_qkv(model, X2, o.semantics, alice, nullptr);
     InstanceEval e1, e2;
-    for (mpfr_prec_t bits = kStartBits; bits <= kMaxBits; bits *= 2) {
-      e1.out = forward_row(h1, alice, bits);
-      e2.out = forward_row(h2, alice, bits);
-      e1.err2 = squared_error(e1.out, t1, alice, bits);
-      e2.err2 = squared_error(e2.out, t2, alice, bits);
-      e1.acc = classify(e1.err2, bound2, bits);
-      e2.acc = classify(e2.err2, bound2, bits);
+    // The witness's re-verification: both forward passes along the sweep's ladder until one
+    // violates (their outputs must agree at every rung: the messages are equal).
+    raise_precision([&](mpfr_prec_t bits) {
+      e1 = evaluate_at(h1, t1, alice, bound2, bits);
+      e2 = evaluate_at(h2, t2, alice, bound2, bits);
       if (!same_enclosures(e1.out, e2.out)) throw std::logic_error("qsa-disj: colliding inputs gave different outputs");
-      if (e1.acc == Accuracy::Violates || e2.acc == Accuracy::Violates) break;
-    }
+      return e1.acc == Accuracy::Violates || e2.acc == Accuracy::Violates;
+    });
     const bool verified = e1.acc == Accuracy::Violates || e2.acc == Accuracy::Violates;
     verdict = verified ? Verdict::Fails : Verdict::Undecided;
     const Interval err1 = error_of(e1.err2), err2 = error_of(e2.err2);
@@ -623,37 +735,34 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
     w.a_prime = a2;
     w.b = b;
     w.inputs = {X1, X2};
-    w.message = total.messages[a1];
+    w.message = messages[a1];
     w.model_outputs = {enclosures_of(e1.out), enclosures_of(e2.out)};
     w.true_outputs = {truth_row(t1, alice), truth_row(t2, alice)};
     w.errors = {enclosure_of(err1), enclosure_of(err2)};
   } else {
-    std::optional<std::pair<std::uint64_t, std::uint64_t>> shown = total.first_violation;
-    if (shown) verdict = Verdict::Fails;
-    else if (total.undecided > 0) {
-      verdict = Verdict::Undecided;
-      shown = total.first_undecided;
-    } else {
-      shown = total.worst;
-    }
-    const auto [a, b] = *shown;
+    // The reported instance: the first inaccurate one, else the first undecided, else the worst.
+    const auto& shown = total.first_failure ? total.first_failure
+                        : total.first_undecided ? total.first_undecided
+                                                : total.worst[0];
+    const std::uint64_t a = shown->index / sets, b = shown->index % sets;
     const QsaInput X = make_instance(q, N, d, a, b);
     const Mat<Rational> t = qsa(X.z, X.y);
-    InstanceEval ev = evaluate_forward(exact_qkv(model, X, o.semantics, alice, nullptr), t, alice, bound2);
+    const InstanceEval ev = evaluate_forward(exact_qkv(model, X, o.semantics, alice, nullptr), t, alice, bound2);
     // "fails" only when this direct forward pass confirms the violation.
-    if (verdict == Verdict::Fails && ev.acc != Accuracy::Violates) verdict = Verdict::Undecided;
+    verdict = sweep_verdict_of(total, shown->index, [&](std::uint64_t) { return ev.acc == Accuracy::Violates; });
     const Interval err = error_of(ev.err2);
     res.worst_error = enclosure_of(err);
     w.kind = verdict == Verdict::Fails ? QsaDisjWitnessKind::Inaccurate : QsaDisjWitnessKind::WorstInstance;
     w.a = a;
     w.b = b;
     w.inputs = {X};
-    w.message = total.messages[a];
+    w.message = messages[a];
     w.model_outputs = {enclosures_of(ev.out)};
     w.true_outputs = {truth_row(t, alice)};
     w.errors = {enclosure_of(err)};
   }
   res.undecided_instances = total.undecided;
+  res.fallback_instances = total.fallbacks;
   res.verdict = verdict;
   return res;
 }

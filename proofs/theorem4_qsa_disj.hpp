@@ -3,6 +3,17 @@
 // subset y of token 2q+1, Bob's set b chooses the signs of z on tokens 1..2q; qSA at token 2q+1
 // is (−1 + 2|a∧b|/q)·e_1.  Under embed:<fmt> the model is a one-way protocol whose message is
 // Alice's rounded embedding (m·w bits): two colliding sets a ≠ a' force an error ≥ 1/q.
+//
+// The accuracy check is a filtered sweep (core/filtered_sweep.hpp), its four parts being:
+//   1. reduction: the 4^q instances (a, b) (cases: one a with a block of up to 64 b);
+//   2. fast evaluator: the attention row of Alice's token in double intervals, from token rows
+//      memoised by token input (it also checks, per instance, that qSA decides DISJ and that
+//      Bob's side of the protocol is this same computation);
+//   3. exact evaluator: the instance's exact query/key/value matrices through MPFI at the
+//      rung's bits, with Bob's row recomputed from Alice's message and compared;
+//   4. witness: the reported instance (or both inputs of a collision) by a direct forward pass
+//      along the sweep's ladder.
+// Message counting and the collision search are not per-instance decisions and run after it.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -90,6 +101,9 @@ struct QsaDisjResult {
   int m = 0, q = 0;
   std::uint64_t instances = 0, reduction_verified = 0, protocol_equal_instances = 0;
   std::uint64_t messages_distinct = 0, messages_needed = 0, undecided_instances = 0;
+  // Instances the fast (double) evaluator could not settle, handed to the exact one (not in the
+  // JSON; for tests of the sweep).
+  std::uint64_t fallback_instances = 0;
   std::size_t message_entries = 0;
   // embed only: entries × bits_per_entry, where bits_per_entry = encoded_value_bits of the format
   // over the exponents Alice's messages use (bounded: the format's full width; fixed: I+F;

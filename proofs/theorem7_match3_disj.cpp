@@ -8,8 +8,8 @@
 #include "core/config_error.hpp"
 #include "core/elapsed_timer.hpp"
 #include "core/field_checks.hpp"
+#include "core/filtered_sweep.hpp"
 #include "core/size_limit_error.hpp"
-#include "enumerate/parallel.hpp"
 #include "model/turn_table.hpp"
 #include "tasks/tasks.hpp"
 
@@ -48,33 +48,53 @@ bool pairs_ok(const Match3DisjReduction& r, bool with_dummy) {
 
 bool match3_disj_pairs_ok(const Match3DisjReduction& r) { return pairs_ok(r, true); }
 
+namespace {
+// An instance's exact decision (no double stage, no precision: integers and rationals), as the
+// filtered sweep tallies it.  Every outcome is settled; the tally counts the Fails.
+struct ExactDecision {
+  CaseState st = CaseState::Holds;
+  CaseState state() const { return st; }
+  bool settled() const { return true; }
+  double rank() const { return 0; }  // nothing to rank: the worst is the first instance
+  int group() const { return 0; }
+};
+
+// The 4^n instances (A, B) as the cases of a filtered sweep (case index A·2^n + B), one outcome
+// each.  Decide(A, B) is the exact test; it is the fast evaluator as well, since it always settles.
+template <class Decide>
+struct InstanceSweep {
+  using Case = std::pair<std::uint64_t, std::uint64_t>;
+  using Outcome = ExactDecision;
+  static constexpr int groups = 1;
+  std::uint64_t sets;
+  Decide decide;
+  std::uint64_t cases() const { return sets * sets; }
+  unsigned outcomes_per_case() const { return 1; }
+  template <class F>
+  void enumerate(std::uint64_t begin, std::uint64_t end, F&& f) const {
+    for (std::uint64_t c = begin; c < end; ++c) f(c, Case{c / sets, c % sets});
+  }
+  void exact(const Case& c, mpfr_prec_t, Outcome* out) const {
+    out->st = decide(c.first, c.second) ? CaseState::Holds : CaseState::Fails;
+  }
+  void fast(const Case& c, Outcome* out) const { exact(c, kLadderStartBits, out); }
+};
+template <class Decide>
+InstanceSweep<Decide> instance_sweep(std::uint64_t sets, Decide decide) {
+  return {sets, std::move(decide)};
+}
+}  // namespace
+
 std::uint64_t verify_match3_disj(const Match3DisjReduction& r, unsigned threads,
                                  std::pair<std::uint64_t, std::uint64_t>* first_bad) {
-  struct Part {
-    std::uint64_t bad = 0;
-    bool has = false;
-    std::uint64_t first = 0;
-  };
-  const std::uint64_t sets = 1ULL << r.n, total = sets * sets;
-  Part p = parallel_reduce(
-      total, threads, Part{},
-      [&](std::uint64_t b, std::uint64_t e, Part& part) {
-        for (std::uint64_t idx = b; idx < e; ++idx) {
-          const std::uint64_t A = idx / sets, B = idx % sets;
-          const bool expected = (A & B) != 0;
-          const bool got = match3(match3_disj_layout(r, A, B), r.M)[0] != 0;
-          if (got != expected) {
-            ++part.bad;
-            if (!part.has) { part.has = true; part.first = idx; }
-          }
-        }
-      },
-      [](Part& acc, Part&& part) {
-        acc.bad += part.bad;
-        if (part.has && !acc.has) { acc.has = true; acc.first = part.first; }
-      });
-  if (first_bad && p.has) *first_bad = {p.first / sets, p.first % sets};
-  return p.bad;
+  const std::uint64_t sets = 1ULL << r.n;
+  // Part 1 on one instance: Match3(X)_0 = 1 iff A ∩ B ≠ ∅, by the ground truth of tasks.hpp.
+  const auto tally = filtered_sweep(instance_sweep(sets, [&r](std::uint64_t A, std::uint64_t B) {
+                                      return (match3(match3_disj_layout(r, A, B), r.M)[0] != 0) == ((A & B) != 0);
+                                    }),
+                                    threads);
+  if (first_bad && tally.first_failure) *first_bad = {tally.first_failure->index / sets, tally.first_failure->index % sets};
+  return tally.failures;
 }
 
 std::optional<Match3DisjReduction> find_match3_disj_reduction_at(int n, int M, unsigned threads,
@@ -482,28 +502,13 @@ Match3DisjResult lower_match3_disj(const Match3DisjOptions& opts, unsigned threa
     alice[S] = block_sums(model, alice_values(*red, S));
     bob[S] = block_sums(model, bob_values(*red, S));
   }
-  struct Part {
-    std::uint64_t mismatches = 0;
-    bool has = false;
-    std::uint64_t first = 0;
-  };
-  Part proto = parallel_reduce(
-      sets * sets, threads, Part{},
-      [&](std::uint64_t b, std::uint64_t e, Part& part) {
-        for (std::uint64_t idx = b; idx < e; ++idx) {
-          const std::uint64_t A = idx / sets, B = idx % sets;
-          const std::vector<Rational> fwd = tiled_output_token0(model, match3_disj_layout(*red, A, B), n);
-          if (fwd != protocol_output(model, alice[A], bob[B])) {
-            ++part.mismatches;
-            if (!part.has) { part.has = true; part.first = idx; }
-          }
-        }
-      },
-      [](Part& acc, Part&& part) {
-        acc.mismatches += part.mismatches;
-        if (part.has && !acc.has) { acc.has = true; acc.first = part.first; }
-      });
-  r.protocol_mismatches = proto.mismatches;
+  // Part 2 on one instance: Bob's and Alice's tile sums give the forward pass's output exactly.
+  const auto proto = filtered_sweep(instance_sweep(sets, [&](std::uint64_t A, std::uint64_t B) {
+                                      return tiled_output_token0(model, match3_disj_layout(*red, A, B), n) ==
+                                             protocol_output(model, alice[A], bob[B]);
+                                    }),
+                                    threads);
+  r.protocol_mismatches = proto.failures;
   r.tiles = "blocks {token 0, Alice 1..n} and {Bob n+1..2n}, tiles of T consecutive tokens";
 
   // Part 3: message counting.
@@ -538,7 +543,7 @@ Match3DisjResult lower_match3_disj(const Match3DisjOptions& opts, unsigned threa
   // The counting is only a proof when the protocol is the model (reduction and protocol verified)
   // and the width really encodes every message seen (distinct <= 2^bits, checked exactly).
   const bool width_holds = message_bits >= 63 || r.distinct_messages <= (std::uint64_t{1} << message_bits);
-  const bool protocol_ok = r.reduction_verified && proto.mismatches == 0;
+  const bool protocol_ok = r.reduction_verified && proto.failures == 0;
   r.width_consistent = width_holds;
   r.pigeonhole_forces_collision = protocol_ok && width_holds && message_bits < n;
   if (protocol_ok && width_holds)
@@ -553,7 +558,7 @@ Match3DisjResult lower_match3_disj(const Match3DisjOptions& opts, unsigned threa
 
   // Part 4: counterexample from a collision, verified by forward passes and ground truth.
   r.verdict = Verdict::Holds;
-  if (bad != 0 || proto.mismatches != 0) {
+  if (bad != 0 || proto.failures != 0) {
     r.verdict = Verdict::Undecided;
     r.error = bad != 0 ? "reduction not verified" : "protocol output differs from the forward pass";
   } else if (collision) {

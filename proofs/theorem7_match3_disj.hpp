@@ -11,6 +11,14 @@
 // Σ exp(s_j) v_j and denominator Σ exp(s_j) (no data-dependent shift) are rounded to the format;
 // tiles are combined exactly and the quotient is rounded; the layer output is the exact sum of
 // the heads.  Bob's message = his tiles' rounded (numerator, denominator) for every head.
+//
+// The per-instance decisions are filtered sweeps (core/filtered_sweep.hpp) over the 4^n
+// instances (A, B): verify_match3_disj (the reduction's ground truth) and the protocol check
+// (simulated protocol output == forward pass).  Both are exact (integers, rationals), so the
+// fast evaluator is the exact decision and never falls back; the witness of part 4 (a message
+// collision) is re-verified by two exact forward passes.  The reduction search, the certified
+// rounding of tile sums (round_certified, the rounding layer's own refinement) and message
+// counting are not per-instance decisions and stay outside the sweep.
 #pragma once
 #include <cstdint>
 #include <optional>

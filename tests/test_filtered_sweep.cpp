@@ -297,3 +297,44 @@ TEST_CASE("filtered sweep: per-thread workers, exact after fast on the same work
     CHECK(t.worst[1]->index == 50);
   }
 }
+
+namespace {
+
+// Outcomes ordered by tighter_than alone: they have no rank() (a double could not order them,
+// as with Theorem 4's exact rational error bounds).
+struct ExactOrderOutcome {
+  std::uint64_t numerator = 0;
+  CaseState state() const { return CaseState::Holds; }
+  bool settled() const { return true; }
+  int group() const { return 0; }
+  bool tighter_than(const ExactOrderOutcome& o) const { return numerator > o.numerator; }
+};
+
+struct ExactOrderProblem {
+  using Case = std::uint64_t;
+  using Outcome = ExactOrderOutcome;
+  static constexpr int groups = 1;
+  std::uint64_t cases() const { return 5000; }
+  unsigned outcomes_per_case() const { return 1; }
+  template <class F>
+  void enumerate(std::uint64_t begin, std::uint64_t end, F&& f) const {
+    for (std::uint64_t c = begin; c < end; ++c) f(c, c);
+  }
+  // Largest numerator 4: first at case 1234, again at 3001 (a tie, so 1234 is kept).
+  void exact(const Case& c, mpfr_prec_t, Outcome* o) const { o->numerator = c == 1234 || c == 3001 ? 4 : c % 4; }
+  void fast(const Case& c, Outcome* o) const { exact(c, kLadderStartBits, o); }
+};
+
+}  // namespace
+
+TEST_CASE("filtered sweep: outcomes with tighter_than are ordered by it, ties to the first", "[sweep]") {
+  for (unsigned threads : {1u, 2u, 3u}) {
+    INFO("threads = " << threads);
+    const auto tally = filtered_sweep(ExactOrderProblem{}, threads);
+    REQUIRE(tally.worst[0]);
+    CHECK(tally.worst[0]->index == 1234);
+    CHECK(tally.worst[0]->outcome.numerator == 4);
+    CHECK(tally.overall_worst()->index == 1234);
+    CHECK(tally.fallbacks == 0);
+  }
+}

@@ -29,6 +29,9 @@
 //   bool settled() const;     // more precision cannot help (usually state() != Open)
 //   double rank() const;      // smaller = tighter; the tally keeps the smallest (ties: earliest)
 //   int group() const;        // in [0, groups)
+// An outcome whose tightness a double cannot order exactly (an exact rational error bound) may
+// declare instead of rank():
+//   bool tighter_than(const Outcome& other) const;  // strictly tighter; the tally uses it
 // Outcome must be default-constructible and copyable.  Every outcome either evaluator returns
 // must be certified: an enclosure, never an estimate.
 // Per-thread state (optional): a Problem that needs scratch of its own per thread (an LP, row
@@ -45,6 +48,7 @@
 #include <mpfr.h>
 
 #include <array>
+#include <concepts>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -87,6 +91,22 @@ struct IndexedOutcome {
   Outcome outcome{};
 };
 
+namespace detail {
+template <class Outcome>
+concept OrderedByTighterThan = requires(const Outcome& a) {
+  { a.tighter_than(a) } -> std::convertible_to<bool>;
+};
+}  // namespace detail
+
+// Whether outcome a is strictly tighter than b (tighter_than if the outcome has it, else rank).
+template <class Outcome>
+bool tighter(const Outcome& a, const Outcome& b) {
+  if constexpr (detail::OrderedByTighterThan<Outcome>)
+    return a.tighter_than(b);
+  else
+    return a.rank() < b.rank();
+}
+
 template <class Outcome, int Groups>
 struct SweepTally {
   std::uint64_t cases = 0;      // outcomes folded
@@ -104,7 +124,7 @@ struct SweepTally {
     const std::optional<IndexedOutcome<Outcome>>* best = &worst[0];
     for (int g = 1; g < Groups; ++g) {
       const auto& w = worst[static_cast<std::size_t>(g)];
-      if (!*best || (w && w->outcome.rank() < (*best)->outcome.rank())) best = &w;
+      if (!*best || (w && tighter(w->outcome, (*best)->outcome))) best = &w;
     }
     return *best;
   }
@@ -113,7 +133,7 @@ struct SweepTally {
     ++cases;
     if (fallback) ++fallbacks;
     auto& w = worst[static_cast<std::size_t>(o.group())];
-    if (!w || o.rank() < w->outcome.rank()) w = IndexedOutcome<Outcome>{index, o};
+    if (!w || tighter(o, w->outcome)) w = IndexedOutcome<Outcome>{index, o};
     const CaseState s = o.state();
     if (s == CaseState::Fails) {
       ++failures;
@@ -136,7 +156,7 @@ struct SweepTally {
     for (int g = 0; g < Groups; ++g) {
       auto& a = worst[static_cast<std::size_t>(g)];
       auto& b = part.worst[static_cast<std::size_t>(g)];
-      if (b && (!a || b->outcome.rank() < a->outcome.rank())) a = std::move(b);
+      if (b && (!a || tighter(b->outcome, a->outcome))) a = std::move(b);
       group_failures[static_cast<std::size_t>(g)] += part.group_failures[static_cast<std::size_t>(g)];
       auto& f = group_first_failure[static_cast<std::size_t>(g)];
       if (!f && part.group_first_failure[static_cast<std::size_t>(g)])
