@@ -29,6 +29,7 @@ Rational match2_default_temperature(int N, int M) {
 
 namespace {
 std::atomic<std::uint64_t> next_model_id{1};
+std::atomic<std::uint64_t> next_sweep_id{1};  // keys the per-thread pruning state of one sweep
 }  // namespace
 
 Match2Model::Match2Model(int M_, Rational c_, Semantics sem_, bool flip)
@@ -67,6 +68,56 @@ Match2Model::Match2Model(int M_, Rational c_, Semantics sem_, bool flip)
     }
     weight_rows.push_back(std::move(row));
   }
+  build_prune_tables();
+}
+
+// The conditions under which the sweep's per-case fast path is accurate to 2^-37 (the argument
+// at match2_prune_test), and the point tables of the test.  Any failed condition (a huge
+// temperature underflowing e_ab, a coarse format) turns pruning off; nothing else changes.
+void Match2Model::build_prune_tables() {
+  prune_ok = false;
+  prune_rows.clear();
+  if (weight_rows.empty()) return;
+  auto small_entry = [](const DInterval& x) {  // |x| <= 1.01 with width <= 2^-45
+    return x.is_finite() && x.lower() >= -1.01 && x.upper() <= 1.01 && x.upper() - x.lower() <= 0x1p-45;
+  };
+  for (int r = 0; r < M; ++r)
+    if (!small_entry(fast.phic[r]) || !small_entry(fast.phis[r]) || !small_entry(fast.vc[r]) || !small_entry(fast.vs[r]))
+      return;
+  if (!threshold_fast.is_finite() || threshold_fast.lower() <= 0 || threshold_fast.upper() - threshold_fast.lower() > 0x1p-45)
+    return;
+  double rel_t = 0, rel_m = 0;  // max radius / e_hi and max |midpoint| / e_hi of e·(φ + v)
+  for (int a = 0; a < M; ++a) {
+    const WeightRow& w = weight_rows[static_cast<std::size_t>(a)];
+    PruneRow p;
+    for (int b = 0; b < M; ++b) {
+      const DInterval e = w.e[static_cast<std::size_t>(b)];
+      const double elo = e.lower(), ehi = e.upper();
+      if (!(elo >= 0x1p-900) || !(ehi <= 1e300) || ehi - elo > 0x1p-40 * elo) return;
+      for (const DInterval& ev : {w.ev_cos[static_cast<std::size_t>(b)], w.ev_sin[static_cast<std::size_t>(b)]})
+        if (!ev.is_finite() || ev.upper() - ev.lower() > 0x1p-40 * elo) return;
+      const DInterval tc = e * (fast.phic[a] + fast.vc[b]), ts = e * (fast.phis[a] + fast.vs[b]);
+      if (!tc.is_finite() || !ts.is_finite()) return;
+      p.elo.push_back(elo);
+      p.ehi.push_back(ehi);
+      auto add_mid = [&](const DInterval& t, std::vector<double>& mids) {
+        // A double between the ends: the rounded sum of the halves lies in [lo, hi] (rounding is
+        // monotone and both ends are doubles); a subnormal half only moves it within them.
+        const double mid = DInterval::max2(t.lower(), DInterval::min2(t.upper(), 0.5 * t.lower() + 0.5 * t.upper()));
+        mids.push_back(mid);
+        const double rad = DInterval::up(DInterval::max2(t.upper() - mid, mid - t.lower()));
+        rel_t = DInterval::max2(rel_t, DInterval::up(rad / ehi));
+        rel_m = DInterval::max2(rel_m, DInterval::up(std::fabs(mid) / ehi));
+      };
+      add_mid(tc, p.tc);
+      add_mid(ts, p.ts);
+    }
+    prune_rows.push_back(std::move(p));
+  }
+  // δ = (rel_t + 2^-44·rel_m)·Σ n·e_hi bounds the error of a point sum Σ n·mid (match2_prune_test);
+  // 1.0001 covers the rounding of this product and of δ's own evaluation.
+  prune_delta = (rel_t + 0x1p-44 * rel_m) * 1.0001;
+  prune_ok = prune_delta < 0x1p-30;
 }
 
 Interval Match2Model::threshold(mpfr_prec_t bits) const { return match2_gap(M, bits) / Interval(2L, bits); }
@@ -134,57 +185,183 @@ bool decided(const MatchCaseOutcome& o) { return o.settled(); }
 
 namespace {
 
-// The grouped sums of the last case this thread evaluated with the weight table: sums after
-// the first j residue groups, j = 0..k.  Consecutive cases of the lexicographic enumeration
-// mostly differ in their last groups, so a case that shares its first t groups (same query
-// value, residues and counts) with the previous one starts from the stored sums after t groups.
-// These are the same additions of the same values in the same order, hence the same doubles.
+// The grouped sums of the last case this thread saw: sums after the first j residue groups,
+// j = 0..k.  Consecutive cases of the lexicographic enumeration mostly differ in their last
+// groups, so a case that shares its first t groups (same query value, residues and counts) with
+// the previous one starts from the stored sums after t groups.  These are the same additions of
+// the same values in the same order, hence the same doubles.  Two kinds of sums, each valid up
+// to its own count of groups: the certified interval sums of the fast path (ivalid) and the
+// point sums of the pruning test (pvalid); a pruned case leaves the interval sums behind.
 struct Match2GroupSums {
   std::uint64_t model_id = 0;  // 0: nothing stored
-  int a = -1, k = 0;
+  int a = -1, k = 0, ivalid = 0, pvalid = 0;
   std::array<int, kMaxDistinct> vals{}, counts{};
   std::array<DInterval, kMaxDistinct + 1> den{}, num_c{}, num_s{};
+  std::array<double, kMaxDistinct + 1> dlo{}, dhi{}, sc{}, ss{};
 };
 
+// Takes in case c: keeps the sums of the groups it shares with the stored case.
+inline void sums_take_case(Match2GroupSums& sums, const Match2Model& model, const QueryMultisetCase& c) {
+  int t = 0;
+  if (sums.model_id == model.id && sums.a == c.a) {
+    const int shared = std::min(sums.k, c.k);
+    while (t < shared && sums.vals[t] == c.vals[t] && sums.counts[t] == c.counts[t]) ++t;
+  } else {
+    sums.model_id = model.id;
+    sums.a = c.a;
+    sums.den[0] = sums.num_c[0] = sums.num_s[0] = DInterval(0);
+    sums.dlo[0] = sums.dhi[0] = sums.sc[0] = sums.ss[0] = 0;
+    sums.ivalid = sums.pvalid = 0;
+  }
+  for (int j = t; j < c.k; ++j) {
+    sums.vals[j] = c.vals[j];
+    sums.counts[j] = c.counts[j];
+  }
+  sums.k = c.k;
+  sums.ivalid = std::min(sums.ivalid, t);
+  sums.pvalid = std::min(sums.pvalid, t);
+}
+
+// Point sums Σ n·e_lo, Σ n·e_hi, Σ n·mid(e·(φ_a + v_b)) (both components), rounded to nearest.
+inline void sums_points(Match2GroupSums& sums, const Match2Model::PruneRow& p) {
+  for (int j = sums.pvalid; j < sums.k; ++j) {
+    const double n = sums.counts[j];
+    const auto b = static_cast<std::size_t>(sums.vals[j]);
+    sums.dlo[j + 1] = sums.dlo[j] + n * p.elo[b];
+    sums.dhi[j + 1] = sums.dhi[j] + n * p.ehi[b];
+    sums.sc[j + 1] = sums.sc[j] + n * p.tc[b];
+    sums.ss[j + 1] = sums.ss[j] + n * p.ts[b];
+  }
+  sums.pvalid = sums.k;
+}
+
+// The pruning test.  Notation: for the case's residue groups b with counts n_b, d = Σ n_b e_ab and
+// P = Σ n_b e_ab (φ_a + v_b); then P = d·out exactly (the residual φ_a has total weight d), so
+// ‖out‖ = ‖P‖ / d.
+//  * Point sums: each is k <= 64 products n·x and k additions in round-to-nearest, so it is within
+//    γ_128 <= 2^-45 of Σ n|x| of the exact sum of its terms (standard bound; the terms are
+//    normal: e_lo >= 2^-900, and 2^-1000 absorbs any subnormal midpoint).  Hence d lies in
+//    [dlo·(1 − 2^-45), dhi·(1 + 2^-45)], and each component of P lies within
+//    δ = Σ n·rad + 2^-45·Σ n·|mid| + 2^-1000 <= prune_delta·dhi + 2^-1000 of its point sum.
+//  * Matched: ‖out‖ <= sqrt(Ac² + As²) / d with Ac = |sc| + δ.  The test (Ac² + As²)(1 + 2^-40) <
+//    (K0·dlo)²(1 − 2^-40) (a few roundings of non-negative values, each 2^-53 relative, and the
+//    2^-45 of d, well inside the 2^-40 factors) gives ‖out‖ < K0 = τ_lo − max(m0, 0) − slack
+//    (rounded down), so the room τ − ‖out‖ exceeds max(m0, 0) + slack.
+//    Unmatched: ‖out‖ >= sqrt(Bc² + Bs²) / d with Bc = max(|sc| − δ, 0), and the mirror test gives
+//    ‖out‖ > K1 = τ_hi + max(m1, 0) + slack (rounded up).
+//  * Why the sweep's result cannot change.  Under the conditions of build_prune_tables (k <= 64,
+//    relative widths of e_ab and of e_ab·v_b at most 2^-40 of e_lo, e_lo >= 2^-900, φ and v entries
+//    within 1.01 in magnitude and 2^-45 wide, τ 2^-45 wide) the fast path's interval sums are within
+//    2^-39.9·d of the true d, d·num; its quotient within 2.2·2^-39.9 (|num/den| <= 1.01), its
+//    norm within 2^-38, so the lower end of its room is at most 2^-37 below the true room.  A
+//    pruned case's room exceeds max(m, 0) + 2^-30, so the fast path would have settled it (lower
+//    end > 0: holds, no fallback) with a lower end above m.  m is the lower end of a case this
+//    sweep evaluated in full, settled and folded, so the sweep's smallest lower end per side is
+//    at most m: a pruned case is never the worst of its side (and never ties it), and it adds
+//    1 case, 0 fallbacks, 0 failures, 0 undecided, exactly as its full evaluation would.  The
+//    outcome reported for it is a certified enclosure of its own (norm in [0, K0], room in
+//    [τ_lo − K0, τ_hi]; unmatched: norm >= K1, room >= K1 − τ_hi) and its rank is above m.
+struct Match2PruneBounds {
+  double k0 = -1, k1 = std::numeric_limits<double>::infinity();  // prune when ‖out‖ < k0 / > k1
+};
+
+inline Match2PruneBounds prune_bounds(const Match2Model& model, double m0, double m1) {
+  Match2PruneBounds b;
+  const DInterval slack(kMatch2PruneSlack);
+  if (m0 < std::numeric_limits<double>::infinity())
+    b.k0 = (model.threshold_fast.lower_point() - DInterval(DInterval::max2(m0, 0.0)) - slack).lower();
+  if (m1 < std::numeric_limits<double>::infinity())
+    b.k1 = (model.threshold_fast.upper_point() + DInterval(DInterval::max2(m1, 0.0)) + slack).upper();
+  return b;
+}
+
+// True when the point sums prove the case far from the worst; fills o (certified) then.
+inline bool prune_decides(const Match2Model& model, const Match2PruneBounds& b, bool matched, double dlo, double dhi,
+                          double sc, double ss, MatchCaseOutcome& o) {
+  const double delta = model.prune_delta * dhi + 0x1p-1000;
+  if (matched) {
+    if (!(b.k0 > 0)) return false;
+    const double ac = std::fabs(sc) + delta, as = std::fabs(ss) + delta, kd = b.k0 * dlo;
+    if (!((ac * ac + as * as) * (1 + 0x1p-40) < kd * kd * (1 - 0x1p-40))) return false;
+    o.stat_lo = 0;
+    o.stat_hi = b.k0;
+    o.margin_lo = (model.threshold_fast.lower_point() - DInterval(b.k0)).lower();
+    o.margin_hi = model.threshold_fast.upper();
+    return true;
+  }
+  if (!(b.k1 < std::numeric_limits<double>::infinity())) return false;
+  const double bc = DInterval::max2(std::fabs(sc) - delta, 0.0), bs = DInterval::max2(std::fabs(ss) - delta, 0.0);
+  const double kd = b.k1 * dhi;
+  if (!((bc * bc + bs * bs) * (1 - 0x1p-40) > kd * kd * (1 + 0x1p-40))) return false;
+  o.stat_lo = b.k1;
+  o.stat_hi = std::numeric_limits<double>::infinity();
+  o.margin_lo = (DInterval(b.k1) - model.threshold_fast.upper_point()).lower();
+  o.margin_hi = std::numeric_limits<double>::infinity();
+  return true;
+}
+
+// Per thread and sweep: the smallest lower ends of the room of fully evaluated, settled cases.
+struct Match2PruneState {
+  std::uint64_t sweep = 0;
+  double m[2] = {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
+  Match2PruneBounds bounds;
+};
+
+bool case_matched(const Match2Model& model, const QueryMultisetCase& c) {
+  const int partner = (model.M - c.a) % model.M;
+  for (int j = 0; j < c.k; ++j)
+    if (c.vals[j] == partner) return true;
+  return false;
+}
+
 // Fast path: precomputed weights of the residue pairs (grouped softmax, fixed shift), then a
-// per-case shift (robust to underflow); both DInterval.
-void match2_fast(const Match2Model& model, const QueryMultisetCase& c, MatchCaseOutcome& o) {
+// per-case shift (robust to underflow); both DInterval.  prune_sweep != 0: the sweep's pruning
+// (match2_prune_test) with the state of that sweep.
+void match2_fast(const Match2Model& model, const QueryMultisetCase& c, MatchCaseOutcome& o, std::uint64_t prune_sweep) {
   if (c.k > kMaxDistinct) throw ConfigError("N", "at most 64 distinct values per input");
   o = MatchCaseOutcome{};
-  const int partner = (model.M - c.a) % model.M;
-  for (int j = 0; j < c.k; ++j) o.matched = o.matched || c.vals[j] == partner;
+  o.matched = case_matched(model, c);
   DInterval den(0), num_c(0), num_s(0);
+  Match2PruneState* prune = nullptr;
   if (!model.weight_rows.empty()) {
     thread_local Match2GroupSums sums;
-    int t = 0;
-    if (sums.model_id == model.id && sums.a == c.a) {
-      const int shared = std::min(sums.k, c.k);
-      while (t < shared && sums.vals[t] == c.vals[t] && sums.counts[t] == c.counts[t]) ++t;
-    } else {
-      sums.model_id = model.id;
-      sums.a = c.a;
-      sums.den[0] = sums.num_c[0] = sums.num_s[0] = DInterval(0);
+    sums_take_case(sums, model, c);
+    if (prune_sweep != 0 && model.prune_ok) {
+      thread_local Match2PruneState state;
+      if (state.sweep != prune_sweep) {
+        state = Match2PruneState{};
+        state.sweep = prune_sweep;
+      }
+      sums_points(sums, model.prune_rows[static_cast<std::size_t>(c.a)]);
+      if (prune_decides(model, state.bounds, o.matched, sums.dlo[c.k], sums.dhi[c.k], sums.sc[c.k], sums.ss[c.k], o))
+        return;
+      prune = &state;
     }
     const auto& row = model.weight_rows[c.a];
-    for (int j = t; j < c.k; ++j) {
+    for (int j = sums.ivalid; j < c.k; ++j) {
       const DInterval n(c.counts[j]);
-      sums.vals[j] = c.vals[j];
-      sums.counts[j] = c.counts[j];
       sums.den[j + 1] = sums.den[j] + n * row.e[c.vals[j]];
       sums.num_c[j + 1] = sums.num_c[j] + n * row.ev_cos[c.vals[j]];
       sums.num_s[j + 1] = sums.num_s[j] + n * row.ev_sin[c.vals[j]];
     }
-    sums.k = c.k;
+    sums.ivalid = c.k;
     den = sums.den[c.k];
     num_c = sums.num_c[c.k];
     num_s = sums.num_s[c.k];
   }
+  bool done = false;
   if (den.lower() > 0) {
     DInterval oc = abs(model.fast.phic[c.a] + num_c / den), os = abs(model.fast.phis[c.a] + num_s / den);
     set_margin(o, sqrt(oc * oc + os * os), model.threshold_fast);
-    if (decided(o)) return;
+    done = decided(o);
   }
-  set_margin(o, row_norm(model.fast, c.a, c.vals, c.counts, c.k), model.threshold_fast);
+  if (!done) set_margin(o, row_norm(model.fast, c.a, c.vals, c.counts, c.k), model.threshold_fast);
+  // A settled fast outcome is the one the sweep folds (settle_case keeps it): its lower end
+  // bounds the sweep's smallest one on its side from above.
+  if (prune != nullptr && o.settled() && o.margin_lo < prune->m[o.group()]) {
+    prune->m[o.group()] = o.margin_lo;
+    prune->bounds = prune_bounds(model, prune->m[0], prune->m[1]);
+  }
 }
 
 void match2_exact(const Match2Model& model, const QueryMultisetCase& c, mpfr_prec_t bits, MatchCaseOutcome& o) {
@@ -200,13 +377,14 @@ struct Match2MultisetProblem {
   static constexpr int groups = 2;
   const Match2Model& model;
   int N;
+  std::uint64_t prune_sweep = 0;  // 0: no pruning (single cases); else this sweep's own number
   std::uint64_t cases() const { return query_multiset_cases(N, model.M); }
   unsigned outcomes_per_case() const { return 1; }
   template <class F>
   void enumerate(std::uint64_t begin, std::uint64_t end, F&& f) const {
     enumerate_query_multisets(N, model.M, begin, end, f);
   }
-  void fast(const Case& c, Outcome* out) const { match2_fast(model, c, *out); }
+  void fast(const Case& c, Outcome* out) const { match2_fast(model, c, *out, prune_sweep); }
   void exact(const Case& c, mpfr_prec_t bits, Outcome* out) const {
     out->matched = false;
     const int partner = (model.M - c.a) % model.M;
@@ -223,6 +401,21 @@ MatchCaseOutcome match2_case(const Match2Model& model, int a, const int* vals, c
   bool fallback = false;
   settle_case(problem, QueryMultisetCase{a, vals, counts, k}, &o, &fallback);
   o.used_fallback = fallback;
+  return o;
+}
+
+std::optional<MatchCaseOutcome> match2_prune_test(const Match2Model& model, int a, const int* vals, const int* counts,
+                                                  int k, double m_matched, double m_unmatched) {
+  if (!model.prune_ok || k > kMaxDistinct) return std::nullopt;
+  const QueryMultisetCase c{a, vals, counts, k};
+  Match2GroupSums sums;  // fresh: every sum from its first group, as the sweep's first case
+  sums_take_case(sums, model, c);
+  sums_points(sums, model.prune_rows[static_cast<std::size_t>(a)]);
+  MatchCaseOutcome o;
+  o.matched = case_matched(model, c);
+  if (!prune_decides(model, prune_bounds(model, m_matched, m_unmatched), o.matched, sums.dlo[k], sums.dhi[k], sums.sc[k],
+                     sums.ss[k], o))
+    return std::nullopt;
   return o;
 }
 
@@ -349,7 +542,7 @@ Match2Result check_match2(const Match2Config& cfg, unsigned threads, bool force)
                        : "position-free + permutation-equivariant: per query value x_i and multiset of the other "
                          "N-1 tokens (M*C(M+N-2,N-1) cases cover [M]^N)";
   const MatchTally tally = tuples ? filtered_sweep(Match2TupleProblem{model, cfg.N}, threads)
-                                  : filtered_sweep(Match2MultisetProblem{model, cfg.N}, threads);
+                                  : filtered_sweep(Match2MultisetProblem{model, cfg.N, cfg.prune ? next_sweep_id.fetch_add(1) : 0}, threads);
   r.sweep = summarize_sweep(tally, cfg.N, cfg.M, tuples);
   r.verdict = verify_sweep(r.sweep, tally, [&](const std::vector<int>& x) { return match2_forward(model, x); });
   r.seconds = timer.seconds();
