@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "core/elapsed_timer.hpp"
@@ -185,118 +186,176 @@ bool decided(const MatchCaseOutcome& o) { return o.settled(); }
 
 namespace {
 
-// The grouped sums of the last case this thread saw: sums after the first j residue groups,
-// j = 0..k.  Consecutive cases of the lexicographic enumeration mostly differ in their last
-// groups, so a case that shares its first t groups (same query value, residues and counts) with
-// the previous one starts from the stored sums after t groups.  These are the same additions of
-// the same values in the same order, hence the same doubles.  Two kinds of sums, each valid up
-// to its own count of groups: the certified interval sums of the fast path (ivalid) and the
-// point sums of the pruning test (pvalid); a pruned case leaves the interval sums behind.
+// The grouped sums of the last case this thread evaluated with the weight table: sums after
+// the first j residue groups, j = 0..k.  Consecutive cases of the lexicographic enumeration
+// mostly differ in their last groups, so a case that shares its first t groups (same query
+// value, residues and counts) with the previous one starts from the stored sums after t groups.
+// These are the same additions of the same values in the same order, hence the same doubles.
 struct Match2GroupSums {
   std::uint64_t model_id = 0;  // 0: nothing stored
-  int a = -1, k = 0, ivalid = 0, pvalid = 0;
+  int a = -1, k = 0;
   std::array<int, kMaxDistinct> vals{}, counts{};
   std::array<DInterval, kMaxDistinct + 1> den{}, num_c{}, num_s{};
-  std::array<double, kMaxDistinct + 1> dlo{}, dhi{}, sc{}, ss{};
 };
 
-// Takes in case c: keeps the sums of the groups it shares with the stored case.
-inline void sums_take_case(Match2GroupSums& sums, const Match2Model& model, const QueryMultisetCase& c) {
-  int t = 0;
-  if (sums.model_id == model.id && sums.a == c.a) {
-    const int shared = std::min(sums.k, c.k);
-    while (t < shared && sums.vals[t] == c.vals[t] && sums.counts[t] == c.counts[t]) ++t;
-  } else {
-    sums.model_id = model.id;
-    sums.a = c.a;
-    sums.den[0] = sums.num_c[0] = sums.num_s[0] = DInterval(0);
-    sums.dlo[0] = sums.dhi[0] = sums.sc[0] = sums.ss[0] = 0;
-    sums.ivalid = sums.pvalid = 0;
+// Fast path: precomputed weights of the residue pairs (grouped softmax, fixed shift), then a
+// per-case shift (robust to underflow); both DInterval.
+void match2_fast(const Match2Model& model, const QueryMultisetCase& c, MatchCaseOutcome& o) {
+  if (c.k > kMaxDistinct) throw ConfigError("N", "at most 64 distinct values per input");
+  o = MatchCaseOutcome{};
+  const int partner = (model.M - c.a) % model.M;
+  for (int j = 0; j < c.k; ++j) o.matched = o.matched || c.vals[j] == partner;
+  DInterval den(0), num_c(0), num_s(0);
+  if (!model.weight_rows.empty()) {
+    thread_local Match2GroupSums sums;
+    int t = 0;
+    if (sums.model_id == model.id && sums.a == c.a) {
+      const int shared = std::min(sums.k, c.k);
+      while (t < shared && sums.vals[t] == c.vals[t] && sums.counts[t] == c.counts[t]) ++t;
+    } else {
+      sums.model_id = model.id;
+      sums.a = c.a;
+      sums.den[0] = sums.num_c[0] = sums.num_s[0] = DInterval(0);
+    }
+    const auto& row = model.weight_rows[c.a];
+    for (int j = t; j < c.k; ++j) {
+      const DInterval n(c.counts[j]);
+      sums.vals[j] = c.vals[j];
+      sums.counts[j] = c.counts[j];
+      sums.den[j + 1] = sums.den[j] + n * row.e[c.vals[j]];
+      sums.num_c[j + 1] = sums.num_c[j] + n * row.ev_cos[c.vals[j]];
+      sums.num_s[j + 1] = sums.num_s[j] + n * row.ev_sin[c.vals[j]];
+    }
+    sums.k = c.k;
+    den = sums.den[c.k];
+    num_c = sums.num_c[c.k];
+    num_s = sums.num_s[c.k];
   }
-  for (int j = t; j < c.k; ++j) {
-    sums.vals[j] = c.vals[j];
-    sums.counts[j] = c.counts[j];
+  if (den.lower() > 0) {
+    DInterval oc = abs(model.fast.phic[c.a] + num_c / den), os = abs(model.fast.phis[c.a] + num_s / den);
+    set_margin(o, sqrt(oc * oc + os * os), model.threshold_fast);
+    if (decided(o)) return;
   }
-  sums.k = c.k;
-  sums.ivalid = std::min(sums.ivalid, t);
-  sums.pvalid = std::min(sums.pvalid, t);
+  set_margin(o, row_norm(model.fast, c.a, c.vals, c.counts, c.k), model.threshold_fast);
 }
 
-// Point sums Σ n·e_lo, Σ n·e_hi, Σ n·mid(e·(φ_a + v_b)) (both components), rounded to nearest.
-inline void sums_points(Match2GroupSums& sums, const Match2Model::PruneRow& p) {
-  for (int j = sums.pvalid; j < sums.k; ++j) {
-    const double n = sums.counts[j];
-    const auto b = static_cast<std::size_t>(sums.vals[j]);
-    sums.dlo[j + 1] = sums.dlo[j] + n * p.elo[b];
-    sums.dhi[j + 1] = sums.dhi[j] + n * p.ehi[b];
-    sums.sc[j + 1] = sums.sc[j] + n * p.tc[b];
-    sums.ss[j + 1] = sums.ss[j] + n * p.ts[b];
-  }
-  sums.pvalid = sums.k;
+void match2_exact(const Match2Model& model, const QueryMultisetCase& c, mpfr_prec_t bits, MatchCaseOutcome& o) {
+  WorkingPrecision wp(bits);
+  auto t = precise_tables(model, bits);
+  set_margin(o, row_norm(t, c.a, c.vals, c.counts, c.k), model.threshold(bits));
 }
 
-// The pruning test.  Notation: for the case's residue groups b with counts n_b, d = Σ n_b e_ab and
-// P = Σ n_b e_ab (φ_a + v_b); then P = d·out exactly (the residual φ_a has total weight d), so
-// ‖out‖ = ‖P‖ / d.
-//  * Point sums: each is k <= 64 products n·x and k additions in round-to-nearest, so it is within
-//    γ_128 <= 2^-45 of Σ n|x| of the exact sum of its terms (standard bound; the terms are
-//    normal: e_lo >= 2^-900, and 2^-1000 absorbs any subnormal midpoint).  Hence d lies in
-//    [dlo·(1 − 2^-45), dhi·(1 + 2^-45)], and each component of P lies within
-//    δ = Σ n·rad + 2^-45·Σ n·|mid| + 2^-1000 <= prune_delta·dhi + 2^-1000 of its point sum.
+// The multiset reduction as a filtered-sweep problem (exact and embed semantics), every case
+// evaluated in full.  Also the single-case entry point (match2_case).
+struct Match2MultisetProblem {
+  using Case = QueryMultisetCase;
+  using Outcome = MatchCaseOutcome;
+  static constexpr int groups = 2;
+  const Match2Model& model;
+  int N;
+  std::uint64_t cases() const { return query_multiset_cases(N, model.M); }
+  unsigned outcomes_per_case() const { return 1; }
+  template <class F>
+  void enumerate(std::uint64_t begin, std::uint64_t end, F&& f) const {
+    enumerate_query_multisets(N, model.M, begin, end, f);
+  }
+  void fast(const Case& c, Outcome* out) const { match2_fast(model, c, *out); }
+  void exact(const Case& c, mpfr_prec_t bits, Outcome* out) const {
+    out->matched = false;
+    const int partner = (model.M - c.a) % model.M;
+    for (int j = 0; j < c.k; ++j) out->matched = out->matched || c.vals[j] == partner;
+    match2_exact(model, c, bits, *out);
+  }
+};
+
+// ---- the pruned sweep -------------------------------------------------------------------------
+//
+// Point sums over the N tokens of a case (the query token first, then the other tokens in
+// order): Σ e_lo, Σ e_hi and Σ mid(e·(φ_a + v_b)) for both components, rounded to nearest.
+struct Match2PointSums {
+  double dlo = 0, dhi = 0, sc = 0, ss = 0;
+  ATTNBOUNDS_DINTERVAL_INLINE void add(const Match2Model::PruneRow& p, int b) {
+    const auto i = static_cast<std::size_t>(b);
+    dlo += p.elo[i];
+    dhi += p.ehi[i];
+    sc += p.tc[i];
+    ss += p.ts[i];
+  }
+};
+
+// The pruning test.  Notation: over the N tokens x_t of a case with query value a,
+// d = Σ_t e_{a x_t} and P = Σ_t e_{a x_t}(φ_a + v_{x_t}); then P = d·out exactly (the residual
+// φ_a has total weight d), so ‖out‖ = ‖P‖ / d.
+//  * Point sums: N <= 64 terms added in round-to-nearest are within γ_63 < 2^-46 of Σ|x| of the
+//    exact sum of the terms (standard bound; the terms of d are normal, e_lo >= 2^-900, and
+//    2^-1000 absorbs any subnormal midpoint).  Hence d lies in [dlo·(1 − 2^-45), dhi·(1 + 2^-45)],
+//    and each component of P lies within δ = Σ rad + 2^-45·Σ|mid| + 2^-1000 <= prune_delta·dhi +
+//    2^-1000 of its point sum (rad <= rel_t·e_hi, |mid| <= rel_m·e_hi: build_prune_tables).
 //  * Matched: ‖out‖ <= sqrt(Ac² + As²) / d with Ac = |sc| + δ.  The test (Ac² + As²)(1 + 2^-40) <
 //    (K0·dlo)²(1 − 2^-40) (a few roundings of non-negative values, each 2^-53 relative, and the
 //    2^-45 of d, well inside the 2^-40 factors) gives ‖out‖ < K0 = τ_lo − max(m0, 0) − slack
 //    (rounded down), so the room τ − ‖out‖ exceeds max(m0, 0) + slack.
 //    Unmatched: ‖out‖ >= sqrt(Bc² + Bs²) / d with Bc = max(|sc| − δ, 0), and the mirror test gives
 //    ‖out‖ > K1 = τ_hi + max(m1, 0) + slack (rounded up).
-//  * Why the sweep's result cannot change.  Under the conditions of build_prune_tables (k <= 64,
-//    relative widths of e_ab and of e_ab·v_b at most 2^-40 of e_lo, e_lo >= 2^-900, φ and v entries
-//    within 1.01 in magnitude and 2^-45 wide, τ 2^-45 wide) the fast path's interval sums are within
-//    2^-39.9·d of the true d, d·num; its quotient within 2.2·2^-39.9 (|num/den| <= 1.01), its
-//    norm within 2^-38, so the lower end of its room is at most 2^-37 below the true room.  A
-//    pruned case's room exceeds max(m, 0) + 2^-30, so the fast path would have settled it (lower
-//    end > 0: holds, no fallback) with a lower end above m.  m is the lower end of a case this
-//    sweep evaluated in full, settled and folded, so the sweep's smallest lower end per side is
-//    at most m: a pruned case is never the worst of its side (and never ties it), and it adds
-//    1 case, 0 fallbacks, 0 failures, 0 undecided, exactly as its full evaluation would.  The
+//  * Why the sweep's result cannot change.  Under the conditions of build_prune_tables (at most
+//    64 groups, relative widths of e_ab and of e_ab·v_b at most 2^-40 of e_lo, e_lo >= 2^-900, φ
+//    and v entries within 1.01 in magnitude and 2^-45 wide, τ 2^-45 wide) match2_fast's interval
+//    sums are within 2^-39.9·d of d and d·num (at most 128 operations, each off by 2^-51.4 of a
+//    partial sum <= 1.02·d, plus the table widths), its quotient within 2.2·2^-39.9
+//    (|num/den| <= 1.01), its norm within 2^-38, so the lower end of its room is at most 2^-37
+//    below the true room.  A pruned case's room exceeds max(m, 0) + 2^-30, so the fast path would
+//    have settled it (lower end > 0: holds, no fallback) with a lower end above m.  m is the lower
+//    end of a case this sweep evaluated in full, settled and folded, so the sweep's smallest lower
+//    end on that side is at most m: a pruned case is never the worst of its side (nor ties it),
+//    and it adds 1 case, 0 fallbacks, 0 failures, 0 undecided, as its full evaluation would.  The
 //    outcome reported for it is a certified enclosure of its own (norm in [0, K0], room in
-//    [τ_lo − K0, τ_hi]; unmatched: norm >= K1, room >= K1 − τ_hi) and its rank is above m.
+//    [τ_lo − K0, τ_hi]; unmatched: norm >= K1, room >= K1 − τ_hi), with a lower end above m.
 struct Match2PruneBounds {
   double k0 = -1, k1 = std::numeric_limits<double>::infinity();  // prune when ‖out‖ < k0 / > k1
+  double room0 = 0, room1 = 0;                                    // τ_lo − k0, k1 − τ_hi (down)
 };
 
-inline Match2PruneBounds prune_bounds(const Match2Model& model, double m0, double m1) {
+Match2PruneBounds prune_bounds(const Match2Model& model, double m0, double m1) {
   Match2PruneBounds b;
   const DInterval slack(kMatch2PruneSlack);
-  if (m0 < std::numeric_limits<double>::infinity())
-    b.k0 = (model.threshold_fast.lower_point() - DInterval(DInterval::max2(m0, 0.0)) - slack).lower();
-  if (m1 < std::numeric_limits<double>::infinity())
-    b.k1 = (model.threshold_fast.upper_point() + DInterval(DInterval::max2(m1, 0.0)) + slack).upper();
+  const DInterval tau_lo = model.threshold_fast.lower_point(), tau_hi = model.threshold_fast.upper_point();
+  if (m0 < std::numeric_limits<double>::infinity()) {
+    b.k0 = (tau_lo - DInterval(DInterval::max2(m0, 0.0)) - slack).lower();
+    b.room0 = (tau_lo - DInterval(b.k0)).lower();
+  }
+  if (m1 < std::numeric_limits<double>::infinity()) {
+    b.k1 = (tau_hi + DInterval(DInterval::max2(m1, 0.0)) + slack).upper();
+    b.room1 = (DInterval(b.k1) - tau_hi).lower();
+  }
   return b;
 }
 
 // True when the point sums prove the case far from the worst; fills o (certified) then.
-inline bool prune_decides(const Match2Model& model, const Match2PruneBounds& b, bool matched, double dlo, double dhi,
-                          double sc, double ss, MatchCaseOutcome& o) {
-  const double delta = model.prune_delta * dhi + 0x1p-1000;
+ATTNBOUNDS_DINTERVAL_INLINE bool prune_decides(const Match2Model& model, const Match2PruneBounds& b, bool matched,
+                                               const Match2PointSums& p, MatchCaseOutcome& o) {
+  const double delta = model.prune_delta * p.dhi + 0x1p-1000;
   if (matched) {
     if (!(b.k0 > 0)) return false;
-    const double ac = std::fabs(sc) + delta, as = std::fabs(ss) + delta, kd = b.k0 * dlo;
+    const double ac = std::fabs(p.sc) + delta, as = std::fabs(p.ss) + delta, kd = b.k0 * p.dlo;
     if (!((ac * ac + as * as) * (1 + 0x1p-40) < kd * kd * (1 - 0x1p-40))) return false;
+    o.matched = true;
     o.stat_lo = 0;
     o.stat_hi = b.k0;
-    o.margin_lo = (model.threshold_fast.lower_point() - DInterval(b.k0)).lower();
+    o.margin_lo = b.room0;
     o.margin_hi = model.threshold_fast.upper();
+    o.used_fallback = false;
     return true;
   }
   if (!(b.k1 < std::numeric_limits<double>::infinity())) return false;
-  const double bc = DInterval::max2(std::fabs(sc) - delta, 0.0), bs = DInterval::max2(std::fabs(ss) - delta, 0.0);
-  const double kd = b.k1 * dhi;
+  const double bc = DInterval::max2(std::fabs(p.sc) - delta, 0.0), bs = DInterval::max2(std::fabs(p.ss) - delta, 0.0);
+  const double kd = b.k1 * p.dhi;
   if (!((bc * bc + bs * bs) * (1 - 0x1p-40) > kd * kd * (1 + 0x1p-40))) return false;
+  o.matched = false;
   o.stat_lo = b.k1;
   o.stat_hi = std::numeric_limits<double>::infinity();
-  o.margin_lo = (DInterval(b.k1) - model.threshold_fast.upper_point()).lower();
+  o.margin_lo = b.room1;
   o.margin_hi = std::numeric_limits<double>::infinity();
+  o.used_fallback = false;
   return true;
 }
 
@@ -307,89 +366,118 @@ struct Match2PruneState {
   Match2PruneBounds bounds;
 };
 
-bool case_matched(const Match2Model& model, const QueryMultisetCase& c) {
-  const int partner = (model.M - c.a) % model.M;
-  for (int j = 0; j < c.k; ++j)
-    if (c.vals[j] == partner) return true;
-  return false;
+// One case of the pruned sweep: query value a, the other N−1 tokens sorted, the point sums over
+// all N tokens and whether the partner of a is among them.
+struct Match2SweepCase {
+  int a;
+  const int* others;
+  int k;
+  bool matched;
+  Match2PointSums sums;
+};
+
+// The residue groups of {a} ∪ others, as enumerate_query_multisets builds them (same case, so the
+// same evaluation).
+int query_groups(int a, const int* others, int k, int* vals, int* counts) {
+  int distinct = 0;
+  bool a_placed = false;
+  auto push = [&](int v) {
+    if (distinct > 0 && vals[distinct - 1] == v) ++counts[distinct - 1];
+    else { vals[distinct] = v; counts[distinct] = 1; ++distinct; }
+  };
+  for (int i = 0; i < k; ++i) {
+    if (!a_placed && a <= others[i]) { push(a); a_placed = true; }
+    push(others[i]);
+  }
+  if (!a_placed) push(a);
+  return distinct;
 }
 
-// Fast path: precomputed weights of the residue pairs (grouped softmax, fixed shift), then a
-// per-case shift (robust to underflow); both DInterval.  prune_sweep != 0: the sweep's pruning
-// (match2_prune_test) with the state of that sweep.
-void match2_fast(const Match2Model& model, const QueryMultisetCase& c, MatchCaseOutcome& o, std::uint64_t prune_sweep) {
-  if (c.k > kMaxDistinct) throw ConfigError("N", "at most 64 distinct values per input");
-  o = MatchCaseOutcome{};
-  o.matched = case_matched(model, c);
-  DInterval den(0), num_c(0), num_s(0);
-  Match2PruneState* prune = nullptr;
-  if (!model.weight_rows.empty()) {
-    thread_local Match2GroupSums sums;
-    sums_take_case(sums, model, c);
-    if (prune_sweep != 0 && model.prune_ok) {
-      thread_local Match2PruneState state;
-      if (state.sweep != prune_sweep) {
-        state = Match2PruneState{};
-        state.sweep = prune_sweep;
-      }
-      sums_points(sums, model.prune_rows[static_cast<std::size_t>(c.a)]);
-      if (prune_decides(model, state.bounds, o.matched, sums.dlo[c.k], sums.dhi[c.k], sums.sc[c.k], sums.ss[c.k], o))
-        return;
-      prune = &state;
-    }
-    const auto& row = model.weight_rows[c.a];
-    for (int j = sums.ivalid; j < c.k; ++j) {
-      const DInterval n(c.counts[j]);
-      sums.den[j + 1] = sums.den[j] + n * row.e[c.vals[j]];
-      sums.num_c[j + 1] = sums.num_c[j] + n * row.ev_cos[c.vals[j]];
-      sums.num_s[j + 1] = sums.num_s[j] + n * row.ev_sin[c.vals[j]];
-    }
-    sums.ivalid = c.k;
-    den = sums.den[c.k];
-    num_c = sums.num_c[c.k];
-    num_s = sums.num_s[c.k];
-  }
-  bool done = false;
-  if (den.lower() > 0) {
-    DInterval oc = abs(model.fast.phic[c.a] + num_c / den), os = abs(model.fast.phis[c.a] + num_s / den);
-    set_margin(o, sqrt(oc * oc + os * os), model.threshold_fast);
-    done = decided(o);
-  }
-  if (!done) set_margin(o, row_norm(model.fast, c.a, c.vals, c.counts, c.k), model.threshold_fast);
-  // A settled fast outcome is the one the sweep folds (settle_case keeps it): its lower end
-  // bounds the sweep's smallest one on its side from above.
-  if (prune != nullptr && o.settled() && o.margin_lo < prune->m[o.group()]) {
-    prune->m[o.group()] = o.margin_lo;
-    prune->bounds = prune_bounds(model, prune->m[0], prune->m[1]);
-  }
-}
-
-void match2_exact(const Match2Model& model, const QueryMultisetCase& c, mpfr_prec_t bits, MatchCaseOutcome& o) {
-  WorkingPrecision wp(bits);
-  auto t = precise_tables(model, bits);
-  set_margin(o, row_norm(t, c.a, c.vals, c.counts, c.k), model.threshold(bits));
-}
-
-// The multiset reduction as a filtered-sweep problem (exact and embed semantics).
-struct Match2MultisetProblem {
-  using Case = QueryMultisetCase;
+// The multiset reduction with pruning: the same cases in the same order as
+// Match2MultisetProblem, with the same outcome for every case that can be the worst of its side.
+// Used when the model meets the conditions of the pruning (model.prune_ok).
+struct Match2PrunedProblem {
+  using Case = Match2SweepCase;
   using Outcome = MatchCaseOutcome;
   static constexpr int groups = 2;
   const Match2Model& model;
   int N;
-  std::uint64_t prune_sweep = 0;  // 0: no pruning (single cases); else this sweep's own number
+  std::uint64_t sweep;  // this sweep's number (keys the per-thread state)
   std::uint64_t cases() const { return query_multiset_cases(N, model.M); }
   unsigned outcomes_per_case() const { return 1; }
+
+  // enumerate_query_multisets' order, with the point sums of the prefixes of the other tokens
+  // kept from case to case (the multiset changes only from the position next_multiset changes).
   template <class F>
   void enumerate(std::uint64_t begin, std::uint64_t end, F&& f) const {
-    enumerate_query_multisets(N, model.M, begin, end, f);
+    if (begin >= end) return;
+    const int M = model.M, k = N - 1;
+    const std::uint64_t per_query = binomial(M + k - 1, k);
+    std::vector<int> ms(static_cast<std::size_t>(k)), count(static_cast<std::size_t>(M), 0);
+    std::vector<Match2PointSums> prefix(static_cast<std::size_t>(k) + 1);
+    int a = static_cast<int>(begin / per_query);
+    unrank_multiset_lex(begin % per_query, M, k, ms.data());
+    for (int v : ms) ++count[static_cast<std::size_t>(v)];
+    int from = 0;  // prefix sums are valid up to position `from`
+    auto restart_query = [&] {
+      prefix[0] = Match2PointSums{};
+      prefix[0].add(model.prune_rows[static_cast<std::size_t>(a)], a);
+      from = 0;
+    };
+    restart_query();
+    for (std::uint64_t idx = begin;; ++idx) {
+      const auto& row = model.prune_rows[static_cast<std::size_t>(a)];
+      for (int i = from; i < k; ++i) {
+        prefix[static_cast<std::size_t>(i) + 1] = prefix[static_cast<std::size_t>(i)];
+        prefix[static_cast<std::size_t>(i) + 1].add(row, ms[static_cast<std::size_t>(i)]);
+      }
+      from = k;
+      const int partner = (M - a) % M;
+      f(idx, Match2SweepCase{a, ms.data(), k, a == partner || count[static_cast<std::size_t>(partner)] > 0,
+                             prefix[static_cast<std::size_t>(k)]});
+      if (idx + 1 >= end) return;
+      int i = k - 1;
+      while (i >= 0 && ms[static_cast<std::size_t>(i)] == M - 1) --i;
+      if (i < 0) {
+        ++a;
+        for (int& v : ms) v = 0;
+        std::fill(count.begin(), count.end(), 0);
+        count[0] = k;
+        restart_query();
+        continue;
+      }
+      const int v = ms[static_cast<std::size_t>(i)] + 1;
+      for (int j = i; j < k; ++j) {
+        --count[static_cast<std::size_t>(ms[static_cast<std::size_t>(j)])];
+        ms[static_cast<std::size_t>(j)] = v;
+        ++count[static_cast<std::size_t>(v)];
+      }
+      from = i;
+    }
   }
-  void fast(const Case& c, Outcome* out) const { match2_fast(model, c, *out, prune_sweep); }
+
+  void fast(const Case& c, Outcome* out) const {
+    thread_local Match2PruneState state;
+    if (state.sweep != sweep) {
+      state = Match2PruneState{};
+      state.sweep = sweep;
+    }
+    if (prune_decides(model, state.bounds, c.matched, c.sums, *out)) return;
+    std::array<int, kMaxDistinct> vals, counts;
+    const int k = query_groups(c.a, c.others, c.k, vals.data(), counts.data());
+    match2_fast(model, QueryMultisetCase{c.a, vals.data(), counts.data(), k}, *out);
+    // A settled fast outcome is the one the sweep folds (settle_case keeps it): its lower end
+    // bounds the sweep's smallest one on its side from above.
+    const int g = out->group();
+    if (out->settled() && out->margin_lo < state.m[g]) {
+      state.m[g] = out->margin_lo;
+      state.bounds = prune_bounds(model, state.m[0], state.m[1]);
+    }
+  }
   void exact(const Case& c, mpfr_prec_t bits, Outcome* out) const {
-    out->matched = false;
-    const int partner = (model.M - c.a) % model.M;
-    for (int j = 0; j < c.k; ++j) out->matched = out->matched || c.vals[j] == partner;
-    match2_exact(model, c, bits, *out);
+    std::array<int, kMaxDistinct> vals, counts;
+    const int k = query_groups(c.a, c.others, c.k, vals.data(), counts.data());
+    Match2MultisetProblem{model, N}.exact(QueryMultisetCase{c.a, vals.data(), counts.data(), k}, bits, out);
   }
 };
 
@@ -404,18 +492,19 @@ MatchCaseOutcome match2_case(const Match2Model& model, int a, const int* vals, c
   return o;
 }
 
-std::optional<MatchCaseOutcome> match2_prune_test(const Match2Model& model, int a, const int* vals, const int* counts,
-                                                  int k, double m_matched, double m_unmatched) {
-  if (!model.prune_ok || k > kMaxDistinct) return std::nullopt;
-  const QueryMultisetCase c{a, vals, counts, k};
-  Match2GroupSums sums;  // fresh: every sum from its first group, as the sweep's first case
-  sums_take_case(sums, model, c);
-  sums_points(sums, model.prune_rows[static_cast<std::size_t>(a)]);
+std::optional<MatchCaseOutcome> match2_prune_test(const Match2Model& model, int a, const int* others, int k,
+                                                  double m_matched, double m_unmatched) {
+  if (!model.prune_ok) return std::nullopt;
+  const int partner = (model.M - a) % model.M;
+  Match2PointSums sums;  // in the sweep's order: the query token, then the others
+  sums.add(model.prune_rows[static_cast<std::size_t>(a)], a);
+  bool matched = a == partner;
+  for (int i = 0; i < k; ++i) {
+    sums.add(model.prune_rows[static_cast<std::size_t>(a)], others[i]);
+    matched = matched || others[i] == partner;
+  }
   MatchCaseOutcome o;
-  o.matched = case_matched(model, c);
-  if (!prune_decides(model, prune_bounds(model, m_matched, m_unmatched), o.matched, sums.dlo[k], sums.dhi[k], sums.sc[k],
-                     sums.ss[k], o))
-    return std::nullopt;
+  if (!prune_decides(model, prune_bounds(model, m_matched, m_unmatched), matched, sums, o)) return std::nullopt;
   return o;
 }
 
@@ -517,6 +606,11 @@ std::vector<MatchTokenDecision> match2_forward(const Match2Model& model, const s
       [&](mpfr_prec_t bits) { return model.threshold(bits); });
 }
 
+MatchTally match2_multiset_sweep(const Match2Model& model, int N, unsigned threads, bool prune) {
+  if (prune && model.prune_ok) return filtered_sweep(Match2PrunedProblem{model, N, next_sweep_id.fetch_add(1)}, threads);
+  return filtered_sweep(Match2MultisetProblem{model, N}, threads);
+}
+
 Match2Result check_match2(const Match2Config& cfg, unsigned threads, bool force) {
   validate(cfg);
   ElapsedTimer timer;
@@ -542,7 +636,7 @@ Match2Result check_match2(const Match2Config& cfg, unsigned threads, bool force)
                        : "position-free + permutation-equivariant: per query value x_i and multiset of the other "
                          "N-1 tokens (M*C(M+N-2,N-1) cases cover [M]^N)";
   const MatchTally tally = tuples ? filtered_sweep(Match2TupleProblem{model, cfg.N}, threads)
-                                  : filtered_sweep(Match2MultisetProblem{model, cfg.N, cfg.prune ? next_sweep_id.fetch_add(1) : 0}, threads);
+                                  : match2_multiset_sweep(model, cfg.N, threads, cfg.prune);
   r.sweep = summarize_sweep(tally, cfg.N, cfg.M, tuples);
   r.verdict = verify_sweep(r.sweep, tally, [&](const std::vector<int>& x) { return match2_forward(model, x); });
   r.seconds = timer.seconds();

@@ -70,8 +70,8 @@ struct Match2Model {
   double prune_delta = 0;  // δ / Σ n·e_hi: the error bound of the point sums of e·(φ + v), see there
   bool prune_ok = false;   // the conditions of the pruning's error bound hold for this model
   std::uint64_t id;  // distinct for every model built in this process (keys per-thread caches)
-
- private:
+  // Rebuilds prune_rows / prune_delta / prune_ok from the tables above (the constructor does;
+  // again after changing them, as the tests do with perturbed models).
   void build_prune_tables();
 };
 
@@ -79,14 +79,20 @@ struct Match2Model {
 // Certified: DInterval first, then MPFI along the precision ladder when the margin is not decided.
 MatchCaseOutcome match2_case(const Match2Model& model, int a, const int* vals, const int* counts, int k);
 
-// The sweep's pruning test on one case (exposed for tests): given the smallest lower ends of the
-// room m_matched / m_unmatched of cases the sweep has evaluated in full (+inf: none), returns a
-// certified outcome with a lower end of the room above max(m, 0) + kMatch2PruneSlack when the
-// case is far enough from both, else nothing.  A case it settles is then provably not the
-// sweep's worst, holds, and would have been settled by the fast path (see match2_trig.cpp).
+// The sweep's pruning test on one case (exposed for tests): query value a and the other k = N−1
+// tokens; given the smallest lower ends of the room m_matched / m_unmatched of cases the sweep has
+// evaluated in full (+inf: none yet), returns a certified outcome whose lower end of the room is
+// above max(m, 0) + kMatch2PruneSlack when its point sums prove the case that far from both, else
+// nothing.  A case it settles is provably not the sweep's worst of its side, holds, and would have
+// been settled by the fast path (the argument is at prune_decides in match2_trig.cpp).
 inline constexpr double kMatch2PruneSlack = 0x1p-30;
-std::optional<MatchCaseOutcome> match2_prune_test(const Match2Model& model, int a, const int* vals, const int* counts,
-                                                  int k, double m_matched, double m_unmatched);
+std::optional<MatchCaseOutcome> match2_prune_test(const Match2Model& model, int a, const int* others, int k,
+                                                  double m_matched, double m_unmatched);
+
+// The sweep of the multiset reduction for one model (exact and embed semantics, N tokens): with
+// prune and model.prune_ok the pruned sweep (match2_trig.cpp; the same tally for the cases that
+// can be a worst, and the same counts), else every case evaluated in full.
+MatchTally match2_multiset_sweep(const Match2Model& model, int N, unsigned threads, bool prune);
 
 // Direct forward pass on one input (attention.hpp templates: MPFI, or FormatReal under arith).
 std::vector<MatchTokenDecision> match2_forward(const Match2Model& model, const std::vector<int>& x);
