@@ -305,11 +305,14 @@ struct Match2PointSums {
 //    (|num/den| <= 1.01), its norm within 2^-38, so the lower end of its room is at most 2^-37
 //    below the true room.  A pruned case's room exceeds max(m, 0) + 2^-30, so the fast path would
 //    have settled it (lower end > 0: holds, no fallback) with a lower end above m.  m is the lower
-//    end of a case this sweep evaluated in full, settled and folded, so the sweep's smallest lower
-//    end on that side is at most m: a pruned case is never the worst of its side (nor ties it),
-//    and it adds 1 case, 0 fallbacks, 0 failures, 0 undecided, as its full evaluation would.  The
-//    outcome reported for it is a certified enclosure of its own (norm in [0, K0], room in
-//    [τ_lo − K0, τ_hi]; unmatched: norm >= K1, room >= K1 − τ_hi), with a lower end above m.
+//    end of a case evaluated in full, settled and folded by this sweep, so it is at least the
+//    smallest lower end r* of the full sweep on that side.  Hence the case attaining r* is never
+//    pruned (its lower end would have to exceed m >= r*), and no pruned case attains or ties r*:
+//    whichever thread, chunk order, journal or MPI rank computed what, the worst of each side is
+//    the full sweep's, with the same index and enclosure.  A pruned case adds 1 case, 0
+//    fallbacks, 0 failures, 0 undecided, as its full evaluation would.  The outcome folded for it
+//    is a certified enclosure of its own (norm in [0, K0], room in [τ_lo − K0, τ_hi]; unmatched:
+//    norm >= K1, room >= K1 − τ_hi), with a lower end above m.
 struct Match2PruneBounds {
   double k0 = -1, k1 = std::numeric_limits<double>::infinity();  // prune when ‖out‖ < k0 / > k1
   double room0 = 0, room1 = 0;                                    // τ_lo − k0, k1 − τ_hi (down)

@@ -524,6 +524,11 @@ void require_same_tally(const MatchTally& a, const MatchTally& b) {
   if (a.first_failure) require_same_outcome(*a.first_failure, *b.first_failure);
   REQUIRE(a.first_undecided.has_value() == b.first_undecided.has_value());
   if (a.first_undecided) require_same_outcome(*a.first_undecided, *b.first_undecided);
+  for (int g = 0; g < 2; ++g) {
+    CHECK(a.group_failures[g] == b.group_failures[g]);
+    REQUIRE(a.group_first_failure[g].has_value() == b.group_first_failure[g].has_value());
+    if (a.group_first_failure[g]) require_same_outcome(*a.group_first_failure[g], *b.group_first_failure[g]);
+  }
 }
 
 // Every case of the multiset reduction, evaluated alone (match2_case, no pruning): the outcome
@@ -590,7 +595,7 @@ TEST_CASE("match2 pruned sweep reports exactly what the full sweep reports", "[m
 
 TEST_CASE("match2 pruning settles only cases its full evaluation puts strictly above the bound", "[match]") {
   struct Run { int N, M; std::optional<Rational> c; bool flip; };
-  for (const Run run : {Run{5, 12, std::nullopt, false}, Run{6, 8, Rational(10), false}, Run{5, 8, Rational(30), true},
+  for (const Run& run : {Run{5, 12, std::nullopt, false}, Run{6, 8, Rational(10), false}, Run{5, 8, Rational(30), true},
                         Run{4, 16, std::nullopt, false}}) {
     INFO("N=" << run.N << " M=" << run.M);
     Match2Model model(run.M, run.c ? *run.c : match2_default_temperature(run.N, run.M), Semantics{}, run.flip);
