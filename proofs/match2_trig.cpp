@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "core/elapsed_timer.hpp"
@@ -29,6 +30,7 @@ Rational match2_default_temperature(int N, int M) {
 
 namespace {
 std::atomic<std::uint64_t> next_model_id{1};
+std::atomic<std::uint64_t> next_sweep_id{1};  // keys the per-thread pruning state of one sweep
 }  // namespace
 
 Match2Model::Match2Model(int M_, Rational c_, Semantics sem_, bool flip)
@@ -67,6 +69,56 @@ Match2Model::Match2Model(int M_, Rational c_, Semantics sem_, bool flip)
     }
     weight_rows.push_back(std::move(row));
   }
+  build_prune_tables();
+}
+
+// The conditions under which the sweep's per-case fast path is accurate to 2^-37 (the argument
+// at match2_prune_test), and the point tables of the test.  Any failed condition (a huge
+// temperature underflowing e_ab, a coarse format) turns pruning off; nothing else changes.
+void Match2Model::build_prune_tables() {
+  prune_ok = false;
+  prune_rows.clear();
+  if (weight_rows.empty()) return;
+  auto small_entry = [](const DInterval& x) {  // |x| <= 1.01 with width <= 2^-45
+    return x.is_finite() && x.lower() >= -1.01 && x.upper() <= 1.01 && x.upper() - x.lower() <= 0x1p-45;
+  };
+  for (int r = 0; r < M; ++r)
+    if (!small_entry(fast.phic[r]) || !small_entry(fast.phis[r]) || !small_entry(fast.vc[r]) || !small_entry(fast.vs[r]))
+      return;
+  if (!threshold_fast.is_finite() || threshold_fast.lower() <= 0 || threshold_fast.upper() - threshold_fast.lower() > 0x1p-45)
+    return;
+  double rel_t = 0, rel_m = 0;  // max radius / e_hi and max |midpoint| / e_hi of e·(φ + v)
+  for (int a = 0; a < M; ++a) {
+    const WeightRow& w = weight_rows[static_cast<std::size_t>(a)];
+    PruneRow p;
+    for (int b = 0; b < M; ++b) {
+      const DInterval e = w.e[static_cast<std::size_t>(b)];
+      const double elo = e.lower(), ehi = e.upper();
+      if (!(elo >= 0x1p-900) || !(ehi <= 1e300) || ehi - elo > 0x1p-40 * elo) return;
+      for (const DInterval& ev : {w.ev_cos[static_cast<std::size_t>(b)], w.ev_sin[static_cast<std::size_t>(b)]})
+        if (!ev.is_finite() || ev.upper() - ev.lower() > 0x1p-40 * elo) return;
+      const DInterval tc = e * (fast.phic[a] + fast.vc[b]), ts = e * (fast.phis[a] + fast.vs[b]);
+      if (!tc.is_finite() || !ts.is_finite()) return;
+      p.elo.push_back(elo);
+      p.ehi.push_back(ehi);
+      auto add_mid = [&](const DInterval& t, std::vector<double>& mids) {
+        // A double between the ends: the rounded sum of the halves lies in [lo, hi] (rounding is
+        // monotone and both ends are doubles); a subnormal half only moves it within them.
+        const double mid = DInterval::max2(t.lower(), DInterval::min2(t.upper(), 0.5 * t.lower() + 0.5 * t.upper()));
+        mids.push_back(mid);
+        const double rad = DInterval::up(DInterval::max2(t.upper() - mid, mid - t.lower()));
+        rel_t = DInterval::max2(rel_t, DInterval::up(rad / ehi));
+        rel_m = DInterval::max2(rel_m, DInterval::up(std::fabs(mid) / ehi));
+      };
+      add_mid(tc, p.tc);
+      add_mid(ts, p.ts);
+    }
+    prune_rows.push_back(std::move(p));
+  }
+  // δ = (rel_t + 2^-44·rel_m)·Σ n·e_hi bounds the error of a point sum Σ n·mid (match2_prune_test);
+  // 1.0001 covers the rounding of this product and of δ's own evaluation.
+  prune_delta = (rel_t + 0x1p-44 * rel_m) * 1.0001;
+  prune_ok = prune_delta < 0x1p-30;
 }
 
 Interval Match2Model::threshold(mpfr_prec_t bits) const { return match2_gap(M, bits) / Interval(2L, bits); }
@@ -193,7 +245,8 @@ void match2_exact(const Match2Model& model, const QueryMultisetCase& c, mpfr_pre
   set_margin(o, row_norm(t, c.a, c.vals, c.counts, c.k), model.threshold(bits));
 }
 
-// The multiset reduction as a filtered-sweep problem (exact and embed semantics).
+// The multiset reduction as a filtered-sweep problem (exact and embed semantics), every case
+// evaluated in full.  Also the single-case entry point (match2_case).
 struct Match2MultisetProblem {
   using Case = QueryMultisetCase;
   using Outcome = MatchCaseOutcome;
@@ -215,6 +268,222 @@ struct Match2MultisetProblem {
   }
 };
 
+// ---- the pruned sweep -------------------------------------------------------------------------
+//
+// Point sums over the N tokens of a case (the query token first, then the other tokens in
+// order): Σ e_lo, Σ e_hi and Σ mid(e·(φ_a + v_b)) for both components, rounded to nearest.
+struct Match2PointSums {
+  double dlo = 0, dhi = 0, sc = 0, ss = 0;
+  ATTNBOUNDS_DINTERVAL_INLINE void add(const Match2Model::PruneRow& p, int b) {
+    const auto i = static_cast<std::size_t>(b);
+    dlo += p.elo[i];
+    dhi += p.ehi[i];
+    sc += p.tc[i];
+    ss += p.ts[i];
+  }
+};
+
+// The pruning test.  Notation: over the N tokens x_t of a case with query value a,
+// d = Σ_t e_{a x_t} and P = Σ_t e_{a x_t}(φ_a + v_{x_t}); then P = d·out exactly (the residual
+// φ_a has total weight d), so ‖out‖ = ‖P‖ / d.
+//  * Point sums: N <= 64 terms added in round-to-nearest are within γ_63 < 2^-46 of Σ|x| of the
+//    exact sum of the terms (standard bound; the terms of d are normal, e_lo >= 2^-900, and
+//    2^-1000 absorbs any subnormal midpoint).  Hence d lies in [dlo·(1 − 2^-45), dhi·(1 + 2^-45)],
+//    and each component of P lies within δ = Σ rad + 2^-45·Σ|mid| + 2^-1000 <= prune_delta·dhi +
+//    2^-1000 of its point sum (rad <= rel_t·e_hi, |mid| <= rel_m·e_hi: build_prune_tables).
+//  * Matched: ‖out‖ <= sqrt(Ac² + As²) / d with Ac = |sc| + δ.  The test (Ac² + As²)(1 + 2^-40) <
+//    (K0·dlo)²(1 − 2^-40) (a few roundings of non-negative values, each 2^-53 relative, and the
+//    2^-45 of d, well inside the 2^-40 factors) gives ‖out‖ < K0 = τ_lo − max(m0, 0) − slack
+//    (rounded down), so the room τ − ‖out‖ exceeds max(m0, 0) + slack.
+//    Unmatched: ‖out‖ >= sqrt(Bc² + Bs²) / d with Bc = max(|sc| − δ, 0), and the mirror test gives
+//    ‖out‖ > K1 = τ_hi + max(m1, 0) + slack (rounded up).
+//  * Why the sweep's result cannot change.  Under the conditions of build_prune_tables (at most
+//    64 groups, relative widths of e_ab and of e_ab·v_b at most 2^-40 of e_lo, e_lo >= 2^-900, φ
+//    and v entries within 1.01 in magnitude and 2^-45 wide, τ 2^-45 wide) match2_fast's interval
+//    sums are within 2^-39.9·d of d and d·num (at most 128 operations, each off by 2^-51.4 of a
+//    partial sum <= 1.02·d, plus the table widths), its quotient within 2.2·2^-39.9
+//    (|num/den| <= 1.01), its norm within 2^-38, so the lower end of its room is at most 2^-37
+//    below the true room.  A pruned case's room exceeds max(m, 0) + 2^-30, so the fast path would
+//    have settled it (lower end > 0: holds, no fallback) with a lower end above m.  m is the lower
+//    end of a case evaluated in full, settled and folded by this sweep, so it is at least the
+//    smallest lower end r* of the full sweep on that side.  Hence the case attaining r* is never
+//    pruned (its lower end would have to exceed m >= r*), and no pruned case attains or ties r*:
+//    whichever thread, chunk order, journal or MPI rank computed what, the worst of each side is
+//    the full sweep's, with the same index and enclosure.  A pruned case adds 1 case, 0
+//    fallbacks, 0 failures, 0 undecided, as its full evaluation would.  The outcome folded for it
+//    is a certified enclosure of its own (norm in [0, K0], room in [τ_lo − K0, τ_hi]; unmatched:
+//    norm >= K1, room >= K1 − τ_hi), with a lower end above m.
+struct Match2PruneBounds {
+  double k0 = -1, k1 = std::numeric_limits<double>::infinity();  // prune when ‖out‖ < k0 / > k1
+  double room0 = 0, room1 = 0;                                    // τ_lo − k0, k1 − τ_hi (down)
+};
+
+Match2PruneBounds prune_bounds(const Match2Model& model, double m0, double m1) {
+  Match2PruneBounds b;
+  const DInterval slack(kMatch2PruneSlack);
+  const DInterval tau_lo = model.threshold_fast.lower_point(), tau_hi = model.threshold_fast.upper_point();
+  if (m0 < std::numeric_limits<double>::infinity()) {
+    b.k0 = (tau_lo - DInterval(DInterval::max2(m0, 0.0)) - slack).lower();
+    b.room0 = (tau_lo - DInterval(b.k0)).lower();
+  }
+  if (m1 < std::numeric_limits<double>::infinity()) {
+    b.k1 = (tau_hi + DInterval(DInterval::max2(m1, 0.0)) + slack).upper();
+    b.room1 = (DInterval(b.k1) - tau_hi).lower();
+  }
+  return b;
+}
+
+// True when the point sums prove the case far from the worst; fills o (certified) then.
+ATTNBOUNDS_DINTERVAL_INLINE bool prune_decides(const Match2Model& model, const Match2PruneBounds& b, bool matched,
+                                               const Match2PointSums& p, MatchCaseOutcome& o) {
+  const double delta = model.prune_delta * p.dhi + 0x1p-1000;
+  if (matched) {
+    if (!(b.k0 > 0)) return false;
+    const double ac = std::fabs(p.sc) + delta, as = std::fabs(p.ss) + delta, kd = b.k0 * p.dlo;
+    if (!((ac * ac + as * as) * (1 + 0x1p-40) < kd * kd * (1 - 0x1p-40))) return false;
+    o.matched = true;
+    o.stat_lo = 0;
+    o.stat_hi = b.k0;
+    o.margin_lo = b.room0;
+    o.margin_hi = model.threshold_fast.upper();
+    o.used_fallback = false;
+    return true;
+  }
+  if (!(b.k1 < std::numeric_limits<double>::infinity())) return false;
+  const double bc = DInterval::max2(std::fabs(p.sc) - delta, 0.0), bs = DInterval::max2(std::fabs(p.ss) - delta, 0.0);
+  const double kd = b.k1 * p.dhi;
+  if (!((bc * bc + bs * bs) * (1 - 0x1p-40) > kd * kd * (1 + 0x1p-40))) return false;
+  o.matched = false;
+  o.stat_lo = b.k1;
+  o.stat_hi = std::numeric_limits<double>::infinity();
+  o.margin_lo = b.room1;
+  o.margin_hi = std::numeric_limits<double>::infinity();
+  o.used_fallback = false;
+  return true;
+}
+
+// Per thread and sweep: the smallest lower ends of the room of fully evaluated, settled cases.
+struct Match2PruneState {
+  std::uint64_t sweep = 0;
+  double m[2] = {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
+  Match2PruneBounds bounds;
+};
+
+// One case of the pruned sweep: query value a, the other N−1 tokens sorted, the point sums over
+// all N tokens and whether the partner of a is among them.
+struct Match2SweepCase {
+  int a;
+  const int* others;
+  int k;
+  bool matched;
+  Match2PointSums sums;
+};
+
+// The residue groups of {a} ∪ others, as enumerate_query_multisets builds them (same case, so the
+// same evaluation).
+int query_groups(int a, const int* others, int k, int* vals, int* counts) {
+  int distinct = 0;
+  bool a_placed = false;
+  auto push = [&](int v) {
+    if (distinct > 0 && vals[distinct - 1] == v) ++counts[distinct - 1];
+    else { vals[distinct] = v; counts[distinct] = 1; ++distinct; }
+  };
+  for (int i = 0; i < k; ++i) {
+    if (!a_placed && a <= others[i]) { push(a); a_placed = true; }
+    push(others[i]);
+  }
+  if (!a_placed) push(a);
+  return distinct;
+}
+
+// The multiset reduction with pruning: the same cases in the same order as
+// Match2MultisetProblem, with the same outcome for every case that can be the worst of its side.
+// Used when the model meets the conditions of the pruning (model.prune_ok).
+struct Match2PrunedProblem {
+  using Case = Match2SweepCase;
+  using Outcome = MatchCaseOutcome;
+  static constexpr int groups = 2;
+  const Match2Model& model;
+  int N;
+  std::uint64_t sweep;  // this sweep's number (keys the per-thread state)
+  std::uint64_t cases() const { return query_multiset_cases(N, model.M); }
+  unsigned outcomes_per_case() const { return 1; }
+
+  // enumerate_query_multisets' order, with the point sums of the prefixes of the other tokens
+  // kept from case to case (the multiset changes only from the position next_multiset changes).
+  template <class F>
+  void enumerate(std::uint64_t begin, std::uint64_t end, F&& f) const {
+    if (begin >= end) return;
+    const int M = model.M, k = N - 1;
+    const std::uint64_t per_query = binomial(M + k - 1, k);
+    std::vector<int> ms(static_cast<std::size_t>(k)), count(static_cast<std::size_t>(M), 0);
+    std::vector<Match2PointSums> prefix(static_cast<std::size_t>(k) + 1);
+    int a = static_cast<int>(begin / per_query);
+    unrank_multiset_lex(begin % per_query, M, k, ms.data());
+    for (int v : ms) ++count[static_cast<std::size_t>(v)];
+    int from = 0;  // prefix sums are valid up to position `from`
+    auto restart_query = [&] {
+      prefix[0] = Match2PointSums{};
+      prefix[0].add(model.prune_rows[static_cast<std::size_t>(a)], a);
+      from = 0;
+    };
+    restart_query();
+    for (std::uint64_t idx = begin;; ++idx) {
+      const auto& row = model.prune_rows[static_cast<std::size_t>(a)];
+      for (int i = from; i < k; ++i) {
+        prefix[static_cast<std::size_t>(i) + 1] = prefix[static_cast<std::size_t>(i)];
+        prefix[static_cast<std::size_t>(i) + 1].add(row, ms[static_cast<std::size_t>(i)]);
+      }
+      from = k;
+      const int partner = (M - a) % M;
+      f(idx, Match2SweepCase{a, ms.data(), k, a == partner || count[static_cast<std::size_t>(partner)] > 0,
+                             prefix[static_cast<std::size_t>(k)]});
+      if (idx + 1 >= end) return;
+      int i = k - 1;
+      while (i >= 0 && ms[static_cast<std::size_t>(i)] == M - 1) --i;
+      if (i < 0) {
+        ++a;
+        for (int& v : ms) v = 0;
+        std::fill(count.begin(), count.end(), 0);
+        count[0] = k;
+        restart_query();
+        continue;
+      }
+      const int v = ms[static_cast<std::size_t>(i)] + 1;
+      for (int j = i; j < k; ++j) {
+        --count[static_cast<std::size_t>(ms[static_cast<std::size_t>(j)])];
+        ms[static_cast<std::size_t>(j)] = v;
+        ++count[static_cast<std::size_t>(v)];
+      }
+      from = i;
+    }
+  }
+
+  void fast(const Case& c, Outcome* out) const {
+    thread_local Match2PruneState state;
+    if (state.sweep != sweep) {
+      state = Match2PruneState{};
+      state.sweep = sweep;
+    }
+    if (prune_decides(model, state.bounds, c.matched, c.sums, *out)) return;
+    std::array<int, kMaxDistinct> vals, counts;
+    const int k = query_groups(c.a, c.others, c.k, vals.data(), counts.data());
+    match2_fast(model, QueryMultisetCase{c.a, vals.data(), counts.data(), k}, *out);
+    // A settled fast outcome is the one the sweep folds (settle_case keeps it): its lower end
+    // bounds the sweep's smallest one on its side from above.
+    const int g = out->group();
+    if (out->settled() && out->margin_lo < state.m[g]) {
+      state.m[g] = out->margin_lo;
+      state.bounds = prune_bounds(model, state.m[0], state.m[1]);
+    }
+  }
+  void exact(const Case& c, mpfr_prec_t bits, Outcome* out) const {
+    std::array<int, kMaxDistinct> vals, counts;
+    const int k = query_groups(c.a, c.others, c.k, vals.data(), counts.data());
+    Match2MultisetProblem{model, N}.exact(QueryMultisetCase{c.a, vals.data(), counts.data(), k}, bits, out);
+  }
+};
+
 }  // namespace
 
 MatchCaseOutcome match2_case(const Match2Model& model, int a, const int* vals, const int* counts, int k) {
@@ -223,6 +492,22 @@ MatchCaseOutcome match2_case(const Match2Model& model, int a, const int* vals, c
   bool fallback = false;
   settle_case(problem, QueryMultisetCase{a, vals, counts, k}, &o, &fallback);
   o.used_fallback = fallback;
+  return o;
+}
+
+std::optional<MatchCaseOutcome> match2_prune_test(const Match2Model& model, int a, const int* others, int k,
+                                                  double m_matched, double m_unmatched) {
+  if (!model.prune_ok) return std::nullopt;
+  const int partner = (model.M - a) % model.M;
+  Match2PointSums sums;  // in the sweep's order: the query token, then the others
+  sums.add(model.prune_rows[static_cast<std::size_t>(a)], a);
+  bool matched = a == partner;
+  for (int i = 0; i < k; ++i) {
+    sums.add(model.prune_rows[static_cast<std::size_t>(a)], others[i]);
+    matched = matched || others[i] == partner;
+  }
+  MatchCaseOutcome o;
+  if (!prune_decides(model, prune_bounds(model, m_matched, m_unmatched), matched, sums, o)) return std::nullopt;
   return o;
 }
 
@@ -324,6 +609,11 @@ std::vector<MatchTokenDecision> match2_forward(const Match2Model& model, const s
       [&](mpfr_prec_t bits) { return model.threshold(bits); });
 }
 
+MatchTally match2_multiset_sweep(const Match2Model& model, int N, unsigned threads, bool prune) {
+  if (prune && model.prune_ok) return filtered_sweep(Match2PrunedProblem{model, N, next_sweep_id.fetch_add(1)}, threads);
+  return filtered_sweep(Match2MultisetProblem{model, N}, threads);
+}
+
 Match2Result check_match2(const Match2Config& cfg, unsigned threads, bool force) {
   validate(cfg);
   ElapsedTimer timer;
@@ -349,7 +639,7 @@ Match2Result check_match2(const Match2Config& cfg, unsigned threads, bool force)
                        : "position-free + permutation-equivariant: per query value x_i and multiset of the other "
                          "N-1 tokens (M*C(M+N-2,N-1) cases cover [M]^N)";
   const MatchTally tally = tuples ? filtered_sweep(Match2TupleProblem{model, cfg.N}, threads)
-                                  : filtered_sweep(Match2MultisetProblem{model, cfg.N}, threads);
+                                  : match2_multiset_sweep(model, cfg.N, threads, cfg.prune);
   r.sweep = summarize_sweep(tally, cfg.N, cfg.M, tuples);
   r.verdict = verify_sweep(r.sweep, tally, [&](const std::vector<int>& x) { return match2_forward(model, x); });
   r.seconds = timer.seconds();

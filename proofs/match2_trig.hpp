@@ -28,6 +28,7 @@ struct Match2Config {
   std::optional<Rational> c;  // temperature; default match2_default_temperature(N, M)
   Semantics semantics;
   bool flip_query_sign = false;  // negative twin: query c·(cos, +sin) scores cos(θ_i − θ_j)
+  bool prune = true;  // settle far-from-worst cases by a certified bound (same result; tests turn it off)
 };
 
 // g = 1 − cos(2π/M) and the sufficient temperature (1/g)·ln((N−1)(4−g)/g), enclosed.
@@ -60,12 +61,38 @@ struct Match2Model {
   };
   std::vector<WeightRow> weight_rows;  // empty when M > kMaxWeightTableM (M^2 entries)
   static constexpr int kMaxWeightTableM = 1024;
+  // Point tables of the pruning test (match2_trig.cpp, match2_prune_test), per query residue a and
+  // key residue b: the ends of e_ab and the midpoints of the enclosures of e_ab·(φ_a + v_b).
+  struct PruneRow {
+    std::vector<double> elo, ehi, tc, ts;
+  };
+  std::vector<PruneRow> prune_rows;
+  double prune_delta = 0;  // δ / Σ n·e_hi: the error bound of the point sums of e·(φ + v), see there
+  bool prune_ok = false;   // the conditions of the pruning's error bound hold for this model
   std::uint64_t id;  // distinct for every model built in this process (keys per-thread caches)
+  // Rebuilds prune_rows / prune_delta / prune_ok from the tables above (the constructor does;
+  // again after changing them, as the tests do with perturbed models).
+  void build_prune_tables();
 };
 
 // One case of the sweep: query value a, residues vals[0..k) with counts (query included).
 // Certified: DInterval first, then MPFI along the precision ladder when the margin is not decided.
 MatchCaseOutcome match2_case(const Match2Model& model, int a, const int* vals, const int* counts, int k);
+
+// The sweep's pruning test on one case (exposed for tests): query value a and the other k = N−1
+// tokens; given the smallest lower ends of the room m_matched / m_unmatched of cases the sweep has
+// evaluated in full (+inf: none yet), returns a certified outcome whose lower end of the room is
+// above max(m, 0) + kMatch2PruneSlack when its point sums prove the case that far from both, else
+// nothing.  A case it settles is provably not the sweep's worst of its side, holds, and would have
+// been settled by the fast path (the argument is at prune_decides in match2_trig.cpp).
+inline constexpr double kMatch2PruneSlack = 0x1p-30;
+std::optional<MatchCaseOutcome> match2_prune_test(const Match2Model& model, int a, const int* others, int k,
+                                                  double m_matched, double m_unmatched);
+
+// The sweep of the multiset reduction for one model (exact and embed semantics, N tokens): with
+// prune and model.prune_ok the pruned sweep (match2_trig.cpp; the same tally for the cases that
+// can be a worst, and the same counts), else every case evaluated in full.
+MatchTally match2_multiset_sweep(const Match2Model& model, int N, unsigned threads, bool prune);
 
 // Direct forward pass on one input (attention.hpp templates: MPFI, or FormatReal under arith).
 std::vector<MatchTokenDecision> match2_forward(const Match2Model& model, const std::vector<int>& x);

@@ -3,7 +3,10 @@
 
 #include "cli_runner.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <optional>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -490,5 +493,183 @@ TEST_CASE("Match checkers report bad input by field name and refuse oversize wor
   } catch (const SizeLimitError& e) {
     CHECK(e.size() == UINT64_MAX);  // saturated: 100000 * C(100007, 8)
     CHECK(std::string(e.what()).find("more than 1.8e19") != std::string::npos);
+  }
+}
+
+// ---- the pruned match2 sweep (proofs/match2_trig.cpp, prune_decides) -------------------------
+
+namespace {
+
+void require_same_outcome(const IndexedOutcome<MatchCaseOutcome>& a, const IndexedOutcome<MatchCaseOutcome>& b) {
+  CHECK(a.index == b.index);
+  CHECK(a.outcome.matched == b.outcome.matched);
+  CHECK(a.outcome.stat_lo == b.outcome.stat_lo);
+  CHECK(a.outcome.stat_hi == b.outcome.stat_hi);
+  CHECK(a.outcome.margin_lo == b.outcome.margin_lo);
+  CHECK(a.outcome.margin_hi == b.outcome.margin_hi);
+}
+
+// Everything of a tally the reports are made of: counts, the worst of each side, the first
+// failing and undecided cases.
+void require_same_tally(const MatchTally& a, const MatchTally& b) {
+  CHECK(a.cases == b.cases);
+  CHECK(a.fallbacks == b.fallbacks);
+  CHECK(a.failures == b.failures);
+  CHECK(a.undecided == b.undecided);
+  for (int g = 0; g < 2; ++g) {
+    REQUIRE(a.worst[g].has_value() == b.worst[g].has_value());
+    if (a.worst[g]) require_same_outcome(*a.worst[g], *b.worst[g]);
+  }
+  REQUIRE(a.first_failure.has_value() == b.first_failure.has_value());
+  if (a.first_failure) require_same_outcome(*a.first_failure, *b.first_failure);
+  REQUIRE(a.first_undecided.has_value() == b.first_undecided.has_value());
+  if (a.first_undecided) require_same_outcome(*a.first_undecided, *b.first_undecided);
+  for (int g = 0; g < 2; ++g) {
+    CHECK(a.group_failures[g] == b.group_failures[g]);
+    REQUIRE(a.group_first_failure[g].has_value() == b.group_first_failure[g].has_value());
+    if (a.group_first_failure[g]) require_same_outcome(*a.group_first_failure[g], *b.group_first_failure[g]);
+  }
+}
+
+// Every case of the multiset reduction, evaluated alone (match2_case, no pruning): the outcome
+// and the other N−1 tokens, in sweep order.
+struct PlainCase {
+  std::uint64_t index;
+  int a;
+  std::vector<int> others;
+  MatchCaseOutcome o;
+};
+std::vector<PlainCase> plain_cases(const Match2Model& m, int N) {
+  std::vector<PlainCase> out;
+  const std::uint64_t total = query_multiset_cases(N, m.M);
+  for (std::uint64_t i = 0; i < total; ++i) {
+    const std::vector<int> x = query_multiset_input(i, N, m.M);
+    std::map<int, int> counts;
+    for (int v : x) counts[v]++;
+    std::vector<int> vals, cnt;
+    for (auto [v, c] : counts) { vals.push_back(v); cnt.push_back(c); }
+    out.push_back({i, x[0], std::vector<int>(x.begin() + 1, x.end()),
+                   match2_case(m, x[0], vals.data(), cnt.data(), static_cast<int>(vals.size()))});
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("match2 pruned sweep reports exactly what the full sweep reports", "[match]") {
+  struct Run { int N, M; std::optional<Rational> c; bool flip; const char* sem; };
+  const std::vector<Run> runs = {
+      {8, 16, std::nullopt, false, "exact"},  {5, 12, std::nullopt, false, "exact"},
+      {6, 8, Rational(10), false, "exact"},   {6, 8, Rational(1, 3), false, "exact"},
+      {6, 8, Rational(30), true, "exact"},    {9, 7, std::nullopt, false, "exact"},
+      {7, 12, Rational(25), false, "exact"},  {6, 10, std::nullopt, false, "embed:bf16"},
+      {6, 10, std::nullopt, false, "embed:fp32"}, {4, 3, std::nullopt, false, "exact"},
+      {12, 5, std::nullopt, false, "exact"}};
+  int failing_runs = 0, pruned_runs = 0;
+  for (const auto& run : runs) {
+    INFO("N=" << run.N << " M=" << run.M << " flip=" << run.flip << " " << run.sem);
+    const Semantics sem = parse_semantics(run.sem);
+    const Rational c = run.c ? *run.c : match2_default_temperature(run.N, run.M);
+    Match2Model model(run.M, c, sem, run.flip);
+    pruned_runs += model.prune_ok;
+    const MatchTally full = match2_multiset_sweep(model, run.N, 1, false);
+    failing_runs += full.failures > 0;
+    for (unsigned threads : {1u, 2u, 3u}) require_same_tally(full, match2_multiset_sweep(model, run.N, threads, true));
+    // And the rendered result, through the command's own path.
+    Match2Config cfg{run.N, run.M, run.c, sem, run.flip};
+    const Match2Result a = check_match2(cfg, 2, true);
+    cfg.prune = false;
+    const Match2Result b = check_match2(cfg, 1, true);
+    CHECK(a.verdict == b.verdict);
+    CHECK(a.sweep.fallbacks == b.sweep.fallbacks);
+    REQUIRE(a.sweep.worst.has_value() == b.sweep.worst.has_value());
+    CHECK(a.sweep.worst->lower == b.sweep.worst->lower);
+    CHECK(a.sweep.worst->upper == b.sweep.worst->upper);
+    CHECK(a.sweep.worst->witness.x == b.sweep.worst->witness.x);
+    CHECK(a.sweep.matched.stat_upper == b.sweep.matched.stat_upper);
+    CHECK(a.sweep.unmatched.stat_lower == b.sweep.unmatched.stat_lower);
+  }
+  CHECK(failing_runs >= 3);  // the comparison covers failing sweeps
+  CHECK(pruned_runs == static_cast<int>(runs.size()));  // and the pruned path ran in every one
+}
+
+TEST_CASE("match2 pruning settles only cases its full evaluation puts strictly above the bound", "[match]") {
+  struct Run { int N, M; std::optional<Rational> c; bool flip; };
+  for (const Run& run : {Run{5, 12, std::nullopt, false}, Run{6, 8, Rational(10), false}, Run{5, 8, Rational(30), true},
+                        Run{4, 16, std::nullopt, false}}) {
+    INFO("N=" << run.N << " M=" << run.M);
+    Match2Model model(run.M, run.c ? *run.c : match2_default_temperature(run.N, run.M), Semantics{}, run.flip);
+    REQUIRE(model.prune_ok);
+    const auto cases = plain_cases(model, run.N);
+    double true_min[2] = {INFINITY, INFINITY};
+    for (const auto& pc : cases) true_min[pc.o.group()] = std::min(true_min[pc.o.group()], pc.o.margin_lo);
+    // The sweep's m is the smallest room seen so far: at least the true minimum; try that and others.
+    const std::vector<std::pair<double, double>> ms = {{true_min[0], true_min[1]},
+                                                       {true_min[0] + 1e-3, true_min[1] + 1e-2},
+                                                       {0.0, 0.0},
+                                                       {-1.0, 0.5},
+                                                       {INFINITY, true_min[1]}};
+    std::uint64_t pruned_at_true_min = 0;
+    for (const auto& [m0, m1] : ms) {
+      for (const auto& pc : cases) {
+        const auto o = match2_prune_test(model, pc.a, pc.others.data(), static_cast<int>(pc.others.size()), m0, m1);
+        if (!o) continue;
+        if (m0 == true_min[0] && m1 == true_min[1]) ++pruned_at_true_min;
+        const double m = o->matched ? m0 : m1;
+        INFO("case " << pc.index << " m " << m);
+        REQUIRE(o->matched == pc.o.matched);
+        // The full evaluation holds, without fallback, strictly above m: never the worst.
+        CHECK(pc.o.state() == CaseState::Holds);
+        CHECK_FALSE(pc.o.used_fallback);
+        CHECK(pc.o.margin_lo > std::max(m, 0.0));
+        // The pruned outcome is certified (it meets the full enclosure) and ranks above m too.
+        CHECK(o->margin_lo > std::max(m, 0.0) + kMatch2PruneSlack / 2);
+        CHECK(o->margin_lo <= pc.o.margin_hi);
+        CHECK(pc.o.margin_lo <= o->margin_hi);
+        CHECK(o->stat_lo <= pc.o.stat_hi);
+        CHECK(pc.o.stat_lo <= o->stat_hi);
+        CHECK(o->state() == CaseState::Holds);
+      }
+    }
+    // Nothing is pruned without a bound to prune against, and most cases are at the true minimum.
+    CHECK_FALSE(match2_prune_test(model, 0, cases[0].others.data(), run.N - 1, INFINITY, INFINITY).has_value());
+    CHECK(pruned_at_true_min * 2 > cases.size());
+  }
+}
+
+TEST_CASE("match2 pruned sweep finds the one failing multiset of a perturbed model", "[match]") {
+  // The construction with one weight perturbed: query value 1 (partner 15) puts 4 times the weight
+  // on residue 14, the partner's neighbour, so (1; 15, 14, 14, 14, 14) has the largest matched norm
+  // of all, alone; ψ's threshold is then set between it and the next, so it is the one case that
+  // fails.
+  const int N = 6, M = 16;
+  Match2Model model(M, match2_default_temperature(N, M), Semantics{}, false);
+  auto& row = model.weight_rows[1];
+  row.e[14] = DInterval(4.0) * row.e[14];
+  row.ev_cos[14] = DInterval(4.0) * row.ev_cos[14];
+  row.ev_sin[14] = DInterval(4.0) * row.ev_sin[14];
+  model.build_prune_tables();
+  REQUIRE(model.prune_ok);
+  const auto cases = plain_cases(model, N);
+  double top = -1, second = -1;
+  std::uint64_t top_index = 0;
+  for (const auto& pc : cases)
+    if (pc.o.matched && pc.o.stat_lo > top) { top = pc.o.stat_lo; top_index = pc.index; }
+  for (const auto& pc : cases)
+    if (pc.o.matched && pc.index != top_index) second = std::max(second, pc.o.stat_hi);
+  REQUIRE(second < top);
+  CHECK(query_multiset_input(top_index, N, M) == std::vector<int>{1, 14, 14, 14, 14, 15});
+  const double t = 0.5 * second + 0.5 * top;
+  model.threshold_fast = DInterval(t);
+  model.build_prune_tables();
+  REQUIRE(model.prune_ok);
+  const MatchTally full = match2_multiset_sweep(model, N, 1, false);
+  REQUIRE(full.failures == 1);
+  REQUIRE(failing_case(full).index == top_index);
+  for (unsigned threads : {1u, 2u}) {
+    const MatchTally pruned = match2_multiset_sweep(model, N, threads, true);
+    require_same_tally(full, pruned);
+    CHECK(failing_case(pruned).index == top_index);
+    CHECK(failing_case(pruned).outcome.margin_hi < 0);
   }
 }
