@@ -33,8 +33,9 @@ std::atomic<std::uint64_t> next_model_id{1};
 std::atomic<std::uint64_t> next_sweep_id{1};  // keys the per-thread pruning state of one sweep
 }  // namespace
 
-Match2Model::Match2Model(int M_, Rational c_, Semantics sem_, bool flip)
-    : M(M_), c(std::move(c_)), sem(sem_), flipped(flip), id(next_model_id.fetch_add(1)) {
+Match2Model::Match2Model(int M_, Rational c_, SemanticsPolicy policy_, bool flip)
+    : M(M_), c(std::move(c_)), policy(std::move(policy_)), flipped(flip), id(next_model_id.fetch_add(1)) {
+  const SemanticsPolicy& sem = policy;
   const Rational one(1), minus_one(-1), query_sin_scale = flip ? c : Rational(-c);
   for (int r = 0; r < M; ++r) {
     phi_cos.push_back(cos_entry(one, r, M, sem));
@@ -549,8 +550,8 @@ std::vector<MatchCaseOutcome> outcomes_of_norms(const std::vector<Interval>& nor
 // Arith: every operation rounded to the format, in attention.hpp's documented order; the norm
 // of the (exactly representable) output is then computed exactly by ψ.
 std::vector<Interval> arith_norms(const Match2Model& model, const std::vector<int>& x, mpfr_prec_t bits) {
-  ArithFormatScope scope(model.sem.format);
-  const Format fmt = model.sem.format;
+  ArithFormatScope scope(model.policy.format());
+  const Format fmt = model.policy.format();
   Mat<FormatReal> out = forward_output<FormatReal>(model, x, [&](const EmbeddingEntry& e) { return FormatReal(e.rational(), fmt); });
   std::vector<Interval> norms;
   for (std::size_t i = 0; i < x.size(); ++i) {
@@ -570,13 +571,12 @@ std::vector<Interval> interval_norms(const Match2Model& model, const std::vector
   return norms;
 }
 
-bool is_arith(const Semantics& s) { return s.kind == Semantics::Kind::Arith; }
-
-void validate(const Match2Config& cfg) {
+// Returns the semantics policy of the configuration.
+SemanticsPolicy validate(const Match2Config& cfg) {
   check_field_range("N", cfg.N, Match2Config::kN);
   check_field_range("M", cfg.M, Match2Config::kM);
   if (cfg.c && *cfg.c <= 0) throw ConfigError("c", "temperature must be > 0");
-  SemanticsPolicy(cfg.semantics, Match2Config::kSemantics, "match2");  // refuses what match2 does not run
+  return SemanticsPolicy(cfg.semantics, Match2Config::kSemantics, "match2");
 }
 
 // Arith semantics: every tuple, every token; the forward pass is exact (FormatReal), only ψ's
@@ -605,7 +605,7 @@ struct Match2TupleProblem {
 std::vector<MatchTokenDecision> match2_forward(const Match2Model& model, const std::vector<int>& x) {
   return decide_tokens(
       x, match2(x, model.M), /*matched_below=*/true,
-      [&](mpfr_prec_t bits) { return is_arith(model.sem) ? arith_norms(model, x, bits) : interval_norms(model, x, bits); },
+      [&](mpfr_prec_t bits) { return model.policy.arith() ? arith_norms(model, x, bits) : interval_norms(model, x, bits); },
       [&](mpfr_prec_t bits) { return model.threshold(bits); });
 }
 
@@ -615,14 +615,14 @@ MatchTally match2_multiset_sweep(const Match2Model& model, int N, unsigned threa
 }
 
 Match2Result check_match2(const Match2Config& cfg, unsigned threads, bool force) {
-  validate(cfg);
+  SemanticsPolicy policy = validate(cfg);
   ElapsedTimer timer;
   const Rational c = cfg.c ? *cfg.c : match2_default_temperature(cfg.N, cfg.M);
-  const bool tuples = is_arith(cfg.semantics);
+  const bool tuples = policy.arith();
   const std::uint64_t total = tuples ? tuple_count_saturating(cfg.M, cfg.N) : query_multiset_cases(cfg.N, cfg.M);
   require_size_limit(tuples ? "match2 tuples (arith: M^N, no permutation reduction)" : "match2 cases M*C(M+N-2,N-1)",
                      total, tuples ? 2'000'000ULL : 200'000'000ULL, force);
-  Match2Model model(cfg.M, c, cfg.semantics, cfg.flip_query_sign);
+  Match2Model model(cfg.M, c, std::move(policy), cfg.flip_query_sign);
   Interval bound = match2_temperature_bound(cfg.N, cfg.M, 128);
   Match2Result r;
   r.N = cfg.N;
@@ -648,11 +648,12 @@ Match2Result check_match2(const Match2Config& cfg, unsigned threads, bool force)
 }
 
 MatchEvalResult eval_match2(const Match2Config& cfg, const std::vector<int>& x_in) {
-  validate(Match2Config{static_cast<int>(std::max<std::size_t>(2, x_in.size())), cfg.M, cfg.c, cfg.semantics, false});
+  SemanticsPolicy policy =
+      validate(Match2Config{static_cast<int>(std::max<std::size_t>(2, x_in.size())), cfg.M, cfg.c, cfg.semantics, false});
   const Rational c = cfg.c ? *cfg.c : match2_default_temperature(static_cast<int>(x_in.size()), cfg.M);
   std::vector<int> x;
   for (int v : x_in) x.push_back(((v % cfg.M) + cfg.M) % cfg.M);
-  Match2Model model(cfg.M, c, cfg.semantics, cfg.flip_query_sign);
+  Match2Model model(cfg.M, c, std::move(policy), cfg.flip_query_sign);
   MatchEvalResult r;
   r.construction = "match2";
   r.x = x;

@@ -45,10 +45,10 @@ struct Match2Tables {
 
 // The embedding tables (one entry per residue), under the semantics.
 struct Match2Model {
-  Match2Model(int M, Rational c, Semantics sem, bool flip_query_sign);
+  Match2Model(int M, Rational c, SemanticsPolicy policy, bool flip_query_sign);
   int M;
   Rational c;
-  Semantics sem;
+  SemanticsPolicy policy;
   bool flipped;
   std::vector<EmbeddingEntry> phi_cos, phi_sin, query_cos, query_sin, value_cos, value_sin;
   Interval threshold(mpfr_prec_t bits) const;  // g/2, exact real (ψ is exact)

@@ -149,7 +149,7 @@ TEST_CASE("ground truth Match2 / Match3 (literal and distinct) agree with brute 
 
 TEST_CASE("multiset reduction: per-case enclosure overlaps the direct forward pass on every tuple", "[match]") {
   const int N = 3, M = 5;
-  Match2Model m2(M, match2_default_temperature(N, M), Semantics{}, false);
+  Match2Model m2(M, match2_default_temperature(N, M), exact_policy(), false);
   Match3Model m3(M, match3_default_temperature(N, M), exact_policy(), false);
   std::vector<int> x(N, 0);
   do {
@@ -202,19 +202,19 @@ TEST_CASE("match2 negative twins fail with verified witnesses", "[match]") {
   SECTION("temperature too low") {
     Match2Config cfg{4, 8, Rational(1), Semantics{}, false};
     Match2Result r = check_match2(cfg, 0, false);
-    Match2Model m(8, Rational(1), Semantics{}, false);
+    Match2Model m(8, Rational(1), exact_policy(), false);
     require_verified_witness(r, [&](const std::vector<int>& x) { return match2_forward(m, x); }, truth(8));
   }
   SECTION("wrong sign in the query") {
     Match2Config cfg{4, 8, std::nullopt, Semantics{}, true};
     Match2Result r = check_match2(cfg, 0, false);
-    Match2Model m(8, match2_default_temperature(4, 8), Semantics{}, true);
+    Match2Model m(8, match2_default_temperature(4, 8), exact_policy(), true);
     require_verified_witness(r, [&](const std::vector<int>& x) { return match2_forward(m, x); }, truth(8));
   }
   SECTION("M too large for embed:float:4") {
     Semantics sem = parse_semantics("embed:float:4");
     Match2Result r = check_match2(Match2Config{4, 32, std::nullopt, sem, false}, 0, false);
-    Match2Model m(32, match2_default_temperature(4, 32), sem, false);
+    Match2Model m(32, match2_default_temperature(4, 32), SemanticsPolicy(sem, Match2Config::kSemantics, "test"), false);
     require_verified_witness(r, [&](const std::vector<int>& x) { return match2_forward(m, x); }, truth(32));
   }
 }
@@ -395,7 +395,7 @@ TEST_CASE("psi thresholds: unmatched statistics are bounded by the gap for ANY t
   const int N = 3, M = 7;
   const double g = 1 - std::cos(2 * M_PI / M);
   for (Rational c : {Rational(1, 2), Rational(3), match2_default_temperature(N, M)}) {
-    Match2Model m2(M, c, Semantics{}, false);
+    Match2Model m2(M, c, exact_policy(), false);
     Match3Model m3(M, c, exact_policy(), false);
     const double cd = c.get_d();
     const double delta2 = (N - 1) * std::exp(-cd * g) / (1 + (N - 1) * std::exp(-cd * g));
@@ -570,7 +570,7 @@ TEST_CASE("match2 pruned sweep reports exactly what the full sweep reports", "[m
     INFO("N=" << run.N << " M=" << run.M << " flip=" << run.flip << " " << run.sem);
     const Semantics sem = parse_semantics(run.sem);
     const Rational c = run.c ? *run.c : match2_default_temperature(run.N, run.M);
-    Match2Model model(run.M, c, sem, run.flip);
+    Match2Model model(run.M, c, SemanticsPolicy(sem, Match2Config::kSemantics, "test"), run.flip);
     pruned_runs += model.prune_ok;
     const MatchTally full = match2_multiset_sweep(model, run.N, 1, false);
     failing_runs += full.failures > 0;
@@ -598,7 +598,7 @@ TEST_CASE("match2 pruning settles only cases its full evaluation puts strictly a
   for (const Run& run : {Run{5, 12, std::nullopt, false}, Run{6, 8, Rational(10), false}, Run{5, 8, Rational(30), true},
                         Run{4, 16, std::nullopt, false}}) {
     INFO("N=" << run.N << " M=" << run.M);
-    Match2Model model(run.M, run.c ? *run.c : match2_default_temperature(run.N, run.M), Semantics{}, run.flip);
+    Match2Model model(run.M, run.c ? *run.c : match2_default_temperature(run.N, run.M), SemanticsPolicy(Semantics{}, Match2Config::kSemantics, "test"), run.flip);
     REQUIRE(model.prune_ok);
     const auto cases = plain_cases(model, run.N);
     double true_min[2] = {INFINITY, INFINITY};
@@ -643,7 +643,7 @@ TEST_CASE("match2 pruned sweep finds the one failing multiset of a perturbed mod
   // of all, alone; ψ's threshold is then set between it and the next, so it is the one case that
   // fails.
   const int N = 6, M = 16;
-  Match2Model model(M, match2_default_temperature(N, M), Semantics{}, false);
+  Match2Model model(M, match2_default_temperature(N, M), SemanticsPolicy(Semantics{}, Match2Config::kSemantics, "test"), false);
   auto& row = model.weight_rows[1];
   row.e[14] = DInterval(4.0) * row.e[14];
   row.ev_cos[14] = DInterval(4.0) * row.ev_cos[14];
