@@ -7,6 +7,8 @@
 #include "certify/qsa_checker.hpp"
 #include "modelfile/match2_model.hpp"
 #include "proofs/match2_trig.hpp"
+#include "proofs/theorem4_qsa_disj.hpp"
+#include "proofs/theorem7_match3_disj.hpp"
 #include "proofs/match3_local.hpp"
 #include "proofs/match3_third_order.hpp"
 
@@ -124,11 +126,12 @@ std::vector<ClaimInfo> make_table() {
       {"export", "qsa-cyclic", kThm3, kCyclic, "exact", "C(N, q) <= 1e6 query rows without --force"},
       {"export", "qsa-rip", kThm2, kRip, "exact", "C(N, q) <= 1e6 query rows without --force"},
       {"lower", "fc-rank", "Theorem 10", "paper statement; construction reconstructed", "exact", "k in 1..4096"},
-      {"lower", "match3-disj", "Theorem 7", "paper statement; reduction ours", "tiled:<fmt>:<T>",
+      {"lower", "match3-disj", "Theorem 7", "paper statement; reduction ours", Match3DisjOptions::kSemantics.description(),
        "n in 1..12 (4^n instances); a model file's own N = 2n+1 and M"},
       {"lower", "match3-disj --grid", "Theorem 7", "paper statement; reduction ours", "tiled:float:p:n per cell",
        "n in 1..12; m, H in 1..64, p in 2..64"},
-      {"lower", "qsa-disj", "Theorem 4", "paper statement; reduction reconstructed", "exact, embed:<fmt>",
+      {"lower", "qsa-disj", "Theorem 4", "paper statement; reduction reconstructed",
+       qsa_disj::QsaDisjOptions::kSemantics.description(),
        "q in 1..30, N in 2q+1..4096"},
       {"lower", "qsa-disj --grid", "Theorem 4", "paper statement; reduction reconstructed",
        "embed:fixed:1.(p-1) or embed:float:p per cell", "q in 1..30"},

@@ -120,16 +120,16 @@ class QsaEmbeddingModel : public TokenwiseModel {
 
 // ---- evaluation ---------------------------------------------------------------------------
 
-std::vector<Rational> rounded_embedding(const TokenwiseModel& model, const QsaInput& X, int i, const Semantics& sem) {
+std::vector<Rational> rounded_embedding(const TokenwiseModel& model, const QsaInput& X, int i, const SemanticsPolicy& sem) {
   auto phi = model.embed(X, i);
-  if (sem.kind == Semantics::Kind::Embed) {
+  if (sem.embed()) {
     for (auto& v : phi) {
       try {
-        v = round_to(sem.format, v);
+        v = sem.stored(v);
       } catch (const FormatRangeError& e) {
         throw ConfigError("semantics", fmt::format("the embedding entry {} of token {} is outside the range of {} "
                                                    "(fixed formats never clamp); choose a wider format",
-                                                   to_decimal_string(v, 6), i + 1, sem.format.name()));
+                                                   to_decimal_string(v, 6), i + 1, sem.format().name()));
       }
     }
   }
@@ -138,7 +138,7 @@ std::vector<Rational> rounded_embedding(const TokenwiseModel& model, const QsaIn
 
 // Exact query/key/value matrices of the model on X; `alice_phi` (if given) replaces the
 // embedding of Alice's token: that is all Bob learns from Alice.
-QKV<Rational> exact_qkv(const TokenwiseModel& model, const QsaInput& X, const Semantics& sem, int alice,
+QKV<Rational> exact_qkv(const TokenwiseModel& model, const QsaInput& X, const SemanticsPolicy& sem, int alice,
                         const std::vector<Rational>* alice_phi) {
   const int N = static_cast<int>(X.y.size());
   QKV<Rational> h;
@@ -277,9 +277,9 @@ std::uint64_t next_generation() {
 
 // What the sweep reads, built once before it (in every MPI rank alike).
 struct QsaDisjSetup {
-  QsaDisjSetup(const TokenwiseModel& m, const Semantics& sem) : model(m), semantics(sem) {}
+  QsaDisjSetup(const TokenwiseModel& m, const SemanticsPolicy& sem) : model(m), semantics(sem) {}
   const TokenwiseModel& model;
-  Semantics semantics;
+  SemanticsPolicy semantics;
   std::uint64_t generation = next_generation();  // identifies this run to per-thread memos
   int q = 0, N = 0, d = 0, alice = 0;
   std::uint64_t sets = 0;
@@ -565,8 +565,11 @@ void QsaDisjOptions::validate() const {
   check_field_range("q", q, kQ);
   if (N != 0) check_field_range("N", N, 2 * q + 1, kMaxN);
   check_field_range("d", d, kD);
-  if (!(semantics.kind == Semantics::Kind::Exact || semantics.kind == Semantics::Kind::Embed))
-    throw ConfigError("semantics", "qsa-disj runs under exact or embed:<fmt> (the communication model of §5.1)");
+  policy();  // refuses every semantics but exact and embed:<fmt>
+}
+
+SemanticsPolicy QsaDisjOptions::policy() const {
+  return SemanticsPolicy(semantics, kSemantics, "lower qsa-disj (the communication model of math §5.1)");
 }
 
 QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model) {
@@ -576,7 +579,8 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
   const int alice = alice_token(q);
   const Rational bound(1, 2 * q), bound2 = bound * bound;
 
-  QsaDisjSetup setup(model, o.semantics);
+  const SemanticsPolicy policy = o.policy();
+  QsaDisjSetup setup(model, policy);
   setup.q = q;
   setup.N = N;
   setup.d = d;
@@ -610,7 +614,7 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
     auto alice_of = [&](std::uint64_t a) {
       const QsaInput Xa = make_instance(q, N, d, a, 0);
       validate_qsa_input(Xa.z, Xa.y, q);
-      setup.messages[a] = rounded_embedding(model, Xa, alice, o.semantics);
+      setup.messages[a] = rounded_embedding(model, Xa, alice, policy);
       setup.alice_sets[a] = Xa.y[alice];
       setup.alice_rows[a] = rows_of(Xa, alice, setup.messages[a]);
     };
@@ -624,7 +628,7 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
         for (int c = 0; c < d; ++c) zj.push_back(Xb.z(j, c));
         auto [it, fresh] =
             seen.try_emplace({j, std::move(zj), Xb.y[j]}, static_cast<std::uint32_t>(setup.bob_rows.size()));
-        if (fresh) setup.bob_rows.push_back(rows_of(Xb, j, rounded_embedding(model, Xb, j, o.semantics)));
+        if (fresh) setup.bob_rows.push_back(rows_of(Xb, j, rounded_embedding(model, Xb, j, policy)));
         setup.bob_index[b * N + j] = it->second;
       }
     }
@@ -665,10 +669,10 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
   res.messages_distinct = first_with.size();
   res.messages_needed = sets;
   res.message_entries = entries;
-  if (o.semantics.kind == Semantics::Kind::Embed) {
+  if (policy.embed()) {
     // A message is a fixed-width code agreed on before the sets are seen: every entry costs the
     // format's bits, and for float:P that includes the exponents Alice's messages actually use.
-    const Format& fmt = o.semantics.format;
+    const Format& fmt = policy.format();
     ExponentRange used;
     for (const auto& msg : messages)
       for (const auto& v : msg) used.add(v);
@@ -715,8 +719,8 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
     const std::uint64_t b = (sets - 1) & ~a1;
     const QsaInput X1 = make_instance(q, N, d, a1, b), X2 = make_instance(q, N, d, a2, b);
     const Mat<Rational> t1 = qsa(X1.z, X1.y), t2 = qsa(X2.z, X2.y);
-    const QKV<Rational> h1 = exact_qkv(model, X1, o.semantics, alice, nullptr);
-    const QKV<Rational> h2 = exact_qkv(model, X2, o.semantics, alice, nullptr);
+    const QKV<Rational> h1 = exact_qkv(model, X1, policy, alice, nullptr);
+    const QKV<Rational> h2 = exact_qkv(model, X2, policy, alice, nullptr);
     InstanceEval e1, e2;
     // The witness's re-verification: both forward passes along the sweep's ladder until one
     // violates (their outputs must agree at every rung: the messages are equal).
@@ -747,7 +751,7 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
     const std::uint64_t a = shown->index / sets, b = shown->index % sets;
     const QsaInput X = make_instance(q, N, d, a, b);
     const Mat<Rational> t = qsa(X.z, X.y);
-    const InstanceEval ev = evaluate_forward(exact_qkv(model, X, o.semantics, alice, nullptr), t, alice, bound2);
+    const InstanceEval ev = evaluate_forward(exact_qkv(model, X, policy, alice, nullptr), t, alice, bound2);
     // "fails" only when this direct forward pass confirms the violation.
     verdict = sweep_verdict_of(total, shown->index, [&](std::uint64_t) { return ev.acc == Accuracy::Violates; });
     const Interval err = error_of(ev.err2);

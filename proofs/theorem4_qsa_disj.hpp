@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/field_checks.hpp"
+#include "core/semantics_policy.hpp"
 #include "model/matrix.hpp"
 #include "model/qsa_embedding.hpp"
 #include "numeric/format.hpp"
@@ -68,11 +69,14 @@ struct QsaDisjOptions {
   static constexpr long long kMaxN = 4096;  // N in 2q+1..kMaxN
   int q = 3, N = 0, d = 1;  // N = 0: 2q+1
   Semantics semantics;      // exact or embed:<fmt>
+  static constexpr SemanticsSupport kSemantics = kExactEmbed;
   unsigned threads = 1;
   int tokens() const { return N == 0 ? 2 * q + 1 : N; }
   std::uint64_t instances() const { return std::uint64_t{1} << (2 * q); }  // 4^q pairs (a, b)
   // Throws ConfigError: q in 1..30, N in 2q+1..4096 (or 0), d in 1..64, semantics exact or embed.
   void validate() const;
+  // The policy of `semantics` (ConfigError for anything but exact and embed:<fmt>).
+  SemanticsPolicy policy() const;
 };
 
 // A certified enclosure [lower, upper] of a real number (exact rational endpoints).

@@ -178,17 +178,17 @@ std::vector<TiledRandomHead> tiled_random_tables(const TiledModelSpec& spec, int
   return heads;
 }
 
-TiledMatch3Model make_tiled_model(const TiledModelSpec& spec, const Match3DisjReduction& r, const Semantics& sem) {
-  if (sem.kind != Semantics::Kind::Tiled) throw ConfigError("semantics", "lower match3-disj needs tiled:<fmt>:<T>");
+TiledMatch3Model make_tiled_model(const TiledModelSpec& spec, const Match3DisjReduction& r, const Semantics& semantics) {
+  const SemanticsPolicy sem(semantics, Match3DisjOptions::kSemantics, "lower match3-disj");
   TiledMatch3Model model;
-  model.format = sem.format;
-  model.tile = sem.tile;
+  model.format = sem.format();
+  model.tile = semantics.tile;
   model.H = spec.H;
   model.m = spec.m;
   model.score.assign(static_cast<std::size_t>(spec.H), std::vector<Rational>(static_cast<std::size_t>(r.M)));
   model.value = model.score;
   if (spec.family == "random") {
-    const std::vector<TiledRandomHead> heads = tiled_random_tables(spec, r.M, sem.format);
+    const std::vector<TiledRandomHead> heads = tiled_random_tables(spec, r.M, sem.format());
     for (int h = 0; h < spec.H; ++h) {
       const TiledRandomHead& head = heads[static_cast<std::size_t>(h)];
       for (int x = 0; x < r.M; ++x) {
@@ -239,18 +239,18 @@ std::vector<int> reduction_residues(const Match3DisjReduction& r) {
   return used;
 }
 
-Rational rounded(const ExactReal& x, const Semantics& sem) {
+Rational rounded(const ExactReal& x, const SemanticsPolicy& sem) {
   return EmbeddingEntry([x](mpfr_prec_t bits) { return x.at(bits); }, sem).rational();
 }
 }  // namespace
 
 TiledMatch3Model make_tiled_model_of_tables(const Match3DisjTables& tables, const Match3DisjReduction& r,
-                                            const Semantics& sem) {
-  if (sem.kind != Semantics::Kind::Tiled) throw ConfigError("semantics", "lower match3-disj needs tiled:<fmt>:<T>");
+                                            const Semantics& semantics) {
+  const SemanticsPolicy sem(semantics, Match3DisjOptions::kSemantics, "lower match3-disj");
   const int k = tables.k, d = tables.d;
   TiledMatch3Model model;
-  model.format = sem.format;
-  model.tile = sem.tile;
+  model.format = sem.format();
+  model.tile = semantics.tile;
   model.H = 1;
   model.m = k;
   model.d = d;
@@ -457,8 +457,7 @@ Match3DisjResult lower_match3_disj(const Match3DisjOptions& opts, unsigned threa
   check_field_range("n", n, Match3DisjOptions::kN);
   if (!from_tables && (opts.model.m < 1 || opts.model.m > 64)) throw ConfigError("m", "must be in 1..64");
   if (!from_tables && (opts.model.H < 1 || opts.model.H > 64)) throw ConfigError("H", "must be in 1..64");
-  if (opts.semantics.kind != Semantics::Kind::Tiled)
-    throw ConfigError("semantics", "lower match3-disj needs tiled:<fmt>:<T> (e.g. tiled:float:8:" + std::to_string(n) + ")");
+  SemanticsPolicy(opts.semantics, Match3DisjOptions::kSemantics, "lower match3-disj");  // refuses the rest
   const std::uint64_t sets = 1ULL << n;
   require_size_limit("lower match3-disj instances 4^n (each one a forward pass)", sets * sets, 1ULL << 18, opts.force);
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/field_checks.hpp"
+#include "core/semantics_policy.hpp"
 #include "core/verdict.hpp"
 #include "modelfile/exact_real.hpp"
 #include "numeric/format.hpp"
@@ -113,6 +114,7 @@ Rational tiled_forward_token0(const TiledMatch3Model& model, const std::vector<i
 
 struct Match3DisjOptions {
   static constexpr FieldLimits kN{1, 12};
+  static constexpr SemanticsSupport kSemantics = kTiledOnly;  // the protocol of math §5.2
   int n = 3;  // ignored with tables: n = (N − 1)/2 of the tables
   TiledModelSpec model;
   std::optional<Match3DisjTables> tables;  // the model under test instead of the built-in family
