@@ -151,7 +151,7 @@ class Reader {
     } catch (const std::exception& e) {
       reject(std::string("semantics: ") + e.what());
     }
-    if (sem_.kind != Semantics::Kind::Exact && sem_.kind != Semantics::Kind::Embed) reject("semantics must be exact or embed:<fmt>");
+    if (auto why = kCertificateSemantics.refusal(sem_, "a certificate")) reject("semantics: " + *why);
     h.temperature = exact_number(doc["temperature"], "temperature");
     if (h.temperature <= 0) reject("temperature must be > 0");
     exact_string(doc["values"], "values");

@@ -12,6 +12,7 @@
 // accepted; its rows are then kept until the other fields arrive.)  A defect found later makes
 // the whole read fail, so a consumer must not report anything before the read has returned.
 #pragma once
+#include "core/semantics_policy.hpp"
 #include <cstdint>
 #include <istream>
 #include <string>
@@ -20,6 +21,10 @@
 #include "numeric/rational.hpp"
 
 namespace attnbounds {
+
+// What a qSA certificate can record: exact or embed:<fmt> (rounded stored values, exact
+// arithmetic), never rounded arithmetic.
+inline constexpr SemanticsSupport kCertificateSemantics = kExactEmbed;
 
 struct QsaCertificateRow {
   std::vector<int> S;  // 0-based, strictly increasing

@@ -125,8 +125,9 @@ CertificateEncoding certificate_encoding_for_path(const std::string& path) {
 std::uint64_t write_qsa_certificate(const std::string& path, const QsaEmbedding& emb, const Rational& eps,
                                     const Semantics& sem, const std::string& claim, CertificateEncoding encoding,
                                     unsigned threads) {
-  if (sem.kind == Semantics::Kind::Arith || sem.kind == Semantics::Kind::Tiled)
-    throw ConfigError("certificate", "certificates cover exact and embed:<fmt> semantics only (got " + sem.name() + ")");
+  // A certificate stores exact queries and keys; it covers what needs no rounded arithmetic.
+  if (auto why = kCertificateSemantics.refusal(sem, "a certificate")) throw ConfigError("certificate", *why);
+  const SemanticsPolicy policy(sem, kCertificateSemantics, "a certificate");
   // Written under a temporary name and renamed when complete: an interrupted or failed write never
   // leaves a file that looks like a certificate, and never destroys an earlier one.
   AtomicFile file(path);
@@ -138,8 +139,7 @@ std::uint64_t write_qsa_certificate(const std::string& path, const QsaEmbedding&
   }
   std::ostream& os = zstream ? *zstream : file.stream();
   const Encoder enc(encoding != CertificateEncoding::Json);
-  const bool rounded = sem.kind == Semantics::Kind::Embed;
-  auto value = [&](const Rational& v) { return to_exact_decimal_or_fraction(rounded ? round_to(sem.format, v) : v); };
+  auto value = [&](const Rational& v) { return to_exact_decimal_or_fraction(policy.stored(v)); };
   const int N = emb.N(), q = emb.q();
 
   std::vector<std::vector<std::string>> keys(static_cast<std::size_t>(N));
