@@ -638,6 +638,11 @@ Match2Result check_match2(const Match2Config& cfg, unsigned threads, bool force)
   r.reduction = tuples ? "none: arith rounding depends on summation order; all M^N tuples, every token"
                        : "position-free + permutation-equivariant: per query value x_i and multiset of the other "
                          "N-1 tokens (M*C(M+N-2,N-1) cases cover [M]^N)";
+  if (!tuples && cfg.prune && model.prune_ok)
+    r.reduction +=
+        "; cases pruned: a case whose certified point-sum bound puts its room above the smallest room already "
+        "evaluated on its side (+2^-30) is settled by that bound, without the full evaluation (it holds and cannot "
+        "be the worst case)";
   const MatchTally tally = tuples ? filtered_sweep(Match2TupleProblem{model, cfg.N}, threads)
                                   : match2_multiset_sweep(model, cfg.N, threads, cfg.prune);
   r.sweep = summarize_sweep(tally, cfg.N, cfg.M, tuples);

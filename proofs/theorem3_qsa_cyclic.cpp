@@ -207,6 +207,11 @@ std::vector<Rational> QsaCyclicEmbedding::query(const std::vector<int>& S) const
   return w;
 }
 
+std::string QsaCyclicEmbedding::row_pruning() const {
+  return "far tokens pruned: a token whose certified score -c p_S(j) (relative to the row maximum) lies below -746, "
+         "decided from the integer p_S(j), has e^score < 2^-1074 and is enclosed by [0, 2^-1074] without evaluating exp";
+}
+
 std::unique_ptr<QsaRowWorker> QsaCyclicEmbedding::exact_row_worker() const {
   return std::make_unique<CyclicRowWorker>(N_, q_, c_);
 }

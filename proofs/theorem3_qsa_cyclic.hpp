@@ -26,6 +26,7 @@ class QsaCyclicEmbedding : public QsaEmbedding, public QsaRowSource {
   std::vector<Rational> query(const std::vector<int>& S) const override;
   Rational temperature() const override { return c_; }
 
+  std::string row_pruning() const override;
   std::unique_ptr<QsaRowWorker> exact_row_worker() const override;
   std::unique_ptr<QsaQueryWorker> query_worker() const override;
 

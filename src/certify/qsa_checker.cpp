@@ -593,6 +593,8 @@ QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts) {
       "keys depend only on j and a token's query only on y_i, so the attention row of token i depends only on "
       "S = y_i: all " + std::to_string(res.cases) + " subsets S in ([N] choose q) cover all inputs; for each row "
       "sup_z ||sum_j (a_j - t_j) z_j|| = sum_j |a_j - t_j| (attained at z_j = sign(a_j - t_j) e_1)";
+  if (auto* src = dynamic_cast<const QsaRowSource*>(&emb); src && policy.exact() && !src->row_pruning().empty())
+    res.reduction += "; " + src->row_pruning();
   switch (opts.semantics.kind) {
     case Semantics::Kind::Exact:
       res.bound_derivation = "exact: worst case sum_j |a_j - t_j| enclosed with DInterval (MPFI fallback)";

@@ -68,6 +68,9 @@ class QsaRowSource {
   virtual std::unique_ptr<QsaQueryWorker> query_worker() const = 0;
   // An exact proof that subset S admits no row (qsa-rip: no certificate exists), if one is found.
   virtual std::optional<std::string> prove_missing(const std::vector<int>& S) const { return std::nullopt; }
+  // How the exact-semantics rows skip work on far tokens, in words for the result's "reduction"
+  // (empty: every token of every row is evaluated).
+  virtual std::string row_pruning() const { return {}; }
 };
 
 // A query worker for any embedding: its own fast one when it offers one, else emb.query(S).
