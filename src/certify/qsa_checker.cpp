@@ -582,7 +582,7 @@ QsaCheckResult check_qsa(const QsaEmbedding& emb, const QsaCheckOptions& opts) {
   const SemanticsPolicy policy(opts.semantics, kQsaSemantics, "the qSA checker");
   const int N = emb.N(), q = emb.q(), d = emb.d();
   Setup setup{emb, opts, policy, N, q, d, z_rounding_slack(opts.semantics, d), emb.keys(), {}, {}};
-  if (policy.storage_format()) setup.keys = round_entries(emb.keys(), *policy.storage_format());
+  setup.keys = Mat<Rational>::from(emb.keys(), [&](const Rational& v) { return policy.stored(v); });
   setup.eps_fast = dinterval_of(opts.eps);
   setup.slack_fast = dinterval_of(setup.slack);
 
