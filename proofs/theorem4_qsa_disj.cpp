@@ -399,7 +399,7 @@ struct QsaDisjSweep {
         for (int col = 0; col < s.d; ++col) {
           for (int k : s.alice_sets[a]) t.value[col] += token(k).z[col];
           t.value[col] *= s.inv_q;
-          t.enclosure.push_back(DInterval::from_interval(Interval(t.value[col], 64)));
+          t.enclosure.push_back(DInterval::from_rational(t.value[col]));
         }
         t.below_threshold = t.value[0] < s.threshold;
         t.rest_zero = true;
@@ -592,7 +592,7 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
   auto enclose = [](const std::vector<Rational>& v) {
     std::vector<DInterval> out;
     out.reserve(v.size());
-    for (const auto& r : v) out.push_back(DInterval::from_interval(Interval(r, 64)));
+    for (const auto& r : v) out.push_back(DInterval::from_rational(r));
     return out;
   };
   auto rows_of = [&](const QsaInput& X, int i, const std::vector<Rational>& phi) {
@@ -634,7 +634,7 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
     }
     for (std::uint64_t a = 1; a < sets; ++a) alice_of(a);
   }
-  setup.bound2_fast = DInterval::from_interval(Interval(bound2, 64));
+  setup.bound2_fast = DInterval::from_rational(bound2);
   setup.expected_by_overlap.resize(q + 1);
   for (int k = 0; k <= q; ++k) {
     Rational e(2 * k, q);
