@@ -200,13 +200,15 @@ Interval squared_error(const std::vector<Interval>& out, const Mat<Rational>& tr
   return e2;
 }
 
-enum class Accuracy { Within, Violates, Undecided };
+// The accuracy of one instance is a case state of the generic sweep: Holds (error certainly
+// <= bound), Fails (certainly > bound) or Open (the enclosure straddles the bound).
+using Accuracy = CaseState;
 
 Accuracy classify(const Interval& err2, const Rational& bound2, mpfr_prec_t bits) {
   const Interval b2(bound2, bits);
-  if (certainly_less_equal(err2, b2)) return Accuracy::Within;
-  if (certainly_less(b2, err2)) return Accuracy::Violates;
-  return Accuracy::Undecided;
+  if (certainly_less_equal(err2, b2)) return CaseState::Holds;
+  if (certainly_less(b2, err2)) return CaseState::Fails;
+  return CaseState::Open;
 }
 
 // ---- result helpers -----------------------------------------------------------------------
@@ -231,7 +233,7 @@ Interval error_of(const Interval& err2) { return sqrt(err2); }
 struct InstanceEval {
   std::vector<Interval> out;
   Interval err2;
-  Accuracy acc = Accuracy::Undecided;
+  Accuracy acc = CaseState::Open;
   mpfr_prec_t bits = kLadderStartBits;
 };
 
@@ -252,7 +254,7 @@ InstanceEval evaluate_forward(const QKV<Rational>& h, const Mat<Rational>& truth
   InstanceEval ev;
   raise_precision([&](mpfr_prec_t bits) {
     ev = evaluate_at(h, truth, row, bound2, bits);
-    return ev.acc != Accuracy::Undecided;
+    return ev.acc != CaseState::Open;
   });
   return ev;
 }
@@ -461,12 +463,11 @@ struct QsaDisjSweep {
       const ExactInstance& x = *w.exact_data[j];
       const InstanceEval ev = evaluate_at(x.model_rows, x.truth, s.alice, s.bound2, bits);
       // Bob's row is compared at the rung that decides (or the ladder's last).
-      if ((ev.acc != Accuracy::Undecided || bits >= kLadderCeilingBits) &&
+      if ((ev.acc != CaseState::Open || bits >= kLadderCeilingBits) &&
           !same_enclosures(ev.out, protocol_row(x.bob_rows, s.alice, bits)))
         throw std::logic_error("qsa-disj: protocol output differs from the forward pass");
       Outcome& o = out[j];
-      o.st = ev.acc == Accuracy::Within ? CaseState::Holds
-                                        : ev.acc == Accuracy::Violates ? CaseState::Fails : CaseState::Open;
+      o.st = ev.acc;
       o.exact = true;
       o.exact_upper = ev.err2.widened_bounds().upper;  // no billion-bit rational after an underflow
       w.pending[j] = o.st == CaseState::Open;
@@ -728,9 +729,9 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
       e1 = evaluate_at(h1, t1, alice, bound2, bits);
       e2 = evaluate_at(h2, t2, alice, bound2, bits);
       if (!same_enclosures(e1.out, e2.out)) throw std::logic_error("qsa-disj: colliding inputs gave different outputs");
-      return e1.acc == Accuracy::Violates || e2.acc == Accuracy::Violates;
+      return e1.acc == CaseState::Fails || e2.acc == CaseState::Fails;
     });
-    const bool verified = e1.acc == Accuracy::Violates || e2.acc == Accuracy::Violates;
+    const bool verified = e1.acc == CaseState::Fails || e2.acc == CaseState::Fails;
     verdict = verified ? Verdict::Fails : Verdict::Undecided;
     const Interval err1 = error_of(e1.err2), err2 = error_of(e2.err2);
     res.worst_error = enclosure_of(err1.upper() >= err2.upper() ? err1 : err2);
@@ -753,7 +754,7 @@ QsaDisjResult run_qsa_disj(const QsaDisjOptions& o, const TokenwiseModel& model)
     const Mat<Rational> t = qsa(X.z, X.y);
     const InstanceEval ev = evaluate_forward(exact_qkv(model, X, policy, alice, nullptr), t, alice, bound2);
     // "fails" only when this direct forward pass confirms the violation.
-    verdict = sweep_verdict_of(total, shown->index, [&](std::uint64_t) { return ev.acc == Accuracy::Violates; });
+    verdict = sweep_verdict_of(total, shown->index, [&](std::uint64_t) { return ev.acc == CaseState::Fails; });
     const Interval err = error_of(ev.err2);
     res.worst_error = enclosure_of(err);
     w.kind = verdict == Verdict::Fails ? QsaDisjWitnessKind::Inaccurate : QsaDisjWitnessKind::WorstInstance;
