@@ -298,7 +298,7 @@ Rational round_exp_sum(const Format& fmt, const std::map<Rational, Rational>& te
     for (const auto& [score, w] : terms)
       if (w != 0) acc += exp(Interval(score, bits)) * Interval(w, bits);
     return acc;
-  }, 96);
+  }, PrecisionLadder{96, kRoundingLadder.ceiling});
 }
 
 // Rounded numerator Σ exp(s_j) v_j and denominator Σ exp(s_j) of one tile of one head.

@@ -57,32 +57,15 @@
 #include "core/verdict.hpp"
 #include "enumerate/parallel.hpp"
 #include "enumerate/progress.hpp"
+#include "numeric/precision_ladder.hpp"
 
 namespace attnbounds {
 
 enum class CaseState : std::uint8_t { Holds, Fails, Open };
 
-// The one precision ladder of the certified checkers: start, doubling, ceiling (bits).
-inline constexpr mpfr_prec_t kLadderStartBits = 128;
-inline constexpr mpfr_prec_t kLadderCeilingBits = 4096;
+// The precision ladder (kLadderStartBits, kLadderCeilingBits, PrecisionLadder, kWitnessLadder,
+// raise_precision) lives in numeric/precision_ladder.hpp, shared with certified rounding.
 inline constexpr unsigned kMaxOutcomesPerCase = 64;
-
-// The rungs of a ladder: start, doubling, up to the ceiling (both in bits).
-struct PrecisionLadder {
-  mpfr_prec_t start = kLadderStartBits, ceiling = kLadderCeilingBits;
-};
-// The ladder of a witness's forward pass: a failing case is re-verified from its concrete input,
-// where enclosures of e^-(large score) need more bits than a case's evaluation does.
-inline constexpr PrecisionLadder kWitnessLadder{256, 65536};
-
-// Runs attempt(bits) along the ladder (128, 256, ... 4096 unless told) until it returns true.
-// Returns whether it did.  Every precision-raising loop of a checker goes through this.
-template <class Attempt>
-bool raise_precision(Attempt&& attempt, PrecisionLadder ladder = {}) {
-  for (mpfr_prec_t bits = ladder.start; bits <= ladder.ceiling; bits *= 2)
-    if (attempt(bits)) return true;
-  return false;
-}
 
 // An outcome with the index of the case (times width, plus the outcome's slot) it came from.
 template <class Outcome>

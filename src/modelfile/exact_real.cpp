@@ -1,5 +1,7 @@
 #include "modelfile/exact_real.hpp"
 
+#include "numeric/precision_ladder.hpp"
+
 #include <cctype>
 
 #include "model/turn_table.hpp"
@@ -139,12 +141,18 @@ std::optional<ExactReal> parse_exact_real(const std::string& text) {
 double nearest_double(const ExactReal& x) {
   if (x.is_rational()) return nearest_double(x.constant);
   // Irrational: some precision separates it from every rounding boundary.
-  for (mpfr_prec_t bits = 128; bits <= 65536; bits *= 2) {
-    Interval v = x.at(bits);
-    const double lo = nearest_double(v.lower()), hi = nearest_double(v.upper());
-    if (lo == hi) return lo;
-  }
-  throw std::runtime_error("nearest_double: no precision up to 65536 bits separates " + x.text() + " from a rounding boundary");
+  double nearest = 0;
+  const bool separated = raise_precision(
+      [&](mpfr_prec_t bits) {
+        Interval v = x.at(bits);
+        const double lo = nearest_double(v.lower()), hi = nearest_double(v.upper());
+        nearest = lo;
+        return lo == hi;
+      },
+      kRoundingLadder);
+  if (separated) return nearest;
+  throw std::runtime_error("nearest_double: no precision up to " + std::to_string(kRoundingLadder.ceiling) +
+                           " bits separates " + x.text() + " from a rounding boundary");
 }
 
 }  // namespace attnbounds

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "numeric/interval.hpp"
+#include "numeric/precision_ladder.hpp"
 #include "numeric/mpfr_real.hpp"
 #include "numeric/rational.hpp"
 
@@ -126,12 +127,11 @@ std::optional<Rational> round_to(const Format& fmt, const Interval& x);
 // Rounding of an enclosure, refining the working precision of `make` until it decides.
 // `make(bits)` must return an enclosure of a fixed real computed at `bits` of precision.
 template <class Make>
-Rational round_certified(const Format& fmt, Make&& make, mpfr_prec_t start_bits = 128,
-                         mpfr_prec_t max_bits = 1 << 16) {
-  for (mpfr_prec_t bits = start_bits; bits <= max_bits; bits *= 2) {
-    if (auto r = round_to(fmt, make(bits))) return *r;
-  }
-  throw std::runtime_error("rounding undecided at " + std::to_string(max_bits) +
+Rational round_certified(const Format& fmt, Make&& make, PrecisionLadder ladder = kRoundingLadder) {
+  std::optional<Rational> rounded;
+  if (raise_precision([&](mpfr_prec_t bits) { return (rounded = round_to(fmt, make(bits))).has_value(); }, ladder))
+    return *rounded;
+  throw std::runtime_error("rounding undecided at " + std::to_string(ladder.ceiling) +
                            " bits (value on a rounding boundary?)");
 }
 // Number of exponent bits needed to store the binary exponents of the given nonzero values
