@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <random>
 #include <cstdio>
 #include <string>
 
@@ -305,4 +306,38 @@ TEST_CASE("CLI: malformed match3-local files and mismatched commands exit 2 nami
   CHECK(other.status == 2);
   CHECK(other.err.find("__metadata__.class") != std::string::npos);
   std::remove(path.c_str());
+}
+
+TEST_CASE("match3-local: bounded mutation run over an exported file never crashes or misreads", "[modelfile][match3-local]") {
+  for (const bool window : {false, true}) {
+    const Match3LocalConfig cfg{window, 5, 6, 2, std::nullopt, Semantics{}};
+    const std::vector<unsigned char> seed =
+        serialize_safetensors(match3_local_model_file(match3_local_model_of_construction(cfg, Rational(12))));
+    std::mt19937_64 rng(window ? 5318 : 5317);
+    int parsed = 0, refused = 0;
+    for (int iter = 0; iter < 1500; ++iter) {
+      std::vector<unsigned char> b = seed;
+      const int edits = 1 + static_cast<int>(rng() % 4);
+      for (int e = 0; e < edits; ++e) {
+        const std::size_t at = rng() % b.size();
+        switch (rng() % 4) {
+          case 0: b[at] ^= static_cast<unsigned char>(1u << (rng() % 8)); break;
+          case 1: b[at] = static_cast<unsigned char>("0123456789[]{},:\"-/ wdoshl."[rng() % 28]); break;
+          case 2: b.resize(at + 1); break;
+          default: b.insert(b.begin() + at, static_cast<unsigned char>(rng())); break;
+        }
+      }
+      try {
+        const Match3LocalModel back = match3_local_model_from("mut", parse_safetensors("mut", b.data(), b.size()));
+        CHECK(back.keys.size() == static_cast<std::size_t>(back.N * back.K));
+        CHECK(back.queries.size() == back.query_rows() * static_cast<std::uint64_t>(back.K));
+        CHECK(back.values.size() == static_cast<std::size_t>(back.M * back.q));
+        ++parsed;
+      } catch (const ModelFileError&) {
+        ++refused;
+      }
+    }
+    CHECK(parsed + refused == 1500);
+    CHECK(refused > 1000);
+  }
 }
