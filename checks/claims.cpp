@@ -22,6 +22,7 @@ const char* kModel = "paper statement (qSA class of Theorems 2 and 3); the model
 const char* kMatch2 = "paper: m = 3; construction ours (m = 2 + residual)";
 const char* kMatch3 = "paper statement; construction ours";
 const char* kLocal = "paper: structure/locality; definitions ours";
+const char* kLocalModel = "paper: structure/locality; definitions ours; the model is the file's";
 // The semantics of the checks, in the words of the support each configuration declares
 // (core/semantics_policy.hpp), so this table says what the library accepts.
 const std::string kQsaSem = kQsaSemantics.description();
@@ -112,8 +113,14 @@ std::vector<ClaimInfo> make_table() {
       {"check", "qsa-rip", kThm2, kRip, kQsaSem, "N in 1..100000, q in 1..N; C(N, q) <= 2e7 without --force"},
       {"eval", "match2", kMatch2Thm, kMatch2, kEvalSem, "token values in 0..M-1"},
       {"eval", "match3-hinted", kLocalThm, kLocal, kEvalSem, "token values in 0..M-1"},
+      {"check", "match3-hinted --model", kLocalThm, kLocalModel, Match3LocalConfig::kSemantics.description(),
+       "a match3-local file: N in 2..24, q in 1..6, K in 1..64; size guard without --force"},
+      {"eval", "match3-hinted --model", kLocalThm, kLocalModel, kEvalSem, "token values in 0..M-1, the file's N"},
       {"eval", "match3-third-order", kMatch3Thm, kMatch3, kEvalSem, "token values in 0..M-1"},
       {"eval", "match3-window", kLocalThm, kLocal, kEvalSem, "token values in 0..M-1"},
+      {"check", "match3-window --model", kLocalThm, kLocalModel, Match3LocalConfig::kSemantics.description(),
+       "a match3-local file: N in 2..24, q in 1..6, K in 1..64; size guard without --force"},
+      {"eval", "match3-window --model", kLocalThm, kLocalModel, kEvalSem, "token values in 0..M-1, the file's N"},
       {"eval", "qsa", kModelThm, kModel, kEvalSem, "the model file's N and q"},
       {"eval", "qsa-cyclic", kThm3, kCyclic, kEvalSem, "z_i in the unit ball, y_i q distinct indices in 1..N"},
       {"eval", "qsa-rip", kThm2, kRip, kEvalSem, "z_i in the unit ball, y_i q distinct indices in 1..N"},
@@ -123,6 +130,8 @@ std::vector<ClaimInfo> make_table() {
        kMatchModelSemantics.description(), "token values in 0..M-1"},
       {"export", "match2", kMatch2Thm, kMatch2, "exact", "N in 2..64"},
       {"export", "match3-third-order", kMatch3Thm, kMatch3, "exact", "N in 2..16"},
+      {"export", "match3-hinted", kLocalThm, kLocal, "exact", "N in 2..24; C(N, q) <= 1e6 query rows without --force"},
+      {"export", "match3-window", kLocalThm, kLocal, "exact", "N in 2..24"},
       {"export", "qsa-cyclic", kThm3, kCyclic, "exact", "C(N, q) <= 1e6 query rows without --force"},
       {"export", "qsa-rip", kThm2, kRip, "exact", "C(N, q) <= 1e6 query rows without --force"},
       {"lower", "fc-rank", "Theorem 10", "paper statement; construction reconstructed", "exact", "k in 1..4096"},

@@ -15,6 +15,7 @@
 #include "proofs/match2_no_residual.hpp"
 #include "proofs/match2_trig.hpp"
 #include "proofs/match3_third_order.hpp"
+#include "modelfile/match3_local_model.hpp"
 #include "proofs/match3_local.hpp"
 #include "core/input_file.hpp"
 
@@ -106,6 +107,7 @@ const ParamTable kCheckMatch2 = match2_params(false), kEvalMatch2 = match2_param
 void bind_match2(CLI::App& sub, MatchCliOptions& o, bool eval) {
   std::vector<ParamBinding> b = {{"--N", &o.N}, {"--M", &o.M}, {"--c", &o.c}, {"--flip-query-sign", &o.flip},
                                  {"--no-residual", &o.no_residual}, {"--model", &o.model}};
+  b.push_back({"--model", &o.model});
   if (eval) b.push_back({"--input", &o.input});
   o.given = bind_with_common(sub, eval ? kEvalMatch2 : kCheckMatch2, b, o.common);
 }
@@ -202,7 +204,7 @@ const DeclaredEntry eval_match3_reg{
 struct LocalCli {
   CommonOptions common;
   int N = 8, M = 8, q = 2;
-  std::string c, input, hints;
+  std::string c, input, hints, model;
   GivenParams given;
 };
 
@@ -281,6 +283,10 @@ ParamTable local_params(bool window, bool eval) {
   ParamDef N = param::N().with_range(Match3LocalConfig::kN).with_default(8);
   ParamTable t = {eval ? eval_N(N) : N, param::M().with_range(Match3LocalConfig::kM).with_default(8), window_or_hints(window),
                   param::c().with_help("temperature (exact rational)").with_computed_default("from the decode-error bound")};
+  // With --model the file is the model (class match3-local): the construction's own parameters would be ignored.
+  ParamDef model = param::file("--model", "model file of class match3-local instead of the construction (docs/model-format.md)");
+  for (const char* f : {"--N", "--M", window ? "--w" : "--q", "--c"}) model = model.excluding(f);
+  t.push_back(model);
   if (eval) {
     t.push_back(tokens_input(window ? "comma-separated token values in 0..M-1"
                                     : "FILE (lines 'x: j1 .. jq') or comma-separated token values in 0..M-1"));
@@ -302,6 +308,7 @@ const ParamTable& local_table(bool window, bool eval) {
 
 void bind_local(CLI::App& sub, LocalCli& o, bool window, bool eval) {
   std::vector<ParamBinding> b = {{"--N", &o.N}, {"--M", &o.M}, {window ? "--w" : "--q", &o.q}, {"--c", &o.c}};
+  b.push_back({"--model", &o.model});
   if (eval) b.push_back({"--input", &o.input});
   if (eval && !window) b.push_back({"--hints", &o.hints});
   o.given = bind_with_common(sub, local_table(window, eval), b, o.common);
@@ -316,6 +323,7 @@ void register_local(bool window) {
                     auto* sub = verb.add_subcommand(name, "Match3 variant computed by one standard unit");
                     bind_local(*sub, *o, window, false);
                     sub->callback([o, window] {
+                      if (!o->model.empty()) return run_check_match3_local_model(o->model, window, o->common);
                       json r = with_size_guard([&] {
                         return to_json(check_match3_local(local_config(*o, window), resolve_threads(o->common.threads),
                                                           o->common.force));
@@ -331,6 +339,15 @@ void register_local(bool window) {
                     sub->callback([o, window] {
                       std::vector<int> x;
                       std::vector<std::vector<int>> y;
+                      if (!o->model.empty()) {
+                        // The file gives N and M: the input is read against them.
+                        const Match3LocalModel m = load_match3_local_model(o->model, window, o->common.force);
+                        o->M = m.M;
+                        o->N = m.N;
+                        if (window) x = parse_tokens(o->input, o->M, o->given, o->N);
+                        else read_hinted(*o, x, y);
+                        return run_eval_match3_local_model(o->model, window, x, y, o->common);
+                      }
                       if (window) x = parse_tokens(o->input, o->M, o->given, o->N);
                       else read_hinted(*o, x, y);
                       emit_eval(to_json(eval_match3_local(local_config(*o, window), x, y)), o->common);

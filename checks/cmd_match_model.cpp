@@ -11,9 +11,12 @@
 #include <memory>
 
 #include "core/atomic_file.hpp"
+#include "claims.hpp"
+#include "enumerate/combinatorics.hpp"
 #include "enumerate/parallel.hpp"
 #include "json_match.hpp"
 #include "modelfile/match2_model.hpp"
+#include "modelfile/match3_local_model.hpp"
 #include "modelfile/match3_model.hpp"
 #include "proofs/match2_no_residual.hpp"
 #include "proofs/match2_trig.hpp"
@@ -412,22 +415,155 @@ const DeclaredEntry reg_eval_match3{
      },
      &kEvalMatch3Model}};
 
-}  // namespace
 
-std::string unexported_construction_reason(const std::string& name) {
-  const std::string tail =
-      ", and no model class with a certified checker holds that (docs/model-format.md, \"Constructions not exported\")";
-  if (name == "match3-hinted")
-    return "match3-hinted is not exported: its queries are a table over each token's hint set y_i and its psi decodes "
-           "power sums of the attended values (a Match3 decoder, not a threshold)" + tail;
-  if (name == "match3-window")
-    return "match3-window is not exported: its queries depend on the position i and its psi decodes power sums of the "
-           "attended values (a Match3 decoder, not a threshold)" + tail;
-  return {};
+// ---- class match3-local: export match3-hinted|match3-window, check/eval match3-hinted|window --model ----
+
+const char* local_name(bool window) { return window ? "match3-window" : "match3-hinted"; }
+
+struct LocalExportOptions {
+  CommonOptions common;
+  int N = 8, M = 8, q = 2;
+  std::string c, out, dtype = "exact";
+};
+
+ParamTable export_local_params(bool window) {
+  ParamDef dtype;
+  dtype.flag = "--dtype";
+  dtype.kind = ParamKind::Choice;
+  dtype.help = "exact (F64 + exact companions) or a stored dtype";
+  ParamDef hints = window ? param::q().with_flag("--w").with_range(Match3LocalConfig::kQ).with_help("window length (positions i+1..i+w, cyclic)")
+                          : param::q().with_range(Match3LocalConfig::kQ).with_help("hint set size q");
+  ParamTable t = {param::N().with_range(Match3LocalConfig::kN).with_default(8), param::M().with_range(Match3LocalConfig::kM).with_default(8),
+                  hints, param::c().with_help("temperature (exact rational)").with_computed_default(std::string("as check ") + local_name(window)),
+                  param::file("--out", "model file to write (safetensors)").as_required(),
+                  dtype.with_choices({"exact", "F64", "F32", "BF16", "F16"}, "exact")};
+  return with_common(t, false);
+}
+const ParamTable kExportHinted = export_local_params(false), kExportWindow = export_local_params(true);
+
+void run_export_local(bool window, const LocalExportOptions& o) {
+  Stopwatch sw;
+  const ModelWriteOptions wopts = write_options(o.dtype);
+  if (o.out.empty()) throw UsageError("--out", "a file name is required");
+  Match3LocalConfig cfg;
+  cfg.window = window;
+  cfg.N = o.N;
+  cfg.M = o.M;
+  cfg.q = o.q;
+  const char* qflag = window ? "--w" : "--q";
+  const int q_hi = std::min(Match3LocalConfig::kQ.hi, static_cast<long long>(o.N - (window ? 1 : 0)));
+  if (o.q < 1 || o.q > q_hi) throw UsageError(qflag, fmt::format("must be in 1..{} for N = {} (got {})", q_hi, o.N, o.q));
+  Rational c = match3_local_default_temperature(o.N, o.M, o.q);
+  if (!o.c.empty()) {
+    try {
+      c = parse_rational(o.c);
+    } catch (const std::invalid_argument&) {
+      throw UsageError("--c", "expected a positive rational such as 12.5 or 25/2 (got '" + o.c + "')");
+    }
+    if (!(c > 0) || c > Rational(mpz_class(1) << 40)) throw UsageError("--c", "must be in (0, 2^40] (got " + o.c + ")");
+  }
+  const std::uint64_t rows = window ? static_cast<std::uint64_t>(o.N) : binomial_saturating(o.N, o.q);
+  require_size(std::string("export ") + local_name(window) + " (one query row per hint set)", rows, 1000000, o.common.force);
+  Match3LocalModel m = match3_local_model_of_construction(cfg, c);
+  json params{{"N", o.N}, {"M", o.M}, {window ? "w" : "q", o.q}, {"c", to_exact_string(c)}};
+  const std::string provenance = claim_info("check", local_name(window)).provenance;
+  m.metadata["params"] = params.dump();
+  m.metadata["provenance"] = provenance;
+  write_once([&] {  // under --mpi rank 0 alone writes the file
+    try {
+      write_match3_local_model(o.out, m, wopts);
+    } catch (const ModelFileError& e) {
+      throw UsageError("--out", e.what());
+    }
+  });
+  json out = make_claim_result("export", local_name(window), params, "exact");
+  out["file"] = o.out;
+  out["class"] = kMatch3LocalClass;
+  out["dtype"] = o.dtype;
+  out["seconds"] = sw.seconds();
+  if (!o.common.json) {
+    std::cout << fmt::format("export {}: wrote {} (class match3-local, hints {}, N = {}, M = {}, {} = {}, K = {}, {} query rows, c = {}, {})\n",
+                             local_name(window), o.out, window ? "window" : "all-subsets", o.N, o.M, window ? "w" : "q", o.q, m.K,
+                             rows, to_exact_string(c), o.dtype);
+    set_exit_status(0);
+    return;
+  }
+  emit(out, o.common, 0);
 }
 
+DeclaredEntry export_local_entry(bool window) {
+  return {{"export", local_name(window), "", "",
+           std::string("write the ") + local_name(window) + " construction (moment-curve keys, power-sum values) as a model file, exact",
+           "",
+           [window](CLI::App& a) {
+             auto o = std::make_shared<LocalExportOptions>();
+             auto* sub = a.add_subcommand(local_name(window), "write the construction as a model file of class match3-local");
+             bind_with_common(*sub, window ? kExportWindow : kExportHinted,
+                              {{"--N", &o->N}, {"--M", &o->M}, {window ? "--w" : "--q", &o->q}, {"--c", &o->c}, {"--out", &o->out},
+                               {"--dtype", &o->dtype}},
+                              o->common);
+             sub->callback([o, window] { run_export_local(window, *o); });
+           },
+           window ? &kExportWindow : &kExportHinted}};
+}
+const DeclaredEntry reg_export_hinted = export_local_entry(false), reg_export_window = export_local_entry(true);
+
+}  // namespace
+
+Match3LocalModel load_match3_local_model(const std::string& path, bool window, bool force) {
+  if (path.empty()) throw UsageError("--model", "needs a file name");
+  Match3LocalModel m = read_match3_local_model(path, force ? 10 * kMatch3LocalMaxQueryEntries : kMatch3LocalMaxQueryEntries);
+  if (m.window != window)
+    throw UsageError("--model", path + ": __metadata__.hints is " + (m.window ? "window" : "all-subsets") + "; " + local_name(window) +
+                                    " needs hints = " + (window ? "window" : "all-subsets") + " (use " + local_name(m.window) + ")");
+  return m;
+}
+
+namespace {
+
+json local_model_params(const Match3LocalModel& m, const std::string& path) {
+  json p{{"model", path}, {"class", kMatch3LocalClass}, {"hints", m.window ? "window" : "all-subsets"},
+         {"N", m.N}, {"M", m.M}, {m.window ? "w" : "q", m.q}, {"K", m.K}, {"psi", kMatch3LocalPsi}, {"dtypes", m.dtypes}};
+  if (!m.construction.empty()) p["construction"] = m.construction;
+  return p;
+}
+
+std::string local_model_provenance(const std::string& verb, bool window) {
+  return claim_info(verb, std::string(local_name(window)) + " --model").provenance;
+}
+
+}  // namespace
+
+void run_check_match3_local_model(const std::string& path, bool window, const CommonOptions& common) {
+  const Match3LocalModel m = load_match3_local_model(path, window, common.force);
+  const Semantics sem = semantics_of(common);
+  json out = with_size_guard([&] {
+    return to_json(check_match3_local_unit(match3_local_unit_of(m), sem, resolve_threads(common.threads), common.force));
+  });
+  out["params"] = local_model_params(m, path);
+  out["provenance"] = local_model_provenance("check", window);
+  out["structure"] = std::string("verified from the file: class match3-local (key table over positions, query table over ") +
+                     (window ? "each token's window" : "the q-subsets of [N]") +
+                     ", value table over token values of width q; psi = power-sum decoder with scale q, seeing x_i)";
+  emit(out, common, status_of(out));
+}
+
+void run_eval_match3_local_model(const std::string& path, bool window, const std::vector<int>& x,
+                                 const std::vector<std::vector<int>>& y, const CommonOptions& common) {
+  const Match3LocalModel m = load_match3_local_model(path, window, common.force);
+  json r = to_json(eval_match3_local_unit(match3_local_unit_of(m), semantics_of(common), x, y));
+  r["params"] = local_model_params(m, path);
+  r["construction"] = m.construction.empty() ? "match3-local-model" : m.construction;
+  r["provenance"] = local_model_provenance("eval", window);
+  emit_match_model_eval(r, common, std::string(local_name(window)) + " --model " + path);
+}
+
+namespace {
+}  // namespace
+
 void register_match_model_commands() {
-  for (const DeclaredEntry* d : {&reg_export_match2, &reg_export_match3, &reg_check_match3, &reg_eval_match3, &reg_min_p_match3})
+  for (const DeclaredEntry* d : {&reg_export_match2, &reg_export_match3, &reg_check_match3, &reg_eval_match3, &reg_min_p_match3,
+                                 &reg_export_hinted, &reg_export_window})
     register_entry(d->entry);
 }
 

@@ -2,6 +2,7 @@
 // export match2.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "common.hpp"
 
@@ -18,9 +19,13 @@ void run_check_match2_model(const std::string& model, const CommonOptions& commo
 void run_min_p_match2_model(const MatchMinPOfModel& options);
 void run_eval_match2_model(const std::string& model, const std::string& input, const CommonOptions& common);
 void register_match_model_commands();
-// Why `export NAME` writes nothing, for a construction that no model class can hold with a
-// certified checker (match3-hinted, match3-window); "" for any other name.
-std::string unexported_construction_reason(const std::string& name);
+// check / eval match3-hinted|match3-window --model (class match3-local; the file's hints must be
+// the claim's).  y: 0-based hint sets (ignored for the window variant).
+struct Match3LocalModel;
+Match3LocalModel load_match3_local_model(const std::string& path, bool window, bool force);
+void run_check_match3_local_model(const std::string& path, bool window, const CommonOptions& common);
+void run_eval_match3_local_model(const std::string& path, bool window, const std::vector<int>& x,
+                                 const std::vector<std::vector<int>>& y, const CommonOptions& common);
 // A Match eval result: JSON with --json, else a token table titled `title`; exit 1 when a token
 // is wrong or undecided.
 void emit_match_model_eval(const json& r, const CommonOptions& common, const std::string& title);

@@ -59,9 +59,6 @@ void check_subcommand_names(int argc, char** argv, const std::map<std::string, C
   if (i < args.size() && is_help_or_version(args[i])) return;
   if (i == args.size() || args[i].empty() || args[i][0] == '-')
     throw UsageError(what, "'" + verb + "' needs a " + what + " name first; one of: " + join_names(children));
-  if (std::find(children.begin(), children.end(), args[i]) == children.end() && verb == "export" &&
-      !unexported_construction_reason(args[i]).empty())
-    throw UsageError(what, unexported_construction_reason(args[i]));
   if (std::find(children.begin(), children.end(), args[i]) == children.end())
     throw UsageError(what, "unknown " + what + " '" + args[i] + "' for '" + verb + "'; one of: " + join_names(children));
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "modelfile/match2_model.hpp"
+#include "modelfile/match3_local_model.hpp"
 #include "modelfile/match3_model.hpp"
 #include "modelfile/qsa_model.hpp"
 #include "modelfile/safetensors.hpp"
@@ -22,6 +23,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } else if (cls == "match3-third-order") {
       attnbounds::Match3ThirdOrderModel m = attnbounds::match3_third_order_model_from("fuzz", f);
       if (m.psi_table.size() != static_cast<std::size_t>(m.M) * m.d) __builtin_trap();
+    } else if (cls == "match3-local") {
+      attnbounds::Match3LocalModel m = attnbounds::match3_local_model_from("fuzz", f, 1u << 16);
+      if (m.keys.size() != static_cast<std::size_t>(m.N) * m.K) __builtin_trap();
+      if (m.queries.size() != m.query_rows() * m.K || m.values.size() != static_cast<std::size_t>(m.M) * m.q) __builtin_trap();
     } else {
       attnbounds::QsaTableModel m = attnbounds::qsa_table_model_from("fuzz", f, 1u << 16);
       if (m.key_table.rows() != static_cast<std::size_t>(m.N)) __builtin_trap();

@@ -78,27 +78,24 @@ Rational match3_local_default_temperature(int N, int M, int q) {
 
 namespace {
 
+// The unit the checker runs on: the source's tables, every entry rounded by the semantics.
 struct LocalModel {
-  int N, M, q;
-  Rational c;
+  int N, M, q, K;
   SemanticsPolicy policy;
-  Mat<Rational> keys;                    // N × 2q (rounded)
-  std::vector<std::vector<Rational>> enc;  // M × q (rounded x^k)
+  Match3LocalUnit::QueryOf raw_query;    // the source's query of a hint set (unrounded)
+  Mat<Rational> keys;                    // N × K (rounded)
+  std::vector<std::vector<Rational>> enc;  // M × q (rounded value table)
   std::vector<Rational> rounding_error;  // ρ_k = max_x |enc_k(x) − x^k|
   std::vector<Rational> value_range;     // R_k = max_x enc_k(x) − min_x enc_k(x)
 
   Rational stored(const Rational& v) const { return policy.stored(v); }
 
-  LocalModel(int N_, int M_, int q_, Rational c_, SemanticsPolicy p)
-      : N(N_), M(M_), q(q_), c(std::move(c_)), policy(std::move(p)) {
-    keys = Mat<Rational>(static_cast<std::size_t>(N), static_cast<std::size_t>(2 * q));
-    for (int j = 0; j < N; ++j) {
-      Rational p = 1;
-      for (int r = 0; r < 2 * q; ++r) {
-        p *= (j + 1);
-        keys(static_cast<std::size_t>(j), static_cast<std::size_t>(r)) = stored(p);
-      }
-    }
+  LocalModel(const Match3LocalUnit& u, SemanticsPolicy p)
+      : N(u.N), M(u.M), q(u.q), K(u.key_width), policy(std::move(p)), raw_query(u.query_of) {
+    keys = Mat<Rational>(static_cast<std::size_t>(N), static_cast<std::size_t>(K));
+    for (int j = 0; j < N; ++j)
+      for (int r = 0; r < K; ++r)
+        keys(static_cast<std::size_t>(j), static_cast<std::size_t>(r)) = stored(u.keys[static_cast<std::size_t>(j * K + r)]);
     rounding_error.assign(static_cast<std::size_t>(q), Rational(0));
     value_range.assign(static_cast<std::size_t>(q), Rational(0));
     std::vector<Rational> lo(static_cast<std::size_t>(q)), hi(static_cast<std::size_t>(q));
@@ -107,7 +104,7 @@ struct LocalModel {
       Rational p = 1;
       for (int k = 0; k < q; ++k) {
         p *= x;
-        Rational v = stored(p);
+        Rational v = stored(u.values[static_cast<std::size_t>(x * q + k)]);
         row.push_back(v);
         rounding_error[static_cast<std::size_t>(k)] = std::max(rounding_error[static_cast<std::size_t>(k)], Rational(abs(v - p)));
         if (x == 0 || v < lo[static_cast<std::size_t>(k)]) lo[static_cast<std::size_t>(k)] = v;
@@ -118,22 +115,8 @@ struct LocalModel {
     for (int k = 0; k < q; ++k) value_range[static_cast<std::size_t>(k)] = hi[static_cast<std::size_t>(k)] - lo[static_cast<std::size_t>(k)];
   }
 
-  // Query of a token whose hint set is S (0-based positions; nodes are positions + 1).
-  std::vector<Rational> query(const std::vector<int>& S) const {
-    std::vector<Rational> poly{Rational(1)};  // coefficients a_0, a_1, ...
-    for (int k : S)
-      for (int rep = 0; rep < 2; ++rep) {  // multiply by (t − (k+1))
-        std::vector<Rational> next(poly.size() + 1, Rational(0));
-        for (std::size_t i = 0; i < poly.size(); ++i) {
-          next[i + 1] += poly[i];
-          next[i] -= poly[i] * (k + 1);
-        }
-        poly = std::move(next);
-      }
-    std::vector<Rational> w;
-    for (int r = 1; r <= 2 * q; ++r) w.push_back(stored(-c * poly[static_cast<std::size_t>(r)]));
-    return w;
-  }
+  // Query of a token whose hint set is S (0-based positions), rounded.
+  std::vector<Rational> query(const std::vector<int>& S) const { return policy.stored(raw_query(S)); }
 
   // Exact scores of the row for S, shifted so that the maximum is 0.
   std::vector<Rational> shifted_scores(const std::vector<int>& S) const {
@@ -141,7 +124,7 @@ struct LocalModel {
     std::vector<Rational> s(static_cast<std::size_t>(N));
     for (int j = 0; j < N; ++j) {
       Rational acc = 0;
-      for (int r = 0; r < 2 * q; ++r) acc += w[static_cast<std::size_t>(r)] * keys(static_cast<std::size_t>(j), static_cast<std::size_t>(r));
+      for (int r = 0; r < K; ++r) acc += w[static_cast<std::size_t>(r)] * keys(static_cast<std::size_t>(j), static_cast<std::size_t>(r));
       s[static_cast<std::size_t>(j)] = acc;
     }
     Rational mx = *std::max_element(s.begin(), s.end());
@@ -197,7 +180,7 @@ struct RowBound {
 std::vector<Rational> arith_row(const LocalModel& m, const std::vector<int>& S) {
   ArithFormatScope scope(m.policy.format());
   const Format fmt = m.policy.format();
-  const std::size_t N = static_cast<std::size_t>(m.N), Q2 = static_cast<std::size_t>(2 * m.q);
+  const std::size_t N = static_cast<std::size_t>(m.N), Q2 = static_cast<std::size_t>(m.K);
   auto w = m.query(S);
   QKV<FormatReal> h{Mat<FormatReal>(1, Q2), Mat<FormatReal>(N, Q2), Mat<FormatReal>(N, static_cast<std::size_t>(m.q))};
   for (std::size_t r = 0; r < Q2; ++r) h.queries(0, r) = FormatReal(w[r], fmt);
@@ -211,9 +194,9 @@ std::vector<Rational> arith_row(const LocalModel& m, const std::vector<int>& S) 
 }
 
 // Arith: certified max_k q·|ψ's power sum estimate − P_k| over every x, exactly (rationals).
-//   out_k = fl(Σ_j fl(a_j v_jk)) in index order, with v_jk = stored x_j^k ≥ 0.
+//   out_k = fl(Σ_j fl(a_j v_jk)) in index order, v_jk the stored value table entry.
 //   float:P (RNE, unbounded exponent): each term meets ≤ N roundings of relative error
-//   u = 2^-P, so |out_k − Σ a_j v_jk| ≤ γ_N Σ a_j v_jk, γ_N = N u / (1 − N u);
+//   u = 2^-P, so |out_k − Σ a_j v_jk| ≤ γ_N Σ a_j |v_jk|, γ_N = N u / (1 − N u);
 //   fixed:I.F: products err ≤ 2^-F-1 each and sums of grid values are exact: ≤ N 2^-F-1.
 //   Then |Σ a_j v_jk − P_k/q| ≤ sup over v ∈ [lo_k, hi_k]^N of |Σ (a_j − t_j) v_j| + ρ_k, the sup
 //   of a linear form over a box taken at its vertices.
@@ -246,7 +229,8 @@ Rational arith_decode_error(const LocalModel& m, const std::vector<int>& S) {
       // γ_N = Nu/(1−Nu) needs Nu < 1; (1+u)^N − 1 ≤ exp(Nu) − 1 always holds.  (A fixed 2^20 stood
       // here and was reported as if it were a certified bound.)
       const Rational gamma = nu < 1 ? Rational(nu / (1 - nu)) : (exp(Interval(nu, 64)) - Interval(1L, 64)).upper();
-      accumulation = gamma * sum_a * hi;
+      // |Σ a_j v_j| ≤ Σ a_j·max|v| (the construction's values are ≥ 0, so max|v| = hi there).
+      accumulation = gamma * sum_a * std::max(Rational(abs(hi)), Rational(abs(lo)));
     } else {
       Integer two_f;
       mpz_ui_pow_ui(two_f.get_mpz_t(), 2, static_cast<unsigned long>(fmt.F + 1));
@@ -336,7 +320,7 @@ void apply_psi(TokenOut& t, const LocalModel& m, int xi, const std::vector<std::
 std::vector<TokenOut> forward_arith(const LocalModel& m, const std::vector<int>& x, const std::vector<std::vector<int>>& y) {
   ArithFormatScope scope(m.policy.format());
   const Format fmt = m.policy.format();
-  const std::size_t N = x.size(), Q2 = static_cast<std::size_t>(2 * m.q);
+  const std::size_t N = x.size(), Q2 = static_cast<std::size_t>(m.K);
   QKV<FormatReal> h{Mat<FormatReal>(N, Q2), Mat<FormatReal>(N, Q2), Mat<FormatReal>(N, static_cast<std::size_t>(m.q))};
   for (std::size_t i = 0; i < N; ++i) {
     auto w = m.query(y[i]);
@@ -368,11 +352,11 @@ std::vector<TokenOut> forward(const LocalModel& m, const std::vector<int>& x, co
   const std::size_t N = x.size();
   const mpfr_prec_t bits = 256;
   WorkingPrecision wp(bits);
-  QKV<Interval> h{Mat<Interval>(N, static_cast<std::size_t>(2 * m.q)), Mat<Interval>(N, static_cast<std::size_t>(2 * m.q)),
+  QKV<Interval> h{Mat<Interval>(N, static_cast<std::size_t>(m.K)), Mat<Interval>(N, static_cast<std::size_t>(m.K)),
                   Mat<Interval>(N, static_cast<std::size_t>(m.q))};
   for (std::size_t i = 0; i < N; ++i) {
     auto w = m.query(y[i]);
-    for (int r = 0; r < 2 * m.q; ++r) {
+    for (int r = 0; r < m.K; ++r) {
       h.queries(i, static_cast<std::size_t>(r)) = Interval(w[static_cast<std::size_t>(r)], bits);
       h.keys(i, static_cast<std::size_t>(r)) = Interval(m.keys(i, static_cast<std::size_t>(r)), bits);
     }
@@ -407,13 +391,27 @@ SemanticsPolicy validate(const Match3LocalConfig& cfg, bool forward_only = false
   return SemanticsPolicy(cfg.semantics, forward_only ? kExactEmbedArith : Match3LocalConfig::kSemantics, claim);
 }
 
+// A unit from outside (a model file) has the shapes the checker indexes by.
+void validate_unit(const Match3LocalUnit& u) {
+  check_field_range("key width", u.key_width, 1, Match3LocalUnit::kMaxKeyWidth);
+  if (u.keys.size() != static_cast<std::size_t>(u.N) * static_cast<std::size_t>(u.key_width))
+    throw ConfigError("keys", "need N x K entries");
+  if (u.values.size() != static_cast<std::size_t>(u.M) * static_cast<std::size_t>(u.q))
+    throw ConfigError("values", "need M x q entries");
+  if (!u.query_of) throw ConfigError("queries", "no query source");
+}
+
 }  // namespace
 
-Match3LocalResult check_match3_local(const Match3LocalConfig& cfg, unsigned threads, bool force) {
-  SemanticsPolicy policy = validate(cfg);
+namespace {
+
+// The certified check of a unit of the class: the rows over hint sets, the decoder over every
+// multiset, and a witness search where a row is not certified.  `cfg` carries the shape and the
+// temperature the result reports.
+Match3LocalResult check_unit(const Match3LocalUnit& unit, SemanticsPolicy policy, const Match3LocalConfig& cfg, const Rational& c,
+                             unsigned threads, bool force) {
   ElapsedTimer timer;
-  const Rational c = cfg.c ? *cfg.c : match3_local_default_temperature(cfg.N, cfg.M, cfg.q);
-  LocalModel model(cfg.N, cfg.M, cfg.q, c, std::move(policy));
+  LocalModel model(unit, std::move(policy));
   Match3LocalResult r;
   r.window = cfg.window;
   r.N = cfg.N;
@@ -504,13 +502,76 @@ Match3LocalResult check_match3_local(const Match3LocalConfig& cfg, unsigned thre
   return r;
 }
 
-Match3LocalEval eval_match3_local(const Match3LocalConfig& cfg_in, const std::vector<int>& x_in,
-                                  const std::vector<std::vector<int>>& y_in) {
-  Match3LocalConfig cfg = cfg_in;
-  cfg.N = static_cast<int>(x_in.size());
-  SemanticsPolicy policy = validate(cfg, true);
+}  // namespace
+
+Match3LocalUnit match3_local_construction_unit(const Match3LocalConfig& cfg, const Rational& c) {
+  Match3LocalUnit u;
+  u.window = cfg.window;
+  u.N = cfg.N;
+  u.M = cfg.M;
+  u.q = cfg.q;
+  u.key_width = 2 * cfg.q;
+  // Keys: the moment curve (j, j², …, j^{2q}) over the nodes j = 1..N.
+  for (int j = 0; j < cfg.N; ++j) {
+    Rational p = 1;
+    for (int r = 0; r < 2 * cfg.q; ++r) u.keys.push_back(p *= (j + 1));
+  }
+  // Values: enc(x) = (x, x², …, x^q).
+  for (int x = 0; x < cfg.M; ++x) {
+    Rational p = 1;
+    for (int k = 0; k < cfg.q; ++k) u.values.push_back(p *= x);
+  }
+  // Query of hint set S: −c·(a_1, …, a_{2q}) with Π_{k∈S}(t − (k+1))² = Σ_r a_r t^r.
+  const int q = cfg.q;
+  u.query_of = [c, q](const std::vector<int>& S) {
+    std::vector<Rational> poly{Rational(1)};
+    for (int k : S)
+      for (int rep = 0; rep < 2; ++rep) {  // multiply by (t − (k+1))
+        std::vector<Rational> next(poly.size() + 1, Rational(0));
+        for (std::size_t i = 0; i < poly.size(); ++i) {
+          next[i + 1] += poly[i];
+          next[i] -= poly[i] * (k + 1);
+        }
+        poly = std::move(next);
+      }
+    std::vector<Rational> w;
+    for (int r = 1; r <= 2 * q; ++r) w.push_back(-c * poly[static_cast<std::size_t>(r)]);
+    return w;
+  };
+  return u;
+}
+
+Match3LocalResult check_match3_local(const Match3LocalConfig& cfg, unsigned threads, bool force) {
+  SemanticsPolicy policy = validate(cfg);
+  const Rational c = cfg.c ? *cfg.c : match3_local_default_temperature(cfg.N, cfg.M, cfg.q);
+  return check_unit(match3_local_construction_unit(cfg, c), std::move(policy), cfg, c, threads, force);
+}
+
+Match3LocalResult check_match3_local_unit(const Match3LocalUnit& unit, const Semantics& semantics, unsigned threads, bool force) {
+  Match3LocalConfig cfg;
+  cfg.window = unit.window;
+  cfg.N = unit.N;
+  cfg.M = unit.M;
+  cfg.q = unit.q;
+  cfg.semantics = semantics;
+  SemanticsPolicy policy = validate(cfg);
+  validate_unit(unit);
+  Match3LocalResult r = check_unit(unit, std::move(policy), cfg, Rational(0), threads, force);
+  r.m = 1 + unit.q + 2 * unit.key_width;
+  r.m_formula = "1 (x_i) + q (value slot) + K (key table) + K (query table)";
+  r.reduction = std::string("keys depend only on j and the query only on y_i (the file's tables): ") +
+                (unit.window ? "the row of token i depends only on its window (N rows)" : "all S in (N choose q) cover all inputs") +
+                "; the decode error bound holds for every x simultaneously (sup over the value table's entries)";
+  return r;
+}
+
+
+namespace {
+
+// The hint sets of an input, checked and sorted (window: the windows themselves).
+std::vector<std::vector<int>> checked_hints(const Match3LocalConfig& cfg, const std::vector<std::vector<int>>& y_in) {
   std::vector<std::vector<int>> y = cfg.window ? window_hints(cfg.N, cfg.q) : y_in;
-  if (y.size() != x_in.size()) throw ConfigError("hints", "need one hint set per token");
+  if (y.size() != static_cast<std::size_t>(cfg.N)) throw ConfigError("hints", "need one hint set per token");
   for (const auto& s : y) {
     if (static_cast<int>(s.size()) != cfg.q) throw ConfigError("hints", "every hint set needs exactly q indices");
     for (int j : s) if (j < 0 || j >= cfg.N) throw ConfigError("hints", "indices must be in 1..N");
@@ -522,8 +583,12 @@ Match3LocalEval eval_match3_local(const Match3LocalConfig& cfg_in, const std::ve
       throw ConfigError("hints", "every hint set needs q distinct indices in 1..N (index " +
                                      std::to_string(*std::adjacent_find(s.begin(), s.end()) + 1) + " repeats)");
   }
-  const Rational c = cfg.c ? *cfg.c : match3_local_default_temperature(cfg.N, cfg.M, cfg.q);
-  LocalModel model(cfg.N, cfg.M, cfg.q, c, std::move(policy));
+  return y;
+}
+
+Match3LocalEval eval_unit(const Match3LocalUnit& unit, SemanticsPolicy policy, const Match3LocalConfig& cfg, const Rational& c,
+                          const std::vector<int>& x_in, const std::vector<std::vector<int>>& y) {
+  LocalModel model(unit, std::move(policy));
   std::vector<int> x;
   for (int v : x_in) x.push_back(((v % cfg.M) + cfg.M) % cfg.M);
   Match3LocalEval r;
@@ -539,6 +604,34 @@ Match3LocalEval eval_match3_local(const Match3LocalConfig& cfg_in, const std::ve
     r.errors += out[i].model != out[i].truth || !out[i].decided;
   }
   return r;
+}
+
+}  // namespace
+
+Match3LocalEval eval_match3_local(const Match3LocalConfig& cfg_in, const std::vector<int>& x_in,
+                                  const std::vector<std::vector<int>>& y_in) {
+  Match3LocalConfig cfg = cfg_in;
+  cfg.N = static_cast<int>(x_in.size());
+  SemanticsPolicy policy = validate(cfg, true);
+  const auto y = checked_hints(cfg, y_in);
+  const Rational c = cfg.c ? *cfg.c : match3_local_default_temperature(cfg.N, cfg.M, cfg.q);
+  return eval_unit(match3_local_construction_unit(cfg, c), std::move(policy), cfg, c, x_in, y);
+}
+
+Match3LocalEval eval_match3_local_unit(const Match3LocalUnit& unit, const Semantics& semantics, const std::vector<int>& x,
+                                       const std::vector<std::vector<int>>& y_in) {
+  if (x.size() != static_cast<std::size_t>(unit.N))
+    throw ConfigError("input", "needs N = " + std::to_string(unit.N) + " tokens (the model's N), got " + std::to_string(x.size()));
+  Match3LocalConfig cfg;
+  cfg.window = unit.window;
+  cfg.N = unit.N;
+  cfg.M = unit.M;
+  cfg.q = unit.q;
+  cfg.semantics = semantics;
+  SemanticsPolicy policy = validate(cfg, true);
+  validate_unit(unit);
+  const auto y = checked_hints(cfg, y_in);
+  return eval_unit(unit, std::move(policy), cfg, Rational(0), x, y);
 }
 
 }  // namespace attnbounds

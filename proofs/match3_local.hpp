@@ -17,6 +17,7 @@
 // This is a self-contained minimal key/query construction (the shared qsa-cyclic factory is not
 // required); it is the moment-curve construction of math §4.2.
 #pragma once
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -91,10 +92,33 @@ struct Match3LocalEval {
   int errors = 0;
 };
 
+// The unit the certified checker runs on, from either source: the construction (built from
+// N, M, q, c) or a model file of class match3-local (docs/model-format.md).  The structure the
+// checker's reduction needs is in the type: keys a table over positions j (N × K), the query of a
+// token a function of its hint set alone, values a table over token values (M × q, ψ's power
+// encoding), ψ the power-sum decoder with scale q (it sees x_i).  Entries are exact; the
+// semantics rounds them as stored values.
+struct Match3LocalUnit {
+  static constexpr int kMaxKeyWidth = 64;
+  using QueryOf = std::function<std::vector<Rational>(const std::vector<int>& hints)>;  // hints 0-based, sorted
+  bool window = false;
+  int N = 0, M = 0, q = 0, key_width = 0;
+  std::vector<Rational> keys;    // N × key_width, row-major
+  std::vector<Rational> values;  // M × q: row x is enc(x)
+  QueryOf query_of;              // K entries per hint set
+};
+// The construction's unit (exact, unrounded).
+Match3LocalUnit match3_local_construction_unit(const Match3LocalConfig& cfg, const Rational& c);
+
 // Throws ConfigError on a bad field, SizeLimitError above the size guard unless force.
 Match3LocalResult check_match3_local(const Match3LocalConfig& cfg, unsigned threads, bool force);
 // y: 0-based hint sets, one per token (ignored for the window variant).
 Match3LocalEval eval_match3_local(const Match3LocalConfig& cfg, const std::vector<int>& x,
                                   const std::vector<std::vector<int>>& y);
+// The same checker and forward pass on a unit from outside (its shape from the unit; result.c = 0
+// and m counts the unit's own widths).
+Match3LocalResult check_match3_local_unit(const Match3LocalUnit& unit, const Semantics& semantics, unsigned threads, bool force);
+Match3LocalEval eval_match3_local_unit(const Match3LocalUnit& unit, const Semantics& semantics, const std::vector<int>& x,
+                                       const std::vector<std::vector<int>>& y);
 
 }  // namespace attnbounds

@@ -269,6 +269,13 @@ TEST_CASE("each claim's result carries the claims table's theorem and provenance
       {"eval", "match3-third-order", "eval match3-third-order --input 1,4,0 --M 5"},
       {"eval", "match3-hinted", "eval match3-hinted --input 1,3,0,2 --M 4 --q 1 --hints \"2|3|4|1\""},
       {"eval", "match3-window", "eval match3-window --input 1,3,0,2 --M 4 --w 1"},
+      {"export", "match3-hinted", "export match3-hinted --N 4 --M 4 --q 1 --out " + (tmp.dir / "h.st").string()},
+      {"export", "match3-window", "export match3-window --N 4 --M 4 --w 1 --out " + (tmp.dir / "w.st").string()},
+      {"check", "match3-hinted --model", "check match3-hinted --model " + (tmp.dir / "h.st").string()},
+      {"check", "match3-window --model", "check match3-window --model " + (tmp.dir / "w.st").string()},
+      {"eval", "match3-hinted --model",
+       "eval match3-hinted --model " + (tmp.dir / "h.st").string() + " --input 1,3,0,2 --hints \"2|3|4|1\""},
+      {"eval", "match3-window --model", "eval match3-window --model " + (tmp.dir / "w.st").string() + " --input 1,3,0,2"},
   };
   std::set<std::string> covered;
   for (const Run& run : runs) {

@@ -2,8 +2,8 @@
 returning the data of --json as Python objects, the numeric formats (round), and model files in
 PyTorch: load(path) -> torch.nn.Module, save(module, path).  See docs/python.md.
 
-Format: docs/model-format.md (version 1: class qsa-table; version 2: classes match2-table and
-match3-third-order).  Exact entries are loaded as their nearest doubles; float32/bfloat16/float16
+Format: docs/model-format.md (version 1: class qsa-table; version 2: classes match2-table,
+match3-third-order and match3-local; load refuses match3-local, whose psi is a decoder).  Exact entries are loaded as their nearest doubles; float32/bfloat16/float16
 entries are loaded exactly (every one is a double).
 """
 from __future__ import annotations
@@ -202,6 +202,12 @@ def load(path: str, dtype=None):
         return _load_match2(path, meta, arrays, exact, dtype)
     if meta.get("class") == "match3-third-order":
         return _load_match3(path, meta, arrays, exact, dtype)
+    if meta.get("class") == "match3-local":
+        # Its psi decodes power sums (rounding, Newton's identities, integer roots): no torch module here.
+        raise ModelFileError(path, "__metadata__.class",
+                             "match3-local (the hinted/window Match3 unit, psi = power-sum decoder) is not loaded "
+                             "into PyTorch; check or evaluate it with `attnbounds check|eval match3-hinted|match3-window "
+                             "--model` (attnbounds.safetensors_io.read(path) gives its raw tables)")
     N, q, d, k, d_out = _check(path, meta, arrays)
     unit = QsaTableUnit(N, q, d, k, d_out, dtype=dtype, construction=meta.get("construction", ""))
     with torch.no_grad():
