@@ -34,8 +34,6 @@ Match3LocalModel reread(const Match3LocalModel& m) {
   return match3_local_model_from("m.st", parse_safetensors("m.st", bytes.data(), bytes.size()));
 }
 
-void write_file(const std::string& path, const SafetensorsFile& f) { write_safetensors(path, f); }
-
 void require_same(const Match3LocalResult& a, const Match3LocalResult& b) {
   CHECK(a.verdict == b.verdict);
   CHECK(a.rows == b.rows);
