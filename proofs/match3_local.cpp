@@ -475,27 +475,43 @@ Match3LocalResult check_unit(const Match3LocalUnit& unit, SemanticsPolicy policy
       for (int i = 0; i < N; ++i) if (!std::binary_search(S.begin(), S.end(), i)) { target = i; break; }
     }
     auto shifted = model.shifted_scores(S);
-    for (int xi = 0; xi < cfg.M && r.verdict != Verdict::Fails; ++xi)
-      for (int pattern = 0; pattern < 2 && r.verdict != Verdict::Fails; ++pattern) {
-        // Values at the extremes in the direction of the attention error (and the mirror).
-        std::vector<int> x(static_cast<std::size_t>(N));
-        WorkingPrecision wp(128);
-        Interval den(0L, 128);
-        std::vector<Interval> a;
-        for (int j = 0; j < N; ++j) { a.push_back(exp(Interval(shifted[static_cast<std::size_t>(j)], 128))); den += a.back(); }
-        for (int j = 0; j < N; ++j) {
-          bool inS = std::binary_search(S.begin(), S.end(), j);
-          bool over = a[static_cast<std::size_t>(j)].mid_double() / den.mid_double() > (inS ? 1.0 / cfg.q : 0.0);
-          x[static_cast<std::size_t>(j)] = (over != (pattern == 1)) ? cfg.M - 1 : 0;
-        }
-        x[static_cast<std::size_t>(target)] = xi;
-        auto out = forward(model, x, y);
-        const auto& t = out[static_cast<std::size_t>(target)];
-        if (t.decided && t.model != t.truth) {
-          r.verdict = Verdict::Fails;
-          r.witness = Match3LocalWitness{x, y, target, t.model, t.truth};
-        }
+    // The extreme values of each power slot k over the value table (the first on ties): the input
+    // that pushes slot k's error furthest puts them where the attention weight is above / below its
+    // target.  For the construction (enc_k(x) = x^k, increasing) every slot gives 0 and M − 1;
+    // a file's table may put them anywhere.  Each distinct (top, bottom) pair is tried once.
+    std::vector<std::pair<int, int>> extremes;
+    for (int k = 0; k < cfg.q; ++k) {
+      int top = 0, bottom = 0;
+      for (int v = 1; v < cfg.M; ++v) {
+        const Rational& e = model.enc[static_cast<std::size_t>(v)][static_cast<std::size_t>(k)];
+        if (e > model.enc[static_cast<std::size_t>(top)][static_cast<std::size_t>(k)]) top = v;
+        if (e < model.enc[static_cast<std::size_t>(bottom)][static_cast<std::size_t>(k)]) bottom = v;
       }
+      if (std::find(extremes.begin(), extremes.end(), std::make_pair(top, bottom)) == extremes.end())
+        extremes.emplace_back(top, bottom);
+    }
+    WorkingPrecision wp(128);
+    Interval den(0L, 128);
+    std::vector<Interval> a;
+    for (int j = 0; j < N; ++j) { a.push_back(exp(Interval(shifted[static_cast<std::size_t>(j)], 128))); den += a.back(); }
+    for (const auto& [top, bottom] : extremes)
+      for (int xi = 0; xi < cfg.M && r.verdict != Verdict::Fails; ++xi)
+        for (int pattern = 0; pattern < 2 && r.verdict != Verdict::Fails; ++pattern) {
+          // Values at the extremes in the direction of the attention error (and the mirror).
+          std::vector<int> x(static_cast<std::size_t>(N));
+          for (int j = 0; j < N; ++j) {
+            bool inS = std::binary_search(S.begin(), S.end(), j);
+            bool over = a[static_cast<std::size_t>(j)].mid_double() / den.mid_double() > (inS ? 1.0 / cfg.q : 0.0);
+            x[static_cast<std::size_t>(j)] = (over != (pattern == 1)) ? top : bottom;
+          }
+          x[static_cast<std::size_t>(target)] = xi;
+          auto out = forward(model, x, y);
+          const auto& t = out[static_cast<std::size_t>(target)];
+          if (t.decided && t.model != t.truth) {
+            r.verdict = Verdict::Fails;
+            r.witness = Match3LocalWitness{x, y, target, t.model, t.truth};
+          }
+        }
   }
   r.seconds = timer.seconds();
   r.threads = threads;

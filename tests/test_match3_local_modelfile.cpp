@@ -177,6 +177,32 @@ TEST_CASE("match3-local files: a perturbed value table fails with a witness an i
   }
 }
 
+TEST_CASE("match3-local files: a value table perturbed at a middle value fails with a verified witness",
+          "[modelfile][match][match3-local]") {
+  // enc_1(2) = 2 becomes M + 3, the largest entry of its slot: only inputs holding the value 2
+  // decode wrong power sums, so the witness search must try the table's own extreme values (the
+  // construction's are 0 and M − 1, where this table is right).
+  for (bool window : {false, true}) {
+    INFO((window ? "window" : "hinted"));
+    Match3LocalConfig cfg{window, 7, 6, 2, std::nullopt, Semantics{}};
+    const Rational c = match3_local_default_temperature(cfg.N, cfg.M, cfg.q);
+    Match3LocalModel m = match3_local_model_of_construction(cfg, c);
+    m.values[static_cast<std::size_t>(2 * cfg.q)] = Rational(cfg.M + 3);
+    const Match3LocalModel file = reread(m);
+    const Match3LocalResult r = check_match3_local_unit(match3_local_unit_of(file), Semantics{}, 0, false);
+    REQUIRE(r.verdict == Verdict::Fails);
+    REQUIRE(r.witness.has_value());
+    const auto& w = *r.witness;
+    CHECK(std::find(w.x.begin(), w.x.end(), 2) != w.x.end());
+    long double margin = 0;
+    const int model = own_forward(file, w.x, w.y, w.token, margin);
+    CHECK(margin > 0.1L);
+    CHECK(model == w.model);
+    CHECK(own_truth(w.x, w.y[static_cast<std::size_t>(w.token)], w.token, cfg.M) == w.truth);
+    CHECK(model != w.truth);
+  }
+}
+
 TEST_CASE("CLI: export match3-hinted|window, check/eval --model give the built-in JSON", "[modelfile][match][match3-local][cli]") {
   const std::string path = temp_path("m3l.st");
   struct Run {
