@@ -53,11 +53,7 @@ Interval sin_turn(long r, long M, mpfr_prec_t bits) {
   return sin(turn_angle(r, M, bits));
 }
 
-DInterval dinterval_enclosing(const Rational& q) {
-  double d = q.get_d();
-  if (Rational(d) == q) return DInterval(d);
-  return DInterval(DInterval::down(d), DInterval::up(d));
-}
+DInterval dinterval_enclosing(const Rational& q) { return DInterval::from_rational(q); }
 
 namespace {
 // Every semantics, for the Semantics overloads.
