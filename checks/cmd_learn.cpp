@@ -392,17 +392,6 @@ void run_learn_qsa(const LearnOptions& o) {
   emit(out, o.common, 0);
 }
 
-// Least-squares slope of log y against log x.
-std::optional<double> loglog_slope(const std::vector<std::pair<double, double>>& pts) {
-  if (pts.size() < 2) return std::nullopt;
-  double mx = 0, my = 0;
-  for (auto [x, y] : pts) mx += std::log(x), my += std::log(y);
-  mx /= pts.size(), my /= pts.size();
-  double sxy = 0, sxx = 0;
-  for (auto [x, y] : pts) sxy += (std::log(x) - mx) * (std::log(y) - my), sxx += (std::log(x) - mx) * (std::log(x) - mx);
-  if (sxx == 0) return std::nullopt;
-  return sxy / sxx;
-}
 
 std::string csv_value(const json& v) {
   if (v.is_null()) return "";
@@ -497,16 +486,13 @@ void run_learn_sweep(const LearnOptions& o) {
       if (auto s = loglog_slope(pts)) slopes.push_back(*s);
     }
     std::vector<std::pair<double, double>> median_pts;
-    for (auto& [N, v] : by_N) {
-      std::sort(v.begin(), v.end());
-      median_pts.emplace_back(N, v[v.size() / 2]);
-    }
+    for (auto& [N, v] : by_N) median_pts.emplace_back(N, *median(v));
     json e = {{"family", learn_family_name(f)}, {"seeds_with_fit", slopes.size()}};
     std::sort(slopes.begin(), slopes.end());
     if (auto s = loglog_slope(median_pts)) e["exponent_of_median"] = *s;
     if (!slopes.empty()) {
       e["exponent_seed_min"] = slopes.front();
-      e["exponent_seed_median"] = slopes[slopes.size() / 2];
+      e["exponent_seed_median"] = *median(slopes);
       e["exponent_seed_max"] = slopes.back();
     }
     e["N_reached"] = static_cast<int>(median_pts.size());
@@ -568,13 +554,11 @@ void run_learn_sweep(const LearnOptions& o) {
     for (LearnFamily f : families) {
       PlotSeries s;
       s.label = learn_family_name(f);
-      std::map<int, std::vector<int>> v;
+      std::map<int, std::vector<double>> v;
       for (const auto& r : needed)
-        if (r["family"] == learn_family_name(f) && !r["samples_needed"].is_null()) v[r["N"].get<int>()].push_back(r["samples_needed"]);
-      for (auto& [N, xs] : v) {
-        std::sort(xs.begin(), xs.end());
-        s.points.emplace_back(N, xs[xs.size() / 2]);
-      }
+        if (r["family"] == learn_family_name(f) && !r["samples_needed"].is_null())
+          v[r["N"].get<int>()].push_back(r["samples_needed"].get<double>());
+      for (auto& [N, xs] : v) s.points.emplace_back(N, *median(xs));
       need.series.push_back(s);
     }
     pf = write_plot_files(need, dir, o.gnuplot);

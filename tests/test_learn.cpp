@@ -10,6 +10,7 @@
 #include "cli_runner.hpp"
 #include "core/config_error.hpp"
 #include "enumerate/combinatorics.hpp"
+#include "learn/learn_common.hpp"
 #include "learn/qsa_learning.hpp"
 #include "learn/trained_certification.hpp"
 
@@ -279,4 +280,18 @@ TEST_CASE("learn qsa writes a certified model file that check qsa --model certif
   const auto cj = nlohmann::json::parse(c.out);
   CHECK(cj["worst"] == j["certification"]["worst"]);
   CHECK(cj["cases"] == j["certification"]["cases"]);
+}
+
+TEST_CASE("sample-complexity statistics: median of odd and even counts, log-log slope of a power law", "[learn]") {
+  CHECK_FALSE(median({}).has_value());
+  CHECK(*median({5, 1, 3}) == 3);
+  CHECK(*median({4, 1, 3, 2}) == 2.5);  // not the upper middle value 3
+  CHECK(*median({300, 1000}) == 650);
+  // y = 7 x^1.5 exactly on four points: slope 1.5.
+  std::vector<std::pair<double, double>> pts;
+  for (double x : {4.0, 8.0, 16.0, 32.0}) pts.emplace_back(x, 7 * std::pow(x, 1.5));
+  REQUIRE(loglog_slope(pts).has_value());
+  CHECK(*loglog_slope(pts) == Approx(1.5).epsilon(1e-12));
+  CHECK_FALSE(loglog_slope({{4.0, 10.0}}).has_value());
+  CHECK_FALSE(loglog_slope({{4.0, 10.0}, {4.0, 20.0}}).has_value());  // one distinct x
 }

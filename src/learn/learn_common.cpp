@@ -1,5 +1,6 @@
 #include "learn/learn_common.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/config_error.hpp"
@@ -36,6 +37,24 @@ void validate_training_schedule(std::int64_t validation, std::int64_t test, int 
   require_config_field(std::isfinite(lr) && lr > 0 && lr <= 10, "lr", "in (0, 10]", lr);
   require_config_limits("patience", patience, TrainingLimits::kPatience);
   require_config_limits("threads", threads, TrainingLimits::kThreads);
+}
+
+std::optional<double> median(std::vector<double> values) {
+  if (values.empty()) return std::nullopt;
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+std::optional<double> loglog_slope(const std::vector<std::pair<double, double>>& pts) {
+  if (pts.size() < 2) return std::nullopt;
+  double mx = 0, my = 0;
+  for (auto [x, y] : pts) mx += std::log(x), my += std::log(y);
+  mx /= static_cast<double>(pts.size()), my /= static_cast<double>(pts.size());
+  double sxy = 0, sxx = 0;
+  for (auto [x, y] : pts) sxy += (std::log(x) - mx) * (std::log(y) - my), sxx += (std::log(x) - mx) * (std::log(x) - mx);
+  if (sxx == 0) return std::nullopt;
+  return sxy / sxx;
 }
 
 }  // namespace attnbounds

@@ -2,8 +2,11 @@
 // configuration field, and an unbiased uniform integer from the seeded generator.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/field_checks.hpp"
 
@@ -26,5 +29,12 @@ void require_config_field(bool ok, const char* field, const std::string& range, 
 
 // Uniform integer in [0, n) by rejection (no modulo bias); n >= 1.
 std::uint64_t uniform_below(std::mt19937_64& g, std::uint64_t n);
+
+// The statistics of the sample-complexity sweep.
+// The median: the middle value, or the mean of the two middle values of an even count; nullopt
+// when empty.
+std::optional<double> median(std::vector<double> values);
+// Least-squares slope of log y against log x (x, y > 0); nullopt for fewer than two distinct x.
+std::optional<double> loglog_slope(const std::vector<std::pair<double, double>>& points);
 
 }  // namespace attnbounds
