@@ -4,8 +4,7 @@ PyTorch: load(path) -> torch.nn.Module, save(module, path).  See docs/python.md.
 
 Format: docs/model-format.md (version 1: class qsa-table; version 2: classes match2-table,
 match3-third-order and match3-local; save refuses match3-local).  Exact entries are loaded as their
-nearest doubles; float32/bfloat16/float16
-entries are loaded exactly (every one is a double).
+nearest doubles; float32/bfloat16/float16 entries are loaded exactly (every one is a double).
 """
 from __future__ import annotations
 
