@@ -3,8 +3,8 @@ returning the data of --json as Python objects, the numeric formats (round), and
 PyTorch: load(path) -> torch.nn.Module, save(module, path).  See docs/python.md.
 
 Format: docs/model-format.md (version 1: class qsa-table; version 2: classes match2-table,
-match3-third-order and match3-local; load refuses match3-local, whose psi is a decoder).  Exact entries are loaded as their nearest doubles; float32/bfloat16/float16
-entries are loaded exactly (every one is a double).
+match3-third-order and match3-local; save refuses match3-local).  Exact entries are loaded as their
+nearest doubles; float32/bfloat16/float16 entries are loaded exactly (every one is a double).
 """
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from .api import (AttnboundsWarning, cc, check, eval, export, format_name, lower
 
 # PyTorch is imported on first use (the model classes, load, save): importing it takes about a
 # second, which the verbs (check, eval, ...) do not need.
-_TORCH_CLASSES = {"QsaTableUnit": ".model", "Match2TableUnit": ".match_model", "Match3ThirdOrderUnit": ".match_model"}
+_TORCH_CLASSES = {"QsaTableUnit": ".model", "Match2TableUnit": ".match_model", "Match3ThirdOrderUnit": ".match_model",
+                  "Match3LocalUnit": ".match_model"}
 
 
 def __getattr__(name):
@@ -51,7 +52,7 @@ _MATCH3_TENSORS = ("query_table", "key1_table", "key2_table", "value1_table", "v
                    "psi_threshold")
 
 __all__ = ["check", "eval", "lower", "min_p", "min_m", "export", "cc", "run", "usage", "round", "format_name",
-           "to_python", "AttnboundsWarning", "core", "load", "save", "QsaTableUnit", "Match2TableUnit", "Match3ThirdOrderUnit", "ModelFileError", "ExactTrig",
+           "to_python", "AttnboundsWarning", "core", "load", "save", "QsaTableUnit", "Match2TableUnit", "Match3ThirdOrderUnit", "Match3LocalUnit", "ModelFileError", "ExactTrig",
            "exact_tables"]
 
 
@@ -191,8 +192,52 @@ def _load_match3(path, meta, arrays, exact, dtype):
     return unit
 
 
+_LOCAL_TENSORS = ("query_table", "key_table", "value_table")
+
+
+def _load_match3_local(path, meta, arrays, exact, dtype):
+    """Class match3-local, with the checks of the C++ reader (src/modelfile/match3_local_model.cpp)."""
+    torch = _torch()
+    from math import comb
+    from .match_model import Match3LocalUnit
+    if meta.get("format") != FORMAT_NAME:
+        raise ModelFileError(path, "__metadata__.format", f"must be '{FORMAT_NAME}'")
+    if meta.get("format_version") != MATCH_FORMAT_VERSION:
+        raise ModelFileError(path, "__metadata__.format_version", f"must be {MATCH_FORMAT_VERSION} for class match3-local")
+    if meta.get("heads", "1") != "1":
+        raise ModelFileError(path, "__metadata__.heads", "must be 1")
+    hints = meta.get("hints")
+    if hints not in ("all-subsets", "window"):
+        raise ModelFileError(path, "__metadata__.hints", "must be all-subsets or window")
+    window = hints == "window"
+    N, M = _meta_int(path, meta, "N", 2, 24), _meta_int(path, meta, "M", 2, 4096)
+    q = _meta_int(path, meta, "q", 1, min(6, N - 1 if window else N))
+    if meta.get("psi") != "power-sum-decoder":
+        raise ModelFileError(path, "__metadata__.psi", "must be power-sum-decoder")
+    _meta_int(path, meta, "psi_scale", q, q)
+    for name in arrays:
+        if name not in _LOCAL_TENSORS:
+            raise ModelFileError(path, f"tensor '{name}'", "unknown in class match3-local")
+    key = arrays.get("key_table")
+    if key is None or key.ndim != 2 or not 1 <= key.shape[1] <= 64:
+        raise ModelFileError(path, "tensor 'key_table'.shape", "must be [N, K] with K in 1..64")
+    K = key.shape[1]
+    for name, shape in (("key_table", (N, K)), ("query_table", (N if window else comb(N, q), K)),
+                        ("value_table", (M, q))):
+        _shape(path, arrays, name, shape)
+        if any(isinstance(v, ExactTrig) for v in exact.get(name, ())):
+            raise ModelFileError(path, f"tensor '{name}.exact'", "class match3-local takes rational entries only")
+    unit = Match3LocalUnit(N, M, q, K, window=window, dtype=dtype, construction=meta.get("construction", ""))
+    with torch.no_grad():
+        for name in _LOCAL_TENSORS:
+            getattr(unit, name).copy_(torch.from_numpy(np.array(arrays[name], dtype=np.float64)).to(dtype))
+    unit.metadata = meta
+    return unit
+
+
 def load(path: str, dtype=None):
-    """Reads a model file into a QsaTableUnit, Match2TableUnit or Match3ThirdOrderUnit (float64 by default)."""
+    """Reads a model file into a QsaTableUnit, Match2TableUnit, Match3ThirdOrderUnit or Match3LocalUnit
+    (float64 by default)."""
     torch = _torch()
     from .model import QsaTableUnit
     if dtype is None:
@@ -203,11 +248,7 @@ def load(path: str, dtype=None):
     if meta.get("class") == "match3-third-order":
         return _load_match3(path, meta, arrays, exact, dtype)
     if meta.get("class") == "match3-local":
-        # Its psi decodes power sums (rounding, Newton's identities, integer roots): no torch module here.
-        raise ModelFileError(path, "__metadata__.class",
-                             "match3-local (the hinted/window Match3 unit, psi = power-sum decoder) is not loaded "
-                             "into PyTorch; check or evaluate it with `attnbounds check|eval match3-hinted|match3-window "
-                             "--model` (attnbounds.safetensors_io.read(path) gives its raw tables)")
+        return _load_match3_local(path, meta, arrays, exact, dtype)
     N, q, d, k, d_out = _check(path, meta, arrays)
     unit = QsaTableUnit(N, q, d, k, d_out, dtype=dtype, construction=meta.get("construction", ""))
     with torch.no_grad():
@@ -275,7 +316,10 @@ def save(module, path: str, dtype: str = "F32", construction: str = "trained") -
     QsaTableUnit becomes a version-1 qsa-table file; a Match unit a version-2 file whose ψ
     threshold (and ψ table) stay exact."""
     torch = _torch()
-    from .match_model import Match2TableUnit, Match3ThirdOrderUnit
+    from .match_model import Match2TableUnit, Match3LocalUnit, Match3ThirdOrderUnit
+    if isinstance(module, Match3LocalUnit):
+        raise ValueError("save: class match3-local is not written from Python; write it with "
+                         "`attnbounds export match3-hinted|match3-window --out FILE`")
     if isinstance(module, (Match2TableUnit, Match3ThirdOrderUnit)):
         return _save_match(module, path, dtype, construction)
     meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "class": "qsa-table",

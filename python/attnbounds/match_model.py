@@ -1,4 +1,5 @@
-"""The Match classes of docs/model-format.md (format version 2) as torch.nn.Modules.
+"""The Match classes of docs/model-format.md (format version 2) as torch.nn.Modules (Match3LocalUnit,
+class match3-local, is described at its definition below).
 
 Match2TableUnit (class match2-table), tokens x_i in [M] (0-based positions i, j):
     q_i = query_table[x_i] (+ query_pos[i]),  k_j = key_table[x_j] (+ key_pos[j])
@@ -115,3 +116,110 @@ class Match3ThirdOrderUnit(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.statistic(x)
         return (s < self.threshold if self.matched_below else s > self.threshold).long()
+
+
+class Match3LocalUnit(nn.Module):
+    """Class match3-local: the hinted/window Match3 unit (math §4.5), 0-based positions.
+
+    Token i carries x_i in [M] and a hint set y_i of q positions.
+        q_i = query_table[row(y_i)]   (row: lexicographic rank of the q-subset, or i for hints = window)
+        k_j = key_table[j],  v_j = value_table[x_j],  a_i = softmax_j <q_i, k_j>  (over all j)
+        out_i = sum_j a_ij v_j                               (forward; width q)
+    psi (power-sum decoder, scale q): P_k = floor(q*out_ik + 1/2), the multiset {c_1..c_q} in [M]
+    with sum c^k = P_k (Newton's identities, then the integer roots), psi = 1 iff x_i + c_a + c_b = 0
+    mod M for some a, b; no such multiset: psi = 0 (decide, in Python integers).
+    """
+
+    def __init__(self, N: int, M: int, q: int, K: int, window: bool = False, dtype=torch.float64,
+                 construction: str = ""):
+        super().__init__()
+        from math import comb
+        self.N, self.M, self.q, self.K, self.window = N, M, q, K, window
+        self.construction = construction
+        rows = N if window else comb(N, q)
+        self.query_table = nn.Parameter(torch.zeros(rows, K, dtype=dtype))
+        self.key_table = nn.Parameter(torch.zeros(N, K, dtype=dtype))
+        self.value_table = nn.Parameter(torch.zeros(M, q, dtype=dtype))
+        # F[t, a] = sum_{s < a} C(N-1-s, q-1-t): the lexicographic rank is a sum of differences of F.
+        F = torch.zeros(q, N + 1, dtype=torch.long)
+        for t in range(q):
+            for a in range(1, N + 1):
+                F[t, a] = F[t, a - 1] + comb(N - a, q - 1 - t)
+        self.register_buffer("rank_prefix", F, persistent=False)
+
+    def extra_repr(self) -> str:
+        return (f"N={self.N}, M={self.M}, q={self.q}, K={self.K}, hints={'window' if self.window else 'all-subsets'}, "
+                f"psi=power-sum-decoder")
+
+    def windows(self) -> torch.Tensor:
+        """The window hint sets [N, q] (0-based, sorted): token i's is i+1, ..., i+q mod N."""
+        y = [sorted((i + d) % self.N for d in range(1, self.q + 1)) for i in range(self.N)]
+        return torch.tensor(y, dtype=torch.long)
+
+    def query_rows(self, hints: torch.Tensor) -> torch.Tensor:
+        """hints [..., N, q] (0-based) -> the query row of each token, [..., N]."""
+        if self.window:
+            if not torch.equal(hints.long().sort(dim=-1).values, self.windows().expand_as(hints)):
+                raise ValueError("hints = window: token i's hint set must be i+1, ..., i+q mod N")
+            return torch.arange(self.N).expand(hints.shape[:-1])
+        s = hints.long().sort(dim=-1).values
+        if s.shape[-1] != self.q or (s[..., 1:] == s[..., :-1]).any() or (s < 0).any() or (s >= self.N).any():
+            raise ValueError(f"each hint set must be {self.q} distinct positions in 0..{self.N - 1}")
+        prev = torch.cat([torch.full_like(s[..., :1], -1), s[..., :-1]], dim=-1)
+        idx = torch.arange(self.q)
+        F = self.rank_prefix
+        return (F[idx, s] - F[idx, prev + 1]).sum(-1)
+
+    def forward(self, x: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        """x: [..., N] long in [0, M), hints: [..., N, q] long 0-based (None for window) -> out [..., N, q]."""
+        if hints is None:
+            if not self.window:
+                raise ValueError("hints = all-subsets: forward needs the hint sets")
+            hints = self.windows().expand(*x.shape, self.q)
+        queries = self.query_table[self.query_rows(hints)]           # [..., N, K]
+        a = torch.softmax(queries @ self.key_table.transpose(0, 1), dim=-1)
+        return a @ self.value_table[x]
+
+    @staticmethod
+    def decode_power_sums(P, M: int):
+        """The multiset of q values in [M] (ascending) whose power sums are P_1..P_q, else None; exact."""
+        from fractions import Fraction
+        q = len(P)
+        e = [Fraction(1)]
+        for k in range(1, q + 1):  # Newton: k e_k = sum_{i=1..k} (-1)^(i-1) e_(k-i) P_i
+            e.append(sum((1 if i % 2 else -1) * e[k - i] * int(P[i - 1]) for i in range(1, k + 1)) / k)
+        f = [(-1 if k % 2 else 1) * e[k] for k in range(q + 1)]  # prod (t - c), leading coefficient first
+        roots = []
+        for r in range(M):
+            while len(f) > 1:
+                quotient, acc = [], Fraction(0)
+                for c in f[:-1]:
+                    acc = acc * r + c
+                    quotient.append(acc)
+                if acc * r + f[-1] != 0:
+                    break
+                roots.append(r)
+                f = quotient
+        return roots if len(roots) == q else None
+
+    def decide(self, x: torch.Tensor, hints: torch.Tensor | None = None):
+        """psi per token of one input (x: [N]): a list of (decision, decoded candidates or None).
+        q*out_ik is formed exactly from the float64 output (Fraction), then rounded half up."""
+        from fractions import Fraction
+        from math import floor
+        out = self.forward(x, hints).detach().to(torch.float64)
+        xs = [int(v) for v in x.reshape(-1)]
+        result = []
+        for i in range(self.N):
+            P = [floor(Fraction(float(out[i, k])) * self.q + Fraction(1, 2)) for k in range(self.q)]
+            dec = self.decode_power_sums(P, self.M)
+            hit = dec is not None and any((xs[i] + a + b) % self.M == 0 for a in dec for b in dec)
+            result.append((int(hit), dec))
+        return result
+
+    @staticmethod
+    def truth(x, hints, M: int):
+        """The task's answer per token: 1 iff x_i + x_j1 + x_j2 = 0 mod M for j1, j2 in y_i (j1 = j2 allowed)."""
+        xs = [int(v) for v in x]
+        return [int(any((xs[i] + xs[int(a)] + xs[int(b)]) % M == 0 for a in y for b in y))
+                for i, y in enumerate(hints)]
