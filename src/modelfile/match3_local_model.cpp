@@ -18,12 +18,7 @@ const std::set<std::string> kLocalTensors = {"key_table", "query_table", "value_
 // A rational table with the required shape (trigonometric companions refused by tensor_exact).
 std::vector<Rational> rational_table(const std::string& file, const SafetensorsFile& f, const std::string& name,
                                      const std::vector<std::uint64_t>& shape, const std::string& why) {
-  auto it = f.tensors.find(name);
-  if (it == f.tensors.end()) throw ModelFileError(file, "tensor '" + name + "'", "missing (" + why + ")");
-  if (it->second.dtype == DType::U8) throw ModelFileError(file, "tensor '" + name + "'", "must be F64, F32, BF16 or F16 (got U8)");
-  if (it->second.shape != shape)
-    throw ModelFileError(file, "tensor '" + name + "'.shape",
-                         "must be " + shape_text(shape) + " (" + why + "), got " + shape_text(it->second.shape));
+  model_fields::require_table(file, f, name, shape, why);
   return tensor_exact(file, f, name);
 }
 

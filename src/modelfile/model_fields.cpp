@@ -27,15 +27,19 @@ std::string shape_text(const std::vector<std::uint64_t>& s) {
   return t + "]";
 }
 
-// The tensor NAME as exact reals, with the required shape (a float dtype).
-std::vector<ExactReal> table(const std::string& file, const SafetensorsFile& f, const std::string& name,
-                             const std::vector<std::uint64_t>& shape, const std::string& why) {
+void require_table(const std::string& file, const SafetensorsFile& f, const std::string& name,
+                   const std::vector<std::uint64_t>& shape, const std::string& why) {
   auto it = f.tensors.find(name);
   if (it == f.tensors.end()) throw ModelFileError(file, "tensor '" + name + "'", "missing (" + why + ")");
   if (it->second.dtype == DType::U8) throw ModelFileError(file, "tensor '" + name + "'", "must be F64, F32, BF16 or F16 (got U8)");
   if (it->second.shape != shape)
     throw ModelFileError(file, "tensor '" + name + "'.shape",
                          "must be " + shape_text(shape) + " (" + why + "), got " + shape_text(it->second.shape));
+}
+
+std::vector<ExactReal> table(const std::string& file, const SafetensorsFile& f, const std::string& name,
+                             const std::vector<std::uint64_t>& shape, const std::string& why) {
+  require_table(file, f, name, shape, why);
   return tensor_exact_reals(file, f, name);
 }
 

@@ -12,6 +12,10 @@ namespace attnbounds::model_fields {
 const std::string& meta(const std::string& file, const SafetensorsFile& f, const std::string& key);
 long long meta_int(const std::string& file, const SafetensorsFile& f, const std::string& key, long long lo, long long hi);
 std::string shape_text(const std::vector<std::uint64_t>& s);
+// Refuses unless the tensor NAME exists, has a float dtype and the required shape (`why` says
+// what the shape is for).
+void require_table(const std::string& file, const SafetensorsFile& f, const std::string& name,
+                   const std::vector<std::uint64_t>& shape, const std::string& why);
 // The tensor NAME as exact reals, with the required shape (a float dtype).
 std::vector<ExactReal> table(const std::string& file, const SafetensorsFile& f, const std::string& name,
                              const std::vector<std::uint64_t>& shape, const std::string& why);
