@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "core/semantics_policy.hpp"
 #include "model/attention.hpp"
 
 using namespace attnbounds;
@@ -366,16 +367,20 @@ TEST_CASE("embed semantics rounds every entry exactly; fixed out of range is an 
   m(0, 1) = frac(-7, 5);
   m(1, 0) = Rational(1000);
   m(1, 1) = 0;
+  // What a checker stores under embed:<fmt>: the semantics policy's rounding of each entry.
+  const auto stored = [](const Mat<Rational>& x, const char* semantics) {
+    const SemanticsPolicy policy(parse_semantics(semantics), kExactEmbedArith, "test");
+    return Mat<Rational>::from(x, [&](const Rational& v) { return policy.stored(v); });
+  };
   const Format bf16 = parse_format("bf16");
-  Mat<Rational> r = round_entries(m, bf16);
+  Mat<Rational> r = stored(m, "embed:bf16");
   for (std::size_t i = 0; i < 2; ++i)
     for (std::size_t j = 0; j < 2; ++j) CHECK(r(i, j) == round_to(bf16, m(i, j)));
   CHECK(r(0, 0) == frac(171, 512));  // 1/3 at 8 bits: 0.10101011b
   CHECK(r(1, 0) == 1000);            // 1111101000b has 7 significant bits: exact at 8
-  const Format fx = parse_format("fixed:4.4");
-  CHECK_THROWS_AS(round_entries(m, fx), FormatRangeError);  // 1000 > 7.9375
+  CHECK_THROWS_AS(stored(m, "embed:fixed:4.4"), FormatRangeError);  // 1000 > 7.9375
   m(1, 0) = frac(5, 2);
-  Mat<Rational> rf = round_entries(m, fx);
+  Mat<Rational> rf = stored(m, "embed:fixed:4.4");
   CHECK(rf(0, 0) == frac(5, 16));  // 1/3 -> 5.33/16 -> 5/16
   CHECK(rf(0, 1) == frac(-22, 16));  // -7/5 = -22.4/16 -> -22/16
   CHECK(rf(1, 0) == frac(5, 2));

@@ -183,8 +183,5 @@ Mat<T> third_order_unit(const ThirdOrderHead<T>& h) {
   return out;
 }
 
-// Embed semantics: every entry rounded to the format, exactly.  Throws FormatRangeError for a
-// fixed-point value out of range.
-Mat<Rational> round_entries(const Mat<Rational>& m, const Format& fmt);
 
 }  // namespace attnbounds

@@ -55,21 +55,12 @@ Interval sin_turn(long r, long M, mpfr_prec_t bits) {
 
 DInterval dinterval_enclosing(const Rational& q) { return DInterval::from_rational(q); }
 
-namespace {
-// Every semantics, for the Semantics overloads.
-SemanticsPolicy permissive_policy(const Semantics& sem) {
-  return SemanticsPolicy(sem, SemanticsSupport{true, true, true, true}, "embedding entry");
-}
-}  // namespace
-
 EmbeddingEntry::EmbeddingEntry(std::function<Interval(mpfr_prec_t)> value, const SemanticsPolicy& policy)
     : value_(std::move(value)) {
   rounded_ = policy.stored_real(value_);
   fast_ = rounded_ ? dinterval_enclosing(*rounded_) : DInterval::from_interval(value_(128));
 }
 
-EmbeddingEntry::EmbeddingEntry(std::function<Interval(mpfr_prec_t)> value, const Semantics& sem)
-    : EmbeddingEntry(std::move(value), permissive_policy(sem)) {}
 
 EmbeddingEntry EmbeddingEntry::exact_rational(const Rational& q) {
   EmbeddingEntry e;
@@ -89,13 +80,6 @@ Rational EmbeddingEntry::rational() const {
   Interval v = value_(64);
   if (v.lower() == v.upper()) return v.lower();
   throw std::logic_error("EmbeddingEntry::rational: value is irrational under exact semantics");
-}
-
-EmbeddingEntry cos_entry(const Rational& scale, long r, long M, const Semantics& sem) {
-  return cos_entry(scale, r, M, permissive_policy(sem));
-}
-EmbeddingEntry sin_entry(const Rational& scale, long r, long M, const Semantics& sem) {
-  return sin_entry(scale, r, M, permissive_policy(sem));
 }
 
 EmbeddingEntry cos_entry(const Rational& scale, long r, long M, const SemanticsPolicy& sem) {

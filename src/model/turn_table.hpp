@@ -32,9 +32,6 @@ class EmbeddingEntry {
   EmbeddingEntry() = default;
   // value(bits) must enclose a fixed real; semantics decides whether it is rounded.
   EmbeddingEntry(std::function<Interval(mpfr_prec_t)> value, const SemanticsPolicy& policy);
-  // The same through a policy accepting every semantics (callers that have not been refused
-  // anything: they validated the semantics themselves).
-  EmbeddingEntry(std::function<Interval(mpfr_prec_t)> value, const Semantics& sem);
   static EmbeddingEntry exact_rational(const Rational& q);
   Interval at(mpfr_prec_t bits) const;
   DInterval fast() const { return fast_; }
@@ -51,8 +48,6 @@ class EmbeddingEntry {
 // scale · cos(2πr/M) (or sin), as an entry under sem.
 EmbeddingEntry cos_entry(const Rational& scale, long r, long M, const SemanticsPolicy& policy);
 EmbeddingEntry sin_entry(const Rational& scale, long r, long M, const SemanticsPolicy& policy);
-EmbeddingEntry cos_entry(const Rational& scale, long r, long M, const Semantics& sem);
-EmbeddingEntry sin_entry(const Rational& scale, long r, long M, const Semantics& sem);
 
 // DInterval enclosure of an exact rational (outward if it is not a double).
 DInterval dinterval_enclosing(const Rational& q);
