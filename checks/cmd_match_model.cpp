@@ -210,13 +210,7 @@ void run_export_match2(const Match2ExportOptions& o) {
                                                : "paper: m = 3; construction ours (m = 2 + residual)";
   m.metadata["params"] = params.dump();
   m.metadata["provenance"] = provenance;
-  write_once([&] {  // under --mpi rank 0 alone writes the file
-    try {
-      write_match2_table_model(o.out, m, wopts);
-    } catch (const ModelFileError& e) {
-      throw UsageError("--out", e.what());
-    }
-  });
+  write_model_file_once([&] { write_match2_table_model(o.out, m, wopts); });  // under --mpi rank 0 alone writes it
   json out = make_result("export", "match2", kMatch2ModelTheorem, provenance, params, "exact");
   out["file"] = o.out;
   out["class"] = "match2-table";
@@ -281,13 +275,7 @@ void run_export_match3(const Match2ExportOptions& o) {
   json params{{"N", o.N}, {"M", o.M}, {"c", to_exact_string(c)}, {"flip_query_sign", o.flip}};
   m.metadata["params"] = params.dump();
   m.metadata["provenance"] = "paper statement; construction ours";
-  write_once([&] {  // under --mpi rank 0 alone writes the file
-    try {
-      write_match3_third_order_model(o.out, m, wopts);
-    } catch (const ModelFileError& e) {
-      throw UsageError("--out", e.what());
-    }
-  });
+  write_model_file_once([&] { write_match3_third_order_model(o.out, m, wopts); });  // under --mpi rank 0 alone writes it
   json out = make_result("export", "match3-third-order", kMatch3ModelTheorem, "paper statement; construction ours", params, "exact");
   out["file"] = o.out;
   out["class"] = "match3-third-order";
@@ -469,13 +457,7 @@ void run_export_local(bool window, const LocalExportOptions& o) {
   const std::string provenance = claim_info("check", local_name(window)).provenance;
   m.metadata["params"] = params.dump();
   m.metadata["provenance"] = provenance;
-  write_once([&] {  // under --mpi rank 0 alone writes the file
-    try {
-      write_match3_local_model(o.out, m, wopts);
-    } catch (const ModelFileError& e) {
-      throw UsageError("--out", e.what());
-    }
-  });
+  write_model_file_once([&] { write_match3_local_model(o.out, m, wopts); });  // under --mpi rank 0 alone writes it
   json out = make_claim_result("export", local_name(window), params, "exact");
   out["file"] = o.out;
   out["class"] = kMatch3LocalClass;

@@ -58,13 +58,7 @@ void run_export(const std::string& claim, const ExportOptions& o) {
   json params = qsa_params_json(*emb, p);
   m.metadata["params"] = params.dump();
   m.metadata["provenance"] = claim_info("export", claim).provenance;
-  write_once([&] {  // under --mpi rank 0 alone writes the file
-    try {
-      write_qsa_table_model(o.out, m, wopts);
-    } catch (const ModelFileError& e) {
-      throw UsageError("--out", e.what());
-    }
-  });
+  write_model_file_once([&] { write_qsa_table_model(o.out, m, wopts); });  // under --mpi rank 0 alone writes it
   json out = make_claim_result("export", claim, params, "exact");
   out["file"] = o.out;
   out["class"] = "qsa-table";

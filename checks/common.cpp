@@ -15,6 +15,7 @@
 #include "enumerate/journal.hpp"
 #include "enumerate/mpi_shard.hpp"
 #include "enumerate/run_control.hpp"
+#include "modelfile/safetensors.hpp"
 
 namespace attnbounds {
 
@@ -221,6 +222,16 @@ std::vector<std::string> gather_over_ranks(const std::string& mine) {
 }
 
 bool writes_outputs() { return !(g_run && g_run->shard && g_run->shard->rank() != 0); }
+
+void write_model_file_once(const std::function<void()>& write) {
+  write_once([&] {
+    try {
+      write();
+    } catch (const ModelFileError& e) {
+      throw UsageError("--out", e.what());
+    }
+  });
+}
 
 void write_once(const std::function<void()>& write) {
   if (!g_run || !g_run->shard) {

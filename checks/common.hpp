@@ -88,6 +88,8 @@ class AgreedError : public std::exception {
 // MPI).  The reductions inside `write` are not sharded (rank 0 computes all of them), so what it
 // writes is what a single process writes.
 void write_once(const std::function<void()>& write);
+// write_once for a model file: a ModelFileError of `write` is a usage error naming --out.
+void write_model_file_once(const std::function<void()>& write);
 // Whether this process writes the command's output files: false on MPI ranks other than 0.
 bool writes_outputs();
 // Every rank's `mine` in rank order under --mpi (collective), else {mine}: for what a rank
