@@ -206,8 +206,7 @@ void run_export_match2(const Match2ExportOptions& o) {
                                      : match2_table_model_of_construction(o.N, o.M, c, o.flip);
   json params{{"N", o.N}, {"M", o.M}, {"c", to_exact_string(c)}, {"flip_query_sign", o.flip}};
   if (o.no_residual) params = json{{"N", o.N}, {"M", o.M}, {"c", to_exact_string(c)}, {"residual", false}};
-  const std::string provenance = o.no_residual ? "paper: m = 3; construction ours (m = 4, no residual)"
-                                               : "paper: m = 3; construction ours (m = 2 + residual)";
+  const std::string provenance = claim_info("check", o.no_residual ? "match2 --no-residual" : "match2").provenance;
   m.metadata["params"] = params.dump();
   m.metadata["provenance"] = provenance;
   write_model_file_once([&] { write_match2_table_model(o.out, m, wopts); });  // under --mpi rank 0 alone writes it
