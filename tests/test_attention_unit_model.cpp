@@ -180,8 +180,10 @@ TEST_CASE("activations: GELU and ReLU enclosures contain the function, tightly",
     CHECK(d.lower() <= at128.upper_double());
     CHECK(d.upper() >= at128.lower_double());
   }
-  // Intervals: every sampled point's value lies inside; one around the minimiser uses −0.17.
-  for (auto [a, b] : {std::pair{-3.0, -1.0}, std::pair{-1.0, -0.5}, std::pair{-0.6, 2.0}, std::pair{-0.8, -0.7}}) {
+  // Intervals: every sampled point's value lies inside; around the minimiser the enclosure is
+  // still tight for a thin interval (tangent bounds of the convex part).
+  for (auto [a, b] : {std::pair{-3.0, -1.0}, std::pair{-1.0, -0.5}, std::pair{-0.6, 2.0}, std::pair{-0.8, -0.7},
+                      std::pair{-0.7518, -0.7517}, std::pair{-5.0, 3.0}}) {
     Interval x(Rational(a), Rational(b), 128);
     x = Interval(0L, 128) + x;
     mpfi_interv_d(x.get(), a, b);
@@ -191,6 +193,7 @@ TEST_CASE("activations: GELU and ReLU enclosures contain the function, tightly",
       CHECK(g.overlaps(gelu(Interval(p, 128))));
     }
     CHECK(g.lower_double() >= -0.17);
+    if (b - a < 0.01) CHECK(g.width_double() < 1e-7);
   }
   CHECK(relu(Interval(-2.0, 64)).upper_double() == 0);
   CHECK(relu(DInterval(-1.0, 2.0)).lower() == 0);
@@ -231,7 +234,7 @@ TEST_CASE("attention-unit: the reader keeps every entry and refuses bad files na
   refused([](SafetensorsFile& f) { f.metadata["phi_input"] = "token"; }, "tensor 'phi.0.weight'.shape");
   refused([](SafetensorsFile& f) { f.metadata["phi_input"] = "tokens"; }, "__metadata__.phi_input");
   refused([](SafetensorsFile& f) { f.metadata.erase("activation"); }, "__metadata__.activation");
-  refused([](SafetensorsFile& f) { f.metadata["residual"] = "false"; }, "tensor 'residual.weight'");
+  refused([](SafetensorsFile& f) { f.metadata["residual"] = "false"; }, "tensor 'residual.bias'");  // first unknown tensor
   refused([](SafetensorsFile& f) { f.metadata["psi_matched"] = "below"; }, "__metadata__.psi_matched");
   refused([](SafetensorsFile& f) { f.metadata["psi"] = "norm"; f.metadata["psi_matched"] = "below"; }, "tensor 'psi_threshold'");
   refused([](SafetensorsFile& f) { f.tensors["head.1.value.weight"] = f.tensors.at("head.1.query.weight");
@@ -276,6 +279,7 @@ TEST_CASE("attention-unit: the check's verdict, failures and worst room equal th
       {4, 3, false, Activation::Gelu, 2, 2, 2, true, false},
       {3, 4, true, Activation::Gelu, 1, 1, 1, true, true},
   };
+  int compared = 0;
   for (MatchTask task : {MatchTask::Match2, MatchTask::Match3}) {
     for (const auto& s : shapes) {
       const AttentionUnitModel m = random_unit(g, s);
@@ -291,6 +295,7 @@ TEST_CASE("attention-unit: the check's verdict, failures and worst room equal th
         }
       });
       if (tiny) continue;  // the long-double pass cannot decide that model
+      ++compared;
       for (unsigned threads : {1u, 3u}) {
         const AttentionUnitCheckResult r = check_attention_unit(m, task, Semantics{}, threads, false);
         INFO("task " << match_task_name(task) << " N " << s.N << " M " << s.M << " threads " << threads);
@@ -309,6 +314,7 @@ TEST_CASE("attention-unit: the check's verdict, failures and worst room equal th
       }
     }
   }
+  CHECK(compared >= 6);
 }
 
 TEST_CASE("attention-unit: a model that holds, its negative twin, and the multiset reduction", "[modelfile][unit]") {
@@ -344,10 +350,11 @@ TEST_CASE("attention-unit: the Match2 construction checks like the built-in chec
     const char* semantics;
   };
   const Instance instances[] = {
-      {6, 8, std::nullopt, false, "exact"},       {6, 8, Rational(1), false, "exact"},
-      {5, 8, std::nullopt, true, "exact"},        {6, 8, std::nullopt, false, "embed:bf16"},
-      {5, 16, std::nullopt, false, "embed:float:3"},
+      {6, 8, std::nullopt, false, "exact"}, {6, 8, Rational(1), false, "exact"},
+      {5, 8, std::nullopt, true, "exact"},  {4, 16, Rational(3), false, "exact"},
   };
+  // Only exact semantics is compared: under embed each class rounds its own stored reals (here
+  // c and cos θ separately, in match2-table their product), which are different models.
   for (const auto& in : instances) {
     INFO("N " << in.N << " M " << in.M << " " << in.semantics);
     Match2Config cfg;
