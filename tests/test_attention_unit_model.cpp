@@ -245,6 +245,28 @@ TEST_CASE("attention-unit: the reader keeps every entry and refuses bad files na
   refused([](SafetensorsFile& f) { f.metadata["M"] = "4097"; }, "__metadata__.M");
 }
 
+TEST_CASE("attention-unit: bounded mutation run over a written file never crashes or misreads", "[modelfile][unit]") {
+  std::mt19937 g(3);
+  const AttentionUnitModel m = random_unit(g, {3, 3, true, Activation::Relu, 2, 2, 2, true, false});
+  const std::vector<unsigned char> good = serialize_safetensors(attention_unit_model_file(m, ModelWriteOptions{false, DType::F32}));
+  std::uniform_int_distribution<std::size_t> pos(0, good.size() - 1);
+  std::uniform_int_distribution<int> byte(0, 255);
+  int accepted = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::vector<unsigned char> b = good;
+    for (int k = 0; k < 1 + trial % 4; ++k) b[pos(g)] = static_cast<unsigned char>(byte(g));
+    try {
+      const AttentionUnitModel r = attention_unit_model_from("mut.st", parse_safetensors("mut.st", b.data(), b.size()));
+      ++accepted;
+      // Whatever was accepted is a consistent model.
+      REQUIRE(r.phi.front().weight.size() == static_cast<std::size_t>(r.phi.front().in) * r.phi.front().out);
+      for (const auto& h : r.heads) REQUIRE(h.value.out == r.d());
+    } catch (const ModelFileError&) {
+    }
+  }
+  CHECK(accepted > 0);  // mutations inside the data region keep the file valid
+}
+
 TEST_CASE("attention-unit: eval encloses an independent long-double forward pass", "[modelfile][unit]") {
   std::mt19937 g(11);
   const Shape shapes[] = {
