@@ -165,10 +165,7 @@ AttentionUnitModel attention_unit_model_from(const std::string& file, const Safe
                            "psi_threshold as its metadata says, and NAME.exact)");
   }
   if (f.metadata.count("construction")) m.construction = f.metadata.at("construction");
-  std::set<std::string> labels;
-  for (const auto& name : r.known)
-    if (f.tensors.count(name)) labels.insert(dtype_label(f, name));
-  for (const auto& l : labels) m.dtypes += (m.dtypes.empty() ? "" : ",") + l;
+  m.dtypes = dtype_labels(f, {r.known.begin(), r.known.end()});
   return m;
 }
 
@@ -194,15 +191,7 @@ SafetensorsFile attention_unit_model_file(const AttentionUnitModel& m, const Mod
   if (!m.construction.empty()) f.metadata["construction"] = m.construction;
   // ψ is exact in every file (as in the other Match classes); the rest follows opts.
   auto put = [&](const std::string& name, const std::vector<ExactReal>& a, std::vector<std::uint64_t> shape, bool exact) {
-    if (a.empty()) return;
-    if (exact) {
-      add_exact_real_tensor(f, name, shape, a);
-    } else {
-      std::vector<double> v;
-      v.reserve(a.size());
-      for (const auto& x : a) v.push_back(nearest_double(x));
-      f.tensors[name] = make_float_tensor(file, name, opts.dtype, shape, v);
-    }
+    put_table(f, file, name, a, std::move(shape), exact, opts.dtype);
   };
   auto put_linear = [&](const std::string& name, const LinearMap& l, bool exact) {
     put(name + ".weight", l.weight, {static_cast<std::uint64_t>(l.out), static_cast<std::uint64_t>(l.in)}, exact);
