@@ -666,9 +666,9 @@ struct InputProblem {
         for (int c = 0; c < d; ++c) sc.num[c] = DInterval(0);
         for (int r2 = 0; r2 < runs; ++r2) {
           const std::size_t ab = static_cast<std::size_t>(a) * M + w.values[r2];
-          const DInterval n(w.counts[r2]);
-          den += n * p.e[ab];
-          for (int c = 0; c < d; ++c) sc.num[c] += n * p.ev[ab * d + c];
+          const double n = w.counts[r2];  // a count >= 1: scaling without the general product's sign cases
+          den += scale_nonneg(n, p.e[ab]);
+          for (int c = 0; c < d; ++c) sc.num[c] += scale_nonneg(n, p.ev[ab * d + c]);
         }
         if (!(den.lower() > 0)) return false;
         for (int c = 0; c < d; ++c) sc.out[c] += sc.num[c] / den;
