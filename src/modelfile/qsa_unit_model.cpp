@@ -449,12 +449,27 @@ class RowWorker {
  public:
   explicit RowWorker(const Setup& s)
       : s_(s), qa_(kMaxMlpWidth), qb_(kMaxMlpWidth), qf_(kMaxMlpWidth), qv_(Limits::kMaxKeyWidth), sc_(s.m.N), a_(s.m.N),
-        B_(Limits::kMaxD * Limits::kMaxD), in_S_(s.m.N, 0) {
+        B_(Limits::kMaxD * Limits::kMaxD), r_(s.m.N), in_S_(s.m.N, 0), diff_(s.m.N) {
     if (s.alpha) alpha_fast_ = DInterval::from_rational(*s.alpha);
   }
 
   void fast(const int* S, RowOutcome* out) {
     mark(S, 1);
+    if (s_.m.query_is_table && s_.m.key_is_table) {
+      // Tables score exactly (as the qsa-table checker's rows do); α = 1 is its very row.
+      exact_differences(S);
+      for (int j = 0; j < s_.m.N; ++j) r_[j] = DInterval::from_rational(diff_[j]);
+      RowBounds<DInterval> r;
+      if (s_.alpha && *s_.alpha == 1) {
+        r.upper = r.lower = qsa_row_error_fast(r_.data(), in_S_.data(), s_.m.N, s_.m.q, a_.data());
+      } else {
+        weights_of(r_.data(), s_.m.N, a_.data());
+        r = row_bounds(s_.fast, alpha_fast_, a_.data(), in_S_.data(), B_);
+      }
+      out[0] = classify(lo_of(r.lower) > s_.eps_fast.upper(), r.upper.upper() <= s_.eps_fast.lower(), r.upper.upper());
+      mark(S, 0);
+      return;
+    }
     const int width = s_.per_position ? s_.m.N : 1;
     for (int i = 0; i < width; ++i) {
       const RowBounds<DInterval> r = evaluate(s_.fast, S, i, alpha_fast_, qa_, qb_, qf_, qv_, sc_, a_, B_,
@@ -561,16 +576,9 @@ class RowWorker {
       bits_ = bits;
     }
     if (s_.m.query_is_table && s_.m.key_is_table) {
-      const int N = s_.m.N, k = s_.m.k();
-      const std::uint64_t rank = rank_subset(std::vector<int>(S, S + s_.m.q), N);
-      std::vector<Rational> r(static_cast<std::size_t>(N));
-      for (int j = 0; j < N; ++j) {
-        Rational acc = 0;
-        for (int c = 0; c < k; ++c) acc += s_.m.query_table(rank, c) * s_.m.key_table(j, c);
-        r[j] = acc;
-      }
-      const Rational top = *std::max_element(r.begin(), r.end());
-      for (auto& x : r) x -= top;
+      const int N = s_.m.N;
+      exact_differences(S);
+      const std::vector<Rational>& r = diff_;
       std::vector<Interval> e;
       Interval Z(0L, bits);
       for (int j = 0; j < N; ++j) {
@@ -589,6 +597,19 @@ class RowWorker {
                     [bits](const Rational& x) { return Interval(x, bits); });
   }
 
+  // Exact score differences s_j − max_k s_k of a table row, into diff_.
+  void exact_differences(const int* S) {
+    const int N = s_.m.N, k = s_.m.k();
+    const std::uint64_t rank = rank_subset(std::vector<int>(S, S + s_.m.q), N);
+    for (int j = 0; j < N; ++j) {
+      Rational acc = 0;
+      for (int c = 0; c < k; ++c) acc += s_.m.query_table(rank, c) * s_.m.key_table(j, c);
+      diff_[j] = acc;
+    }
+    const Rational top = *std::max_element(diff_.begin(), diff_.end());
+    for (auto& x : diff_) x -= top;
+  }
+
   RowOutcome classify(bool fails, bool holds, double upper) const {
     if (holds) return {CaseState::Holds, true, upper};
     if (fails) return {CaseState::Fails, true, upper};
@@ -600,8 +621,9 @@ class RowWorker {
 
   const Setup& s_;
   std::optional<DInterval> alpha_fast_;
-  std::vector<DInterval> qa_, qb_, qf_, qv_, sc_, a_, B_;
+  std::vector<DInterval> qa_, qb_, qf_, qv_, sc_, a_, B_, r_;
   std::vector<std::uint8_t> in_S_;
+  std::vector<Rational> diff_;
   mpfr_prec_t bits_ = 0;
   UnitAt<Interval> unit_;
   std::optional<Interval> alpha_;
