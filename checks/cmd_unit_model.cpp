@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "checks/cmd_match_model.hpp"
+#include "checks/cmd_qsa_unit_model.hpp"
 #include "checks/json_match.hpp"
 #include "checks/result_json.hpp"
 #include "modelfile/attention_unit_model.hpp"
@@ -84,16 +85,7 @@ json unit_check(const AttentionUnitModel& m, const std::string& path, const std:
 
 }  // namespace
 
-bool is_attention_unit_file(const std::string& path) {
-  if (path.empty()) return false;
-  try {
-    const SafetensorsFile f = read_safetensors(path);
-    auto it = f.metadata.find("class");
-    return it != f.metadata.end() && it->second == kAttentionUnitClass;
-  } catch (const ModelFileError&) {
-    return false;  // the class's own reader reports the defect
-  }
-}
+bool is_attention_unit_file(const std::string& path) { return model_file_class(path) == kAttentionUnitClass; }
 
 void run_check_unit_model(const std::string& path, const std::string& task, const CommonOptions& common) {
   const AttentionUnitModel m = load_unit(path);
