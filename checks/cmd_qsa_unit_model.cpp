@@ -68,7 +68,7 @@ bool is_qsa_unit_file(const std::string& path) { return model_file_class(path) =
 void run_check_qsa_unit_model(const std::string& path, const Rational& eps, const CommonOptions& common) {
   Stopwatch sw;
   const Semantics sem = semantics_of(common);
-  if (auto why = kQsaUnitSemantics.refusal(sem, "qsa-unit models"))
+  if (auto why = kQsaUnitSemantics.refusal(sem, "class qsa-unit"))
     throw UsageError("--semantics", path + ": " + *why + " (a rounding model for MLP queries and general linear maps is not written)");
   const QsaUnitModel m = load(path);
   const unsigned threads = resolve_threads(common.threads);
@@ -124,7 +124,7 @@ void run_eval_qsa_unit_model(const std::string& path, const Mat<Rational>& z, co
                              const CommonOptions& common) {
   Stopwatch sw;
   const Semantics sem = semantics_of(common);
-  if (auto why = kQsaUnitSemantics.refusal(sem, "qsa-unit models")) throw UsageError("--semantics", path + ": " + *why);
+  if (auto why = kQsaUnitSemantics.refusal(sem, "class qsa-unit")) throw UsageError("--semantics", path + ": " + *why);
   const QsaUnitModel m = load(path);
   const mpfr_prec_t bits = 256;
   const Mat<Interval> out = eval_qsa_unit(m, z, y, bits, sem);

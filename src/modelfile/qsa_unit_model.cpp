@@ -731,7 +731,7 @@ std::vector<int> subset_of_rank(std::uint64_t rank, int N, int q) {
 
 QsaUnitCheckResult check_qsa_unit(const QsaUnitModel& m, const Rational& eps, unsigned threads, bool force,
                                   const Semantics& sem) {
-  const SemanticsPolicy policy(sem, kQsaUnitSemantics, "qsa-unit models");
+  const SemanticsPolicy policy(sem, kQsaUnitSemantics, "class qsa-unit");
   ElapsedTimer timer;
   QsaUnitCheckResult res;
   res.per_position = m.query_positional();
@@ -836,7 +836,7 @@ QsaUnitRow qsa_unit_row(const QsaUnitModel& m, const std::vector<int>& S, int i,
 
 Mat<Interval> eval_qsa_unit(const QsaUnitModel& m, const Mat<Rational>& z, const std::vector<std::vector<int>>& y,
                             mpfr_prec_t bits, const Semantics& sem) {
-  const SemanticsPolicy policy(sem, kQsaUnitSemantics, "qsa-unit models");
+  const SemanticsPolicy policy(sem, kQsaUnitSemantics, "class qsa-unit");
   if (z.rows() != static_cast<std::size_t>(m.N) || z.cols() != static_cast<std::size_t>(m.d) ||
       y.size() != static_cast<std::size_t>(m.N))
     throw ConfigError("input", "needs N = " + std::to_string(m.N) + " tokens with z_i of width d' = " + std::to_string(m.d));
