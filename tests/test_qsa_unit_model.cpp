@@ -70,12 +70,12 @@ long double ld(const Rational& x) { return static_cast<long double>(mpq_get_d(x.
 
 // A unit with a 2-layer ReLU query MLP on (1_y, e(i)) that uses the position, and a key MLP (one
 // layer) or a key table.
-QsaUnitModel mlp_unit(std::mt19937& g, int N, int q, int d, int k, bool key_mlp) {
+QsaUnitModel mlp_unit(std::mt19937& g, int N, int q, int d, int k, bool key_mlp, Activation act = Activation::Relu) {
   QsaUnitModel m;
   m.N = N;
   m.q = q;
   m.d = d;
-  m.activation = Activation::Relu;
+  m.activation = act;
   m.query_is_table = false;
   m.query_mlp = {random_linear(g, 2 * N, 4, true), random_linear(g, 4, k, true)};
   std::uniform_int_distribution<int> e(-8, 8);
@@ -100,7 +100,9 @@ std::vector<long double> naive_weights(const QsaUnitModel& m, const std::vector<
     for (int o = 0; o < l.out; ++o) {
       long double acc = l.bias.empty() ? 0 : ld(l.bias[o].constant);
       for (int c = 0; c < l.in; ++c) acc += ld(l.weight[o * l.in + c].constant) * in[c];
-      out[o] = act ? std::max(acc, 0.0L) : acc;
+      out[o] = !act ? acc
+               : m.activation == Activation::Relu ? std::max(acc, 0.0L)
+                                                  : acc * 0.5L * (1 + std::erf(acc / std::sqrt(2.0L)));
     }
     return out;
   };
@@ -231,11 +233,13 @@ TEST_CASE("qsa-unit: A = alpha I with alpha != 1 is exact and flips at the right
   CHECK(check_qsa_unit(u, above, 1, false).verdict == Verdict::Holds);
 }
 
-TEST_CASE("qsa-unit: a positional MLP query gives N*C(N,q) rows, each enclosing a long-double pass", "[qsaunit][modelfile]") {
+TEST_CASE("qsa-unit: a positional MLP query (ReLU or GELU) gives N*C(N,q) rows, each enclosing a long-double pass", "[qsaunit][modelfile]") {
   std::mt19937 g(11);
-  for (bool key_mlp : {false, true}) {
-    INFO("key MLP " << key_mlp);
-    const QsaUnitModel m = mlp_unit(g, 5, 2, 1, 3, key_mlp);
+  for (int variant = 0; variant < 3; ++variant) {
+    const bool key_mlp = variant > 0;
+    const Activation act = variant == 2 ? Activation::Gelu : Activation::Relu;
+    INFO("key MLP " << key_mlp << ", " << activation_name(act));
+    const QsaUnitModel m = mlp_unit(g, 5, 2, 1, 3, key_mlp, act);
     REQUIRE(m.query_positional());
     CHECK(m.rows() == 50);
     const long double alpha = 0.75L;
@@ -246,7 +250,7 @@ TEST_CASE("qsa-unit: a positional MLP query gives N*C(N,q) rows, each enclosing 
         const long double e = naive_scalar_error(m, S, i, alpha);
         CHECK(ld(row.lower) <= e + 1e-15L);
         CHECK(e - 1e-15L <= ld(row.upper));
-        CHECK(ld(row.upper - row.lower) < 1e-30L);
+        CHECK(ld(row.upper - row.lower) < (act == Activation::Relu ? 1e-30L : 1e-15L));
         worst = std::max(worst, e);
       }
     });
@@ -259,6 +263,9 @@ TEST_CASE("qsa-unit: a positional MLP query gives N*C(N,q) rows, each enclosing 
       CHECK(r.witness_i >= 0);
       CHECK(r.witness_verified);
     }
+    // The verdict flips at the independent worst case.
+    CHECK(check_qsa_unit(m, Rational(static_cast<double>(worst + 1e-9L)), 2, false).verdict == Verdict::Holds);
+    CHECK(check_qsa_unit(m, Rational(static_cast<double>(worst - 1e-9L)), 2, false).verdict == Verdict::Fails);
   }
   // The same MLP with its positional columns zeroed is position-free: C(N, q) rows.
   QsaUnitModel free = mlp_unit(g, 5, 2, 1, 3, false);
