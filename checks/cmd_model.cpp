@@ -241,19 +241,14 @@ void run_eval_model(const ModelOptions& o) {
   // ψ(Σ_j a_ij V z_j) = (ψ·V) Σ_j a_ij z_j, in intervals (exact matrices).
   Mat<Rational> PV = matmul(m.output_map, m.value_map);
   Mat<Rational> truth = qsa(z, y);
-  json tokens = json::array();
-  for (int i = 0; i < m.N; ++i) {
-    json lo = json::array(), hi = json::array(), t = json::array();
+  Mat<Interval> out(m.N, PV.rows());
+  for (int i = 0; i < m.N; ++i)
     for (std::size_t r = 0; r < PV.rows(); ++r) {
       Interval acc(0L, bits);
       for (int c = 0; c < m.d; ++c) acc += Interval(PV(r, c), bits) * u(i, c);
-      Interval::Bounds b = acc.widened_bounds();
-      lo.push_back(to_decimal_string(b.lower, 17, -1));
-      hi.push_back(to_decimal_string(b.upper, 17, +1));
+      out(i, r) = acc;
     }
-    for (int c = 0; c < m.d; ++c) t.push_back(to_exact_decimal_or_fraction(truth(i, c)));
-    tokens.push_back({{"i", i + 1}, {"output_lower", lo}, {"output_upper", hi}, {"qsa", t}});
-  }
+  const json tokens = qsa_eval_tokens(out, truth);
   json res = make_claim_result("eval", "qsa", model_params(m, o.model), sem.name());
   res["tokens"] = tokens;
   res["output_note"] = "output_lower/output_upper: a certified enclosure of ψ(unit output) at 256 bits, rounded outward";

@@ -13,16 +13,11 @@
 namespace attnbounds {
 namespace {
 
-std::string widths(const std::vector<LinearMap>& layers) {
-  std::string s = std::to_string(layers.front().in);
-  for (const auto& l : layers) s += "→" + std::to_string(l.out);
-  return s;
-}
 
 std::string query_words(const QsaUnitModel& m) {
-  return m.query_is_table ? "table over y_i" : "MLP " + widths(m.query_mlp) + " on (1_y, e(i))";
+  return m.query_is_table ? "table over y_i" : "MLP " + layer_widths(m.query_mlp) + " on (1_y, e(i))";
 }
-std::string key_words(const QsaUnitModel& m) { return m.key_is_table ? "table over j" : "MLP " + widths(m.key_mlp) + " on e(j)"; }
+std::string key_words(const QsaUnitModel& m) { return m.key_is_table ? "table over j" : "MLP " + layer_widths(m.key_mlp) + " on e(j)"; }
 
 json unit_params(const QsaUnitModel& m, const std::string& path) {
   json p{{"model", path},           {"class", kQsaUnitClass},  {"N", m.N},
@@ -129,23 +124,28 @@ void run_eval_qsa_unit_model(const std::string& path, const Mat<Rational>& z, co
   const mpfr_prec_t bits = 256;
   const Mat<Interval> out = eval_qsa_unit(m, z, y, bits, sem);
   const Mat<Rational> truth = qsa(z, y);
-  json tokens = json::array();
-  for (int i = 0; i < m.N; ++i) {
-    json lo = json::array(), hi = json::array(), t = json::array();
-    for (int c = 0; c < m.d; ++c) {
-      const Interval::Bounds b = out(i, c).widened_bounds();
-      lo.push_back(to_decimal_string(b.lower, 17, -1));
-      hi.push_back(to_decimal_string(b.upper, 17, +1));
-      t.push_back(to_exact_decimal_or_fraction(truth(i, c)));
-    }
-    tokens.push_back({{"i", i + 1}, {"output_lower", lo}, {"output_upper", hi}, {"qsa", t}});
-  }
+  const json tokens = qsa_eval_tokens(out, truth);
   json res = make_claim_result("eval", "qsa", unit_params(m, path), sem.name());
   res["tokens"] = tokens;
   res["output_note"] = "output_lower/output_upper: a certified enclosure of output_map·Σ_j a_ij value_map z_j at 256 bits "
                        "(direct forward pass), rounded outward";
   res["seconds"] = sw.seconds();
   emit(res, common, 0);
+}
+
+json qsa_eval_tokens(const Mat<Interval>& out, const Mat<Rational>& truth) {
+  json tokens = json::array();
+  for (std::size_t i = 0; i < out.rows(); ++i) {
+    json lo = json::array(), hi = json::array(), t = json::array();
+    for (std::size_t c = 0; c < out.cols(); ++c) {
+      const Interval::Bounds b = out(i, c).widened_bounds();
+      lo.push_back(to_decimal_string(b.lower, 17, -1));
+      hi.push_back(to_decimal_string(b.upper, 17, +1));
+    }
+    for (std::size_t c = 0; c < truth.cols(); ++c) t.push_back(to_exact_decimal_or_fraction(truth(i, c)));
+    tokens.push_back({{"i", i + 1}, {"output_lower", lo}, {"output_upper", hi}, {"qsa", t}});
+  }
+  return tokens;
 }
 
 void refuse_min_p_qsa_unit(const std::string& path) {

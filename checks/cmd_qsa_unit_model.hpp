@@ -6,6 +6,7 @@
 
 #include "common.hpp"
 #include "model/matrix.hpp"
+#include "numeric/interval.hpp"
 #include "numeric/rational.hpp"
 
 namespace attnbounds {
@@ -17,6 +18,8 @@ void run_check_qsa_unit_model(const std::string& path, const Rational& eps, cons
 // z: N × d', y: 0-based sorted subsets (already checked against the file's N, q, d').
 void run_eval_qsa_unit_model(const std::string& path, const Mat<Rational>& z, const std::vector<std::vector<int>>& y,
                              const CommonOptions& common);
+// eval qsa --model's "tokens": per token the outward-rounded enclosure of its output and the qSA.
+json qsa_eval_tokens(const Mat<Interval>& out, const Mat<Rational>& truth);
 // Why min-p qsa --model refuses a qsa-unit file (exact semantics only).
 [[noreturn]] void refuse_min_p_qsa_unit(const std::string& path);
 

@@ -193,16 +193,6 @@ AttentionUnitModel attention_unit_of_match2_construction(int N, int M, const Rat
 
 namespace {
 
-template <class T>
-T sq(const T& x) {
-  if constexpr (std::is_same_v<T, Interval>) {
-    return sqr(x);
-  } else {
-    const T a = abs(x);
-    return a * a;
-  }
-}
-
 // The unit at one precision: φ's rows and the heads' rows per token value (and position),
 // ψ's layers.  Row r = x (position-free) or x·N + i.
 template <class T>
@@ -349,8 +339,8 @@ T token_statistic(const UnitTables<T>& t, const int* rows, int i, Scratch<T>& sc
     for (int c = 0; c < d; ++c) sc.out[c] += sc.num[c] / den;
   }
   if (t.norm) {
-    T acc = sq(sc.out[0]);
-    for (int c = 1; c < d; ++c) acc += sq(sc.out[c]);
+    T acc = square(sc.out[0]);
+    for (int c = 1; c < d; ++c) acc += square(sc.out[c]);
     return sqrt(acc);
   }
   return *apply_mlp(t.psi, t.act, sc.out.data(), sc.a, sc.b);

@@ -62,6 +62,12 @@ std::string LayerReader::dtypes() const {
   return s;
 }
 
+std::string layer_widths(const std::vector<LinearMap>& layers) {
+  std::string s = std::to_string(layers.front().in);
+  for (const auto& l : layers) s += "→" + std::to_string(l.out);
+  return s;
+}
+
 void put_exact_reals(SafetensorsFile& f, const std::string& name, const std::vector<ExactReal>& a,
                      const std::vector<std::uint64_t>& shape, bool exact, DType dtype, const std::string& file) {
   if (a.empty()) return;

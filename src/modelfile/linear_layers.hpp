@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "modelfile/exact_real.hpp"
@@ -47,6 +48,9 @@ struct LayerReader {
   std::string dtypes() const;
 };
 
+// "6→4→2": the input width, then every layer's output width.
+std::string layer_widths(const std::vector<LinearMap>& layers);
+
 // Writes NAME (shape) exactly (F64 + companion) or rounded to dtype; nothing when a is empty.
 void put_exact_reals(SafetensorsFile& f, const std::string& name, const std::vector<ExactReal>& a,
                      const std::vector<std::uint64_t>& shape, bool exact, DType dtype, const std::string& file);
@@ -70,6 +74,17 @@ LinearT<T> convert_linear(const LinearMap& l, MakeEntry&& make_entry) {
   for (const auto& e : l.weight) r.w.push_back(make_entry(e));
   for (const auto& e : l.bias) r.b.push_back(make_entry(e));
   return r;
+}
+
+// x², nonnegative for enclosures too (x·x of an interval around 0 has a negative end).
+template <class T>
+T square(const T& x) {
+  if constexpr (std::is_same_v<T, Interval>) {
+    return sqr(x);
+  } else {
+    const T a = abs(x);
+    return a * a;
+  }
 }
 
 template <class T>

@@ -238,15 +238,6 @@ QsaUnitModel qsa_unit_of_table(const QsaTableModel& t) {
 
 namespace {
 
-template <class T>
-T sq(const T& x) {
-  if constexpr (std::is_same_v<T, Interval>) {
-    return sqr(x);
-  } else {
-    const T a = abs(x);
-    return a * a;
-  }
-}
 double lo_of(const DInterval& x) { return x.lower(); }
 double hi_of(const DInterval& x) { return x.upper(); }
 double lo_of(const Interval& x) { return x.lower_double(); }
@@ -374,7 +365,7 @@ RowBounds<T> row_bounds(const UnitAt<T>& u, const std::optional<T>& alpha, const
       T row_sq(0), row_abs(0), col_abs(0);
       for (int y = 0; y < d; ++y) {
         const T& v = B[static_cast<std::size_t>(x) * d + y];
-        row_sq += sq(v);
+        row_sq += square(v);
         row_abs += abs(v);
         col_abs += abs(B[static_cast<std::size_t>(y) * d + x]);
       }
