@@ -249,6 +249,7 @@ struct UnitAt {
   int N = 0, q = 0, d = 0, k = 0;
   Activation act = Activation::Relu;
   std::vector<LinearT<T>> query_layers;  // empty: query table
+  std::vector<LinearT<T>> query_rest;    // the query's layers after the first
   std::vector<T> keys;                   // N·k
   std::vector<T> A;                      // d·d
 };
@@ -266,7 +267,10 @@ UnitAt<T> unit_at(const QsaUnitModel& m, Make&& make) {
     for (const auto& l : ls) r.push_back(convert_linear<T>(l, [&](const ExactReal& e) { return make(e.constant); }));
     return r;
   };
-  if (!m.query_is_table) u.query_layers = layers(m.query_mlp);
+  if (!m.query_is_table) {
+    u.query_layers = layers(m.query_mlp);
+    u.query_rest.assign(u.query_layers.begin() + 1, u.query_layers.end());
+  }
   u.keys.resize(static_cast<std::size_t>(m.N) * u.k);
   if (m.key_is_table) {
     for (int j = 0; j < m.N; ++j)
@@ -307,8 +311,7 @@ void query_of(const QsaUnitModel& m, const UnitAt<T>& u, const int* S, int i, Ma
     for (int c = 0; c < u.k; ++c) out[c] = first[c];
     return;
   }
-  const std::vector<LinearT<T>> rest(u.query_layers.begin() + 1, u.query_layers.end());
-  const T* r = apply_mlp(rest, u.act, first.data(), a, b);
+  const T* r = apply_mlp(u.query_rest, u.act, first.data(), a, b);
   for (int c = 0; c < u.k; ++c) out[c] = r[c];
 }
 
