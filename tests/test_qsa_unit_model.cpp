@@ -231,6 +231,11 @@ TEST_CASE("qsa-unit: A = alpha I with alpha != 1 is exact and flips at the right
   CHECK(*f.forward_error_lower > below);
   CHECK(f.witness_z(0, 1) == 0);  // z_j = ±e_1
   CHECK(check_qsa_unit(u, above, 1, false).verdict == Verdict::Holds);
+  // ε = the 128-bit lower end itself: the doubles cannot decide that row, MPFI at 256 bits can.
+  const QsaUnitCheckResult tight = check_qsa_unit(u, r.worst_lower, 2, false);
+  CHECK(tight.fallback_rows >= 1);
+  CHECK(tight.verdict == Verdict::Fails);
+  CHECK(tight.witness_S == r.witness_S);
 }
 
 TEST_CASE("qsa-unit: a positional MLP query (ReLU or GELU) gives N*C(N,q) rows, each enclosing a long-double pass", "[qsaunit][modelfile]") {
@@ -266,6 +271,11 @@ TEST_CASE("qsa-unit: a positional MLP query (ReLU or GELU) gives N*C(N,q) rows, 
     // The verdict flips at the independent worst case.
     CHECK(check_qsa_unit(m, Rational(static_cast<double>(worst + 1e-9L)), 2, false).verdict == Verdict::Holds);
     CHECK(check_qsa_unit(m, Rational(static_cast<double>(worst - 1e-9L)), 2, false).verdict == Verdict::Fails);
+    const QsaUnitCheckResult tight = check_qsa_unit(m, r.worst_lower, 2, false);  // decided in MPFI only
+    CHECK(tight.fallback_rows >= 1);
+    CHECK(tight.verdict == Verdict::Fails);
+    CHECK(tight.witness_S == r.witness_S);
+    CHECK(tight.witness_i == r.witness_i);
   }
   // The same MLP with its positional columns zeroed is position-free: C(N, q) rows.
   QsaUnitModel free = mlp_unit(g, 5, 2, 1, 3, false);
