@@ -15,6 +15,7 @@
 #include "enumerate/combinatorics.hpp"
 #include "enumerate/parallel.hpp"
 #include "json_match.hpp"
+#include "modelfile/attention_unit_model.hpp"
 #include "modelfile/match2_model.hpp"
 #include "modelfile/match3_local_model.hpp"
 #include "modelfile/match3_model.hpp"
@@ -87,6 +88,8 @@ json match2_model_check(const Match2TableModel& m, const std::string& path, cons
   return out;
 }
 
+}  // namespace
+
 // min-p of a model file: the file's own check at every <mode>:float:p, by the one min-p rule
 // (certify/min_precision.hpp) and the Match min-p result (checks/min_p.hpp).
 void run_min_p_of_model(const std::string& claim, const std::string& provenance, const MatchMinPOfModel& o,
@@ -107,15 +110,15 @@ void run_min_p_of_model(const std::string& claim, const std::string& provenance,
   emit(r, o.common, status_of(r));
 }
 
-}  // namespace
-
 void run_check_match2_model(const std::string& path, const CommonOptions& common) {
+  if (is_attention_unit_file(path)) return run_check_unit_model(path, "match2", common);
   const Match2TableModel m = load(path);
   const json out = match2_model_check(m, path, semantics_of(common), resolve_threads(common.threads), common.force);
   emit(out, common, status_of(out));
 }
 
 void run_min_p_match2_model(const MatchMinPOfModel& o) {
+  if (is_attention_unit_file(o.model)) return run_min_p_unit_model(o, "match2");
   const Match2TableModel m = load(o.model);
   run_min_p_of_model("match2", kMatch2ModelProvenance, o, [&](const Semantics& sem, unsigned threads) {
     return match2_model_check(m, o.model, sem, threads, o.common.force);
@@ -123,6 +126,7 @@ void run_min_p_match2_model(const MatchMinPOfModel& o) {
 }
 
 void run_eval_match2_model(const std::string& path, const std::string& input, const CommonOptions& common) {
+  if (is_attention_unit_file(path)) return run_eval_unit_model(path, "match2", input, common);
   const Match2TableModel m = load(path);
   const std::vector<int> x = parse_int_list("--input", input, -1000000000, 1000000000, 2);
   if (x.size() != static_cast<std::size_t>(m.N))
@@ -153,7 +157,7 @@ namespace {
 struct Match2ExportOptions {
   CommonOptions common;
   int N = 8, M = 16;
-  std::string c, out, dtype = "exact";
+  std::string c, out, dtype = "exact", cls = "match2-table";
   bool flip = false, no_residual = false;
 };
 
@@ -202,6 +206,30 @@ void run_export_match2(const Match2ExportOptions& o) {
     if (o.M < 3) throw UsageError("--M", "must be in 3..4096 with --no-residual (got " + std::to_string(o.M) + ")");
   }
   const Rational c = export_temperature(o, false);
+  if (o.cls == kAttentionUnitClass) {
+    if (o.no_residual)
+      throw UsageError("--no-residual", "not available with --class attention-unit (its ψ, ‖out‖² < τ or |w·out| < τ_lin, "
+                                        "is neither a norm threshold nor an MLP sign; write it as match2-table)");
+    AttentionUnitModel u = attention_unit_of_match2_construction(o.N, o.M, c, o.flip);
+    const json params{{"N", o.N}, {"M", o.M}, {"c", to_exact_string(c)}, {"flip_query_sign", o.flip}};
+    const std::string provenance = claim_info("check", "match2").provenance;
+    u.metadata["params"] = params.dump();
+    u.metadata["provenance"] = provenance;
+    write_model_file_once([&] { write_attention_unit_model(o.out, u, wopts); });
+    json out = make_result("export", "match2", kMatch2ModelTheorem, provenance, params, "exact");
+    out["file"] = o.out;
+    out["class"] = kAttentionUnitClass;
+    out["dtype"] = o.dtype;
+    out["seconds"] = sw.seconds();
+    if (!o.common.json) {
+      std::cout << fmt::format("export match2: wrote {} (class attention-unit, N = {}, M = {}, one head, m = d = 2, residual, "
+                               "psi norm, c = {}, {})\n",
+                               o.out, o.N, o.M, to_exact_string(c), o.dtype);
+      set_exit_status(0);
+      return;
+    }
+    return emit(out, o.common, 0);
+  }
   Match2TableModel m = o.no_residual ? match2_table_model_of_no_residual_construction(o.N, o.M, c)
                                      : match2_table_model_of_construction(o.N, o.M, c, o.flip);
   json params{{"N", o.N}, {"M", o.M}, {"c", to_exact_string(c)}, {"flip_query_sign", o.flip}};
@@ -234,9 +262,15 @@ ParamTable export_match_params(FieldLimits N_limits, FieldLimits M_limits, int d
   ParamTable t = {param::N().with_range(N_limits).with_default(default_N), param::M().with_range(M_limits).with_default(default_M),
                   param::c().with_help("temperature (exact rational)").with_computed_default(c_default),
                   param::flag("--flip-query-sign", flip_help)};
-  if (no_residual_flag)
+  if (no_residual_flag) {
     t.push_back(param::flag("--no-residual", "the residual-free construction (m = 4; psi = sqnorm-or-abs-linear, default c as "
                                           "check match2 --no-residual)"));
+    ParamDef cls;
+    cls.flag = "--class";
+    cls.kind = ParamKind::Choice;
+    cls.help = "the file's class: match2-table (tables) or attention-unit (the general unit, docs/model-format.md)";
+    t.push_back(cls.with_choices({"match2-table", "attention-unit"}, "match2-table"));
+  }
   t.push_back(param::file("--out", "model file to write (safetensors)").as_required());
   t.push_back(dtype.with_choices({"exact", "F64", "F32", "BF16", "F16"}, "exact"));
   return with_common(t, false);
@@ -249,7 +283,10 @@ const ParamTable kExportMatch3 =
 
 std::vector<ParamBinding> export_bindings(Match2ExportOptions& o, bool no_residual_flag) {
   std::vector<ParamBinding> b = {{"--N", &o.N}, {"--M", &o.M}, {"--c", &o.c}, {"--flip-query-sign", &o.flip}};
-  if (no_residual_flag) b.push_back({"--no-residual", &o.no_residual});
+  if (no_residual_flag) {
+    b.push_back({"--no-residual", &o.no_residual});
+    b.push_back({"--class", &o.cls});
+  }
   b.push_back({"--out", &o.out});
   b.push_back({"--dtype", &o.dtype});
   return b;
@@ -334,12 +371,14 @@ json match3_model_check(const Match3ThirdOrderModel& m, const std::string& path,
 }
 
 void run_check_match3_model(const Match3ModelOptions& o) {
+  if (is_attention_unit_file(o.model)) return run_check_unit_model(o.model, "match3", o.common);
   const Match3ThirdOrderModel m = load3(o.model);
   const json out = match3_model_check(m, o.model, semantics_of(o.common), resolve_threads(o.common.threads), o.common.force);
   emit(out, o.common, status_of(out));
 }
 
 void run_min_p_match3_model(const MatchMinPOfModel& o) {
+  if (is_attention_unit_file(o.model)) return run_min_p_unit_model(o, "match3");
   const Match3ThirdOrderModel m = load3(o.model);
   run_min_p_of_model("match3", kMatch3ModelProvenance, o, [&](const Semantics& sem, unsigned threads) {
     return match3_model_check(m, o.model, sem, threads, o.common.force);
@@ -347,6 +386,7 @@ void run_min_p_match3_model(const MatchMinPOfModel& o) {
 }
 
 void run_eval_match3_model(const Match3ModelOptions& o) {
+  if (is_attention_unit_file(o.model)) return run_eval_unit_model(o.model, "match3", o.input, o.common);
   const Match3ThirdOrderModel m = load3(o.model);
   const std::vector<int> x = parse_int_list("--input", o.input, -1000000000, 1000000000, 2);
   if (x.size() != static_cast<std::size_t>(m.N))

@@ -1,6 +1,7 @@
 // Match model files on the command line (docs/model-format.md): check / eval match2 --model,
 // export match2.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,16 @@ void run_check_match2_model(const std::string& model, const CommonOptions& commo
 void run_min_p_match2_model(const MatchMinPOfModel& options);
 void run_eval_match2_model(const std::string& model, const std::string& input, const CommonOptions& common);
 void register_match_model_commands();
+// min-p of a Match model file: check_at(semantics, threads) is the file's check as JSON.
+void run_min_p_of_model(const std::string& claim, const std::string& provenance, const MatchMinPOfModel& o,
+                        const std::function<json(const Semantics&, unsigned)>& check_at);
+// Class attention-unit through check / eval / min-p match2|match3 --model (checks/cmd_unit_model.cpp);
+// task is "match2" or "match3".
+bool is_attention_unit_file(const std::string& path);
+void run_check_unit_model(const std::string& path, const std::string& task, const CommonOptions& common);
+void run_eval_unit_model(const std::string& path, const std::string& task, const std::string& input,
+                         const CommonOptions& common);
+void run_min_p_unit_model(const MatchMinPOfModel& o, const std::string& task);
 // check / eval match3-hinted|match3-window --model (class match3-local; the file's hints must be
 // the claim's).  y: 0-based hint sets (ignored for the window variant).
 struct Match3LocalModel;

@@ -53,34 +53,39 @@ IndexedOutcome<MatchCaseOutcome> failing_case(const MatchTally& tally) {
 }
 
 namespace {
-MatchSide side_of(const std::optional<IndexedOutcome<MatchCaseOutcome>>& w, int N, int M, bool tuples) {
+MatchSide side_of(const std::optional<IndexedOutcome<MatchCaseOutcome>>& w,
+                  const std::function<MatchCaseWitness(std::uint64_t)>& witness_of) {
   MatchSide s;
   if (!w) return s;
   s.any = true;
   s.stat_lower = w->outcome.stat_lo;
   s.stat_upper = w->outcome.stat_hi;
-  s.witness = sweep_witness(w->index, N, M, tuples);
+  s.witness = witness_of(w->index);
   return s;
 }
 }  // namespace
 
 MatchSweepSummary summarize_sweep(const MatchTally& tally, int N, int M, bool tuples) {
+  return summarize_sweep(tally, [&](std::uint64_t index) { return sweep_witness(index, N, M, tuples); });
+}
+
+MatchSweepSummary summarize_sweep(const MatchTally& tally, const std::function<MatchCaseWitness(std::uint64_t)>& witness_of) {
   MatchSweepSummary s;
   s.cases = tally.cases;
   s.fallbacks = tally.fallbacks;
   s.failing = tally.failures;
   s.undecided = tally.undecided;
-  s.matched = side_of(tally.worst[0], N, M, tuples);
-  s.unmatched = side_of(tally.worst[1], N, M, tuples);
+  s.matched = side_of(tally.worst[0], witness_of);
+  s.unmatched = side_of(tally.worst[1], witness_of);
   if (tally.failures > 0) {
     const auto fc = failing_case(tally);
     // The smallest room over all cases lies between the smallest lower end (the overall worst's)
     // and the failing case's upper end, whichever case is the witness.
     double lo = fc.outcome.margin_lo;
     if (const auto& w = tally.overall_worst()) lo = std::min(lo, w->outcome.margin_lo);
-    s.worst = MatchWorst{lo, fc.outcome.margin_hi, true, sweep_witness(fc.index, N, M, tuples), {}};
+    s.worst = MatchWorst{lo, fc.outcome.margin_hi, true, witness_of(fc.index), {}};
   } else if (const auto& w = tally.overall_worst()) {
-    s.worst = MatchWorst{w->outcome.margin_lo, w->outcome.margin_hi, false, sweep_witness(w->index, N, M, tuples), {}};
+    s.worst = MatchWorst{w->outcome.margin_lo, w->outcome.margin_hi, false, witness_of(w->index), {}};
   }
   return s;
 }

@@ -213,6 +213,8 @@ struct MatchSweepSummary {
 };
 
 MatchSweepSummary summarize_sweep(const MatchTally& tally, int N, int M, bool tuples);
+// The same for a sweep whose outcome indices map to inputs otherwise: witness_of(index).
+MatchSweepSummary summarize_sweep(const MatchTally& tally, const std::function<MatchCaseWitness(std::uint64_t)>& witness_of);
 
 // Verdict of a sweep: fails only when the failing case re-verifies by a forward pass (recorded
 // in summary.worst->check).

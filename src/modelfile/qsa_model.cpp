@@ -64,7 +64,11 @@ QsaTableModel qsa_table_model_from(const std::string& file, const SafetensorsFil
   if (cls != "qsa-table")
     throw ModelFileError(file, "__metadata__.class",
                          "is '" + cls + "', not qsa-table: the qSA checker needs a query table over subsets and a key "
-                         "table over positions (class qsa-table, format version 1)");
+                         "table over positions (class qsa-table, format version 1)" +
+                             (cls == "attention-unit"
+                                  ? std::string("; an attention-unit file is a unit on tokens of [M], while qSA's inputs "
+                                                "carry real z_i, whose worst case has a proof only in that structure")
+                                  : std::string()));
   meta_int(file, f, "format_version", kModelFormatVersion, kModelFormatVersion);
   if (f.metadata.count("heads") && meta(file, f, "heads") != "1")
     throw ModelFileError(file, "__metadata__.heads",
