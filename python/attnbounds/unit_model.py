@@ -256,7 +256,7 @@ def read_attention_unit(path, meta, arrays, exact, dtype):
     if residual:
         linear("residual", m, n_out=d)
     elif "residual.weight" in arrays or "residual.bias" in arrays:
-        name = "residual.weight" if "residual.weight" in arrays else "residual.bias"
+        name = min(n for n in ("residual.bias", "residual.weight") if n in arrays)  # the toolkit's order
         raise ModelFileError(path, f"tensor '{name}'", "only with residual = true")
     psi_widths = []
     if psi == "mlp":
@@ -291,9 +291,11 @@ def read_attention_unit(path, meta, arrays, exact, dtype):
 
 
 def write_attention_unit(module: AttentionUnit, path: str, dtype: str, construction: str = "") -> None:
-    """Every tensor in `dtype`; psi_threshold always F64 with an exact companion.  A tensor whose
-    loaded values are unchanged keeps the file's exact companion when it is written as F64 (and
-    psi_threshold always): so a loaded exact file saved as F64 loses nothing."""
+    """phi, the heads and the residual in `dtype`; psi (its MLP layers or psi_threshold) always F64
+    with an exact companion, as the toolkit writes it (psi is exact in every semantics).  A tensor
+    whose loaded values are unchanged keeps the file's exact companion when it is written as F64
+    (psi always), so a loaded exact file saved as F64 loses nothing; a changed one gets the exact
+    values of its doubles."""
     import numpy as np
     from fractions import Fraction
     from . import FORMAT_NAME, safetensors_io
@@ -312,7 +314,7 @@ def write_attention_unit(module: AttentionUnit, path: str, dtype: str, construct
         now = t.detach().to(torch.float64).cpu().numpy()
         kept = module.exact.get(name)
         unchanged = kept is not None and np.array_equal(kept[1], now)
-        if name == "psi_threshold":
+        if name == "psi_threshold" or name.startswith("psi."):
             exact[name] = kept[0] if unchanged else [Fraction(float(v)) for v in now.reshape(-1)]
             tensors[name] = ("F64", now)
         elif dtype == "F64" and unchanged:
