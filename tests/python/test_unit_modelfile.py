@@ -41,6 +41,10 @@ def match2_truth(x, M):
     return [int(any((a + b) % M == 0 for b in x)) for a in x]
 
 
+def match3_truth(x, M):
+    return [int(any((a + b + c) % M == 0 for b in x for c in x)) for a in x]
+
+
 def random_unit(seed, **kw):
     """A unit with every feature of the class: two phi layers, two heads of different k_h, biases
     on some layers only, a residual, a two-layer psi."""
@@ -403,13 +407,14 @@ def _train_match2(N=4, M=4, seeds=range(8), steps=300):
     return best[1], False
 
 
-def _assert_witness_really_fails(path, res, M):
-    """The toolkit's witness (x 0-based token values, token 1-based) re-run in PyTorch float64."""
+def _assert_witness_really_fails(path, res, M, truth_of=match2_truth, unit=None):
+    """The toolkit's witness (x 0-based token values, token 1-based) re-run in PyTorch float64 (on
+    the file's unit, or on `unit`, the file's unit as the semantics rounds it)."""
     w = res["worst"]["witness"]
     x, i = w["x"], w["token"] - 1
-    truth = match2_truth(x, M)[i]
+    truth = truth_of(x, M)[i]
     assert w["truth"] == truth and w["model"] != truth
-    unit = attnbounds.load(path)
+    unit = unit or attnbounds.load(path)
     with torch.no_grad():
         assert int(unit.decide(torch.tensor(x))[i]) != truth
 
@@ -455,23 +460,36 @@ def test_trained_unit_is_certified_and_its_witnesses_are_real(tmp_path):
     assert fits, "training did not fit Match2 (N = M = 4) with margin 1/2"
 
 
-def test_general_unit_fails_on_exactly_the_tokens_pytorch_gets_wrong(tmp_path):
-    # Positional phi (two layers, GELU), two heads, biases, a residual and a norm psi, random
-    # weights: the toolkit evaluates every tuple of [6]^5; its count of failing tokens is PyTorch's.
-    unit = random_unit(5, residual=True, psi="norm", psi_widths=[], psi_threshold=2.0)
+@pytest.mark.parametrize("task,psi", [("match2", "norm"), ("match3", "norm"), ("match2", "mlp")])
+@pytest.mark.parametrize("semantics", ["exact", "embed:bf16"])
+def test_general_unit_fails_on_exactly_the_tokens_pytorch_gets_wrong(tmp_path, task, psi, semantics):
+    # Positional phi (two layers, GELU), two heads, biases, a residual and a norm psi or a GELU MLP
+    # psi (5 -> 1), random weights: the toolkit evaluates every tuple of [6]^5; its count of failing
+    # tokens is PyTorch's.  Under embed:bf16 every entry of phi, the heads and the residual is
+    # rounded to bfloat16 (psi stays exact): PyTorch rounds the same float32 entries with torch's
+    # own conversion.
+    kw = dict(psi="norm", psi_widths=[], psi_threshold=2.0) if psi == "norm" else dict()
+    unit = random_unit(5, residual=True, **kw)
+    tau = 2.0 if psi == "norm" else 0.0
     path = str(tmp_path / "general.st")
     attnbounds.save(unit, path, dtype="F32")
     stored = attnbounds.load(path)
-    res = json.loads(run("check", "match2", "--model", path, "--json", expect=(1, 3)).stdout)
+    if semantics == "embed:bf16":
+        with torch.no_grad():
+            for name, p in stored.named_parameters():
+                if not name.startswith("psi."):
+                    p.copy_(p.to(torch.float32).to(torch.bfloat16).to(torch.float64))
+    res = json.loads(run("check", task, "--model", path, "--semantics", semantics, "--json", expect=(1, 3)).stdout)
+    truth_of = match2_truth if task == "match2" else match3_truth
     X = torch.tensor(list(itertools.product(range(6), repeat=5)))
-    Y = torch.tensor([match2_truth(x, 6) for x in X.tolist()])
+    Y = torch.tensor([truth_of(x, 6) for x in X.tolist()])
     with torch.no_grad():
         s = stored.statistic(X)
         wrong = int((stored.decide(X) != Y).sum())
     assert res["params"]["positional"] is True and res["inputs"] == 6 ** 5 and res["cases"] == 5 * 6 ** 5
-    assert float((s - 2.0).abs().min()) > 1e-6  # no token within float64's reach of tau
+    assert float((s - tau).abs().min()) > 1e-6  # no token within float64's reach of tau
     assert res["verdict"] == "fails" and res["failing_cases"] == wrong and res["undecided_cases"] == 0
-    _assert_witness_really_fails(path, res, 6)
+    _assert_witness_really_fails(path, res, 6, truth_of, stored)
 
 
 def _enclosure(tok):
