@@ -99,7 +99,7 @@ class AttentionUnit(nn.Module):
             raise ValueError(f"AttentionUnit: bias names no layer: {sorted(bias_names - layers)}")
 
     def extra_repr(self) -> str:
-        psi = (f"psi=mlp" if self.psi_kind == "mlp"
+        psi = ("psi=mlp" if self.psi_kind == "mlp"
                else f"psi=norm, matched={self.psi_matched}, threshold={float(self.psi_threshold[0])!r}")
         return (f"N={self.N}, M={self.M}, phi_input={self.phi_input}, activation={self.activation}, "
                 f"m={self.m}, heads={len(self.head)}, d={self.d}, residual={self.residual is not None}, {psi}")
@@ -124,7 +124,7 @@ class AttentionUnit(nn.Module):
         dtype = self.phi[0].weight.dtype
         e = F.one_hot(x, self.M).to(dtype)
         if self.phi_input == "token+position":
-            e = torch.cat([e, torch.eye(self.N, dtype=dtype).expand(*x.shape, self.N)], dim=-1)
+            e = torch.cat([e, torch.eye(self.N, dtype=dtype, device=x.device).expand(*x.shape, self.N)], dim=-1)
         return self._mlp(self.phi, e)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
