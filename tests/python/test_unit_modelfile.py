@@ -464,7 +464,7 @@ def test_trained_unit_is_certified_and_its_witnesses_are_real(tmp_path):
 @pytest.mark.parametrize("semantics", ["exact", "embed:bf16"])
 def test_general_unit_fails_on_exactly_the_tokens_pytorch_gets_wrong(tmp_path, task, psi, semantics):
     # Positional phi (two layers, GELU), two heads, biases, a residual and a norm psi or a GELU MLP
-    # psi (5 -> 1), random weights: the toolkit evaluates every tuple of [6]^5; its count of failing
+    # psi (3 -> 5 -> 1), random weights: the toolkit evaluates every tuple of [6]^5; its count of failing
     # tokens is PyTorch's.  Under embed:bf16 every entry of phi, the heads and the residual is
     # rounded to bfloat16 (psi stays exact): PyTorch rounds the same float32 entries with torch's
     # own conversion.
