@@ -374,10 +374,12 @@ ParamTable min_p_params(const std::string& name, int N, int M) {
   t.push_back(param::mode());
   t.push_back(param::p_min().with_range(kMatchMinPrecisionP).with_help("smallest p scanned"));
   t.push_back(param::p_max().with_range(kMatchMinPrecisionP).with_default(24).at_least("--p-min").with_help("largest p scanned (p_max of math §2)"));
-  if (name == "match2") {
+  if (name != "match3-third-order") {
     // With --model the file is the model: the construction's own parameters would be ignored.
-    ParamDef model = param::file("--model", "model file of class match2-table instead of the construction (docs/model-format.md)");
+    ParamDef model = param::file("--model", std::string("model file of class ") + (local ? "match3-local" : "match2-table") +
+                                                " instead of the construction (docs/model-format.md)");
     for (const char* f : {"--N", "--M", "--c"}) model = model.excluding(f);
+    if (local) model = model.excluding(name == "match3-window" ? "--w" : "--q");
     t.push_back(model);
   }
   return with_common(t, false);
@@ -415,11 +417,7 @@ PrecisionTrial match_trial(const std::string& name, const MinPCli& o, const Sema
     const Match3LocalResult r = check_match3_local(
         Match3LocalConfig{name == "match3-window", o.N, o.M, o.q, temperature_of(o.c), sem}, threads, o.common.force);
     if (first.is_null()) first = to_json(r);
-    t.verdict = r.verdict;
-    t.witness_verified = r.verdict == Verdict::Fails && r.witness.has_value();
-    t.worst_lower = Rational(r.worst_lower);
-    t.worst_upper = Rational(r.worst_upper);
-    // No row witness: an input of these claims needs its hint sets as well (check prints them).
+    t = trial_of_match3_local(r);  // the trial of min-p match3-hinted|match3-window --model too
   }
   return t;
 }
@@ -450,12 +448,13 @@ void register_min_p(const std::string& name) {
                                                    {"--p-min", &o->p_min}, {"--p-max", &o->p_max}};
                     if (name == "match3-hinted") b.push_back({"--q", &o->q});
                     if (name == "match3-window") b.push_back({"--w", &o->q});
-                    if (name == "match2") b.push_back({"--model", &o->model});
+                    if (name != "match3-third-order") b.push_back({"--model", &o->model});
                     bind_with_common(*sub, min_p_table(name), b, o->common);
                     sub->callback([o, name] {
                       if (!o->model.empty()) {
                         MatchMinPOfModel m{o->common, o->model, o->mode, o->p_min, o->p_max};
-                        return run_min_p_match2_model(m);
+                        if (name == "match2") return run_min_p_match2_model(m);
+                        return run_min_p_match3_local_model(m, name == "match3-window");
                       }
                       run_min_p(name, *o);
                     });

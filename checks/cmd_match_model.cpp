@@ -569,6 +569,31 @@ void run_check_match3_local_model(const std::string& path, bool window, const Co
   emit(out, common, status_of(out));
 }
 
+void run_min_p_match3_local_model(const MatchMinPOfModel& o, bool window) {
+  const Match3LocalModel m = load_match3_local_model(o.model, window, o.common.force);
+  const Match3LocalUnit unit = match3_local_unit_of(m);  // built once, checked at every precision
+  const unsigned threads = resolve_threads(o.common.threads);
+  const MinPrecisionConfig mc = min_precision_config(o.mode, "float", o.p_min, o.p_max, kMatchMinPrecisionP);
+  const ClaimInfo& info = claim_info("min-p", std::string(local_name(window)) + " --model");
+  json first;
+  const json r = with_size_guard([&] {
+    return match_min_precision_result(
+        mc,
+        [&](const Semantics& sem) {
+          const Match3LocalResult c = check_match3_local_unit(unit, sem, threads, o.common.force);
+          if (first.is_null()) {
+            first = to_json(c);
+            first["params"] = local_model_params(m, o.model);
+          }
+          return trial_of_match3_local(c);  // the built-in min-p's trial, so the rows compare one to one
+        },
+        first, threads, [&](const json& params) {
+          return make_result("min-p", local_name(window), info.theorem, info.provenance, params, min_precision_family_name(mc));
+        });
+  });
+  emit(r, o.common, status_of(r));
+}
+
 void run_eval_match3_local_model(const std::string& path, bool window, const std::vector<int>& x,
                                  const std::vector<std::vector<int>>& y, const CommonOptions& common) {
   const Match3LocalModel m = load_match3_local_model(path, window, common.force);

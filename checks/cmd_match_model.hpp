@@ -9,7 +9,8 @@
 
 namespace attnbounds {
 
-// min-p match2 --model / min-p match3: the options of a minimal-precision scan of a file.
+// min-p match2 --model / min-p match3 / min-p match3-hinted|match3-window --model: the options of a
+// minimal-precision scan of a file.
 struct MatchMinPOfModel {
   CommonOptions common;
   std::string model, mode = "embed";
@@ -35,6 +36,9 @@ void run_min_p_unit_model(const MatchMinPOfModel& o, const std::string& task);
 struct Match3LocalModel;
 Match3LocalModel load_match3_local_model(const std::string& path, bool window, bool force);
 void run_check_match3_local_model(const std::string& path, bool window, const CommonOptions& common);
+// min-p match3-hinted|match3-window --model: the file's check at every <mode>:float:p, as the
+// built-in min-p runs the construction's.
+void run_min_p_match3_local_model(const MatchMinPOfModel& options, bool window);
 void run_eval_match3_local_model(const std::string& path, bool window, const std::vector<int>& x,
                                  const std::vector<std::vector<int>>& y, const CommonOptions& common);
 // A Match eval result: JSON with --json, else a token table titled `title`; exit 1 when a token

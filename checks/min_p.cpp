@@ -7,6 +7,7 @@
 #include "core/elapsed_timer.hpp"
 #include "numeric/format.hpp"
 #include "numeric/rational.hpp"
+#include "proofs/match3_local.hpp"
 
 
 namespace attnbounds {
@@ -87,6 +88,15 @@ PrecisionTrial trial_from_check_json(const json& check) {
     t.witness = witness["x"].get<std::vector<int>>();
     t.witness_token = witness["token"].get<int>() - 1;
   }
+  return t;
+}
+
+PrecisionTrial trial_of_match3_local(const Match3LocalResult& r) {
+  PrecisionTrial t;
+  t.verdict = r.verdict;
+  t.witness_verified = r.verdict == Verdict::Fails && r.witness.has_value();
+  t.worst_lower = Rational(r.worst_lower);
+  t.worst_upper = Rational(r.worst_upper);
   return t;
 }
 

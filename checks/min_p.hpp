@@ -11,6 +11,8 @@
 
 namespace attnbounds {
 
+struct Match3LocalResult;
+
 // The configuration of --mode (embed | arith), --number-format (float | fixed), --p-min, --p-max;
 // validated (ConfigError on a bad field).
 MinPrecisionConfig min_precision_config(const std::string& mode, const std::string& number_format, int p_min, int p_max,
@@ -39,6 +41,11 @@ json match_min_precision_result(const MinPrecisionConfig& config, const Precisio
 // A min-p trial from a check's JSON result (a model file's check, say): verdict, the worst case's
 // printed ends (outward-rounded decimals, still certified bounds) and a failing input witness.
 PrecisionTrial trial_from_check_json(const json& check);
+
+// A min-p trial from a match3-local check (the construction's or a model file's): its verdict and
+// the doubles of its worst decode-error bound.  No input witness: an input of these claims needs
+// its hint sets as well (the check prints them).
+PrecisionTrial trial_of_match3_local(const Match3LocalResult& r);
 
 // The table alone (the learning runs embed it in their own result).
 json min_precision_table_json(const MinPrecisionResult& r);

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "modelfile/attention_unit_model.hpp"
 #include "modelfile/match2_model.hpp"
 #include "modelfile/match3_local_model.hpp"
 #include "modelfile/match3_model.hpp"
@@ -23,6 +24,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } else if (cls == "match3-third-order") {
       attnbounds::Match3ThirdOrderModel m = attnbounds::match3_third_order_model_from("fuzz", f);
       if (m.psi_table.size() != static_cast<std::size_t>(m.M) * m.d) __builtin_trap();
+    } else if (cls == "attention-unit") {
+      attnbounds::AttentionUnitModel m = attnbounds::attention_unit_model_from("fuzz", f);
+      if (m.phi.empty() || m.heads.empty() || m.phi.front().weight.size() != static_cast<std::size_t>(m.phi.front().in) * m.phi.front().out)
+        __builtin_trap();
+      if (m.psi == attnbounds::AttentionUnitModel::Psi::Mlp && m.psi_mlp.back().out != 1) __builtin_trap();
     } else if (cls == "match3-local") {
       attnbounds::Match3LocalModel m = attnbounds::match3_local_model_from("fuzz", f, 1u << 16);
       if (m.keys.size() != static_cast<std::size_t>(m.N) * m.K) __builtin_trap();

@@ -276,6 +276,8 @@ TEST_CASE("each claim's result carries the claims table's theorem and provenance
       {"eval", "match3-hinted --model",
        "eval match3-hinted --model " + (tmp.dir / "h.st").string() + " --input 1,3,0,2 --hints \"2|3|4|1\""},
       {"eval", "match3-window --model", "eval match3-window --model " + (tmp.dir / "w.st").string() + " --input 1,3,0,2"},
+      {"min-p", "match3-hinted --model", "min-p match3-hinted --model " + (tmp.dir / "h.st").string() + " --p-max 8"},
+      {"min-p", "match3-window --model", "min-p match3-window --model " + (tmp.dir / "w.st").string() + " --p-max 8"},
   };
   std::set<std::string> covered;
   for (const Run& run : runs) {

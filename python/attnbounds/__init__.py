@@ -3,7 +3,7 @@ returning the data of --json as Python objects, the numeric formats (round), and
 PyTorch: load(path) -> torch.nn.Module, save(module, path).  See docs/python.md.
 
 Format: docs/model-format.md (version 1: class qsa-table; version 2: classes match2-table,
-match3-third-order, match3-local and attention-unit; save refuses match3-local).  Exact entries are loaded as their
+match3-third-order, match3-local and attention-unit).  Exact entries are loaded as their
 nearest doubles; float32/bfloat16/float16 entries are loaded exactly (every one is a double).
 """
 from __future__ import annotations
@@ -231,6 +231,9 @@ def _load_match3_local(path, meta, arrays, exact, dtype):
     with torch.no_grad():
         for name in _LOCAL_TENSORS:
             getattr(unit, name).copy_(torch.from_numpy(np.array(arrays[name], dtype=np.float64)).to(dtype))
+    for name in _LOCAL_TENSORS:  # the exact entries and the doubles beside them, kept for save
+        if name in exact:
+            unit.exact[name] = (exact[name], np.array(arrays[name], dtype=np.float64))
     unit.metadata = meta
     return unit
 
@@ -314,18 +317,46 @@ def _save_match(module, path, dtype, construction):
     safetensors_io.write(path, meta, tensors, exact)
 
 
+def _save_match3_local(module, path, dtype, construction):
+    """Class match3-local: key, query and value tables in `dtype`.  With dtype F64, a table that
+    was loaded with exact companions and has not changed since keeps the file's exact entries (a
+    companion stands beside a F64 tensor only; any other dtype rounds, as asked)."""
+    from math import comb
+    N, M, q, K, window = module.N, module.M, module.q, module.K, module.window
+    # The reader's ranges (docs/model-format.md), so that load and the toolkit accept the file.
+    q_max = min(6, N - 1 if window else N)
+    if not (2 <= N <= 24 and 2 <= M <= 4096 and 1 <= q <= q_max and 1 <= K <= 64):
+        raise ValueError(f"save: class match3-local needs N in 2..24, M in 2..4096, q in 1..min(6, N{' - 1' if window else ''})"
+                         f" and K in 1..64 (got N = {N}, M = {M}, q = {q}, K = {K})")
+    meta = {"format": FORMAT_NAME, "format_version": MATCH_FORMAT_VERSION, "class": "match3-local",
+            "hints": "window" if window else "all-subsets", "N": str(N), "M": str(M), "q": str(q), "heads": "1",
+            "psi": "power-sum-decoder", "psi_scale": str(q), "construction": construction or module.construction or "trained"}
+    shapes = {"key_table": (N, K), "query_table": (N if window else comb(N, q), K), "value_table": (M, q)}
+    tensors, exact = {}, {}
+    for name in _LOCAL_TENSORS:
+        now = _array(getattr(module, name))
+        if now.shape != shapes[name]:
+            raise ValueError(f"save: {name} has shape {list(now.shape)}, class match3-local needs {list(shapes[name])}")
+        kept = module.exact.get(name)
+        if dtype == "F64" and kept is not None and np.array_equal(kept[1], now):
+            exact[name] = kept[0]
+        tensors[name] = (dtype, now)
+    safetensors_io.write(path, meta, tensors, exact)
+
+
 def save(module, path: str, dtype: str = "F32", construction: str = "trained") -> None:
     """Writes a module as a model file, every table in `dtype` (F64 | F32 | F16 | BF16).  A
-    QsaTableUnit becomes a version-1 qsa-table file; a Match unit or an AttentionUnit a version-2
-    file whose ψ threshold (and ψ table) stay exact."""
+    QsaTableUnit becomes a version-1 qsa-table file; a Match unit a version-2 file whose ψ
+    threshold (and ψ table) stay exact; a Match3LocalUnit a version-2 match3-local file (with
+    F64, unchanged tables loaded from an exact file keep their exact entries); an AttentionUnit a
+    version-2 attention-unit file whose ψ (MLP layers or threshold) stays exact."""
     torch = _torch()
     from .match_model import Match2TableUnit, Match3LocalUnit, Match3ThirdOrderUnit
     from .unit_model import AttentionUnit, write_attention_unit
     if isinstance(module, AttentionUnit):
         return write_attention_unit(module, path, dtype, construction)
     if isinstance(module, Match3LocalUnit):
-        raise ValueError("save: class match3-local is not written from Python; write it with "
-                         "`attnbounds export match3-hinted|match3-window --out FILE`")
+        return _save_match3_local(module, path, dtype, construction)
     if isinstance(module, (Match2TableUnit, Match3ThirdOrderUnit)):
         return _save_match(module, path, dtype, construction)
     meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "class": "qsa-table",

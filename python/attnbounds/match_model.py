@@ -140,6 +140,7 @@ class Match3LocalUnit(nn.Module):
         self.query_table = nn.Parameter(torch.zeros(rows, K, dtype=dtype))
         self.key_table = nn.Parameter(torch.zeros(N, K, dtype=dtype))
         self.value_table = nn.Parameter(torch.zeros(M, q, dtype=dtype))
+        self.exact = {}  # a loaded file's exact tables (entries, doubles), kept for save
         # F[t, a] = sum_{s < a} C(N-1-s, q-1-t): the lexicographic rank is a sum of differences of F.
         F = torch.zeros(q, N + 1, dtype=torch.long)
         for t in range(q):

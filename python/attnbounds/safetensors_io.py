@@ -254,15 +254,18 @@ def _encode(dtype: str, a: np.ndarray) -> bytes:
         out = a.astype("<f4")
     elif dtype == "F16":
         out = a.astype("<f2")
-    elif dtype == "BF16":  # nearest, ties to even, from the float32 bits (values exact in float32 first)
-        f32 = a.astype(np.float32)
-        if not np.all(f32.astype(np.float64) == a):
-            raise ValueError("BF16 export needs values exact in float32")
-        bits = f32.view(np.uint32).astype(np.uint64)
-        rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
-        out = rounded.astype("<u2")
-        if not np.all(np.isfinite(_decode("BF16", out.tobytes(), list(a.shape)))):
+    elif dtype == "BF16":
+        # The nearest bfloat16 of each double, ties to even, in one rounding (as the toolkit's
+        # writer; rounding to float32 first could round twice).  bfloat16 keeps 8 significant
+        # bits and float32's exponent range: x = m 2^e with 1/2 <= |m| < 1 has the quantum
+        # 2^(e-8), and no quantum is below 2^-133 (the smallest subnormal).  Scaling by a power
+        # of two is exact, so rint (ties to even) rounds once.
+        _, e = np.frexp(a)
+        quantum = np.ldexp(1.0, np.maximum(e - 8, -133))
+        r = np.rint(a / quantum) * quantum
+        if np.any(np.abs(r) > 3.3895313892515355e38):  # (2 - 2^-7) 2^127, the largest bfloat16
             raise ValueError("a value overflows BF16")
+        out = (r.astype(np.float32).view(np.uint32) >> 16).astype("<u2")  # r is exact in float32
         return out.tobytes()
     else:
         raise ValueError(f"unknown dtype {dtype}")

@@ -20,6 +20,7 @@
 #include "core/config_error.hpp"
 #include "core/size_limit_error.hpp"
 #include "enumerate/combinatorics.hpp"
+#include "modelfile/attention_unit_model.hpp"
 #include "modelfile/match2_model.hpp"
 #include "modelfile/match3_model.hpp"
 #include "modelfile/qsa_model.hpp"
@@ -242,7 +243,29 @@ py::dict check_match2_construction(int N, int M, const std::optional<std::string
   return out;
 }
 
+// A file of class attention-unit (the general unit) checked against Match2 or Match3; nullopt for
+// another class, which the caller's own reader handles.
+std::optional<py::dict> check_attention_unit_file(const std::string& path, MatchTask task, const std::string& semantics,
+                                                  int threads, bool force) {
+  const SafetensorsFile f = read_safetensors(path);
+  auto it = f.metadata.find("class");
+  if (it == f.metadata.end() || it->second != kAttentionUnitClass) return std::nullopt;
+  const AttentionUnitModel m = attention_unit_model_from(path, f);
+  const Semantics sem = parse_semantics(semantics);
+  AttentionUnitCheckResult r;
+  {
+    py::gil_scoped_release release;
+    r = check_attention_unit(m, task, sem, threads_of(threads), force);
+  }
+  py::dict out = match_result(r.sweep, r.verdict, match_task_name(task), r.semantics, r.reduction);
+  out["model"] = path;
+  out["class"] = kAttentionUnitClass;
+  out["inputs"] = r.inputs;
+  return out;
+}
+
 py::dict check_match2_model_file(const std::string& path, const std::string& semantics, int threads, bool force) {
+  if (auto unit = check_attention_unit_file(path, MatchTask::Match2, semantics, threads, force)) return *unit;
   const Match2TableModel m = read_match2_table_model(path);
   const Semantics sem = parse_semantics(semantics);
   Match2TableCheckResult r;
@@ -257,6 +280,7 @@ py::dict check_match2_model_file(const std::string& path, const std::string& sem
 }
 
 py::dict check_match3_model_file(const std::string& path, const std::string& semantics, int threads, bool force) {
+  if (auto unit = check_attention_unit_file(path, MatchTask::Match3, semantics, threads, force)) return *unit;
   const Match3ThirdOrderModel m = read_match3_third_order_model(path);
   const Semantics sem = parse_semantics(semantics);
   Match2TableCheckResult r;
@@ -359,7 +383,7 @@ PYBIND11_MODULE(attnbounds_core, mod) {
   mod.def("check_match2", &check_match2_construction, "certified check of the Match2 construction", arg("N") = 8,
           arg("M") = 16, arg("c") = py::none(), arg("flip_query_sign") = false, arg("semantics") = "exact",
           arg("threads") = 0, arg("force") = false);
-  mod.def("check_match2_model", &check_match2_model_file, "certified Match2 check of a match2-table model file", arg("path"),
+  mod.def("check_match2_model", &check_match2_model_file, "certified Match2 check of a match2-table or attention-unit model file", arg("path"),
           arg("semantics") = "exact", arg("threads") = 0, arg("force") = false);
   mod.def("run_command_line", &run_command_line_captured,
           "runs `attnbounds ARGS...` in-process; returns (exit status, stdout bytes, stderr bytes)", arg("args"));
@@ -367,6 +391,6 @@ PYBIND11_MODULE(attnbounds_core, mod) {
           arg("x"), arg("format"));
   mod.def("format_name", &format_name, "canonical name of a format string (fp16, float:24, fixed:4.12, ...)",
           arg("format"));
-  mod.def("check_match3_model", &check_match3_model_file, "certified Match3 check of a match3-third-order model file",
+  mod.def("check_match3_model", &check_match3_model_file, "certified Match3 check of a match3-third-order or attention-unit model file",
           arg("path"), arg("semantics") = "exact", arg("threads") = 0, arg("force") = false);
 }

@@ -165,10 +165,7 @@ AttentionUnitModel attention_unit_model_from(const std::string& file, const Safe
                            "psi_threshold as its metadata says, and NAME.exact)");
   }
   if (f.metadata.count("construction")) m.construction = f.metadata.at("construction");
-  std::set<std::string> labels;
-  for (const auto& name : r.known)
-    if (f.tensors.count(name)) labels.insert(dtype_label(f, name));
-  for (const auto& l : labels) m.dtypes += (m.dtypes.empty() ? "" : ",") + l;
+  m.dtypes = dtype_labels(f, {r.known.begin(), r.known.end()});
   return m;
 }
 
@@ -194,15 +191,7 @@ SafetensorsFile attention_unit_model_file(const AttentionUnitModel& m, const Mod
   if (!m.construction.empty()) f.metadata["construction"] = m.construction;
   // ψ is exact in every file (as in the other Match classes); the rest follows opts.
   auto put = [&](const std::string& name, const std::vector<ExactReal>& a, std::vector<std::uint64_t> shape, bool exact) {
-    if (a.empty()) return;
-    if (exact) {
-      add_exact_real_tensor(f, name, shape, a);
-    } else {
-      std::vector<double> v;
-      v.reserve(a.size());
-      for (const auto& x : a) v.push_back(nearest_double(x));
-      f.tensors[name] = make_float_tensor(file, name, opts.dtype, shape, v);
-    }
+    put_table(f, file, name, a, std::move(shape), exact, opts.dtype);
   };
   auto put_linear = [&](const std::string& name, const LinearMap& l, bool exact) {
     put(name + ".weight", l.weight, {static_cast<std::uint64_t>(l.out), static_cast<std::uint64_t>(l.in)}, exact);
@@ -426,6 +415,18 @@ struct Scratch {
   Scratch() : s(Limits::kMaxN), out(Limits::kMaxValueWidth), num(Limits::kMaxValueWidth), a(Limits::kMaxWidth), b(Limits::kMaxWidth) {}
 };
 
+// ψ's statistic of the output row in sc.out: MLP(out), or ‖out‖.
+template <class T>
+T psi_statistic(const UnitTables<T>& t, Scratch<T>& sc) {
+  using std::sqrt;
+  if (t.norm) {
+    T acc = sq(sc.out[0]);
+    for (int c = 1; c < t.d; ++c) acc += sq(sc.out[c]);
+    return sqrt(acc);
+  }
+  return *apply_mlp(t.psi, t.act, sc.out.data(), sc.a, sc.b);
+}
+
 // ψ's statistic of token i of the input whose rows are `rows`: MLP(out_i), or ‖out_i‖.
 template <class T>
 T token_statistic(const UnitTables<T>& t, const int* rows, int i, Scratch<T>& sc) {
@@ -455,13 +456,9 @@ T token_statistic(const UnitTables<T>& t, const int* rows, int i, Scratch<T>& sc
     }
     for (int c = 0; c < d; ++c) sc.out[c] += sc.num[c] / den;
   }
-  if (t.norm) {
-    T acc = sq(sc.out[0]);
-    for (int c = 1; c < d; ++c) acc += sq(sc.out[c]);
-    return sqrt(acc);
-  }
-  return *apply_mlp(t.psi, t.act, sc.out.data(), sc.a, sc.b);
+  return psi_statistic(t, sc);
 }
+
 
 // Certified room: > 0 when ψ is right.  mlp: matched iff stat > 0; norm: iff stat < τ (or > τ).
 template <class T>
@@ -487,11 +484,41 @@ struct Unit {
   SemanticsPolicy policy;
   Parameters params;
   UnitTables<DInterval> fast;
+  // Position-free units: per head, e[a·M + b] = exp(⟨q_a, k_b⟩ − shift_a) and ev = e·v_b, so
+  // that a sorted input's rows are sums over its runs of equal tokens with no exp (softmax is
+  // invariant to the shift, and weights of equal tokens are equal).  Empty when positional or large.
+  struct PairTable {
+    std::vector<DInterval> e, ev;
+  };
+  std::vector<PairTable> pairs;
   Unit(const AttentionUnitModel& m, const Semantics& s)
       : model(m), policy(s, kAttentionUnitSemantics, "attention-unit models"), params(m, policy) {
     fast = build_tables<DInterval>(
         m, params, [](const EmbeddingEntry& e) { return e.fast(); },
         [](const ExactReal& e) { return DInterval::from_interval(e.at(128)); });
+    const std::uint64_t M = m.M, d = m.d(), H = m.heads.size();
+    if (m.positional() || M * M * H * (d + 1) > (1u << 22)) return;
+    for (std::size_t h = 0; h < H; ++h) {
+      PairTable t;
+      const int k = fast.k[h];
+      for (std::uint64_t a = 0; a < M; ++a) {
+        std::vector<DInterval> sc(M);
+        DInterval top;
+        for (std::uint64_t b = 0; b < M; ++b) {
+          DInterval acc = fast.q[h][a * k] * fast.key[h][b * k];
+          for (int c = 1; c < k; ++c) acc += fast.q[h][a * k + c] * fast.key[h][b * k + c];
+          sc[b] = acc;
+          if (b == 0 || upper_less(top, acc)) top = acc;
+        }
+        const DInterval shift = top.upper_point();
+        for (std::uint64_t b = 0; b < M; ++b) {
+          const DInterval e = exp(sc[b] - shift);
+          t.e.push_back(e);
+          for (std::uint64_t c = 0; c < d; ++c) t.ev.push_back(e * fast.v[h][b * d + c]);
+        }
+      }
+      pairs.push_back(std::move(t));
+    }
   }
   bool matched_below() const { return model.psi == AttentionUnitModel::Psi::Norm && model.matched_below; }
   UnitTables<Interval> precise(mpfr_prec_t bits) const {
@@ -578,7 +605,7 @@ struct InputProblem {
   static constexpr int groups = 2;
   struct Worker {
     Scratch<DInterval> fast;
-    std::vector<int> rows = std::vector<int>(Limits::kMaxN);
+    std::vector<int> rows = std::vector<int>(Limits::kMaxN), values = rows, counts = rows;
     std::vector<std::uint8_t> truth;
     mpfr_prec_t bits = 0;
     std::shared_ptr<UnitTables<Interval>> precise;
@@ -617,8 +644,47 @@ struct InputProblem {
       set_room(out[i], token_statistic(t, w.rows.data(), i, sc), t, unit.matched_below());
     }
   }
+  // A sorted position-free input through the pair tables: one row per run of equal tokens.
+  // False when a denominator's enclosure reaches 0 (then the plain evaluation runs).
+  bool grouped(Worker& w, const Case& x, Outcome* out) const {
+    const UnitTables<DInterval>& t = unit.fast;
+    Scratch<DInterval>& sc = w.fast;
+    const int d = t.d;
+    int runs = 0;
+    for (int i = 0; i < N; ++i) {
+      if (i > 0 && x[i] == x[i - 1]) { ++w.counts[runs - 1]; continue; }
+      w.values[runs] = x[i];
+      w.counts[runs++] = 1;
+    }
+    int token = 0;
+    for (int r = 0; r < runs; ++r) {
+      const int a = w.values[r];
+      for (int c = 0; c < d; ++c) sc.out[c] = t.res.empty() ? DInterval(0) : t.res[static_cast<std::size_t>(a) * d + c];
+      for (std::size_t h = 0; h < unit.pairs.size(); ++h) {
+        const Unit::PairTable& p = unit.pairs[h];
+        DInterval den(0);
+        for (int c = 0; c < d; ++c) sc.num[c] = DInterval(0);
+        for (int r2 = 0; r2 < runs; ++r2) {
+          const std::size_t ab = static_cast<std::size_t>(a) * M + w.values[r2];
+          const double n = w.counts[r2];  // a count >= 1: scaling without the general product's sign cases
+          den += scale_nonneg(n, p.e[ab]);
+          for (int c = 0; c < d; ++c) sc.num[c] += scale_nonneg(n, p.ev[ab * d + c]);
+        }
+        if (!(den.lower() > 0)) return false;
+        for (int c = 0; c < d; ++c) sc.out[c] += sc.num[c] / den;
+      }
+      const DInterval stat = psi_statistic(t, sc);
+      for (int j = 0; j < w.counts[r]; ++j, ++token) {
+        out[token] = Outcome{};
+        out[token].matched = w.truth[token] != 0;
+        set_room(out[token], stat, t, unit.matched_below());
+      }
+    }
+    return true;
+  }
   void fast(Worker& w, const Case& x, Outcome* out) const {
     w.truth = truth_of(task, x, M);
+    if (multisets && !unit.pairs.empty() && grouped(w, x, out)) return;
     evaluate(unit.fast, w.fast, w, x, out);
   }
   void exact(Worker& w, const Case& x, mpfr_prec_t bits, Outcome* out) const {

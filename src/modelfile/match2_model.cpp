@@ -101,10 +101,7 @@ Match2TableModel match2_table_model_from(const std::string& file, const Safetens
   else if (f.tensors.count("psi_threshold_linear"))
     throw ModelFileError(file, "tensor 'psi_threshold_linear'", "only with psi = sqnorm-or-abs-linear");
   if (f.metadata.count("construction")) m.construction = f.metadata.at("construction");
-  std::set<std::string> labels;
-  for (const auto& name : kMatch2Tensors)
-    if (f.tensors.count(name)) labels.insert(dtype_label(f, name));
-  for (const auto& l : labels) m.dtypes += (m.dtypes.empty() ? "" : ",") + l;
+  m.dtypes = dtype_labels(f, {kMatch2Tensors.begin(), kMatch2Tensors.end()});
   return m;
 }
 
@@ -126,15 +123,7 @@ SafetensorsFile match2_table_model_file(const Match2TableModel& m, const ModelWr
   f.metadata["psi_matched"] = m.matched_below ? "below" : "above";
   if (!m.construction.empty()) f.metadata["construction"] = m.construction;
   auto put = [&](const std::string& name, const std::vector<ExactReal>& a, std::vector<std::uint64_t> shape) {
-    if (a.empty()) return;
-    if (opts.exact) {
-      add_exact_real_tensor(f, name, shape, a);
-    } else {
-      std::vector<double> v;
-      v.reserve(a.size());
-      for (const auto& x : a) v.push_back(nearest_double(x));
-      f.tensors[name] = make_float_tensor(file, name, opts.dtype, shape, v);
-    }
+    put_table(f, file, name, a, std::move(shape), opts.exact, opts.dtype);
   };
   const std::uint64_t M = m.M, N = m.N, k = m.k, d = m.d;
   put("query_table", m.query, {M, k});

@@ -71,9 +71,7 @@ Match3LocalModel match3_local_model_from(const std::string& file, const Safetens
   m.values = rational_table(file, f, "value_table", {static_cast<std::uint64_t>(m.M), static_cast<std::uint64_t>(m.q)},
                             "psi's power encoding per token value, width q");
   if (f.metadata.count("construction")) m.construction = f.metadata.at("construction");
-  std::set<std::string> labels;
-  for (const auto& name : kLocalTensors) labels.insert(dtype_label(f, name));
-  for (const auto& l : labels) m.dtypes += (m.dtypes.empty() ? "" : ",") + l;
+  m.dtypes = dtype_labels(f, {kLocalTensors.begin(), kLocalTensors.end()});
   return m;
 }
 

@@ -64,9 +64,7 @@ Match3ThirdOrderModel match3_third_order_model_from(const std::string& file, con
   if (side != "below" && side != "above") throw ModelFileError(file, "__metadata__.psi_matched", "must be below or above");
   m.matched_below = side == "below";
   if (f.metadata.count("construction")) m.construction = f.metadata.at("construction");
-  std::set<std::string> labels;
-  for (const auto& name : kMatch3Tensors) labels.insert(dtype_label(f, name));
-  for (const auto& l : labels) m.dtypes += (m.dtypes.empty() ? "" : ",") + l;
+  m.dtypes = dtype_labels(f, {kMatch3Tensors.begin(), kMatch3Tensors.end()});
   return m;
 }
 
@@ -87,14 +85,7 @@ SafetensorsFile match3_third_order_model_file(const Match3ThirdOrderModel& m, co
   f.metadata["psi_matched"] = m.matched_below ? "below" : "above";
   if (!m.construction.empty()) f.metadata["construction"] = m.construction;
   auto put = [&](const std::string& name, const std::vector<ExactReal>& a, std::vector<std::uint64_t> shape, bool exact) {
-    if (exact) {
-      add_exact_real_tensor(f, name, shape, a);
-      return;
-    }
-    std::vector<double> v;
-    v.reserve(a.size());
-    for (const auto& x : a) v.push_back(nearest_double(x));
-    f.tensors[name] = make_float_tensor(file, name, opts.dtype, shape, v);
+    put_table(f, file, name, a, std::move(shape), exact, opts.dtype);
   };
   const std::uint64_t M = m.M, w = m.m, d = m.d;
   put("query_table", m.query, {M, w}, opts.exact);

@@ -1,5 +1,7 @@
 #include "modelfile/model_fields.hpp"
 
+#include <set>
+
 namespace attnbounds::model_fields {
 
 const std::string& meta(const std::string& file, const SafetensorsFile& f, const std::string& key) {
@@ -57,6 +59,25 @@ std::uint64_t width_of(const std::string& file, const SafetensorsFile& f, const 
 std::string dtype_label(const SafetensorsFile& f, const std::string& name) {
   const Tensor& t = f.tensors.at(name);
   return std::string(dtype_name(t.dtype)) + (f.tensors.count(name + ".exact") ? "+exact" : "");
+}
+
+std::string dtype_labels(const SafetensorsFile& f, const std::vector<std::string>& names) {
+  std::set<std::string> labels;
+  for (const auto& name : names)
+    if (f.tensors.count(name)) labels.insert(dtype_label(f, name));
+  std::string out;
+  for (const auto& l : labels) out += (out.empty() ? "" : ",") + l;
+  return out;
+}
+
+void put_table(SafetensorsFile& f, const std::string& file, const std::string& name, const std::vector<ExactReal>& values,
+               std::vector<std::uint64_t> shape, bool exact, DType dtype) {
+  if (values.empty()) return;
+  if (exact) return add_exact_real_tensor(f, name, std::move(shape), values);
+  std::vector<double> v;
+  v.reserve(values.size());
+  for (const auto& x : values) v.push_back(nearest_double(x));
+  f.tensors[name] = make_float_tensor(file, name, dtype, std::move(shape), v);
 }
 
 }  // namespace attnbounds::model_fields

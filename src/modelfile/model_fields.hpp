@@ -24,5 +24,12 @@ std::uint64_t width_of(const std::string& file, const SafetensorsFile& f, const 
                        const std::string& what, int max_width);
 // "F64+exact", "F32", ...
 std::string dtype_label(const SafetensorsFile& f, const std::string& name);
+// The distinct labels of the present tensors among `names`, sorted, comma-separated.
+std::string dtype_labels(const SafetensorsFile& f, const std::vector<std::string>& names);
+
+// Writes NAME: with its exact companion when `exact` (an F64 tensor of nearest doubles), else
+// each entry's nearest double rounded to `dtype`.  Nothing for an empty table.
+void put_table(SafetensorsFile& f, const std::string& file, const std::string& name, const std::vector<ExactReal>& values,
+               std::vector<std::uint64_t> shape, bool exact, DType dtype);
 
 }  // namespace attnbounds::model_fields

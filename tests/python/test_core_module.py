@@ -102,3 +102,16 @@ def test_bad_input_is_a_value_error(tmp_path):
     bad.write_bytes(b"\x01\x00")
     with pytest.raises(ValueError, match="header length"):
         core.check_match2_model(str(bad))
+
+
+@pytest.mark.parametrize("args", [["--N", "5", "--M", "6"], ["--N", "5", "--M", "6", "--c", "3"]])
+def test_check_attention_unit_file_equals_cli(tmp_path, args):
+    """A file of class attention-unit goes through the general unit's checker in both."""
+    path = str(tmp_path / "u.st")
+    subprocess.run([BIN, "export", "match2", "--class", "attention-unit", *args, "--out", path], check=True,
+                   capture_output=True)
+    for task, call in (("match2", core.check_match2_model), ("match3", core.check_match3_model)):
+        r = call(path)
+        assert r["class"] == "attention-unit"
+        assert r["inputs"] == 252  # C(6+5-1, 5) sorted inputs
+        same_match(cli("check", task, "--model", path), r)

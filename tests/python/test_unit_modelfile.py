@@ -102,7 +102,7 @@ def _rounded(a, dtype):
 @pytest.mark.parametrize("dtype", ["F64", "F32", "F16", "BF16"])
 def test_save_load_round_trip_keeps_the_bits(tmp_path, dtype):
     unit = random_unit(2)
-    if dtype == "BF16":  # the writer rounds to bfloat16 from float32 values (one rounding step)
+    if dtype == "BF16":  # values exact in float32, so that torch's float32 -> bfloat16 is the reference
         with torch.no_grad():
             for p in unit.parameters():
                 p.copy_(p.to(torch.float32).to(torch.float64))
@@ -126,6 +126,28 @@ def test_save_load_round_trip_keeps_the_bits(tmp_path, dtype):
         rounded = random_unit(2)
         rounded.load_state_dict(back.state_dict())
         assert torch.equal(back.statistic(x), rounded.statistic(x))
+
+
+def test_bf16_save_rounds_each_double_once_to_the_nearest(tmp_path):
+    # Doubles that are not float32 values: each stored bfloat16 r is the nearest of v (|v - r| at
+    # most half r's quantum 2^(e-8), a tie only to an even significand), checked in Fractions.
+    unit = random_unit(3)
+    path = str(tmp_path / "b.st")
+    attnbounds.save(unit, path, dtype="BF16")
+    back = attnbounds.load(path)
+    checked = 0
+    for name, t in unit.state_dict().items():
+        if name.startswith("psi."):
+            continue
+        for v, r in zip(t.reshape(-1).tolist(), back.state_dict()[name].reshape(-1).tolist()):
+            _, e = math.frexp(v)
+            quantum = Fraction(2) ** (e - 8)  # |v| in [2^(e-1), 2^e): 8 significant bits
+            k = Fraction(r) / quantum
+            assert k.denominator == 1 or (r != 0 and abs(r) == 2.0 ** e)  # r on v's grid (or the next binade)
+            d = abs(Fraction(v) - Fraction(r))
+            assert d < quantum / 2 or (d == quantum / 2 and k.numerator % 2 == 0), (name, v, r)
+            checked += 1
+    assert checked > 100
 
 
 def _write(path, meta, arrays, exact=None):

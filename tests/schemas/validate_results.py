@@ -80,6 +80,8 @@ CASES = [
     ("check", ["check", "match2", "--model", "{match2_nr_model}", "--semantics", "embed:bf16"]),
     ("min-p", ["min-p", "match2", "--model", "{match2_nr_model}", "--p-max", "6"]),
     ("eval", ["eval", "match2", "--model", "{match2_nr_model}", "--input", "3,5,1,4"]),
+    ("min-p", ["min-p", "match3-hinted", "--model", "{hinted_model}", "--p-max", "12"]),
+    ("min-p", ["min-p", "match3-window", "--model", "{window_model}", "--p-max", "12", "--mode", "arith"]),
 ]
 
 # Fields whose type today differs from the contract in docs/schemas (kind, path, words of the
@@ -122,13 +124,17 @@ def main():
             "match2_nr_model": os.path.join(tmp, "match2_nr.st"),
             "qsa_model_7_3": os.path.join(tmp, "cyclic_7_3.st"),
             "match2_model_7": os.path.join(tmp, "match2_7.st"),
+            "hinted_model": os.path.join(tmp, "hinted.st"),
+            "window_model": os.path.join(tmp, "window.st"),
         }
         for export in (["match2", "--N", "4", "--M", "8", "--out", files["match2_model"]],
                        ["match2", "--N", "4", "--M", "8", "--c", "1", "--out", files["match2_model_low"]],
                        ["match3-third-order", "--N", "3", "--M", "6", "--out", files["match3_model"]],
                        ["match2", "--no-residual", "--N", "4", "--M", "8", "--out", files["match2_nr_model"]],
                        ["qsa-cyclic", "--N", "7", "--q", "3", "--out", files["qsa_model_7_3"]],
-                       ["match2", "--N", "7", "--M", "12", "--out", files["match2_model_7"]]):
+                       ["match2", "--N", "7", "--M", "12", "--out", files["match2_model_7"]],
+                       ["match3-hinted", "--N", "5", "--M", "7", "--q", "2", "--out", files["hinted_model"]],
+                       ["match3-window", "--N", "6", "--M", "7", "--w", "2", "--out", files["window_model"]]):
             subprocess.run([binary, "export"] + export, check=True, capture_output=True, timeout=60)
         with open(files["qsa_input"], "w") as f:
             f.write('{"z": [[1], [-1], ["1/2"], [0]], "y": [[1, 2], [2, 3], [3, 4], [1, 4]]}')
