@@ -22,6 +22,7 @@ from torch.nn import functional as F
 # The ranges of docs/model-format.md (class attention-unit); the reader in __init__.py uses them too.
 N_RANGE, M_RANGE = (2, 64), (2, 4096)
 MAX_LAYERS, MAX_WIDTH, MAX_HEADS, MAX_HEAD_WIDTH = 4, 256, 8, 64
+MAX_PARAMETERS = 1 << 20  # each layer counts out * (in + 1), with a bias or not
 ACTIVATIONS = ("relu", "gelu")
 PHI_INPUTS = ("token", "token+position")
 
@@ -94,6 +95,9 @@ class AttentionUnit(nn.Module):
         else:
             self.psi = None
             self.register_buffer("psi_threshold", torch.tensor([float(psi_threshold)], dtype=dtype))
+        counted = sum(p.shape[0] * (p.shape[1] + 1) for n, p in self.named_parameters() if n.endswith(".weight"))
+        if counted > MAX_PARAMETERS:
+            raise ValueError(f"AttentionUnit: {counted} parameters (each layer out * (in + 1)) exceed the class's 2^20")
         layers = {n[:-len(".weight")] for n, _ in self.named_parameters() if n.endswith(".weight")}
         if bias_names - layers:
             raise ValueError(f"AttentionUnit: bias names no layer: {sorted(bias_names - layers)}")
@@ -233,10 +237,16 @@ def read_attention_unit(path, meta, arrays, exact, dtype):
         raise ModelFileError(path, "__metadata__.activation", "must be relu or gelu")
 
     allowed = set()
+    parameters = 0
 
     def linear(name, n_in, out_range=None, n_out=None):
+        nonlocal parameters
         allowed.update((f"{name}.weight", f"{name}.bias"))
-        return _linear_shape(path, arrays, name, n_in, out_range, n_out)
+        out = _linear_shape(path, arrays, name, n_in, out_range, n_out)
+        parameters += out * (n_in + 1)
+        if parameters > MAX_PARAMETERS:
+            raise ModelFileError(path, f"tensor '{name}.weight'", "the model has more than 2^20 parameters (the class's limit)")
+        return out
 
     width = M + N if phi_input == "token+position" else M
     phi_widths = []

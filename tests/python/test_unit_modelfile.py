@@ -284,6 +284,26 @@ def test_norm_file_refusals(tmp_path):
             attnbounds.load(bad)
 
 
+def test_more_than_2_20_parameters_are_refused(tmp_path):
+    # M = 4096 and a first phi layer 256 wide: 256 * 4097 = 1,048,832 > 2^20 (widths in range).
+    meta = {"format": "attnbounds-model", "format_version": "2", "class": "attention-unit", "N": "2",
+            "M": "4096", "phi_input": "token", "heads": "1", "residual": "false", "psi": "norm",
+            "psi_matched": "below"}
+    arrays = {"phi.0.weight": np.zeros((256, 4096), dtype=np.float16), "head.0.query.weight": np.zeros((1, 256)),
+              "head.0.key.weight": np.zeros((1, 256)), "head.0.value.weight": np.zeros((1, 256)),
+              "psi_threshold": np.ones(1)}
+    bad = str(tmp_path / "big.st")
+    safetensors_io.write(bad, meta, {n: ("F16", a) for n, a in arrays.items()})
+    with pytest.raises(attnbounds.ModelFileError, match=re.escape(f"{bad}: tensor 'phi.0.weight':")):
+        attnbounds.load(bad)
+    with pytest.raises(ValueError, match="2\\^20"):
+        AttentionUnit(2, 4096, [256], [1], 1, psi="norm")
+    AttentionUnit(2, 4096, [255], [1], 1, psi="norm")  # 255 * 4097 + 3 * 256 is below
+    _require_the_class(tmp_path)
+    r = run("check", "match2", "--model", bad, expect=(2,))
+    assert f"{bad}: tensor 'phi.0.weight': " in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
 def test_constructor_refuses_out_of_range_dimensions():
     for kw, word in ((dict(N=1), "N"), (dict(M=4097), "M"), (dict(phi_widths=[]), "phi layers"),
                      (dict(phi_widths=[257]), "phi width"), (dict(heads=[2] * 9), "heads"),
