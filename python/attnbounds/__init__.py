@@ -3,7 +3,7 @@ returning the data of --json as Python objects, the numeric formats (round), and
 PyTorch: load(path) -> torch.nn.Module, save(module, path).  See docs/python.md.
 
 Format: docs/model-format.md (version 1: class qsa-table; version 2: classes match2-table,
-match3-third-order and match3-local).  Exact entries are loaded as their
+match3-third-order, match3-local and qsa-unit).  Exact entries are loaded as their
 nearest doubles; float32/bfloat16/float16 entries are loaded exactly (every one is a double).
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .api import (AttnboundsWarning, cc, check, eval, export, format_name, lower
 # PyTorch is imported on first use (the model classes, load, save): importing it takes about a
 # second, which the verbs (check, eval, ...) do not need.
 _TORCH_CLASSES = {"QsaTableUnit": ".model", "Match2TableUnit": ".match_model", "Match3ThirdOrderUnit": ".match_model",
-                  "Match3LocalUnit": ".match_model"}
+                  "Match3LocalUnit": ".match_model", "QsaUnit": ".qsa_unit_model"}
 
 
 def __getattr__(name):
@@ -52,7 +52,7 @@ _MATCH3_TENSORS = ("query_table", "key1_table", "key2_table", "value1_table", "v
                    "psi_threshold")
 
 __all__ = ["check", "eval", "lower", "min_p", "min_m", "export", "cc", "run", "usage", "round", "format_name",
-           "to_python", "AttnboundsWarning", "core", "load", "save", "QsaTableUnit", "Match2TableUnit", "Match3ThirdOrderUnit", "Match3LocalUnit", "ModelFileError", "ExactTrig",
+           "to_python", "AttnboundsWarning", "core", "load", "save", "QsaTableUnit", "Match2TableUnit", "Match3ThirdOrderUnit", "Match3LocalUnit", "QsaUnit", "ModelFileError", "ExactTrig",
            "exact_tables"]
 
 
@@ -240,7 +240,7 @@ def _load_match3_local(path, meta, arrays, exact, dtype):
 
 def load(path: str, dtype=None):
     """Reads a model file into a QsaTableUnit, Match2TableUnit, Match3ThirdOrderUnit or Match3LocalUnit
-    (float64 by default)."""
+    (float64 by default); class qsa-unit into a QsaUnit."""
     torch = _torch()
     from .model import QsaTableUnit
     if dtype is None:
@@ -252,6 +252,9 @@ def load(path: str, dtype=None):
         return _load_match3(path, meta, arrays, exact, dtype)
     if meta.get("class") == "match3-local":
         return _load_match3_local(path, meta, arrays, exact, dtype)
+    if meta.get("class") == "qsa-unit":
+        from .qsa_unit_model import read_qsa_unit
+        return read_qsa_unit(path, meta, arrays, exact, dtype)
     N, q, d, k, d_out = _check(path, meta, arrays)
     unit = QsaTableUnit(N, q, d, k, d_out, dtype=dtype, construction=meta.get("construction", ""))
     with torch.no_grad():
@@ -345,8 +348,12 @@ def save(module, path: str, dtype: str = "F32", construction: str = "trained") -
     """Writes a module as a model file, every table in `dtype` (F64 | F32 | F16 | BF16).  A
     QsaTableUnit becomes a version-1 qsa-table file; a Match unit a version-2 file whose ψ
     threshold (and ψ table) stay exact; a Match3LocalUnit a version-2 match3-local file (with
-    F64, unchanged tables loaded from an exact file keep their exact entries)."""
+    F64, unchanged tables loaded from an exact file keep their exact entries); a QsaUnit a
+    version-2 qsa-unit file (the same rule for exact entries)."""
     torch = _torch()
+    from .qsa_unit_model import QsaUnit, write_qsa_unit
+    if isinstance(module, QsaUnit):
+        return write_qsa_unit(module, path, dtype, construction)
     from .match_model import Match2TableUnit, Match3LocalUnit, Match3ThirdOrderUnit
     if isinstance(module, Match3LocalUnit):
         return _save_match3_local(module, path, dtype, construction)
