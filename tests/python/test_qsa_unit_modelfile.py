@@ -350,14 +350,19 @@ def test_reader_refusals_name_the_field(tmp_path, name, mlp, mutate, field):
     assert e.value.field == field, str(e.value)
 
 
-def test_rational_entries_only(tmp_path):
+def trig_companion_file(tmp_path):
+    """A table file whose value_map has the exact entry cos(2π/8) = √2/2 (irrational)."""
     meta, t = base_file(False)
     trig = safetensors_io.parse_exact_entry("1*cos(2pi*1/8)")
-    t["value_map"] = np.array([[math.sqrt(0.5), 1.0]])  # √2/2: sqrt is correctly rounded
+    t["value_map"] = np.array([[math.sqrt(0.5), 1.0]])  # the nearest double of √2/2: sqrt is correctly rounded
     path = str(tmp_path / "trig.st")
     safetensors_io.write(path, meta, {n: ("F64", a) for n, a in t.items()}, {"value_map": [trig, Fraction(1)]})
+    return path
+
+
+def test_rational_entries_only(tmp_path):
     with pytest.raises(attnbounds.ModelFileError) as e:
-        attnbounds.load(path)
+        attnbounds.load(trig_companion_file(tmp_path))
     assert e.value.field == "tensor 'value_map.exact'"
     assert attnbounds.load(write_refusal_case(tmp_path, "valid", True, lambda m, t: None)).query is not None
 
@@ -367,6 +372,12 @@ def test_toolkit_refuses_the_same_files_naming_the_same_field(tmp_path, toolkit_
     path = write_refusal_case(tmp_path, name, mlp, mutate)
     r = run("check", "qsa", "--model", path, "--eps", "0.1", expect=(2,))
     assert r.stderr.count("\n") == 1 and f"{path}: {field}:" in r.stderr, r.stderr
+
+
+def test_toolkit_refuses_trigonometric_entries(tmp_path, toolkit_reads_qsa_unit):
+    path = trig_companion_file(tmp_path)
+    r = run("check", "qsa", "--model", path, "--eps", "0.1", expect=(2,))
+    assert r.stderr.count("\n") == 1 and f"{path}: tensor 'value_map.exact':" in r.stderr, r.stderr
 
 
 # ---- against the toolkit ---------------------------------------------------------------------
