@@ -444,6 +444,13 @@ def rerun_witness(unit, res):
     return torch.linalg.norm(out[token] - z[S].mean(dim=0)).item()
 
 
+def assert_within_forward_pass(witness, err):
+    """The toolkit re-ran its witness through a direct forward pass (MPFI): PyTorch's error lies in it."""
+    assert witness["verified_by_forward_pass"] is True
+    lo, hi = float(witness["forward_pass_error_lower"]), float(witness["forward_pass_error_upper"])
+    assert lo - FLOAT64_SLACK <= err <= hi + FLOAT64_SLACK, (lo, err, hi)
+
+
 def assert_random_inputs_within(unit, upper, seed):
     rng = np.random.default_rng(seed)
     for _ in range(20):
@@ -469,9 +476,7 @@ def test_python_mlp_unit_matches_eval_and_check(tmp_path, toolkit_reads_qsa_unit
     assert 0.05 < lower <= upper and res["verdict"] == "fails"  # random weights are far from qSA
     err = rerun_witness(unit, res)
     assert 0.05 < err <= upper + FLOAT64_SLACK
-    w = res["worst"]["witness"]
-    if "forward_pass_error_lower" in w:
-        assert float(w["forward_pass_error_lower"]) - FLOAT64_SLACK <= err <= float(w["forward_pass_error_upper"]) + FLOAT64_SLACK
+    assert_within_forward_pass(res["worst"]["witness"], err)
     assert_random_inputs_within(unit, upper, 14)
 
 
@@ -507,10 +512,9 @@ def test_trained_unit_checked_and_witness_fails_in_pytorch(tmp_path, toolkit_rea
     assert res["params"]["dtypes"] == "F32" and res["worst_case"] == "exact (A = αI)"
     assert res["cases"] == 6 * math.comb(6, 2)
     assert res["verdict"] == "fails"  # 200 steps do not reach 0.01 on every input
-    w = res["worst"]["witness"]
-    assert w["verified_by_forward_pass"] is True
     err = rerun_witness(stored, res)
     assert err > float(eps)
+    assert_within_forward_pass(res["worst"]["witness"], err)
     lower, upper = float(res["worst"]["lower"]), float(res["worst"]["upper"])
     assert lower - FLOAT64_SLACK <= err <= upper + FLOAT64_SLACK
     assert_random_inputs_within(stored, upper, 15)
