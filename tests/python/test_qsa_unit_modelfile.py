@@ -367,6 +367,71 @@ def test_rational_entries_only(tmp_path):
     assert attnbounds.load(write_refusal_case(tmp_path, "valid", True, lambda m, t: None)).query is not None
 
 
+def mutation_seed(tmp_path):
+    """A valid file to mutate: MLP query with exact companions on value_map and query.0.bias, key table."""
+    meta, t = base_file(True)
+    t.pop("key.0.weight")
+    t["key_table"] = np.array([[0.5, -1.0], [0.25, 2.0], [1.0, 0.0]])
+    t["value_map"] = np.array([[1 / 3, -2.0]])
+    t["query.0.bias"] = np.full(4, 0.2)
+    exact = {"value_map": [Fraction(1, 3), Fraction(-2)], "query.0.bias": [Fraction(1, 5)] * 4}
+    path = str(tmp_path / "seed.st")
+    safetensors_io.write(path, meta, {n: ("F64", a) for n, a in t.items()}, exact)
+    assert isinstance(attnbounds.load(path), QsaUnit)
+    return open(path, "rb").read()
+
+
+def mutants(seed: bytes, seed_number: int, count: int):
+    """Bounded, seeded mutations: bit flips, JSON-ish bytes, truncation with one byte appended."""
+    rng = np.random.default_rng(seed_number)
+    for _ in range(count):
+        b = bytearray(seed)
+        for _ in range(int(rng.integers(1, 4))):
+            at = int(rng.integers(len(b)))
+            op = int(rng.integers(3))
+            if op == 0:
+                b[at] ^= 1 << int(rng.integers(8))
+            elif op == 1:
+                b[at] = ord("0123456789[]{},:\"-/ eE.qk"[int(rng.integers(25))])
+            else:
+                del b[at:]
+                b.append(int(rng.integers(256)))
+        yield bytes(b)
+
+
+def test_reader_mutation_run(tmp_path):
+    """Each mutant either loads into a unit of consistent shapes or is refused with a
+    ModelFileError, never another exception."""
+    refused = 0
+    mutant = tmp_path / "mutant.st"
+    for data in mutants(mutation_seed(tmp_path), 8, 600):
+        mutant.write_bytes(data)
+        try:
+            unit = attnbounds.load(str(mutant))
+        except attnbounds.ModelFileError:
+            refused += 1
+            continue
+        z, y = torch.zeros(unit.N, unit.d, dtype=torch.float64), torch.tensor([list(range(unit.q))] * unit.N)
+        assert unit(z, y).shape == (unit.N, unit.d)
+    assert 400 < refused < 600
+
+
+def test_toolkit_accepts_exactly_the_mutants_python_accepts(tmp_path, toolkit_reads_qsa_unit):
+    accepted = 0
+    mutant = tmp_path / "mutant.st"
+    for n, data in enumerate(mutants(mutation_seed(tmp_path), 9, 300)):
+        mutant.write_bytes(data)
+        try:
+            attnbounds.load(str(mutant))
+            python_accepts = True
+        except attnbounds.ModelFileError:
+            python_accepts = False
+        r = subprocess.run([BIN, "check", "qsa", "--model", str(mutant), "--eps", "0.5"], capture_output=True, timeout=60)
+        assert r.returncode in ((0, 1, 3) if python_accepts else (2,)), (n, python_accepts, r.stderr)
+        accepted += python_accepts
+    assert accepted > 5
+
+
 @pytest.mark.parametrize("name,mlp,mutate,field", REFUSALS, ids=[r[0] for r in REFUSALS])
 def test_toolkit_refuses_the_same_files_naming_the_same_field(tmp_path, toolkit_reads_qsa_unit, name, mlp, mutate, field):
     path = write_refusal_case(tmp_path, name, mlp, mutate)
