@@ -3,9 +3,11 @@
 Python only: the forward pass against a plain-Python computation of the spec's formulas (softmax
 by hand), the subset order and input checks, a qsa-table file's tensors read as a qsa-unit give
 QsaTableUnit's forward, bit-exact save/load per dtype, exact companions kept, and the reader's
-refusals (each naming its field).  Against the toolkit (these need a binary that reads class
-qsa-unit; they are skipped only when it refuses the class naming __metadata__.class): the same
-refusals name the same field; exported constructions (`export qsa-cyclic|qsa-rip --class
+refusals (each naming its field), a bounded mutation run of the reader.  Against the toolkit
+(these need a binary that reads class qsa-unit; they are skipped only when it refuses the class
+naming __metadata__.class): the same refusals name the same field, the toolkit accepts exactly
+the mutants Python accepts, files it writes in each dtype are saved again with the same bits;
+exported constructions (`export qsa-cyclic|qsa-rip --class
 qsa-unit`) and a unit built here with a positional MLP query and A = output_map·value_map ≠ αI lie
 within `eval qsa --model`'s certified enclosure; a unit trained here is checked by
 `check qsa --model`, whose witness really fails in PyTorch, and holds at a loose ε."""
@@ -490,6 +492,26 @@ def test_exported_qsa_unit_matches_eval_and_the_table_class(tmp_path, toolkit_re
     _, a0, e0 = safetensors_io.read(unit_path)
     _, a1, e1 = safetensors_io.read(resaved)
     assert e0 == e1 and all(np.array_equal(a0[n], a1[n]) for n in a0)
+
+
+def tensor_bytes(path):
+    """{name: (dtype, shape, raw bytes)} of every tensor of a file, companions included."""
+    data = open(path, "rb").read()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    header.pop("__metadata__")
+    body = data[8 + n:]
+    return {k: (e["dtype"], e["shape"], body[e["data_offsets"][0]:e["data_offsets"][1]]) for k, e in header.items()}
+
+
+@pytest.mark.parametrize("dtype", ["exact", "F64", "F32", "BF16", "F16"])
+def test_toolkit_written_file_saved_again_keeps_its_bits(tmp_path, toolkit_reads_qsa_unit, dtype):
+    path, resaved = str(tmp_path / "c.st"), str(tmp_path / "again.st")
+    run("export", "qsa-cyclic", "--N", "6", "--q", "2", "--d", "2", "--class", "qsa-unit", "--dtype", dtype, "--out", path)
+    attnbounds.save(attnbounds.load(path), resaved, dtype="F64" if dtype == "exact" else dtype)
+    before, after = tensor_bytes(path), tensor_bytes(resaved)
+    assert before == after
+    assert any(n.endswith(".exact") for n in before) == (dtype == "exact")
 
 
 def check_json(path, eps):
