@@ -12,12 +12,14 @@
 #include "cmd_match_model.hpp"
 #include "claims.hpp"
 #include "cmd_qsa.hpp"
+#include "cmd_qsa_unit_model.hpp"
 #include "json_qsa.hpp"
 #include "min_p.hpp"
 #include "common.hpp"
 #include "enumerate/combinatorics.hpp"
 #include "enumerate/parallel.hpp"
 #include "modelfile/qsa_model.hpp"
+#include "modelfile/qsa_unit_model.hpp"
 #include "tasks/tasks.hpp"
 
 namespace attnbounds {
@@ -27,6 +29,7 @@ struct ExportOptions {
   QsaCliOptions qsa;
   std::string out;
   std::string dtype = "exact";
+  std::string cls = "qsa-table";  // or qsa-unit (through qsa_unit_of_table)
 };
 
 ModelWriteOptions write_options_of(const std::string& dtype) {
@@ -46,6 +49,11 @@ void run_export(const std::string& claim, const ExportOptions& o) {
   if (o.out.empty()) throw UsageError("--out", "a file name is required");
   const ModelWriteOptions wopts = write_options_of(o.dtype);
   QsaEmbeddingParams p = qsa_params_from(o.qsa);
+  const bool unit = o.cls == kQsaUnitClass;
+  if (unit && p.N > QsaUnitLimits::kMaxN)
+    throw UsageError("--N", fmt::format("must be in 1..{} with --class qsa-unit (got {})", QsaUnitLimits::kMaxN, p.N));
+  if (unit && p.d > QsaUnitLimits::kMaxD)
+    throw UsageError("--d", fmt::format("must be in 1..{} with --class qsa-unit (got {})", QsaUnitLimits::kMaxD, p.d));
   const std::uint64_t subsets = binomial_saturating(p.N, p.q);
   require_size("export " + claim + " (one query row per q-subset)", subsets, 1000000, o.qsa.common.force);
   auto emb = build_qsa(claim, p, o.qsa.common.force);
@@ -58,17 +66,27 @@ void run_export(const std::string& claim, const ExportOptions& o) {
   json params = qsa_params_json(*emb, p);
   m.metadata["params"] = params.dump();
   m.metadata["provenance"] = claim_info("export", claim).provenance;
-  write_model_file_once([&] { write_qsa_table_model(o.out, m, wopts); });  // under --mpi rank 0 alone writes it
+  if (unit) {
+    QsaUnitModel u;
+    try {
+      u = qsa_unit_of_table(m);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError("--class", std::string("qsa-unit cannot hold this construction: ") + e.what());
+    }
+    write_model_file_once([&] { write_qsa_unit_model(o.out, u, wopts); });
+  } else {
+    write_model_file_once([&] { write_qsa_table_model(o.out, m, wopts); });  // under --mpi rank 0 alone writes it
+  }
   json out = make_claim_result("export", claim, params, "exact");
   out["file"] = o.out;
-  out["class"] = "qsa-table";
+  out["class"] = o.cls;
   out["dtype"] = o.dtype;
   out["query_rows"] = subsets;
   out["k"] = m.k();
   out["seconds"] = sw.seconds();
   if (!o.qsa.common.json) {
-    std::cout << fmt::format("export {}: wrote {} (class qsa-table, N = {}, q = {}, d' = {}, k = {}, {} query rows, {})\n",
-                             claim, o.out, m.N, m.q, m.d, m.k(), subsets, o.dtype);
+    std::cout << fmt::format("export {}: wrote {} (class {}, N = {}, q = {}, d' = {}, k = {}, {} query rows, {})\n",
+                             claim, o.out, o.cls, m.N, m.q, m.d, m.k(), subsets, o.dtype);
     set_exit_status(0);
     return;
   }
@@ -120,6 +138,7 @@ json model_params(const QsaTableModel& m, const std::string& path) {
 void run_check_model(const ModelOptions& o) {
   Stopwatch sw;
   const Rational eps = eps_of(o.eps);
+  if (is_qsa_unit_file(o.model)) return run_check_qsa_unit_model(o.model, eps, o.common);
   const Semantics sem = semantics_of(o.common);
   QsaTableModel m = load_model(o.model, o.common.force);
   const std::string problem = qsa_certifiable_structure_problem(m, sem.is_exact());
@@ -166,9 +185,18 @@ void run_eval_model(const ModelOptions& o) {
   Stopwatch sw;
   const Semantics sem = semantics_of(o.common);
   if (sem.kind == Semantics::Kind::Tiled) throw UsageError("--semantics", "eval qsa supports exact, embed:<fmt> and arith:<fmt>");
-  QsaTableModel m = load_model(o.model, o.common.force);
-  if (!sem.is_exact() && !qsa_certifiable_structure_problem(m, false).empty())
-    throw UsageError("--semantics", "embed/arith evaluation needs value_map = output_map = identity; use exact");
+  const bool unit = is_qsa_unit_file(o.model);
+  QsaTableModel m;
+  if (unit) {
+    const QsaUnitModel file = read_qsa_unit_model(o.model);
+    m.N = file.N;  // the shape the input must have
+    m.q = file.q;
+    m.d = file.d;
+  } else {
+    m = load_model(o.model, o.common.force);
+    if (!sem.is_exact() && !qsa_certifiable_structure_problem(m, false).empty())
+      throw UsageError("--semantics", "embed/arith evaluation needs value_map = output_map = identity; use exact");
+  }
   require_regular_file("--input", o.input);
   std::ifstream is(o.input);
   json in;
@@ -206,25 +234,21 @@ void run_eval_model(const ModelOptions& o) {
   } catch (const std::invalid_argument& e) {
     throw UsageError("--input", e.what());
   }
+  if (unit) return run_eval_qsa_unit_model(o.model, z, y, o.common);
   QsaTableEmbedding emb(m);
   const mpfr_prec_t bits = 256;
   Mat<Interval> u = qsa_forward(emb, QsaInput{z, y}, sem, bits);  // Σ_j a_ij z_j
   // ψ(Σ_j a_ij V z_j) = (ψ·V) Σ_j a_ij z_j, in intervals (exact matrices).
   Mat<Rational> PV = matmul(m.output_map, m.value_map);
   Mat<Rational> truth = qsa(z, y);
-  json tokens = json::array();
-  for (int i = 0; i < m.N; ++i) {
-    json lo = json::array(), hi = json::array(), t = json::array();
+  Mat<Interval> out(m.N, PV.rows());
+  for (int i = 0; i < m.N; ++i)
     for (std::size_t r = 0; r < PV.rows(); ++r) {
       Interval acc(0L, bits);
       for (int c = 0; c < m.d; ++c) acc += Interval(PV(r, c), bits) * u(i, c);
-      Interval::Bounds b = acc.widened_bounds();
-      lo.push_back(to_decimal_string(b.lower, 17, -1));
-      hi.push_back(to_decimal_string(b.upper, 17, +1));
+      out(i, r) = acc;
     }
-    for (int c = 0; c < m.d; ++c) t.push_back(to_exact_decimal_or_fraction(truth(i, c)));
-    tokens.push_back({{"i", i + 1}, {"output_lower", lo}, {"output_upper", hi}, {"qsa", t}});
-  }
+  const json tokens = qsa_eval_tokens(out, truth);
   json res = make_claim_result("eval", "qsa", model_params(m, o.model), sem.name());
   res["tokens"] = tokens;
   res["output_note"] = "output_lower/output_upper: a certified enclosure of ψ(unit output) at 256 bits, rounded outward";
@@ -237,6 +261,7 @@ void run_min_p_model(const ModelOptions& o) {
   Stopwatch sw;
   const Rational eps = eps_of(o.eps);
   MinPrecisionConfig mc = min_precision_config(o.mode, o.number_format, o.p_min, o.p_max);
+  if (is_qsa_unit_file(o.model)) refuse_min_p_qsa_unit(o.model);
   QsaTableModel m = load_model(o.model, o.common.force);
   const std::string problem = qsa_certifiable_structure_problem(m, false);
   if (!problem.empty()) throw UsageError("--model", o.model + ": not certifiable as qSA under rounding: " + problem);
@@ -264,6 +289,11 @@ ParamTable export_params(const std::string& claim) {
   dtype.kind = ParamKind::Choice;
   dtype.help = "exact (F64 + exact rationals) or a stored dtype";
   t.push_back(dtype.with_choices({"exact", "F64", "F32", "BF16", "F16"}, "exact"));
+  ParamDef cls;
+  cls.flag = "--class";
+  cls.kind = ParamKind::Choice;
+  cls.help = "the file's class: qsa-table, or qsa-unit (the general qSA unit, N <= 64, d' <= 16; docs/model-format.md)";
+  t.push_back(cls.with_choices({"qsa-table", "qsa-unit"}, "qsa-table"));
   return with_common(t, false);
 }
 const ParamTable kExportCyclic = export_params("qsa-cyclic"), kExportRip = export_params("qsa-rip");
@@ -285,6 +315,7 @@ void attach_export(CLI::App& parent, const std::string& claim) {
   std::vector<ParamBinding> b = qsa_construction_bindings(o->qsa, claim);
   b.push_back({"--out", &o->out});
   b.push_back({"--dtype", &o->dtype});
+  b.push_back({"--class", &o->cls});
   bind_with_common(*sub, claim == "qsa-rip" ? kExportRip : kExportCyclic, b, o->qsa.common);
   sub->callback([o, claim] { run_export(claim, *o); });
 }
@@ -303,7 +334,7 @@ void register_model_commands() {
                              kExportCyclic, [](CLI::App& a) { attach_export(a, "qsa-cyclic"); }));
   register_entry(model_entry("export", "qsa-rip", "write the random-sign qSA unit (verified certificates) as a model file",
                              kExportRip, [](CLI::App& a) { attach_export(a, "qsa-rip"); }));
-  register_entry(model_entry("check", "qsa", "certified exhaustive qSA check of a model file of class qsa-table", kCheckModel,
+  register_entry(model_entry("check", "qsa", "certified exhaustive qSA check of a model file of class qsa-table or qsa-unit", kCheckModel,
                              [](CLI::App& a) {
                                auto o = std::make_shared<ModelOptions>();
                                auto* sub = a.add_subcommand("qsa", "certified exhaustive qSA check of a model file");
@@ -320,7 +351,7 @@ void register_model_commands() {
                                                 o->common);
                                sub->callback([o] { run_min_p_model(*o); });
                              }));
-  register_entry(model_entry("eval", "qsa", "forward pass of a qsa-table model file on an input file, certified enclosure",
+  register_entry(model_entry("eval", "qsa", "forward pass of a qsa-table or qsa-unit model file on an input file, certified enclosure",
                              kEvalModel, [](CLI::App& a) {
                                auto o = std::make_shared<ModelOptions>();
                                auto* sub = a.add_subcommand("qsa", "forward pass of a model file on one input");

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "checks/cmd_match_model.hpp"
+#include "checks/cmd_qsa_unit_model.hpp"
 #include "checks/json_match.hpp"
 #include "checks/result_json.hpp"
 #include "modelfile/attention_unit_model.hpp"
@@ -22,11 +23,6 @@ AttentionUnitModel load_unit(const std::string& path) {
   return read_attention_unit_model(path);
 }
 
-std::string widths(const std::vector<LinearMap>& layers) {
-  std::string s = std::to_string(layers.front().in);
-  for (const auto& l : layers) s += "→" + std::to_string(l.out);
-  return s;
-}
 
 json unit_params(const AttentionUnitModel& m, const std::string& path) {
   json k = json::array();
@@ -36,7 +32,7 @@ json unit_params(const AttentionUnitModel& m, const std::string& path) {
          {"N", m.N},
          {"M", m.M},
          {"phi_input", m.positional_input ? "token+position" : "token"},
-         {"phi_widths", widths(m.phi)},
+         {"phi_widths", layer_widths(m.phi)},
          {"m", m.m()},
          {"heads", m.heads.size()},
          {"k", k},
@@ -46,19 +42,19 @@ json unit_params(const AttentionUnitModel& m, const std::string& path) {
          {"activation", activation_name(m.activation)},
          {"psi", psi_name(m.psi)},
          {"dtypes", m.dtypes}};
-  if (m.psi == AttentionUnitModel::Psi::Mlp) p["psi_widths"] = widths(m.psi_mlp);
+  if (m.psi == AttentionUnitModel::Psi::Mlp) p["psi_widths"] = layer_widths(m.psi_mlp);
   else p["psi_matched"] = m.matched_below ? "below" : "above";
   if (!m.construction.empty()) p["construction"] = m.construction;
   return p;
 }
 
 std::string structure_of(const AttentionUnitModel& m) {
-  std::string s = "verified from the file: class attention-unit (φ an MLP " + widths(m.phi) + " on one-hot token" +
+  std::string s = "verified from the file: class attention-unit (φ an MLP " + layer_widths(m.phi) + " on one-hot token" +
                   (m.positional_input ? " and position" : "") + " features" +
                   (m.positional_input && !m.positional() ? ", every positional column exactly 0" : "") + "; " +
                   std::to_string(m.heads.size()) + " softmax head(s) summed" + (m.residual ? ", a residual map" : "") +
                   "; ψ = 1[" +
-                  (m.psi == AttentionUnitModel::Psi::Mlp ? "MLP " + widths(m.psi_mlp) + " of out > 0"
+                  (m.psi == AttentionUnitModel::Psi::Mlp ? "MLP " + layer_widths(m.psi_mlp) + " of out > 0"
                                                          : std::string("‖out‖") + (m.matched_below ? " < τ" : " > τ")) +
                   "]); no further structure is needed: [M]^N is finite and enumerated";
   return s;
@@ -84,16 +80,7 @@ json unit_check(const AttentionUnitModel& m, const std::string& path, const std:
 
 }  // namespace
 
-bool is_attention_unit_file(const std::string& path) {
-  if (path.empty()) return false;
-  try {
-    const SafetensorsFile f = read_safetensors(path);
-    auto it = f.metadata.find("class");
-    return it != f.metadata.end() && it->second == kAttentionUnitClass;
-  } catch (const ModelFileError&) {
-    return false;  // the class's own reader reports the defect
-  }
-}
+bool is_attention_unit_file(const std::string& path) { return model_file_class(path) == kAttentionUnitClass; }
 
 void run_check_unit_model(const std::string& path, const std::string& task, const CommonOptions& common) {
   const AttentionUnitModel m = load_unit(path);

@@ -8,6 +8,7 @@
 #include "modelfile/match3_local_model.hpp"
 #include "modelfile/match3_model.hpp"
 #include "modelfile/qsa_model.hpp"
+#include "modelfile/qsa_unit_model.hpp"
 #include "modelfile/safetensors.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -29,6 +30,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (m.phi.empty() || m.heads.empty() || m.phi.front().weight.size() != static_cast<std::size_t>(m.phi.front().in) * m.phi.front().out)
         __builtin_trap();
       if (m.psi == attnbounds::AttentionUnitModel::Psi::Mlp && m.psi_mlp.back().out != 1) __builtin_trap();
+    } else if (cls == "qsa-unit") {
+      attnbounds::QsaUnitModel m = attnbounds::qsa_unit_model_from("fuzz", f);
+      if (m.value_map.cols() != static_cast<std::size_t>(m.d) || m.output_map.rows() != static_cast<std::size_t>(m.d) ||
+          m.output_map.cols() != m.value_map.rows())
+        __builtin_trap();
+      if (m.key_is_table ? m.key_table.cols() != static_cast<std::size_t>(m.k()) : m.key_mlp.back().out != m.k())
+        __builtin_trap();
+      (void)m.scalar();
+      (void)m.rows();
     } else if (cls == "match3-local") {
       attnbounds::Match3LocalModel m = attnbounds::match3_local_model_from("fuzz", f, 1u << 16);
       if (m.keys.size() != static_cast<std::size_t>(m.N) * m.K) __builtin_trap();

@@ -59,6 +59,7 @@ if "$BIN" check qsa-cyclic --N 4 --q 2 --certificate "$TMP/good.json" >/dev/null
   head -c 500 "$TMP/good.json" > "$TMP/cert_trunc.json"
 fi
 "$BIN" export qsa-cyclic --N 2 --q 1 --out "$TMP/m2.st" >/dev/null 2>&1
+"$BIN" export qsa-cyclic --class qsa-unit --N 2 --q 1 --out "$TMP/u2.st" >/dev/null 2>&1
 violations=0 total=0
 while IFS= read -r line; do
   [ -z "$line" ] && continue

@@ -47,6 +47,7 @@ m=$SEEDS/fuzz_modelfile
 "$BIN" export match3-window --N 5 --M 6 --w 2 --dtype BF16 --out "$m/match3_window_bf16.st" >/dev/null
 "$BIN" export match2 --class attention-unit --N 4 --M 6 --out "$m/attention_unit_exact.st" >/dev/null
 "$BIN" export match2 --class attention-unit --N 3 --M 4 --dtype F32 --out "$m/attention_unit_f32.st" >/dev/null
+"$BIN" export qsa-cyclic --class qsa-unit --N 5 --q 2 --out "$m/qsa_unit_exact.st" >/dev/null
 for s in exact embed:float:8 arith:fixed:2.6 tiled:fp16:4 embed:bf16 arith:fp8e4m3 fp32 fixed:3.12 float:53 fp8e5m2; do
   printf '%s' "$s" > "$SEEDS/fuzz_semantics/$(echo "$s" | tr ':.' '__')"
 done

@@ -22,6 +22,7 @@
 #include "enumerate/combinatorics.hpp"
 #include "modelfile/attention_unit_model.hpp"
 #include "modelfile/match2_model.hpp"
+#include "modelfile/qsa_unit_model.hpp"
 #include "modelfile/match3_model.hpp"
 #include "modelfile/qsa_model.hpp"
 #include "numeric/format.hpp"
@@ -139,10 +140,53 @@ py::dict check_qsa_construction(const std::string& construction, int N, int q, i
   return out;
 }
 
+// A file of class qsa-unit through its own row sweep (exact semantics only).
+py::dict check_qsa_unit_file(const std::string& path, const SafetensorsFile& f, const Rational& eps, const Semantics& sem,
+                             int threads, bool force) {
+  const QsaUnitModel m = qsa_unit_model_from(path, f);
+  QsaUnitCheckResult r;
+  {
+    py::gil_scoped_release release;
+    r = check_qsa_unit(m, eps, threads_of(threads), force, sem);
+  }
+  py::dict out, worst, witness;
+  out["verdict"] = to_string(r.verdict);
+  out["cases"] = r.rows;
+  out["claim"] = "qsa";
+  out["model"] = path;
+  out["class"] = "qsa-unit";
+  out["semantics"] = sem.name();
+  out["bound"] = fraction(eps);
+  out["reduction"] = r.reduction;
+  out["worst_case"] = r.alpha ? "exact (A = αI)" : "enclosure";
+  worst["lower"] = fraction(r.worst_lower);
+  worst["upper"] = fraction(r.worst_upper);
+  if (r.has_witness) {
+    witness["S"] = one_based(r.witness_S);
+    if (r.witness_i >= 0) witness["token"] = r.witness_i + 1;
+    py::list z;
+    for (std::size_t j = 0; j < r.witness_z.rows(); ++j) {
+      py::list row;
+      for (std::size_t c = 0; c < r.witness_z.cols(); ++c) row.append(fraction(r.witness_z(j, c)));
+      z.append(row);
+    }
+    witness["z"] = z;
+    witness["verified_by_forward_pass"] = r.witness_verified;
+  }
+  worst["witness"] = witness;
+  out["worst"] = worst;
+  return out;
+}
+
 py::dict check_qsa_model_file(const std::string& path, const std::string& eps, const std::string& semantics, int threads,
                               bool force) {
   const Semantics sem = parse_semantics(semantics);
   const Rational e = rational_arg("eps", eps);
+  {
+    const SafetensorsFile f = read_safetensors(path);
+    auto it = f.metadata.find("class");
+    if (it != f.metadata.end() && it->second == "qsa-unit") return check_qsa_unit_file(path, f, e, sem, threads, force);
+  }
   QsaTableModel m = read_qsa_table_model(path, force ? 200000000 : 20000000);
   const std::string problem = qsa_certifiable_structure_problem(m, sem.is_exact());
   if (!problem.empty()) throw ConfigError("model", path + ": not certifiable as qSA: " + problem);
@@ -375,7 +419,7 @@ PYBIND11_MODULE(attnbounds_core, mod) {
   mod.def("check_qsa", &check_qsa_construction, "certified check of qsa-cyclic or qsa-rip", arg("construction"),
           arg("N") = 8, arg("q") = 2, arg("d") = 1, arg("eps") = "0.1", arg("c") = py::none(), arg("semantics") = "exact",
           arg("seed") = 1, arg("mk") = 0, arg("strategy") = "lp", arg("threads") = 0, arg("force") = false);
-  mod.def("check_qsa_model", &check_qsa_model_file, "certified qSA check of a qsa-table model file", arg("path"),
+  mod.def("check_qsa_model", &check_qsa_model_file, "certified qSA check of a qsa-table or qsa-unit model file", arg("path"),
           arg("eps") = "0.1", arg("semantics") = "exact", arg("threads") = 0, arg("force") = false);
   mod.def("min_p_qsa", &min_p_qsa, "minimal precision p* of qsa-cyclic or qsa-rip", arg("construction"), arg("N") = 8,
           arg("q") = 2, arg("d") = 1, arg("eps") = "0.1", arg("c") = py::none(), arg("mode") = "embed",

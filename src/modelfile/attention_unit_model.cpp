@@ -22,13 +22,11 @@ namespace attnbounds {
 using namespace model_fields;
 using Limits = AttentionUnitLimits;
 
-const char* activation_name(Activation a) { return a == Activation::Relu ? "relu" : "gelu"; }
 const char* psi_name(AttentionUnitModel::Psi psi) { return psi == AttentionUnitModel::Psi::Mlp ? "mlp" : "norm"; }
 const char* match_task_name(MatchTask t) { return t == MatchTask::Match2 ? "match2" : "match3"; }
 
 namespace {
 bool is_zero(const ExactReal& x) { return x.is_rational() && x.constant == 0; }
-constexpr std::uint64_t kMaxParameters = 1u << 20;
 }  // namespace
 
 bool AttentionUnitModel::positional() const {
@@ -41,56 +39,6 @@ bool AttentionUnitModel::positional() const {
 }
 
 // ---- reading and writing -----------------------------------------------------------------------
-
-namespace {
-
-struct Reader {
-  const std::string& file;
-  const SafetensorsFile& f;
-  std::set<std::string> known;  // tensors the class defines for this file
-  std::uint64_t parameters = 0;
-
-  // nn.Linear NAME: weight [out, in] with `in` fixed (0: any in 1..max_in), optional bias [out].
-  LinearMap linear(const std::string& name, int in, int max_in, int max_out, const std::string& what) {
-    const std::string w = name + ".weight", b = name + ".bias";
-    LinearMap l;
-    l.out = static_cast<int>(width_of(file, f, w, 0, "out (" + what + ")", max_out));
-    l.in = static_cast<int>(width_of(file, f, w, 1, "in", in > 0 ? in : max_in));
-    if (in > 0 && l.in != in)
-      throw ModelFileError(file, "tensor '" + w + "'.shape",
-                           "must have in = " + std::to_string(in) + " (" + what + "), got " +
-                               shape_text(f.tensors.at(w).shape));
-    parameters += static_cast<std::uint64_t>(l.in) * l.out + l.out;
-    if (parameters > kMaxParameters)
-      throw ModelFileError(file, "tensor '" + w + "'", "the model has more than 2^20 parameters (the class's limit)");
-    l.weight = table(file, f, w, {static_cast<std::uint64_t>(l.out), static_cast<std::uint64_t>(l.in)}, what);
-    if (f.tensors.count(b)) l.bias = table(file, f, b, {static_cast<std::uint64_t>(l.out)}, "the bias of " + name);
-    known.insert(w);
-    known.insert(b);
-    return l;
-  }
-
-  // Layers PREFIX.0, PREFIX.1, ... while PREFIX.L.weight exists (1..kMaxLayers of them).
-  std::vector<LinearMap> mlp(const std::string& prefix, int in, int max_in, int last_out, const std::string& what) {
-    std::vector<LinearMap> layers;
-    int width = in;
-    for (int l = 0; f.tensors.count(prefix + "." + std::to_string(l) + ".weight"); ++l) {
-      if (l == Limits::kMaxLayers)
-        throw ModelFileError(file, "tensor '" + prefix + "." + std::to_string(l) + ".weight'",
-                             "at most " + std::to_string(Limits::kMaxLayers) + " layers in " + what);
-      layers.push_back(linear(prefix + "." + std::to_string(l), width, max_in, Limits::kMaxWidth,
-                              l == 0 ? what + "'s first layer" : what + "'s layer " + std::to_string(l)));
-      width = layers.back().out;
-    }
-    if (layers.empty()) throw ModelFileError(file, "tensor '" + prefix + ".0.weight'", "missing (" + what + ")");
-    if (last_out > 0 && layers.back().out != last_out)
-      throw ModelFileError(file, "tensor '" + prefix + "." + std::to_string(layers.size() - 1) + ".weight'.shape",
-                           "the last layer of " + what + " must have out = " + std::to_string(last_out));
-    return layers;
-  }
-};
-
-}  // namespace
 
 AttentionUnitModel attention_unit_model_from(const std::string& file, const SafetensorsFile& f) {
   if (meta(file, f, "format") != kModelFormatName)
@@ -115,7 +63,7 @@ AttentionUnitModel attention_unit_model_from(const std::string& file, const Safe
     throw ModelFileError(file, "__metadata__.psi", "must be mlp or norm (got '" + psi + "')");
   m.psi = psi == "mlp" ? AttentionUnitModel::Psi::Mlp : AttentionUnitModel::Psi::Norm;
 
-  Reader r{file, f, {}, 0};
+  LayerReader r{file, f, {}, 0};
   const int in0 = m.M + (m.positional_input ? m.N : 0);
   m.phi = r.mlp("phi", in0, in0, 0, "φ");
   const int mw = m.m();
@@ -156,16 +104,9 @@ AttentionUnitModel attention_unit_model_from(const std::string& file, const Safe
       throw ModelFileError(file, "__metadata__.activation", "must be relu or gelu (got '" + act + "')");
     m.activation = act == "relu" ? Activation::Relu : Activation::Gelu;
   }
-  for (const auto& [name, t] : f.tensors) {
-    const bool companion = name.size() > 6 && name.compare(name.size() - 6, 6, ".exact") == 0 &&
-                           r.known.count(name.substr(0, name.size() - 6));
-    if (!r.known.count(name) && !companion)
-      throw ModelFileError(file, "tensor '" + name + "'",
-                           "not part of this attention-unit file (phi.L, head.h.query|key|value, residual, psi.L or "
-                           "psi_threshold as its metadata says, and NAME.exact)");
-  }
+  r.refuse_unknown("attention-unit", "phi.L, head.h.query|key|value, residual, psi.L or psi_threshold as its metadata says");
   if (f.metadata.count("construction")) m.construction = f.metadata.at("construction");
-  m.dtypes = dtype_labels(f, {r.known.begin(), r.known.end()});
+  m.dtypes = r.dtypes();
   return m;
 }
 
@@ -194,8 +135,7 @@ SafetensorsFile attention_unit_model_file(const AttentionUnitModel& m, const Mod
     put_table(f, file, name, a, std::move(shape), exact, opts.dtype);
   };
   auto put_linear = [&](const std::string& name, const LinearMap& l, bool exact) {
-    put(name + ".weight", l.weight, {static_cast<std::uint64_t>(l.out), static_cast<std::uint64_t>(l.in)}, exact);
-    put(name + ".bias", l.bias, {static_cast<std::uint64_t>(l.out)}, exact);
+    attnbounds::put_linear(f, name, l, exact, opts.dtype, file);
   };
   for (std::size_t l = 0; l < m.phi.size(); ++l) put_linear("phi." + std::to_string(l), m.phi[l], opts.exact);
   for (std::size_t h = 0; h < m.heads.size(); ++h) {
@@ -252,52 +192,6 @@ AttentionUnitModel attention_unit_of_match2_construction(int N, int M, const Rat
 // ---- the unit under a semantics --------------------------------------------------------------
 
 namespace {
-
-template <class T>
-struct LinearT {
-  int in = 0, out = 0;
-  std::vector<T> w, b;
-};
-
-template <class T>
-T sq(const T& x) {
-  if constexpr (std::is_same_v<T, Interval>) {
-    return sqr(x);
-  } else {
-    const T a = abs(x);
-    return a * a;
-  }
-}
-
-template <class T>
-T activate(Activation a, const T& x) {
-  return a == Activation::Relu ? relu(x) : gelu(x);
-}
-
-// y = W·x + b.
-template <class T>
-void apply(const LinearT<T>& l, const T* x, T* y) {
-  for (int o = 0; o < l.out; ++o) {
-    T acc = l.b.empty() ? T(0) : l.b[o];
-    const T* w = l.w.data() + static_cast<std::size_t>(o) * l.in;
-    for (int c = 0; c < l.in; ++c) acc += w[c] * x[c];
-    y[o] = acc;
-  }
-}
-
-// Two scratch rows of the widest layer; the MLP's input is in `in`, the output in the returned row.
-template <class T>
-const T* apply_mlp(const std::vector<LinearT<T>>& layers, Activation act, const T* in, std::vector<T>& a, std::vector<T>& b) {
-  const T* x = in;
-  for (std::size_t l = 0; l < layers.size(); ++l) {
-    std::vector<T>& y = (l % 2 == 0) ? a : b;
-    apply(layers[l], x, y.data());
-    if (l + 1 < layers.size())
-      for (int o = 0; o < layers[l].out; ++o) y[o] = activate(act, y[o]);
-    x = y.data();
-  }
-  return x;
-}
 
 // The unit at one precision: φ's rows and the heads' rows per token value (and position),
 // ψ's layers.  Row r = x (position-free) or x·N + i.
@@ -420,8 +314,8 @@ template <class T>
 T psi_statistic(const UnitTables<T>& t, Scratch<T>& sc) {
   using std::sqrt;
   if (t.norm) {
-    T acc = sq(sc.out[0]);
-    for (int c = 1; c < t.d; ++c) acc += sq(sc.out[c]);
+    T acc = square(sc.out[0]);
+    for (int c = 1; c < t.d; ++c) acc += square(sc.out[c]);
     return sqrt(acc);
   }
   return *apply_mlp(t.psi, t.act, sc.out.data(), sc.a, sc.b);

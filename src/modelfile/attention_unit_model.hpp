@@ -21,6 +21,7 @@
 #include "core/semantics_policy.hpp"
 #include "core/verdict.hpp"
 #include "modelfile/exact_real.hpp"
+#include "modelfile/linear_layers.hpp"
 #include "modelfile/qsa_model.hpp"
 #include "modelfile/safetensors.hpp"
 #include "proofs/match_common.hpp"
@@ -33,19 +34,10 @@ inline constexpr SemanticsSupport kAttentionUnitSemantics = kExactEmbed;
 
 // Limits of the class (docs/model-format.md).
 struct AttentionUnitLimits {
-  static constexpr int kMaxN = 64, kMaxM = 4096, kMaxHeads = 8, kMaxLayers = 4;
-  static constexpr int kMaxWidth = 256;  // m and hidden widths
+  static constexpr int kMaxN = 64, kMaxM = 4096, kMaxHeads = 8, kMaxLayers = kMaxMlpLayers;
+  static constexpr int kMaxWidth = kMaxMlpWidth;  // m and hidden widths
   static constexpr int kMaxKeyWidth = 64, kMaxValueWidth = 64;
 };
-
-// One nn.Linear: y = W·x + b, W row-major [out, in], b empty or [out].
-struct LinearMap {
-  int in = 0, out = 0;
-  std::vector<ExactReal> weight, bias;
-};
-
-enum class Activation { Relu, Gelu };
-const char* activation_name(Activation a);
 
 struct AttentionHead {
   LinearMap query, key, value;  // [k, m], [k, m], [d, m]

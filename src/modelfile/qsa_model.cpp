@@ -65,6 +65,11 @@ QsaTableModel qsa_table_model_from(const std::string& file, const SafetensorsFil
     throw ModelFileError(file, "__metadata__.class",
                          "is '" + cls + "', not qsa-table: the qSA checker needs a query table over subsets and a key "
                          "table over positions (class qsa-table, format version 1)" +
+                             (cls == "qsa-unit"
+                                  ? std::string("; a qsa-unit file is read by check qsa --model and eval qsa --model "
+                                                "only (exact semantics; this command's reduction is stated for the "
+                                                "tables of qsa-table)")
+                                  : std::string()) +
                              (cls == "attention-unit"
                                   ? std::string("; an attention-unit file is a unit on tokens of [M], while qSA's inputs "
                                                 "carry real z_i, whose worst case has a proof only in that structure")

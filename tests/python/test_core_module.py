@@ -115,3 +115,21 @@ def test_check_attention_unit_file_equals_cli(tmp_path, args):
         assert r["class"] == "attention-unit"
         assert r["inputs"] == 252  # C(6+5-1, 5) sorted inputs
         same_match(cli("check", task, "--model", path), r)
+
+
+@pytest.mark.parametrize("eps", ["0.1", "0.001"])
+def test_check_qsa_unit_file_equals_cli(tmp_path, eps):
+    """A qsa-unit file goes through its own row sweep in both; the witness z is exact."""
+    path = str(tmp_path / "u.st")
+    subprocess.run([BIN, "export", "qsa-cyclic", "--class", "qsa-unit", "--N", "9", "--q", "2", "--out", path],
+                   check=True, capture_output=True)
+    a = cli("check", "qsa", "--model", path, "--eps", eps)
+    b = core.check_qsa_model(path, eps=eps)
+    assert b["class"] == "qsa-unit"
+    assert (b["verdict"], b["cases"]) == (a["verdict"], a["cases"])
+    assert b["worst_case"] == a["worst_case"]
+    outward(a["worst"]["lower"], a["worst"]["upper"], b["worst"]["lower"], b["worst"]["upper"])
+    assert b["worst"]["witness"]["S"] == a["worst"]["witness"]["S"]
+    assert b["worst"]["witness"]["z"] == [[Fraction(v) for v in row] for row in a["worst"]["witness"]["z"]]
+    if a["verdict"] == "fails":
+        assert b["worst"]["witness"]["verified_by_forward_pass"] is True

@@ -82,6 +82,9 @@ CASES = [
     ("eval", ["eval", "match2", "--model", "{match2_nr_model}", "--input", "3,5,1,4"]),
     ("min-p", ["min-p", "match3-hinted", "--model", "{hinted_model}", "--p-max", "12"]),
     ("min-p", ["min-p", "match3-window", "--model", "{window_model}", "--p-max", "12", "--mode", "arith"]),
+    ("check", ["check", "qsa", "--model", "{qsa_unit_model}", "--eps", "0.1"]),
+    ("check", ["check", "qsa", "--model", "{qsa_unit_model_low}", "--eps", "0.1"]),
+    ("eval", ["eval", "qsa", "--model", "{qsa_unit_model}", "--input", "{qsa_input}"]),
 ]
 
 # Fields whose type today differs from the contract in docs/schemas (kind, path, words of the
@@ -126,6 +129,8 @@ def main():
             "match2_model_7": os.path.join(tmp, "match2_7.st"),
             "hinted_model": os.path.join(tmp, "hinted.st"),
             "window_model": os.path.join(tmp, "window.st"),
+            "qsa_unit_model": os.path.join(tmp, "qsa_unit.st"),
+            "qsa_unit_model_low": os.path.join(tmp, "qsa_unit_low.st"),
         }
         for export in (["match2", "--N", "4", "--M", "8", "--out", files["match2_model"]],
                        ["match2", "--N", "4", "--M", "8", "--c", "1", "--out", files["match2_model_low"]],
@@ -134,7 +139,10 @@ def main():
                        ["qsa-cyclic", "--N", "7", "--q", "3", "--out", files["qsa_model_7_3"]],
                        ["match2", "--N", "7", "--M", "12", "--out", files["match2_model_7"]],
                        ["match3-hinted", "--N", "5", "--M", "7", "--q", "2", "--out", files["hinted_model"]],
-                       ["match3-window", "--N", "6", "--M", "7", "--w", "2", "--out", files["window_model"]]):
+                       ["match3-window", "--N", "6", "--M", "7", "--w", "2", "--out", files["window_model"]],
+                       ["qsa-cyclic", "--class", "qsa-unit", "--N", "4", "--q", "2", "--out", files["qsa_unit_model"]],
+                       ["qsa-cyclic", "--class", "qsa-unit", "--N", "4", "--q", "2", "--c", "1/2",
+                        "--out", files["qsa_unit_model_low"]]):
             subprocess.run([binary, "export"] + export, check=True, capture_output=True, timeout=60)
         with open(files["qsa_input"], "w") as f:
             f.write('{"z": [[1], [-1], ["1/2"], [0]], "y": [[1, 2], [2, 3], [3, 4], [1, 4]]}')
