@@ -23,6 +23,7 @@ from torch.nn import functional as F
 from .model import rank_prefix, subset_rank
 
 # The reader's ranges (docs/model-format.md, class qsa-unit; src/modelfile/qsa_unit_model.hpp).
+# The format's limit of 2^20 parameters cannot be reached within them (at most about 350,000).
 MAX_N, MAX_D, MAX_K, MAX_DV = 64, 16, 64, 64
 MAX_LAYERS, MAX_WIDTH = 4, 256
 MAX_TABLE_ENTRIES = 20_000_000  # C(N, q)·k of a query table
