@@ -290,14 +290,7 @@ UnitTables<T> build_tables(const AttentionUnitModel& m, const Parameters& p, Mak
     if (residual) apply(*residual, phi_row.data(), t.res.data() + static_cast<std::size_t>(r) * d);
   }
   t.norm = m.psi == AttentionUnitModel::Psi::Norm;
-  for (const auto& l : m.psi_mlp) {
-    LinearT<T> r;
-    r.in = l.in;
-    r.out = l.out;
-    for (const auto& e : l.weight) r.w.push_back(make_psi(e));
-    for (const auto& e : l.bias) r.b.push_back(make_psi(e));
-    t.psi.push_back(std::move(r));
-  }
+  for (const auto& l : m.psi_mlp) t.psi.push_back(convert_linear<T>(l, make_psi));
   if (t.norm) t.tau = make_psi(m.threshold);
   return t;
 }
