@@ -3,7 +3,7 @@ returning the data of --json as Python objects, the numeric formats (round), and
 PyTorch: load(path) -> torch.nn.Module, save(module, path).  See docs/python.md.
 
 Format: docs/model-format.md (version 1: class qsa-table; version 2: classes match2-table,
-match3-third-order, match3-local and attention-unit).  Exact entries are loaded as their
+match3-third-order, match3-local, attention-unit and qsa-unit).  Exact entries are loaded as their
 nearest doubles; float32/bfloat16/float16 entries are loaded exactly (every one is a double).
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .api import (AttnboundsWarning, cc, check, eval, export, format_name, lower
 # PyTorch is imported on first use (the model classes, load, save): importing it takes about a
 # second, which the verbs (check, eval, ...) do not need.
 _TORCH_CLASSES = {"QsaTableUnit": ".model", "Match2TableUnit": ".match_model", "Match3ThirdOrderUnit": ".match_model",
-                  "Match3LocalUnit": ".match_model", "AttentionUnit": ".unit_model"}
+                  "Match3LocalUnit": ".match_model", "AttentionUnit": ".unit_model", "QsaUnit": ".qsa_unit_model"}
 
 
 def __getattr__(name):
@@ -52,7 +52,8 @@ _MATCH3_TENSORS = ("query_table", "key1_table", "key2_table", "value1_table", "v
                    "psi_threshold")
 
 __all__ = ["check", "eval", "lower", "min_p", "min_m", "export", "cc", "run", "usage", "round", "format_name",
-           "to_python", "AttnboundsWarning", "core", "load", "save", "QsaTableUnit", "Match2TableUnit", "Match3ThirdOrderUnit", "Match3LocalUnit", "AttentionUnit", "ModelFileError", "ExactTrig",
+           "to_python", "AttnboundsWarning", "core", "load", "save", "QsaTableUnit", "Match2TableUnit", "Match3ThirdOrderUnit",
+           "Match3LocalUnit", "AttentionUnit", "QsaUnit", "ModelFileError", "ExactTrig",
            "exact_tables"]
 
 
@@ -239,8 +240,8 @@ def _load_match3_local(path, meta, arrays, exact, dtype):
 
 
 def load(path: str, dtype=None):
-    """Reads a model file into a QsaTableUnit, Match2TableUnit, Match3ThirdOrderUnit, Match3LocalUnit or
-    AttentionUnit (float64 by default)."""
+    """Reads a model file into a QsaTableUnit, Match2TableUnit, Match3ThirdOrderUnit, Match3LocalUnit,
+    AttentionUnit or QsaUnit (float64 by default)."""
     torch = _torch()
     from .model import QsaTableUnit
     if dtype is None:
@@ -255,6 +256,9 @@ def load(path: str, dtype=None):
     if meta.get("class") == "attention-unit":
         from .unit_model import read_attention_unit
         return read_attention_unit(path, meta, arrays, exact, dtype)
+    if meta.get("class") == "qsa-unit":
+        from .qsa_unit_model import read_qsa_unit
+        return read_qsa_unit(path, meta, arrays, exact, dtype)
     N, q, d, k, d_out = _check(path, meta, arrays)
     unit = QsaTableUnit(N, q, d, k, d_out, dtype=dtype, construction=meta.get("construction", ""))
     with torch.no_grad():
@@ -349,8 +353,12 @@ def save(module, path: str, dtype: str = "F32", construction: str = "trained") -
     QsaTableUnit becomes a version-1 qsa-table file; a Match unit a version-2 file whose ψ
     threshold (and ψ table) stay exact; a Match3LocalUnit a version-2 match3-local file (with
     F64, unchanged tables loaded from an exact file keep their exact entries); an AttentionUnit a
-    version-2 attention-unit file whose ψ (MLP layers or threshold) stays exact."""
+    version-2 attention-unit file whose ψ (MLP layers or threshold) stays exact; a QsaUnit a
+    version-2 qsa-unit file (the same rule for exact entries)."""
     torch = _torch()
+    from .qsa_unit_model import QsaUnit, write_qsa_unit
+    if isinstance(module, QsaUnit):
+        return write_qsa_unit(module, path, dtype, construction)
     from .match_model import Match2TableUnit, Match3LocalUnit, Match3ThirdOrderUnit
     from .unit_model import AttentionUnit, write_attention_unit
     if isinstance(module, AttentionUnit):

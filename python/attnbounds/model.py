@@ -15,6 +15,24 @@ import torch
 from torch import nn
 
 
+def rank_prefix(N: int, q: int) -> torch.Tensor:
+    """F[i, a] = sum_{t < a} C(N-1-t, q-1-i): the lexicographic rank is a sum of differences of F."""
+    F = torch.zeros(q, N + 1, dtype=torch.long)
+    for i in range(q):
+        for a in range(1, N + 1):
+            F[i, a] = F[i, a - 1] + comb(N - a, q - 1 - i)
+    return F
+
+
+def subset_rank(prefix: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Lexicographic rank among the q-subsets of [N] of each subset (last dim of y, 0-based, any
+    order), from F = rank_prefix(N, q)."""
+    s, _ = torch.sort(y.long(), dim=-1)
+    prev = torch.cat([torch.full_like(s[..., :1], -1), s[..., :-1]], dim=-1)
+    idx = torch.arange(s.shape[-1], device=s.device)
+    return (prefix[idx, s] - prefix[idx, prev + 1]).sum(-1)
+
+
 class QsaTableUnit(nn.Module):
     def __init__(self, N: int, q: int, d: int, k: int, d_out: int | None = None, dtype=torch.float64,
                  construction: str = ""):
@@ -28,12 +46,7 @@ class QsaTableUnit(nn.Module):
         self.key_table = nn.Parameter(torch.zeros(N, k, dtype=dtype))
         self.value_map = nn.Parameter(torch.eye(d, dtype=dtype))
         self.output_map = nn.Parameter(torch.eye(d_out, d, dtype=dtype))
-        # F[i, a] = sum_{t < a} C(N-1-t, q-1-i): the lexicographic rank is a sum of differences of F.
-        F = torch.zeros(q, N + 1, dtype=torch.long)
-        for i in range(q):
-            for a in range(1, N + 1):
-                F[i, a] = F[i, a - 1] + comb(N - a, q - 1 - i)
-        self.register_buffer("rank_prefix", F, persistent=False)
+        self.register_buffer("rank_prefix", rank_prefix(N, q), persistent=False)
 
     def extra_repr(self) -> str:
         c = f", construction={self.construction}" if self.construction else ""
@@ -41,11 +54,7 @@ class QsaTableUnit(nn.Module):
 
     def subset_rank(self, y: torch.Tensor) -> torch.Tensor:
         """Lexicographic rank of each q-subset (last dim, 0-based, any order)."""
-        s, _ = torch.sort(y.long(), dim=-1)
-        prev = torch.cat([torch.full_like(s[..., :1], -1), s[..., :-1]], dim=-1)
-        idx = torch.arange(self.q, device=s.device)
-        F = self.rank_prefix
-        return (F[idx, s] - F[idx, prev + 1]).sum(-1)
+        return subset_rank(self.rank_prefix, y)
 
     def attention(self, y: torch.Tensor) -> torch.Tensor:
         queries = self.query_table[self.subset_rank(y)]          # [..., N, k]
