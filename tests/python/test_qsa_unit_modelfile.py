@@ -3,9 +3,7 @@
 Python only: the forward pass against a plain-Python computation of the spec's formulas (softmax
 by hand), the subset order and input checks, a qsa-table file's tensors read as a qsa-unit give
 QsaTableUnit's forward, bit-exact save/load per dtype, exact companions kept, and the reader's
-refusals (each naming its field), a bounded mutation run of the reader.  Against the toolkit
-(these need a binary that reads class qsa-unit; they are skipped only when it refuses the class
-naming __metadata__.class): the same refusals name the same field, the toolkit accepts exactly
+refusals (each naming its field), a bounded mutation run of the reader.  Against the toolkit: the same refusals name the same field, the toolkit accepts exactly
 the mutants Python accepts, files it writes in each dtype are saved again with the same bits;
 exported constructions (`export qsa-cyclic|qsa-rip --class
 qsa-unit`) and a unit built here with a positional MLP query and A = output_map·value_map ≠ αI lie
@@ -41,12 +39,10 @@ def run(*args, expect=(0,)):
 
 @pytest.fixture(scope="module")
 def toolkit_reads_qsa_unit(tmp_path_factory):
-    """Skips the calling test when the binary refuses class qsa-unit (its C++ side not built yet)."""
+    """The binary reads class qsa-unit (a refusal fails every test that needs it)."""
     path = str(tmp_path_factory.mktemp("probe") / "probe.st")
     attnbounds.save(QsaUnit(3, 1, 1, 2), path, dtype="F64")
     r = subprocess.run([BIN, "check", "qsa", "--model", path, "--eps", "0.5"], capture_output=True, text=True, timeout=300)
-    if r.returncode == 2 and "__metadata__.class" in r.stderr:
-        pytest.skip(f"the toolkit refuses class qsa-unit: {r.stderr.strip()}")
     assert r.returncode in (0, 1, 3), r.stderr
 
 

@@ -2,10 +2,7 @@
 file's tensor names, files round-trip bit for bit, the reader refuses what docs/model-format.md
 refuses (naming the field), the forward pass equals an independent pure-Python evaluation and a
 hand-computed answer, and a unit trained here is certified by the toolkit, whose witnesses and
-enclosures PyTorch confirms.
-
-The tests that run the toolkit on an attention-unit file are skipped only while the binary
-answers that it does not know the class (its one line names __metadata__.class)."""
+enclosures PyTorch confirms."""
 import copy
 import itertools
 import json
@@ -31,8 +28,6 @@ FLOAT64_SLACK = 1e-9  # PyTorch's own float64 rounding of the MLPs, scores and s
 
 def run(*args, expect=(0,)):
     r = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=300)
-    if r.returncode == 2 and "__metadata__.class" in r.stderr:
-        pytest.skip(f"the toolkit does not know class attention-unit yet: {r.stderr.strip()}")
     assert r.returncode in expect, (r.returncode, r.stderr)
     return r
 
