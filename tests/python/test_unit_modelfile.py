@@ -624,3 +624,127 @@ def test_toolkit_refuses_the_same_files_naming_the_same_field(tmp_path, what, ed
     assert r.stderr.count("\n") == 1 and f"{bad}: " in r.stderr, r.stderr
     if what not in NAMED_OTHERWISE_BY_THE_TOOLKIT:
         assert f"{bad}: {field}:" in r.stderr, r.stderr
+
+
+# ---- mutation runs -------------------------------------------------------------------------------
+
+def _mutation_seed(tmp_path):
+    """A valid file to mutate: positional phi with two layers, two heads, residual, a two-layer psi,
+    an exact companion with a trigonometric entry on phi.0.weight."""
+    unit = AttentionUnit(3, 4, [3, 2], [2, 1], 2, phi_input="token+position", activation="gelu", residual=True,
+                         psi="mlp", psi_widths=[2], bias={"phi.0", "head.1.key", "residual", "psi.1"})
+    rng = np.random.default_rng(10)
+    with torch.no_grad():
+        for p in unit.parameters():
+            p.copy_(torch.from_numpy(rng.integers(-4, 5, size=tuple(p.shape)) / 4))
+    path = str(tmp_path / "seed.st")
+    attnbounds.save(unit, path, dtype="F64")
+    meta, arrays, exact = safetensors_io.read(path)
+    cos = safetensors_io.parse_exact_entry("1/2*cos(2pi*1/8)")
+    entries = [Fraction(float(v)) for v in arrays["phi.0.weight"].reshape(-1)]
+    entries[0] = cos
+    arrays["phi.0.weight"] = arrays["phi.0.weight"].copy()
+    arrays["phi.0.weight"].reshape(-1)[0] = float(cos)
+    exact["phi.0.weight"] = entries
+    safetensors_io.write(path, meta, {n: ("F64", a) for n, a in arrays.items()}, exact)
+    assert isinstance(attnbounds.load(path), AttentionUnit)
+    return path
+
+
+_TENSOR_NAMES = ["phi.0.weight", "phi.1.weight", "phi.1.bias", "phi.2.weight", "phi.4.weight", "head.0.query.weight",
+                 "head.1.key.bias", "head.1.value.weight", "head.2.query.weight", "residual.weight", "residual.bias",
+                 "psi.0.weight", "psi.1.bias", "psi.2.weight", "psi_threshold", "phi.01.weight", "head.0.value"]
+_META_KEYS = ["format", "format_version", "class", "N", "M", "phi_input", "activation", "heads", "residual", "psi",
+              "psi_matched", "task"]
+_META_VALUES = ["", "0", "1", "2", "3", "4", "5", "03", "64", "65", "4096", "9", "token", "token+position", "relu",
+                "gelu", "true", "false", "mlp", "norm", "below", "above", "attention-unit", "match2-table",
+                "attnbounds-model"]
+
+
+def _mutants(path, seed_number, count):
+    """Bounded, seeded mutations of the seed file, half in its bytes (bit flips, JSON-ish bytes,
+    truncation) and half in its structure (a tensor dropped, reshaped or added, a metadata value
+    changed or dropped)."""
+    rng = np.random.default_rng(seed_number)
+    raw = open(path, "rb").read()
+    for n in range(count):
+        if n % 2 == 0:
+            b = bytearray(raw)
+            for _ in range(int(rng.integers(1, 4))):
+                at = int(rng.integers(len(b)))
+                op = int(rng.integers(3))
+                if op == 0:
+                    b[at] ^= 1 << int(rng.integers(8))
+                elif op == 1:
+                    b[at] = ord('0123456789[]{},:"-/ .'[int(rng.integers(21))])
+                else:
+                    del b[at:]
+                    b.append(int(rng.integers(256)))
+            yield bytes(b)
+            continue
+        meta, arrays, exact = safetensors_io.read(path)
+        for _ in range(int(rng.integers(1, 3))):
+            op = int(rng.integers(5))
+            if op == 0 and arrays:
+                name = sorted(arrays)[int(rng.integers(len(arrays)))]
+                arrays.pop(name)
+                exact.pop(name, None)
+            elif op == 1 and arrays:
+                name = sorted(arrays)[int(rng.integers(len(arrays)))]
+                shape = tuple(int(v) for v in rng.integers(0, 8, size=int(rng.integers(1, 3))))
+                arrays[name] = np.full(shape, 0.5)
+                exact.pop(name, None)
+            elif op == 2:
+                name = _TENSOR_NAMES[int(rng.integers(len(_TENSOR_NAMES)))]
+                shape = tuple(int(v) for v in rng.integers(1, 8, size=int(rng.integers(1, 3))))
+                arrays[name] = np.full(shape, -0.25)
+                exact.pop(name, None)
+            elif op == 3:
+                meta[_META_KEYS[int(rng.integers(len(_META_KEYS)))]] = _META_VALUES[int(rng.integers(len(_META_VALUES)))]
+            else:
+                meta.pop(_META_KEYS[int(rng.integers(len(_META_KEYS)))], None)
+        yield safetensors_io.serialize(meta, {n: ("F64", a) for n, a in arrays.items()}, exact)
+
+
+def _load_or_none(path):
+    try:
+        return attnbounds.load(path)
+    except attnbounds.ModelFileError:
+        return None
+
+
+def test_reader_mutation_run(tmp_path):
+    """Each mutant either loads into a unit that runs, or is refused with a ModelFileError, never
+    another exception."""
+    mutant, refused = str(tmp_path / "mutant.st"), 0
+    for data in _mutants(_mutation_seed(tmp_path), 11, 600):
+        open(mutant, "wb").write(data)
+        unit = _load_or_none(mutant)
+        if unit is None:
+            refused += 1
+            continue
+        with torch.no_grad():
+            assert unit.statistic(torch.zeros(unit.N, dtype=torch.long)).shape == (unit.N,)
+    assert 300 < refused < 600
+
+
+def test_toolkit_accepts_exactly_the_mutants_python_accepts(tmp_path):
+    mutant, accepted = str(tmp_path / "mutant.st"), 0
+    for n, data in enumerate(_mutants(_mutation_seed(tmp_path), 12, 300)):
+        open(mutant, "wb").write(data)
+        unit = _load_or_none(mutant)
+        x = ",".join(["0"] * (unit.N if unit is not None else 3))
+        r = subprocess.run([BIN, "eval", "match2", "--model", mutant, "--input", x, "--json"], capture_output=True,
+                           text=True, errors="replace", timeout=60)
+        if unit is None:  # refused by the toolkit's reader too, naming the file
+            assert r.returncode == 2 and f"{mutant}: " in r.stderr, (n, r.returncode, r.stderr)
+        else:
+            assert r.returncode in (0, 1), (n, r.stderr)
+            with torch.no_grad():
+                s = unit.statistic(torch.zeros(unit.N, dtype=torch.long)).tolist()
+            tokens = json.loads(r.stdout)["tokens"]
+            for i, tok in enumerate(tokens):
+                lo, hi = _enclosure(tok)
+                assert lo - FLOAT64_SLACK <= s[i] <= hi + FLOAT64_SLACK, (n, i, lo, s[i], hi)
+            accepted += 1
+    assert accepted > 10  # 18 of the 300 with these seeds
