@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-# The ranges of docs/model-format.md (class attention-unit); the reader in __init__.py uses them too.
+# The ranges of docs/model-format.md (class attention-unit), for the constructor and the reader below.
 N_RANGE, M_RANGE = (2, 64), (2, 4096)
 MAX_LAYERS, MAX_WIDTH, MAX_HEADS, MAX_HEAD_WIDTH = 4, 256, 8, 64
 MAX_PARAMETERS = 1 << 20  # each layer counts out * (in + 1), with a bias or not
