@@ -3,10 +3,10 @@
 Python only: the forward pass against a plain-Python computation of the spec's formulas (softmax
 by hand), the subset order and input checks, a qsa-table file's tensors read as a qsa-unit give
 QsaTableUnit's forward, bit-exact save/load per dtype, exact companions kept, and the reader's
-refusals (each naming its field), a bounded mutation run of the reader.  Against the toolkit: the same refusals name the same field, the toolkit accepts exactly
-the mutants Python accepts, files it writes in each dtype are saved again with the same bits;
-exported constructions (`export qsa-cyclic|qsa-rip --class
-qsa-unit`) and a unit built here with a positional MLP query and A = output_map·value_map ≠ αI lie
+refusals (each naming its field), a bounded mutation run of the reader.  Against the toolkit:
+the same refusals name the same field, the toolkit accepts exactly the mutants Python accepts,
+files it writes in each dtype are saved again with the same bits; exported constructions
+(`export qsa-cyclic|qsa-rip --class qsa-unit`) and a unit built here with a positional MLP query and A = output_map·value_map ≠ αI lie
 within `eval qsa --model`'s certified enclosure; a unit trained here is checked by
 `check qsa --model`, whose witness really fails in PyTorch, and holds at a loose ε."""
 import itertools
