@@ -96,7 +96,7 @@ ParamTable match2_params(bool eval) {
                   param::flag("--flip-query-sign", "negative twin: query c(cos, +sin) instead of c(cos, -sin)"),
                   param::flag("--no-residual", "residual-free variant (m = 4, psi sees only the attention output; exact/embed only)")};
   // With --model the file is the model: the construction's own parameters would be ignored.
-  ParamDef model = param::file("--model", "model file of class match2-table instead of the construction (docs/model-format.md)");
+  ParamDef model = param::file("--model", "model file of class match2-table or attention-unit instead of the construction (docs/model-format.md)");
   for (const char* f : {"--N", "--M", "--c", "--flip-query-sign", "--no-residual"}) model = model.excluding(f);
   t.push_back(model);
   if (eval) t.push_back(tokens_input("comma-separated token values in 0..M-1, e.g. 3,5,1,13"));
@@ -376,7 +376,7 @@ ParamTable min_p_params(const std::string& name, int N, int M) {
   t.push_back(param::p_max().with_range(kMatchMinPrecisionP).with_default(24).at_least("--p-min").with_help("largest p scanned (p_max of math §2)"));
   if (name != "match3-third-order") {
     // With --model the file is the model: the construction's own parameters would be ignored.
-    ParamDef model = param::file("--model", std::string("model file of class ") + (local ? "match3-local" : "match2-table") +
+    ParamDef model = param::file("--model", std::string("model file of class ") + (local ? "match3-local" : "match2-table or attention-unit") +
                                                 " instead of the construction (docs/model-format.md)");
     for (const char* f : {"--N", "--M", "--c"}) model = model.excluding(f);
     if (local) model = model.excluding(name == "match3-window" ? "--w" : "--q");

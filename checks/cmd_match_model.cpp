@@ -398,23 +398,23 @@ void run_eval_match3_model(const Match3ModelOptions& o) {
 }
 
 const ParamTable kCheckMatch3Model =
-    with_common({param::file("--model", "model file of class match3-third-order (docs/model-format.md)").as_required()});
+    with_common({param::file("--model", "model file of class match3-third-order or attention-unit (docs/model-format.md)").as_required()});
 const ParamTable kEvalMatch3Model =
-    with_common({param::file("--model", "model file of class match3-third-order (docs/model-format.md)").as_required(),
+    with_common({param::file("--model", "model file of class match3-third-order or attention-unit (docs/model-format.md)").as_required(),
                  param::input().with_help("comma-separated token values in 0..M-1, N of them").as_required()});
 
 const ParamTable kMinPMatch3Model = with_common(
-    {param::file("--model", "model file of class match3-third-order (docs/model-format.md)").as_required(), param::mode(),
+    {param::file("--model", "model file of class match3-third-order or attention-unit (docs/model-format.md)").as_required(), param::mode(),
      param::p_min().with_range(kMatchMinPrecisionP).with_help("smallest p scanned"),
      param::p_max().with_range(kMatchMinPrecisionP).with_default(24).at_least("--p-min").with_help("largest p scanned (p_max of math §2)")},
     false);
 
 const DeclaredEntry reg_min_p_match3{
-    {"min-p", "match3", "", "", "smallest float:p (embed or arith) for which a match3-third-order model file holds for every p' in [p, p_max]",
+    {"min-p", "match3", "", "", "smallest float:p (embed or arith) for which a match3-third-order or attention-unit model file holds for every p' in [p, p_max]",
      "",
      [](CLI::App& a) {
        auto o = std::make_shared<MatchMinPOfModel>();
-       auto* sub = a.add_subcommand("match3", "minimal precision of a match3-third-order model file");
+       auto* sub = a.add_subcommand("match3", "minimal precision of a match3-third-order or attention-unit model file");
        bind_with_common(*sub, kMinPMatch3Model,
                         {{"--model", &o->model}, {"--mode", &o->mode}, {"--p-min", &o->p_min}, {"--p-max", &o->p_max}},
                         o->common);
@@ -423,7 +423,7 @@ const DeclaredEntry reg_min_p_match3{
      &kMinPMatch3Model}};
 
 const DeclaredEntry reg_check_match3{
-    {"check", "match3", "", "", "certified exhaustive Match3 check of a model file of class match3-third-order", "",
+    {"check", "match3", "", "", "certified exhaustive Match3 check of a model file of class match3-third-order or attention-unit", "",
      [](CLI::App& a) {
        auto o = std::make_shared<Match3ModelOptions>();
        auto* sub = a.add_subcommand("match3", "certified exhaustive Match3 check of a model file");
@@ -433,10 +433,10 @@ const DeclaredEntry reg_check_match3{
      &kCheckMatch3Model}};
 
 const DeclaredEntry reg_eval_match3{
-    {"eval", "match3", "", "", "forward pass of a match3-third-order model file on one input", "",
+    {"eval", "match3", "", "", "forward pass of a match3-third-order or attention-unit model file on one input", "",
      [](CLI::App& a) {
        auto o = std::make_shared<Match3ModelOptions>();
-       auto* sub = a.add_subcommand("match3", "forward pass of a match3-third-order model file");
+       auto* sub = a.add_subcommand("match3", "forward pass of a match3-third-order or attention-unit model file");
        bind_with_common(*sub, kEvalMatch3Model, {{"--model", &o->model}, {"--input", &o->input}}, o->common);
        sub->callback([o] { run_eval_match3_model(*o); });
      },
