@@ -228,7 +228,10 @@ TEST_CASE("attention-unit: the reader keeps every entry and refuses bad files na
     }
   };
   refused([](SafetensorsFile& f) { f.tensors.erase("phi.0.weight"); f.tensors.erase("phi.0.weight.exact"); }, "tensor 'phi.0.weight'");
-  refused([](SafetensorsFile& f) { f.tensors["phi.3.weight"] = f.tensors.at("phi.1.weight"); }, "tensor 'phi.3.weight'");
+  // A gap names the missing layer: phi.3 without phi.2, psi.1's bias without its weight.
+  refused([](SafetensorsFile& f) { f.tensors["phi.3.weight"] = f.tensors.at("phi.1.weight"); }, "tensor 'phi.2.weight'");
+  refused([](SafetensorsFile& f) { f.tensors.erase("psi.1.weight"); f.tensors.erase("psi.1.weight.exact"); }, "tensor 'psi.1.weight'");
+  refused([](SafetensorsFile& f) { f.tensors.erase("phi.0.weight"); f.tensors.erase("phi.0.weight.exact"); }, "tensor 'phi.0.weight'");
   refused([](SafetensorsFile& f) { f.metadata["heads"] = "3"; }, "tensor 'head.2.query.weight'");
   refused([](SafetensorsFile& f) { f.metadata["heads"] = "9"; }, "__metadata__.heads");
   refused([](SafetensorsFile& f) { f.metadata["phi_input"] = "token"; }, "tensor 'phi.0.weight'.shape");

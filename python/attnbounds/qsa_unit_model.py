@@ -178,11 +178,12 @@ def _table(path, arrays, exact, name: str, shape) -> None:
 def _mlp_widths(path, arrays, exact, known: set, prefix: str, n_in: int, last_out: int | None):
     """Layers PREFIX.0, PREFIX.1, ... while PREFIX.L.weight exists; returns (widths, bias layer names)."""
     from .safetensors_io import ModelFileError
+    from .unit_model import _layer_count  # the one rule of both readers (and the toolkit's)
     widths, biased, width = [], [], n_in
-    while f"{prefix}.{len(widths)}.weight" in arrays:
-        name = f"{prefix}.{len(widths)}"
-        if len(widths) == MAX_LAYERS:
-            raise ModelFileError(path, f"tensor '{name}.weight'", f"at most {MAX_LAYERS} layers in the {prefix} MLP")
+    if not any(k.startswith(f"{prefix}.") for k in arrays):
+        raise ModelFileError(path, f"tensor '{prefix}.0.weight'", f"missing (the {prefix} MLP)")
+    for i in range(_layer_count(path, arrays, prefix)):
+        name = f"{prefix}.{i}"
         out = _width(path, arrays, f"{name}.weight", 0, "out", MAX_WIDTH)
         _table(path, arrays, exact, f"{name}.weight", (out, width))
         if f"{name}.bias" in arrays:

@@ -1,5 +1,7 @@
 #include "modelfile/linear_layers.hpp"
 
+#include <algorithm>
+
 #include "modelfile/model_fields.hpp"
 
 namespace attnbounds {
@@ -26,18 +28,45 @@ LinearMap LayerReader::linear(const std::string& name, int in, int max_in, int m
   return l;
 }
 
+namespace {
+// L for the layers PREFIX.0 .. PREFIX.{L−1}: one past the highest index any PREFIX.<i>.weight or
+// PREFIX.<i>.bias names (decimal, no leading zero); 0 when none does.
+int named_layers(const SafetensorsFile& f, const std::string& prefix) {
+  int top = -1;
+  for (const auto& [name, t] : f.tensors) {
+    if (name.size() <= prefix.size() + 1 || name.compare(0, prefix.size() + 1, prefix + ".") != 0) continue;
+    const std::string rest = name.substr(prefix.size() + 1);
+    const std::size_t dot = rest.find('.');
+    if (dot == std::string::npos || dot == 0 || dot > 6) continue;
+    const std::string index = rest.substr(0, dot), field = rest.substr(dot + 1);
+    if (field != "weight" && field != "bias") continue;
+    if (index.size() > 1 && index[0] == '0') continue;
+    if (index.find_first_not_of("0123456789") != std::string::npos) continue;
+    top = std::max(top, std::stoi(index));
+  }
+  return top + 1;
+}
+}  // namespace
+
 std::vector<LinearMap> LayerReader::mlp(const std::string& prefix, int in, int max_in, int last_out, const std::string& what) {
+  // The same rule as the Python reader: too many layers names the highest, a gap the first missing.
+  const int L = named_layers(f, prefix);
+  if (L == 0) throw ModelFileError(file, "tensor '" + prefix + ".0.weight'", "missing (" + what + ")");
+  if (L > kMaxMlpLayers)
+    throw ModelFileError(file, "tensor '" + prefix + "." + std::to_string(L - 1) + ".weight'",
+                         "at most " + std::to_string(kMaxMlpLayers) + " layers in " + what);
+  for (int l = 0; l < L; ++l)
+    if (!f.tensors.count(prefix + "." + std::to_string(l) + ".weight"))
+      throw ModelFileError(file, "tensor '" + prefix + "." + std::to_string(l) + ".weight'",
+                           "missing (" + what + "'s layers " + prefix + ".0 .. " + prefix + "." + std::to_string(L - 1) +
+                               " are named)");
   std::vector<LinearMap> layers;
   int width = in;
-  for (int l = 0; f.tensors.count(prefix + "." + std::to_string(l) + ".weight"); ++l) {
-    if (l == kMaxMlpLayers)
-      throw ModelFileError(file, "tensor '" + prefix + "." + std::to_string(l) + ".weight'",
-                           "at most " + std::to_string(kMaxMlpLayers) + " layers in " + what);
+  for (int l = 0; l < L; ++l) {
     layers.push_back(linear(prefix + "." + std::to_string(l), width, max_in, kMaxMlpWidth,
                             l == 0 ? what + "'s first layer" : what + "'s layer " + std::to_string(l)));
     width = layers.back().out;
   }
-  if (layers.empty()) throw ModelFileError(file, "tensor '" + prefix + ".0.weight'", "missing (" + what + ")");
   if (last_out > 0 && layers.back().out != last_out)
     throw ModelFileError(file, "tensor '" + prefix + "." + std::to_string(layers.size() - 1) + ".weight'.shape",
                          "the last layer of " + what + " must have out = " + std::to_string(last_out));

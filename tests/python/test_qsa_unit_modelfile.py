@@ -328,7 +328,7 @@ REFUSALS = [
     ("no activation", True, lambda m, t: m.pop("activation"), "__metadata__.activation"),
     ("bad activation", True, lambda m, t: _set(m, activation="tanh"), "__metadata__.activation"),
     ("unknown tensor", False, lambda m, t: _set(t, temperature=np.ones(1)), "tensor 'temperature'"),
-    ("stray layer", True, lambda m, t: _set(t, **{"query.3.weight": np.ones((2, 2))}), "tensor 'query.3.weight'"),
+    ("stray layer", True, lambda m, t: _set(t, **{"query.3.weight": np.ones((2, 2))}), "tensor 'query.2.weight'"),
 ]
 
 
