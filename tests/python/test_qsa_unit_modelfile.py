@@ -21,6 +21,7 @@ import pytest
 import torch
 
 import attnbounds
+from mutation import mutate
 from attnbounds import safetensors_io
 from attnbounds.qsa_unit_model import QsaUnit
 
@@ -383,18 +384,7 @@ def mutants(seed: bytes, seed_number: int, count: int):
     """Bounded, seeded mutations: bit flips, JSON-ish bytes, truncation with one byte appended."""
     rng = np.random.default_rng(seed_number)
     for _ in range(count):
-        b = bytearray(seed)
-        for _ in range(int(rng.integers(1, 4))):
-            at = int(rng.integers(len(b)))
-            op = int(rng.integers(3))
-            if op == 0:
-                b[at] ^= 1 << int(rng.integers(8))
-            elif op == 1:
-                b[at] = ord("0123456789[]{},:\"-/ eE.qk"[int(rng.integers(25))])
-            else:
-                del b[at:]
-                b.append(int(rng.integers(256)))
-        yield bytes(b)
+        yield mutate(rng, seed, "0123456789[]{},:\"-/ eE.qk")
 
 
 def test_reader_mutation_run(tmp_path):

@@ -18,6 +18,7 @@ import pytest
 import torch
 
 import attnbounds
+from mutation import mutate
 from attnbounds import safetensors_io
 from attnbounds.unit_model import AttentionUnit
 
@@ -669,18 +670,7 @@ def _mutants(path, seed_number, count):
     raw = open(path, "rb").read()
     for n in range(count):
         if n % 2 == 0:
-            b = bytearray(raw)
-            for _ in range(int(rng.integers(1, 4))):
-                at = int(rng.integers(len(b)))
-                op = int(rng.integers(3))
-                if op == 0:
-                    b[at] ^= 1 << int(rng.integers(8))
-                elif op == 1:
-                    b[at] = ord('0123456789[]{},:"-/ .'[int(rng.integers(21))])
-                else:
-                    del b[at:]
-                    b.append(int(rng.integers(256)))
-            yield bytes(b)
+            yield mutate(rng, raw, '0123456789[]{},:"-/ .')
             continue
         meta, arrays, exact = safetensors_io.read(path)
         for _ in range(int(rng.integers(1, 3))):
