@@ -391,3 +391,23 @@ TEST_CASE("release_thread_resources frees a worker's GLPK environment (else ever
   CHECK(after_release == 1);
   CHECK(unused == 1);
 }
+
+TEST_CASE("match2_into / match3_into equal match2 / match3 on every input, and leave the scratch clean", "[tasks]") {
+  for (int M : {2, 3, 5, 6}) {
+    for (int N : {1, 2, 3, 4}) {
+      std::vector<std::uint8_t> present(static_cast<std::size_t>(M), 0), out(static_cast<std::size_t>(N));
+      std::vector<int> x(static_cast<std::size_t>(N), 0);
+      while (true) {
+        attnbounds::match2_into(x.data(), N, M, present.data(), out.data());
+        CHECK(out == attnbounds::match2(x, M));
+        attnbounds::match3_into(x.data(), N, M, present.data(), out.data());
+        CHECK(out == attnbounds::match3(x, M));
+        CHECK(std::count(present.begin(), present.end(), 0) == M);
+        int p = N - 1;
+        while (p >= 0 && x[p] == M - 1) x[p--] = 0;
+        if (p < 0) break;
+        ++x[p];
+      }
+    }
+  }
+}

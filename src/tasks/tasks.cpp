@@ -86,4 +86,19 @@ std::vector<std::uint8_t> match3(const std::vector<int>& x, int M, bool distinct
   return out;
 }
 
+void match2_into(const int* x, int N, int M, std::uint8_t* present, std::uint8_t* out) {
+  for (int j = 0; j < N; ++j) present[x[j]] = 1;
+  for (int i = 0; i < N; ++i) out[i] = present[(M - x[i]) % M];
+  for (int j = 0; j < N; ++j) present[x[j]] = 0;
+}
+
+void match3_into(const int* x, int N, int M, std::uint8_t* present, std::uint8_t* out) {
+  for (int j = 0; j < N; ++j) present[x[j]] = 1;
+  for (int i = 0; i < N; ++i) {
+    out[i] = 0;
+    for (int j = 0; j < N && !out[i]; ++j) out[i] = present[(2 * M - x[i] - x[j]) % M];  // x_j1 = x_j, x_j2 the rest
+  }
+  for (int j = 0; j < N; ++j) present[x[j]] = 0;
+}
+
 }  // namespace attnbounds

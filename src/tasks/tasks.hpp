@@ -21,6 +21,12 @@ std::vector<std::uint8_t> match2(const std::vector<int>& x, int M);
 // O(N·min(N, M) + M) per call, never O(N³).
 std::vector<std::uint8_t> match3(const std::vector<int>& x, int M, bool distinct = false);
 
+// The literal Match2 / Match3 of x_0..x_{N−1}, every x_i already in [0, M), into out (N entries),
+// without allocating: `present` is caller-owned scratch of M zeros, zeros again on return.
+// O(N) and O(N²); for the enumeration loops, where the functions above would cost O(M) each.
+void match2_into(const int* x, int N, int M, std::uint8_t* present, std::uint8_t* out);
+void match3_into(const int* x, int N, int M, std::uint8_t* present, std::uint8_t* out);
+
 // DISJ_n(a, b) = 1 iff a ∧ b = 0; sets as bit masks over [n].
 inline bool disj(std::uint64_t a, std::uint64_t b) { return (a & b) == 0; }
 // INDEX_n(b, k) = b_k (k 0-based).
