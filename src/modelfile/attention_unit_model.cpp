@@ -211,21 +211,14 @@ struct UnitTables {
 
 // The stored entries under the semantics (rounded under embed), per map.
 struct Parameters {
-  struct Linear {
-    int in = 0, out = 0;
-    std::vector<EmbeddingEntry> w, b;
-  };
+  using Linear = LinearT<EmbeddingEntry>;
   std::vector<Linear> phi;
   std::vector<std::array<Linear, 3>> heads;
   std::optional<Linear> residual;
   Parameters(const AttentionUnitModel& m, const SemanticsPolicy& policy) {
     auto of = [&](const LinearMap& l) {
-      Linear r;
-      r.in = l.in;
-      r.out = l.out;
-      for (const auto& x : l.weight) r.w.emplace_back([x](mpfr_prec_t bits) { return x.at(bits); }, policy);
-      for (const auto& x : l.bias) r.b.emplace_back([x](mpfr_prec_t bits) { return x.at(bits); }, policy);
-      return r;
+      return convert_linear<EmbeddingEntry>(
+          l, [&](const ExactReal& x) { return EmbeddingEntry([x](mpfr_prec_t bits) { return x.at(bits); }, policy); });
     };
     for (const auto& l : m.phi) phi.push_back(of(l));
     for (const auto& h : m.heads) heads.push_back({of(h.query), of(h.key), of(h.value)});
@@ -242,14 +235,7 @@ UnitTables<T> build_tables(const AttentionUnitModel& m, const Parameters& p, Mak
   t.d = m.d();
   t.by_position = m.positional();
   t.act = m.activation;
-  auto conv = [&](const Parameters::Linear& l) {
-    LinearT<T> r;
-    r.in = l.in;
-    r.out = l.out;
-    for (const auto& e : l.w) r.w.push_back(make_entry(e));
-    for (const auto& e : l.b) r.b.push_back(make_entry(e));
-    return r;
-  };
+  auto conv = [&](const Parameters::Linear& l) { return convert_linear<T>(l, make_entry); };
   std::vector<LinearT<T>> phi;
   for (const auto& l : p.phi) phi.push_back(conv(l));
   std::vector<std::array<LinearT<T>, 3>> heads;
@@ -421,14 +407,12 @@ std::vector<Interval> direct_statistics(const Unit& u, const std::vector<int>& x
   WorkingPrecision wp(bits);
   const AttentionUnitModel& m = u.model;
   const std::size_t N = x.size();
-  auto weight_t = [&](const Parameters::Linear& l) {  // Wᵀ, [in, out]
-    Mat<Interval> w(l.in, l.out);
+  // X·Wᵀ + b for every row of X; entries (stored, or ψ's exact ones) enclosed at `bits`.
+  auto linear = [&](const Mat<Interval>& X, const auto& l) {
+    Mat<Interval> wt(l.in, l.out);
     for (int o = 0; o < l.out; ++o)
-      for (int c = 0; c < l.in; ++c) w(c, o) = l.w[static_cast<std::size_t>(o) * l.in + c].at(bits);
-    return w;
-  };
-  auto linear = [&](const Mat<Interval>& X, const Parameters::Linear& l) {
-    Mat<Interval> Y = matmul(X, weight_t(l));
+      for (int c = 0; c < l.in; ++c) wt(c, o) = l.w[static_cast<std::size_t>(o) * l.in + c].at(bits);
+    Mat<Interval> Y = matmul(X, wt);
     if (!l.b.empty())
       for (std::size_t i = 0; i < Y.rows(); ++i)
         for (int o = 0; o < l.out; ++o) Y(i, o) += l.b[o].at(bits);
@@ -461,15 +445,9 @@ std::vector<Interval> direct_statistics(const Unit& u, const std::vector<int>& x
     Mat<Interval> row(1, out.cols());
     for (std::size_t c = 0; c < out.cols(); ++c) row(0, c) = out(i, c);
     for (std::size_t l = 0; l < m.psi_mlp.size(); ++l) {
-      const LinearMap& lm = m.psi_mlp[l];
-      Mat<Interval> wt(lm.in, lm.out);
-      for (int o = 0; o < lm.out; ++o)
-        for (int c = 0; c < lm.in; ++c) wt(c, o) = lm.weight[static_cast<std::size_t>(o) * lm.in + c].at(bits);
-      row = matmul(row, wt);
-      for (int o = 0; o < lm.out; ++o) {
-        if (!lm.bias.empty()) row(0, o) += lm.bias[o].at(bits);
-        if (l + 1 < m.psi_mlp.size()) row(0, o) = activate(m.activation, row(0, o));
-      }
+      row = linear(row, convert_linear<ExactReal>(m.psi_mlp[l], [](const ExactReal& e) { return e; }));
+      if (l + 1 < m.psi_mlp.size())
+        for (std::size_t o = 0; o < row.cols(); ++o) row(0, o) = activate(m.activation, row(0, o));
     }
     stats.push_back(row(0, 0));
   }

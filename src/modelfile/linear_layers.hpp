@@ -38,8 +38,9 @@ struct LayerReader {
 
   // nn.Linear NAME: weight [out, in] with `in` fixed (0: any in 1..max_in), optional bias [out].
   LinearMap linear(const std::string& name, int in, int max_in, int max_out, const std::string& what);
-  // Layers PREFIX.0, PREFIX.1, ... while PREFIX.L.weight exists (1..kMaxMlpLayers of them);
-  // every width in 1..kMaxMlpWidth, the last one last_out when > 0.
+  // Layers PREFIX.0 .. PREFIX.{L−1}, L one past the highest index a PREFIX.<i>.weight or .bias
+  // names (1..kMaxMlpLayers; a gap names the first missing layer); every width in
+  // 1..kMaxMlpWidth, the last one last_out when > 0.
   std::vector<LinearMap> mlp(const std::string& prefix, int in, int max_in, int last_out, const std::string& what);
   // Refuses any tensor that is neither known nor a known tensor's NAME.exact; `allowed` lists
   // the class's tensors in words.
@@ -69,6 +70,17 @@ LinearT<T> convert_linear(const LinearMap& l, MakeEntry&& make_entry) {
   r.out = l.out;
   for (const auto& e : l.weight) r.w.push_back(make_entry(e));
   for (const auto& e : l.bias) r.b.push_back(make_entry(e));
+  return r;
+}
+
+// The same from a layer of another entry type (stored entries, or enclosures at other bits).
+template <class T, class U, class MakeEntry>
+LinearT<T> convert_linear(const LinearT<U>& l, MakeEntry&& make_entry) {
+  LinearT<T> r;
+  r.in = l.in;
+  r.out = l.out;
+  for (const auto& e : l.w) r.w.push_back(make_entry(e));
+  for (const auto& e : l.b) r.b.push_back(make_entry(e));
   return r;
 }
 
