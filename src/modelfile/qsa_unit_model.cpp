@@ -1,6 +1,7 @@
 #include "modelfile/qsa_unit_model.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <memory>
 #include <stdexcept>
@@ -292,11 +293,11 @@ UnitAt<T> unit_at(const QsaUnitModel& m, Make&& make) {
 // The query of token i with subset S (table row, or the MLP on (1_S, e(i)): its first layer is the
 // sum of the columns of S and of N + i, plus the bias).
 template <class T, class Make>
-void query_of(const QsaUnitModel& m, const UnitAt<T>& u, const int* S, int i, Make&& make, T* out, std::vector<T>& a,
+void query_of(const QsaUnitModel& m, const UnitAt<T>& u, const int* S, std::uint64_t rank, int i, Make&& make, T* out,
+              std::vector<T>& a,
               std::vector<T>& b, std::vector<T>& first) {
   if (m.query_is_table) {
-    const std::uint64_t r = rank_subset(std::vector<int>(S, S + m.q), m.N);
-    for (int c = 0; c < u.k; ++c) out[c] = make(m.query_table(r, c));
+    for (int c = 0; c < u.k; ++c) out[c] = make(m.query_table(rank, c));
     return;
   }
   const LinearT<T>& l0 = u.query_layers.front();
@@ -352,7 +353,8 @@ RowBounds<T> row_bounds(const UnitAt<T>& u, const std::optional<T>& alpha, const
     return r;
   }
   T upper(0);
-  std::vector<T> lower(static_cast<std::size_t>(d), T(0));
+  std::array<T, QsaUnitLimits::kMaxD> lower;  // no allocation per row
+  for (int x = 0; x < d; ++x) lower[x] = T(0);
   for (int j = 0; j < N; ++j) {
     for (int x = 0; x < d; ++x)
       for (int y = 0; y < d; ++y) {
@@ -447,11 +449,13 @@ class RowWorker {
     if (s.alpha) alpha_fast_ = DInterval::from_rational(*s.alpha);
   }
 
-  void fast(const int* S, RowOutcome* out) {
+  // S with its lexicographic rank (the sweep's case index, the query table's row).
+  void fast(const int* S, std::uint64_t rank, RowOutcome* out) {
+    rank_ = rank;
     mark(S, 1);
     if (s_.m.query_is_table && s_.m.key_is_table) {
       // Tables score exactly (as the qsa-table checker's rows do); α = 1 is its very row.
-      exact_differences(S);
+      exact_differences();
       for (int j = 0; j < s_.m.N; ++j) r_[j] = DInterval::from_rational(diff_[j]);
       RowBounds<DInterval> r;
       if (s_.alpha && *s_.alpha == 1) {
@@ -473,7 +477,8 @@ class RowWorker {
     mark(S, 0);
   }
 
-  void exact(const int* S, mpfr_prec_t bits, RowOutcome* out) {
+  void exact(const int* S, std::uint64_t rank, mpfr_prec_t bits, RowOutcome* out) {
+    rank_ = rank;
     WorkingPrecision wp(bits);
     mark(S, 1);
     const int width = s_.per_position ? s_.m.N : 1;
@@ -487,6 +492,7 @@ class RowWorker {
 
   // The row (S, i) at `bits`: its enclosure and witness z (token i; every token has y = S).
   RowDetail detail(const std::vector<int>& S, int i, mpfr_prec_t bits) {
+    rank_ = rank_subset(S, s_.m.N);
     WorkingPrecision wp(bits);
     mark(S.data(), 1);
     const RowBounds<Interval> r = precise(S.data(), i, bits);
@@ -541,7 +547,7 @@ class RowWorker {
                         std::vector<T>& qb, std::vector<T>& qf, std::vector<T>& qv, std::vector<T>& sc, std::vector<T>& a,
                         std::vector<T>& B, Make&& make) {
     const int N = u.N, k = u.k;
-    query_of(s_.m, u, S, i, make, qv.data(), qa, qb, qf);
+    query_of(s_.m, u, S, rank_, i, make, qv.data(), qa, qb, qf);
     for (int j = 0; j < N; ++j) {
       const T* kj = u.keys.data() + static_cast<std::size_t>(j) * k;
       T acc = qv[0] * kj[0];
@@ -571,7 +577,7 @@ class RowWorker {
     }
     if (s_.m.query_is_table && s_.m.key_is_table) {
       const int N = s_.m.N;
-      exact_differences(S);
+      exact_differences();
       const std::vector<Rational>& r = diff_;
       std::vector<Interval> e;
       Interval Z(0L, bits);
@@ -591,13 +597,12 @@ class RowWorker {
                     [bits](const Rational& x) { return Interval(x, bits); });
   }
 
-  // Exact score differences s_j − max_k s_k of a table row, into diff_.
-  void exact_differences(const int* S) {
+  // Exact score differences s_j − max_k s_k of the table row rank_, into diff_.
+  void exact_differences() {
     const int N = s_.m.N, k = s_.m.k();
-    const std::uint64_t rank = rank_subset(std::vector<int>(S, S + s_.m.q), N);
     for (int j = 0; j < N; ++j) {
       Rational acc = 0;
-      for (int c = 0; c < k; ++c) acc += s_.m.query_table(rank, c) * s_.m.key_table(j, c);
+      for (int c = 0; c < k; ++c) acc += s_.m.query_table(rank_, c) * s_.m.key_table(j, c);
       diff_[j] = acc;
     }
     const Rational top = *std::max_element(diff_.begin(), diff_.end());
@@ -619,6 +624,7 @@ class RowWorker {
   std::vector<std::uint8_t> in_S_;
   std::vector<Rational> diff_;
   mpfr_prec_t bits_ = 0;
+  std::uint64_t rank_ = 0;  // the row's subset rank
   UnitAt<Interval> unit_;
   std::optional<Interval> alpha_;
   std::vector<Interval> ia_, ib_, if_, iq_, is_, ai_, iB_;
@@ -627,7 +633,10 @@ class RowWorker {
 };
 
 struct RowProblem {
-  using Case = const int*;
+  struct Case {
+    std::uint64_t rank;
+    const int* S;
+  };
   using Outcome = RowOutcome;
   using Worker = std::unique_ptr<RowWorker>;
   static constexpr int groups = 1;
@@ -643,12 +652,12 @@ struct RowProblem {
     std::vector<int> S(static_cast<std::size_t>(setup.m.q));
     unrank_subset(begin, setup.m.N, setup.m.q, S.data());
     for (std::uint64_t rank = begin; rank < end; ++rank) {
-      f(rank, S.data());
+      f(rank, Case{rank, S.data()});
       next_subset(S.data(), setup.m.q, setup.m.N);
     }
   }
-  void fast(Worker& w, const Case& S, Outcome* out) const { w->fast(S, out); }
-  void exact(Worker& w, const Case& S, mpfr_prec_t bits, Outcome* out) const { w->exact(S, bits, out); }
+  void fast(Worker& w, const Case& c, Outcome* out) const { w->fast(c.S, c.rank, out); }
+  void exact(Worker& w, const Case& c, mpfr_prec_t bits, Outcome* out) const { w->exact(c.S, c.rank, bits, out); }
 };
 
 // ---- the direct forward pass (model/attention.hpp) ----------------------------------------------
